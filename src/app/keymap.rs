@@ -1,0 +1,140 @@
+//! Which key does what: one table, read by the app and by the help overlay.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Submit,
+    Quit,
+    NextConversation,
+    PrevConversation,
+    ScrollUp,
+    ScrollDown,
+    PageUp,
+    PageDown,
+    ScrollBottom,
+    Left,
+    Right,
+    Home,
+    End,
+    WordLeft,
+    WordRight,
+    Backspace,
+    Delete,
+    KillToStart,
+    KillToEnd,
+    DeleteWordBack,
+    ToggleHelp,
+    Dismiss,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const ALT: KeyModifiers = KeyModifiers::ALT;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+/// (key, modifiers, action). Several rows may share an action; [`HELP`] describes them
+/// for people.
+pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
+    (KeyCode::Enter, NONE, Action::Submit),
+    (KeyCode::Char('c'), CTRL, Action::Quit),
+    (KeyCode::Char('q'), CTRL, Action::Quit),
+    (KeyCode::Tab, NONE, Action::NextConversation),
+    (KeyCode::Char('n'), CTRL, Action::NextConversation),
+    (KeyCode::BackTab, SHIFT, Action::PrevConversation),
+    (KeyCode::BackTab, NONE, Action::PrevConversation),
+    (KeyCode::Char('p'), CTRL, Action::PrevConversation),
+    (KeyCode::Up, NONE, Action::ScrollUp),
+    (KeyCode::Down, NONE, Action::ScrollDown),
+    (KeyCode::PageUp, NONE, Action::PageUp),
+    (KeyCode::PageDown, NONE, Action::PageDown),
+    (KeyCode::End, CTRL, Action::ScrollBottom),
+    (KeyCode::Left, NONE, Action::Left),
+    (KeyCode::Char('b'), CTRL, Action::Left),
+    (KeyCode::Right, NONE, Action::Right),
+    (KeyCode::Char('f'), CTRL, Action::Right),
+    (KeyCode::Home, NONE, Action::Home),
+    (KeyCode::Char('a'), CTRL, Action::Home),
+    (KeyCode::End, NONE, Action::End),
+    (KeyCode::Char('e'), CTRL, Action::End),
+    (KeyCode::Left, CTRL, Action::WordLeft),
+    (KeyCode::Char('b'), ALT, Action::WordLeft),
+    (KeyCode::Right, CTRL, Action::WordRight),
+    (KeyCode::Char('f'), ALT, Action::WordRight),
+    (KeyCode::Backspace, NONE, Action::Backspace),
+    (KeyCode::Char('h'), CTRL, Action::Backspace),
+    (KeyCode::Delete, NONE, Action::Delete),
+    (KeyCode::Char('u'), CTRL, Action::KillToStart),
+    (KeyCode::Char('k'), CTRL, Action::KillToEnd),
+    (KeyCode::Char('w'), CTRL, Action::DeleteWordBack),
+    (KeyCode::Backspace, ALT, Action::DeleteWordBack),
+    (KeyCode::F(1), NONE, Action::ToggleHelp),
+    (KeyCode::Esc, NONE, Action::Dismiss),
+];
+
+/// The action bound to a key, if any. Shift is ignored for everything but BackTab, since
+/// terminals disagree on whether they report it with upper-case letters and symbols.
+pub fn action_for(key: &KeyEvent) -> Option<Action> {
+    let mods = if key.code == KeyCode::BackTab {
+        key.modifiers
+    } else {
+        key.modifiers - KeyModifiers::SHIFT
+    };
+    BINDINGS
+        .iter()
+        .find(|(code, m, _)| *code == key.code && *m == mods)
+        .map(|(_, _, action)| *action)
+}
+
+/// What the help overlay shows, one line per action.
+pub const HELP: &[(&str, &str)] = &[
+    ("Enter", "send the message, or run a /command"),
+    ("Tab / Ctrl-N", "next conversation"),
+    ("Shift-Tab / Ctrl-P", "previous conversation"),
+    ("Up / Down", "scroll one line"),
+    ("PgUp / PgDn", "scroll one page"),
+    ("Ctrl-End", "jump to the latest message"),
+    ("Left / Right, Ctrl-B / Ctrl-F", "move by character"),
+    ("Ctrl-Left / Ctrl-Right, Alt-B / Alt-F", "move by word"),
+    ("Home / End, Ctrl-A / Ctrl-E", "start / end of input"),
+    ("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
+    ("Ctrl-U / Ctrl-K", "delete to start / to end"),
+    ("F1", "this help"),
+    ("Esc", "close help, clear the status message"),
+    ("Ctrl-C / Ctrl-Q", "quit"),
+    ("/add HOST:PORT", "reach a peer discovery cannot see"),
+    ("/help", "this help"),
+    ("/quit", "quit"),
+    ("//text", "send text that starts with a slash"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_map_to_actions() {
+        let k = |code, mods| KeyEvent::new(code, mods);
+        assert_eq!(action_for(&k(KeyCode::Enter, NONE)), Some(Action::Submit));
+        assert_eq!(action_for(&k(KeyCode::Char('c'), CTRL)), Some(Action::Quit));
+        assert_eq!(
+            action_for(&k(KeyCode::BackTab, SHIFT)),
+            Some(Action::PrevConversation)
+        );
+        assert_eq!(action_for(&k(KeyCode::Char('x'), NONE)), None);
+        // Shift on a letter is typing, not a binding.
+        assert_eq!(action_for(&k(KeyCode::Char('A'), SHIFT)), None);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        for (i, (code, mods, _)) in BINDINGS.iter().enumerate() {
+            for (code2, mods2, _) in &BINDINGS[i + 1..] {
+                assert!(
+                    !(code == code2 && mods == mods2),
+                    "{code:?} {mods:?} bound twice"
+                );
+            }
+        }
+    }
+}

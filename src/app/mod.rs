@@ -1,0 +1,538 @@
+//! The model and its update function: messages in, state changes and effects out.
+//!
+//! Nothing here reads a clock, touches a socket or a file, or draws: the runtime passes the
+//! wall-clock time in with every message and carries out the [`Effect`]s that come back.
+
+mod editor;
+pub mod keymap;
+
+pub use editor::{Editor, MAX_INPUT_BYTES};
+
+use crate::proto::{
+    self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView,
+};
+use crate::rng::Rng;
+use crate::ui;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use keymap::Action;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+/// Messages kept in memory per conversation; older ones are dropped from view.
+pub const MAX_MESSAGES_IN_MEMORY: usize = 5000;
+/// Conversations kept at most. Plain-text peers can be anyone (and any spoofed address), so
+/// beyond this the least recent plain-text conversation is forgotten.
+pub const MAX_CONVERSATIONS: usize = 512;
+/// Longest message to a plain-text peer (it goes out in pieces of 1024 bytes).
+pub const MAX_RAW_TEXT_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub id: NodeId,
+    pub name: String,
+    pub listen: SocketAddr,
+    pub discovery: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub online: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    Me,
+    Peer(NodeId),
+    Raw(SocketAddr),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: MsgId,
+    pub author: Author,
+    /// When it was sent (mine) or received (theirs), Unix milliseconds on this machine's
+    /// clock. A peer's own timestamp is not trusted for display.
+    pub time_ms: i64,
+    pub text: String,
+    /// Delivery state of my messages; `None` for received ones.
+    pub state: Option<DeliveryState>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub messages: VecDeque<Message>,
+    pub unread: u32,
+    pub last_activity_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
+
+/// Inputs to [`App::update`].
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Paste(String),
+    Resize { width: u16, height: u16 },
+    Net(proto::Event),
+    /// The protocol refused a message the app handed it.
+    SendFailed { id: MsgId, error: String },
+    Error(String),
+    Info(String),
+}
+
+/// What the runtime must do on the app's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Send {
+        to: ConversationId,
+        id: MsgId,
+        sent_at_ms: i64,
+        text: String,
+    },
+    /// Resolve this `HOST:PORT` and probe it.
+    AddPeer(String),
+    Quit,
+}
+
+pub struct App {
+    pub me: Me,
+    pub peers: HashMap<NodeId, PeerInfo>,
+    /// In sidebar order: most recent activity first.
+    pub conversations: Vec<Conversation>,
+    pub selected: Option<ConversationId>,
+    pub input: Editor,
+    /// How many lines the message pane is scrolled up from the latest message.
+    pub scroll: usize,
+    pub size: (u16, u16),
+    pub notice: Option<Notice>,
+    pub show_help: bool,
+    /// This machine's offset from UTC, for showing times; the runtime keeps it current.
+    pub utc_offset_s: i32,
+    /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
+    pub clock_ms: i64,
+    pub running: bool,
+    /// Where each of my not-yet-settled messages lives, to apply state changes.
+    outgoing: HashMap<MsgId, ConversationId>,
+    rng: Rng,
+    dirty: bool,
+}
+
+impl App {
+    pub fn new(me: Me, seed: u64) -> Self {
+        Self {
+            me,
+            peers: HashMap::new(),
+            conversations: Vec::new(),
+            selected: None,
+            input: Editor::default(),
+            scroll: 0,
+            size: (80, 24),
+            notice: None,
+            show_help: false,
+            utc_offset_s: 0,
+            clock_ms: 0,
+            running: true,
+            outgoing: HashMap::new(),
+            rng: Rng::new(seed),
+            dirty: true,
+        }
+    }
+
+    /// True once since the last call if anything visible changed.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {
+        self.conversations.iter().find(|c| c.id == *id)
+    }
+
+    pub fn selected_conversation(&self) -> Option<&Conversation> {
+        self.selected.as_ref().and_then(|id| self.conversation(id))
+    }
+
+    pub fn online_peers(&self) -> usize {
+        self.peers.values().filter(|p| p.online).count()
+    }
+
+    /// The name a conversation is shown under (not yet sanitised: the UI does that).
+    pub fn title(&self, id: &ConversationId) -> String {
+        match id {
+            ConversationId::Peer(node) => self
+                .peers
+                .get(node)
+                .map_or_else(|| node.short(), |p| p.name.clone()),
+            ConversationId::Raw(addr) => addr.to_string(),
+        }
+    }
+
+    pub fn author_name(&self, author: &Author) -> String {
+        match author {
+            Author::Me => self.me.name.clone(),
+            Author::Peer(node) => self.title(&ConversationId::Peer(*node)),
+            Author::Raw(addr) => addr.to_string(),
+        }
+    }
+
+    pub fn update(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
+        self.dirty = true;
+        self.clock_ms = now_ms;
+        match msg {
+            Msg::Key(key) => return self.on_key(now_ms, key),
+            Msg::Paste(text) => {
+                // Pasted text is inserted as is, newlines included: a paste never sends.
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                if !self.input.insert(&text) {
+                    self.error(format!(
+                        "Paste cut: the input holds at most {} KiB",
+                        MAX_INPUT_BYTES / 1024
+                    ));
+                }
+            }
+            Msg::Resize { width, height } => {
+                self.size = (width, height);
+                self.clamp_scroll();
+            }
+            Msg::Net(event) => self.on_net(now_ms, event),
+            Msg::SendFailed { id, error } => {
+                self.set_state(id, DeliveryState::Failed);
+                self.error(format!("Not sent: {error}"));
+            }
+            Msg::Error(text) => self.error(text),
+            Msg::Info(text) => self.notice = Some(Notice::Info(text)),
+        }
+        Vec::new()
+    }
+
+    fn error(&mut self, text: String) {
+        self.notice = Some(Notice::Error(text));
+    }
+
+    fn on_key(&mut self, now_ms: i64, key: KeyEvent) -> Vec<Effect> {
+        let Some(action) = keymap::action_for(&key) else {
+            if let KeyCode::Char(c) = key.code {
+                let typed = !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+                if typed {
+                    if c == '?' && self.input.is_empty() {
+                        self.show_help = !self.show_help;
+                    } else if !self.input.insert_char(c) {
+                        self.error("The input is full".into());
+                    }
+                }
+            }
+            return Vec::new();
+        };
+        match action {
+            Action::Submit => return self.submit(now_ms),
+            Action::Quit => return self.quit(),
+            Action::NextConversation => self.cycle(1),
+            Action::PrevConversation => self.cycle(-1),
+            Action::ScrollUp => self.scroll_by(1),
+            Action::ScrollDown => self.scroll_by(-1),
+            Action::PageUp => self.scroll_by(self.page() as isize),
+            Action::PageDown => self.scroll_by(-(self.page() as isize)),
+            Action::ScrollBottom => self.scroll = 0,
+            Action::Left => self.input.left(),
+            Action::Right => self.input.right(),
+            Action::Home => self.input.home(),
+            Action::End => self.input.end(),
+            Action::WordLeft => self.input.word_left(),
+            Action::WordRight => self.input.word_right(),
+            Action::Backspace => self.input.backspace(),
+            Action::Delete => self.input.delete(),
+            Action::KillToStart => self.input.kill_to_start(),
+            Action::KillToEnd => self.input.kill_to_end(),
+            Action::DeleteWordBack => self.input.delete_word_back(),
+            Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::Dismiss => {
+                self.show_help = false;
+                self.notice = None;
+            }
+        }
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.running = false;
+        vec![Effect::Quit]
+    }
+
+    fn submit(&mut self, now_ms: i64) -> Vec<Effect> {
+        let text = self.input.text().to_owned();
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        if let Some(command) = text.strip_prefix('/') {
+            if !command.starts_with('/') {
+                return self.command(command.trim());
+            }
+        }
+        // "//text" sends "/text".
+        let text = text.strip_prefix('/').filter(|t| t.starts_with('/')).unwrap_or(&text).to_owned();
+        let Some(to) = self.selected else {
+            self.error("No conversation is open: pick one with Tab, or /add HOST:PORT".into());
+            return Vec::new();
+        };
+        let limit = match to {
+            ConversationId::Peer(_) => proto::wire::MAX_TEXT_BYTES,
+            ConversationId::Raw(_) => MAX_RAW_TEXT_BYTES,
+        };
+        if text.len() > limit {
+            self.error(format!(
+                "Message too long: {} bytes, at most {limit} in one message",
+                text.len()
+            ));
+            return Vec::new();
+        }
+        self.input.take();
+        let id = MsgId(self.rng.nonzero_u64());
+        let message = Message {
+            id,
+            author: Author::Me,
+            time_ms: now_ms,
+            text: text.clone(),
+            state: Some(DeliveryState::Sending),
+        };
+        self.outgoing.insert(id, to);
+        self.push_message(to, message, now_ms);
+        self.scroll = 0;
+        vec![Effect::Send {
+            to,
+            id,
+            sent_at_ms: now_ms,
+            text,
+        }]
+    }
+
+    fn command(&mut self, command: &str) -> Vec<Effect> {
+        let (name, arg) = command
+            .split_once(char::is_whitespace)
+            .map_or((command, ""), |(n, a)| (n, a.trim()));
+        match name {
+            "quit" | "q" | "exit" => {
+                self.input.take();
+                self.quit()
+            }
+            "help" | "h" => {
+                self.input.take();
+                self.show_help = true;
+                Vec::new()
+            }
+            "add" => {
+                if arg.is_empty() || arg.contains(char::is_whitespace) {
+                    self.error("Usage: /add HOST:PORT".into());
+                    return Vec::new();
+                }
+                self.input.take();
+                self.notice = Some(Notice::Info(format!("Looking for a peer at {arg}…")));
+                vec![Effect::AddPeer(arg.to_owned())]
+            }
+            _ => {
+                self.error(format!("Unknown command /{name}; F1 lists the commands"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_net(&mut self, now_ms: i64, event: proto::Event) {
+        match event {
+            proto::Event::PeerUp(view) | proto::Event::PeerUpdated(view) => {
+                self.upsert_peer(&view);
+                self.ensure_conversation(ConversationId::Peer(view.id));
+            }
+            proto::Event::PeerDown { peer, reason } => {
+                self.upsert_peer(&peer);
+                let id = ConversationId::Peer(peer.id);
+                // A peer that leaves without a word exchanged leaves the sidebar too.
+                if self.conversation(&id).is_some_and(|c| c.messages.is_empty()) {
+                    self.remove_conversation(&id);
+                }
+                if reason == PeerDownReason::Timeout {
+                    tracing::info!(peer = %peer.id, "peer timed out");
+                }
+            }
+            proto::Event::Message {
+                conversation,
+                id,
+                sent_at_ms: _,
+                text,
+            } => {
+                let author = match conversation {
+                    ConversationId::Peer(node) => Author::Peer(node),
+                    ConversationId::Raw(addr) => Author::Raw(addr),
+                };
+                let message = Message {
+                    id,
+                    author,
+                    time_ms: now_ms,
+                    text,
+                    state: None,
+                };
+                self.push_message(conversation, message, now_ms);
+                if self.selected != Some(conversation) {
+                    if let Some(c) = self.conversation_mut(&conversation) {
+                        c.unread = c.unread.saturating_add(1);
+                    }
+                }
+            }
+            proto::Event::State { id, state } => self.set_state(id, state),
+        }
+    }
+
+    fn upsert_peer(&mut self, view: &PeerView) {
+        self.peers.insert(
+            view.id,
+            PeerInfo {
+                name: view.name.clone(),
+                addr: view.addr,
+                online: view.online,
+            },
+        );
+    }
+
+    fn set_state(&mut self, id: MsgId, state: DeliveryState) {
+        let Some(conv) = self.outgoing.get(&id).copied() else {
+            return;
+        };
+        if matches!(
+            state,
+            DeliveryState::Delivered | DeliveryState::Sent | DeliveryState::Failed
+        ) {
+            self.outgoing.remove(&id);
+        }
+        if let Some(c) = self.conversation_mut(&conv) {
+            if let Some(m) = c.messages.iter_mut().rev().find(|m| m.id == id) {
+                m.state = Some(state);
+            }
+        }
+    }
+
+    fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
+        self.conversations.iter_mut().find(|c| c.id == *id)
+    }
+
+    fn ensure_conversation(&mut self, id: ConversationId) {
+        if self.conversation(&id).is_none() {
+            self.make_room_for_conversation();
+            self.conversations.push(Conversation {
+                id,
+                messages: VecDeque::new(),
+                unread: 0,
+                last_activity_ms: 0,
+            });
+            self.sort();
+        }
+        if self.selected.is_none() {
+            self.selected = Some(id);
+        }
+    }
+
+    fn make_room_for_conversation(&mut self) {
+        if self.conversations.len() < MAX_CONVERSATIONS {
+            return;
+        }
+        let victim = self
+            .conversations
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.id, ConversationId::Raw(_)) && Some(c.id) != self.selected)
+            .min_by_key(|(_, c)| c.last_activity_ms)
+            .map(|(i, _)| i);
+        if let Some(i) = victim {
+            let gone = self.conversations.remove(i);
+            self.outgoing.retain(|_, c| *c != gone.id);
+        }
+    }
+
+    fn remove_conversation(&mut self, id: &ConversationId) {
+        self.conversations.retain(|c| c.id != *id);
+        self.outgoing.retain(|_, c| c != id);
+        if self.selected == Some(*id) {
+            self.selected = self.conversations.first().map(|c| c.id);
+            self.scroll = 0;
+        }
+    }
+
+    fn push_message(&mut self, id: ConversationId, message: Message, now_ms: i64) {
+        self.ensure_conversation(id);
+        let Some(c) = self.conversation_mut(&id) else {
+            return;
+        };
+        c.messages.push_back(message);
+        if c.messages.len() > MAX_MESSAGES_IN_MEMORY {
+            c.messages.pop_front();
+        }
+        c.last_activity_ms = c.last_activity_ms.max(now_ms);
+        self.sort();
+    }
+
+    /// Most recent activity first; conversations without messages by name.
+    fn sort(&mut self) {
+        let titles: HashMap<ConversationId, String> = self
+            .conversations
+            .iter()
+            .map(|c| (c.id, self.title(&c.id).to_lowercase()))
+            .collect();
+        self.conversations.sort_by(|a, b| {
+            b.last_activity_ms
+                .cmp(&a.last_activity_ms)
+                .then_with(|| titles.get(&a.id).cmp(&titles.get(&b.id)))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    }
+
+    fn cycle(&mut self, step: isize) {
+        if self.conversations.is_empty() {
+            return;
+        }
+        let len = self.conversations.len() as isize;
+        let current = self
+            .selected
+            .and_then(|id| self.conversations.iter().position(|c| c.id == id));
+        let next = match current {
+            Some(i) => (i as isize + step).rem_euclid(len) as usize,
+            None if step > 0 => 0,
+            None => self.conversations.len() - 1,
+        };
+        self.select(self.conversations[next].id);
+    }
+
+    pub fn select(&mut self, id: ConversationId) {
+        self.selected = Some(id);
+        self.scroll = 0;
+        if let Some(c) = self.conversation_mut(&id) {
+            c.unread = 0;
+        }
+    }
+
+    fn page(&self) -> usize {
+        let (_, h) = ui::message_pane_size(self.size.0, self.size.1);
+        usize::from(h).saturating_sub(1).max(1)
+    }
+
+    fn scroll_by(&mut self, lines: isize) {
+        self.scroll = self.scroll.saturating_add_signed(lines);
+        self.clamp_scroll();
+    }
+
+    fn clamp_scroll(&mut self) {
+        let (w, h) = ui::message_pane_size(self.size.0, self.size.1);
+        let total = self
+            .selected_conversation()
+            .map_or(0, |c| ui::conversation_height(self, c, w));
+        let max = total.saturating_sub(usize::from(h));
+        self.scroll = self.scroll.min(max);
+    }
+}
+
+#[cfg(test)]
+mod tests;

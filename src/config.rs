@@ -1,0 +1,364 @@
+//! Where things live and how this instance is set up: command-line flags over environment
+//! over `config.toml` over defaults. Also the node identity file and the data-dir lock.
+
+use crate::proto::{self, NodeId};
+use serde::Deserialize;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const IDENTITY_FILE: &str = "identity";
+pub const LOCK_FILE: &str = "lanchat.lock";
+pub const LOG_FILE: &str = "lanchat.log";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("no data directory: set --data-dir or LANCHAT_DATA_DIR")]
+    NoHome,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "another lanchat is already running with data dir {dir}{}; give this one its own \
+         --data-dir",
+        .pid.as_ref().map(|p| format!(" (pid {p})")).unwrap_or_default()
+    )]
+    Locked { dir: PathBuf, pid: Option<String> },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ConfigError + '_ {
+    move |source| ConfigError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// What the command line (or a test) asks for; `None` means "not said".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub name: Option<String>,
+    pub port: Option<u16>,
+    pub bind: Option<IpAddr>,
+    pub peers: Vec<String>,
+    pub no_discovery: bool,
+    pub discovery_port: Option<u16>,
+    pub data_dir: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+/// `config.toml`. Every key is optional; unknown keys are an error, so a typo is not
+/// silently ignored.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub name: Option<String>,
+    pub port: Option<u16>,
+    pub bind: Option<IpAddr>,
+    pub discovery: Option<bool>,
+    pub discovery_port: Option<u16>,
+    #[serde(default)]
+    pub peers: Vec<String>,
+}
+
+/// Everything resolved: what the runtime starts with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub name: String,
+    pub bind: IpAddr,
+    /// `None`: the well-known port if free, else any.
+    pub port: Option<u16>,
+    pub discovery: bool,
+    pub discovery_port: u16,
+    pub peers: Vec<String>,
+    pub data_dir: PathBuf,
+    pub config_dir: PathBuf,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: loopback only, any port, everything under `dir`.
+    pub fn loopback(name: &str, dir: &Path) -> Self {
+        Self {
+            name: name.to_owned(),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: Some(0),
+            discovery: false,
+            discovery_port: proto::DISCOVERY_PORT,
+            peers: Vec::new(),
+            data_dir: dir.to_owned(),
+            config_dir: dir.to_owned(),
+        }
+    }
+}
+
+/// Reads `config.toml`, naming the file, line and column of any mistake.
+pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let message = match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: {}", e.message())
+            }
+            None => e.message().to_owned(),
+        };
+        ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        }
+    })
+}
+
+/// Resolves flags, environment (`LANCHAT_CONFIG_DIR`, `USER`) and the config file.
+///
+/// With `--data-dir` (or `LANCHAT_DATA_DIR`), that one directory holds everything of this
+/// instance, config and identity included, so two instances on one host need nothing but
+/// their own data dirs. `LANCHAT_CONFIG_DIR` still wins for the config dir if set.
+pub fn resolve(o: Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let dirs = directories::ProjectDirs::from("", "", "lanchat");
+    let data_dir = match (&o.data_dir, &dirs) {
+        (Some(d), _) => d.clone(),
+        (None, Some(p)) => p.data_dir().to_owned(),
+        (None, None) => return Err(ConfigError::NoHome),
+    };
+    let config_dir = match (env("LANCHAT_CONFIG_DIR"), &o.data_dir, &dirs) {
+        (Some(d), _, _) if !d.is_empty() => PathBuf::from(d),
+        (_, Some(d), _) => d.clone(),
+        (_, None, Some(p)) => p.config_dir().to_owned(),
+        (_, None, None) => return Err(ConfigError::NoHome),
+    };
+    let (file_path, must_exist) = match &o.config {
+        Some(p) => (p.clone(), true),
+        None => (config_dir.join(CONFIG_FILE), false),
+    };
+    let file = match fs::read_to_string(&file_path) {
+        Ok(text) => parse_file(&file_path, &text)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !must_exist => FileConfig::default(),
+        Err(e) => return Err(io_err(&file_path)(e)),
+    };
+    let name = o
+        .name
+        .or(file.name)
+        .or_else(|| env("USER"))
+        .or_else(|| env("LOGNAME"))
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "anonymous".to_owned());
+    let name = name.trim().to_owned();
+    if name.len() > proto::wire::MAX_NAME_BYTES {
+        return Err(ConfigError::Invalid(format!(
+            "name is {} bytes; at most {}",
+            name.len(),
+            proto::wire::MAX_NAME_BYTES
+        )));
+    }
+    let mut peers = file.peers;
+    peers.extend(o.peers);
+    Ok(Settings {
+        name,
+        bind: o
+            .bind
+            .or(file.bind)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        port: o.port.or(file.port),
+        discovery: !o.no_discovery && file.discovery.unwrap_or(true),
+        discovery_port: o
+            .discovery_port
+            .or(file.discovery_port)
+            .unwrap_or(proto::DISCOVERY_PORT),
+        peers,
+        data_dir,
+        config_dir,
+    })
+}
+
+/// Creates a private directory (0700) and its parents.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), ConfigError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err(dir))
+}
+
+/// Loads this node's identity, creating it (atomically, mode 0600) on first start.
+pub fn load_or_create_identity(dir: &Path) -> Result<NodeId, ConfigError> {
+    ensure_private_dir(dir)?;
+    let path = dir.join(IDENTITY_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let mode = fs::metadata(&path).map_err(io_err(&path))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{} is readable by others (mode {:o}); run chmod 600 on it",
+                    path.display(),
+                    mode & 0o777
+                )));
+            }
+            NodeId::from_hex(&text).ok_or_else(|| ConfigError::Parse {
+                path: path.clone(),
+                message: "not a lanchat identity (expected 64 hex digits); move it aside to \
+                          create a new one"
+                    .into(),
+            })
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| ConfigError::Invalid(format!("no randomness for a new identity: {e}")))?;
+            let id = NodeId(bytes);
+            let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io_err(&tmp))?;
+            writeln!(f, "{}", id.to_hex()).map_err(io_err(&tmp))?;
+            f.sync_all().map_err(io_err(&tmp))?;
+            fs::rename(&tmp, &path).map_err(io_err(&path))?;
+            Ok(id)
+        }
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// Takes the data dir for this process. The lock lasts as long as the returned file is open
+/// and goes away by itself if the process dies.
+pub fn lock_data_dir(dir: &Path) -> Result<File, ConfigError> {
+    ensure_private_dir(dir)?;
+    let path = dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0).map_err(io_err(&path))?;
+            write!(file, "{}", std::process::id()).map_err(io_err(&path))?;
+            Ok(file)
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim().to_owned();
+            Err(ConfigError::Locked {
+                dir: dir.to_owned(),
+                pid: (!pid.is_empty()).then_some(pid),
+            })
+        }
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn flags_beat_file_beat_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(
+            dir.path().join(CONFIG_FILE),
+            "name = \"filename\"\nport = 5000\ndiscovery = false\npeers = [\"10.0.0.1:47475\"]\n",
+        )
+        .expect("write");
+        let o = Overrides {
+            name: Some("flagname".into()),
+            data_dir: Some(dir.path().to_owned()),
+            peers: vec!["10.0.0.2:1".into()],
+            ..Overrides::default()
+        };
+        let s = resolve(o, no_env).expect("resolves");
+        assert_eq!(s.name, "flagname");
+        assert_eq!(s.port, Some(5000));
+        assert!(!s.discovery);
+        assert_eq!(s.peers, vec!["10.0.0.1:47475", "10.0.0.2:1"]);
+        assert_eq!(s.config_dir, dir.path());
+        assert_eq!(s.discovery_port, proto::DISCOVERY_PORT);
+    }
+
+    #[test]
+    fn name_falls_back_to_user() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let o = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            ..Overrides::default()
+        };
+        let env = |k: &str| (k == "USER").then(|| "carol".to_owned());
+        assert_eq!(resolve(o, env).expect("resolves").name, "carol");
+    }
+
+    #[test]
+    fn bad_config_names_the_line() {
+        let path = Path::new("/x/config.toml");
+        let err = parse_file(path, "name = \"a\"\n\nport = \"not a number\"\n").expect_err("bad");
+        let msg = err.to_string();
+        assert!(msg.starts_with("/x/config.toml: line 3:"), "{msg}");
+        let err = parse_file(path, "nmae = \"typo\"\n").expect_err("unknown key");
+        assert!(err.to_string().contains("line 1"), "{err}");
+        assert!(err.to_string().contains("nmae"), "{err}");
+    }
+
+    #[test]
+    fn missing_explicit_config_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let o = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            config: Some(dir.path().join("nope.toml")),
+            ..Overrides::default()
+        };
+        assert!(matches!(resolve(o, no_env), Err(ConfigError::Io { .. })));
+    }
+
+    #[test]
+    fn identity_is_created_private_and_stable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("cfg");
+        let a = load_or_create_identity(&sub).expect("creates");
+        let b = load_or_create_identity(&sub).expect("loads");
+        assert_eq!(a, b);
+        let path = sub.join(IDENTITY_FILE);
+        assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(&sub).expect("meta").permissions().mode() & 0o777, 0o700);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = load_or_create_identity(&sub).expect_err("too open");
+        assert!(err.to_string().contains("readable by others"), "{err}");
+    }
+
+    #[test]
+    fn corrupt_identity_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(IDENTITY_FILE);
+        fs::write(&path, "garbage").expect("write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(load_or_create_identity(dir.path()).is_err());
+        assert_eq!(fs::read_to_string(&path).expect("still there"), "garbage");
+    }
+
+    #[test]
+    fn second_lock_on_a_data_dir_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = lock_data_dir(dir.path()).expect("first lock");
+        let err = lock_data_dir(dir.path()).expect_err("second lock");
+        assert!(
+            err.to_string().contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(first);
+        lock_data_dir(dir.path()).expect("free again");
+    }
+}

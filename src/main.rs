@@ -1,0 +1,94 @@
+//! The `lanchat` command: parse flags, set up paths and logging, start the runtime.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lanchat::config::{self, Overrides};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Chat with people on your network, peer to peer, in the terminal.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Your display name (default: $USER).
+    #[arg(long, global = true)]
+    name: Option<String>,
+    /// Unicast port to listen on (default: 47475 if free, else any).
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    /// Address to listen on; 127.0.0.1 keeps lanchat (and its discovery) on this host.
+    #[arg(long, global = true, value_name = "IP")]
+    bind: Option<IpAddr>,
+    /// A peer to reach by address when discovery cannot see it (repeatable).
+    #[arg(long = "peer", value_name = "HOST:PORT", global = true)]
+    peers: Vec<String>,
+    /// Do not announce or look for peers on the local network.
+    #[arg(long, global = true)]
+    no_discovery: bool,
+    /// The port all local instances share for discovery beacons.
+    #[arg(long, global = true, value_name = "PORT")]
+    discovery_port: Option<u16>,
+    /// Directory for this instance's state (identity, config, logs); lets several
+    /// instances run on one host.
+    #[arg(long, global = true, env = "LANCHAT_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Config file to read (default: config.toml in the config directory).
+    #[arg(long, global = true, env = "LANCHAT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run without a screen: JSON lines on stdin and stdout (see the README).
+    Pipe,
+}
+
+fn init_logging(dir: &std::path::Path) -> anyhow::Result<()> {
+    let path = dir.join(config::LOG_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open log file {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LANCHAT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .init();
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = config::resolve(
+        Overrides {
+            name: cli.name,
+            port: cli.port,
+            bind: cli.bind,
+            peers: cli.peers,
+            no_discovery: cli.no_discovery,
+            discovery_port: cli.discovery_port,
+            data_dir: cli.data_dir,
+            config: cli.config,
+        },
+        |k| std::env::var(k).ok(),
+    )?;
+    let _lock = config::lock_data_dir(&settings.data_dir)?;
+    init_logging(&settings.data_dir)?;
+    let id = config::load_or_create_identity(&settings.config_dir)?;
+    tracing::info!(name = %settings.name, id = %id.short(), "starting");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            None => lanchat::runtime::tui::run_terminal(settings, id).await,
+            Some(Command::Pipe) => lanchat::runtime::pipe::run_stdio(settings, id).await,
+        }
+    })
+}

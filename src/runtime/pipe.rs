@@ -1,0 +1,328 @@
+//! `lanchat pipe`: the node without a screen. JSON lines in on stdin, JSON lines out on
+//! stdout, one object per line, for scripts, bots and tests.
+//!
+//! In: `{"cmd":"send","to":"<peer name, id or ip:port>","text":"..."}`,
+//! `{"cmd":"add","addr":"host:port"}`, `{"cmd":"peers"}`, `{"cmd":"quit"}`.
+//! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
+//! `message`, `state`, `peers`, `error`.
+
+use super::{Aux, Node, Wake, terminal, wall_now_ms};
+use crate::config::Settings;
+use crate::proto::{self, ConversationId, MsgId, NodeId, PeerView};
+use crate::rng::Rng;
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Longest input line accepted; longer lines are an error and skipped.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+enum Command {
+    Send { to: String, text: String },
+    Add { addr: String },
+    Peers,
+    Quit,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PeerJson {
+    pub id: String,
+    pub name: String,
+    pub addr: String,
+    pub online: bool,
+}
+
+impl From<&PeerView> for PeerJson {
+    fn from(p: &PeerView) -> Self {
+        Self {
+            id: p.id.to_hex(),
+            name: p.name.clone(),
+            addr: p.addr.to_string(),
+            online: p.online,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Output {
+    Ready {
+        name: String,
+        id: String,
+        addr: String,
+        discovery: bool,
+    },
+    PeerUp(PeerJson),
+    PeerUpdated(PeerJson),
+    PeerDown {
+        #[serde(flatten)]
+        peer: PeerJson,
+        reason: &'static str,
+    },
+    Message {
+        id: String,
+        conversation: String,
+        /// "lanchat" (encrypted later, authenticated by id) or "plain" (raw UDP text).
+        kind: &'static str,
+        sender: String,
+        sender_id: Option<String>,
+        /// When it arrived here, Unix ms.
+        time: i64,
+        /// The sender's own clock, if it said.
+        sent_at: Option<i64>,
+        text: String,
+    },
+    State {
+        id: String,
+        conversation: Option<String>,
+        state: &'static str,
+    },
+    Peers {
+        peers: Vec<PeerJson>,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// Runs `lanchat pipe` on stdin/stdout.
+pub async fn run_stdio(settings: Settings, id: NodeId) -> anyhow::Result<()> {
+    let node = Node::start(&settings, id).context("could not open UDP sockets")?;
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    run(node, stdin, tokio::io::stdout(), terminal::stop_signal(), super::random_seed()).await?;
+    Ok(())
+}
+
+struct Pipe<W> {
+    out: W,
+    rng: Rng,
+    /// Where my unsettled messages went, to label their state events.
+    outgoing: HashMap<MsgId, ConversationId>,
+    /// Messages on the wire and not yet acknowledged: at end of input the pipe waits for
+    /// these before it quits, so `echo '{...}' | lanchat pipe` delivers.
+    in_flight: HashSet<MsgId>,
+}
+
+impl<W: AsyncWrite + Unpin> Pipe<W> {
+    async fn emit(&mut self, o: &Output) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(o).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.out.write_all(&line).await?;
+        self.out.flush().await
+    }
+
+    async fn error(&mut self, message: String) -> std::io::Result<()> {
+        self.emit(&Output::Error { message }).await
+    }
+}
+
+/// The loop. Ends on `quit`, end of input, or `stop`.
+pub async fn run<R, W, F>(mut node: Node, input: R, out: W, stop: F, seed: u64) -> std::io::Result<()>
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+    F: Future<Output = ()>,
+{
+    tokio::pin!(stop);
+    let mut pipe = Pipe {
+        out,
+        rng: Rng::new(seed),
+        outgoing: HashMap::new(),
+        in_flight: HashSet::new(),
+    };
+    pipe.emit(&Output::Ready {
+        name: node.endpoint.name().to_owned(),
+        id: node.endpoint.node().to_hex(),
+        addr: node.local_addr().to_string(),
+        discovery: node.discovery,
+    })
+    .await?;
+    let mut lines = input.lines();
+    let mut input_open = true;
+    loop {
+        for event in node.drain() {
+            pipe.forward(&node, event).await?;
+        }
+        if let Some(e) = node.take_send_error() {
+            pipe.error(e).await?;
+        }
+        tokio::select! {
+            biased;
+            () = &mut stop => break,
+            line = lines.next_line(), if input_open => match line {
+                Ok(Some(line)) => {
+                    if !pipe.command(&mut node, &line).await? {
+                        break;
+                    }
+                }
+                Ok(None) => input_open = false,
+                Err(e) => {
+                    pipe.error(format!("input is not UTF-8 text: {e}")).await?;
+                }
+            },
+            wake = node.wake() => {
+                if let Wake::Aux(Aux::Resolved { query, result }) = wake {
+                    match result {
+                        Ok(addr) => node.add_peer(addr),
+                        Err(e) => pipe.error(format!("cannot add peer {query}: {e}")).await?,
+                    }
+                }
+            }
+        }
+        if !input_open && pipe.in_flight.is_empty() {
+            break;
+        }
+    }
+    node.shutdown();
+    Ok(())
+}
+
+impl<W: AsyncWrite + Unpin> Pipe<W> {
+    /// Handles one input line. Returns false to quit.
+    async fn command(&mut self, node: &mut Node, line: &str) -> std::io::Result<bool> {
+        if line.trim().is_empty() {
+            return Ok(true);
+        }
+        if line.len() > MAX_LINE_BYTES {
+            self.error(format!("line too long ({} bytes)", line.len())).await?;
+            return Ok(true);
+        }
+        let command: Command = match serde_json::from_str(line) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(format!("bad command: {e}")).await?;
+                return Ok(true);
+            }
+        };
+        match command {
+            Command::Quit => return Ok(false),
+            Command::Add { addr } => node.resolve(addr),
+            Command::Peers => {
+                let mut peers: Vec<PeerJson> = node.endpoint.peers().map(|p| (&p).into()).collect();
+                peers.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+                self.emit(&Output::Peers { peers }).await?;
+            }
+            Command::Send { to, text } => {
+                let conversation = match resolve_target(node.endpoint.peers().collect(), &to) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.error(e).await?;
+                        return Ok(true);
+                    }
+                };
+                let id = MsgId(self.rng.nonzero_u64());
+                self.outgoing.insert(id, conversation);
+                if let Err(e) = node.send(conversation, id, wall_now_ms(), &text) {
+                    self.outgoing.remove(&id);
+                    self.error(format!("not sent to {to}: {e}")).await?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
+        let out = match event {
+            proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
+            proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),
+            proto::Event::PeerDown { peer, reason } => Output::PeerDown {
+                peer: (&peer).into(),
+                reason: match reason {
+                    proto::PeerDownReason::Goodbye => "goodbye",
+                    proto::PeerDownReason::Timeout => "timeout",
+                },
+            },
+            proto::Event::Message {
+                conversation,
+                id,
+                sent_at_ms,
+                text,
+            } => {
+                let (kind, sender, sender_id) = match conversation {
+                    ConversationId::Peer(node_id) => (
+                        "lanchat",
+                        node.endpoint
+                            .peer(&node_id)
+                            .map_or_else(|| node_id.short(), |p| p.name),
+                        Some(node_id.to_hex()),
+                    ),
+                    ConversationId::Raw(addr) => ("plain", addr.to_string(), None),
+                };
+                Output::Message {
+                    id: id.to_string(),
+                    conversation: conversation.to_string(),
+                    kind,
+                    sender,
+                    sender_id,
+                    time: wall_now_ms(),
+                    sent_at: sent_at_ms,
+                    text,
+                }
+            }
+            proto::Event::State { id, state } => {
+                if state == proto::DeliveryState::Sending {
+                    self.in_flight.insert(id);
+                } else {
+                    self.in_flight.remove(&id);
+                }
+                let conversation = self.outgoing.get(&id).map(|c| c.to_string());
+                if matches!(
+                    state,
+                    proto::DeliveryState::Delivered
+                        | proto::DeliveryState::Sent
+                        | proto::DeliveryState::Failed
+                ) {
+                    self.outgoing.remove(&id);
+                }
+                Output::State {
+                    id: id.to_string(),
+                    conversation,
+                    state: state.as_str(),
+                }
+            }
+        };
+        self.emit(&out).await
+    }
+}
+
+/// Finds who `to` means: a full or unambiguous partial peer id, a peer name (online peers
+/// first), or an `ip:port` (a lanchat peer at that address, else a plain-text peer).
+pub fn resolve_target(peers: Vec<PeerView>, to: &str) -> Result<ConversationId, String> {
+    let to = to.trim();
+    if let Some(id) = NodeId::from_hex(to) {
+        return Ok(ConversationId::Peer(id));
+    }
+    if to.len() >= 4 && to.chars().all(|c| c.is_ascii_hexdigit()) {
+        let lower = to.to_ascii_lowercase();
+        let hits: Vec<&PeerView> = peers.iter().filter(|p| p.id.to_hex().starts_with(&lower)).collect();
+        if let [one] = hits.as_slice() {
+            return Ok(ConversationId::Peer(one.id));
+        }
+    }
+    let named: Vec<&PeerView> = peers.iter().filter(|p| p.name == to).collect();
+    let online: Vec<&&PeerView> = named.iter().filter(|p| p.online).collect();
+    match (named.as_slice(), online.as_slice()) {
+        ([one], _) => return Ok(ConversationId::Peer(one.id)),
+        (_, [one]) => return Ok(ConversationId::Peer(one.id)),
+        ([], _) => {}
+        _ => {
+            return Err(format!(
+                "{} peers are named {to:?}; use an id: {}",
+                named.len(),
+                named.iter().map(|p| p.id.short()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    if let Ok(addr) = to.parse::<SocketAddr>() {
+        if let Some(p) = peers.iter().find(|p| p.addr == addr) {
+            return Ok(ConversationId::Peer(p.id));
+        }
+        return Ok(ConversationId::Raw(addr));
+    }
+    Err(format!("no peer called {to:?} (try a name, an id, or ip:port)"))
+}

@@ -1,0 +1,68 @@
+//! Terminal lifecycle: raw mode, alternate screen and bracketed paste on the way in, and the
+//! same undone on every way out: normal quit, error return, panic in any task, signals.
+
+use crossterm::cursor::Show;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::{self, Stdout, stdout};
+
+pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+
+/// Puts the terminal back as it was. Safe to call more than once, and on a terminal that
+/// is already gone (a dropped SSH link): errors are ignored.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(stdout(), DisableBracketedPaste, LeaveAlternateScreen, Show);
+}
+
+/// Restores the terminal when dropped, so an early `?` return cannot leave it raw.
+pub struct RestoreGuard;
+
+impl Drop for RestoreGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// A panic anywhere (a tokio task included) restores the terminal, reports, and ends the
+/// process, so that nothing keeps drawing on a cooked terminal.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+        std::process::exit(101);
+    }));
+}
+
+/// Enters full-screen mode. The returned guard restores the terminal when dropped.
+pub fn init() -> io::Result<(Tui, RestoreGuard)> {
+    install_panic_hook();
+    let guard = RestoreGuard;
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+    let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    Ok((terminal, guard))
+}
+
+/// Resolves on SIGTERM, SIGHUP (the SSH link dropped) or SIGINT.
+pub async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+        _ = int.recv() => {}
+    }
+}

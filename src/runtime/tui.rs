@@ -1,0 +1,164 @@
+//! The full-screen front end's loop. Generic over the ratatui backend and the key stream,
+//! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
+
+use super::{Aux, Node, Wake, terminal, utc_offset_s, wall_now_ms};
+use crate::app::{App, Effect, Me, Msg};
+use crate::config::Settings;
+use crate::proto::NodeId;
+use crate::ui;
+use anyhow::Context;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::{FutureExt, Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::future::Future;
+use std::io;
+
+/// Keys taken in one turn before the screen is redrawn (typing fast, pasting without
+/// bracketed paste).
+const KEY_BATCH: usize = 64;
+
+/// Opens the chat on this terminal and runs it until the user quits or a signal arrives.
+pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> {
+    let node = Node::start(&settings, id).with_context(|| {
+        format!(
+            "could not open UDP sockets on {} (port {})",
+            settings.bind,
+            settings
+                .port
+                .map_or_else(|| "default".to_string(), |p| p.to_string())
+        )
+    })?;
+    let app = App::new(
+        Me {
+            id,
+            name: settings.name.clone(),
+            listen: node.local_addr(),
+            discovery: settings.discovery,
+        },
+        super::random_seed(),
+    );
+    let (mut term, _guard) = terminal::init().context("could not set up the terminal")?;
+    run(&mut term, EventStream::new(), node, app, terminal::stop_signal()).await
+}
+
+/// The loop: merge keys, datagrams, deadlines and background results; update; draw if dirty.
+pub async fn run<B, K, F>(
+    term: &mut Terminal<B>,
+    mut keys: K,
+    mut node: Node,
+    mut app: App,
+    stop: F,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    K: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = ()>,
+{
+    tokio::pin!(stop);
+    let size = term.size()?;
+    app.update(
+        wall_now_ms(),
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    loop {
+        let now_ms = wall_now_ms();
+        for event in node.drain() {
+            let effects = app.update(now_ms, Msg::Net(event));
+            run_effects(&mut app, &mut node, effects);
+        }
+        if let Some(e) = node.take_send_error() {
+            app.update(now_ms, Msg::Error(e));
+        }
+        if !app.running {
+            break;
+        }
+        if app.take_dirty() {
+            app.utc_offset_s = utc_offset_s();
+            term.draw(|f| ui::draw(f, &app))?;
+        }
+        tokio::select! {
+            biased;
+            () = &mut stop => break,
+            event = keys.next() => {
+                let Some(event) = event else { break };
+                handle_terminal_event(&mut app, &mut node, event.context("reading the terminal")?);
+                for _ in 1..KEY_BATCH {
+                    match keys.next().now_or_never() {
+                        Some(Some(event)) => handle_terminal_event(
+                            &mut app,
+                            &mut node,
+                            event.context("reading the terminal")?,
+                        ),
+                        Some(None) => break,
+                        None => break,
+                    }
+                }
+            }
+            wake = node.wake() => {
+                if let Wake::Aux(aux) = wake {
+                    handle_aux(&mut app, &mut node, aux);
+                }
+            }
+        }
+    }
+    node.shutdown();
+    Ok(())
+}
+
+fn handle_terminal_event(app: &mut App, node: &mut Node, event: Event) {
+    let msg = match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => Msg::Key(key),
+        Event::Paste(text) => Msg::Paste(text),
+        Event::Resize(width, height) => Msg::Resize { width, height },
+        _ => return,
+    };
+    let effects = app.update(wall_now_ms(), msg);
+    run_effects(app, node, effects);
+}
+
+fn handle_aux(app: &mut App, node: &mut Node, aux: Aux) {
+    match aux {
+        Aux::Resolved { query, result } => match result {
+            Ok(addr) => {
+                node.add_peer(addr);
+                app.update(
+                    wall_now_ms(),
+                    Msg::Info(format!("Probing {addr} ({query}) for a lanchat peer…")),
+                );
+            }
+            Err(e) => {
+                app.update(wall_now_ms(), Msg::Error(format!("cannot add peer: {e}")));
+            }
+        },
+    }
+}
+
+fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::Send {
+                to,
+                id,
+                sent_at_ms,
+                text,
+            } => {
+                if let Err(e) = node.send(to, id, sent_at_ms, &text) {
+                    app.update(
+                        wall_now_ms(),
+                        Msg::SendFailed {
+                            id,
+                            error: e.to_string(),
+                        },
+                    );
+                }
+            }
+            Effect::AddPeer(query) => node.resolve(query),
+            Effect::Quit => {}
+        }
+    }
+}

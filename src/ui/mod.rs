@@ -1,0 +1,419 @@
+//! Drawing: a pure function of the model.
+//!
+//! `draw(frame, &App)` lays out the sidebar, the message pane, the input box and the status
+//! line. Width math and text cleaning live in [`text`]; nothing here changes the model.
+
+pub mod text;
+pub mod time;
+
+use crate::app::{App, Author, Conversation, Message, Notice};
+use crate::app::keymap;
+use crate::proto::{ConversationId, DeliveryState};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+use std::collections::VecDeque;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Below this the screen shows a "too small" notice instead of the chat.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+const INPUT_HEIGHT: u16 = 3;
+const STATUS_HEIGHT: u16 = 1;
+/// Message text is indented this much under its header line.
+const INDENT: u16 = 2;
+
+struct Areas {
+    sidebar: Rect,
+    messages: Rect,
+    input: Rect,
+    status: Rect,
+}
+
+fn areas(area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let main_h = area.height - INPUT_HEIGHT - STATUS_HEIGHT;
+    let sidebar_w = (area.width / 4).clamp(14, 28);
+    Some(Areas {
+        sidebar: Rect::new(area.x, area.y, sidebar_w, main_h),
+        messages: Rect::new(area.x + sidebar_w, area.y, area.width - sidebar_w, main_h),
+        input: Rect::new(area.x, area.y + main_h, area.width, INPUT_HEIGHT),
+        status: Rect::new(area.x, area.y + main_h + INPUT_HEIGHT, area.width, STATUS_HEIGHT),
+    })
+}
+
+fn inner(r: Rect) -> Rect {
+    Block::default().borders(Borders::ALL).inner(r)
+}
+
+/// Columns and rows inside the message pane for a terminal of this size (0×0 if too small).
+pub fn message_pane_size(width: u16, height: u16) -> (u16, u16) {
+    areas(Rect::new(0, 0, width, height)).map_or((0, 0), |a| {
+        let r = inner(a.messages);
+        (r.width, r.height)
+    })
+}
+
+/// Lines a conversation takes in a message pane `width` columns wide.
+pub fn conversation_height(app: &App, conv: &Conversation, width: u16) -> usize {
+    conv.messages
+        .iter()
+        .map(|m| message_lines(app, m, width).len())
+        .sum()
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let Some(a) = areas(area) else {
+        too_small(frame.buffer_mut(), area);
+        return;
+    };
+    let buf = frame.buffer_mut();
+    draw_sidebar(buf, a.sidebar, app);
+    draw_messages(buf, a.messages, app);
+    draw_status(buf, a.status, app);
+    let cursor = draw_input(buf, a.input, app);
+    if app.show_help {
+        draw_help(buf, area);
+    } else if let Some(cursor) = cursor {
+        frame.set_cursor_position(cursor);
+    }
+}
+
+fn too_small(buf: &mut Buffer, area: Rect) {
+    let msg = format!(
+        "Terminal too small ({}×{}): lanchat needs {MIN_WIDTH}×{MIN_HEIGHT}",
+        area.width, area.height
+    );
+    for (i, line) in text::wrap(&msg, usize::from(area.width)).iter().enumerate() {
+        let Ok(dy) = u16::try_from(i) else { break };
+        if dy >= area.height {
+            break;
+        }
+        buf.set_stringn(area.x, area.y + dy, line, usize::from(area.width), Style::default());
+    }
+}
+
+fn block(title: String) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::DarkGray))
+        .title(Span::styled(title, Style::default().add_modifier(Modifier::BOLD)))
+}
+
+/// A block title cut to fit its block, with a space either side.
+fn title_for(s: &str, block_width: u16) -> String {
+    let room = usize::from(block_width).saturating_sub(4);
+    format!(" {} ", text::truncate(s, room))
+}
+
+fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
+    let b = block(title_for("Chats", area.width));
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    if app.conversations.is_empty() {
+        let hint = text::wrap("Looking for peers…", usize::from(inner.width));
+        for (i, line) in hint.iter().take(usize::from(inner.height)).enumerate() {
+            buf.set_stringn(
+                inner.x,
+                inner.y + i as u16,
+                line,
+                usize::from(inner.width),
+                Style::default().fg(Color::DarkGray),
+            );
+        }
+        return;
+    }
+    let rows = usize::from(inner.height);
+    let selected = app
+        .selected
+        .and_then(|id| app.conversations.iter().position(|c| c.id == id));
+    // Keep the selected row in view.
+    let first = selected.map_or(0, |s| s.saturating_sub(rows - 1));
+    for (row, conv) in app.conversations.iter().skip(first).take(rows).enumerate() {
+        let y = inner.y + row as u16;
+        let line = sidebar_row(app, conv, usize::from(inner.width));
+        let is_selected = Some(conv.id) == app.selected;
+        buf.set_line(inner.x, y, &line, inner.width);
+        if is_selected {
+            buf.set_style(
+                Rect::new(inner.x, y, inner.width, 1),
+                Style::default().add_modifier(Modifier::REVERSED),
+            );
+        }
+    }
+}
+
+fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+    let (dot, dot_style) = match conv.id {
+        ConversationId::Peer(id) if app.peers.get(&id).is_some_and(|p| p.online) => {
+            ("●", Style::default().fg(Color::Green))
+        }
+        ConversationId::Peer(_) => ("○", Style::default().fg(Color::DarkGray)),
+        ConversationId::Raw(_) => ("≈", Style::default().fg(Color::Yellow)),
+    };
+    let badge = match conv.unread {
+        0 => String::new(),
+        n if n > 99 => " 99+".to_string(),
+        n => format!(" {n}"),
+    };
+    let name_room = width.saturating_sub(2 + text::width(&badge));
+    let name = text::truncate(&text::sanitize_line(&app.title(&conv.id)), name_room);
+    let pad = name_room.saturating_sub(text::width(&name));
+    let mut spans = vec![
+        Span::styled(dot, dot_style),
+        Span::raw(" "),
+        Span::styled(
+            name,
+            if conv.unread > 0 {
+                Style::default().add_modifier(Modifier::BOLD)
+            } else {
+                Style::default()
+            },
+        ),
+        Span::raw(" ".repeat(pad)),
+    ];
+    if !badge.is_empty() {
+        spans.push(Span::styled(
+            badge,
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn conversation_header(app: &App, id: &ConversationId) -> String {
+    let name = text::sanitize_line(&app.title(id));
+    match id {
+        ConversationId::Peer(node) => match app.peers.get(node) {
+            Some(p) if p.online => format!("{name} · online · {}", p.addr),
+            Some(p) => format!("{name} · offline · last at {}", p.addr),
+            None => name,
+        },
+        ConversationId::Raw(_) => format!("{name} · plain UDP, unencrypted"),
+    }
+}
+
+fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
+    let title = app
+        .selected
+        .map_or_else(|| "lanchat".to_string(), |id| conversation_header(app, &id));
+    let b = block(title_for(&title, area.width));
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let Some(conv) = app.selected_conversation() else {
+        let guide = format!(
+            "No conversations yet.\n\nPeers running lanchat on your network appear on the left \
+             by themselves. To reach one that discovery cannot see, type /add HOST:PORT.\n\n\
+             Plain-text UDP works too: nc -u {} sends straight into a chat here.",
+            app.me.listen
+        );
+        put_wrapped(buf, inner, &guide, Style::default().fg(Color::DarkGray));
+        return;
+    };
+    if conv.messages.is_empty() {
+        let hello = format!("Say hello to {}.", text::sanitize_line(&app.title(&conv.id)));
+        put_wrapped(buf, inner, &hello, Style::default().fg(Color::DarkGray));
+        return;
+    }
+    let height = usize::from(inner.height);
+    let need = height + app.scroll;
+    let mut lines: VecDeque<Line<'static>> = VecDeque::with_capacity(need);
+    for m in conv.messages.iter().rev() {
+        for line in message_lines(app, m, inner.width).into_iter().rev() {
+            lines.push_front(line);
+        }
+        if lines.len() >= need {
+            break;
+        }
+    }
+    // Scrolled further up than there is history: show the top.
+    let end = lines.len().saturating_sub(app.scroll).max(height.min(lines.len()));
+    let start = end.saturating_sub(height);
+    for (row, line) in lines.range(start..end).enumerate() {
+        buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+    if app.scroll > 0 && end < lines.len() {
+        let hint = " ↓ more below (Ctrl-End) ";
+        let w = text::width(hint) as u16;
+        if w < inner.width {
+            buf.set_stringn(
+                inner.right() - w,
+                inner.bottom() - 1,
+                hint,
+                usize::from(w),
+                Style::default().fg(Color::Black).bg(Color::Yellow),
+            );
+        }
+    }
+}
+
+fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {
+    for (i, line) in text::wrap(s, usize::from(area.width))
+        .iter()
+        .take(usize::from(area.height))
+        .enumerate()
+    {
+        buf.set_stringn(area.x, area.y + i as u16, line, usize::from(area.width), style);
+    }
+}
+
+fn state_span(state: DeliveryState) -> Span<'static> {
+    let (label, style) = match state {
+        DeliveryState::Queued => ("queued", Style::default().fg(Color::Yellow)),
+        DeliveryState::Sending => ("sending…", Style::default().fg(Color::DarkGray)),
+        DeliveryState::Sent => ("sent", Style::default().fg(Color::DarkGray)),
+        DeliveryState::Delivered => ("✓ delivered", Style::default().fg(Color::Green)),
+        DeliveryState::Failed => ("✗ failed", Style::default().fg(Color::Red)),
+    };
+    Span::styled(label, style)
+}
+
+/// The lines one message takes: a header (sender, time, state) and its wrapped text.
+fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
+    let name_style = match m.author {
+        Author::Me => Style::default().fg(Color::Green),
+        Author::Peer(_) => Style::default().fg(Color::Cyan),
+        Author::Raw(_) => Style::default().fg(Color::Yellow),
+    }
+    .add_modifier(Modifier::BOLD);
+    let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
+    let room = usize::from(width).saturating_sub(text::width(&time) + 2);
+    let name = text::truncate(&text::sanitize_line(&app.author_name(&m.author)), room);
+    let mut header = vec![
+        Span::styled(name, name_style),
+        Span::styled(format!("  {time}"), Style::default().fg(Color::DarkGray)),
+    ];
+    if let Some(state) = m.state {
+        header.push(Span::raw("  "));
+        header.push(state_span(state));
+    }
+    let mut lines = vec![Line::from(header)];
+    let indent = " ".repeat(usize::from(INDENT));
+    let body_width = usize::from(width.saturating_sub(INDENT));
+    for l in text::wrap(&text::sanitize(&m.text), body_width) {
+        lines.push(Line::from(format!("{indent}{l}")));
+    }
+    lines
+}
+
+/// Draws the input box and returns where the cursor goes.
+fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
+    let title = match app.selected {
+        Some(id) => format!("To {}", text::sanitize_line(&app.title(&id))),
+        None => "Message".to_string(),
+    };
+    let b = block(title_for(&title, area.width));
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return None;
+    }
+    // Each grapheme of the input as it is shown: line breaks and controls made visible.
+    let input = app.input.text();
+    let mut cells: Vec<(String, usize, usize)> = Vec::new(); // (shown, width, byte offset)
+    for (at, g) in input.grapheme_indices(true) {
+        let shown = match g {
+            "\n" | "\r\n" => "⏎".to_string(),
+            "\t" => "→".to_string(),
+            g => text::sanitize_line(g),
+        };
+        let w = text::width(&shown);
+        cells.push((shown, w, at));
+    }
+    let cursor_col: usize = cells
+        .iter()
+        .take_while(|(_, _, at)| *at < app.input.cursor())
+        .map(|(_, w, _)| w)
+        .sum();
+    let room = usize::from(inner.width).saturating_sub(1); // keep a cell for the cursor
+    // Scroll horizontally so the cursor stays visible.
+    let mut skip_width = 0;
+    let mut skip = 0;
+    while cursor_col - skip_width > room && skip < cells.len() {
+        skip_width += cells[skip].1;
+        skip += 1;
+    }
+    let mut x = inner.x;
+    for (shown, w, _) in cells.iter().skip(skip) {
+        if usize::from(x - inner.x) + w > usize::from(inner.width) {
+            break;
+        }
+        let style = if shown == "⏎" || shown == "→" {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default()
+        };
+        buf.set_stringn(x, inner.y, shown, *w, style);
+        x += *w as u16;
+    }
+    let cx = inner.x + (cursor_col - skip_width).min(usize::from(inner.width) - 1) as u16;
+    Some(Position::new(cx, inner.y))
+}
+
+fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
+    let online = app.online_peers();
+    let left = format!(
+        " {} · {} · {} online",
+        text::sanitize_line(&app.me.name),
+        app.me.listen,
+        online
+    );
+    let mut spans = vec![Span::styled(left, Style::default().add_modifier(Modifier::BOLD))];
+    match &app.notice {
+        Some(Notice::Error(e)) => spans.push(Span::styled(
+            format!(" · ⚠ {}", text::sanitize_line(e)),
+            Style::default().fg(Color::Red),
+        )),
+        Some(Notice::Info(i)) => spans.push(Span::raw(format!(" · {}", text::sanitize_line(i)))),
+        None => {}
+    }
+    let hints = "Tab next chat · F1 help · Ctrl-C quit ";
+    let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+    let width = usize::from(area.width);
+    if used + text::width(hints) + 2 <= width {
+        spans.push(Span::raw(" ".repeat(width - used - text::width(hints))));
+        spans.push(Span::styled(hints, Style::default().fg(Color::DarkGray)));
+    }
+    buf.set_style(area, Style::default().bg(Color::Black).fg(Color::White));
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+fn draw_help(buf: &mut Buffer, area: Rect) {
+    let key_w = keymap::HELP.iter().map(|(k, _)| text::width(k)).max().unwrap_or(0);
+    let lines: Vec<String> = keymap::HELP
+        .iter()
+        .map(|(k, what)| format!("{k:<key_w$}  {what}"))
+        .collect();
+    let want_w = lines.iter().map(|l| text::width(l)).max().unwrap_or(0) as u16 + 4;
+    let w = want_w.min(area.width.saturating_sub(2));
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    Clear.render(r, buf);
+    let b = block(title_for("Keys and commands · Esc closes", w));
+    let inner = b.inner(r);
+    b.render(r, buf);
+    for (i, line) in lines.iter().take(usize::from(inner.height)).enumerate() {
+        buf.set_stringn(
+            inner.x + 1,
+            inner.y + i as u16,
+            line,
+            usize::from(inner.width.saturating_sub(1)),
+            Style::default(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

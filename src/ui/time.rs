@@ -1,0 +1,64 @@
+//! Showing times, without a time-zone database: the runtime hands the app the local UTC
+//! offset, and the calendar math is done here.
+
+/// (year, month, day) of a count of days since 1970-01-01 (proleptic Gregorian).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn local_parts(ms: i64, offset_s: i32) -> (i64, u32, u32, i64, i64) {
+    let secs = ms.div_euclid(1000) + i64::from(offset_s);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    (y, m, d, of_day / 3600, of_day % 3600 / 60)
+}
+
+/// "14:05" for a time today, "11-24 14:05" earlier this year, "2025-11-24 14:05" before.
+pub fn format_time(ms: i64, now_ms: i64, offset_s: i32) -> String {
+    let (y, mo, d, h, mi) = local_parts(ms, offset_s);
+    let (ny, nmo, nd, _, _) = local_parts(now_ms, offset_s);
+    if (y, mo, d) == (ny, nmo, nd) {
+        format!("{h:02}:{mi:02}")
+    } else if y == ny {
+        format!("{mo:02}-{d:02} {h:02}:{mi:02}")
+    } else {
+        format!("{y}-{mo:02}-{d:02} {h:02}:{mi:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn formats_relative_to_today_in_local_time() {
+        // 2024-01-01 23:30 UTC.
+        let t = 1_704_151_800_000;
+        assert_eq!(format_time(t, t, 0), "23:30");
+        // In UTC+8 that is already 07:30 on Jan 2.
+        assert_eq!(format_time(t, t, 8 * 3600), "07:30");
+        let next_day = t + 86_400_000;
+        assert_eq!(format_time(t, next_day, 0), "01-01 23:30");
+        let next_year = t + 400 * 86_400_000;
+        assert_eq!(format_time(t, next_year, 0), "2024-01-01 23:30");
+    }
+}
