@@ -8,7 +8,8 @@ use crate::proto::NodeId;
 use crate::ui;
 use anyhow::Context;
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
+use std::task::Poll;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::future::Future;
@@ -88,7 +89,7 @@ where
                 let Some(event) = event else { break };
                 handle_terminal_event(&mut app, &mut node, event.context("reading the terminal")?);
                 for _ in 1..KEY_BATCH {
-                    match keys.next().now_or_never() {
+                    match ready_now(&mut keys).await {
                         Some(Some(event)) => handle_terminal_event(
                             &mut app,
                             &mut node,
@@ -108,6 +109,19 @@ where
     }
     node.shutdown();
     Ok(())
+}
+
+/// The stream's next item if it is ready now, without waiting. Polls with this task's own
+/// waker: crossterm's `EventStream` keeps the first waker it is given while it waits, so a
+/// throwaway waker (as `now_or_never` uses) would leave it unable to wake the loop again.
+async fn ready_now<K: Stream + Unpin>(keys: &mut K) -> Option<Option<K::Item>> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match keys.poll_next_unpin(cx) {
+            Poll::Ready(item) => Some(item),
+            Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 fn handle_terminal_event(app: &mut App, node: &mut Node, event: Event) {
