@@ -119,7 +119,10 @@ pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
 /// With `--data-dir` (or `LANCHAT_DATA_DIR`), that one directory holds everything of this
 /// instance, config and identity included, so two instances on one host need nothing but
 /// their own data dirs. `LANCHAT_CONFIG_DIR` still wins for the config dir if set.
-pub fn resolve(o: Overrides, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+pub fn resolve(
+    o: Overrides,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
     let dirs = directories::ProjectDirs::from("", "", "lanchat");
     let data_dir = match (&o.data_dir, &dirs) {
         (Some(d), _) => d.clone(),
@@ -191,7 +194,10 @@ pub fn load_or_create_identity(dir: &Path) -> Result<NodeId, ConfigError> {
     let path = dir.join(IDENTITY_FILE);
     match fs::read_to_string(&path) {
         Ok(text) => {
-            let mode = fs::metadata(&path).map_err(io_err(&path))?.permissions().mode();
+            let mode = fs::metadata(&path)
+                .map_err(io_err(&path))?
+                .permissions()
+                .mode();
             if mode & 0o077 != 0 {
                 return Err(ConfigError::Invalid(format!(
                     "{} is readable by others (mode {:o}); run chmod 600 on it",
@@ -208,8 +214,9 @@ pub fn load_or_create_identity(dir: &Path) -> Result<NodeId, ConfigError> {
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes)
-                .map_err(|e| ConfigError::Invalid(format!("no randomness for a new identity: {e}")))?;
+            getrandom::fill(&mut bytes).map_err(|e| {
+                ConfigError::Invalid(format!("no randomness for a new identity: {e}"))
+            })?;
             let id = NodeId(bytes);
             let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
             let mut f = OpenOptions::new()
@@ -332,8 +339,14 @@ mod tests {
         let b = load_or_create_identity(&sub).expect("loads");
         assert_eq!(a, b);
         let path = sub.join(IDENTITY_FILE);
-        assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::metadata(&sub).expect("meta").permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(&sub).expect("meta").permissions().mode() & 0o777,
+            0o700
+        );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
         let err = load_or_create_identity(&sub).expect_err("too open");
         assert!(err.to_string().contains("readable by others"), "{err}");
@@ -355,7 +368,8 @@ mod tests {
         let first = lock_data_dir(dir.path()).expect("first lock");
         let err = lock_data_dir(dir.path()).expect_err("second lock");
         assert!(
-            err.to_string().contains(&format!("pid {}", std::process::id())),
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id())),
             "{err}"
         );
         drop(first);

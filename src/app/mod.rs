@@ -8,9 +8,7 @@ pub mod keymap;
 
 pub use editor::{Editor, MAX_INPUT_BYTES};
 
-use crate::proto::{
-    self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView,
-};
+use crate::proto::{self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView};
 use crate::rng::Rng;
 use crate::ui;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -79,10 +77,16 @@ pub enum Notice {
 pub enum Msg {
     Key(KeyEvent),
     Paste(String),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     Net(proto::Event),
     /// The protocol refused a message the app handed it.
-    SendFailed { id: MsgId, error: String },
+    SendFailed {
+        id: MsgId,
+        error: String,
+    },
     Error(String),
     Info(String),
 }
@@ -277,7 +281,11 @@ impl App {
             }
         }
         // "//text" sends "/text".
-        let text = text.strip_prefix('/').filter(|t| t.starts_with('/')).unwrap_or(&text).to_owned();
+        let text = text
+            .strip_prefix('/')
+            .filter(|t| t.starts_with('/'))
+            .unwrap_or(&text)
+            .to_owned();
         let Some(to) = self.selected else {
             self.error("No conversation is open: pick one with Tab, or /add HOST:PORT".into());
             return Vec::new();
@@ -353,7 +361,10 @@ impl App {
                 self.upsert_peer(&peer);
                 let id = ConversationId::Peer(peer.id);
                 // A peer that leaves without a word exchanged leaves the sidebar too.
-                if self.conversation(&id).is_some_and(|c| c.messages.is_empty()) {
+                if self
+                    .conversation(&id)
+                    .is_some_and(|c| c.messages.is_empty())
+                {
                     self.remove_conversation(&id);
                 }
                 if reason == PeerDownReason::Timeout {

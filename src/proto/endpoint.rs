@@ -693,7 +693,8 @@ impl Endpoint {
         if let Some(peer) = self.peers.get_mut(&node) {
             peer.online = false;
             let view = peer.view(node);
-            self.events.push_back(Event::PeerDown { peer: view, reason });
+            self.events
+                .push_back(Event::PeerDown { peer: view, reason });
         }
     }
 

@@ -82,7 +82,10 @@ impl fmt::Display for MsgId {
 
 impl MsgId {
     pub fn from_hex(s: &str) -> Option<Self> {
-        u64::from_str_radix(s, 16).ok().filter(|v| *v != 0).map(Self)
+        u64::from_str_radix(s, 16)
+            .ok()
+            .filter(|v| *v != 0)
+            .map(Self)
     }
 }
 

@@ -183,7 +183,8 @@ impl Node {
         sent_at_ms: i64,
         text: &str,
     ) -> Result<(), proto::SendError> {
-        self.endpoint.send_message(mono_now(), to, id, sent_at_ms, text)
+        self.endpoint
+            .send_message(mono_now(), to, id, sent_at_ms, text)
     }
 
     /// Says goodbye and flushes it out.

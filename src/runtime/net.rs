@@ -71,7 +71,11 @@ fn interfaces(bind: IpAddr) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
 }
 
 fn unicast_socket(bind: IpAddr, port: u16) -> io::Result<std::net::UdpSocket> {
-    let socket = Socket::new(Domain::for_address(SocketAddr::new(bind, port)), Type::DGRAM, Some(Protocol::UDP))?;
+    let socket = Socket::new(
+        Domain::for_address(SocketAddr::new(bind, port)),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
     // A bigger receive buffer rides out bursts; the kernel may cap it, which is fine.
     let _ = socket.set_recv_buffer_size(RECV_BUFFER_BYTES);
     socket.set_nonblocking(true)?;
@@ -79,7 +83,10 @@ fn unicast_socket(bind: IpAddr, port: u16) -> io::Result<std::net::UdpSocket> {
     Ok(socket.into())
 }
 
-fn discovery_socket(port: u16, ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)]) -> io::Result<std::net::UdpSocket> {
+fn discovery_socket(
+    port: u16,
+    ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)],
+) -> io::Result<std::net::UdpSocket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
@@ -113,7 +120,10 @@ impl Net {
         let mut targets = Vec::new();
         let discovery = if cfg.discovery {
             let ifaces = interfaces(cfg.bind);
-            let socket = Arc::new(UdpSocket::from_std(discovery_socket(cfg.discovery_port, &ifaces)?)?);
+            let socket = Arc::new(UdpSocket::from_std(discovery_socket(
+                cfg.discovery_port,
+                &ifaces,
+            )?)?);
             for (ip, broadcast) in &ifaces {
                 targets.push(Target {
                     dst: SocketAddrV4::new(proto::DISCOVERY_GROUP, cfg.discovery_port),

@@ -94,7 +94,14 @@ enum Output {
 pub async fn run_stdio(settings: Settings, id: NodeId) -> anyhow::Result<()> {
     let node = Node::start(&settings, id).context("could not open UDP sockets")?;
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    run(node, stdin, tokio::io::stdout(), terminal::stop_signal(), super::random_seed()).await?;
+    run(
+        node,
+        stdin,
+        tokio::io::stdout(),
+        terminal::stop_signal(),
+        super::random_seed(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -122,7 +129,13 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
 }
 
 /// The loop. Ends on `quit`, end of input, or `stop`.
-pub async fn run<R, W, F>(mut node: Node, input: R, out: W, stop: F, seed: u64) -> std::io::Result<()>
+pub async fn run<R, W, F>(
+    mut node: Node,
+    input: R,
+    out: W,
+    stop: F,
+    seed: u64,
+) -> std::io::Result<()>
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -189,7 +202,8 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             return Ok(true);
         }
         if line.len() > MAX_LINE_BYTES {
-            self.error(format!("line too long ({} bytes)", line.len())).await?;
+            self.error(format!("line too long ({} bytes)", line.len()))
+                .await?;
             return Ok(true);
         }
         let command: Command = match serde_json::from_str(line) {
@@ -299,7 +313,10 @@ pub fn resolve_target(peers: Vec<PeerView>, to: &str) -> Result<ConversationId, 
     }
     if to.len() >= 4 && to.chars().all(|c| c.is_ascii_hexdigit()) {
         let lower = to.to_ascii_lowercase();
-        let hits: Vec<&PeerView> = peers.iter().filter(|p| p.id.to_hex().starts_with(&lower)).collect();
+        let hits: Vec<&PeerView> = peers
+            .iter()
+            .filter(|p| p.id.to_hex().starts_with(&lower))
+            .collect();
         if let [one] = hits.as_slice() {
             return Ok(ConversationId::Peer(one.id));
         }
@@ -314,7 +331,11 @@ pub fn resolve_target(peers: Vec<PeerView>, to: &str) -> Result<ConversationId, 
             return Err(format!(
                 "{} peers are named {to:?}; use an id: {}",
                 named.len(),
-                named.iter().map(|p| p.id.short()).collect::<Vec<_>>().join(", ")
+                named
+                    .iter()
+                    .map(|p| p.id.short())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }
@@ -324,5 +345,7 @@ pub fn resolve_target(peers: Vec<PeerView>, to: &str) -> Result<ConversationId, 
         }
         return Ok(ConversationId::Raw(addr));
     }
-    Err(format!("no peer called {to:?} (try a name, an id, or ip:port)"))
+    Err(format!(
+        "no peer called {to:?} (try a name, an id, or ip:port)"
+    ))
 }

@@ -9,11 +9,11 @@ use crate::ui;
 use anyhow::Context;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::{Stream, StreamExt};
-use std::task::Poll;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::future::Future;
 use std::io;
+use std::task::Poll;
 
 /// Keys taken in one turn before the screen is redrawn (typing fast, pasting without
 /// bracketed paste).
@@ -40,7 +40,14 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
         super::random_seed(),
     );
     let (mut term, _guard) = terminal::init().context("could not set up the terminal")?;
-    run(&mut term, EventStream::new(), node, app, terminal::stop_signal()).await
+    run(
+        &mut term,
+        EventStream::new(),
+        node,
+        app,
+        terminal::stop_signal(),
+    )
+    .await
 }
 
 /// The loop: merge keys, datagrams, deadlines and background results; update; draw if dirty.

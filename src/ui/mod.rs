@@ -6,8 +6,8 @@
 pub mod text;
 pub mod time;
 
-use crate::app::{App, Author, Conversation, Message, Notice};
 use crate::app::keymap;
+use crate::app::{App, Author, Conversation, Message, Notice};
 use crate::proto::{ConversationId, DeliveryState};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -43,7 +43,12 @@ fn areas(area: Rect) -> Option<Areas> {
         sidebar: Rect::new(area.x, area.y, sidebar_w, main_h),
         messages: Rect::new(area.x + sidebar_w, area.y, area.width - sidebar_w, main_h),
         input: Rect::new(area.x, area.y + main_h, area.width, INPUT_HEIGHT),
-        status: Rect::new(area.x, area.y + main_h + INPUT_HEIGHT, area.width, STATUS_HEIGHT),
+        status: Rect::new(
+            area.x,
+            area.y + main_h + INPUT_HEIGHT,
+            area.width,
+            STATUS_HEIGHT,
+        ),
     })
 }
 
@@ -95,7 +100,13 @@ fn too_small(buf: &mut Buffer, area: Rect) {
         if dy >= area.height {
             break;
         }
-        buf.set_stringn(area.x, area.y + dy, line, usize::from(area.width), Style::default());
+        buf.set_stringn(
+            area.x,
+            area.y + dy,
+            line,
+            usize::from(area.width),
+            Style::default(),
+        );
     }
 }
 
@@ -103,7 +114,10 @@ fn block(title: String) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(Style::default().fg(Color::DarkGray))
-        .title(Span::styled(title, Style::default().add_modifier(Modifier::BOLD)))
+        .title(Span::styled(
+            title,
+            Style::default().add_modifier(Modifier::BOLD),
+        ))
 }
 
 /// A block title cut to fit its block, with a space either side.
@@ -223,7 +237,10 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     };
     if conv.messages.is_empty() {
-        let hello = format!("Say hello to {}.", text::sanitize_line(&app.title(&conv.id)));
+        let hello = format!(
+            "Say hello to {}.",
+            text::sanitize_line(&app.title(&conv.id))
+        );
         put_wrapped(buf, inner, &hello, Style::default().fg(Color::DarkGray));
         return;
     }
@@ -239,7 +256,10 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         }
     }
     // Scrolled further up than there is history: show the top.
-    let end = lines.len().saturating_sub(app.scroll).max(height.min(lines.len()));
+    let end = lines
+        .len()
+        .saturating_sub(app.scroll)
+        .max(height.min(lines.len()));
     let start = end.saturating_sub(height);
     for (row, line) in lines.range(start..end).enumerate() {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
@@ -265,7 +285,13 @@ fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {
         .take(usize::from(area.height))
         .enumerate()
     {
-        buf.set_stringn(area.x, area.y + i as u16, line, usize::from(area.width), style);
+        buf.set_stringn(
+            area.x,
+            area.y + i as u16,
+            line,
+            usize::from(area.width),
+            style,
+        );
     }
 }
 
@@ -370,7 +396,10 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
         app.me.listen,
         online
     );
-    let mut spans = vec![Span::styled(left, Style::default().add_modifier(Modifier::BOLD))];
+    let mut spans = vec![Span::styled(
+        left,
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
     match &app.notice {
         Some(Notice::Error(e)) => spans.push(Span::styled(
             format!(" · ⚠ {}", text::sanitize_line(e)),
@@ -391,7 +420,11 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
 }
 
 fn draw_help(buf: &mut Buffer, area: Rect) {
-    let key_w = keymap::HELP.iter().map(|(k, _)| text::width(k)).max().unwrap_or(0);
+    let key_w = keymap::HELP
+        .iter()
+        .map(|(k, _)| text::width(k))
+        .max()
+        .unwrap_or(0);
     let lines: Vec<String> = keymap::HELP
         .iter()
         .map(|(k, what)| format!("{k:<key_w$}  {what}"))
@@ -399,7 +432,12 @@ fn draw_help(buf: &mut Buffer, area: Rect) {
     let want_w = lines.iter().map(|l| text::width(l)).max().unwrap_or(0) as u16 + 4;
     let w = want_w.min(area.width.saturating_sub(2));
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
     Clear.render(r, buf);
     let b = block(title_for("Keys and commands · Esc closes", w));
     let inner = b.inner(r);

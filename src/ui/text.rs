@@ -254,7 +254,10 @@ mod tests {
             ("clear\x1b[2Jscreen", "clear^[[2Jscreen"),
             ("\x1b]0;pwned\x07title", "^[]0;pwned^Gtitle"),
             ("\x1b]52;c;aGk=\x07", "^[]52;c;aGk=^G"),
-            ("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "^[]8;;http://x^[\\link^[]8;;^[\\"),
+            (
+                "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\",
+                "^[]8;;http://x^[\\link^[]8;;^[\\",
+            ),
             ("up\x1b[5A", "up^[[5A"),
             ("\x1b[201~", "^[[201~"),
             ("c1\u{9b}31m", "c1<9B>31m"),

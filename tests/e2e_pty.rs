@@ -1,0 +1,280 @@
+//! End to end: the real `lanchat` binary in pseudo-terminals, read back through a terminal
+//! emulator (vt100). Two instances find each other over loopback, chat, and one quits.
+//!
+//! Everything stays on this host: both instances bind 127.0.0.1 and share a discovery port
+//! picked free for the run. Each wait polls the emulated screen against a deadline and, on
+//! timeout, panics with the whole screen so a failure shows what the user would have seen.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any one condition may take to appear.
+const DEADLINE: Duration = Duration::from_secs(15);
+/// How often the screen is looked at while waiting.
+const POLL: Duration = Duration::from_millis(20);
+/// A goodbye must take a peer offline well before the 90 s silence timeout would.
+const GOODBYE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The sequence that leaves the alternate screen (crossterm's `LeaveAlternateScreen`).
+const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
+
+/// A UDP port free on both 127.0.0.1 and 0.0.0.0 (the discovery socket binds the latter).
+fn free_udp_port() -> u16 {
+    for _ in 0..50 {
+        let lo = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = lo.local_addr().expect("local addr").port();
+        drop(lo);
+        if UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_ok()
+            && UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+        {
+            return port;
+        }
+    }
+    panic!("no free UDP port found on loopback");
+}
+
+/// One `lanchat` running in its own pseudo-terminal. Dropping it kills the process.
+struct Instance {
+    name: &'static str,
+    parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote to its terminal, in order.
+    raw: Arc<Mutex<Vec<u8>>>,
+    /// Set when the reader saw end of file (or an error): the terminal is closed.
+    eof: Arc<AtomicBool>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    exited: bool,
+    // Kept open so that the reader sees the program's output until it exits.
+    _master: Box<dyn MasterPty + Send>,
+    _dir: tempfile::TempDir,
+}
+
+impl Instance {
+    fn spawn(name: &'static str, cols: u16, rows: u16, extra_args: &[String]) -> Instance {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open pty");
+
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lanchat"));
+        cmd.args(["--bind", "127.0.0.1", "--port", "0", "--name", name]);
+        cmd.arg("--data-dir");
+        cmd.arg(dir.path());
+        cmd.args(extra_args);
+        cmd.cwd(dir.path());
+        cmd.env("TERM", "xterm-256color");
+        // Keep the run hermetic: nothing from the caller's environment picks other paths.
+        cmd.env_remove("LANCHAT_DATA_DIR");
+        cmd.env_remove("LANCHAT_CONFIG");
+        cmd.env_remove("LANCHAT_LOG");
+
+        let child = pty.slave.spawn_command(cmd).expect("spawn lanchat");
+        // Only the child holds the slave side now, so the reader ends when the child does.
+        drop(pty.slave);
+
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let eof = Arc::new(AtomicBool::new(false));
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        {
+            let parser = parser.clone();
+            let raw = raw.clone();
+            let eof = eof.clone();
+            thread::Builder::new()
+                .name(format!("pty-{name}"))
+                .spawn(move || {
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        match reader.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                raw.lock().unwrap().extend_from_slice(&buf[..n]);
+                                parser.lock().unwrap().process(&buf[..n]);
+                            }
+                        }
+                    }
+                    eof.store(true, Ordering::SeqCst);
+                })
+                .expect("reader thread");
+        }
+        let writer = pty.master.take_writer().expect("pty writer");
+        Instance {
+            name,
+            parser,
+            raw,
+            eof,
+            writer,
+            child,
+            exited: false,
+            _master: pty.master,
+            _dir: dir,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until `cond` holds for the screen's text, or panics with the screen.
+    fn wait_until(&self, what: &str, deadline: Duration, cond: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if cond(&screen) {
+                return;
+            }
+            if start.elapsed() >= deadline {
+                panic!(
+                    "{}: timed out after {:?} waiting for {what}\n--- {}'s screen ---\n{screen}\n---",
+                    self.name, deadline, self.name
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen shows `needle`.
+    fn wait_for(&self, needle: &str) {
+        self.wait_until(&format!("{needle:?}"), DEADLINE, |s| s.contains(needle));
+    }
+
+    /// Waits until the status line (the bottom row) contains `needle`.
+    fn wait_for_status(&self, needle: &str, deadline: Duration) {
+        let me = self.name;
+        self.wait_until(&format!("status line with {needle:?}"), deadline, |s| {
+            s.lines()
+                .any(|l| l.contains(&format!(" {me} · ")) && l.contains(needle))
+        });
+    }
+
+    fn type_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write to pty");
+        self.writer.flush().expect("flush pty");
+    }
+
+    /// Waits for the process to end and returns whether it exited successfully.
+    fn wait_exit(&mut self, deadline: Duration) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.exited = true;
+                return status;
+            }
+            if start.elapsed() >= deadline {
+                panic!(
+                    "{}: still running {:?} after it was asked to quit\n--- screen ---\n{}\n---",
+                    self.name,
+                    deadline,
+                    self.screen()
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// All bytes written to the terminal, once the program's side of it has closed (or the
+    /// deadline passed).
+    fn raw_output_after_exit(&self) -> Vec<u8> {
+        let start = Instant::now();
+        while !self.eof.load(Ordering::SeqCst) && start.elapsed() < DEADLINE {
+            thread::sleep(POLL);
+        }
+        self.raw.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if !self.exited && matches!(self.child.try_wait(), Ok(None)) {
+            // SIGHUP, then SIGKILL if it is still alive after a short grace period.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn two_instances_discover_chat_and_say_goodbye() {
+    let started = Instant::now();
+    let discovery = free_udp_port();
+    let extra = ["--discovery-port".to_string(), discovery.to_string()];
+    let mut alice = Instance::spawn("alice", 100, 30, &extra);
+    let mut bob = Instance::spawn("bob", 100, 30, &extra);
+
+    // Discovery over loopback: each sees the other in the sidebar, online, and selected.
+    alice.wait_for("● bob");
+    alice.wait_for_status("1 online", DEADLINE);
+    alice.wait_for("To bob");
+    bob.wait_for("● alice");
+    bob.wait_for_status("1 online", DEADLINE);
+    bob.wait_for("To alice");
+
+    // Alice writes, with wide characters; the input box shows it before it is sent.
+    let hello = "hello from alice 你好";
+    alice.type_bytes(hello.as_bytes());
+    alice.wait_for(hello);
+    alice.type_bytes(b"\r");
+    bob.wait_for(hello);
+    alice.wait_for("✓ delivered");
+
+    // Bob answers.
+    let reply = "hi alice, 收到了";
+    bob.type_bytes(reply.as_bytes());
+    bob.wait_for(reply);
+    bob.type_bytes(b"\r");
+    alice.wait_for(reply);
+    bob.wait_until("both messages delivered", DEADLINE, |s| {
+        s.contains(reply) && s.contains("✓ delivered")
+    });
+
+    // Alice quits with Ctrl-C: a clean exit, the terminal restored, and bob told at once.
+    alice.type_bytes(&[0x03]);
+    let status = alice.wait_exit(DEADLINE);
+    assert!(status.success(), "alice exited with {status:?}");
+    bob.wait_for_status("0 online", GOODBYE_DEADLINE);
+
+    let raw = alice.raw_output_after_exit();
+    assert!(
+        contains_bytes(&raw, LEAVE_ALT_SCREEN),
+        "alice's output never left the alternate screen; last bytes: {:?}",
+        String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..])
+    );
+
+    bob.type_bytes(&[0x03]);
+    let status = bob.wait_exit(DEADLINE);
+    assert!(status.success(), "bob exited with {status:?}");
+    eprintln!("two-instance scenario took {:?}", started.elapsed());
+}
+
+#[test]
+fn too_small_terminal_shows_a_notice_and_still_quits() {
+    let started = Instant::now();
+    let extra = ["--no-discovery".to_string()];
+    let mut carol = Instance::spawn("carol", 30, 8, &extra);
+    carol.wait_for("too small");
+    carol.type_bytes(&[0x03]);
+    let status = carol.wait_exit(DEADLINE);
+    assert!(status.success(), "carol exited with {status:?}");
+    let raw = carol.raw_output_after_exit();
+    assert!(
+        contains_bytes(&raw, LEAVE_ALT_SCREEN),
+        "carol's output never left the alternate screen"
+    );
+    eprintln!("too-small scenario took {:?}", started.elapsed());
+}

@@ -1,0 +1,398 @@
+//! The sans-IO endpoint in virtual time: discovery, expiry, goodbye, delivery, plain text.
+
+mod sim;
+
+use lanchat::proto::{
+    ConversationId, DeliveryState, Destination, Endpoint, EndpointConfig, Event, MsgId,
+    PeerDownReason, wire,
+};
+use sim::{Network, addr, node_id};
+use std::time::Duration;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+fn peer_ups(events: &[(Duration, Event)]) -> Vec<(Duration, String)> {
+    events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::PeerUp(p) => Some((*t, p.name.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn states(events: &[(Duration, Event)], id: MsgId) -> Vec<(Duration, DeliveryState)> {
+    events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::State { id: i, state } if *i == id => Some((*t, *state)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn messages(events: &[(Duration, Event)]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Message { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn peers_find_each_other_at_once_even_when_started_apart() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    net.run_until(secs(10.0));
+    assert!(net.take_events(a).is_empty(), "alone, alice sees nobody");
+
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(10.1));
+    let seen_by_a = peer_ups(&net.take_events(a));
+    let seen_by_b = peer_ups(&net.take_events(b));
+    assert_eq!(seen_by_a.len(), 1);
+    assert_eq!(seen_by_a[0].1, "bob");
+    assert_eq!(seen_by_b.len(), 1);
+    assert_eq!(seen_by_b[0].1, "alice");
+    // Bob's first beacon reaches alice after one latency; her unicast reply reaches bob
+    // after another: no waiting for alice's next periodic beacon.
+    assert_eq!(seen_by_a[0].0, secs(10.005));
+    assert_eq!(seen_by_b[0].0, secs(10.010));
+}
+
+#[test]
+fn a_silent_peer_expires_and_a_leaving_one_says_goodbye() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    let c = net.add(3, "carol", |_| {});
+    net.run_until(secs(100.0));
+    let ups = peer_ups(&net.take_events(a));
+    assert_eq!(ups.len(), 2);
+
+    // Carol leaves politely: gone from alice's view one latency later.
+    net.nodes[c].endpoint.shutdown();
+    net.flush(c);
+    net.nodes[c].down = true;
+    net.run_until(secs(100.5));
+    let events = net.take_events(a);
+    let down: Vec<_> = events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::PeerDown { peer, reason } => Some((*t, peer.name.clone(), *reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        down,
+        vec![(secs(100.005), "carol".to_string(), PeerDownReason::Goodbye)]
+    );
+
+    // Bob crashes: no goodbye. Alice notices after the 90 s timeout since his last beacon.
+    net.nodes[b].down = true;
+    let crashed_at = net.elapsed();
+    net.run_until(secs(400.0));
+    let down: Vec<_> = net
+        .take_events(a)
+        .into_iter()
+        .filter_map(|(t, e)| match e {
+            Event::PeerDown { peer, reason } => Some((t, peer.name, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(down.len(), 1, "{down:?}");
+    let (t, name, reason) = &down[0];
+    assert_eq!((name.as_str(), *reason), ("bob", PeerDownReason::Timeout));
+    // His last beacon was at most one interval (30 s + 20% jitter) before the crash.
+    assert!(*t > crashed_at + secs(90.0) - secs(36.0), "{t:?}");
+    assert!(*t <= crashed_at + secs(90.0) + secs(0.01), "{t:?}");
+}
+
+#[test]
+fn an_idle_pair_sends_a_beacon_about_every_half_minute() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(600.0));
+    // Start-up burst of 3, then ~19 over ten minutes, plus the odd reply.
+    for i in [a, b] {
+        assert!(
+            (18..=30).contains(&net.sent[i]),
+            "node {i} sent {}",
+            net.sent[i]
+        );
+    }
+    // And they never lost sight of each other.
+    for i in [a, b] {
+        let events = net.take_events(i);
+        assert!(
+            !events
+                .iter()
+                .any(|(_, e)| matches!(e, Event::PeerDown { .. }))
+        );
+    }
+}
+
+#[test]
+fn message_is_delivered_once_despite_a_lost_datagram_and_a_lost_ack() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(1.0));
+    net.take_events(a);
+    net.take_events(b);
+
+    // Drop the first copy of the message and the first ack.
+    let mut dropped_msg = false;
+    let mut dropped_ack = false;
+    net.filter = Box::new(move |_, _, payload| {
+        let kind = payload.get(4).copied();
+        if kind == Some(3) && !dropped_msg {
+            dropped_msg = true;
+            return false;
+        }
+        if kind == Some(4) && !dropped_ack {
+            dropped_ack = true;
+            return false;
+        }
+        true
+    });
+    let id = MsgId(77);
+    net.nodes[a]
+        .endpoint
+        .send_message(
+            net.now,
+            ConversationId::Peer(node_id(2)),
+            id,
+            1,
+            "hi bob 你好",
+        )
+        .expect("sends");
+    net.flush(a);
+    net.run_until(secs(10.0));
+    let a_events = net.take_events(a);
+    let got = states(&a_events, id);
+    // Sent at 1 s; the retransmit at 2 s arrives but its ack is lost; the one at 4 s
+    // (backoff doubled) is acknowledged.
+    assert_eq!(
+        got,
+        vec![
+            (secs(1.0), DeliveryState::Sending),
+            (secs(4.010), DeliveryState::Delivered)
+        ]
+    );
+    assert_eq!(messages(&net.take_events(b)), vec!["hi bob 你好"]);
+    assert_eq!(net.nodes[b].endpoint.stats().duplicates, 1);
+    assert_eq!(net.nodes[a].endpoint.stats().retransmits, 2);
+}
+
+#[test]
+fn a_message_to_a_peer_that_never_answers_fails_at_the_give_up_time() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(1.0));
+    net.nodes[b].down = true;
+    let id = MsgId(5);
+    net.nodes[a]
+        .endpoint
+        .send_message(net.now, ConversationId::Peer(node_id(2)), id, 1, "anyone?")
+        .expect("sends");
+    net.flush(a);
+    net.run_until(secs(60.0));
+    let got = states(&net.take_events(a), id);
+    assert_eq!(
+        got,
+        vec![
+            (secs(1.0), DeliveryState::Sending),
+            (secs(31.0), DeliveryState::Failed)
+        ]
+    );
+}
+
+#[test]
+fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(1.0));
+    net.nodes[b].endpoint.shutdown();
+    net.flush(b);
+    net.nodes[b].down = true;
+    net.run_until(secs(2.0));
+
+    let id = MsgId(9);
+    net.nodes[a]
+        .endpoint
+        .send_message(
+            net.now,
+            ConversationId::Peer(node_id(2)),
+            id,
+            1,
+            "see you later",
+        )
+        .expect("queues");
+    net.flush(a);
+    net.run_until(secs(50.0));
+    assert_eq!(
+        states(&net.take_events(a), id),
+        vec![(secs(2.0), DeliveryState::Queued)]
+    );
+
+    // Bob restarts (a new endpoint, same identity).
+    net.nodes[b].endpoint =
+        Endpoint::new(EndpointConfig::new(node_id(2), "bob", 47475), net.now, 99);
+    net.nodes[b].down = false;
+    net.nodes[b].endpoint.handle_timeout(net.now);
+    net.flush(b);
+    net.run_until(secs(51.0));
+    let got = states(&net.take_events(a), id);
+    assert_eq!(
+        got,
+        vec![
+            (secs(50.005), DeliveryState::Sending),
+            (secs(50.015), DeliveryState::Delivered)
+        ]
+    );
+    assert_eq!(messages(&net.take_events(b)), vec!["see you later"]);
+}
+
+#[test]
+fn peers_added_by_address_find_each_other_and_stay_without_discovery() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |c| c.discovery = false);
+    let b = net.add(2, "bob", |c| c.discovery = false);
+    net.run_until(secs(5.0));
+    assert!(peer_ups(&net.take_events(a)).is_empty());
+
+    net.nodes[a].endpoint.add_peer(net.now, addr(2));
+    net.flush(a);
+    net.run_until(secs(600.0));
+    let a_events = net.take_events(a);
+    let b_events = net.take_events(b);
+    assert_eq!(peer_ups(&a_events), vec![(secs(5.010), "bob".to_string())]);
+    assert_eq!(
+        peer_ups(&b_events),
+        vec![(secs(5.005), "alice".to_string())]
+    );
+    for events in [&a_events, &b_events] {
+        assert!(
+            !events
+                .iter()
+                .any(|(_, e)| matches!(e, Event::PeerDown { .. }))
+        );
+    }
+}
+
+#[test]
+fn plain_text_peers_and_garbage() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    net.take_events(a);
+    let script = "192.168.1.9:40000".parse().expect("addr");
+    let ep = &mut net.nodes[a].endpoint;
+    ep.handle_datagram(net.now, script, "hello from python\n".as_bytes());
+    ep.handle_datagram(net.now, script, &[0xC4, 0xE3, 0xBA, 0xC3]); // GBK
+    ep.handle_datagram(net.now, script, &[0x00, 0xFF, 0x80, 0x81]); // binary
+    ep.handle_datagram(net.now, script, &[0xFF, b'L', b'C', 1, 3, 0]); // truncated frame
+    ep.handle_datagram(net.now, script, &[0xFF, b'L', b'C', 7]); // unknown version
+    assert_eq!(ep.stats().malformed, 3);
+    assert_eq!(ep.stats().text_in, 2);
+    net.flush(a);
+    let events = net.take_events(a);
+    let texts: Vec<_> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Message {
+                conversation: ConversationId::Raw(from),
+                text,
+                sent_at_ms: None,
+                ..
+            } if *from == script => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, vec!["hello from python", "你好"]);
+
+    // Replies go out as plain UTF-8, in pieces the tutorial's recvfrom(1024) can hold.
+    let ep = &mut net.nodes[a].endpoint;
+    let long = "字".repeat(500);
+    ep.send_message(net.now, ConversationId::Raw(script), MsgId(3), 0, &long)
+        .expect("sends");
+    let mut sent = Vec::new();
+    while let Some(t) = ep.poll_transmit() {
+        if t.dst == Destination::Unicast(script) {
+            sent.push(String::from_utf8(t.payload).expect("utf8"));
+        }
+    }
+    assert_eq!(sent.concat(), long);
+    assert_eq!(sent.len(), 2);
+    let state = std::iter::from_fn(|| ep.poll_event()).find_map(|e| match e {
+        Event::State {
+            id: MsgId(3),
+            state,
+        } => Some(state),
+        _ => None,
+    });
+    assert_eq!(state, Some(DeliveryState::Sent));
+}
+
+#[test]
+fn oversized_text_and_unknown_peers_are_refused() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(1.0));
+    let _ = b;
+    let ep = &mut net.nodes[a].endpoint;
+    let too_long = "x".repeat(wire::MAX_TEXT_BYTES + 1);
+    assert!(
+        ep.send_message(
+            net.now,
+            ConversationId::Peer(node_id(2)),
+            MsgId(1),
+            0,
+            &too_long
+        )
+        .is_err()
+    );
+    assert!(
+        ep.send_message(
+            net.now,
+            ConversationId::Peer(node_id(42)),
+            MsgId(2),
+            0,
+            "hi"
+        )
+        .is_err()
+    );
+    assert!(
+        ep.send_message(net.now, ConversationId::Peer(node_id(2)), MsgId(3), 0, "")
+            .is_err()
+    );
+}
+
+#[test]
+fn the_peer_table_is_bounded() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |c| c.max_peers = 8);
+    for n in 0..50u8 {
+        let beacon = wire::Frame::Beacon(wire::Beacon {
+            node: node_id(100 + n),
+            port: 1000,
+            want_reply: false,
+            name: format!("p{n}"),
+        })
+        .encode()
+        .expect("encodes");
+        let from = std::net::SocketAddr::from(([10, 1, 0, n], 1000));
+        net.nodes[a]
+            .endpoint
+            .handle_datagram(net.now, from, &beacon);
+    }
+    assert_eq!(net.nodes[a].endpoint.peers().count(), 8);
+}
