@@ -160,7 +160,7 @@ impl Net {
     /// and the protocol retransmits. Returns the first error, if any, for the status line.
     pub fn send(&self, t: &Transmit) -> io::Result<()> {
         match &t.dst {
-            Destination::Unicast(addr) => self.unicast.try_send_to(&t.payload, *addr).map(|_| ()),
+            Destination::Unicast(addr) => send_now(&self.unicast, &t.payload, *addr),
             Destination::Discovery => {
                 let Some(socket) = &self.discovery else {
                     return Ok(());
@@ -171,8 +171,8 @@ impl Net {
                     let r = match target.multicast_if {
                         Some(ip) => SockRef::from(socket.as_ref())
                             .set_multicast_if_v4(&ip)
-                            .and_then(|_| socket.try_send_to(&t.payload, target.dst.into())),
-                        None => socket.try_send_to(&t.payload, target.dst.into()),
+                            .and_then(|_| send_now(socket, &t.payload, target.dst.into())),
+                        None => send_now(socket, &t.payload, target.dst.into()),
                     };
                     match r {
                         Ok(_) => any_ok = true,
@@ -190,6 +190,15 @@ impl Net {
             }
         }
     }
+}
+
+/// A non-blocking `sendto` straight to the kernel. (tokio's `try_send_to` answers
+/// WouldBlock until its reactor has seen the socket writable once, which would lose the
+/// first beacons after start.)
+fn send_now(socket: &UdpSocket, payload: &[u8], to: SocketAddr) -> io::Result<()> {
+    SockRef::from(socket)
+        .send_to(payload, &to.into())
+        .map(|_| ())
 }
 
 async fn receive(socket: Arc<UdpSocket>, tx: mpsc::Sender<Datagram>) {

@@ -1,0 +1,208 @@
+//! The real runtime loop, in-process: scripted keys in, a `TestBackend` screen out, real
+//! UDP over loopback to a second node driven through the pipe front end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use lanchat::app::{App, Me};
+use lanchat::config::Settings;
+use lanchat::proto::NodeId;
+use lanchat::runtime::{Node, pipe, tui};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A `TestBackend` the test can read while the loop owns the terminal.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<TestBackend>>);
+
+impl Shared {
+    fn screen(&self) -> String {
+        let backend = self.0.lock().unwrap();
+        let buf = backend.buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            let mut x = 0;
+            while x < buf.area.width {
+                let symbol = buf[(x, y)].symbol();
+                out.push_str(symbol);
+                // A wide character covers the next cell too.
+                x += lanchat::ui::text::width(symbol).max(1) as u16;
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Waits until the screen contains `needle`, yielding to the loop between looks.
+    async fn wait_for(&self, needle: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !self.screen().contains(needle) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "screen never showed {needle:?}:\n{}",
+                self.screen()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Backend for Shared {
+    type Error = std::convert::Infallible;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.0.lock().unwrap().draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.0.lock().unwrap().get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().set_cursor_position(p)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().clear()
+    }
+    fn clear_region(&mut self, t: ClearType) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().clear_region(t)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
+        self.0.lock().unwrap().size()
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        self.0.lock().unwrap().window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.0.lock().unwrap().flush()
+    }
+}
+
+fn key(code: KeyCode) -> std::io::Result<Event> {
+    Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+#[tokio::test]
+async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
+    // Bob: a pipe node.
+    let bob_dir = tempfile::tempdir().unwrap();
+    let bob = Node::start(&Settings::loopback("bob", bob_dir.path()), NodeId([2; 32])).unwrap();
+    let bob_addr = bob.local_addr().to_string();
+    let (mut bob_in, bob_node_in) = tokio::io::duplex(1 << 16);
+    let (bob_node_out, bob_out) = tokio::io::duplex(1 << 16);
+    let bob_task = tokio::spawn(pipe::run(
+        bob,
+        BufReader::new(bob_node_in),
+        bob_node_out,
+        std::future::pending(),
+        2,
+    ));
+    let mut bob_out = BufReader::new(bob_out).lines();
+    let mut next_bob_event = async move |kind: &str| -> Value {
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                let line = bob_out.next_line().await.unwrap().unwrap();
+                let v: Value = serde_json::from_str(&line).unwrap();
+                if v["event"] == kind {
+                    return v;
+                }
+            }
+        })
+        .await
+        .expect("bob's event in time")
+    };
+
+    // Alice: the full-screen loop on a test backend, with bob given by address.
+    let alice_dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::loopback("alice", alice_dir.path());
+    settings.peers = vec![bob_addr.clone()];
+    let alice_id = NodeId([1; 32]);
+    let node = Node::start(&settings, alice_id).unwrap();
+    let app = App::new(
+        Me {
+            id: alice_id,
+            name: "alice".into(),
+            listen: node.local_addr(),
+            discovery: false,
+        },
+        1,
+    );
+    let screen = Shared(Arc::new(Mutex::new(TestBackend::new(80, 24))));
+    let mut terminal = Terminal::new(screen.clone()).unwrap();
+    let (keys_tx, keys_rx) = mpsc::channel::<std::io::Result<Event>>(64);
+    let keys = tokio_stream_from(keys_rx);
+    let alice_task = tokio::spawn(async move {
+        tui::run(&mut terminal, keys, node, app, std::future::pending()).await
+    });
+
+    screen.wait_for("● bob").await;
+    screen.wait_for("1 online").await;
+    let up = next_bob_event("peer_up").await;
+    assert_eq!(up["name"], "alice");
+
+    for c in "hi bob 你好".chars() {
+        keys_tx.send(key(KeyCode::Char(c))).await.unwrap();
+    }
+    screen.wait_for("│hi bob 你好").await; // typed text shows in the input box
+    keys_tx.send(key(KeyCode::Enter)).await.unwrap();
+    let m = next_bob_event("message").await;
+    assert_eq!(m["text"], "hi bob 你好");
+    screen.wait_for("✓ delivered").await;
+
+    bob_in
+        .write_all(
+            format!(
+                "{}\n",
+                json!({"cmd":"send","to":"alice","text":"hello alice"})
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    screen.wait_for("hello alice").await;
+
+    // A paste with a newline does not send; Ctrl-C quits and says goodbye.
+    keys_tx
+        .send(Ok(Event::Paste("two\nlines".into())))
+        .await
+        .unwrap();
+    screen.wait_for("two⏎lines").await;
+    keys_tx
+        .send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        ))))
+        .await
+        .unwrap();
+    tokio::time::timeout(PATIENCE, alice_task)
+        .await
+        .expect("alice quits")
+        .unwrap()
+        .unwrap();
+    let down = next_bob_event("peer_down").await;
+    assert_eq!(down["reason"], "goodbye");
+    bob_task.abort();
+}
+
+/// A key stream from a channel.
+fn tokio_stream_from(
+    mut rx: mpsc::Receiver<std::io::Result<Event>>,
+) -> impl futures_util::Stream<Item = std::io::Result<Event>> + Unpin {
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
