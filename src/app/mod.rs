@@ -302,6 +302,7 @@ impl App {
             return Vec::new();
         }
         self.input.take();
+        self.notice = None;
         let id = MsgId(self.rng.nonzero_u64());
         let message = Message {
             id,
@@ -354,6 +355,10 @@ impl App {
     fn on_net(&mut self, now_ms: i64, event: proto::Event) {
         match event {
             proto::Event::PeerUp(view) | proto::Event::PeerUpdated(view) => {
+                // "Looking for a peer at …" has been answered.
+                if matches!(self.notice, Some(Notice::Info(_))) {
+                    self.notice = None;
+                }
                 self.upsert_peer(&view);
                 self.ensure_conversation(ConversationId::Peer(view.id));
             }

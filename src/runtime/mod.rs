@@ -64,7 +64,7 @@ pub struct Node {
     datagrams: mpsc::Receiver<Datagram>,
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
-    /// Sends that failed since the last look, for the status line.
+    /// A network problem not yet shown to the user (a failed send, discovery unavailable).
     send_error: Option<String>,
 }
 
@@ -85,18 +85,20 @@ impl Node {
             discovery: settings.discovery,
             discovery_port: settings.discovery_port,
         })?;
+        let discovery = settings.discovery && net.discovery_error.is_none();
+        let send_error = net.discovery_error.clone();
         let mut cfg = EndpointConfig::new(id, &settings.name, net.local_addr().port());
-        cfg.discovery = settings.discovery;
+        cfg.discovery = discovery;
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let node = Node {
             endpoint,
-            discovery: settings.discovery,
+            discovery,
             net,
             datagrams,
             aux_tx,
             aux_rx,
-            send_error: None,
+            send_error,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());

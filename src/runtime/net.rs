@@ -41,6 +41,8 @@ pub struct Net {
     discovery: Option<Arc<UdpSocket>>,
     targets: Vec<Target>,
     local: SocketAddr,
+    /// Why discovery could not start, if it could not.
+    pub discovery_error: Option<String>,
 }
 
 /// The IPv4 interfaces to announce on: loopback alone when bound to loopback (that is how
@@ -118,32 +120,45 @@ impl Net {
         tokio::spawn(receive(unicast.clone(), tx.clone()));
 
         let mut targets = Vec::new();
+        let mut discovery_error = None;
         let discovery = if cfg.discovery {
             let ifaces = interfaces(cfg.bind);
-            let socket = Arc::new(UdpSocket::from_std(discovery_socket(
-                cfg.discovery_port,
-                &ifaces,
-            )?)?);
-            for (ip, broadcast) in &ifaces {
-                targets.push(Target {
-                    dst: SocketAddrV4::new(proto::DISCOVERY_GROUP, cfg.discovery_port),
-                    multicast_if: Some(*ip),
-                });
-                if let Some(b) = broadcast {
-                    targets.push(Target {
-                        dst: SocketAddrV4::new(*b, cfg.discovery_port),
-                        multicast_if: None,
-                    });
+            match discovery_socket(cfg.discovery_port, &ifaces).and_then(UdpSocket::from_std) {
+                Ok(socket) => {
+                    let socket = Arc::new(socket);
+                    for (ip, broadcast) in &ifaces {
+                        targets.push(Target {
+                            dst: SocketAddrV4::new(proto::DISCOVERY_GROUP, cfg.discovery_port),
+                            multicast_if: Some(*ip),
+                        });
+                        if let Some(b) = broadcast {
+                            targets.push(Target {
+                                dst: SocketAddrV4::new(*b, cfg.discovery_port),
+                                multicast_if: None,
+                            });
+                        }
+                    }
+                    tokio::spawn(receive(socket.clone(), tx));
+                    Some(socket)
+                }
+                // Chat still works without discovery (peers by address, plain text), so
+                // this is reported rather than fatal.
+                Err(e) => {
+                    tracing::warn!(%e, port = cfg.discovery_port, "discovery unavailable");
+                    discovery_error = Some(format!(
+                        "discovery is off: cannot use port {}: {e}",
+                        cfg.discovery_port
+                    ));
+                    None
                 }
             }
-            tokio::spawn(receive(socket.clone(), tx));
-            Some(socket)
         } else {
             None
         };
         Ok((
             Net {
                 unicast,
+                discovery_error,
                 discovery,
                 targets,
                 local,

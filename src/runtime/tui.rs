@@ -35,7 +35,7 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
             id,
             name: settings.name.clone(),
             listen: node.local_addr(),
-            discovery: settings.discovery,
+            discovery: node.discovery,
         },
         super::random_seed(),
     );
