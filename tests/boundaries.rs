@@ -1,6 +1,8 @@
 //! Keeps the layers honest: `proto` and `app` take time and bytes as inputs and never reach
 //! for a socket, a task runtime, a file or a clock themselves.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

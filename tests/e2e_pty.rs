@@ -22,8 +22,12 @@ const POLL: Duration = Duration::from_millis(20);
 /// A goodbye must take a peer offline well before the 90 s silence timeout would.
 const GOODBYE_DEADLINE: Duration = Duration::from_secs(5);
 
-/// The sequence that leaves the alternate screen (crossterm's `LeaveAlternateScreen`).
+/// The sequences that enter and leave the alternate screen (crossterm's
+/// `EnterAlternateScreen` and `LeaveAlternateScreen`).
+const ENTER_ALT_SCREEN: &[u8] = b"\x1b[?1049h";
 const LEAVE_ALT_SCREEN: &[u8] = b"\x1b[?1049l";
+/// Turns bracketed paste off again.
+const DISABLE_BRACKETED_PASTE: &[u8] = b"\x1b[?2004l";
 
 /// A UDP port free on both 127.0.0.1 and 0.0.0.0 (the discovery socket binds the latter).
 fn free_udp_port() -> u16 {
@@ -205,8 +209,25 @@ impl Drop for Instance {
     }
 }
 
-fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+fn last_index_of(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Asserts the program left the terminal as it found it: it entered the alternate screen,
+/// and after the last time it did, it left it and turned bracketed paste off.
+fn assert_terminal_restored(who: &str, raw: &[u8]) {
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..]).into_owned();
+    let entered = last_index_of(raw, ENTER_ALT_SCREEN)
+        .unwrap_or_else(|| panic!("{who} never entered the alternate screen"));
+    let left = last_index_of(raw, LEAVE_ALT_SCREEN);
+    assert!(
+        left.is_some_and(|l| l > entered),
+        "{who} did not leave the alternate screen on exit; last bytes: {tail:?}"
+    );
+    assert!(
+        last_index_of(raw, DISABLE_BRACKETED_PASTE).is_some_and(|p| p > entered),
+        "{who} did not turn bracketed paste off on exit; last bytes: {tail:?}"
+    );
 }
 
 #[test]
@@ -249,12 +270,7 @@ fn two_instances_discover_chat_and_say_goodbye() {
     assert!(status.success(), "alice exited with {status:?}");
     bob.wait_for_status("0 online", GOODBYE_DEADLINE);
 
-    let raw = alice.raw_output_after_exit();
-    assert!(
-        contains_bytes(&raw, LEAVE_ALT_SCREEN),
-        "alice's output never left the alternate screen; last bytes: {:?}",
-        String::from_utf8_lossy(&raw[raw.len().saturating_sub(200)..])
-    );
+    assert_terminal_restored("alice", &alice.raw_output_after_exit());
 
     bob.type_bytes(&[0x03]);
     let status = bob.wait_exit(DEADLINE);
@@ -271,10 +287,6 @@ fn too_small_terminal_shows_a_notice_and_still_quits() {
     carol.type_bytes(&[0x03]);
     let status = carol.wait_exit(DEADLINE);
     assert!(status.success(), "carol exited with {status:?}");
-    let raw = carol.raw_output_after_exit();
-    assert!(
-        contains_bytes(&raw, LEAVE_ALT_SCREEN),
-        "carol's output never left the alternate screen"
-    );
+    assert_terminal_restored("carol", &carol.raw_output_after_exit());
     eprintln!("too-small scenario took {:?}", started.elapsed());
 }

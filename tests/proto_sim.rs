@@ -1,5 +1,7 @@
 //! The sans-IO endpoint in virtual time: discovery, expiry, goodbye, delivery, plain text.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod sim;
 
 use lanchat::proto::{

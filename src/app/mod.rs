@@ -275,10 +275,10 @@ impl App {
         if text.trim().is_empty() {
             return Vec::new();
         }
-        if let Some(command) = text.strip_prefix('/') {
-            if !command.starts_with('/') {
-                return self.command(command.trim());
-            }
+        if let Some(command) = text.strip_prefix('/')
+            && !command.starts_with('/')
+        {
+            return self.command(command.trim());
         }
         // "//text" sends "/text".
         let text = text
@@ -394,10 +394,10 @@ impl App {
                     state: None,
                 };
                 self.push_message(conversation, message, now_ms);
-                if self.selected != Some(conversation) {
-                    if let Some(c) = self.conversation_mut(&conversation) {
-                        c.unread = c.unread.saturating_add(1);
-                    }
+                if self.selected != Some(conversation)
+                    && let Some(c) = self.conversation_mut(&conversation)
+                {
+                    c.unread = c.unread.saturating_add(1);
                 }
             }
             proto::Event::State { id, state } => self.set_state(id, state),
@@ -425,10 +425,10 @@ impl App {
         ) {
             self.outgoing.remove(&id);
         }
-        if let Some(c) = self.conversation_mut(&conv) {
-            if let Some(m) = c.messages.iter_mut().rev().find(|m| m.id == id) {
-                m.state = Some(state);
-            }
+        if let Some(c) = self.conversation_mut(&conv)
+            && let Some(m) = c.messages.iter_mut().rev().find(|m| m.id == id)
+        {
+            m.state = Some(state);
         }
     }
 

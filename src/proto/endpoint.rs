@@ -228,10 +228,10 @@ impl Peer {
             return false;
         }
         self.seen.push_back(id);
-        if self.seen.len() > SEEN_PER_PEER {
-            if let Some(old) = self.seen.pop_front() {
-                self.seen_set.remove(&old);
-            }
+        if self.seen.len() > SEEN_PER_PEER
+            && let Some(old) = self.seen.pop_front()
+        {
+            self.seen_set.remove(&old);
         }
         true
     }
@@ -637,11 +637,11 @@ impl Endpoint {
         });
         peer.last_seen = now;
         let mut changed = false;
-        if let Some(name) = name {
-            if peer.name != name {
-                peer.name = name.to_owned();
-                changed = true;
-            }
+        if let Some(name) = name
+            && peer.name != name
+        {
+            peer.name = name.to_owned();
+            changed = true;
         }
         if peer.name.is_empty() {
             peer.name = node.short();
@@ -699,10 +699,10 @@ impl Endpoint {
     }
 
     fn reply_beacon(&mut self, now: Instant, addr: SocketAddr) {
-        if let Some(last) = self.last_reply.get(&addr) {
-            if now.duration_since(*last) < REPLY_GAP {
-                return;
-            }
+        if let Some(last) = self.last_reply.get(&addr)
+            && now.duration_since(*last) < REPLY_GAP
+        {
+            return;
         }
         if self.last_reply.len() >= 4096 {
             self.last_reply

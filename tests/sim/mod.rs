@@ -1,6 +1,7 @@
 //! A simulated network for sans-IO endpoints: a virtual clock, per-datagram latency, and a
 //! hook that can drop datagrams. All endpoints share one broadcast domain for discovery.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use lanchat::proto::{Destination, Endpoint, EndpointConfig, Event, NodeId};
@@ -17,17 +18,22 @@ pub struct SimNode {
     pub down: bool,
 }
 
+/// A datagram on its way: (arrival, sequence for ties, receiver index, sender, payload).
+type InFlight = Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>;
+/// Decides whether a datagram (from, to, payload) gets through.
+pub type Filter = Box<dyn FnMut(SocketAddr, SocketAddr, &[u8]) -> bool>;
+
 pub struct Network {
     pub start: Instant,
     pub now: Instant,
     pub nodes: Vec<SimNode>,
     pub latency: Duration,
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>>,
+    queue: BinaryHeap<InFlight>,
     seq: u64,
     /// Datagrams put on the wire, by sender index.
     pub sent: Vec<u64>,
     /// Return false to drop a datagram (from, to, payload).
-    pub filter: Box<dyn FnMut(SocketAddr, SocketAddr, &[u8]) -> bool>,
+    pub filter: Filter,
 }
 
 pub fn node_id(n: u8) -> NodeId {
@@ -131,13 +137,12 @@ impl Network {
             }
             self.now = self.now.max(next);
             if next_delivery == Some(next) {
-                if let Some(Reverse((_, _, j, from, payload))) = self.queue.pop() {
-                    if !self.nodes[j].down {
-                        self.nodes[j]
-                            .endpoint
-                            .handle_datagram(self.now, from, &payload);
-                        self.flush(j);
-                    }
+                if let Some(Reverse((_, _, j, from, payload))) = self.queue.pop()
+                    && !self.nodes[j].down
+                {
+                    let now = self.now;
+                    self.nodes[j].endpoint.handle_datagram(now, from, &payload);
+                    self.flush(j);
                 }
             } else {
                 for i in 0..self.nodes.len() {
