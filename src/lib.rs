@@ -9,4 +9,6 @@ pub mod config;
 pub mod proto;
 pub mod rng;
 pub mod runtime;
+#[doc(hidden)]
+pub mod testkit;
 pub mod ui;

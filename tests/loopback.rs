@@ -2,114 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use lanchat::config::Settings;
-use lanchat::proto::NodeId;
-use lanchat::runtime::{Node, pipe};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::net::UdpSocket;
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
-use tokio::sync::oneshot;
-
-/// How long a test waits for something that should take milliseconds on loopback.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-struct TestNode {
-    input: DuplexStream,
-    output: tokio::io::Lines<BufReader<DuplexStream>>,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
-    addr: String,
-    id: String,
-}
-
-impl TestNode {
-    async fn start(n: u8, name: &str, tweak: impl FnOnce(&mut Settings)) -> TestNode {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::loopback(name, dir.path());
-        tweak(&mut settings);
-        let node = Node::start(&settings, NodeId([n; 32])).unwrap();
-        let (input, node_in) = tokio::io::duplex(1 << 16);
-        let (node_out, output) = tokio::io::duplex(1 << 16);
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(pipe::run(
-            node,
-            BufReader::new(node_in),
-            node_out,
-            async {
-                let _ = stop_rx.await;
-            },
-            u64::from(n),
-        ));
-        let mut t = TestNode {
-            input,
-            output: BufReader::new(output).lines(),
-            stop: Some(stop_tx),
-            task,
-            _dir: dir,
-            addr: String::new(),
-            id: String::new(),
-        };
-        let ready = t.expect(|e| e["event"] == "ready").await;
-        assert_eq!(ready["name"], name);
-        t.addr = ready["addr"].as_str().unwrap().to_owned();
-        t.id = ready["id"].as_str().unwrap().to_owned();
-        t
-    }
-
-    async fn send(&mut self, command: Value) {
-        let mut line = command.to_string();
-        line.push('\n');
-        self.input.write_all(line.as_bytes()).await.unwrap();
-    }
-
-    async fn send_raw(&mut self, line: &str) {
-        self.input.write_all(line.as_bytes()).await.unwrap();
-        self.input.write_all(b"\n").await.unwrap();
-    }
-
-    /// The next event that matches, skipping others; fails after [`PATIENCE`].
-    async fn expect(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
-        let found = tokio::time::timeout(PATIENCE, async {
-            loop {
-                let line = self
-                    .output
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .expect("node output ended");
-                let v: Value = serde_json::from_str(&line).expect("every output line is JSON");
-                assert!(v["event"].is_string(), "every line has an event: {line}");
-                if pred(&v) {
-                    return v;
-                }
-            }
-        })
-        .await;
-        found.expect("expected event did not arrive in time")
-    }
-
-    async fn quit(mut self) {
-        self.send(json!({"cmd": "quit"})).await;
-        let done = tokio::time::timeout(PATIENCE, &mut self.task).await;
-        done.expect("node quits").unwrap().unwrap();
-        drop(self.stop.take());
-    }
-}
-
-/// A UDP port free on both 0.0.0.0 and 127.0.0.1 right now, for a test's own discovery
-/// group (never a fixed port).
-fn free_udp_port() -> u16 {
-    loop {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = s.local_addr().unwrap().port();
-        drop(s);
-        if UdpSocket::bind(("0.0.0.0", port)).is_ok() {
-            return port;
-        }
-    }
-}
+use support::{PATIENCE, TestNode, free_udp_port};
 
 #[tokio::test]
 async fn two_nodes_added_by_address_chat_both_ways() {

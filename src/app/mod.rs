@@ -21,8 +21,6 @@ pub const MAX_MESSAGES_IN_MEMORY: usize = 5000;
 /// Conversations kept at most. Plain-text peers can be anyone (and any spoofed address), so
 /// beyond this the least recent plain-text conversation is forgotten.
 pub const MAX_CONVERSATIONS: usize = 512;
-/// Longest message to a plain-text peer (it goes out in pieces of 1024 bytes).
-pub const MAX_RAW_TEXT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -290,10 +288,7 @@ impl App {
             self.error("No conversation is open: pick one with Tab, or /add HOST:PORT".into());
             return Vec::new();
         };
-        let limit = match to {
-            ConversationId::Peer(_) => proto::wire::MAX_TEXT_BYTES,
-            ConversationId::Raw(_) => MAX_RAW_TEXT_BYTES,
-        };
+        let limit = proto::wire::MAX_MESSAGE_BYTES;
         if text.len() > limit {
             self.error(format!(
                 "Message too long: {} bytes, at most {limit} in one message",

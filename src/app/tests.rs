@@ -1,1 +1,989 @@
+//! The model through its front door: key and network messages in, state and effects out.
+//! Time is always passed in explicitly; nothing here sleeps or reads a clock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::proto::{Event, PeerView};
+
+const LISTEN: &str = "127.0.0.1:47475";
+/// Longest message to a lanchat peer and to a plain-text peer: the only place these tests
+/// name the limits.
+const PEER_LIMIT: usize = proto::wire::MAX_MESSAGE_BYTES;
+const RAW_LIMIT: usize = proto::wire::MAX_MESSAGE_BYTES;
+/// 2024-01-01 10:00:00 UTC.
+const T0: i64 = 1_704_103_200_000;
+
+fn me() -> Me {
+    Me {
+        id: NodeId([0xEE; 32]),
+        name: "me".into(),
+        listen: LISTEN.parse().unwrap(),
+        discovery: true,
+    }
+}
+
+fn new_app() -> App {
+    App::new(me(), 7)
+}
+
+fn node(n: u8) -> NodeId {
+    NodeId([n; 32])
+}
+
+fn peer(n: u8) -> ConversationId {
+    ConversationId::Peer(node(n))
+}
+
+fn raw_addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn view(n: u8, name: &str, online: bool) -> PeerView {
+    PeerView {
+        id: node(n),
+        name: name.into(),
+        addr: format!("10.0.0.{n}:47475").parse().unwrap(),
+        online,
+    }
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn press(app: &mut App, now: i64, code: KeyCode) -> Vec<Effect> {
+    app.update(now, key(code))
+}
+
+fn type_text(app: &mut App, now: i64, s: &str) {
+    for c in s.chars() {
+        let effects = app.update(now, key(KeyCode::Char(c)));
+        assert!(effects.is_empty(), "typing {c:?} gave {effects:?}");
+    }
+}
+
+fn peer_up(app: &mut App, now: i64, n: u8, name: &str) {
+    let effects = app.update(now, Msg::Net(Event::PeerUp(view(n, name, true))));
+    assert!(effects.is_empty());
+}
+
+fn peer_down(app: &mut App, now: i64, n: u8, name: &str) {
+    let effects = app.update(
+        now,
+        Msg::Net(Event::PeerDown {
+            peer: view(n, name, false),
+            reason: PeerDownReason::Goodbye,
+        }),
+    );
+    assert!(effects.is_empty());
+}
+
+fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str) {
+    let effects = app.update(
+        now,
+        Msg::Net(Event::Message {
+            conversation,
+            id: MsgId(id),
+            sent_at_ms: Some(now - 5),
+            text: text.into(),
+        }),
+    );
+    assert!(effects.is_empty());
+}
+
+fn order(app: &App) -> Vec<ConversationId> {
+    app.conversations.iter().map(|c| c.id).collect()
+}
+
+fn unread(app: &App, id: ConversationId) -> u32 {
+    app.conversation(&id).unwrap().unread
+}
+
+fn texts(app: &App, id: ConversationId) -> Vec<String> {
+    app.conversation(&id)
+        .unwrap()
+        .messages
+        .iter()
+        .map(|m| m.text.clone())
+        .collect()
+}
+
+fn is_error(app: &App) -> bool {
+    matches!(app.notice, Some(Notice::Error(_)))
+}
+
+fn error_text(app: &App) -> String {
+    match &app.notice {
+        Some(Notice::Error(e)) => e.clone(),
+        other => panic!("expected an error notice, got {other:?}"),
+    }
+}
+
+/// Sends `text` from the input box and returns the one effect it must give.
+fn send(app: &mut App, now: i64, text: &str) -> Effect {
+    app.input.set(text);
+    let mut effects = press(app, now, KeyCode::Enter);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    effects.remove(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Conversations and the sidebar
+
+#[test]
+fn first_peer_up_creates_and_selects_its_conversation() {
+    let mut app = new_app();
+    assert!(app.conversations.is_empty());
+    assert_eq!(app.selected, None);
+
+    peer_up(&mut app, T0, 1, "alice");
+    assert_eq!(order(&app), vec![peer(1)]);
+    assert_eq!(app.selected, Some(peer(1)));
+    assert_eq!(
+        app.peers.get(&node(1)),
+        Some(&PeerInfo {
+            name: "alice".into(),
+            addr: raw_addr("10.0.0.1:47475"),
+            online: true,
+        })
+    );
+    assert_eq!(app.title(&peer(1)), "alice");
+
+    // A second peer appears but does not take the selection.
+    peer_up(&mut app, T0 + 1, 2, "bob");
+    assert_eq!(app.conversations.len(), 2);
+    assert_eq!(app.selected, Some(peer(1)));
+    assert_eq!(app.online_peers(), 2);
+
+    // The same peer coming up again does not duplicate its conversation.
+    peer_up(&mut app, T0 + 2, 2, "bob");
+    assert_eq!(app.conversations.len(), 2);
+}
+
+#[test]
+fn sidebar_is_most_recent_first_and_by_name_without_messages() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 3, "carol");
+    peer_up(&mut app, T0, 2, "Bob");
+    peer_up(&mut app, T0, 1, "alice");
+    // No messages anywhere: by name, ignoring case.
+    assert_eq!(order(&app), vec![peer(1), peer(2), peer(3)]);
+
+    // A message in carol's conversation (not selected) puts it on top.
+    incoming(&mut app, T0 + 1_000, peer(3), 31, "hi");
+    assert_eq!(order(&app), vec![peer(3), peer(1), peer(2)]);
+
+    // Then one from Bob, later: Bob first, carol second, alice (silent) last.
+    incoming(&mut app, T0 + 2_000, peer(2), 21, "yo");
+    assert_eq!(order(&app), vec![peer(2), peer(3), peer(1)]);
+
+    // My reply in the older conversation moves it back to the top.
+    app.select(peer(3));
+    let effect = send(&mut app, T0 + 3_000, "hey carol");
+    assert!(matches!(effect, Effect::Send { to, .. } if to == peer(3)));
+    assert_eq!(order(&app), vec![peer(3), peer(2), peer(1)]);
+    assert_eq!(
+        app.conversation(&peer(3)).unwrap().last_activity_ms,
+        T0 + 3_000
+    );
+}
+
+#[test]
+#[ignore = "bug: a peer renamed by Event::PeerUpdated keeps its old place in the sidebar; \
+            the order by name is only recomputed when a conversation is added or a message \
+            arrives"]
+fn renamed_peer_is_resorted_by_its_new_name() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "bob");
+    peer_up(&mut app, T0, 2, "carol");
+    assert_eq!(order(&app), vec![peer(1), peer(2)]);
+    app.update(T0 + 1, Msg::Net(Event::PeerUpdated(view(2, "alice", true))));
+    assert_eq!(app.title(&peer(2)), "alice");
+    assert_eq!(order(&app), vec![peer(2), peer(1)]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending
+
+#[test]
+fn typing_and_enter_sends_exactly_one_message() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    type_text(&mut app, T0, "hello there");
+    assert_eq!(app.input.text(), "hello there");
+
+    let effects = press(&mut app, T0 + 10, KeyCode::Enter);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    let Effect::Send {
+        to,
+        id,
+        sent_at_ms,
+        text,
+    } = effects[0].clone()
+    else {
+        panic!("expected a send, got {effects:?}");
+    };
+    assert_eq!(to, peer(1));
+    assert_eq!(sent_at_ms, T0 + 10);
+    assert_eq!(text, "hello there");
+    assert_ne!(id, MsgId(0));
+
+    assert!(app.input.is_empty());
+    assert_eq!(app.input.cursor(), 0);
+    let conv = app.conversation(&peer(1)).unwrap();
+    assert_eq!(
+        conv.messages.iter().cloned().collect::<Vec<_>>(),
+        vec![Message {
+            id,
+            author: Author::Me,
+            time_ms: T0 + 10,
+            text: "hello there".into(),
+            state: Some(DeliveryState::Sending),
+        }]
+    );
+    assert_eq!(conv.unread, 0);
+    assert_eq!(app.notice, None);
+
+    // A second message gets a different id.
+    let Effect::Send { id: id2, .. } = send(&mut app, T0 + 20, "again") else {
+        panic!("expected a send");
+    };
+    assert_ne!(id, id2);
+}
+
+#[test]
+fn delivery_state_events_update_my_message() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let Effect::Send { id, .. } = send(&mut app, T0, "one") else {
+        panic!("expected a send");
+    };
+    let state = |app: &App| app.conversation(&peer(1)).unwrap().messages[0].state;
+
+    app.update(
+        T0 + 1,
+        Msg::Net(Event::State {
+            id,
+            state: DeliveryState::Queued,
+        }),
+    );
+    assert_eq!(state(&app), Some(DeliveryState::Queued));
+    app.update(
+        T0 + 2,
+        Msg::Net(Event::State {
+            id,
+            state: DeliveryState::Delivered,
+        }),
+    );
+    assert_eq!(state(&app), Some(DeliveryState::Delivered));
+
+    // A state for an id that is not mine (or no longer pending) changes nothing.
+    app.update(
+        T0 + 3,
+        Msg::Net(Event::State {
+            id: MsgId(id.0 ^ 1),
+            state: DeliveryState::Failed,
+        }),
+    );
+    app.update(
+        T0 + 4,
+        Msg::Net(Event::State {
+            id,
+            state: DeliveryState::Failed,
+        }),
+    );
+    assert_eq!(state(&app), Some(DeliveryState::Delivered));
+}
+
+#[test]
+fn send_failed_marks_the_message_failed_and_says_why() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let Effect::Send { id, .. } = send(&mut app, T0, "doomed") else {
+        panic!("expected a send");
+    };
+    app.update(
+        T0 + 1,
+        Msg::SendFailed {
+            id,
+            error: "the outbox for this peer is full".into(),
+        },
+    );
+    let m = &app.conversation(&peer(1)).unwrap().messages[0];
+    assert_eq!(m.state, Some(DeliveryState::Failed));
+    assert!(
+        error_text(&app).contains("the outbox for this peer is full"),
+        "{:?}",
+        app.notice
+    );
+}
+
+#[test]
+fn enter_on_empty_or_blank_input_does_nothing() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    for blank in ["", "   ", " \n\t "] {
+        app.input.set(blank);
+        assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+        assert_eq!(app.notice, None, "for {blank:?}");
+        assert!(app.conversation(&peer(1)).unwrap().messages.is_empty());
+    }
+}
+
+#[test]
+fn enter_without_a_conversation_keeps_the_input_and_says_so() {
+    let mut app = new_app();
+    type_text(&mut app, T0, "anyone?");
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+    assert!(is_error(&app));
+    assert_eq!(app.input.text(), "anyone?");
+    assert!(app.conversations.is_empty());
+}
+
+#[test]
+fn too_long_for_a_peer_is_refused_and_kept() {
+    let max = PEER_LIMIT;
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+
+    let long = "x".repeat(max + 1);
+    app.update(T0, Msg::Paste(long.clone()));
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+    assert!(error_text(&app).contains("too long"), "{:?}", app.notice);
+    assert_eq!(app.input.text(), long);
+    assert!(app.conversation(&peer(1)).unwrap().messages.is_empty());
+
+    // Exactly the limit goes out.
+    let fits = "x".repeat(max);
+    let Effect::Send { text, .. } = send(&mut app, T0, &fits) else {
+        panic!("expected a send");
+    };
+    assert_eq!(text.len(), max);
+
+    // The limit counts bytes, not characters.
+    let wide = "字".repeat(max / 3 + 1);
+    app.input.set(&wide);
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+    assert_eq!(app.input.text(), wide);
+}
+
+#[test]
+fn plain_text_peers_have_their_own_limit() {
+    let addr = raw_addr("192.168.1.9:5000");
+    let mut app = new_app();
+    incoming(&mut app, T0, ConversationId::Raw(addr), 1, "hello");
+    let fits = "y".repeat(RAW_LIMIT);
+    let Effect::Send { to, text, .. } = send(&mut app, T0, &fits) else {
+        panic!("expected a send");
+    };
+    assert_eq!((to, text.len()), (ConversationId::Raw(addr), RAW_LIMIT));
+
+    let too_long = "y".repeat(RAW_LIMIT + 1);
+    app.input.set(&too_long);
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+    assert!(is_error(&app));
+    assert_eq!(app.input.text(), too_long);
+}
+
+#[test]
+fn double_slash_sends_text_starting_with_a_slash() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    type_text(&mut app, T0, "//text");
+    let effects = press(&mut app, T0, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::Send { text, .. }] if text == "/text"),
+        "{effects:?}"
+    );
+    assert_eq!(texts(&app, peer(1)), vec!["/text"]);
+    assert!(app.input.is_empty());
+
+    // The limit applies to what is sent, after the extra slash is taken off.
+    let at_limit = format!("/{}", "/".repeat(PEER_LIMIT));
+    let Effect::Send { text, .. } = send(&mut app, T0, &at_limit) else {
+        panic!("expected a send");
+    };
+    assert_eq!(text.len(), PEER_LIMIT);
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands and global keys
+
+#[test]
+fn add_command_asks_the_runtime_to_probe() {
+    let mut app = new_app();
+    type_text(&mut app, T0, "/add 10.0.0.5:47475");
+    assert_eq!(
+        press(&mut app, T0, KeyCode::Enter),
+        vec![Effect::AddPeer("10.0.0.5:47475".into())]
+    );
+    assert!(app.input.is_empty());
+    assert!(matches!(app.notice, Some(Notice::Info(_))));
+    // Extra spaces around the argument do not matter.
+    app.input.set("/add   host.lan:9 ");
+    assert_eq!(
+        press(&mut app, T0, KeyCode::Enter),
+        vec![Effect::AddPeer("host.lan:9".into())]
+    );
+}
+
+#[test]
+fn add_without_or_with_two_arguments_is_a_usage_error() {
+    let mut app = new_app();
+    for bad in ["/add", "/add   ", "/add a:1 b:2"] {
+        app.notice = None;
+        app.input.set(bad);
+        assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![], "{bad:?}");
+        assert!(error_text(&app).contains("/add HOST:PORT"), "{bad:?}");
+        assert_eq!(app.input.text(), bad);
+    }
+}
+
+#[test]
+fn quit_command_and_quit_keys() {
+    for how in ["/quit", "/q", "/exit"] {
+        let mut app = new_app();
+        app.input.set(how);
+        assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![Effect::Quit]);
+        assert!(!app.running, "{how}");
+        assert!(app.input.is_empty());
+    }
+    for c in ['c', 'q'] {
+        let mut app = new_app();
+        type_text(&mut app, T0, "draft");
+        assert_eq!(app.update(T0, ctrl(c)), vec![Effect::Quit]);
+        assert!(!app.running);
+    }
+}
+
+#[test]
+fn help_command_unknown_command() {
+    let mut app = new_app();
+    app.input.set("/help");
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+    assert!(app.show_help);
+    assert!(app.input.is_empty());
+
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    app.input.set("/frobnicate now");
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![]);
+    assert!(error_text(&app).contains("/frobnicate"), "{:?}", app.notice);
+    assert!(!app.show_help);
+    // Not sent as a message either.
+    assert!(app.conversation(&peer(1)).unwrap().messages.is_empty());
+}
+
+#[test]
+fn f1_toggles_help_and_esc_closes_it_and_the_notice() {
+    let mut app = new_app();
+    press(&mut app, T0, KeyCode::F(1));
+    assert!(app.show_help);
+    press(&mut app, T0, KeyCode::F(1));
+    assert!(!app.show_help);
+    press(&mut app, T0, KeyCode::F(1));
+    app.update(T0, Msg::Error("boom".into()));
+    assert_eq!(app.notice, Some(Notice::Error("boom".into())));
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(!app.show_help);
+    assert_eq!(app.notice, None);
+    // Esc with nothing open is harmless.
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(!app.show_help);
+}
+
+#[test]
+fn question_mark_toggles_help_only_on_an_empty_input() {
+    let mut app = new_app();
+    // Terminals may report '?' with or without Shift.
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+    );
+    assert!(app.show_help);
+    assert!(app.input.is_empty());
+    press(&mut app, T0, KeyCode::Char('?'));
+    assert!(!app.show_help);
+    assert!(app.input.is_empty());
+
+    type_text(&mut app, T0, "why?");
+    assert_eq!(app.input.text(), "why?");
+    assert!(!app.show_help);
+}
+
+#[test]
+fn control_and_alt_letters_are_not_typed_but_shifted_ones_are() {
+    let mut app = new_app();
+    app.update(T0, ctrl('x'));
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::ALT)),
+    );
+    assert!(app.input.is_empty());
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)),
+    );
+    assert_eq!(app.input.text(), "A");
+}
+
+// ---------------------------------------------------------------------------------------
+// Incoming messages, unread counts, selection
+
+#[test]
+fn incoming_counts_unread_only_when_not_selected() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    assert_eq!(app.selected, Some(peer(1)));
+
+    incoming(&mut app, T0 + 1, peer(2), 10, "one");
+    incoming(&mut app, T0 + 2, peer(2), 11, "two");
+    incoming(&mut app, T0 + 3, peer(1), 12, "to the open one");
+    assert_eq!(unread(&app, peer(2)), 2);
+    assert_eq!(unread(&app, peer(1)), 0);
+
+    let m = &app.conversation(&peer(2)).unwrap().messages[1];
+    assert_eq!(
+        m,
+        &Message {
+            id: MsgId(11),
+            author: Author::Peer(node(2)),
+            // The local clock, not the sender's.
+            time_ms: T0 + 2,
+            text: "two".into(),
+            state: None,
+        }
+    );
+    assert_eq!(app.author_name(&m.author), "bob");
+
+    // Selecting bob's conversation clears its count.
+    press(&mut app, T0 + 4, KeyCode::Tab);
+    assert_eq!(app.selected, Some(peer(2)));
+    assert_eq!(unread(&app, peer(2)), 0);
+}
+
+#[test]
+fn tab_ctrl_n_backtab_ctrl_p_cycle_and_wrap() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "a");
+    peer_up(&mut app, T0, 2, "b");
+    peer_up(&mut app, T0, 3, "c");
+    assert_eq!(order(&app), vec![peer(1), peer(2), peer(3)]);
+    assert_eq!(app.selected, Some(peer(1)));
+
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.selected, Some(peer(2)));
+    app.update(T0, ctrl('n'));
+    assert_eq!(app.selected, Some(peer(3)));
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.selected, Some(peer(1)), "Tab wraps to the top");
+
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
+    );
+    assert_eq!(app.selected, Some(peer(3)), "Shift-Tab wraps to the bottom");
+    press(&mut app, T0, KeyCode::BackTab);
+    assert_eq!(app.selected, Some(peer(2)));
+    app.update(T0, ctrl('p'));
+    assert_eq!(app.selected, Some(peer(1)));
+
+    // Unread counts clear on whichever conversation becomes selected.
+    incoming(&mut app, T0 + 1, peer(3), 1, "x");
+    incoming(&mut app, T0 + 2, peer(2), 2, "y");
+    // Order now: b (latest), c, a; a is selected.
+    assert_eq!(order(&app), vec![peer(2), peer(3), peer(1)]);
+    assert_eq!((unread(&app, peer(2)), unread(&app, peer(3))), (1, 1));
+    press(&mut app, T0 + 3, KeyCode::Tab);
+    assert_eq!(app.selected, Some(peer(2)));
+    assert_eq!((unread(&app, peer(2)), unread(&app, peer(3))), (0, 1));
+    app.update(T0 + 3, ctrl('n'));
+    assert_eq!(app.selected, Some(peer(3)));
+    assert_eq!(unread(&app, peer(3)), 0);
+}
+
+#[test]
+fn cycling_with_no_conversations_is_harmless() {
+    let mut app = new_app();
+    press(&mut app, T0, KeyCode::Tab);
+    press(&mut app, T0, KeyCode::BackTab);
+    assert_eq!(app.selected, None);
+}
+
+#[test]
+fn plain_text_message_opens_a_raw_conversation_and_replies_go_back_raw() {
+    let addr = raw_addr("192.168.1.20:40000");
+    let mut app = new_app();
+    incoming(&mut app, T0, ConversationId::Raw(addr), 5, "hello from nc");
+    assert_eq!(order(&app), vec![ConversationId::Raw(addr)]);
+    // It was the first conversation, so it is open and nothing is unread.
+    assert_eq!(app.selected, Some(ConversationId::Raw(addr)));
+    assert_eq!(unread(&app, ConversationId::Raw(addr)), 0);
+    let m = &app
+        .conversation(&ConversationId::Raw(addr))
+        .unwrap()
+        .messages[0];
+    assert_eq!(m.author, Author::Raw(addr));
+    assert_eq!(app.title(&ConversationId::Raw(addr)), "192.168.1.20:40000");
+    assert_eq!(app.online_peers(), 0);
+
+    type_text(&mut app, T0 + 1, "hi nc");
+    let effects = press(&mut app, T0 + 1, KeyCode::Enter);
+    match &effects[..] {
+        [
+            Effect::Send {
+                to,
+                text,
+                sent_at_ms,
+                ..
+            },
+        ] => {
+            assert_eq!(*to, ConversationId::Raw(addr));
+            assert_eq!(text, "hi nc");
+            assert_eq!(*sent_at_ms, T0 + 1);
+        }
+        other => panic!("expected one send, got {other:?}"),
+    }
+    assert_eq!(
+        texts(&app, ConversationId::Raw(addr)),
+        vec!["hello from nc", "hi nc"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Peers going away
+
+#[test]
+fn peer_down_without_messages_removes_the_conversation_and_moves_selection() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    peer_up(&mut app, T0, 3, "carol");
+    incoming(&mut app, T0 + 1, peer(3), 1, "hi");
+    assert_eq!(app.selected, Some(peer(1)));
+    assert_eq!(app.online_peers(), 3);
+
+    peer_down(&mut app, T0 + 2, 1, "alice");
+    assert_eq!(app.conversation(&peer(1)).map(|c| c.id), None);
+    assert_eq!(order(&app), vec![peer(3), peer(2)]);
+    assert_eq!(app.selected, Some(peer(3)), "selection moves to the top");
+    assert_eq!(app.online_peers(), 2);
+    assert!(!app.peers[&node(1)].online);
+
+    // A peer with messages stays, marked offline.
+    peer_down(&mut app, T0 + 3, 3, "carol");
+    assert_eq!(order(&app), vec![peer(3), peer(2)]);
+    assert!(!app.peers[&node(3)].online);
+    assert_eq!(app.selected, Some(peer(3)));
+    assert_eq!(app.online_peers(), 1);
+
+    // Bob (not selected, no messages) leaves the sidebar; selection stays.
+    peer_down(&mut app, T0 + 4, 2, "bob");
+    assert_eq!(order(&app), vec![peer(3)]);
+    assert_eq!(app.selected, Some(peer(3)));
+    assert_eq!(app.online_peers(), 0);
+
+    // Carol comes back: same conversation, online again.
+    peer_up(&mut app, T0 + 5, 3, "carol");
+    assert_eq!(order(&app), vec![peer(3)]);
+    assert_eq!(app.online_peers(), 1);
+    assert_eq!(texts(&app, peer(3)), vec!["hi"]);
+}
+
+#[test]
+fn last_conversation_leaving_clears_the_selection() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_down(&mut app, T0 + 1, 1, "alice");
+    assert!(app.conversations.is_empty());
+    assert_eq!(app.selected, None);
+}
+
+#[test]
+#[ignore = "bug: when PeerDown removes the selected conversation, the selection jumps to the \
+            first one without going through select(): its unread count is not cleared, so the \
+            open conversation keeps showing an unread badge"]
+fn selection_moved_by_peer_down_clears_unread() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    incoming(&mut app, T0 + 1, peer(2), 1, "are you there?");
+    incoming(&mut app, T0 + 2, peer(2), 2, "hello?");
+    assert_eq!(app.selected, Some(peer(1)));
+    assert_eq!(unread(&app, peer(2)), 2);
+
+    peer_down(&mut app, T0 + 3, 1, "alice");
+    assert_eq!(app.selected, Some(peer(2)));
+    assert_eq!(unread(&app, peer(2)), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The input line
+
+#[test]
+fn paste_inserts_newlines_and_never_sends() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    type_text(&mut app, T0, "[]");
+    press(&mut app, T0, KeyCode::Left);
+    let effects = app.update(T0, Msg::Paste("one\r\ntwo\rthree\nfour".into()));
+    assert_eq!(effects, vec![]);
+    assert_eq!(app.input.text(), "[one\ntwo\nthree\nfour]");
+    assert_eq!(app.input.cursor(), "[one\ntwo\nthree\nfour".len());
+    assert!(app.conversation(&peer(1)).unwrap().messages.is_empty());
+    assert_eq!(app.notice, None);
+
+    // Enter afterwards sends it all as one message, newlines included.
+    let effects = press(&mut app, T0, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::Send { text, .. }] if text == "[one\ntwo\nthree\nfour]"),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn oversized_paste_is_cut_with_a_notice() {
+    let mut app = new_app();
+    app.update(T0, Msg::Paste("z".repeat(MAX_INPUT_BYTES + 10)));
+    assert_eq!(app.input.text().len(), MAX_INPUT_BYTES);
+    assert!(error_text(&app).contains("Paste cut"));
+    press(&mut app, T0, KeyCode::Char('!'));
+    assert!(error_text(&app).contains("full"));
+    assert_eq!(app.input.text().len(), MAX_INPUT_BYTES);
+}
+
+#[test]
+fn editor_keys_act_on_the_input() {
+    let mut app = new_app();
+    type_text(&mut app, T0, "hello world");
+    for _ in 0..5 {
+        press(&mut app, T0, KeyCode::Left);
+    }
+    assert_eq!(app.input.cursor(), 6);
+    type_text(&mut app, T0, "big ");
+    assert_eq!(app.input.text(), "hello big world");
+    press(&mut app, T0, KeyCode::Right);
+    assert_eq!(app.input.cursor(), 11);
+
+    press(&mut app, T0, KeyCode::Home);
+    type_text(&mut app, T0, ">");
+    assert_eq!(app.input.text(), ">hello big world");
+    press(&mut app, T0, KeyCode::End);
+    assert_eq!(app.input.cursor(), app.input.text().len());
+    press(&mut app, T0, KeyCode::Backspace);
+    assert_eq!(app.input.text(), ">hello big worl");
+
+    app.update(T0, ctrl('w'));
+    assert_eq!(app.input.text(), ">hello big ");
+    // Ctrl-A / Ctrl-E are Home / End too.
+    app.update(T0, ctrl('a'));
+    assert_eq!(app.input.cursor(), 0);
+    press(&mut app, T0, KeyCode::Delete);
+    assert_eq!(app.input.text(), "hello big ");
+    app.update(T0, ctrl('e'));
+    press(&mut app, T0, KeyCode::Left);
+    press(&mut app, T0, KeyCode::Left);
+    press(&mut app, T0, KeyCode::Left);
+    press(&mut app, T0, KeyCode::Left);
+    assert_eq!(app.input.cursor(), 6);
+
+    app.update(T0, ctrl('k'));
+    assert_eq!(app.input.text(), "hello ");
+    press(&mut app, T0, KeyCode::Left);
+    app.update(T0, ctrl('u'));
+    assert_eq!((app.input.text(), app.input.cursor()), (" ", 0));
+}
+
+#[test]
+fn cursor_keys_step_over_wide_characters_whole() {
+    let mut app = new_app();
+    type_text(&mut app, T0, "你好ab");
+    press(&mut app, T0, KeyCode::Home);
+    press(&mut app, T0, KeyCode::Right);
+    assert_eq!(app.input.cursor(), 3);
+    press(&mut app, T0, KeyCode::Right);
+    press(&mut app, T0, KeyCode::Backspace);
+    assert_eq!(app.input.text(), "你ab");
+}
+
+// ---------------------------------------------------------------------------------------
+// Scrolling
+
+/// An 80×24 terminal: a message pane 58 columns by 18 rows inside its border, so a page is
+/// 17 lines. Fifty short messages take two lines each (header and text): 100 lines, so the
+/// furthest one can scroll up is 100 - 18 = 82.
+fn scrolled_app() -> App {
+    let mut app = new_app();
+    app.update(
+        T0,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    assert_eq!(ui::message_pane_size(80, 24), (58, 18));
+    peer_up(&mut app, T0, 1, "alice");
+    for i in 0..50u64 {
+        incoming(&mut app, T0 + i as i64, peer(1), i + 1, &format!("msg {i}"));
+    }
+    let c = app.conversation(&peer(1)).unwrap();
+    assert_eq!(ui::conversation_height(&app, c, 58), 100);
+    app
+}
+
+#[test]
+fn page_up_scrolls_and_stops_at_the_top() {
+    let mut app = scrolled_app();
+    assert_eq!(app.scroll, 0);
+    press(&mut app, T0, KeyCode::PageUp);
+    assert_eq!(app.scroll, 17);
+    press(&mut app, T0, KeyCode::PageUp);
+    assert_eq!(app.scroll, 34);
+    for _ in 0..10 {
+        press(&mut app, T0, KeyCode::PageUp);
+    }
+    assert_eq!(app.scroll, 82, "clamped at the top");
+    press(&mut app, T0, KeyCode::Up);
+    assert_eq!(app.scroll, 82);
+    press(&mut app, T0, KeyCode::Down);
+    assert_eq!(app.scroll, 81);
+    press(&mut app, T0, KeyCode::PageDown);
+    assert_eq!(app.scroll, 64);
+
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)),
+    );
+    assert_eq!(app.scroll, 0);
+    press(&mut app, T0, KeyCode::PageDown);
+    press(&mut app, T0, KeyCode::Down);
+    assert_eq!(app.scroll, 0, "cannot scroll below the latest message");
+}
+
+#[test]
+fn sending_and_switching_reset_the_scroll_and_resize_clamps_it() {
+    let mut app = scrolled_app();
+    press(&mut app, T0, KeyCode::PageUp);
+    press(&mut app, T0, KeyCode::PageUp);
+    assert_eq!(app.scroll, 34);
+    send(&mut app, T0 + 100, "back to the bottom");
+    assert_eq!(app.scroll, 0);
+
+    for _ in 0..10 {
+        press(&mut app, T0, KeyCode::PageUp);
+    }
+    // 51 messages now: 102 lines, 18 visible.
+    assert_eq!(app.scroll, 84);
+    // A taller terminal shows more, so there is less to scroll: 102 - (50 - 6) = 58.
+    app.update(
+        T0,
+        Msg::Resize {
+            width: 80,
+            height: 50,
+        },
+    );
+    assert_eq!(app.scroll, 58);
+
+    peer_up(&mut app, T0, 2, "bob");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.selected, Some(peer(2)));
+    assert_eq!(app.scroll, 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Bounds
+
+#[test]
+fn raw_conversations_are_capped_by_forgetting_the_least_recent() {
+    let mut app = new_app();
+    let addr = |i: usize| SocketAddr::from(([10, 1, (i / 256) as u8, (i % 256) as u8], 9000));
+    let extra = 10;
+    for i in 0..MAX_CONVERSATIONS + extra {
+        incoming(
+            &mut app,
+            T0 + i as i64,
+            ConversationId::Raw(addr(i)),
+            i as u64 + 1,
+            "spam",
+        );
+        assert!(app.conversations.len() <= MAX_CONVERSATIONS);
+    }
+    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
+    // The first one is selected and so kept; the next `extra` oldest were forgotten.
+    assert_eq!(app.selected, Some(ConversationId::Raw(addr(0))));
+    assert!(app.conversation(&ConversationId::Raw(addr(0))).is_some());
+    for i in 1..=extra {
+        assert!(
+            app.conversation(&ConversationId::Raw(addr(i))).is_none(),
+            "{i}"
+        );
+    }
+    assert!(
+        app.conversation(&ConversationId::Raw(addr(extra + 1)))
+            .is_some()
+    );
+    let newest = ConversationId::Raw(addr(MAX_CONVERSATIONS + extra - 1));
+    assert_eq!(app.conversations[0].id, newest);
+}
+
+#[test]
+fn peer_conversations_are_never_evicted_for_raw_ones() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    // Bob is neither selected nor has he said anything: the least recent of all.
+    peer_up(&mut app, T0, 2, "bob");
+    for i in 0..MAX_CONVERSATIONS + 3 {
+        let addr = SocketAddr::from(([10, 2, (i / 256) as u8, (i % 256) as u8], 9000));
+        incoming(
+            &mut app,
+            T0 + i as i64,
+            ConversationId::Raw(addr),
+            i as u64 + 1,
+            "x",
+        );
+    }
+    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
+    assert!(app.conversation(&peer(2)).is_some());
+    assert_eq!(app.conversations.last().map(|c| c.id), Some(peer(2)));
+}
+
+#[test]
+fn messages_in_memory_are_capped_dropping_the_oldest() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let extra = 7;
+    for i in 0..MAX_MESSAGES_IN_MEMORY + extra {
+        incoming(
+            &mut app,
+            T0 + i as i64,
+            peer(1),
+            i as u64 + 1,
+            &format!("m{i}"),
+        );
+    }
+    let c = app.conversation(&peer(1)).unwrap();
+    assert_eq!(c.messages.len(), MAX_MESSAGES_IN_MEMORY);
+    assert_eq!(c.messages.front().unwrap().text, format!("m{extra}"));
+    assert_eq!(
+        c.messages.back().unwrap().text,
+        format!("m{}", MAX_MESSAGES_IN_MEMORY + extra - 1)
+    );
+}
+
+#[test]
+fn dirty_flag_is_set_by_updates_and_taken_once() {
+    let mut app = new_app();
+    assert!(app.take_dirty());
+    assert!(!app.take_dirty());
+    app.update(T0, Msg::Info("hi".into()));
+    assert_eq!(app.notice, Some(Notice::Info("hi".into())));
+    assert_eq!(app.clock_ms, T0);
+    assert!(app.take_dirty());
+    assert!(!app.take_dirty());
+}

@@ -1,7 +1,8 @@
 //! The sans-IO node: discovery, peers, message delivery and plain-text peers.
 
 use super::rawtext;
-use super::wire::{self, Beacon, ChatMessage, EncodeError, Frame};
+use super::stream::{RecvStream, SendOutcome, SendStream};
+use super::wire::{self, Beacon, Content, EncodeError, Frame};
 use super::{ConversationId, MsgId, NodeId};
 use crate::rng::Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -17,7 +18,6 @@ const STARTUP_BEACONS: [Duration; 3] = [
 ];
 /// At most one beacon reply per source address in this time.
 const REPLY_GAP: Duration = Duration::from_secs(1);
-const MAX_RTO: Duration = Duration::from_secs(8);
 /// Message ids remembered per peer for duplicate suppression.
 const SEEN_PER_PEER: usize = 4096;
 const MAX_MANUAL_PEERS: usize = 64;
@@ -36,8 +36,8 @@ pub struct EndpointConfig {
     pub beacon_interval: Duration,
     /// A peer silent this long is offline.
     pub peer_timeout: Duration,
-    /// Retransmission timeout before any round trip was measured.
-    pub first_rto: Duration,
+    /// Send read receipts, and show the ones peers send. Off is off both ways.
+    pub read_receipts: bool,
     /// A message not acknowledged this long after it was first sent has failed.
     pub give_up: Duration,
     /// Peers remembered at most (offline ones are forgotten first).
@@ -53,7 +53,7 @@ impl EndpointConfig {
             discovery: true,
             beacon_interval: Duration::from_secs(30),
             peer_timeout: Duration::from_secs(90),
-            first_rto: Duration::from_secs(1),
+            read_receipts: true,
             give_up: Duration::from_secs(30),
             max_peers: 1024,
         }
@@ -98,6 +98,8 @@ pub enum DeliveryState {
     Sent,
     /// The peer acknowledged it.
     Delivered,
+    /// The peer had the conversation open and saw it.
+    Read,
     /// Not acknowledged within the give-up time.
     Failed,
 }
@@ -109,6 +111,7 @@ impl DeliveryState {
             DeliveryState::Sending => "sending",
             DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
+            DeliveryState::Read => "read",
             DeliveryState::Failed => "failed",
         }
     }
@@ -165,6 +168,9 @@ pub struct Stats {
     /// Datagrams that were neither a valid frame nor text: counted and dropped.
     pub malformed: u64,
     pub duplicates: u64,
+    /// Data packets not taken (too far ahead, over budget, inconsistent): not acknowledged.
+    pub refused: u64,
+    /// Data packets sent again after a loss was detected or a timer ran out.
     pub retransmits: u64,
     pub datagrams_out: u64,
 }
@@ -200,16 +206,31 @@ impl Schedule {
     }
 }
 
+/// A message waiting for its peer to come (back) online.
+#[derive(Debug, Clone)]
+struct Waiting {
+    id: MsgId,
+    content: Content,
+    sent_at_ms: i64,
+    bytes: Vec<u8>,
+}
+
 #[derive(Debug)]
 struct Peer {
     name: String,
     addr: SocketAddr,
     online: bool,
     last_seen: Instant,
+    /// Ids of messages handed up recently: a resent message is never shown twice.
     seen: VecDeque<MsgId>,
     seen_set: HashSet<MsgId>,
-    /// Messages waiting for this peer to come online, oldest first.
-    outbox: VecDeque<(MsgId, Vec<u8>)>,
+    /// Messages waiting for this peer to come online (queued), oldest first.
+    outbox: VecDeque<Waiting>,
+    /// Messages that failed; sent again automatically when the peer is heard from anew.
+    failed: VecDeque<Waiting>,
+    send: SendStream,
+    /// The receive side for the peer's current epoch.
+    recv: Option<RecvStream>,
 }
 
 impl Peer {
@@ -235,15 +256,18 @@ impl Peer {
         }
         true
     }
-}
 
-#[derive(Debug)]
-struct Pending {
-    to: NodeId,
-    payload: Vec<u8>,
-    first_sent: Instant,
-    next_retry: Instant,
-    rto: Duration,
+    fn deadline(&self) -> Option<Instant> {
+        let recv = self.recv.as_ref();
+        [
+            self.send.next_deadline(),
+            recv.and_then(RecvStream::ack_deadline),
+            recv.and_then(RecvStream::next_expiry),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
 }
 
 #[derive(Debug)]
@@ -255,8 +279,9 @@ struct ManualPeer {
 pub struct Endpoint {
     cfg: EndpointConfig,
     rng: Rng,
+    /// Chosen at start: tells peers that this is a new life with fresh numbering.
+    epoch: u64,
     peers: HashMap<NodeId, Peer>,
-    pending: HashMap<MsgId, Pending>,
     manual: Vec<ManualPeer>,
     discovery: Option<Schedule>,
     last_reply: HashMap<SocketAddr, Instant>,
@@ -269,11 +294,13 @@ pub struct Endpoint {
 impl Endpoint {
     pub fn new(cfg: EndpointConfig, now: Instant, seed: u64) -> Self {
         let discovery = cfg.discovery.then(|| Schedule::new(now));
+        let mut rng = Rng::new(seed);
+        let epoch = rng.next_u64();
         Self {
             cfg,
-            rng: Rng::new(seed),
+            rng,
+            epoch,
             peers: HashMap::new(),
-            pending: HashMap::new(),
             manual: Vec::new(),
             discovery,
             last_reply: HashMap::new(),
@@ -304,6 +331,11 @@ impl Endpoint {
         self.peers.get(id).map(|p| p.view(*id))
     }
 
+    /// The smoothed round-trip time to a peer, once measured.
+    pub fn rtt(&self, id: &NodeId) -> Option<Duration> {
+        self.peers.get(id).and_then(|p| p.send.rtt().srtt())
+    }
+
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
@@ -322,13 +354,12 @@ impl Endpoint {
             .iter()
             .map(|s| s.next)
             .chain(self.manual.iter().map(|m| m.schedule.next));
-        let retries = self.pending.values().map(|p| p.next_retry);
-        let expiries = self
-            .peers
-            .values()
-            .filter(|p| p.online)
-            .map(|p| p.last_seen + self.cfg.peer_timeout);
-        beacons.chain(retries).chain(expiries).min()
+        let timeout = self.cfg.peer_timeout;
+        let peers = self.peers.values().flat_map(|p| {
+            let expiry = p.online.then(|| p.last_seen + timeout);
+            expiry.into_iter().chain(p.deadline())
+        });
+        beacons.chain(peers).min()
     }
 
     /// Probe a peer at an address that discovery may not reach. It is asked for a beacon now,
@@ -344,7 +375,8 @@ impl Endpoint {
         self.handle_timeout(now);
     }
 
-    /// Sends a message typed by the user, with the id it was given when typed.
+    /// Sends a message typed by the user, with the id it was given when typed. Sending the
+    /// same id again (a resend) is fine: the receiver shows it once.
     pub fn send_message(
         &mut self,
         now: Instant,
@@ -358,6 +390,12 @@ impl Endpoint {
         }
         match to {
             ConversationId::Raw(addr) => {
+                if text.len() > wire::MAX_MESSAGE_BYTES {
+                    return Err(SendError::Encode(EncodeError::TooLong {
+                        len: text.len(),
+                        max: wire::MAX_MESSAGE_BYTES,
+                    }));
+                }
                 for payload in rawtext::encode(text) {
                     self.push(Destination::Unicast(addr), payload);
                 }
@@ -368,22 +406,33 @@ impl Endpoint {
                 Ok(())
             }
             ConversationId::Peer(node) => {
-                let payload = Frame::Message(ChatMessage {
-                    from: self.cfg.node,
-                    id,
-                    sent_at_ms,
-                    text: text.to_owned(),
-                })
-                .encode()?;
+                if text.len() > wire::MAX_MESSAGE_BYTES {
+                    return Err(SendError::Encode(EncodeError::TooLong {
+                        len: text.len(),
+                        max: wire::MAX_MESSAGE_BYTES,
+                    }));
+                }
                 let peer = self.peers.get_mut(&node).ok_or(SendError::UnknownPeer)?;
+                peer.failed.retain(|w| w.id != id);
+                let waiting = Waiting {
+                    id,
+                    content: Content::Text,
+                    sent_at_ms,
+                    bytes: text.as_bytes().to_vec(),
+                };
                 if peer.online {
-                    let addr = peer.addr;
-                    self.start_sending(now, node, id, payload, addr);
+                    peer.send
+                        .push(id, Content::Text, sent_at_ms, &waiting.bytes);
+                    self.events.push_back(Event::State {
+                        id,
+                        state: DeliveryState::Sending,
+                    });
+                    self.pump(now, node);
                 } else {
                     if peer.outbox.len() >= MAX_OUTBOX_PER_PEER {
                         return Err(SendError::OutboxFull);
                     }
-                    peer.outbox.push_back((id, payload));
+                    peer.outbox.push_back(waiting);
                     self.events.push_back(Event::State {
                         id,
                         state: DeliveryState::Queued,
@@ -394,29 +443,20 @@ impl Endpoint {
         }
     }
 
-    fn start_sending(
-        &mut self,
-        now: Instant,
-        to: NodeId,
-        id: MsgId,
-        payload: Vec<u8>,
-        addr: SocketAddr,
-    ) {
-        self.push(Destination::Unicast(addr), payload.clone());
-        self.pending.insert(
-            id,
-            Pending {
-                to,
-                payload,
-                first_sent: now,
-                next_retry: now + self.cfg.first_rto,
-                rto: self.cfg.first_rto,
-            },
-        );
-        self.events.push_back(Event::State {
-            id,
-            state: DeliveryState::Sending,
-        });
+    /// Tells a peer that these messages of theirs were seen (if read receipts are on).
+    pub fn mark_read(&mut self, now: Instant, to: NodeId, ids: &[MsgId]) {
+        if !self.cfg.read_receipts || ids.is_empty() {
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&to).filter(|p| p.online) else {
+            return;
+        };
+        for chunk in ids.chunks(wire::MAX_MESSAGE_BYTES / 8) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|id| id.0.to_be_bytes()).collect();
+            let id = MsgId(self.rng.nonzero_u64());
+            peer.send.push(id, Content::Read, 0, &bytes);
+        }
+        self.pump(now, to);
     }
 
     /// Says goodbye to the discovery group and to every online peer. After this the endpoint
@@ -453,7 +493,9 @@ impl Endpoint {
         let interval = self.cfg.beacon_interval;
         if let Some(mut schedule) = self.discovery.take() {
             if schedule.next <= now {
-                let beacon = self.beacon(false);
+                // The start-up burst asks everyone to answer, so a (re)started node learns
+                // its peers at once rather than at their next periodic beacon.
+                let beacon = self.beacon(schedule.step < STARTUP_BEACONS.len());
                 self.push(Destination::Discovery, beacon);
                 schedule.advance(now, interval, &mut self.rng);
             }
@@ -471,33 +513,23 @@ impl Endpoint {
             self.push(Destination::Unicast(addr), beacon);
         }
 
-        let mut retry = Vec::new();
-        let mut failed = Vec::new();
-        for (id, p) in &mut self.pending {
-            if p.next_retry > now {
+        let mut ids: Vec<NodeId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.deadline().is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        for id in ids {
+            let Some(peer) = self.peers.get_mut(&id) else {
                 continue;
+            };
+            let outcomes = peer.send.on_timeout(now);
+            if let Some(recv) = peer.recv.as_mut() {
+                recv.expire(now);
             }
-            if now.duration_since(p.first_sent) >= self.cfg.give_up {
-                failed.push(*id);
-                continue;
-            }
-            p.rto = (p.rto * 2).min(MAX_RTO);
-            p.next_retry = (now + p.rto).min(p.first_sent + self.cfg.give_up);
-            if let Some(peer) = self.peers.get(&p.to).filter(|peer| peer.online) {
-                retry.push((peer.addr, p.payload.clone()));
-            }
-        }
-        for (addr, payload) in retry {
-            self.stats.retransmits += 1;
-            self.push(Destination::Unicast(addr), payload);
-        }
-        failed.sort();
-        for id in failed {
-            self.pending.remove(&id);
-            self.events.push_back(Event::State {
-                id,
-                state: DeliveryState::Failed,
-            });
+            self.settle(id, outcomes);
+            self.pump(now, id);
         }
 
         let timeout = self.cfg.peer_timeout;
@@ -510,6 +542,87 @@ impl Endpoint {
         gone.sort();
         for id in gone {
             self.set_offline(id, PeerDownReason::Timeout);
+        }
+    }
+
+    /// Turns send outcomes into events; failed text messages wait for the peer's return.
+    fn settle(&mut self, id: NodeId, outcomes: Vec<SendOutcome>) {
+        for outcome in outcomes {
+            match outcome {
+                SendOutcome::Delivered(msg, Content::Text) => {
+                    self.events.push_back(Event::State {
+                        id: msg,
+                        state: DeliveryState::Delivered,
+                    });
+                }
+                SendOutcome::Failed(msg, Content::Text, sent_at_ms, bytes) => {
+                    if let Some(peer) = self.peers.get_mut(&id)
+                        && peer.failed.len() < MAX_OUTBOX_PER_PEER
+                    {
+                        peer.failed.push_back(Waiting {
+                            id: msg,
+                            content: Content::Text,
+                            sent_at_ms,
+                            bytes,
+                        });
+                    }
+                    self.events.push_back(Event::State {
+                        id: msg,
+                        state: DeliveryState::Failed,
+                    });
+                }
+                // Read receipts are best effort: nobody waits on them.
+                SendOutcome::Delivered(_, Content::Read)
+                | SendOutcome::Failed(_, Content::Read, ..) => {}
+            }
+        }
+    }
+
+    /// Sends what peer `id`'s streams have ready: data while the window allows (carrying
+    /// any owed ack), else an ack on its own once it is due.
+    fn pump(&mut self, now: Instant, id: NodeId) {
+        let from = self.cfg.node;
+        let epoch = self.epoch;
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let addr = peer.addr;
+        let mut out = Vec::new();
+        let retransmitted_before = peer.send.retransmissions;
+        while let Some(data) = peer.send.poll_data(now) {
+            let room = wire::MAX_DATAGRAM
+                - wire::PACKET_OVERHEAD
+                - wire::DATA_OVERHEAD
+                - data.payload.len();
+            let max_ranges = room.saturating_sub(wire::ack_size(0)) / 16;
+            let ack = match peer.recv.as_mut() {
+                Some(recv) if recv.owes_ack() && max_ranges > 0 => recv.take_ack(now, max_ranges),
+                _ => None,
+            };
+            out.push(wire::Packet {
+                from,
+                epoch,
+                ack,
+                data: Some(data),
+            });
+        }
+        if let Some(recv) = peer.recv.as_mut()
+            && recv.ack_deadline().is_some_and(|d| d <= now)
+            && let Some(ack) = recv.take_ack(now, wire::MAX_ACK_RANGES)
+        {
+            out.push(wire::Packet {
+                from,
+                epoch,
+                ack: Some(ack),
+                data: None,
+            });
+        }
+        self.stats.retransmits += peer.send.retransmissions - retransmitted_before;
+        for packet in out {
+            match Frame::Packet(packet).encode() {
+                Ok(bytes) => self.push(Destination::Unicast(addr), bytes),
+                Err(e) => tracing::error!(%e, "could not encode a packet"),
+            }
         }
     }
 
@@ -550,25 +663,84 @@ impl Endpoint {
                     self.set_offline(node, PeerDownReason::Goodbye);
                 }
             }
-            Frame::Message(m) => self.on_message(now, src, m),
-            Frame::Ack { from, ids } => {
-                if from == self.cfg.node {
-                    return;
-                }
-                if self.peers.contains_key(&from) {
-                    self.touch(now, from, src, None);
-                }
-                for id in ids {
-                    if self.pending.get(&id).is_some_and(|p| p.to == from) {
-                        self.pending.remove(&id);
-                        self.events.push_back(Event::State {
-                            id,
-                            state: DeliveryState::Delivered,
-                        });
+            Frame::Packet(p) => self.on_packet(now, src, p),
+        }
+    }
+
+    fn on_packet(&mut self, now: Instant, src: SocketAddr, p: wire::Packet) {
+        if p.from == self.cfg.node {
+            return;
+        }
+        let is_new = self.touch(now, p.from, src, None);
+        let read_receipts = self.cfg.read_receipts;
+        let Some(peer) = self.peers.get_mut(&p.from) else {
+            return; // the peer table is full of online peers; not acknowledged
+        };
+        let mut outcomes = Vec::new();
+        if let Some(ack) = &p.ack {
+            outcomes = peer.send.on_ack(now, ack);
+        }
+        let mut received = Vec::new();
+        if let Some(data) = p.data {
+            if peer.recv.as_ref().is_none_or(|r| r.epoch() != p.epoch) {
+                // First contact, or the peer restarted: its numbering starts afresh.
+                peer.recv = Some(RecvStream::new(p.epoch));
+            }
+            if let Some(recv) = peer.recv.as_mut() {
+                match recv.on_data(now, data) {
+                    Ok(messages) => received = messages,
+                    Err(refused) => {
+                        tracing::debug!(?refused, "data packet refused");
+                        self.stats.refused += 1;
                     }
                 }
             }
         }
+        // A packet proves the path works: messages that failed earlier go again.
+        let retry: Vec<Waiting> = peer.failed.drain(..).collect();
+        for w in &retry {
+            peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
+        }
+        for r in received {
+            if !peer.remember(r.id) {
+                self.stats.duplicates += 1;
+                continue;
+            }
+            match r.content {
+                Content::Text => match String::from_utf8(r.bytes) {
+                    Ok(text) => self.events.push_back(Event::Message {
+                        conversation: ConversationId::Peer(p.from),
+                        id: r.id,
+                        sent_at_ms: Some(r.sent_at_ms),
+                        text,
+                    }),
+                    Err(_) => self.stats.malformed += 1,
+                },
+                Content::Read if read_receipts => {
+                    for chunk in r.bytes.chunks_exact(8) {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(chunk);
+                        self.events.push_back(Event::State {
+                            id: MsgId(u64::from_be_bytes(b)),
+                            state: DeliveryState::Read,
+                        });
+                    }
+                }
+                Content::Read => {}
+            }
+        }
+        for w in retry {
+            self.events.push_back(Event::State {
+                id: w.id,
+                state: DeliveryState::Sending,
+            });
+        }
+        self.settle(p.from, outcomes);
+        if is_new {
+            // A peer we had not heard a beacon from: ask for one to learn its name.
+            self.reply_beacon(now, src);
+        }
+        self.pump(now, p.from);
     }
 
     fn on_beacon(&mut self, now: Instant, src: SocketAddr, b: Beacon) {
@@ -582,41 +754,6 @@ impl Endpoint {
         }
     }
 
-    fn on_message(&mut self, now: Instant, src: SocketAddr, m: ChatMessage) {
-        if m.from == self.cfg.node {
-            return;
-        }
-        let is_new = self.touch(now, m.from, src, None);
-        if !self.peers.contains_key(&m.from) {
-            return; // the peer table is full of online peers; not acknowledged
-        }
-        if is_new {
-            // A peer we have not heard a beacon from: ask for one to learn its name.
-            self.reply_beacon(now, src);
-        }
-        if let Ok(ack) = (Frame::Ack {
-            from: self.cfg.node,
-            ids: vec![m.id],
-        })
-        .encode()
-        {
-            self.push(Destination::Unicast(src), ack);
-        }
-        let Some(peer) = self.peers.get_mut(&m.from) else {
-            return;
-        };
-        if !peer.remember(m.id) {
-            self.stats.duplicates += 1;
-            return;
-        }
-        self.events.push_back(Event::Message {
-            conversation: ConversationId::Peer(m.from),
-            id: m.id,
-            sent_at_ms: Some(m.sent_at_ms),
-            text: m.text,
-        });
-    }
-
     /// Notes that `node` is alive at `addr`. Returns true when it just came online.
     ///
     /// The address is only replaced while a peer is online if its port changed: a peer on
@@ -626,6 +763,8 @@ impl Endpoint {
         if !self.peers.contains_key(&node) && !self.make_room() {
             return false;
         }
+        let epoch = self.epoch;
+        let give_up = self.cfg.give_up;
         let peer = self.peers.entry(node).or_insert_with(|| Peer {
             name: String::new(),
             addr,
@@ -634,6 +773,9 @@ impl Endpoint {
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
             outbox: VecDeque::new(),
+            failed: VecDeque::new(),
+            send: SendStream::new(epoch, give_up),
+            recv: None,
         });
         peer.last_seen = now;
         let mut changed = false;
@@ -654,11 +796,19 @@ impl Endpoint {
         if !peer.online {
             peer.online = true;
             let view = peer.view(node);
-            let outbox: Vec<(MsgId, Vec<u8>)> = peer.outbox.drain(..).collect();
-            self.events.push_back(Event::PeerUp(view));
-            for (id, payload) in outbox {
-                self.start_sending(now, node, id, payload, addr);
+            let waiting: Vec<Waiting> =
+                peer.outbox.drain(..).chain(peer.failed.drain(..)).collect();
+            for w in &waiting {
+                peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
             }
+            self.events.push_back(Event::PeerUp(view));
+            for w in waiting {
+                self.events.push_back(Event::State {
+                    id: w.id,
+                    state: DeliveryState::Sending,
+                });
+            }
+            self.pump(now, node);
             return true;
         }
         if changed {
@@ -677,7 +827,7 @@ impl Endpoint {
         let victim = self
             .peers
             .iter()
-            .filter(|(_, p)| !p.online && p.outbox.is_empty())
+            .filter(|(_, p)| !p.online && p.outbox.is_empty() && p.failed.is_empty())
             .min_by_key(|(_, p)| p.last_seen)
             .map(|(id, _)| *id);
         match victim {
@@ -689,12 +839,34 @@ impl Endpoint {
         }
     }
 
+    /// Marks a peer offline. What was on its way to it goes back to the outbox (queued), to
+    /// be sent when it returns.
     fn set_offline(&mut self, node: NodeId, reason: PeerDownReason) {
-        if let Some(peer) = self.peers.get_mut(&node) {
-            peer.online = false;
-            let view = peer.view(node);
-            self.events
-                .push_back(Event::PeerDown { peer: view, reason });
+        let Some(peer) = self.peers.get_mut(&node) else {
+            return;
+        };
+        peer.online = false;
+        let view = peer.view(node);
+        let back = peer.send.drain_unsettled();
+        let mut queued = Vec::new();
+        for (id, content, sent_at_ms, bytes) in back {
+            if content == Content::Text && peer.outbox.len() < MAX_OUTBOX_PER_PEER {
+                queued.push(id);
+                peer.outbox.push_back(Waiting {
+                    id,
+                    content,
+                    sent_at_ms,
+                    bytes,
+                });
+            }
+        }
+        self.events
+            .push_back(Event::PeerDown { peer: view, reason });
+        for id in queued {
+            self.events.push_back(Event::State {
+                id,
+                state: DeliveryState::Queued,
+            });
         }
     }
 

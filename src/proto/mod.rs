@@ -8,6 +8,7 @@
 
 mod endpoint;
 pub mod rawtext;
+pub mod stream;
 pub mod wire;
 
 pub use endpoint::{

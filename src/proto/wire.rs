@@ -2,15 +2,24 @@
 //!
 //! Every native datagram starts with [`MAGIC`] and a version byte. The first magic byte,
 //! 0xFF, can begin neither UTF-8 nor GBK text, so one socket tells native frames from plain
-//! text without guessing. All integers are big-endian; strings are length-prefixed UTF-8.
+//! text without guessing. All integers are big-endian.
 //!
 //! ```text
 //! FF 'L' 'C' version kind payload...
 //! kind 1 beacon   node[32] port:u16 flags:u8 name_len:u8 name
 //! kind 2 goodbye  node[32]
-//! kind 3 message  from[32] id:u64 sent_at_ms:i64 text_len:u16 text
-//! kind 4 ack      from[32] count:u8 id:u64 * count
+//! kind 3 packet   from[32] epoch:u64 flags:u8 [ack] [data]
+//!   ack   acked_epoch:u64 delay_ms:u16 count:u8 (start:u64 end:u64) * count
+//!         packet-number ranges, inclusive, highest first, not touching
+//!   data  pn:u64 msn:u64 base:u64 id:u64 kind:u8 sent_at_ms:i64
+//!         frag_index:u16 frag_count:u16 len:u16 bytes
 //! ```
+//!
+//! A packet's `epoch` is chosen at random when a node starts, so a restarted peer's fresh
+//! numbering is never mistaken for the old one. `pn` numbers every data packet sent
+//! (retransmissions get new numbers, so acks time round trips without ambiguity); `msn`
+//! numbers messages, which are shown in that order; `base` is the sender's lowest message not
+//! yet settled, so the receiver never waits for one the sender gave up on.
 
 use super::{MsgId, NodeId};
 use thiserror::Error;
@@ -21,18 +30,58 @@ pub const VERSION: u8 = 1;
 pub const MAX_DATAGRAM: usize = 1200;
 /// Longest display name carried in a beacon, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;
+/// Message bytes carried by one data packet.
+pub const FRAGMENT_BYTES: usize = 1024;
+/// Longest message, in bytes of UTF-8.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Fragments of the longest message.
+pub const MAX_FRAGMENTS: usize = MAX_MESSAGE_BYTES.div_ceil(FRAGMENT_BYTES);
+/// Most packet-number ranges one ack carries.
+pub const MAX_ACK_RANGES: usize = 16;
+
 const HEADER: usize = MAGIC.len() + 2;
-const MESSAGE_FIXED: usize = HEADER + 32 + 8 + 8 + 2;
-/// Longest message text that fits one datagram.
-pub const MAX_TEXT_BYTES: usize = MAX_DATAGRAM - MESSAGE_FIXED;
-/// Most message ids one ack frame carries.
-pub const MAX_ACK_IDS: usize = 64;
+/// Bytes of a packet before its sections.
+pub const PACKET_OVERHEAD: usize = HEADER + 32 + 8 + 1;
+/// Bytes of a data section besides its payload.
+pub const DATA_OVERHEAD: usize = 8 * 4 + 1 + 8 + 2 + 2 + 2;
+
+/// Bytes an ack section with `ranges` ranges takes.
+pub const fn ack_size(ranges: usize) -> usize {
+    8 + 2 + 1 + 16 * ranges
+}
 
 const KIND_BEACON: u8 = 1;
 const KIND_GOODBYE: u8 = 2;
-const KIND_MESSAGE: u8 = 3;
-const KIND_ACK: u8 = 4;
+const KIND_PACKET: u8 = 3;
 const FLAG_WANT_REPLY: u8 = 1;
+const FLAG_ACK: u8 = 1;
+const FLAG_DATA: u8 = 2;
+
+/// What a message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// Chat text, UTF-8.
+    Text,
+    /// Read receipts: the ids (u64 each) of messages the reader has seen.
+    Read,
+}
+
+impl Content {
+    fn to_byte(self) -> u8 {
+        match self {
+            Content::Text => 0,
+            Content::Read => 1,
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(Content::Text),
+            1 => Some(Content::Read),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Beacon {
@@ -45,20 +94,42 @@ pub struct Beacon {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatMessage {
-    pub from: NodeId,
+pub struct Ack {
+    /// The epoch of the stream being acknowledged (the receiver of this ack's own).
+    pub epoch: u64,
+    /// Time between receiving the highest packet and sending this ack.
+    pub delay_ms: u16,
+    /// Inclusive packet-number ranges, highest first, not touching each other.
+    pub ranges: Vec<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Data {
+    pub pn: u64,
+    pub msn: u64,
+    pub base: u64,
     pub id: MsgId,
-    /// The sender's wall clock, Unix milliseconds. Informational: peers' clocks lie.
+    pub content: Content,
+    /// The sender's wall clock when the message was typed, Unix ms. Informational.
     pub sent_at_ms: i64,
-    pub text: String,
+    pub frag_index: u16,
+    pub frag_count: u16,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub from: NodeId,
+    pub epoch: u64,
+    pub ack: Option<Ack>,
+    pub data: Option<Data>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     Beacon(Beacon),
     Goodbye { node: NodeId },
-    Message(ChatMessage),
-    Ack { from: NodeId, ids: Vec<MsgId> },
+    Packet(Packet),
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -81,12 +152,12 @@ pub enum DecodeError {
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EncodeError {
-    #[error("text is {len} bytes; one message holds at most {max}")]
-    TextTooLong { len: usize, max: usize },
+    #[error("message is {len} bytes; one message holds at most {max}")]
+    TooLong { len: usize, max: usize },
     #[error("name is {len} bytes; at most {max}")]
     NameTooLong { len: usize, max: usize },
-    #[error("an ack carries at most {MAX_ACK_IDS} ids")]
-    TooManyAcks,
+    #[error("invalid packet: {0}")]
+    Invalid(&'static str),
 }
 
 /// Does this datagram claim to be ours? (It may still fail to decode.)
@@ -94,9 +165,27 @@ pub fn is_native(data: &[u8]) -> bool {
     data.first() == Some(&MAGIC[0])
 }
 
+fn check_ranges(ranges: &[(u64, u64)]) -> bool {
+    let ordered = ranges.iter().all(|(s, e)| s <= e);
+    // Highest first with a gap of at least one between neighbours.
+    let apart = ranges
+        .windows(2)
+        .all(|w| w[1].1.checked_add(1).is_some_and(|next| next < w[0].0));
+    ordered && apart && !ranges.is_empty() && ranges.len() <= MAX_ACK_RANGES
+}
+
+fn check_data(d: &Data) -> bool {
+    let count = usize::from(d.frag_count);
+    d.id.0 != 0
+        && (1..=MAX_FRAGMENTS).contains(&count)
+        && d.frag_index < d.frag_count
+        && d.payload.len() <= FRAGMENT_BYTES
+        && d.base <= d.msn
+}
+
 impl Frame {
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(MAX_DATAGRAM);
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         match self {
@@ -118,33 +207,48 @@ impl Frame {
                 out.push(KIND_GOODBYE);
                 out.extend_from_slice(&node.0);
             }
-            Frame::Message(m) => {
-                if m.text.len() > MAX_TEXT_BYTES {
-                    return Err(EncodeError::TextTooLong {
-                        len: m.text.len(),
-                        max: MAX_TEXT_BYTES,
-                    });
+            Frame::Packet(p) => {
+                out.push(KIND_PACKET);
+                out.extend_from_slice(&p.from.0);
+                out.extend_from_slice(&p.epoch.to_be_bytes());
+                let flags = if p.ack.is_some() { FLAG_ACK } else { 0 }
+                    | if p.data.is_some() { FLAG_DATA } else { 0 };
+                if flags == 0 {
+                    return Err(EncodeError::Invalid("empty packet"));
                 }
-                out.push(KIND_MESSAGE);
-                out.extend_from_slice(&m.from.0);
-                out.extend_from_slice(&m.id.0.to_be_bytes());
-                out.extend_from_slice(&m.sent_at_ms.to_be_bytes());
-                out.extend_from_slice(&(m.text.len() as u16).to_be_bytes());
-                out.extend_from_slice(m.text.as_bytes());
-            }
-            Frame::Ack { from, ids } => {
-                if ids.len() > MAX_ACK_IDS {
-                    return Err(EncodeError::TooManyAcks);
+                out.push(flags);
+                if let Some(a) = &p.ack {
+                    if !check_ranges(&a.ranges) {
+                        return Err(EncodeError::Invalid("ack ranges"));
+                    }
+                    out.extend_from_slice(&a.epoch.to_be_bytes());
+                    out.extend_from_slice(&a.delay_ms.to_be_bytes());
+                    out.push(a.ranges.len() as u8);
+                    for (s, e) in &a.ranges {
+                        out.extend_from_slice(&s.to_be_bytes());
+                        out.extend_from_slice(&e.to_be_bytes());
+                    }
                 }
-                out.push(KIND_ACK);
-                out.extend_from_slice(&from.0);
-                out.push(ids.len() as u8);
-                for id in ids {
-                    out.extend_from_slice(&id.0.to_be_bytes());
+                if let Some(d) = &p.data {
+                    if !check_data(d) {
+                        return Err(EncodeError::Invalid("data section"));
+                    }
+                    out.extend_from_slice(&d.pn.to_be_bytes());
+                    out.extend_from_slice(&d.msn.to_be_bytes());
+                    out.extend_from_slice(&d.base.to_be_bytes());
+                    out.extend_from_slice(&d.id.0.to_be_bytes());
+                    out.push(d.content.to_byte());
+                    out.extend_from_slice(&d.sent_at_ms.to_be_bytes());
+                    out.extend_from_slice(&d.frag_index.to_be_bytes());
+                    out.extend_from_slice(&d.frag_count.to_be_bytes());
+                    out.extend_from_slice(&(d.payload.len() as u16).to_be_bytes());
+                    out.extend_from_slice(&d.payload);
+                }
+                if out.len() > MAX_DATAGRAM {
+                    return Err(EncodeError::Invalid("packet larger than a datagram"));
                 }
             }
         }
-        debug_assert!(out.len() <= MAX_DATAGRAM);
         Ok(out)
     }
 
@@ -171,7 +275,9 @@ impl Frame {
                 if len > MAX_NAME_BYTES {
                     return Err(DecodeError::Invalid("name too long"));
                 }
-                let name = r.string(len)?;
+                let name = std::str::from_utf8(r.take(len)?)
+                    .map_err(|_| DecodeError::Utf8)?
+                    .to_owned();
                 Frame::Beacon(Beacon {
                     node,
                     port,
@@ -180,36 +286,73 @@ impl Frame {
                 })
             }
             KIND_GOODBYE => Frame::Goodbye { node: r.node()? },
-            KIND_MESSAGE => {
+            KIND_PACKET => {
                 let from = r.node()?;
-                let id = r.u64()?;
-                if id == 0 {
-                    return Err(DecodeError::Invalid("message id 0"));
+                let epoch = r.u64()?;
+                let flags = r.u8()?;
+                if flags & !(FLAG_ACK | FLAG_DATA) != 0 || flags == 0 {
+                    return Err(DecodeError::Invalid("packet flags"));
                 }
-                let sent_at_ms = r.u64()? as i64;
-                let len = usize::from(r.u16()?);
-                if len > MAX_TEXT_BYTES {
-                    return Err(DecodeError::Invalid("text too long"));
-                }
-                let text = r.string(len)?;
-                Frame::Message(ChatMessage {
+                let ack = if flags & FLAG_ACK != 0 {
+                    let epoch = r.u64()?;
+                    let delay_ms = r.u16()?;
+                    let count = usize::from(r.u8()?);
+                    if count == 0 || count > MAX_ACK_RANGES {
+                        return Err(DecodeError::Invalid("ack range count"));
+                    }
+                    let mut ranges = Vec::with_capacity(count);
+                    for _ in 0..count {
+                        ranges.push((r.u64()?, r.u64()?));
+                    }
+                    if !check_ranges(&ranges) {
+                        return Err(DecodeError::Invalid("ack ranges"));
+                    }
+                    Some(Ack {
+                        epoch,
+                        delay_ms,
+                        ranges,
+                    })
+                } else {
+                    None
+                };
+                let data = if flags & FLAG_DATA != 0 {
+                    let pn = r.u64()?;
+                    let msn = r.u64()?;
+                    let base = r.u64()?;
+                    let id = MsgId(r.u64()?);
+                    let content =
+                        Content::from_byte(r.u8()?).ok_or(DecodeError::Invalid("content"))?;
+                    let sent_at_ms = r.u64()? as i64;
+                    let frag_index = r.u16()?;
+                    let frag_count = r.u16()?;
+                    let len = usize::from(r.u16()?);
+                    if len > FRAGMENT_BYTES {
+                        return Err(DecodeError::Invalid("fragment too long"));
+                    }
+                    let d = Data {
+                        pn,
+                        msn,
+                        base,
+                        id,
+                        content,
+                        sent_at_ms,
+                        frag_index,
+                        frag_count,
+                        payload: r.take(len)?.to_vec(),
+                    };
+                    if !check_data(&d) {
+                        return Err(DecodeError::Invalid("data section"));
+                    }
+                    Some(d)
+                } else {
+                    None
+                };
+                Frame::Packet(Packet {
                     from,
-                    id: MsgId(id),
-                    sent_at_ms,
-                    text,
+                    epoch,
+                    ack,
+                    data,
                 })
-            }
-            KIND_ACK => {
-                let from = r.node()?;
-                let count = usize::from(r.u8()?);
-                if count == 0 || count > MAX_ACK_IDS {
-                    return Err(DecodeError::Invalid("ack count"));
-                }
-                let mut ids = Vec::with_capacity(count);
-                for _ in 0..count {
-                    ids.push(MsgId(r.u64()?));
-                }
-                Frame::Ack { from, ids }
             }
             other => return Err(DecodeError::Kind(other)),
         };
@@ -256,13 +399,6 @@ impl<'a> Reader<'a> {
     fn node(&mut self) -> Result<NodeId, DecodeError> {
         Ok(NodeId(self.array()?))
     }
-
-    fn string(&mut self, len: usize) -> Result<String, DecodeError> {
-        let bytes = self.take(len)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| DecodeError::Utf8)
-    }
 }
 
 #[cfg(test)]
@@ -274,6 +410,20 @@ mod tests {
         NodeId([b; 32])
     }
 
+    fn data(payload: Vec<u8>) -> Data {
+        Data {
+            pn: 7,
+            msn: 3,
+            base: 2,
+            id: MsgId(42),
+            content: Content::Text,
+            sent_at_ms: 1_700_000_000_000,
+            frag_index: 0,
+            frag_count: 1,
+            payload,
+        }
+    }
+
     fn samples() -> Vec<Frame> {
         vec![
             Frame::Beacon(Beacon {
@@ -283,16 +433,32 @@ mod tests {
                 name: "李雷".into(),
             }),
             Frame::Goodbye { node: node(2) },
-            Frame::Message(ChatMessage {
+            Frame::Packet(Packet {
                 from: node(3),
-                id: MsgId(42),
-                sent_at_ms: 1_700_000_000_000,
-                text: "hello 你好 👋".into(),
+                epoch: 9,
+                ack: None,
+                data: Some(data("hello 你好 👋".as_bytes().to_vec())),
             }),
-            Frame::Ack {
+            Frame::Packet(Packet {
                 from: node(4),
-                ids: vec![MsgId(1), MsgId(u64::MAX)],
-            },
+                epoch: 10,
+                ack: Some(Ack {
+                    epoch: 11,
+                    delay_ms: 25,
+                    ranges: vec![(10, 12), (1, 5)],
+                }),
+                data: None,
+            }),
+            Frame::Packet(Packet {
+                from: node(5),
+                epoch: 12,
+                ack: Some(Ack {
+                    epoch: 13,
+                    delay_ms: 0,
+                    ranges: vec![(0, 0)],
+                }),
+                data: Some(data(vec![b'x'; FRAGMENT_BYTES])),
+            }),
         ]
     }
 
@@ -303,6 +469,23 @@ mod tests {
             assert!(bytes.len() <= MAX_DATAGRAM);
             assert_eq!(Frame::decode(&bytes), Ok(frame));
         }
+    }
+
+    #[test]
+    fn a_full_fragment_with_a_three_range_ack_fits_a_datagram() {
+        let size = PACKET_OVERHEAD + ack_size(3) + DATA_OVERHEAD + FRAGMENT_BYTES;
+        assert!(size <= MAX_DATAGRAM, "{size}");
+        let frame = Frame::Packet(Packet {
+            from: node(1),
+            epoch: 1,
+            ack: Some(Ack {
+                epoch: 2,
+                delay_ms: 1,
+                ranges: vec![(100, 110), (50, 60), (1, 2)],
+            }),
+            data: Some(data(vec![0; FRAGMENT_BYTES])),
+        });
+        assert_eq!(frame.encode().expect("fits").len(), size);
     }
 
     #[test]
@@ -334,33 +517,86 @@ mod tests {
 
         assert_eq!(Frame::decode(b"hello"), Err(DecodeError::NotNative));
         assert_eq!(Frame::decode(&[0xFF, b'X']), Err(DecodeError::NotNative));
-
-        // A message whose text is not UTF-8.
-        let mut bytes = samples()[2].encode().expect("encodes");
-        let last = bytes.len() - 1;
-        bytes[last] = 0xFF;
-        assert_eq!(Frame::decode(&bytes), Err(DecodeError::Utf8));
+        assert_eq!(Frame::decode(&[0xFF, b'L']), Err(DecodeError::Truncated));
     }
 
     #[test]
-    fn oversized_fields_are_refused_on_encode() {
-        let long = Frame::Message(ChatMessage {
+    fn inconsistent_sections_are_refused_both_ways() {
+        let bad_data = [
+            Data {
+                frag_index: 1,
+                frag_count: 1,
+                ..data(vec![1])
+            },
+            Data {
+                frag_count: 0,
+                ..data(vec![1])
+            },
+            Data {
+                frag_count: MAX_FRAGMENTS as u16 + 1,
+                ..data(vec![1])
+            },
+            Data {
+                id: MsgId(0),
+                ..data(vec![1])
+            },
+            Data {
+                base: 4,
+                msn: 3,
+                ..data(vec![1])
+            },
+        ];
+        for d in bad_data {
+            let p = Frame::Packet(Packet {
+                from: node(1),
+                epoch: 1,
+                ack: None,
+                data: Some(d.clone()),
+            });
+            assert!(p.encode().is_err(), "{d:?}");
+            // Hand-build the same bytes with a valid packet and patch the fields in.
+            let good = Frame::Packet(Packet {
+                from: node(1),
+                epoch: 1,
+                ack: None,
+                data: Some(data(vec![1])),
+            })
+            .encode()
+            .expect("encodes");
+            let at = PACKET_OVERHEAD;
+            let mut bytes = good.clone();
+            bytes[at + 8..at + 16].copy_from_slice(&d.msn.to_be_bytes());
+            bytes[at + 16..at + 24].copy_from_slice(&d.base.to_be_bytes());
+            bytes[at + 24..at + 32].copy_from_slice(&d.id.0.to_be_bytes());
+            bytes[at + 41..at + 43].copy_from_slice(&d.frag_index.to_be_bytes());
+            bytes[at + 43..at + 45].copy_from_slice(&d.frag_count.to_be_bytes());
+            assert!(Frame::decode(&bytes).is_err(), "{d:?}");
+        }
+        for ranges in [
+            vec![],
+            vec![(5, 4)],
+            vec![(1, 2), (5, 6)],
+            vec![(5, 6), (3, 4)],
+        ] {
+            let p = Frame::Packet(Packet {
+                from: node(1),
+                epoch: 1,
+                ack: Some(Ack {
+                    epoch: 1,
+                    delay_ms: 0,
+                    ranges: ranges.clone(),
+                }),
+                data: None,
+            });
+            assert!(p.encode().is_err(), "{ranges:?}");
+        }
+        let empty = Frame::Packet(Packet {
             from: node(1),
-            id: MsgId(1),
-            sent_at_ms: 0,
-            text: "x".repeat(MAX_TEXT_BYTES + 1),
+            epoch: 1,
+            ack: None,
+            data: None,
         });
-        assert!(matches!(
-            long.encode(),
-            Err(EncodeError::TextTooLong { .. })
-        ));
-        let fits = Frame::Message(ChatMessage {
-            from: node(1),
-            id: MsgId(1),
-            sent_at_ms: 0,
-            text: "x".repeat(MAX_TEXT_BYTES),
-        });
-        assert_eq!(fits.encode().expect("fits").len(), MAX_DATAGRAM);
+        assert!(empty.encode().is_err());
     }
 
     #[test]
@@ -371,6 +607,51 @@ mod tests {
         assert!(had_errors, "0xFF must not be a GBK lead byte");
     }
 
+    fn arb_data() -> impl Strategy<Value = Data> {
+        (
+            any::<u64>(),
+            0u64..1000,
+            0u64..1000,
+            1u64..,
+            any::<bool>(),
+            any::<i64>(),
+            1u16..=MAX_FRAGMENTS as u16,
+            proptest::collection::vec(any::<u8>(), 0..=FRAGMENT_BYTES),
+        )
+            .prop_map(|(pn, a, b, id, read, at, count, payload)| Data {
+                pn,
+                msn: a.max(b),
+                base: a.min(b),
+                id: MsgId(id),
+                content: if read { Content::Read } else { Content::Text },
+                sent_at_ms: at,
+                frag_index: (pn % u64::from(count)) as u16,
+                frag_count: count,
+                payload,
+            })
+    }
+
+    fn arb_ack() -> impl Strategy<Value = Ack> {
+        (
+            any::<u64>(),
+            any::<u16>(),
+            proptest::collection::btree_set(0u64..10_000, 1..=MAX_ACK_RANGES),
+        )
+            .prop_map(|(epoch, delay_ms, points)| {
+                // Points spread at least 2 apart become single-packet ranges.
+                let mut ranges: Vec<(u64, u64)> = Vec::new();
+                for p in points.into_iter().rev() {
+                    let p = p * 3;
+                    ranges.push((p, p + 1));
+                }
+                Ack {
+                    epoch,
+                    delay_ms,
+                    ranges,
+                }
+            })
+    }
+
     proptest! {
         #[test]
         fn decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..1300)) {
@@ -378,9 +659,10 @@ mod tests {
         }
 
         #[test]
-        fn decode_never_panics_after_magic(tail in proptest::collection::vec(any::<u8>(), 0..1300)) {
+        fn decode_never_panics_after_magic(kind in 0u8..5, tail in proptest::collection::vec(any::<u8>(), 0..1300)) {
             let mut data = MAGIC.to_vec();
             data.push(VERSION);
+            data.push(kind);
             data.extend(tail);
             if let Ok(frame) = Frame::decode(&data) {
                 // Whatever decodes must encode back to the same bytes.
@@ -389,10 +671,19 @@ mod tests {
         }
 
         #[test]
-        fn messages_round_trip(id in 1u64.., at in any::<i64>(), text in "\\PC{0,200}") {
-            let frame = Frame::Message(ChatMessage { from: node(9), id: MsgId(id), sent_at_ms: at, text });
-            let bytes = frame.encode().expect("encodes");
-            prop_assert_eq!(Frame::decode(&bytes), Ok(frame));
+        fn packets_round_trip(epoch in any::<u64>(), ack in proptest::option::of(arb_ack()), data in proptest::option::of(arb_data())) {
+            prop_assume!(ack.is_some() || data.is_some());
+            let frame = Frame::Packet(Packet { from: node(9), epoch, ack: ack.clone(), data: data.clone() });
+            match frame.encode() {
+                Ok(bytes) => prop_assert_eq!(Frame::decode(&bytes), Ok(frame)),
+                // Only a too-big combination may be refused.
+                Err(e) => {
+                    prop_assert_eq!(e, EncodeError::Invalid("packet larger than a datagram"));
+                    let ranges = ack.map_or(0, |a| a.ranges.len());
+                    let payload = data.map_or(0, |d| d.payload.len());
+                    prop_assert!(PACKET_OVERHEAD + ack_size(ranges) + DATA_OVERHEAD + payload > MAX_DATAGRAM);
+                }
+            }
         }
 
         #[test]

@@ -301,6 +301,7 @@ fn state_span(state: DeliveryState) -> Span<'static> {
         DeliveryState::Sending => ("sending…", Style::default().fg(Color::DarkGray)),
         DeliveryState::Sent => ("sent", Style::default().fg(Color::DarkGray)),
         DeliveryState::Delivered => ("✓ delivered", Style::default().fg(Color::Green)),
+        DeliveryState::Read => ("✓✓ read", Style::default().fg(Color::Cyan)),
         DeliveryState::Failed => ("✗ failed", Style::default().fg(Color::Red)),
     };
     Span::styled(label, style)

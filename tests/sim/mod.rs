@@ -34,6 +34,58 @@ pub struct Network {
     pub sent: Vec<u64>,
     /// Return false to drop a datagram (from, to, payload).
     pub filter: Filter,
+    /// Random loss, duplication and reordering, applied after `filter`.
+    pub chaos: Option<Chaos>,
+}
+
+/// Seeded network misbehaviour, the same in both directions.
+pub struct Chaos {
+    pub loss: f64,
+    pub duplicate: f64,
+    /// Share of datagrams held back by up to `reorder_delay` extra, so later ones overtake.
+    pub reorder: f64,
+    pub reorder_delay: Duration,
+    pub rng: lanchat::rng::Rng,
+    pub dropped: u64,
+}
+
+impl Chaos {
+    pub fn new(loss: f64, duplicate: f64, reorder: f64, seed: u64) -> Self {
+        Self {
+            loss,
+            duplicate,
+            reorder,
+            reorder_delay: Duration::from_millis(20),
+            rng: lanchat::rng::Rng::new(seed),
+            dropped: 0,
+        }
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        (self.rng.next_u64() as f64 / u64::MAX as f64) < p
+    }
+
+    /// The extra delays of the copies of one datagram that get through.
+    fn copies(&mut self) -> Vec<Duration> {
+        if self.chance(self.loss) {
+            self.dropped += 1;
+            return Vec::new();
+        }
+        let mut out = vec![self.delay()];
+        if self.chance(self.duplicate) {
+            out.push(self.delay());
+        }
+        out
+    }
+
+    fn delay(&mut self) -> Duration {
+        if self.chance(self.reorder) {
+            let max = self.reorder_delay.as_micros() as u64;
+            Duration::from_micros(self.rng.below(max + 1))
+        } else {
+            Duration::ZERO
+        }
+    }
 }
 
 pub fn node_id(n: u8) -> NodeId {
@@ -56,6 +108,7 @@ impl Network {
             seq: 0,
             sent: Vec::new(),
             filter: Box::new(|_, _, _| true),
+            chaos: None,
         }
     }
 
@@ -100,14 +153,20 @@ impl Network {
                 if !(self.filter)(from, to, &t.payload) {
                     continue;
                 }
-                self.seq += 1;
-                self.queue.push(Reverse((
-                    self.now + self.latency,
-                    self.seq,
-                    j,
-                    from,
-                    t.payload.clone(),
-                )));
+                let delays = match self.chaos.as_mut() {
+                    Some(chaos) => chaos.copies(),
+                    None => vec![Duration::ZERO],
+                };
+                for extra in delays {
+                    self.seq += 1;
+                    self.queue.push(Reverse((
+                        self.now + self.latency + extra,
+                        self.seq,
+                        j,
+                        from,
+                        t.payload.clone(),
+                    )));
+                }
             }
         }
         let elapsed = self.elapsed();

@@ -1,0 +1,318 @@
+//! Reliable delivery in virtual time: loss, duplication, reordering, lost fragments, restarts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sim;
+
+use lanchat::proto::{ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, MsgId, wire};
+use sim::{Chaos, Network, node_id};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// Texts of messages received, in the order the endpoint handed them up.
+fn texts(events: &[(Duration, Event)]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Message { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The last state of each message id.
+fn final_states(events: &[(Duration, Event)]) -> HashMap<MsgId, (Duration, DeliveryState)> {
+    let mut out = HashMap::new();
+    for (t, e) in events {
+        if let Event::State { id, state } = e {
+            out.insert(*id, (*t, *state));
+        }
+    }
+    out
+}
+
+fn pair(net: &mut Network) -> (usize, usize) {
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(1.0));
+    net.take_events(a);
+    net.take_events(b);
+    (a, b)
+}
+
+fn send(net: &mut Network, from: usize, to: u8, id: u64, text: &str) {
+    let now = net.now;
+    net.nodes[from]
+        .endpoint
+        .send_message(now, ConversationId::Peer(node_id(to)), MsgId(id), 0, text)
+        .expect("accepted");
+    net.flush(from);
+}
+
+#[test]
+fn ten_thousand_messages_each_way_through_loss_duplication_and_reordering() {
+    const N: u64 = 10_000;
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    net.chaos = Some(Chaos::new(0.30, 0.10, 0.20, 42));
+    let sent_before = (net.sent[a], net.sent[b]);
+    let start = net.elapsed();
+    for i in 0..N {
+        send(&mut net, a, 2, 1_000_000 + i, &format!("a{i}"));
+        send(&mut net, b, 1, 2_000_000 + i, &format!("b{i}"));
+    }
+    net.run_until(secs(600.0));
+    let a_events = net.take_events(a);
+    let b_events = net.take_events(b);
+
+    // Exactly once, in order, both ways.
+    let expect_at_b: Vec<String> = (0..N).map(|i| format!("a{i}")).collect();
+    let expect_at_a: Vec<String> = (0..N).map(|i| format!("b{i}")).collect();
+    assert!(texts(&b_events) == expect_at_b, "bob's view is wrong");
+    assert!(texts(&a_events) == expect_at_a, "alice's view is wrong");
+
+    // Every message ends delivered, none failed; note when the last one settled.
+    let mut last = Duration::ZERO;
+    for (events, base) in [(&a_events, 1_000_000), (&b_events, 2_000_000)] {
+        let states = final_states(events);
+        for i in 0..N {
+            let (t, state) = states[&MsgId(base + i)];
+            assert_eq!(state, DeliveryState::Delivered, "message {}", base + i);
+            last = last.max(t);
+        }
+    }
+    let took = last - start;
+    let datagrams = (net.sent[a] - sent_before.0) + (net.sent[b] - sent_before.1);
+    let per_message = datagrams as f64 / (2 * N) as f64;
+    let dropped = net.chaos.as_ref().map_or(0, |c| c.dropped);
+    eprintln!(
+        "20000 messages: {took:?} virtual, {datagrams} datagrams ({per_message:.2} per message), \
+         {dropped} dropped, retransmits a={} b={}",
+        net.nodes[a].endpoint.stats().retransmits,
+        net.nodes[b].endpoint.stats().retransmits
+    );
+    // With a 64-packet window and a 10 ms round trip this takes seconds, not minutes.
+    assert!(took < secs(30.0), "took {took:?}");
+    // Each message needs its data packet (1 / 0.7 tries on average) and a share of an ack;
+    // more than 3 datagrams per message would be a retransmission storm.
+    assert!(per_message < 3.0, "{per_message:.2} datagrams per message");
+    assert!(per_message > 1.0);
+}
+
+#[test]
+fn a_long_message_survives_a_lost_fragment() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    let long: String = (0..wire::MAX_MESSAGE_BYTES / 4)
+        .map(|i| ['中', 'a', '😀'][i % 3])
+        .collect();
+    assert!(long.len() > 10 * wire::FRAGMENT_BYTES);
+    let mut seen = 0;
+    net.filter = Box::new(move |_, _, payload| {
+        if let Ok(wire::Frame::Packet(p)) = wire::Frame::decode(payload)
+            && let Some(d) = p.data
+            && d.frag_index == 5
+        {
+            seen += 1;
+            return seen > 1; // the first copy of fragment 5 is lost
+        }
+        true
+    });
+    send(&mut net, a, 2, 7, &long);
+    net.run_until(secs(10.0));
+    assert_eq!(texts(&net.take_events(b)), vec![long]);
+    let states = final_states(&net.take_events(a));
+    assert_eq!(states[&MsgId(7)].1, DeliveryState::Delivered);
+    assert_eq!(net.nodes[a].endpoint.stats().retransmits, 1);
+}
+
+#[test]
+fn a_message_longer_than_the_limit_is_refused() {
+    let mut net = Network::new();
+    let (a, _) = pair(&mut net);
+    let now = net.now;
+    let err = net.nodes[a]
+        .endpoint
+        .send_message(
+            now,
+            ConversationId::Peer(node_id(2)),
+            MsgId(1),
+            0,
+            &"x".repeat(wire::MAX_MESSAGE_BYTES + 1),
+        )
+        .expect_err("too long");
+    assert!(err.to_string().contains("65536"), "{err}");
+}
+
+#[test]
+fn lost_acks_cost_a_retransmission_and_never_a_duplicate() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    // Bob's acks are all lost for the first 3 seconds.
+    let start = net.now;
+    let clock = std::rc::Rc::new(std::cell::Cell::new(start));
+    let c = clock.clone();
+    net.filter = Box::new(move |_, _, payload| match wire::Frame::decode(payload) {
+        Ok(wire::Frame::Packet(p)) if p.ack.is_some() && p.data.is_none() => {
+            c.get() >= start + secs(3.0)
+        }
+        _ => true,
+    });
+    for i in 0..5 {
+        send(&mut net, a, 2, 100 + i, &format!("m{i}"));
+    }
+    let mut t = 1.0;
+    while t < 20.0 {
+        t += 0.01;
+        clock.set(net.start + secs(t));
+        net.run_until(secs(t));
+    }
+    assert_eq!(
+        texts(&net.take_events(b)),
+        vec!["m0", "m1", "m2", "m3", "m4"]
+    );
+    let states = final_states(&net.take_events(a));
+    for i in 0..5 {
+        assert_eq!(states[&MsgId(100 + i)].1, DeliveryState::Delivered);
+    }
+    assert!(net.nodes[a].endpoint.stats().retransmits >= 5);
+}
+
+#[test]
+fn a_receiver_that_restarts_mid_stream_gets_the_rest() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    for i in 0..200 {
+        send(&mut net, a, 2, 500 + i, &format!("m{i}"));
+    }
+    // Bob crashes after 8 ms: some messages reached him, some are in flight.
+    net.run_until(secs(1.008));
+    let before = texts(&net.take_events(b));
+    assert!(!before.is_empty() && before.len() < 200, "{}", before.len());
+    net.nodes[b].down = true;
+    net.run_until(secs(1.5));
+    net.nodes[b].endpoint =
+        Endpoint::new(EndpointConfig::new(node_id(2), "bob", 47475), net.now, 77);
+    net.nodes[b].down = false;
+    net.nodes[b].endpoint.handle_timeout(net.now);
+    net.flush(b);
+    net.run_until(secs(60.0));
+    let after = texts(&net.take_events(b));
+    // Nothing the old bob acknowledged is sent again; everything else arrives, in order.
+    let all: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let mut joined = before.clone();
+    joined.extend(after.iter().cloned());
+    let mut sorted = joined.clone();
+    sorted.sort_by_key(|s| s[1..].parse::<u32>().unwrap());
+    sorted.dedup();
+    assert_eq!(sorted, all, "every message reached one of bob's lives");
+    let mut ordered = after.clone();
+    ordered.sort_by_key(|s| s[1..].parse::<u32>().unwrap());
+    assert_eq!(after, ordered, "in order after the restart");
+    let states = final_states(&net.take_events(a));
+    assert!(states.values().all(|(_, s)| *s == DeliveryState::Delivered));
+}
+
+#[test]
+fn a_sender_that_restarts_starts_a_fresh_stream() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    for i in 0..3 {
+        send(&mut net, a, 2, 10 + i, &format!("old{i}"));
+    }
+    net.run_until(secs(2.0));
+    // Alice restarts: a new epoch, numbering from zero again.
+    net.nodes[a].endpoint =
+        Endpoint::new(EndpointConfig::new(node_id(1), "alice", 47475), net.now, 5);
+    net.nodes[a].endpoint.handle_timeout(net.now);
+    net.flush(a);
+    net.run_until(secs(3.0));
+    for i in 0..3 {
+        send(&mut net, a, 2, 20 + i, &format!("new{i}"));
+    }
+    net.run_until(secs(5.0));
+    assert_eq!(
+        texts(&net.take_events(b)),
+        vec!["old0", "old1", "old2", "new0", "new1", "new2"]
+    );
+    let states = final_states(&net.take_events(a));
+    for i in 0..3 {
+        assert_eq!(states[&MsgId(20 + i)].1, DeliveryState::Delivered);
+    }
+}
+
+#[test]
+fn a_peer_that_never_returns_fails_and_a_returning_one_gets_the_retry() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    net.nodes[b].down = true; // vanished without a goodbye
+    send(&mut net, a, 2, 1, "are you there?");
+    net.run_until(secs(40.0));
+    let states = final_states(&net.take_events(a));
+    let (t, state) = states[&MsgId(1)];
+    assert_eq!(state, DeliveryState::Failed);
+    assert_eq!(t, secs(31.0), "fails at the 30 s give-up time");
+
+    // Bob comes back (after being seen offline): the failed message goes again by itself.
+    net.run_until(secs(200.0));
+    net.nodes[b].endpoint =
+        Endpoint::new(EndpointConfig::new(node_id(2), "bob", 47475), net.now, 9);
+    net.nodes[b].down = false;
+    net.nodes[b].endpoint.handle_timeout(net.now);
+    net.flush(b);
+    net.run_until(secs(205.0));
+    let a_events = net.take_events(a);
+    let states = final_states(&a_events);
+    assert_eq!(states[&MsgId(1)].1, DeliveryState::Delivered);
+    assert_eq!(texts(&net.take_events(b)), vec!["are you there?"]);
+}
+
+#[test]
+fn read_receipts_travel_back_unless_switched_off() {
+    for enabled in [true, false] {
+        let mut net = Network::new();
+        let a = net.add(1, "alice", |c| c.read_receipts = enabled);
+        let b = net.add(2, "bob", |c| c.read_receipts = enabled);
+        net.run_until(secs(1.0));
+        send(&mut net, a, 2, 42, "did you read this?");
+        net.run_until(secs(2.0));
+        let now = net.now;
+        net.nodes[b]
+            .endpoint
+            .mark_read(now, node_id(1), &[MsgId(42)]);
+        net.flush(b);
+        net.run_until(secs(3.0));
+        let states = final_states(&net.take_events(a));
+        let want = if enabled {
+            DeliveryState::Read
+        } else {
+            DeliveryState::Delivered
+        };
+        assert_eq!(states[&MsgId(42)].1, want);
+        // The receipt is not a chat message.
+        assert_eq!(texts(&net.take_events(a)), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn messages_to_a_peer_that_said_goodbye_wait_in_the_outbox() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    // Bob leaves while a message is in flight (its data never reaches him).
+    net.filter = Box::new(|_, to, _| to != sim::addr(2));
+    send(&mut net, a, 2, 3, "in flight");
+    net.nodes[b].endpoint.shutdown();
+    net.flush(b);
+    net.nodes[b].down = true;
+    net.run_until(secs(2.0));
+    let states = final_states(&net.take_events(a));
+    assert_eq!(states[&MsgId(3)].1, DeliveryState::Queued);
+    net.filter = Box::new(|_, _, _| true);
+    net.run_until(secs(100.0));
+    let states = final_states(&net.take_events(a));
+    assert!(states.is_empty(), "queued messages do not fail: {states:?}");
+}
