@@ -356,6 +356,8 @@ impl App {
                 }
                 self.upsert_peer(&view);
                 self.ensure_conversation(ConversationId::Peer(view.id));
+                // A new name may move it among the conversations sorted by name.
+                self.sort();
             }
             proto::Event::PeerDown { peer, reason } => {
                 self.upsert_peer(&peer);
@@ -468,8 +470,11 @@ impl App {
         self.conversations.retain(|c| c.id != *id);
         self.outgoing.retain(|_, c| c != id);
         if self.selected == Some(*id) {
-            self.selected = self.conversations.first().map(|c| c.id);
+            self.selected = None;
             self.scroll = 0;
+            if let Some(first) = self.conversations.first().map(|c| c.id) {
+                self.select(first);
+            }
         }
     }
 

@@ -194,9 +194,6 @@ fn sidebar_is_most_recent_first_and_by_name_without_messages() {
 }
 
 #[test]
-#[ignore = "bug: a peer renamed by Event::PeerUpdated keeps its old place in the sidebar; \
-            the order by name is only recomputed when a conversation is added or a message \
-            arrives"]
 fn renamed_peer_is_resorted_by_its_new_name() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "bob");
@@ -706,9 +703,6 @@ fn last_conversation_leaving_clears_the_selection() {
 }
 
 #[test]
-#[ignore = "bug: when PeerDown removes the selected conversation, the selection jumps to the \
-            first one without going through select(): its unread count is not cleared, so the \
-            open conversation keeps showing an unread badge"]
 fn selection_moved_by_peer_down_clears_unread() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "alice");

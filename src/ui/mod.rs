@@ -227,11 +227,16 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     let Some(conv) = app.selected_conversation() else {
+        let host = if app.me.listen.ip().is_unspecified() {
+            "HOST".to_string()
+        } else {
+            app.me.listen.ip().to_string()
+        };
         let guide = format!(
             "No conversations yet.\n\nPeers running lanchat on your network appear on the left \
              by themselves. To reach one that discovery cannot see, type /add HOST:PORT.\n\n\
-             Plain-text UDP works too: nc -u {} sends straight into a chat here.",
-            app.me.listen
+             Plain-text UDP works too: nc -u {host} {} sends straight into a chat here.",
+            app.me.listen.port()
         );
         put_wrapped(buf, inner, &guide, Style::default().fg(Color::DarkGray));
         return;
@@ -316,15 +321,18 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     }
     .add_modifier(Modifier::BOLD);
     let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
-    let room = usize::from(width).saturating_sub(text::width(&time) + 2);
+    let state = m.state.map(state_span);
+    // The name gives way first: time and delivery state always show.
+    let state_w = state.as_ref().map_or(0, |s| text::width(&s.content) + 2);
+    let room = usize::from(width).saturating_sub(text::width(&time) + 2 + state_w);
     let name = text::truncate(&text::sanitize_line(&app.author_name(&m.author)), room);
     let mut header = vec![
         Span::styled(name, name_style),
         Span::styled(format!("  {time}"), Style::default().fg(Color::DarkGray)),
     ];
-    if let Some(state) = m.state {
+    if let Some(state) = state {
         header.push(Span::raw("  "));
-        header.push(state_span(state));
+        header.push(state);
     }
     let mut lines = vec![Line::from(header)];
     let indent = " ".repeat(usize::from(INDENT));

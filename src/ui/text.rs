@@ -145,6 +145,38 @@ pub fn sanitize(s: &str) -> String {
         col += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
         prev = Some(c);
     }
+    cap_clusters(out)
+}
+
+/// Most characters kept in one grapheme cluster (the longest real emoji sequences have ten).
+pub const MAX_CLUSTER_CHARS: usize = 16;
+
+/// A terminal shows one cluster in at most two cells. A cluster that would take more (a
+/// letter followed by a pile of skin-tone modifiers, a run of Hangul leading jamo) or that
+/// is absurdly long is cut to what fits and marked with `…`, so it can neither break the
+/// layout nor vanish.
+fn cap_clusters(s: String) -> String {
+    let oversized = |g: &str| g.chars().count() > MAX_CLUSTER_CHARS || grapheme_width(g) > 2;
+    if !s.graphemes(true).any(oversized) {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    for g in s.graphemes(true) {
+        if !oversized(g) {
+            out.push_str(g);
+            continue;
+        }
+        let mut kept = String::new();
+        for c in g.chars().take(MAX_CLUSTER_CHARS) {
+            kept.push(c);
+            if grapheme_width(&kept) > 2 {
+                kept.pop();
+                break;
+            }
+        }
+        out.push_str(&kept);
+        out.push('…');
+    }
     out
 }
 
@@ -207,18 +239,21 @@ fn wrap_paragraph(p: &str, max: usize, lines: &mut Vec<String>) {
     let mut last_break: Option<(usize, usize)> = None;
     for g in p.graphemes(true) {
         let w = grapheme_width(g);
-        if line_width + w > max && !line.is_empty() {
-            if g == " " {
-                // A space at the edge is the break itself.
-                lines.push(std::mem::take(&mut line));
-                line_width = 0;
-                last_break = None;
-                continue;
-            }
-            match last_break {
+        if line_width + w > max && !line.is_empty() && g == " " {
+            // A space at the edge is the break itself.
+            lines.push(std::mem::take(&mut line));
+            line_width = 0;
+            last_break = None;
+            continue;
+        }
+        while line_width + w > max && !line.is_empty() {
+            match last_break.take() {
                 Some((at, at_width)) if at < line.len() => {
                     let rest = line.split_off(at);
-                    lines.push(line.trim_end_matches(' ').to_owned());
+                    // Breaking after leading spaces would leave an empty line: drop them.
+                    if !line.trim().is_empty() {
+                        lines.push(line.trim_end_matches(' ').to_owned());
+                    }
                     line = rest;
                     line_width -= at_width;
                 }
@@ -227,7 +262,6 @@ fn wrap_paragraph(p: &str, max: usize, lines: &mut Vec<String>) {
                     line_width = 0;
                 }
             }
-            last_break = None;
         }
         line.push_str(g);
         line_width += w;
