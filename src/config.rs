@@ -65,6 +65,8 @@ pub struct FileConfig {
     pub discovery_port: Option<u16>,
     #[serde(default)]
     pub peers: Vec<String>,
+    /// Send read receipts and show peers' (off is off both ways).
+    pub read_receipts: Option<bool>,
 }
 
 /// Everything resolved: what the runtime starts with.
@@ -77,6 +79,7 @@ pub struct Settings {
     pub discovery: bool,
     pub discovery_port: u16,
     pub peers: Vec<String>,
+    pub read_receipts: bool,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
 }
@@ -91,6 +94,7 @@ impl Settings {
             discovery: false,
             discovery_port: proto::DISCOVERY_PORT,
             peers: Vec::new(),
+            read_receipts: true,
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
         }
@@ -174,6 +178,7 @@ pub fn resolve(
             .or(file.discovery_port)
             .unwrap_or(proto::DISCOVERY_PORT),
         peers,
+        read_receipts: file.read_receipts.unwrap_or(true),
         data_dir,
         config_dir,
     })

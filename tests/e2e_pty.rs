@@ -252,7 +252,8 @@ fn two_instances_discover_chat_and_say_goodbye() {
     alice.wait_for(hello);
     alice.type_bytes(b"\r");
     bob.wait_for(hello);
-    alice.wait_for("✓ delivered");
+    // Bob has the conversation open, so the message goes from delivered to read.
+    alice.wait_for("✓✓ read");
 
     // Bob answers.
     let reply = "hi alice, 收到了";
@@ -260,8 +261,8 @@ fn two_instances_discover_chat_and_say_goodbye() {
     bob.wait_for(reply);
     bob.type_bytes(b"\r");
     alice.wait_for(reply);
-    bob.wait_until("both messages delivered", DEADLINE, |s| {
-        s.contains(reply) && s.contains("✓ delivered")
+    bob.wait_until("his reply read too", DEADLINE, |s| {
+        s.contains(reply) && s.contains("✓✓ read")
     });
 
     // Alice quits with Ctrl-C: a clean exit, the terminal restored, and bob told at once.

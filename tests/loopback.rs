@@ -38,6 +38,12 @@ async fn two_nodes_added_by_address_chat_both_ways() {
     assert_eq!(delivered["state"], "delivered");
     assert_eq!(delivered["id"], sending["id"]);
     assert_eq!(delivered["id"], m["id"]);
+    // Bob reads it; alice sees that.
+    bob.send(json!({"cmd": "read", "to": "alice", "ids": [m["id"]]}))
+        .await;
+    let read = alice.expect(|e| e["event"] == "state").await;
+    assert_eq!(read["state"], "read");
+    assert_eq!(read["id"], m["id"]);
 
     // Reply by id prefix this time.
     bob.send(json!({"cmd": "send", "to": &alice.id[..10], "text": "hi alice"}))

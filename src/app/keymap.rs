@@ -26,6 +26,7 @@ pub enum Action {
     DeleteWordBack,
     ToggleHelp,
     Dismiss,
+    ResendFailed,
 }
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -68,6 +69,7 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Char('k'), CTRL, Action::KillToEnd),
     (KeyCode::Char('w'), CTRL, Action::DeleteWordBack),
     (KeyCode::Backspace, ALT, Action::DeleteWordBack),
+    (KeyCode::Char('r'), CTRL, Action::ResendFailed),
     (KeyCode::F(1), NONE, Action::ToggleHelp),
     (KeyCode::Esc, NONE, Action::Dismiss),
 ];
@@ -99,6 +101,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Home / End, Ctrl-A / Ctrl-E", "start / end of input"),
     ("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
     ("Ctrl-U / Ctrl-K", "delete to start / to end"),
+    ("Ctrl-R", "resend this chat's failed messages"),
     ("F1", "this help"),
     ("Esc", "close help, clear the status message"),
     ("Ctrl-C / Ctrl-Q", "quit"),

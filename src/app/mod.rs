@@ -100,6 +100,11 @@ pub enum Effect {
     },
     /// Resolve this `HOST:PORT` and probe it.
     AddPeer(String),
+    /// Tell the peer these messages of theirs were seen.
+    MarkRead {
+        peer: NodeId,
+        ids: Vec<MsgId>,
+    },
     Quit,
 }
 
@@ -122,6 +127,8 @@ pub struct App {
     pub running: bool,
     /// Where each of my not-yet-settled messages lives, to apply state changes.
     outgoing: HashMap<MsgId, ConversationId>,
+    /// The newest peer message each conversation has sent a read receipt for.
+    read_marks: HashMap<ConversationId, MsgId>,
     rng: Rng,
     dirty: bool,
 }
@@ -142,6 +149,7 @@ impl App {
             clock_ms: 0,
             running: true,
             outgoing: HashMap::new(),
+            read_marks: HashMap::new(),
             rng: Rng::new(seed),
             dirty: true,
         }
@@ -184,6 +192,36 @@ impl App {
     }
 
     pub fn update(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
+        let mut effects = self.handle(now_ms, msg);
+        effects.extend(self.read_receipts());
+        effects
+    }
+
+    /// Read receipts for the peer messages now in view (the open conversation) that have
+    /// not been reported yet.
+    fn read_receipts(&mut self) -> Option<Effect> {
+        let conv = self.selected_conversation()?;
+        let ConversationId::Peer(peer) = conv.id else {
+            return None;
+        };
+        let last_reported = self.read_marks.get(&conv.id).copied();
+        let ids: Vec<MsgId> = conv
+            .messages
+            .iter()
+            .rev()
+            .take_while(|m| Some(m.id) != last_reported)
+            .filter(|m| m.author == Author::Peer(peer))
+            .map(|m| m.id)
+            .collect();
+        let newest = *ids.first()?;
+        self.read_marks.insert(conv.id, newest);
+        Some(Effect::MarkRead {
+            peer,
+            ids: ids.into_iter().rev().collect(),
+        })
+    }
+
+    fn handle(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
         self.dirty = true;
         self.clock_ms = now_ms;
         match msg {
@@ -255,12 +293,43 @@ impl App {
             Action::KillToEnd => self.input.kill_to_end(),
             Action::DeleteWordBack => self.input.delete_word_back(),
             Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::ResendFailed => return self.resend_failed(),
             Action::Dismiss => {
                 self.show_help = false;
                 self.notice = None;
             }
         }
         Vec::new()
+    }
+
+    /// Sends every failed message of the open conversation again, with its own id, so the
+    /// peer shows it once even if an earlier copy did arrive.
+    fn resend_failed(&mut self) -> Vec<Effect> {
+        let Some(to) = self.selected else {
+            return Vec::new();
+        };
+        let Some(conv) = self.conversations.iter_mut().find(|c| c.id == to) else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        for m in conv.messages.iter_mut() {
+            if m.author == Author::Me && m.state == Some(DeliveryState::Failed) {
+                m.state = Some(DeliveryState::Sending);
+                self.outgoing.insert(m.id, to);
+                effects.push(Effect::Send {
+                    to,
+                    id: m.id,
+                    sent_at_ms: m.time_ms,
+                    text: m.text.clone(),
+                });
+            }
+        }
+        self.notice = Some(Notice::Info(match effects.len() {
+            0 => "No failed messages here".to_string(),
+            1 => "Sending the failed message again".to_string(),
+            n => format!("Sending {n} failed messages again"),
+        }));
+        effects
     }
 
     fn quit(&mut self) -> Vec<Effect> {
@@ -413,20 +482,48 @@ impl App {
     }
 
     fn set_state(&mut self, id: MsgId, state: DeliveryState) {
-        let Some(conv) = self.outgoing.get(&id).copied() else {
+        // Unsettled messages are indexed; a read receipt may come for one that is settled.
+        let conv = match self.outgoing.get(&id).copied() {
+            Some(conv) => Some(conv),
+            None if state == DeliveryState::Read => self.find_mine(id),
+            None => None,
+        };
+        let Some(conv) = conv else {
             return;
         };
+        // A failed or queued message may still go out; the rest are settled (a delivered
+        // one may still be read, which is found without the index).
         if matches!(
             state,
-            DeliveryState::Delivered | DeliveryState::Sent | DeliveryState::Failed
+            DeliveryState::Delivered | DeliveryState::Read | DeliveryState::Sent
         ) {
             self.outgoing.remove(&id);
         }
         if let Some(c) = self.conversation_mut(&conv)
             && let Some(m) = c.messages.iter_mut().rev().find(|m| m.id == id)
         {
-            m.state = Some(state);
+            // Read outranks delivered; nothing goes back from read.
+            if m.state != Some(DeliveryState::Read) {
+                m.state = Some(state);
+            }
         }
+    }
+
+    /// The conversation holding my recent message `id`, looking through the latest messages
+    /// of each peer conversation.
+    fn find_mine(&self, id: MsgId) -> Option<ConversationId> {
+        const LOOK_BACK: usize = 1000;
+        self.conversations
+            .iter()
+            .filter(|c| matches!(c.id, ConversationId::Peer(_)))
+            .find(|c| {
+                c.messages
+                    .iter()
+                    .rev()
+                    .take(LOOK_BACK)
+                    .any(|m| m.id == id && m.author == Author::Me)
+            })
+            .map(|c| c.id)
     }
 
     fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {

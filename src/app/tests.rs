@@ -80,7 +80,11 @@ fn peer_down(app: &mut App, now: i64, n: u8, name: &str) {
             reason: PeerDownReason::Goodbye,
         }),
     );
-    assert!(effects.is_empty());
+    // Moving the selection may report the newly shown messages as read; nothing else.
+    assert!(
+        effects.iter().all(|e| matches!(e, Effect::MarkRead { .. })),
+        "{effects:?}"
+    );
 }
 
 fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str) {
@@ -93,7 +97,17 @@ fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text
             text: text.into(),
         }),
     );
-    assert!(effects.is_empty());
+    // A message that lands in the open conversation is reported read; nothing else.
+    let read_expected =
+        app.selected == Some(conversation) && matches!(conversation, ConversationId::Peer(_));
+    let want: Vec<Effect> = match conversation {
+        ConversationId::Peer(peer) if read_expected => vec![Effect::MarkRead {
+            peer,
+            ids: vec![MsgId(id)],
+        }],
+        _ => Vec::new(),
+    };
+    assert_eq!(effects, want);
 }
 
 fn order(app: &App) -> Vec<ConversationId> {
@@ -980,4 +994,108 @@ fn dirty_flag_is_set_by_updates_and_taken_once() {
     assert_eq!(app.clock_ms, T0);
     assert!(app.take_dirty());
     assert!(!app.take_dirty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Delivery states, read receipts and resending
+
+fn state(app: &mut App, now: i64, id: MsgId, state: DeliveryState) {
+    let effects = app.update(now, Msg::Net(Event::State { id, state }));
+    assert!(effects.is_empty(), "{effects:?}");
+}
+
+fn my_state(app: &App, conv: ConversationId, id: MsgId) -> Option<DeliveryState> {
+    app.conversation(&conv)
+        .and_then(|c| c.messages.iter().find(|m| m.id == id))
+        .and_then(|m| m.state)
+}
+
+#[test]
+fn states_move_forward_and_read_is_never_undone() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let Effect::Send { id, .. } = send(&mut app, T0, "hello") else {
+        panic!("expected a send");
+    };
+    assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Sending));
+    state(&mut app, T0 + 1, id, DeliveryState::Queued);
+    assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Queued));
+    state(&mut app, T0 + 2, id, DeliveryState::Delivered);
+    state(&mut app, T0 + 3, id, DeliveryState::Read);
+    assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Read));
+    // A late "delivered" (an ack overtaken by the receipt) does not demote it.
+    state(&mut app, T0 + 4, id, DeliveryState::Delivered);
+    assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Read));
+}
+
+#[test]
+fn opening_a_conversation_reports_its_unread_messages_read_once() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    assert_eq!(app.selected, Some(peer(1)));
+    incoming(&mut app, T0 + 1, peer(2), 21, "one");
+    incoming(&mut app, T0 + 2, peer(2), 22, "two");
+    let effects = app.update(T0 + 3, ctrl('n'));
+    assert_eq!(app.selected, Some(peer(2)));
+    assert_eq!(
+        effects,
+        vec![Effect::MarkRead {
+            peer: node(2),
+            ids: vec![MsgId(21), MsgId(22)]
+        }]
+    );
+    // Switching away and back reports nothing new; a new message in view is reported.
+    assert!(app.update(T0 + 4, ctrl('p')).is_empty());
+    assert!(app.update(T0 + 5, ctrl('n')).is_empty());
+    incoming(&mut app, T0 + 6, peer(2), 23, "three");
+}
+
+#[test]
+fn plain_text_conversations_get_no_read_receipts() {
+    let mut app = new_app();
+    let addr = raw_addr("192.168.1.9:4000");
+    incoming(
+        &mut app,
+        T0,
+        ConversationId::Raw(addr),
+        5,
+        "hello from a script",
+    );
+    assert_eq!(app.selected, Some(ConversationId::Raw(addr)));
+    assert!(app.update(T0 + 1, ctrl('n')).is_empty());
+}
+
+#[test]
+fn ctrl_r_resends_the_failed_messages_of_the_open_conversation_with_their_ids() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let Effect::Send { id: a, .. } = send(&mut app, T0, "first") else {
+        panic!("expected a send");
+    };
+    let Effect::Send { id: b, .. } = send(&mut app, T0 + 1, "second") else {
+        panic!("expected a send");
+    };
+    state(&mut app, T0 + 2, a, DeliveryState::Failed);
+    state(&mut app, T0 + 2, b, DeliveryState::Delivered);
+    let effects = app.update(T0 + 3, ctrl('r'));
+    assert_eq!(
+        effects,
+        vec![Effect::Send {
+            to: peer(1),
+            id: a,
+            sent_at_ms: T0,
+            text: "first".into()
+        }]
+    );
+    assert_eq!(my_state(&app, peer(1), a), Some(DeliveryState::Sending));
+    // The resent message's later states still land.
+    state(&mut app, T0 + 4, a, DeliveryState::Delivered);
+    assert_eq!(my_state(&app, peer(1), a), Some(DeliveryState::Delivered));
+    // Nothing left to resend: a notice says so, no effect.
+    assert!(app.update(T0 + 5, ctrl('r')).is_empty());
+    assert_eq!(
+        app.notice,
+        Some(Notice::Info("No failed messages here".into()))
+    );
 }

@@ -89,6 +89,7 @@ impl Node {
         let send_error = net.discovery_error.clone();
         let mut cfg = EndpointConfig::new(id, &settings.name, net.local_addr().port());
         cfg.discovery = discovery;
+        cfg.read_receipts = settings.read_receipts;
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let node = Node {
@@ -187,6 +188,10 @@ impl Node {
     ) -> Result<(), proto::SendError> {
         self.endpoint
             .send_message(mono_now(), to, id, sent_at_ms, text)
+    }
+
+    pub fn mark_read(&mut self, peer: NodeId, ids: &[MsgId]) {
+        self.endpoint.mark_read(mono_now(), peer, ids);
     }
 
     /// Says goodbye and flushes it out.

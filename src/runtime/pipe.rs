@@ -23,8 +23,18 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 #[derive(Debug, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 enum Command {
-    Send { to: String, text: String },
-    Add { addr: String },
+    Send {
+        to: String,
+        text: String,
+    },
+    Add {
+        addr: String,
+    },
+    /// Read receipts for messages of `to`'s, by id.
+    Read {
+        to: String,
+        ids: Vec<String>,
+    },
     Peers,
     Quit,
 }
@@ -221,6 +231,25 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 peers.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
                 self.emit(&Output::Peers { peers }).await?;
             }
+            Command::Read { to, ids } => {
+                let peer = match resolve_target(node.endpoint.peers().collect(), &to) {
+                    Ok(ConversationId::Peer(peer)) => peer,
+                    Ok(ConversationId::Raw(_)) => {
+                        self.error(format!("{to} is a plain-text peer: no receipts"))
+                            .await?;
+                        return Ok(true);
+                    }
+                    Err(e) => {
+                        self.error(e).await?;
+                        return Ok(true);
+                    }
+                };
+                let parsed: Option<Vec<MsgId>> = ids.iter().map(|i| MsgId::from_hex(i)).collect();
+                match parsed {
+                    Some(ids) => node.mark_read(peer, &ids),
+                    None => self.error("read: ids are 16 hex digits".into()).await?,
+                }
+            }
             Command::Send { to, text } => {
                 let conversation = match resolve_target(node.endpoint.peers().collect(), &to) {
                     Ok(c) => c,
@@ -287,9 +316,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 let conversation = self.outgoing.get(&id).map(|c| c.to_string());
                 if matches!(
                     state,
-                    proto::DeliveryState::Delivered
-                        | proto::DeliveryState::Sent
-                        | proto::DeliveryState::Failed
+                    proto::DeliveryState::Read | proto::DeliveryState::Sent
                 ) {
                     self.outgoing.remove(&id);
                 }

@@ -179,6 +179,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 }
             }
             Effect::AddPeer(query) => node.resolve(query),
+            Effect::MarkRead { peer, ids } => node.mark_read(peer, &ids),
             Effect::Quit => {}
         }
     }
