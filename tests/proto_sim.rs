@@ -181,13 +181,13 @@ fn message_is_delivered_once_despite_a_lost_datagram_and_a_lost_ack() {
     let a_events = net.take_events(a);
     let got = states(&a_events, id);
     // Sent at 1 s and lost; resent when the 1 s timer runs out, arriving at 2.005; bob's
-    // ack, held 25 ms to batch, is lost; the timer (doubled) resends at 4 s, and that ack
-    // arrives at 4.035.
+    // ack (at once: nothing else is arriving) is lost; the timer, doubled, resends at 4 s,
+    // and that ack arrives at 4.010.
     assert_eq!(
         got,
         vec![
             (secs(1.0), DeliveryState::Sending),
-            (secs(4.035), DeliveryState::Delivered)
+            (secs(4.010), DeliveryState::Delivered)
         ]
     );
     assert_eq!(messages(&net.take_events(b)), vec!["hi bob 你好"]);
@@ -259,8 +259,8 @@ fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
         got,
         vec![
             (secs(50.005), DeliveryState::Sending),
-            // There at 50.010; bob holds the ack 25 ms to batch it.
-            (secs(50.040), DeliveryState::Delivered)
+            // One round trip: a lone message is acknowledged at once.
+            (secs(50.015), DeliveryState::Delivered)
         ]
     );
     assert_eq!(messages(&net.take_events(b)), vec!["see you later"]);

@@ -95,8 +95,9 @@ fn ten_thousand_messages_each_way_through_loss_duplication_and_reordering() {
         net.nodes[a].endpoint.stats().retransmits,
         net.nodes[b].endpoint.stats().retransmits
     );
-    // With a 64-packet window and a 10 ms round trip this takes seconds, not minutes.
-    assert!(took < secs(30.0), "took {took:?}");
+    // With a 64-packet window and a 10 ms round trip this takes a few seconds (3.4 when
+    // written), not minutes.
+    assert!(took < secs(10.0), "took {took:?}");
     // Each message needs its data packet (1 / 0.7 tries on average) and a share of an ack;
     // more than 3 datagrams per message would be a retransmission storm.
     assert!(per_message < 3.0, "{per_message:.2} datagrams per message");

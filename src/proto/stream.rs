@@ -4,7 +4,7 @@
 //! Messages are numbered (`msn`) and cut into fragments; every data packet gets a fresh packet
 //! number (`pn`), retransmissions included, so each ack gives an unambiguous round-trip
 //! sample. The receiver acknowledges packet numbers in ranges (cumulative and selective at
-//! once), a little late so acks batch, at once when it sees a gap. The sender retransmits a
+//! once): at once after a quiet spell or on a gap, otherwise a little late so acks batch. The sender retransmits a
 //! fragment when later packets are acknowledged and it is not (fast retransmit) or when its
 //! timer runs out (RTO from smoothed RTT, doubled on every timeout without progress). The
 //! receiver puts fragments together and hands messages up in `msn` order.
@@ -526,6 +526,7 @@ pub struct RecvStream {
     largest: Option<(u64, Instant)>,
     unacked: usize,
     ack_at: Option<Instant>,
+    last_ack: Option<Instant>,
 }
 
 impl RecvStream {
@@ -539,6 +540,7 @@ impl RecvStream {
             largest: None,
             unacked: 0,
             ack_at: None,
+            last_ack: None,
         }
     }
 
@@ -640,9 +642,15 @@ impl RecvStream {
         }
     }
 
+    /// Schedules an ack. A packet after a quiet spell (no ack sent in the last
+    /// [`ACK_DELAY`]) is acknowledged at once, so a lone chat message is confirmed in one
+    /// round trip; packets that follow close behind are batched.
     fn ack_soon(&mut self, now: Instant, urgent: bool) {
         self.unacked += 1;
-        if urgent || self.unacked >= ACK_EVERY {
+        let quiet = self
+            .last_ack
+            .is_none_or(|t| now.saturating_duration_since(t) >= ACK_DELAY);
+        if urgent || quiet || self.unacked >= ACK_EVERY {
             self.ack_at = Some(now);
         } else if self.ack_at.is_none() {
             self.ack_at = Some(now + ACK_DELAY);
@@ -669,6 +677,7 @@ impl RecvStream {
         debug_assert_eq!(ranges.first().map(|r| r.1), Some(largest));
         self.ack_at = None;
         self.unacked = 0;
+        self.last_ack = Some(now);
         let delay = now.saturating_duration_since(at).as_millis();
         Some(Ack {
             epoch: self.epoch,
@@ -798,8 +807,12 @@ mod tests {
         }
         let packets: Vec<Data> = std::iter::from_fn(|| tx.poll_data(now)).collect();
         let mut rx = RecvStream::new(1);
+        // The first packet after a quiet spell is acknowledged at once...
         rx.on_data(now, packets[0].clone()).expect("taken");
-        assert_eq!(rx.ack_deadline(), Some(now + ACK_DELAY));
+        assert_eq!(rx.ack_deadline(), Some(now));
+        let first = rx.take_ack(now, 16).expect("due");
+        assert_eq!(first.ranges, vec![(0, 0)]);
+        // ...the ones close behind it wait a little, to share one ack.
         rx.on_data(now, packets[1].clone()).expect("taken");
         assert_eq!(rx.ack_deadline(), Some(now + ACK_DELAY));
         // Packet 2 is lost; 3 shows a gap.
@@ -819,7 +832,9 @@ mod tests {
         );
         // Eight packets in a row ask for an ack without waiting.
         let mut rx = RecvStream::new(1);
-        for p in packets.iter().take(ACK_EVERY - 1) {
+        rx.on_data(now, packets[0].clone()).expect("taken");
+        rx.take_ack(now, 16).expect("quiet spell: at once");
+        for p in packets.iter().skip(1).take(ACK_EVERY - 1) {
             rx.on_data(now, p.clone()).expect("taken");
         }
         assert_eq!(rx.ack_deadline(), Some(now + ACK_DELAY));
