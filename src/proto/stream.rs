@@ -4,7 +4,8 @@
 //! Messages are numbered (`msn`) and cut into fragments; every data packet gets a fresh packet
 //! number (`pn`), retransmissions included, so each ack gives an unambiguous round-trip
 //! sample. The receiver acknowledges packet numbers in ranges (cumulative and selective at
-//! once): at once after a quiet spell or on a gap, otherwise a little late so acks batch. The sender retransmits a
+//! once): at once for the last packet of a burst or on a gap, otherwise a little late so
+//! acks batch. The sender retransmits a
 //! fragment when later packets are acknowledged and it is not (fast retransmit) or when its
 //! timer runs out (RTO from smoothed RTT, doubled on every timeout without progress). The
 //! receiver puts fragments together and hands messages up in `msn` order.
@@ -21,7 +22,7 @@ pub const MAX_RTO: Duration = Duration::from_secs(8);
 /// How long the receiver may hold an ack back to batch it.
 pub const ACK_DELAY: Duration = Duration::from_millis(25);
 /// Acknowledge at once after this many unacknowledged data packets.
-pub const ACK_EVERY: usize = 8;
+pub const ACK_EVERY: usize = 4;
 /// Data packets in flight per peer.
 pub const WINDOW: usize = 64;
 /// How far past the oldest unsettled message the sender may run ahead (and the receiver
@@ -287,7 +288,7 @@ impl SendStream {
                 sent: now,
             },
         );
-        Some(Data {
+        let mut data = Data {
             pn,
             msn,
             base,
@@ -296,8 +297,13 @@ impl SendStream {
             sent_at_ms: m.sent_at_ms,
             frag_index: frag,
             frag_count,
+            ack_now: false,
             payload: f.payload.clone(),
-        })
+        };
+        // The last packet of a burst asks for its ack now. (A full window does not: acks
+        // come every ACK_EVERY packets anyway.)
+        data.ack_now = !self.has_more();
+        Some(data)
     }
 
     fn next_to_send(&mut self) -> Option<(u64, u16)> {
@@ -327,9 +333,11 @@ impl SendStream {
 
     /// Is there anything the window would let out now?
     pub fn wants_to_send(&self) -> bool {
-        if self.in_flight.len() >= WINDOW {
-            return false;
-        }
+        self.in_flight.len() < WINDOW && self.has_more()
+    }
+
+    /// Is anything waiting to be sent, window or not?
+    fn has_more(&self) -> bool {
         if !self.retransmit.is_empty() {
             return true;
         }
@@ -526,7 +534,6 @@ pub struct RecvStream {
     largest: Option<(u64, Instant)>,
     unacked: usize,
     ack_at: Option<Instant>,
-    last_ack: Option<Instant>,
 }
 
 impl RecvStream {
@@ -540,7 +547,6 @@ impl RecvStream {
             largest: None,
             unacked: 0,
             ack_at: None,
-            last_ack: None,
         }
     }
 
@@ -576,11 +582,12 @@ impl RecvStream {
         }
         // Accepted: from here on the packet is acknowledged.
         let gap = self.received.max().is_some_and(|m| d.pn > m + 1);
+        let urgent = gap || d.ack_now;
         self.received.insert(d.pn);
         if self.largest.is_none_or(|(pn, _)| d.pn > pn) {
             self.largest = Some((d.pn, now));
         }
-        self.ack_soon(now, gap);
+        self.ack_soon(now, urgent);
         let mut out = Vec::new();
         if d.base > expected {
             self.skip_to(d.base, &mut out);
@@ -642,15 +649,11 @@ impl RecvStream {
         }
     }
 
-    /// Schedules an ack. A packet after a quiet spell (no ack sent in the last
-    /// [`ACK_DELAY`]) is acknowledged at once, so a lone chat message is confirmed in one
-    /// round trip; packets that follow close behind are batched.
+    /// Schedules an ack: at once when asked (the sender has nothing more right behind), on a
+    /// gap, or after [`ACK_EVERY`] packets; otherwise a little later, batched.
     fn ack_soon(&mut self, now: Instant, urgent: bool) {
         self.unacked += 1;
-        let quiet = self
-            .last_ack
-            .is_none_or(|t| now.saturating_duration_since(t) >= ACK_DELAY);
-        if urgent || quiet || self.unacked >= ACK_EVERY {
+        if urgent || self.unacked >= ACK_EVERY {
             self.ack_at = Some(now);
         } else if self.ack_at.is_none() {
             self.ack_at = Some(now + ACK_DELAY);
@@ -677,7 +680,6 @@ impl RecvStream {
         debug_assert_eq!(ranges.first().map(|r| r.1), Some(largest));
         self.ack_at = None;
         self.unacked = 0;
-        self.last_ack = Some(now);
         let delay = now.saturating_duration_since(at).as_millis();
         Some(Ack {
             epoch: self.epoch,
@@ -806,13 +808,12 @@ mod tests {
             tx.push(MsgId(i), Content::Text, 0, b"x");
         }
         let packets: Vec<Data> = std::iter::from_fn(|| tx.poll_data(now)).collect();
+        // All ten went out in one burst: only the last asks for its ack at once.
+        assert!(packets[..9].iter().all(|p| !p.ack_now));
+        assert!(packets[9].ack_now);
         let mut rx = RecvStream::new(1);
-        // The first packet after a quiet spell is acknowledged at once...
         rx.on_data(now, packets[0].clone()).expect("taken");
-        assert_eq!(rx.ack_deadline(), Some(now));
-        let first = rx.take_ack(now, 16).expect("due");
-        assert_eq!(first.ranges, vec![(0, 0)]);
-        // ...the ones close behind it wait a little, to share one ack.
+        assert_eq!(rx.ack_deadline(), Some(now + ACK_DELAY));
         rx.on_data(now, packets[1].clone()).expect("taken");
         assert_eq!(rx.ack_deadline(), Some(now + ACK_DELAY));
         // Packet 2 is lost; 3 shows a gap.
@@ -832,14 +833,16 @@ mod tests {
         );
         // Eight packets in a row ask for an ack without waiting.
         let mut rx = RecvStream::new(1);
-        rx.on_data(now, packets[0].clone()).expect("taken");
-        rx.take_ack(now, 16).expect("quiet spell: at once");
-        for p in packets.iter().skip(1).take(ACK_EVERY - 1) {
+        for p in packets.iter().take(ACK_EVERY - 1) {
             rx.on_data(now, p.clone()).expect("taken");
         }
         assert_eq!(rx.ack_deadline(), Some(now + ACK_DELAY));
         rx.on_data(now, packets[ACK_EVERY - 1].clone())
             .expect("taken");
+        assert_eq!(rx.ack_deadline(), Some(now));
+        // The burst's last packet asks for its ack at once.
+        let mut rx = RecvStream::new(1);
+        rx.on_data(now, packets[9].clone()).expect("taken");
         assert_eq!(rx.ack_deadline(), Some(now));
     }
 
@@ -949,6 +952,7 @@ mod tests {
             sent_at_ms: 0,
             frag_index: 0,
             frag_count: count,
+            ack_now: false,
             payload: vec![0; len],
         };
         assert_eq!(

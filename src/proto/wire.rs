@@ -56,6 +56,8 @@ const KIND_PACKET: u8 = 3;
 const FLAG_WANT_REPLY: u8 = 1;
 const FLAG_ACK: u8 = 1;
 const FLAG_DATA: u8 = 2;
+/// With FLAG_DATA: the sender has nothing more ready, so an ack is wanted now.
+const FLAG_ACK_NOW: u8 = 4;
 
 /// What a message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct Data {
     pub sent_at_ms: i64,
     pub frag_index: u16,
     pub frag_count: u16,
+    /// Nothing else follows right behind: acknowledge at once rather than batching.
+    pub ack_now: bool,
     pub payload: Vec<u8>,
 }
 
@@ -212,7 +216,11 @@ impl Frame {
                 out.extend_from_slice(&p.from.0);
                 out.extend_from_slice(&p.epoch.to_be_bytes());
                 let flags = if p.ack.is_some() { FLAG_ACK } else { 0 }
-                    | if p.data.is_some() { FLAG_DATA } else { 0 };
+                    | match &p.data {
+                        Some(d) if d.ack_now => FLAG_DATA | FLAG_ACK_NOW,
+                        Some(_) => FLAG_DATA,
+                        None => 0,
+                    };
                 if flags == 0 {
                     return Err(EncodeError::Invalid("empty packet"));
                 }
@@ -290,7 +298,9 @@ impl Frame {
                 let from = r.node()?;
                 let epoch = r.u64()?;
                 let flags = r.u8()?;
-                if flags & !(FLAG_ACK | FLAG_DATA) != 0 || flags == 0 {
+                let known = FLAG_ACK | FLAG_DATA | FLAG_ACK_NOW;
+                let ack_now_alone = flags & FLAG_ACK_NOW != 0 && flags & FLAG_DATA == 0;
+                if flags & !known != 0 || flags & (FLAG_ACK | FLAG_DATA) == 0 || ack_now_alone {
                     return Err(DecodeError::Invalid("packet flags"));
                 }
                 let ack = if flags & FLAG_ACK != 0 {
@@ -338,6 +348,7 @@ impl Frame {
                         sent_at_ms,
                         frag_index,
                         frag_count,
+                        ack_now: flags & FLAG_ACK_NOW != 0,
                         payload: r.take(len)?.to_vec(),
                     };
                     if !check_data(&d) {
@@ -420,6 +431,7 @@ mod tests {
             sent_at_ms: 1_700_000_000_000,
             frag_index: 0,
             frag_count: 1,
+            ack_now: true,
             payload,
         }
     }
@@ -619,6 +631,7 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..=FRAGMENT_BYTES),
         )
             .prop_map(|(pn, a, b, id, read, at, count, payload)| Data {
+                ack_now: pn % 2 == 0,
                 pn,
                 msn: a.max(b),
                 base: a.min(b),
