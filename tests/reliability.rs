@@ -317,3 +317,58 @@ fn messages_to_a_peer_that_said_goodbye_wait_in_the_outbox() {
     let states = final_states(&net.take_events(a));
     assert!(states.is_empty(), "queued messages do not fail: {states:?}");
 }
+
+#[test]
+fn reassembly_memory_is_bounded_across_peers() {
+    use lanchat::proto::MAX_BUFFERED_TOTAL;
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    // Forty peers each send 63 of the 64 fragments of sixteen messages that cannot be
+    // handed up (the first message never comes): a cheap way to pin 40 MiB, if it were
+    // allowed.
+    let mut pn = 0;
+    for (n, msn) in (0..40u8).flat_map(|n| (1..=16u64).map(move |m| (n, m))) {
+        let from = node_id(100 + n);
+        let src = std::net::SocketAddr::from(([10, 2, 0, n], 47475));
+        for frag in 0..63u16 {
+            pn += 1;
+            let packet = wire::Frame::Packet(wire::Packet {
+                from,
+                epoch: 1,
+                ack: None,
+                data: Some(wire::Data {
+                    pn,
+                    msn,
+                    base: 0,
+                    id: MsgId(1000 * u64::from(n) + msn + 1),
+                    content: wire::Content::Text,
+                    sent_at_ms: 0,
+                    frag_index: frag,
+                    frag_count: 64,
+                    ack_now: false,
+                    payload: vec![b'x'; wire::FRAGMENT_BYTES],
+                }),
+            })
+            .encode()
+            .unwrap();
+            let now = net.now;
+            net.nodes[a].endpoint.handle_datagram(now, src, &packet);
+        }
+    }
+    let ep = &net.nodes[a].endpoint;
+    assert!(
+        ep.buffered_bytes() <= MAX_BUFFERED_TOTAL,
+        "{}",
+        ep.buffered_bytes()
+    );
+    assert!(
+        ep.buffered_bytes() > MAX_BUFFERED_TOTAL / 2,
+        "{} {:?}",
+        ep.buffered_bytes(),
+        ep.stats()
+    );
+    assert!(ep.stats().refused > 0);
+    // Incomplete messages expire, and the memory with them.
+    net.run_until(secs(120.0));
+    assert_eq!(net.nodes[a].endpoint.buffered_bytes(), 0);
+}

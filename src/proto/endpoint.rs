@@ -22,6 +22,8 @@ const REPLY_GAP: Duration = Duration::from_secs(1);
 const SEEN_PER_PEER: usize = 4096;
 const MAX_MANUAL_PEERS: usize = 64;
 const MAX_OUTBOX_PER_PEER: usize = 1000;
+/// Bytes of incomplete or out-of-order messages held for all peers together.
+pub const MAX_BUFFERED_TOTAL: usize = 16 << 20;
 
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
@@ -288,6 +290,8 @@ pub struct Endpoint {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// Sum of every peer's receive buffer.
+    buffered_total: usize,
     closed: bool,
 }
 
@@ -307,8 +311,14 @@ impl Endpoint {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
+            buffered_total: 0,
             closed: false,
         }
+    }
+
+    /// Bytes held in receive buffers for all peers.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered_total
     }
 
     pub fn node(&self) -> NodeId {
@@ -526,7 +536,9 @@ impl Endpoint {
             };
             let outcomes = peer.send.on_timeout(now);
             if let Some(recv) = peer.recv.as_mut() {
+                let before = recv.buffered_bytes();
                 recv.expire(now);
+                self.buffered_total -= before - recv.buffered_bytes();
             }
             self.settle(id, outcomes);
             self.pump(now, id);
@@ -684,10 +696,15 @@ impl Endpoint {
         if let Some(data) = p.data {
             if peer.recv.as_ref().is_none_or(|r| r.epoch() != p.epoch) {
                 // First contact, or the peer restarted: its numbering starts afresh.
-                peer.recv = Some(RecvStream::new(p.epoch));
+                let old = peer.recv.replace(RecvStream::new(p.epoch));
+                self.buffered_total -= old.map_or(0, |r| r.buffered_bytes());
             }
             if let Some(recv) = peer.recv.as_mut() {
-                match recv.on_data(now, data) {
+                let before = recv.buffered_bytes();
+                let budget = MAX_BUFFERED_TOTAL.saturating_sub(self.buffered_total - before);
+                let result = recv.on_data_within(now, data, budget);
+                self.buffered_total = self.buffered_total - before + recv.buffered_bytes();
+                match result {
                     Ok(messages) => received = messages,
                     Err(refused) => {
                         tracing::debug!(?refused, "data packet refused");
@@ -832,7 +849,9 @@ impl Endpoint {
             .map(|(id, _)| *id);
         match victim {
             Some(id) => {
-                self.peers.remove(&id);
+                if let Some(gone) = self.peers.remove(&id) {
+                    self.buffered_total -= gone.recv.map_or(0, |r| r.buffered_bytes());
+                }
                 true
             }
             None => false,

@@ -12,8 +12,8 @@ pub mod stream;
 pub mod wire;
 
 pub use endpoint::{
-    DeliveryState, Destination, Endpoint, EndpointConfig, Event, PeerDownReason, PeerView,
-    SendError, Stats, Transmit,
+    DeliveryState, Destination, Endpoint, EndpointConfig, Event, MAX_BUFFERED_TOTAL,
+    PeerDownReason, PeerView, SendError, Stats, Transmit,
 };
 
 use std::fmt;

@@ -561,6 +561,18 @@ impl RecvStream {
     /// Takes a data packet. Returns the messages that are now complete and next in order.
     /// A duplicate is acknowledged again and otherwise ignored.
     pub fn on_data(&mut self, now: Instant, d: Data) -> Result<Vec<Received>, Refused> {
+        self.on_data_within(now, d, MAX_BUFFERED_BYTES)
+    }
+
+    /// [`on_data`](Self::on_data) with a tighter buffer budget for this peer (the endpoint
+    /// passes what is left of its budget for all peers).
+    pub fn on_data_within(
+        &mut self,
+        now: Instant,
+        d: Data,
+        budget: usize,
+    ) -> Result<Vec<Received>, Refused> {
+        let budget = budget.min(MAX_BUFFERED_BYTES);
         let expected = *self.expected.get_or_insert(d.base);
         if self.received.contains(d.pn) {
             self.ack_soon(now, true);
@@ -571,7 +583,7 @@ impl RecvStream {
             if d.msn >= expected.saturating_add(MAX_AHEAD) {
                 return Err(Refused::TooFarAhead);
             }
-            if d.msn != expected && self.buffered + d.payload.len() > MAX_BUFFERED_BYTES {
+            if d.msn != expected && self.buffered + d.payload.len() > budget {
                 return Err(Refused::Busy);
             }
             if let Some(p) = self.pending.get(&d.msn)
