@@ -372,3 +372,29 @@ fn reassembly_memory_is_bounded_across_peers() {
     net.run_until(secs(120.0));
     assert_eq!(net.nodes[a].endpoint.buffered_bytes(), 0);
 }
+
+#[test]
+fn with_durable_acks_delivered_waits_for_the_store() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |c| c.durable_acks = true);
+    net.run_until(secs(1.0));
+    net.take_events(a);
+    send(&mut net, a, 2, 9, "keep me safe");
+    net.run_until(secs(1.5));
+    assert_eq!(texts(&net.take_events(b)), vec!["keep me safe"]);
+    // Not stored yet: alice must not see it delivered, whatever retransmits happen.
+    let states = final_states(&net.take_events(a));
+    assert_eq!(states[&MsgId(9)].1, DeliveryState::Sending);
+    // Bob's store commits; the ack goes out at once.
+    let now = net.now;
+    net.nodes[b]
+        .endpoint
+        .confirm_stored(now, node_id(1), MsgId(9));
+    net.flush(b);
+    net.run_until(secs(1.6));
+    let states = final_states(&net.take_events(a));
+    assert_eq!(states[&MsgId(9)], (secs(1.505), DeliveryState::Delivered));
+    // Retransmitted copies were not shown again.
+    assert!(texts(&net.take_events(b)).is_empty());
+}

@@ -40,6 +40,9 @@ pub struct EndpointConfig {
     pub peer_timeout: Duration,
     /// Send read receipts, and show the ones peers send. Off is off both ways.
     pub read_receipts: bool,
+    /// Acknowledge a message only once [`Endpoint::confirm_stored`] says it is stored, so a
+    /// crash can never lose a message its sender saw as delivered.
+    pub durable_acks: bool,
     /// A message not acknowledged this long after it was first sent has failed.
     pub give_up: Duration,
     /// Peers remembered at most (offline ones are forgotten first).
@@ -56,6 +59,7 @@ impl EndpointConfig {
             beacon_interval: Duration::from_secs(30),
             peer_timeout: Duration::from_secs(90),
             read_receipts: true,
+            durable_acks: false,
             give_up: Duration::from_secs(30),
             max_peers: 1024,
         }
@@ -453,6 +457,15 @@ impl Endpoint {
         }
     }
 
+    /// With [`EndpointConfig::durable_acks`]: message `id` from `peer` (handed up as an
+    /// [`Event::Message`]) is safely stored, so it may be acknowledged now.
+    pub fn confirm_stored(&mut self, now: Instant, peer: NodeId, id: MsgId) {
+        if let Some(recv) = self.peers.get_mut(&peer).and_then(|p| p.recv.as_mut()) {
+            recv.confirm(now, id);
+            self.pump(now, peer);
+        }
+    }
+
     /// Tells a peer that these messages of theirs were seen (if read receipts are on).
     pub fn mark_read(&mut self, now: Instant, to: NodeId, ids: &[MsgId]) {
         if !self.cfg.read_receipts || ids.is_empty() {
@@ -696,7 +709,8 @@ impl Endpoint {
         if let Some(data) = p.data {
             if peer.recv.as_ref().is_none_or(|r| r.epoch() != p.epoch) {
                 // First contact, or the peer restarted: its numbering starts afresh.
-                let old = peer.recv.replace(RecvStream::new(p.epoch));
+                let fresh = RecvStream::with_durable_acks(p.epoch, self.cfg.durable_acks);
+                let old = peer.recv.replace(fresh);
                 self.buffered_total -= old.map_or(0, |r| r.buffered_bytes());
             }
             if let Some(recv) = peer.recv.as_mut() {
@@ -719,6 +733,11 @@ impl Endpoint {
             peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
         }
         for r in received {
+            // Only chat text goes up to be stored; the rest is settled here.
+            let goes_up = r.content == Content::Text && !peer.seen_set.contains(&r.id);
+            if !goes_up && let Some(recv) = peer.recv.as_mut() {
+                recv.confirm(now, r.id);
+            }
             if !peer.remember(r.id) {
                 self.stats.duplicates += 1;
                 continue;
@@ -731,7 +750,12 @@ impl Endpoint {
                         sent_at_ms: Some(r.sent_at_ms),
                         text,
                     }),
-                    Err(_) => self.stats.malformed += 1,
+                    Err(_) => {
+                        self.stats.malformed += 1;
+                        if let Some(recv) = peer.recv.as_mut() {
+                            recv.confirm(now, r.id);
+                        }
+                    }
                 },
                 Content::Read if read_receipts => {
                     for chunk in r.bytes.chunks_exact(8) {

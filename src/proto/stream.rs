@@ -12,7 +12,7 @@
 
 use super::MsgId;
 use super::wire::{self, Ack, Content, Data};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Retransmission timeout before any round trip was measured.
@@ -35,6 +35,9 @@ const MAX_RANGES: usize = 32;
 /// Bytes of incomplete or out-of-order messages held per peer. The message the receiver is
 /// waiting for is always accepted, so this can slow a peer down but never wedge it.
 pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
+/// With durable acks: messages handed up but not yet stored, at most. Beyond this new data
+/// is refused until the store catches up.
+pub const MAX_UNCONFIRMED: usize = 4096;
 /// Incomplete messages are dropped after this (the sender gives up well before).
 pub const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -534,11 +537,26 @@ pub struct RecvStream {
     largest: Option<(u64, Instant)>,
     unacked: usize,
     ack_at: Option<Instant>,
+    /// Hold back acks for messages until they are confirmed stored.
+    durable: bool,
+    /// Packets (by message) whose ack waits for the message to be stored.
+    held: HashMap<u64, Vec<u64>>,
+    /// Messages handed up and not yet confirmed stored, by id (a resent message may have
+    /// been handed up under two numbers).
+    unconfirmed: HashMap<MsgId, Vec<u64>>,
 }
 
 impl RecvStream {
     pub fn new(epoch: u64) -> Self {
+        Self::with_durable_acks(epoch, false)
+    }
+
+    /// A stream whose acks for complete messages wait for [`confirm`](Self::confirm).
+    pub fn with_durable_acks(epoch: u64, durable: bool) -> Self {
         Self {
+            durable,
+            held: HashMap::new(),
+            unconfirmed: HashMap::new(),
             epoch,
             expected: None,
             pending: BTreeMap::new(),
@@ -586,46 +604,88 @@ impl RecvStream {
             if d.msn != expected && self.buffered + d.payload.len() > budget {
                 return Err(Refused::Busy);
             }
+            if self.unconfirmed.len() >= MAX_UNCONFIRMED {
+                return Err(Refused::Busy);
+            }
             if let Some(p) = self.pending.get(&d.msn)
                 && (p.id != d.id || p.fragments.len() != usize::from(d.frag_count))
             {
                 return Err(Refused::Inconsistent);
             }
         }
-        // Accepted: from here on the packet is acknowledged.
-        let gap = self.received.max().is_some_and(|m| d.pn > m + 1);
-        let urgent = gap || d.ack_now;
-        self.received.insert(d.pn);
-        if self.largest.is_none_or(|(pn, _)| d.pn > pn) {
-            self.largest = Some((d.pn, now));
-        }
-        self.ack_soon(now, urgent);
+        // Accepted: from here on the packet is acknowledged (or, if durable acks hold it
+        // back, will be once its message is stored).
+        let urgent = d.ack_now || self.received.max().is_some_and(|m| d.pn > m + 1);
         let mut out = Vec::new();
         if d.base > expected {
             self.skip_to(d.base, &mut out);
         }
-        if !wanted {
-            return Ok(out); // an old message we already have (or the sender gave up on)
-        }
-        let p = self.pending.entry(d.msn).or_insert_with(|| Partial {
-            id: d.id,
-            content: d.content,
-            sent_at_ms: d.sent_at_ms,
-            fragments: vec![None; usize::from(d.frag_count)],
-            have: 0,
-            bytes: 0,
-            first_seen: now,
-        });
-        if let Some(slot) = p.fragments.get_mut(usize::from(d.frag_index))
-            && slot.is_none()
-        {
-            p.bytes += d.payload.len();
-            self.buffered += d.payload.len();
-            *slot = Some(d.payload);
-            p.have += 1;
+        let hold = if wanted {
+            let p = self.pending.entry(d.msn).or_insert_with(|| Partial {
+                id: d.id,
+                content: d.content,
+                sent_at_ms: d.sent_at_ms,
+                fragments: vec![None; usize::from(d.frag_count)],
+                have: 0,
+                bytes: 0,
+                first_seen: now,
+            });
+            if let Some(slot) = p.fragments.get_mut(usize::from(d.frag_index))
+                && slot.is_none()
+            {
+                p.bytes += d.payload.len();
+                self.buffered += d.payload.len();
+                *slot = Some(d.payload);
+                p.have += 1;
+            }
+            // The packet that completes a message, and any copy after it, is held back
+            // until the message is stored: the sender sees "delivered" only then.
+            self.durable && p.have == p.fragments.len()
+        } else {
+            self.durable && self.held.contains_key(&d.msn)
+        };
+        if hold {
+            self.held.entry(d.msn).or_default().push(d.pn);
+        } else {
+            self.accept_pn(now, d.pn, urgent);
         }
         self.deliver_ready(&mut out);
         Ok(out)
+    }
+
+    /// Counts a packet as received: it goes into the next ack.
+    fn accept_pn(&mut self, now: Instant, pn: u64, urgent: bool) {
+        self.received.insert(pn);
+        if self.largest.is_none_or(|(largest, _)| pn > largest) {
+            self.largest = Some((pn, now));
+        }
+        self.ack_soon(now, urgent);
+    }
+
+    /// With durable acks: message `id` (handed up earlier) is stored, so the packets that
+    /// completed it may now be acknowledged. Unknown ids are ignored.
+    pub fn confirm(&mut self, now: Instant, id: MsgId) {
+        let Some(msns) = self.unconfirmed.remove(&id) else {
+            return;
+        };
+        for msn in msns {
+            for pn in self.held.remove(&msn).unwrap_or_default() {
+                self.accept_pn(now, pn, true);
+            }
+        }
+    }
+
+    /// Messages handed up and not yet confirmed stored.
+    pub fn unconfirmed(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// Notes a message going up; with durable acks it now waits for [`confirm`](Self::confirm).
+    fn hand_up(&mut self, msn: u64, p: Partial, out: &mut Vec<Received>) {
+        if self.durable {
+            self.unconfirmed.entry(p.id).or_default().push(msn);
+        }
+        out.push(assemble(p));
     }
 
     /// The sender has settled everything below `base`: hand up what is complete there, drop
@@ -636,7 +696,7 @@ impl RecvStream {
             if let Some(p) = self.pending.remove(&msn) {
                 self.buffered -= p.bytes;
                 if p.have == p.fragments.len() {
-                    out.push(assemble(p));
+                    self.hand_up(msn, p, out);
                 }
             }
         }
@@ -655,7 +715,7 @@ impl RecvStream {
             }
             if let Some(p) = self.pending.remove(&expected) {
                 self.buffered -= p.bytes;
-                out.push(assemble(p));
+                self.hand_up(expected, p, out);
             }
             self.expected = Some(expected + 1);
         }
@@ -1003,5 +1063,55 @@ mod tests {
         // Incomplete messages expire.
         rx.expire(now + REASSEMBLY_TIMEOUT);
         assert_eq!(rx.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn durable_acks_wait_until_the_message_is_stored() {
+        let now = t0();
+        let mut tx = SendStream::new(1, Duration::from_secs(30));
+        tx.push(MsgId(1), Content::Text, 0, &[7u8; 2000]); // two fragments
+        tx.push(MsgId(2), Content::Text, 0, b"second");
+        let packets: Vec<Data> = std::iter::from_fn(|| tx.poll_data(now)).collect();
+        assert_eq!(packets.len(), 3);
+        let mut rx = RecvStream::with_durable_acks(1, true);
+        assert!(
+            rx.on_data(now, packets[0].clone())
+                .expect("taken")
+                .is_empty()
+        );
+        // The first fragment alone is acknowledged: the message cannot be complete yet.
+        let ack = rx.take_ack(now, 16).expect("due");
+        assert_eq!(ack.ranges, vec![(0, 0)]);
+        let got = rx.on_data(now, packets[1].clone()).expect("taken");
+        assert_eq!(got.len(), 1);
+        let got2 = rx.on_data(now, packets[2].clone()).expect("taken");
+        assert_eq!(got2.len(), 1);
+        // Both complete, neither stored: no ack for the packets that completed them.
+        assert_eq!(rx.take_ack(now, 16), None);
+        assert_eq!(rx.unconfirmed(), 2);
+        // A retransmitted copy of a completing fragment is held as well.
+        let mut copy = packets[1].clone();
+        copy.pn = 10;
+        assert!(rx.on_data(now, copy).expect("dup").is_empty());
+        assert_eq!(rx.take_ack(now, 16), None);
+        // Stored: acks go out at once, covering every copy.
+        rx.confirm(now, MsgId(1));
+        assert_eq!(
+            rx.take_ack(now, 16).expect("due").ranges,
+            vec![(10, 10), (0, 1)]
+        );
+        rx.confirm(now, MsgId(2));
+        assert_eq!(
+            rx.take_ack(now, 16).expect("due").ranges,
+            vec![(10, 10), (0, 2)]
+        );
+        assert_eq!(rx.unconfirmed(), 0);
+        // The sender sees both delivered only now.
+        let ack = Ack {
+            epoch: 1,
+            delay_ms: 0,
+            ranges: vec![(0, 2)],
+        };
+        assert_eq!(tx.on_ack(now, &ack).len(), 2);
     }
 }
