@@ -4,7 +4,10 @@
 //! wall-clock time in with every message and carries out the [`Effect`]s that come back.
 
 mod editor;
+mod history;
 pub mod keymap;
+
+pub use history::{ConversationSummary, PAGE, Page};
 
 pub use editor::{Editor, MAX_INPUT_BYTES};
 
@@ -16,11 +19,14 @@ use keymap::Action;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
-/// Messages kept in memory per conversation; older ones are dropped from view.
-pub const MAX_MESSAGES_IN_MEMORY: usize = 5000;
+/// Messages kept in memory per conversation. The store holds the rest: scrolling past the
+/// edge of what is loaded asks it for the next page.
+pub const MAX_MESSAGES_IN_MEMORY: usize = 1000;
 /// Conversations kept at most. Plain-text peers can be anyone (and any spoofed address), so
 /// beyond this the least recent plain-text conversation is forgotten.
 pub const MAX_CONVERSATIONS: usize = 512;
+/// Read receipts waiting per conversation, at most (the oldest are let go).
+const MAX_UNREPORTED: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -54,14 +60,23 @@ pub struct Message {
     pub text: String,
     /// Delivery state of my messages; `None` for received ones.
     pub state: Option<DeliveryState>,
+    /// Position in the store (arrival order), once stored.
+    pub seq: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Conversation {
     pub id: ConversationId,
+    /// A window onto the conversation's history, oldest first.
     pub messages: VecDeque<Message>,
     pub unread: u32,
     pub last_activity_ms: i64,
+    /// The store holds messages older than the oldest in the window.
+    pub has_older: bool,
+    /// The store holds messages newer than the newest in the window.
+    pub has_newer: bool,
+    /// A page request is on its way.
+    pub loading: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +102,31 @@ pub enum Msg {
     },
     Error(String),
     Info(String),
+    /// What the store remembers, at start.
+    Restore {
+        peers: Vec<(NodeId, PeerInfo)>,
+        conversations: Vec<ConversationSummary>,
+    },
+    /// A page of history from the store.
+    History {
+        conversation: ConversationId,
+        page: Page,
+        messages: Vec<Message>,
+        /// The store has more in that direction.
+        more: bool,
+    },
+    /// A message received, stored, and new (not a copy of one already stored).
+    Received(Message, ConversationId),
+    /// My message is stored at this position.
+    Stored {
+        id: MsgId,
+        seq: i64,
+    },
+    /// The store could not keep something; `id` names my message if it was one.
+    StoreFailed {
+        id: Option<MsgId>,
+        error: String,
+    },
 }
 
 /// What the runtime must do on the app's behalf.
@@ -104,6 +144,16 @@ pub enum Effect {
     MarkRead {
         peer: NodeId,
         ids: Vec<MsgId>,
+    },
+    /// Fetch a page of history.
+    Load {
+        conversation: ConversationId,
+        page: Page,
+    },
+    /// Remember that the conversation was read up to this position.
+    ReadUpTo {
+        conversation: ConversationId,
+        seq: i64,
     },
     Quit,
 }
@@ -127,8 +177,10 @@ pub struct App {
     pub running: bool,
     /// Where each of my not-yet-settled messages lives, to apply state changes.
     outgoing: HashMap<MsgId, ConversationId>,
-    /// The newest peer message each conversation has sent a read receipt for.
-    read_marks: HashMap<ConversationId, MsgId>,
+    /// Peer messages received while running, not yet reported read, per conversation.
+    unreported: HashMap<ConversationId, Vec<MsgId>>,
+    /// How far each conversation was recorded read in the store.
+    read_seq_marks: HashMap<ConversationId, i64>,
     rng: Rng,
     dirty: bool,
 }
@@ -149,7 +201,8 @@ impl App {
             clock_ms: 0,
             running: true,
             outgoing: HashMap::new(),
-            read_marks: HashMap::new(),
+            unreported: HashMap::new(),
+            read_seq_marks: HashMap::new(),
             rng: Rng::new(seed),
             dirty: true,
         }
@@ -194,31 +247,20 @@ impl App {
     pub fn update(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
         let mut effects = self.handle(now_ms, msg);
         effects.extend(self.read_receipts());
+        effects.extend(self.pending_read_mark());
+        effects.extend(self.pending_load());
         effects
     }
 
-    /// Read receipts for the peer messages now in view (the open conversation) that have
-    /// not been reported yet.
+    /// Read receipts for peer messages received while running that are now in view (the
+    /// open conversation). History loaded from the store was reported, or not, back then.
     fn read_receipts(&mut self) -> Option<Effect> {
-        let conv = self.selected_conversation()?;
-        let ConversationId::Peer(peer) = conv.id else {
+        let id = self.selected?;
+        let ConversationId::Peer(peer) = id else {
             return None;
         };
-        let last_reported = self.read_marks.get(&conv.id).copied();
-        let ids: Vec<MsgId> = conv
-            .messages
-            .iter()
-            .rev()
-            .take_while(|m| Some(m.id) != last_reported)
-            .filter(|m| m.author == Author::Peer(peer))
-            .map(|m| m.id)
-            .collect();
-        let newest = *ids.first()?;
-        self.read_marks.insert(conv.id, newest);
-        Some(Effect::MarkRead {
-            peer,
-            ids: ids.into_iter().rev().collect(),
-        })
+        let ids = self.unreported.remove(&id)?;
+        (!ids.is_empty()).then_some(Effect::MarkRead { peer, ids })
     }
 
     fn handle(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
@@ -247,6 +289,19 @@ impl App {
             }
             Msg::Error(text) => self.error(text),
             Msg::Info(text) => self.notice = Some(Notice::Info(text)),
+            Msg::Restore {
+                peers,
+                conversations,
+            } => return self.restore(peers, conversations),
+            Msg::History {
+                conversation,
+                page,
+                messages,
+                more,
+            } => self.history(conversation, page, messages, more),
+            Msg::Received(message, conversation) => self.received(now_ms, conversation, message),
+            Msg::Stored { id, seq } => self.stored(id, seq),
+            Msg::StoreFailed { id, error } => self.store_failed(id, error),
         }
         Vec::new()
     }
@@ -276,11 +331,12 @@ impl App {
             Action::Quit => return self.quit(),
             Action::NextConversation => self.cycle(1),
             Action::PrevConversation => self.cycle(-1),
-            Action::ScrollUp => self.scroll_by(1),
-            Action::ScrollDown => self.scroll_by(-1),
-            Action::PageUp => self.scroll_by(self.page() as isize),
-            Action::PageDown => self.scroll_by(-(self.page() as isize)),
-            Action::ScrollBottom => self.scroll = 0,
+            Action::ScrollUp => return self.scroll_by(1),
+            Action::ScrollDown => return self.scroll_by(-1),
+            Action::PageUp => return self.scroll_by(self.page() as isize),
+            Action::PageDown => return self.scroll_by(-(self.page() as isize)),
+            Action::ScrollBottom => return self.jump_latest(),
+            Action::ScrollTop => return self.jump_oldest(),
             Action::Left => self.input.left(),
             Action::Right => self.input.right(),
             Action::Home => self.input.home(),
@@ -374,6 +430,7 @@ impl App {
             time_ms: now_ms,
             text: text.clone(),
             state: Some(DeliveryState::Sending),
+            seq: None,
         };
         self.outgoing.insert(id, to);
         self.push_message(to, message, now_ms);
@@ -458,13 +515,9 @@ impl App {
                     time_ms: now_ms,
                     text,
                     state: None,
+                    seq: None,
                 };
-                self.push_message(conversation, message, now_ms);
-                if self.selected != Some(conversation)
-                    && let Some(c) = self.conversation_mut(&conversation)
-                {
-                    c.unread = c.unread.saturating_add(1);
-                }
+                self.received(now_ms, conversation, message);
             }
             proto::Event::State { id, state } => self.set_state(id, state),
         }
@@ -481,7 +534,7 @@ impl App {
         );
     }
 
-    fn set_state(&mut self, id: MsgId, state: DeliveryState) {
+    pub(super) fn set_state(&mut self, id: MsgId, state: DeliveryState) {
         // Unsettled messages are indexed; a read receipt may come for one that is settled.
         let conv = match self.outgoing.get(&id).copied() {
             Some(conv) => Some(conv),
@@ -511,7 +564,7 @@ impl App {
 
     /// The conversation holding my recent message `id`, looking through the latest messages
     /// of each peer conversation.
-    fn find_mine(&self, id: MsgId) -> Option<ConversationId> {
+    pub(super) fn find_mine(&self, id: MsgId) -> Option<ConversationId> {
         const LOOK_BACK: usize = 1000;
         self.conversations
             .iter()
@@ -526,7 +579,7 @@ impl App {
             .map(|c| c.id)
     }
 
-    fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
+    pub(super) fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
         self.conversations.iter_mut().find(|c| c.id == *id)
     }
 
@@ -538,6 +591,9 @@ impl App {
                 messages: VecDeque::new(),
                 unread: 0,
                 last_activity_ms: 0,
+                has_older: false,
+                has_newer: false,
+                loading: false,
             });
             self.sort();
         }
@@ -580,16 +636,20 @@ impl App {
         let Some(c) = self.conversation_mut(&id) else {
             return;
         };
-        c.messages.push_back(message);
-        if c.messages.len() > MAX_MESSAGES_IN_MEMORY {
-            c.messages.pop_front();
+        // If the window is not at the newest end, the message waits in the store.
+        if !c.has_newer {
+            c.messages.push_back(message);
+            if c.messages.len() > MAX_MESSAGES_IN_MEMORY {
+                c.messages.pop_front();
+                c.has_older = true;
+            }
         }
         c.last_activity_ms = c.last_activity_ms.max(now_ms);
         self.sort();
     }
 
     /// Most recent activity first; conversations without messages by name.
-    fn sort(&mut self) {
+    pub(super) fn sort(&mut self) {
         let titles: HashMap<ConversationId, String> = self
             .conversations
             .iter()
@@ -630,20 +690,6 @@ impl App {
     fn page(&self) -> usize {
         let (_, h) = ui::message_pane_size(self.size.0, self.size.1);
         usize::from(h).saturating_sub(1).max(1)
-    }
-
-    fn scroll_by(&mut self, lines: isize) {
-        self.scroll = self.scroll.saturating_add_signed(lines);
-        self.clamp_scroll();
-    }
-
-    fn clamp_scroll(&mut self) {
-        let (w, h) = ui::message_pane_size(self.size.0, self.size.1);
-        let total = self
-            .selected_conversation()
-            .map_or(0, |c| ui::conversation_height(self, c, w));
-        let max = total.saturating_sub(usize::from(h));
-        self.scroll = self.scroll.min(max);
     }
 }
 

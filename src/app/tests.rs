@@ -255,6 +255,7 @@ fn typing_and_enter_sends_exactly_one_message() {
             time_ms: T0 + 10,
             text: "hello there".into(),
             state: Some(DeliveryState::Sending),
+            seq: None,
         }]
     );
     assert_eq!(conv.unread, 0);
@@ -569,6 +570,7 @@ fn incoming_counts_unread_only_when_not_selected() {
             time_ms: T0 + 2,
             text: "two".into(),
             state: None,
+            seq: None,
         }
     );
     assert_eq!(app.author_name(&m.author), "bob");
@@ -1097,5 +1099,261 @@ fn ctrl_r_resends_the_failed_messages_of_the_open_conversation_with_their_ids() 
     assert_eq!(
         app.notice,
         Some(Notice::Info("No failed messages here".into()))
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// History: a window onto the store
+
+fn stored_msg(n: i64, conv_peer: u8) -> Message {
+    Message {
+        id: MsgId(n as u64 + 1),
+        author: Author::Peer(node(conv_peer)),
+        time_ms: T0 + n,
+        text: format!("message {n}"),
+        state: None,
+        seq: Some(n),
+    }
+}
+
+fn page(from: i64, to: i64) -> Vec<Message> {
+    (from..to).map(|n| stored_msg(n, 1)).collect()
+}
+
+fn restored_app() -> App {
+    let mut app = new_app();
+    app.update(
+        T0,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    let effects = app.update(
+        T0,
+        Msg::Restore {
+            peers: vec![(
+                node(1),
+                PeerInfo {
+                    name: "alice".into(),
+                    addr: "10.0.0.1:47475".parse().unwrap(),
+                    online: true,
+                },
+            )],
+            conversations: vec![ConversationSummary {
+                id: peer(1),
+                unread: 3,
+                last_activity_ms: T0 - 1000,
+                has_messages: true,
+            }],
+        },
+    );
+    // Opening the remembered conversation asks for its latest page.
+    assert_eq!(
+        effects,
+        vec![Effect::Load {
+            conversation: peer(1),
+            page: Page::Latest
+        }]
+    );
+    // Restored peers are offline until heard from; the unread count is cleared on open.
+    assert!(!app.peers[&node(1)].online);
+    app
+}
+
+#[test]
+fn restore_then_scroll_back_through_pages_and_jump_to_the_ends() {
+    let mut app = restored_app();
+    let effects = app.update(
+        T0 + 1,
+        Msg::History {
+            conversation: peer(1),
+            page: Page::Latest,
+            messages: page(5000, 5200),
+            more: true,
+        },
+    );
+    // Seeing the newest message records the read position.
+    assert_eq!(
+        effects,
+        vec![Effect::ReadUpTo {
+            conversation: peer(1),
+            seq: 5199
+        }]
+    );
+    let c = app.conversation(&peer(1)).unwrap();
+    assert_eq!(c.messages.len(), 200);
+    assert!(c.has_older && !c.has_newer);
+
+    // Page up until the top of what is loaded: the next older page is requested once.
+    // (200 two-line messages over 19-line pages: 22 presses reach the top.)
+    let mut loads = Vec::new();
+    for _ in 0..30 {
+        loads.extend(app.update(T0 + 2, key(KeyCode::PageUp)));
+    }
+    assert_eq!(
+        loads,
+        vec![Effect::Load {
+            conversation: peer(1),
+            page: Page::Before(5000)
+        }]
+    );
+    let scroll_before = app.scroll;
+    app.update(
+        T0 + 3,
+        Msg::History {
+            conversation: peer(1),
+            page: Page::Before(5000),
+            messages: page(4800, 5000),
+            more: true,
+        },
+    );
+    // Prepending keeps the view where it was (the scroll counts from the bottom).
+    assert_eq!(app.scroll, scroll_before);
+    assert_eq!(
+        app.conversation(&peer(1))
+            .unwrap()
+            .messages
+            .front()
+            .unwrap()
+            .seq,
+        Some(4800)
+    );
+
+    // Keep going back: memory stays bounded, the newest are let go.
+    let mut before = 4800;
+    for _ in 0..10 {
+        for _ in 0..30 {
+            app.update(T0 + 4, key(KeyCode::PageUp));
+        }
+        app.update(
+            T0 + 5,
+            Msg::History {
+                conversation: peer(1),
+                page: Page::Before(before),
+                messages: page(before - 200, before),
+                more: true,
+            },
+        );
+        before -= 200;
+    }
+    let c = app.conversation(&peer(1)).unwrap();
+    assert_eq!(c.messages.len(), MAX_MESSAGES_IN_MEMORY);
+    assert!(c.has_newer);
+
+    // A message arriving now is stored but not put into this old window.
+    app.update(T0 + 6, Msg::Received(stored_msg(9999, 1), peer(1)));
+    assert!(
+        !app.conversation(&peer(1))
+            .unwrap()
+            .messages
+            .iter()
+            .any(|m| m.seq == Some(9999))
+    );
+
+    // Ctrl-End fetches the latest page again; Ctrl-Home the oldest.
+    let end = app.update(
+        T0 + 7,
+        Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)),
+    );
+    assert_eq!(
+        end,
+        vec![Effect::Load {
+            conversation: peer(1),
+            page: Page::Latest
+        }]
+    );
+    app.update(
+        T0 + 8,
+        Msg::History {
+            conversation: peer(1),
+            page: Page::Latest,
+            messages: page(9800, 10000),
+            more: true,
+        },
+    );
+    assert_eq!(app.scroll, 0);
+    let c = app.conversation(&peer(1)).unwrap();
+    assert!(!c.has_newer);
+    assert_eq!(c.messages.back().unwrap().seq, Some(9999));
+    let home = app.update(
+        T0 + 9,
+        Msg::Key(KeyEvent::new(KeyCode::Home, KeyModifiers::CONTROL)),
+    );
+    assert_eq!(
+        home,
+        vec![Effect::Load {
+            conversation: peer(1),
+            page: Page::Oldest
+        }]
+    );
+    app.update(
+        T0 + 10,
+        Msg::History {
+            conversation: peer(1),
+            page: Page::Oldest,
+            messages: page(0, 200),
+            more: true,
+        },
+    );
+    let c = app.conversation(&peer(1)).unwrap();
+    assert!(!c.has_older && c.has_newer);
+    assert!(app.scroll > 0, "the view is at the top");
+    // Scrolling down to the bottom of this window asks for the next newer page.
+    let mut loads = Vec::new();
+    for _ in 0..30 {
+        loads.extend(app.update(T0 + 11, key(KeyCode::PageDown)));
+    }
+    assert_eq!(
+        loads,
+        vec![Effect::Load {
+            conversation: peer(1),
+            page: Page::After(199)
+        }]
+    );
+}
+
+#[test]
+fn a_store_failure_for_my_message_gives_its_text_back() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let Effect::Send { id, .. } = send(&mut app, T0, "do not lose me") else {
+        panic!("expected a send");
+    };
+    assert!(app.input.is_empty());
+    app.update(
+        T0 + 1,
+        Msg::StoreFailed {
+            id: Some(id),
+            error: "database or disk is full".into(),
+        },
+    );
+    assert_eq!(app.input.text(), "do not lose me");
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("disk is full")));
+    let c = app.conversation(&peer(1)).unwrap();
+    assert_eq!(
+        c.messages.back().unwrap().state,
+        Some(DeliveryState::Failed)
+    );
+}
+
+#[test]
+fn stored_positions_reach_my_messages() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let Effect::Send { id, .. } = send(&mut app, T0, "hi") else {
+        panic!("expected a send");
+    };
+    let effects = app.update(T0 + 1, Msg::Stored { id, seq: 42 });
+    assert_eq!(
+        app.conversation(&peer(1)).unwrap().messages[0].seq,
+        Some(42)
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::ReadUpTo {
+            conversation: peer(1),
+            seq: 42
+        }]
     );
 }

@@ -180,6 +180,19 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             Effect::AddPeer(query) => node.resolve(query),
             Effect::MarkRead { peer, ids } => node.mark_read(peer, &ids),
+            // Without a store there is no history beyond what is in memory.
+            Effect::Load { conversation, page } => {
+                app.update(
+                    wall_now_ms(),
+                    Msg::History {
+                        conversation,
+                        page,
+                        messages: Vec::new(),
+                        more: false,
+                    },
+                );
+            }
+            Effect::ReadUpTo { .. } => {}
             Effect::Quit => {}
         }
     }

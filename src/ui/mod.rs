@@ -64,11 +64,18 @@ pub fn message_pane_size(width: u16, height: u16) -> (u16, u16) {
     })
 }
 
+/// Lines one message takes in a message pane `width` columns wide: its header and its
+/// wrapped text (the same as [`message_lines`] gives, without building them).
+pub fn message_height(_app: &App, m: &Message, width: u16) -> usize {
+    let body_width = usize::from(width.saturating_sub(INDENT));
+    1 + text::wrapped_height(&text::sanitize(&m.text), body_width)
+}
+
 /// Lines a conversation takes in a message pane `width` columns wide.
 pub fn conversation_height(app: &App, conv: &Conversation, width: u16) -> usize {
     conv.messages
         .iter()
-        .map(|m| message_lines(app, m, width).len())
+        .map(|m| message_height(app, m, width))
         .sum()
 }
 

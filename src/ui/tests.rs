@@ -899,3 +899,21 @@ fn only_spaces_dropped_can_fail() {
     assert!(!only_spaces_dropped("abc", "abcd"));
     assert!(!only_spaces_dropped("a-b", "ab"));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn message_height_matches_the_lines_drawn(s in tricky_text(), width in 4u16..80) {
+        let app = new_app();
+        let m = crate::app::Message {
+            id: MsgId(1),
+            author: crate::app::Author::Me,
+            time_ms: T0,
+            text: s,
+            state: None,
+            seq: None,
+        };
+        prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
+    }
+}

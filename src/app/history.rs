@@ -1,0 +1,345 @@
+//! The app's side of history: a window of each conversation in memory, pages fetched from
+//! the store as the view moves, and what the store remembered at start.
+
+use super::{App, Author, Conversation, Effect, MAX_MESSAGES_IN_MEMORY, Message, Notice, PeerInfo};
+use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
+use crate::ui;
+use std::collections::VecDeque;
+
+/// Messages fetched per page.
+pub const PAGE: usize = 200;
+
+/// Which page of a conversation to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The newest messages.
+    Latest,
+    /// The oldest messages.
+    Oldest,
+    /// Messages older than this position.
+    Before(i64),
+    /// Messages newer than this position.
+    After(i64),
+    /// Messages around this position (a search hit).
+    Around(i64),
+}
+
+/// A conversation as the store remembers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub unread: u32,
+    pub last_activity_ms: i64,
+    pub has_messages: bool,
+}
+
+impl App {
+    pub(super) fn restore(
+        &mut self,
+        peers: Vec<(NodeId, PeerInfo)>,
+        conversations: Vec<ConversationSummary>,
+    ) -> Vec<Effect> {
+        for (id, mut info) in peers {
+            info.online = false; // nobody is online until heard from
+            self.peers.entry(id).or_insert(info);
+        }
+        for summary in conversations {
+            if self.conversation(&summary.id).is_some() {
+                continue;
+            }
+            self.conversations.push(Conversation {
+                id: summary.id,
+                messages: VecDeque::new(),
+                unread: summary.unread,
+                last_activity_ms: summary.last_activity_ms,
+                has_older: summary.has_messages,
+                has_newer: false,
+                loading: false,
+            });
+        }
+        self.sort();
+        if self.selected.is_none()
+            && let Some(first) = self.conversations.first().map(|c| c.id)
+        {
+            self.select(first);
+        }
+        Vec::new()
+    }
+
+    /// Loads the open conversation's latest page if nothing of it is in memory yet.
+    pub(super) fn pending_load(&mut self) -> Option<Effect> {
+        let id = self.selected?;
+        let c = self.conversation_mut(&id)?;
+        if !c.messages.is_empty() || !c.has_older || c.loading {
+            return None;
+        }
+        c.loading = true;
+        Some(Effect::Load {
+            conversation: id,
+            page: Page::Latest,
+        })
+    }
+
+    /// Remembers how far the open conversation has been read.
+    pub(super) fn pending_read_mark(&mut self) -> Option<Effect> {
+        let id = self.selected?;
+        let c = self.conversation(&id)?;
+        if c.has_newer {
+            return None; // the newest is not in view
+        }
+        let seq = c.messages.iter().rev().find_map(|m| m.seq)?;
+        if self.read_seq_marks.get(&id).is_some_and(|s| *s >= seq) {
+            return None;
+        }
+        self.read_seq_marks.insert(id, seq);
+        Some(Effect::ReadUpTo {
+            conversation: id,
+            seq,
+        })
+    }
+
+    fn message_lines(&self, m: &Message) -> usize {
+        let (w, _) = ui::message_pane_size(self.size.0, self.size.1);
+        ui::message_height(self, m, w)
+    }
+
+    pub(super) fn history(
+        &mut self,
+        id: ConversationId,
+        page: Page,
+        messages: Vec<Message>,
+        more: bool,
+    ) {
+        let selected = self.selected == Some(id);
+        let Some(c) = self.conversation_mut(&id) else {
+            return;
+        };
+        c.loading = false;
+        match page {
+            Page::Latest => {
+                // Keep messages sent or received since the request went out.
+                let newest = messages.last().and_then(|m| m.seq);
+                let live: Vec<Message> = c
+                    .messages
+                    .drain(..)
+                    .filter(|m| m.seq.is_none_or(|s| newest.is_none_or(|n| s > n)))
+                    .filter(|m| {
+                        !messages
+                            .iter()
+                            .any(|x| x.id == m.id && x.author == m.author)
+                    })
+                    .collect();
+                c.messages = messages.into_iter().chain(live).collect();
+                c.has_older = more;
+                c.has_newer = false;
+                if selected {
+                    self.scroll = 0;
+                }
+            }
+            Page::Oldest => {
+                c.messages = messages.into();
+                c.has_older = false;
+                c.has_newer = more;
+                if selected {
+                    self.scroll = usize::MAX; // clamped to the top below
+                }
+            }
+            Page::Around(seq) => {
+                c.messages = messages.into();
+                c.has_older = true;
+                c.has_newer = true;
+                if selected {
+                    // Put the hit near the middle of the pane.
+                    let below: usize = {
+                        let c = self.conversation(&id);
+                        c.map_or(0, |c| {
+                            c.messages
+                                .iter()
+                                .filter(|m| m.seq.is_some_and(|s| s > seq))
+                                .map(|m| self.message_lines(m))
+                                .sum()
+                        })
+                    };
+                    let (_, h) = ui::message_pane_size(self.size.0, self.size.1);
+                    self.scroll = below.saturating_sub(usize::from(h) / 2);
+                }
+            }
+            Page::Before(_) => {
+                c.has_older = more;
+                for m in messages.into_iter().rev() {
+                    c.messages.push_front(m);
+                }
+                // Too much in memory: let go of the newest (the view is far above them).
+                let mut dropped = Vec::new();
+                while c.messages.len() > MAX_MESSAGES_IN_MEMORY {
+                    if let Some(m) = c.messages.pop_back() {
+                        dropped.push(m);
+                    }
+                    c.has_newer = true;
+                }
+                if selected {
+                    let lines: usize = dropped.iter().map(|m| self.message_lines(m)).sum();
+                    self.scroll = self.scroll.saturating_sub(lines);
+                }
+            }
+            Page::After(_) => {
+                c.has_newer = more;
+                let added: Vec<Message> = messages;
+                let mut dropped = 0;
+                for m in &added {
+                    c.messages.push_back(m.clone());
+                }
+                while c.messages.len() > MAX_MESSAGES_IN_MEMORY {
+                    c.messages.pop_front();
+                    c.has_older = true;
+                    dropped += 1;
+                }
+                let _ = dropped;
+                if selected {
+                    // The view stays where it was: the new lines are below it.
+                    let lines: usize = added.iter().map(|m| self.message_lines(m)).sum();
+                    self.scroll = self.scroll.saturating_add(lines);
+                }
+            }
+        }
+        self.clamp_scroll();
+    }
+
+    /// A message from a peer, stored and new.
+    pub(super) fn received(&mut self, now_ms: i64, id: ConversationId, message: Message) {
+        if matches!(message.author, Author::Peer(_)) {
+            let list = self.unreported.entry(id).or_default();
+            list.push(message.id);
+            if list.len() > super::MAX_UNREPORTED {
+                list.remove(0);
+            }
+        }
+        self.push_message(id, message, now_ms);
+        if self.selected != Some(id)
+            && let Some(c) = self.conversation_mut(&id)
+        {
+            c.unread = c.unread.saturating_add(1);
+        }
+    }
+
+    pub(super) fn stored(&mut self, id: MsgId, seq: i64) {
+        let Some(conv) = self
+            .outgoing
+            .get(&id)
+            .copied()
+            .or_else(|| self.find_mine(id))
+        else {
+            return;
+        };
+        if let Some(c) = self.conversation_mut(&conv)
+            && let Some(m) = c.messages.iter_mut().rev().find(|m| m.id == id)
+        {
+            m.seq = Some(seq);
+        }
+    }
+
+    /// The store refused something. If it was a message I just sent, its text goes back
+    /// into the input (when that is empty) so nothing typed is lost.
+    pub(super) fn store_failed(&mut self, id: Option<MsgId>, error: String) {
+        self.notice = Some(Notice::Error(format!("Not saved: {error}")));
+        let Some(id) = id else {
+            return;
+        };
+        let Some(conv) = self.outgoing.get(&id).copied() else {
+            return;
+        };
+        let text = self
+            .conversation(&conv)
+            .and_then(|c| c.messages.iter().rev().find(|m| m.id == id))
+            .filter(|m| m.author == Author::Me)
+            .map(|m| m.text.clone());
+        if let Some(text) = text
+            && self.input.is_empty()
+        {
+            self.input.set(&text);
+        }
+        self.set_state(id, DeliveryState::Failed);
+    }
+
+    pub(super) fn scroll_by(&mut self, lines: isize) -> Vec<Effect> {
+        self.scroll = self.scroll.saturating_add_signed(lines);
+        self.clamp_scroll();
+        let Some(id) = self.selected else {
+            return Vec::new();
+        };
+        let at_top = self.scroll >= self.max_scroll();
+        let at_bottom = self.scroll == 0;
+        let Some(c) = self.conversation_mut(&id) else {
+            return Vec::new();
+        };
+        if c.loading {
+            return Vec::new();
+        }
+        let page = if lines > 0 && at_top && c.has_older {
+            c.messages.front().and_then(|m| m.seq).map(Page::Before)
+        } else if lines < 0 && at_bottom && c.has_newer {
+            c.messages.iter().rev().find_map(|m| m.seq).map(Page::After)
+        } else {
+            None
+        };
+        match page {
+            Some(page) => {
+                c.loading = true;
+                vec![Effect::Load {
+                    conversation: id,
+                    page,
+                }]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn jump_latest(&mut self) -> Vec<Effect> {
+        self.scroll = 0;
+        let Some(id) = self.selected else {
+            return Vec::new();
+        };
+        match self.conversation_mut(&id) {
+            Some(c) if c.has_newer => {
+                c.loading = true;
+                vec![Effect::Load {
+                    conversation: id,
+                    page: Page::Latest,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn jump_oldest(&mut self) -> Vec<Effect> {
+        let Some(id) = self.selected else {
+            return Vec::new();
+        };
+        match self.conversation_mut(&id) {
+            Some(c) if c.has_older => {
+                c.loading = true;
+                vec![Effect::Load {
+                    conversation: id,
+                    page: Page::Oldest,
+                }]
+            }
+            _ => {
+                self.scroll = usize::MAX;
+                self.clamp_scroll();
+                Vec::new()
+            }
+        }
+    }
+
+    fn max_scroll(&self) -> usize {
+        let (w, h) = ui::message_pane_size(self.size.0, self.size.1);
+        let total = self
+            .selected_conversation()
+            .map_or(0, |c| ui::conversation_height(self, c, w));
+        total.saturating_sub(usize::from(h))
+    }
+
+    pub(super) fn clamp_scroll(&mut self) {
+        self.scroll = self.scroll.min(self.max_scroll());
+    }
+}
