@@ -9,6 +9,7 @@ pub mod config;
 pub mod proto;
 pub mod rng;
 pub mod runtime;
+pub mod store;
 #[doc(hidden)]
 pub mod testkit;
 pub mod ui;

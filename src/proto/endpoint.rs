@@ -296,6 +296,8 @@ pub struct Endpoint {
     stats: Stats,
     /// Sum of every peer's receive buffer.
     buffered_total: usize,
+    /// When the endpoint was made.
+    start: Instant,
     closed: bool,
 }
 
@@ -316,6 +318,7 @@ impl Endpoint {
             events: VecDeque::new(),
             stats: Stats::default(),
             buffered_total: 0,
+            start: now,
             closed: false,
         }
     }
@@ -455,6 +458,35 @@ impl Endpoint {
                 Ok(())
             }
         }
+    }
+
+    /// Turns durable acks on or off (see [`EndpointConfig::durable_acks`]); affects streams
+    /// from peers met from now on.
+    pub fn set_durable_acks(&mut self, on: bool) {
+        self.cfg.durable_acks = on;
+    }
+
+    /// Adds a peer known from an earlier run, offline until heard from, so that messages
+    /// to it can wait in its outbox.
+    pub fn remember_peer(&mut self, id: NodeId, name: &str, addr: SocketAddr) {
+        if id == self.cfg.node || self.peers.contains_key(&id) || !self.make_room() {
+            return;
+        }
+        self.peers.insert(
+            id,
+            Peer {
+                name: clip_name(name),
+                addr,
+                online: false,
+                last_seen: self.start,
+                seen: VecDeque::new(),
+                seen_set: HashSet::new(),
+                outbox: VecDeque::new(),
+                failed: VecDeque::new(),
+                send: SendStream::new(self.epoch, self.cfg.give_up),
+                recv: None,
+            },
+        );
     }
 
     /// With [`EndpointConfig::durable_acks`]: message `id` from `peer` (handed up as an

@@ -6,17 +6,23 @@
 
 pub mod net;
 pub mod pipe;
+pub mod storage;
 pub mod terminal;
 pub mod tui;
 
 use crate::config::Settings;
-use crate::proto::{self, ConversationId, Endpoint, EndpointConfig, MsgId, NodeId};
+use crate::proto::{self, ConversationId, DeliveryState, Endpoint, EndpointConfig, MsgId, NodeId};
+use crate::store::{self, ConversationRow, NewMessage, OutboxRow, PeerRow, Store};
+use storage::StoreHandle;
 use net::{Datagram, Net, NetConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
+
+/// The history database, in the data dir.
+pub const DATABASE_FILE: &str = "history.db";
 
 /// Datagrams handled in one loop turn before input gets another look.
 const BATCH: usize = 256;
@@ -66,6 +72,9 @@ pub struct Node {
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
     send_error: Option<String>,
+    /// History, outbox and peers on disk, when there is a store.
+    store: Option<StoreHandle>,
+    store_rx: Option<mpsc::Receiver<storage::Reply>>,
 }
 
 /// What woke the loop, as far as the node is concerned.
@@ -73,6 +82,13 @@ pub enum Wake {
     Datagrams,
     Timeout,
     Aux(Aux),
+    Store(storage::Reply),
+}
+
+/// What the store remembered at start, for the front end.
+pub struct Restored {
+    pub peers: Vec<PeerRow>,
+    pub conversations: Vec<ConversationRow>,
 }
 
 impl Node {
@@ -100,11 +116,73 @@ impl Node {
             aux_tx,
             aux_rx,
             send_error,
+            store: None,
+            store_rx: None,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
         }
         Ok(node)
+    }
+
+    /// Opens (or creates) the history database in the data dir. A file that is not a
+    /// lanchat database is reported and left alone.
+    pub fn open_store(settings: &Settings) -> Result<Store, crate::store::StoreError> {
+        Store::open(&settings.data_dir.join(DATABASE_FILE))
+    }
+
+    /// Attaches the store: what it remembers is loaded (peers, outbox), received messages
+    /// are acknowledged only once stored, and everything sent, received and settled is
+    /// written. Returns what the front end should show at start.
+    pub fn attach_store(&mut self, store: Store) -> std::io::Result<Restored> {
+        let io = |e: crate::store::StoreError| std::io::Error::other(e.to_string());
+        let peers = store.peers().map_err(io)?;
+        let conversations = store.conversations().map_err(io)?;
+        let outbox = store.outbox().map_err(io)?;
+        let now = mono_now();
+        for p in &peers {
+            self.endpoint.remember_peer(p.id, &p.name, p.addr);
+        }
+        for row in &outbox {
+            let to = ConversationId::Peer(row.to);
+            if let Err(e) = self
+                .endpoint
+                .send_message(now, to, row.id, row.sent_at_ms, &row.text)
+            {
+                tracing::warn!(%e, id = %row.id, "outbox message not re-queued");
+            }
+        }
+        self.endpoint.set_durable_acks(true);
+        let (handle, rx) = StoreHandle::spawn(store)?;
+        self.store = Some(handle);
+        self.store_rx = Some(rx);
+        Ok(Restored {
+            peers,
+            conversations,
+        })
+    }
+
+    pub fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// Sends a request to the store, if there is one.
+    pub fn store(&self, r: storage::Request) {
+        if let Some(s) = &self.store
+            && !s.send(r)
+        {
+            tracing::error!("the store thread is gone");
+        }
+    }
+
+    /// After messages were stored: received ones may be acknowledged now.
+    pub fn stored(&mut self, inserted: &[(NewMessage, Option<i64>)]) {
+        let now = mono_now();
+        for (m, _) in inserted {
+            if let store::Author::Peer(peer) = m.author {
+                self.endpoint.confirm_stored(now, peer, m.id);
+            }
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -153,6 +231,12 @@ impl Node {
                 Wake::Datagrams
             }
             Some(aux) = self.aux_rx.recv() => Wake::Aux(aux),
+            Some(reply) = async {
+                match self.store_rx.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Store(reply),
             () = sleep => {
                 self.endpoint.handle_timeout(mono_now());
                 Wake::Timeout
@@ -160,7 +244,9 @@ impl Node {
         }
     }
 
-    /// Sends everything the endpoint queued and returns its events.
+    /// Sends everything the endpoint queued and returns its events. With a store, received
+    /// messages go to the store first and come back as [`Wake::Store`] once written;
+    /// delivery states and peers are written along the way.
     pub fn drain(&mut self) -> Vec<proto::Event> {
         while let Some(t) = self.endpoint.poll_transmit() {
             if let Err(e) = self.net.send(&t) {
@@ -168,7 +254,59 @@ impl Node {
                 self.send_error = Some(format!("send failed: {e}"));
             }
         }
-        std::iter::from_fn(|| self.endpoint.poll_event()).collect()
+        let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
+        if self.store.is_none() {
+            return events;
+        }
+        let now_ms = wall_now_ms();
+        let mut out = Vec::with_capacity(events.len());
+        let mut inserts = Vec::new();
+        let mut states = Vec::new();
+        for e in events {
+            match e {
+                proto::Event::Message {
+                    conversation,
+                    id,
+                    sent_at_ms,
+                    text,
+                } => inserts.push(NewMessage {
+                    conversation,
+                    id,
+                    author: match conversation {
+                        ConversationId::Peer(p) => store::Author::Peer(p),
+                        ConversationId::Raw(a) => store::Author::Raw(a),
+                    },
+                    sent_at_ms: sent_at_ms.unwrap_or(now_ms),
+                    received_at_ms: now_ms,
+                    text,
+                    state: None,
+                }),
+                proto::Event::State { id, state } => {
+                    states.push((id, state));
+                    if matches!(state, DeliveryState::Delivered | DeliveryState::Read) {
+                        self.store(storage::Request::OutboxRemove(id));
+                    }
+                    out.push(e);
+                }
+                proto::Event::PeerUp(ref p) | proto::Event::PeerUpdated(ref p) => {
+                    self.store(storage::Request::Peer(PeerRow {
+                        id: p.id,
+                        name: p.name.clone(),
+                        addr: p.addr,
+                        last_seen_ms: now_ms,
+                    }));
+                    out.push(e);
+                }
+                other => out.push(other),
+            }
+        }
+        if !inserts.is_empty() {
+            self.store(storage::Request::Insert(inserts));
+        }
+        if !states.is_empty() {
+            self.store(storage::Request::States(states));
+        }
+        out
     }
 
     pub fn take_send_error(&mut self) -> Option<String> {
@@ -187,7 +325,27 @@ impl Node {
         text: &str,
     ) -> Result<(), proto::SendError> {
         self.endpoint
-            .send_message(mono_now(), to, id, sent_at_ms, text)
+            .send_message(mono_now(), to, id, sent_at_ms, text)?;
+        if self.store.is_some() {
+            self.store(storage::Request::Insert(vec![NewMessage {
+                conversation: to,
+                id,
+                author: store::Author::Me,
+                sent_at_ms,
+                received_at_ms: sent_at_ms,
+                text: text.to_owned(),
+                state: Some(DeliveryState::Sending),
+            }]));
+            if let ConversationId::Peer(peer) = to {
+                self.store(storage::Request::OutboxAdd(OutboxRow {
+                    id,
+                    to: peer,
+                    sent_at_ms,
+                    text: text.to_owned(),
+                }));
+            }
+        }
+        Ok(())
     }
 
     pub fn mark_read(&mut self, peer: NodeId, ids: &[MsgId]) {

@@ -6,7 +6,9 @@
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
 //! `message`, `state`, `peers`, `error`.
 
+use super::storage::Reply;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
+use crate::store;
 use crate::config::Settings;
 use crate::proto::{self, ConversationId, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
@@ -102,7 +104,10 @@ enum Output {
 
 /// Runs `lanchat pipe` on stdin/stdout.
 pub async fn run_stdio(settings: Settings, id: NodeId) -> anyhow::Result<()> {
-    let node = Node::start(&settings, id).context("could not open UDP sockets")?;
+    let store = Node::open_store(&settings).context("cannot open the message history")?;
+    let mut node = Node::start(&settings, id).context("could not open UDP sockets")?;
+    node.attach_store(store)
+        .context("cannot start the message history")?;
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     run(
         node,
@@ -188,14 +193,31 @@ where
                     pipe.error(format!("input is not UTF-8 text: {e}")).await?;
                 }
             },
-            wake = node.wake() => {
-                if let Wake::Aux(Aux::Resolved { query, result }) = wake {
-                    match result {
-                        Ok(addr) => node.add_peer(addr),
-                        Err(e) => pipe.error(format!("cannot add peer {query}: {e}")).await?,
+            wake = node.wake() => match wake {
+                Wake::Aux(Aux::Resolved { query, result }) => match result {
+                    Ok(addr) => node.add_peer(addr),
+                    Err(e) => pipe.error(format!("cannot add peer {query}: {e}")).await?,
+                },
+                Wake::Store(Reply::Inserted(list)) => {
+                    node.stored(&list);
+                    for (m, seq) in list {
+                        // Shown once: a copy of a stored message is acknowledged, not shown.
+                        if seq.is_some() && m.author != store::Author::Me {
+                            let event = proto::Event::Message {
+                                conversation: m.conversation,
+                                id: m.id,
+                                sent_at_ms: Some(m.sent_at_ms),
+                                text: m.text,
+                            };
+                            pipe.forward(&node, event).await?;
+                        }
                     }
                 }
-            }
+                Wake::Store(Reply::Failed { error, .. }) => {
+                    pipe.error(format!("not saved: {error}")).await?;
+                }
+                Wake::Store(_) | Wake::Datagrams | Wake::Timeout => {}
+            },
         }
         if !input_open && pipe.in_flight.is_empty() {
             break;

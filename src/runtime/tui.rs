@@ -1,8 +1,11 @@
 //! The full-screen front end's loop. Generic over the ratatui backend and the key stream,
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
-use super::{Aux, Node, Wake, terminal, utc_offset_s, wall_now_ms};
-use crate::app::{App, Effect, Me, Msg};
+use super::storage::{Reply, Request};
+use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
+use crate::app::{App, Author, ConversationSummary, Effect, Me, Message, Msg, PAGE, PeerInfo};
+use crate::proto::MsgId;
+use crate::store::{self, StoredMessage};
 use crate::config::Settings;
 use crate::proto::NodeId;
 use crate::ui;
@@ -21,7 +24,8 @@ const KEY_BATCH: usize = 64;
 
 /// Opens the chat on this terminal and runs it until the user quits or a signal arrives.
 pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> {
-    let node = Node::start(&settings, id).with_context(|| {
+    let store = Node::open_store(&settings).context("cannot open the message history")?;
+    let mut node = Node::start(&settings, id).with_context(|| {
         format!(
             "could not open UDP sockets on {} (port {})",
             settings.bind,
@@ -30,7 +34,10 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
                 .map_or_else(|| "default".to_string(), |p| p.to_string())
         )
     })?;
-    let app = App::new(
+    let restored = node
+        .attach_store(store)
+        .context("cannot start the message history")?;
+    let mut app = App::new(
         Me {
             id,
             name: settings.name.clone(),
@@ -39,6 +46,8 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
         },
         super::random_seed(),
     );
+    let effects = app.update(wall_now_ms(), restore_msg(restored));
+    run_effects(&mut app, &mut node, effects);
     let (mut term, _guard) = terminal::init().context("could not set up the terminal")?;
     run(
         &mut term,
@@ -107,11 +116,11 @@ where
                     }
                 }
             }
-            wake = node.wake() => {
-                if let Wake::Aux(aux) = wake {
-                    handle_aux(&mut app, &mut node, aux);
-                }
-            }
+            wake = node.wake() => match wake {
+                Wake::Aux(aux) => handle_aux(&mut app, &mut node, aux),
+                Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
+                Wake::Datagrams | Wake::Timeout => {}
+            },
         }
     }
     node.shutdown();
@@ -159,6 +168,124 @@ fn handle_aux(app: &mut App, node: &mut Node, aux: Aux) {
     }
 }
 
+/// What the store remembered, as the app's start-up message.
+pub fn restore_msg(restored: Restored) -> Msg {
+    Msg::Restore {
+        peers: restored
+            .peers
+            .into_iter()
+            .map(|p| {
+                (
+                    p.id,
+                    PeerInfo {
+                        name: p.name,
+                        addr: p.addr,
+                        online: false,
+                    },
+                )
+            })
+            .collect(),
+        conversations: restored
+            .conversations
+            .into_iter()
+            .map(|c| ConversationSummary {
+                id: c.id,
+                unread: c.unread,
+                last_activity_ms: c.last_activity_ms,
+                has_messages: c.last_preview.is_some(),
+            })
+            .collect(),
+    }
+}
+
+/// A stored message as the app shows it.
+pub fn app_message(m: StoredMessage) -> Message {
+    Message {
+        id: m.id,
+        author: match m.author {
+            store::Author::Me => Author::Me,
+            store::Author::Peer(p) => Author::Peer(p),
+            store::Author::Raw(a) => Author::Raw(a),
+        },
+        time_ms: m.received_at_ms,
+        text: m.text,
+        state: m.state,
+        seq: Some(m.seq),
+    }
+}
+
+fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
+    let now = wall_now_ms();
+    let effects = match reply {
+        Reply::Inserted(list) => {
+            node.stored(&list);
+            let mut effects = Vec::new();
+            for (m, seq) in list {
+                let Some(seq) = seq else {
+                    continue; // a copy of a message already stored: shown once already
+                };
+                let msg = if m.author == store::Author::Me {
+                    Msg::Stored { id: m.id, seq }
+                } else {
+                    let conversation = m.conversation;
+                    let stored = StoredMessage {
+                        seq,
+                        conversation,
+                        id: m.id,
+                        author: m.author,
+                        sent_at_ms: m.sent_at_ms,
+                        received_at_ms: m.received_at_ms,
+                        text: m.text,
+                        state: m.state,
+                        read: false,
+                    };
+                    Msg::Received(app_message(stored), conversation)
+                };
+                effects.extend(app.update(now, msg));
+            }
+            effects
+        }
+        Reply::Page {
+            conversation,
+            page,
+            messages,
+            more,
+        } => app.update(
+            now,
+            Msg::History {
+                conversation,
+                page,
+                messages: messages.into_iter().map(app_message).collect(),
+                more,
+            },
+        ),
+        Reply::Search { .. } => Vec::new(),
+        Reply::Failed { error, messages } => {
+            let mine: Vec<MsgId> = messages
+                .iter()
+                .filter(|m| m.author == store::Author::Me)
+                .map(|m| m.id)
+                .collect();
+            let mut effects = Vec::new();
+            if mine.is_empty() {
+                effects.extend(app.update(now, Msg::StoreFailed { id: None, error }));
+            } else {
+                for id in mine {
+                    effects.extend(app.update(
+                        now,
+                        Msg::StoreFailed {
+                            id: Some(id),
+                            error: error.clone(),
+                        },
+                    ));
+                }
+            }
+            effects
+        }
+    };
+    run_effects(app, node, effects);
+}
+
 fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
     for effect in effects {
         match effect {
@@ -180,6 +307,13 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             Effect::AddPeer(query) => node.resolve(query),
             Effect::MarkRead { peer, ids } => node.mark_read(peer, &ids),
+            Effect::Load { conversation, page } if node.has_store() => {
+                node.store(Request::Page {
+                    conversation,
+                    page,
+                    limit: PAGE,
+                });
+            }
             // Without a store there is no history beyond what is in memory.
             Effect::Load { conversation, page } => {
                 app.update(
@@ -192,7 +326,9 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     },
                 );
             }
-            Effect::ReadUpTo { .. } => {}
+            Effect::ReadUpTo { conversation, seq } => {
+                node.store(Request::ReadUpTo { conversation, seq });
+            }
             Effect::Quit => {}
         }
     }

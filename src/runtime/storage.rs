@@ -1,0 +1,193 @@
+//! The store on its own thread: the loop sends requests over a bounded channel and gets
+//! replies back on another, so the UI never waits on the disk.
+//!
+//! Inserts that queue up while a transaction runs are committed together in the next one,
+//! which is what keeps a flood of incoming messages cheap.
+
+use crate::app::Page;
+use crate::proto::{ConversationId, DeliveryState, MsgId};
+use crate::store::{NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoredMessage};
+use std::sync::mpsc as std_mpsc;
+use tokio::sync::mpsc;
+
+/// Requests queued for the store thread at most; senders wait beyond this.
+const QUEUE: usize = 4096;
+/// Requests taken in one turn (inserts among them share one transaction).
+const BATCH: usize = 1024;
+
+#[derive(Debug)]
+pub enum Request {
+    Insert(Vec<NewMessage>),
+    States(Vec<(MsgId, DeliveryState)>),
+    Page {
+        conversation: ConversationId,
+        page: Page,
+        limit: usize,
+    },
+    ReadUpTo {
+        conversation: ConversationId,
+        seq: i64,
+    },
+    Peer(PeerRow),
+    OutboxAdd(OutboxRow),
+    OutboxRemove(MsgId),
+    Search {
+        query: String,
+        limit: usize,
+    },
+}
+
+#[derive(Debug)]
+pub enum Reply {
+    /// Each message, and its position if it was new (`None`: a copy of one already stored).
+    Inserted(Vec<(NewMessage, Option<i64>)>),
+    Page {
+        conversation: ConversationId,
+        page: Page,
+        messages: Vec<StoredMessage>,
+        more: bool,
+    },
+    Search {
+        query: String,
+        hits: Vec<SearchHit>,
+    },
+    /// Something could not be stored; `messages` lists the ones affected.
+    Failed {
+        error: String,
+        messages: Vec<NewMessage>,
+    },
+}
+
+/// The loop's end of the store thread.
+pub struct StoreHandle {
+    tx: std_mpsc::SyncSender<Request>,
+}
+
+impl StoreHandle {
+    /// Moves `store` onto its own thread. Replies arrive on the returned receiver.
+    pub fn spawn(store: Store) -> std::io::Result<(StoreHandle, mpsc::Receiver<Reply>)> {
+        let (tx, rx) = std_mpsc::sync_channel(QUEUE);
+        let (reply_tx, reply_rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("lanchat-store".into())
+            .spawn(move || run(store, rx, reply_tx))?;
+        Ok((StoreHandle { tx }, reply_rx))
+    }
+
+    /// Queues a request. Waits only if the store is thousands of requests behind. Returns
+    /// false if the store thread is gone.
+    pub fn send(&self, r: Request) -> bool {
+        self.tx.send(r).is_ok()
+    }
+}
+
+fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Sender<Reply>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        // All inserts of the batch in one transaction, ahead of the rest: a page asked for
+        // after a message arrived must include it.
+        let mut inserts = Vec::new();
+        let mut others = Vec::new();
+        for r in batch {
+            match r {
+                Request::Insert(ms) => inserts.extend(ms),
+                other => others.push(other),
+            }
+        }
+        if !inserts.is_empty() {
+            let reply = match store.insert_messages_with_seq(&inserts) {
+                Ok(seqs) => Reply::Inserted(inserts.into_iter().zip(seqs).collect()),
+                Err(e) => {
+                    tracing::error!(%e, "could not store messages");
+                    Reply::Failed {
+                        error: e.to_string(),
+                        messages: inserts,
+                    }
+                }
+            };
+            if replies.blocking_send(reply).is_err() {
+                return;
+            }
+        }
+        for r in others {
+            if let Some(reply) = handle(&mut store, r)
+                && replies.blocking_send(reply).is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn handle(store: &mut Store, r: Request) -> Option<Reply> {
+    let failed = |e: crate::store::StoreError| {
+        tracing::error!(%e, "store request failed");
+        Some(Reply::Failed {
+            error: e.to_string(),
+            messages: Vec::new(),
+        })
+    };
+    match r {
+        Request::Insert(_) => None, // batched above
+        Request::States(changes) => store.set_states(&changes).err().and_then(failed),
+        Request::ReadUpTo { conversation, seq } => {
+            store.mark_read(&conversation, seq).err().and_then(failed)
+        }
+        Request::Peer(p) => store.upsert_peer(&p).err().and_then(failed),
+        Request::OutboxAdd(o) => store.outbox_add(&o).err().and_then(failed),
+        Request::OutboxRemove(id) => store.outbox_remove(id).err().and_then(failed),
+        Request::Search { query, limit } => match store.search(&query, limit) {
+            Ok(hits) => Some(Reply::Search { query, hits }),
+            Err(e) => failed(e),
+        },
+        Request::Page {
+            conversation,
+            page,
+            limit,
+        } => {
+            // One more than asked tells whether there is more.
+            let result = match page {
+                Page::Latest => store.latest(&conversation, limit + 1).map(|mut v| {
+                    let more = v.len() > limit;
+                    if more {
+                        v.remove(0);
+                    }
+                    (v, more)
+                }),
+                Page::Oldest => store.oldest(&conversation, limit + 1).map(|mut v| {
+                    let more = v.len() > limit;
+                    v.truncate(limit);
+                    (v, more)
+                }),
+                Page::Before(seq) => store.before(&conversation, seq, limit + 1).map(|mut v| {
+                    let more = v.len() > limit;
+                    if more {
+                        v.remove(0);
+                    }
+                    (v, more)
+                }),
+                Page::After(seq) => store.after(&conversation, seq, limit + 1).map(|mut v| {
+                    let more = v.len() > limit;
+                    v.truncate(limit);
+                    (v, more)
+                }),
+                Page::Around(seq) => store.around(&conversation, seq, limit).map(|v| (v, true)),
+            };
+            match result {
+                Ok((messages, more)) => Some(Reply::Page {
+                    conversation,
+                    page,
+                    messages,
+                    more,
+                }),
+                Err(e) => failed(e),
+            }
+        }
+    }
+}

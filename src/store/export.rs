@@ -1,0 +1,307 @@
+//! Writing history out as Markdown, plain text or JSON lines.
+//!
+//! Messages are streamed from the database, never loaded all at once. Times are UTC,
+//! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names are the
+//! conversation's alias, else the peer's announced name, else the short key; mine are "me".
+//! The Markdown and text formats are for people: control characters are made visible (`^[`),
+//! bidi controls replaced, and Markdown syntax in names and text is escaped. JSON lines keep
+//! the text exactly.
+
+use super::{
+    At, Author, MESSAGE_COLUMNS, Store, StoreError, StoredMessage, conversation_from_key,
+    conversation_key, message_from_row,
+};
+use crate::proto::ConversationId;
+use std::collections::HashMap;
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// `# title` per conversation, then a `**name** (time): text` paragraph per message.
+    Markdown,
+    /// `== title ==` per conversation, then `[time] name: text` per message; continuation
+    /// lines of a message are indented by four spaces.
+    Text,
+    /// One JSON object per message: `conversation`, `id` (16 hex digits), `author` (`me`, 64
+    /// hex digits or `ip:port`), `time`, `text`, `state` (or `null`).
+    JsonLines,
+}
+
+#[derive(serde::Serialize)]
+struct JsonMessage<'a> {
+    conversation: &'a str,
+    id: String,
+    author: String,
+    time: String,
+    text: &'a str,
+    state: Option<&'static str>,
+}
+
+/// Display names for the human formats.
+struct Names {
+    /// Conversation key to alias.
+    aliases: HashMap<String, String>,
+    /// Peer key (64 hex) to announced name.
+    peers: HashMap<String, String>,
+}
+
+impl Names {
+    fn title(&self, conv: &ConversationId) -> String {
+        let key = conversation_key(conv);
+        let (name, short) = match conv {
+            ConversationId::Peer(id) => (
+                self.aliases.get(&key).or_else(|| self.peers.get(&key)),
+                id.short(),
+            ),
+            ConversationId::Raw(addr) => (self.aliases.get(&key), addr.to_string()),
+        };
+        match name {
+            Some(name) => format!("{name} ({short})"),
+            None => short,
+        }
+    }
+
+    fn author(&self, author: &Author) -> String {
+        match author {
+            Author::Me => "me".to_owned(),
+            Author::Peer(id) => {
+                let key = id.to_hex();
+                self.aliases
+                    .get(&key)
+                    .or_else(|| self.peers.get(&key))
+                    .cloned()
+                    .unwrap_or_else(|| id.short())
+            }
+            Author::Raw(addr) => self
+                .aliases
+                .get(&addr.to_string())
+                .cloned()
+                .unwrap_or_else(|| addr.to_string()),
+        }
+    }
+}
+
+impl Store {
+    /// Writes one conversation (or all, in the order they started) to `out`. Returns the
+    /// number of messages written. Conversations without messages are left out.
+    pub fn export(
+        &self,
+        conv: Option<&ConversationId>,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> Result<usize, StoreError> {
+        let path = &self.path;
+        let names = self.names()?;
+        let convs: Vec<(i64, String)> = match conv {
+            Some(c) => self
+                .conn
+                .prepare_cached("SELECT cid, key FROM conversations WHERE key = ?1")
+                .at(path)?
+                .query_map([conversation_key(c)], |r| Ok((r.get(0)?, r.get(1)?)))
+                .at(path)?
+                .collect::<rusqlite::Result<_>>()
+                .at(path)?,
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT c.cid, c.key FROM conversations c
+                     WHERE EXISTS (SELECT 1 FROM messages m WHERE m.conversation = c.cid)
+                     ORDER BY (SELECT min(m.seq) FROM messages m WHERE m.conversation = c.cid)",
+                )
+                .at(path)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .at(path)?
+                .collect::<rusqlite::Result<_>>()
+                .at(path)?,
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages m CROSS JOIN authors a ON a.aid = m.author
+                 WHERE m.conversation = ?1 ORDER BY m.seq"
+            ))
+            .at(path)?;
+        let mut written = 0;
+        for (cid, key) in convs {
+            let Some(conv) = conversation_from_key(&key) else {
+                continue;
+            };
+            let title = names.title(&conv);
+            let mut rows = stmt.query([cid]).at(path)?;
+            let mut first = true;
+            while let Some(row) = rows.next().at(path)? {
+                let m = message_from_row(row, conv, 0).at(path)?;
+                if first {
+                    first = false;
+                    match format {
+                        ExportFormat::Markdown => write!(out, "# {}\n\n", md_inline(&title)),
+                        ExportFormat::Text => writeln!(out, "== {} ==", visible(&title)),
+                        ExportFormat::JsonLines => Ok(()),
+                    }
+                    .map_err(StoreError::Write)?;
+                }
+                write_message(out, format, &names, &key, &m).map_err(StoreError::Write)?;
+                written += 1;
+            }
+            if !first && format == ExportFormat::Text {
+                writeln!(out).map_err(StoreError::Write)?;
+            }
+        }
+        out.flush().map_err(StoreError::Write)?;
+        Ok(written)
+    }
+
+    fn names(&self) -> Result<Names, StoreError> {
+        let path = &self.path;
+        let aliases = self
+            .conn
+            .prepare_cached("SELECT key, alias FROM conversations WHERE alias IS NOT NULL")
+            .at(path)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .at(path)?
+            .collect::<rusqlite::Result<_>>()
+            .at(path)?;
+        let peers = self
+            .conn
+            .prepare_cached("SELECT id, name FROM peers")
+            .at(path)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .at(path)?
+            .collect::<rusqlite::Result<_>>()
+            .at(path)?;
+        Ok(Names { aliases, peers })
+    }
+}
+
+fn write_message(
+    out: &mut dyn Write,
+    format: ExportFormat,
+    names: &Names,
+    conv_key: &str,
+    m: &StoredMessage,
+) -> std::io::Result<()> {
+    match format {
+        ExportFormat::Markdown => write!(
+            out,
+            "**{}** ({}): {}\n\n",
+            md_inline(&names.author(&m.author)),
+            iso_utc(m.received_at_ms, false),
+            md_text(&m.text)
+        ),
+        ExportFormat::Text => writeln!(
+            out,
+            "[{}] {}: {}",
+            iso_utc(m.received_at_ms, false),
+            visible(&names.author(&m.author)),
+            visible(&m.text).replace('\n', "\n    ")
+        ),
+        ExportFormat::JsonLines => {
+            let line = JsonMessage {
+                conversation: conv_key,
+                id: m.id.to_string(),
+                author: m.author.key(),
+                time: iso_utc(m.received_at_ms, true),
+                text: &m.text,
+                state: m.state.map(|s| s.as_str()),
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")
+        }
+    }
+}
+
+/// Control characters in caret notation (`^[`), bidi controls as U+FFFD; newlines and tabs
+/// kept.
+fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        push_visible(&mut out, c);
+    }
+    out
+}
+
+fn push_visible(out: &mut String, c: char) {
+    match c {
+        '\n' | '\t' => out.push(c),
+        '\u{0}'..='\u{1f}' => {
+            out.push('^');
+            out.push(char::from(c as u8 + 0x40));
+        }
+        '\u{7f}' => out.push_str("^?"),
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            out.push('\u{fffd}')
+        }
+        _ => out.push(c),
+    }
+}
+
+/// Escapes the characters that Markdown (CommonMark + GFM) would take as inline syntax.
+fn md_inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '~' | '|'
+        ) {
+            out.push('\\');
+        }
+        push_visible(&mut out, c);
+    }
+    out
+}
+
+/// A message's text as one Markdown paragraph: inline syntax escaped, line breaks kept as
+/// hard breaks, and continuation lines kept from starting a heading, list or rule.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("  \n");
+            let body = line.trim_start_matches(' ');
+            out.push_str(&line[..line.len() - body.len()]);
+            let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+            let marker = body.as_bytes().get(digits).copied();
+            if digits == 0 && matches!(marker, Some(b'#' | b'-' | b'+' | b'=')) {
+                out.push('\\');
+                out.push_str(&md_inline(body));
+            } else if digits > 0 && matches!(marker, Some(b'.' | b')')) {
+                out.push_str(&body[..digits]);
+                out.push('\\');
+                out.push_str(&md_inline(&body[digits..]));
+            } else {
+                out.push_str(&md_inline(body));
+            }
+        } else {
+            out.push_str(&md_inline(line));
+        }
+    }
+    out
+}
+
+/// `2024-01-01T12:00:05Z`, or with `.123` milliseconds.
+pub(crate) fn iso_utc(ms: i64, millis: bool) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    let (h, mi, s) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
+    if millis {
+        let frac = ms.rem_euclid(1000);
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}

@@ -1,0 +1,807 @@
+//! History on disk: SQLite (rusqlite, bundled) with messages, conversations, peers, the
+//! outbox, unread counts and full-text search.
+//!
+//! Everything here is synchronous. The runtime gives the [`Store`] to a thread of its own and
+//! talks to it over channels; nothing in this module knows about the UI or the protocol
+//! beyond the id types in [`crate::proto`].
+//!
+//! Layout (see [`schema`] for the SQL):
+//! - `conversations`: one row per conversation, keyed by its text key (a peer's key as 64 hex
+//!   digits, or a plain-text peer's `ip:port`), with alias, pinned, muted, draft, the read
+//!   mark, and an unread count and last activity time kept up to date by triggers.
+//! - `authors`: the text keys of message authors (`me`, 64 hex digits, `ip:port`), interned so
+//!   that a message row carries two small integers instead of two 64-character keys.
+//! - `messages`: `seq` (the rowid, order of arrival) is what the UI pages by; `(author, id)` is
+//!   unique, so a message received twice is stored once.
+//! - `messages_fts`: FTS5 trigram index over the text, kept in sync by triggers.
+//! - `peers`, `outbox`.
+
+mod export;
+mod schema;
+mod search;
+#[cfg(test)]
+mod tests;
+
+pub use export::ExportFormat;
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use search::SearchHit;
+
+use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
+use rusqlite::types::Type;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Characters of the last message that [`Store::conversations`] returns as its preview.
+pub const PREVIEW_CHARS: i64 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{}: not a lanchat history database ({reason}); the file was left untouched", path.display())]
+    NotLanchat { path: PathBuf, reason: String },
+    #[error(
+        "{}: written by a newer lanchat (schema version {found}, this build knows up to {known}); the file was left untouched",
+        path.display()
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{}: the database is damaged (quick_check: {detail}); the file was left untouched", path.display())]
+    Damaged { path: PathBuf, detail: String },
+    #[error("{}: cannot open the history database: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: upgrading to schema version {version} failed: {source}", path.display())]
+    Migrate {
+        path: PathBuf,
+        version: i64,
+        source: rusqlite::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("writing the export failed: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+impl StoreError {
+    /// The disk (or the database's size limit) is full: the write was rolled back and the
+    /// store is still usable once space is freed.
+    pub fn is_disk_full(&self) -> bool {
+        let sqlite = match self {
+            StoreError::Sqlite { source, .. }
+            | StoreError::Open { source, .. }
+            | StoreError::Migrate { source, .. } => source,
+            StoreError::Io { source, .. } | StoreError::Write(source) => {
+                return source.kind() == std::io::ErrorKind::StorageFull;
+            }
+            _ => return false,
+        };
+        sqlite.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+/// Attaches the database path to rusqlite errors.
+trait At<T> {
+    fn at(self, path: &Path) -> Result<T, StoreError>;
+}
+
+impl<T> At<T> for rusqlite::Result<T> {
+    fn at(self, path: &Path) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Author {
+    Me,
+    Peer(NodeId),
+    /// A plain-text peer, known only by its address.
+    Raw(SocketAddr),
+}
+
+impl Author {
+    /// The text key stored in the `authors` table: `me`, 64 hex digits, or `ip:port`.
+    pub fn key(&self) -> String {
+        match self {
+            Author::Me => "me".to_owned(),
+            Author::Peer(id) => id.to_hex(),
+            Author::Raw(addr) => addr.to_string(),
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<Author> {
+        if s == "me" {
+            return Some(Author::Me);
+        }
+        match conversation_from_key(s)? {
+            ConversationId::Peer(id) => Some(Author::Peer(id)),
+            ConversationId::Raw(addr) => Some(Author::Raw(addr)),
+        }
+    }
+}
+
+/// The text key of a conversation: 64 hex digits for a peer, `ip:port` for a plain-text peer.
+pub fn conversation_key(c: &ConversationId) -> String {
+    match c {
+        ConversationId::Peer(id) => id.to_hex(),
+        ConversationId::Raw(addr) => addr.to_string(),
+    }
+}
+
+pub fn conversation_from_key(s: &str) -> Option<ConversationId> {
+    if s.len() == 64 {
+        NodeId::from_hex(s).map(ConversationId::Peer)
+    } else {
+        s.parse::<SocketAddr>().ok().map(ConversationId::Raw)
+    }
+}
+
+fn state_from_str(s: &str) -> Option<DeliveryState> {
+    Some(match s {
+        "queued" => DeliveryState::Queued,
+        "sending" => DeliveryState::Sending,
+        "sent" => DeliveryState::Sent,
+        "delivered" => DeliveryState::Delivered,
+        "read" => DeliveryState::Read,
+        "failed" => DeliveryState::Failed,
+        _ => return None,
+    })
+}
+
+/// A message to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub conversation: ConversationId,
+    pub id: MsgId,
+    pub author: Author,
+    /// The sender's clock.
+    pub sent_at_ms: i64,
+    /// This machine's clock (for mine: when I sent it). What the UI shows and sorts by.
+    pub received_at_ms: i64,
+    pub text: String,
+    /// Delivery state of my messages; `None` for received ones.
+    pub state: Option<DeliveryState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Order of arrival, unique across all conversations, never reused.
+    pub seq: i64,
+    pub conversation: ConversationId,
+    pub id: MsgId,
+    pub author: Author,
+    pub sent_at_ms: i64,
+    pub received_at_ms: i64,
+    pub text: String,
+    pub state: Option<DeliveryState>,
+    /// Mine, or at or below the conversation's read mark.
+    pub read: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRow {
+    pub id: ConversationId,
+    pub alias: Option<String>,
+    pub pinned: bool,
+    pub muted: bool,
+    pub draft: String,
+    pub last_read_seq: i64,
+    /// Messages not by me with `seq > last_read_seq`.
+    pub unread: u32,
+    /// Largest `received_at_ms` of its messages; 0 when it has none.
+    pub last_activity_ms: i64,
+    /// The first [`PREVIEW_CHARS`] characters of the last message (by `seq`).
+    pub last_preview: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRow {
+    pub id: NodeId,
+    pub name: String,
+    pub addr: SocketAddr,
+    pub last_seen_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: MsgId,
+    pub to: NodeId,
+    pub sent_at_ms: i64,
+    pub text: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    /// For error messages; `:memory:` for an in-memory store.
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// A decoding failure inside a row: surfaces as an error, never a panic.
+#[derive(Debug)]
+struct BadValue(String);
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadValue {}
+
+fn bad(idx: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(BadValue(what)))
+}
+
+pub(crate) fn col_author(row: &Row<'_>, idx: usize) -> rusqlite::Result<Author> {
+    let s: String = row.get(idx)?;
+    Author::from_key(&s).ok_or_else(|| bad(idx, format!("bad author key {s:?}")))
+}
+
+pub(crate) fn col_conversation(row: &Row<'_>, idx: usize) -> rusqlite::Result<ConversationId> {
+    let s: String = row.get(idx)?;
+    conversation_from_key(&s).ok_or_else(|| bad(idx, format!("bad conversation key {s:?}")))
+}
+
+fn col_node(row: &Row<'_>, idx: usize) -> rusqlite::Result<NodeId> {
+    let s: String = row.get(idx)?;
+    NodeId::from_hex(&s).ok_or_else(|| bad(idx, format!("bad peer key {s:?}")))
+}
+
+fn col_addr(row: &Row<'_>, idx: usize) -> rusqlite::Result<SocketAddr> {
+    let s: String = row.get(idx)?;
+    s.parse()
+        .map_err(|_| bad(idx, format!("bad socket address {s:?}")))
+}
+
+pub(crate) fn col_msg_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<MsgId> {
+    Ok(MsgId(row.get::<_, i64>(idx)?.cast_unsigned()))
+}
+
+fn col_state(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DeliveryState>> {
+    match row.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(s) => state_from_str(&s)
+            .map(Some)
+            .ok_or_else(|| bad(idx, format!("bad delivery state {s:?}"))),
+    }
+}
+
+fn sql_id(id: MsgId) -> i64 {
+    id.0.cast_signed()
+}
+
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The columns every message query selects, in this order; `m` is `messages`, `a` is
+/// `authors`.
+const MESSAGE_COLUMNS: &str =
+    "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state";
+
+fn message_from_row(
+    row: &Row<'_>,
+    conversation: ConversationId,
+    last_read_seq: i64,
+) -> rusqlite::Result<StoredMessage> {
+    let seq: i64 = row.get(0)?;
+    let author = col_author(row, 2)?;
+    Ok(StoredMessage {
+        seq,
+        conversation,
+        id: col_msg_id(row, 1)?,
+        author,
+        sent_at_ms: row.get(3)?,
+        received_at_ms: row.get(4)?,
+        text: row.get(5)?,
+        state: col_state(row, 6)?,
+        read: author == Author::Me || seq <= last_read_seq,
+    })
+}
+
+/// Which way a page goes from its anchor.
+#[derive(Clone, Copy)]
+enum Page {
+    Latest,
+    Oldest,
+    /// `seq < anchor`, newest of those first.
+    Before(i64),
+    /// `seq > anchor`.
+    After(i64),
+    /// `seq >= anchor`.
+    From(i64),
+}
+
+impl Store {
+    /// Opens (creating if missing) the history database at `path`, upgrading its schema.
+    ///
+    /// A file that is not SQLite, SQLite of another program, a newer lanchat's database, or a
+    /// damaged one is refused and left exactly as it was.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = schema::open_file(path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = schema::open_memory(&path)?;
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `PRAGMA user_version`: the number of migrations applied.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .at(&self.path)
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"`, or the problems found, one per line.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        let mut lines = Vec::new();
+        self.conn
+            .pragma_query(None, "integrity_check", |r| {
+                lines.push(r.get::<_, String>(0)?);
+                Ok(())
+            })
+            .at(&self.path)?;
+        Ok(lines.join("\n"))
+    }
+
+    /// Stores messages in one transaction (all or none). Returns, per message, whether it was
+    /// new: `(author, id)` is unique, so a message received again is not stored twice.
+    pub fn insert_messages(&mut self, ms: &[NewMessage]) -> Result<Vec<bool>, StoreError> {
+        Ok(self
+            .insert_messages_with_seq(ms)?
+            .iter()
+            .map(Option::is_some)
+            .collect())
+    }
+
+    /// [`insert_messages`](Self::insert_messages), returning each new message's `seq` (`None`
+    /// for a copy of a message already stored).
+    pub fn insert_messages_with_seq(
+        &mut self,
+        ms: &[NewMessage],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let path = &self.path;
+        let tx = self.conn.transaction().at(path)?;
+        let mut out = Vec::with_capacity(ms.len());
+        {
+            let mut convs: HashMap<ConversationId, i64> = HashMap::new();
+            let mut authors: HashMap<Author, i64> = HashMap::new();
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO messages
+                        (conversation, author, id, sent_at_ms, received_at_ms, text, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (author, id) DO NOTHING",
+                )
+                .at(path)?;
+            for m in ms {
+                let cid = match convs.get(&m.conversation) {
+                    Some(cid) => *cid,
+                    None => {
+                        let cid = ensure_conversation(&tx, &m.conversation).at(path)?;
+                        convs.insert(m.conversation, cid);
+                        cid
+                    }
+                };
+                let aid = match authors.get(&m.author) {
+                    Some(aid) => *aid,
+                    None => {
+                        let aid = ensure_author(&tx, &m.author).at(path)?;
+                        authors.insert(m.author, aid);
+                        aid
+                    }
+                };
+                let n = insert
+                    .execute(params![
+                        cid,
+                        aid,
+                        sql_id(m.id),
+                        m.sent_at_ms,
+                        m.received_at_ms,
+                        m.text,
+                        m.state.map(DeliveryState::as_str),
+                    ])
+                    .at(path)?;
+                out.push((n == 1).then(|| tx.last_insert_rowid()));
+            }
+        }
+        tx.commit().at(path)?;
+        Ok(out)
+    }
+
+    /// Updates the state of my messages (unknown ids are ignored). A state never goes back
+    /// from `read`, nor from `delivered` to anything but `read`.
+    pub fn set_states(&mut self, changes: &[(MsgId, DeliveryState)]) -> Result<(), StoreError> {
+        let path = &self.path;
+        let tx = self.conn.transaction().at(path)?;
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE messages SET state = ?2
+                     WHERE author = 0 AND id = ?1 AND state IS NOT ?2
+                       AND (CASE state WHEN 'read' THEN 2 WHEN 'delivered' THEN 1 ELSE 0 END)
+                        <= (CASE ?2 WHEN 'read' THEN 2 WHEN 'delivered' THEN 1 ELSE 0 END)",
+                )
+                .at(path)?;
+            for (id, state) in changes {
+                update.execute(params![sql_id(*id), state.as_str()]).at(path)?;
+            }
+        }
+        tx.commit().at(path)
+    }
+
+    /// The newest `limit` messages, oldest first.
+    pub fn latest(
+        &self,
+        conv: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.page(conv, Page::Latest, limit)
+    }
+
+    /// Up to `limit` messages just older than `seq`, oldest first.
+    pub fn before(
+        &self,
+        conv: &ConversationId,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.page(conv, Page::Before(seq), limit)
+    }
+
+    /// Up to `limit` messages just newer than `seq`, oldest first.
+    pub fn after(
+        &self,
+        conv: &ConversationId,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.page(conv, Page::After(seq), limit)
+    }
+
+    /// Up to `limit` messages with `seq` in the middle (the message at `seq`, if it is in this
+    /// conversation, and `limit / 2` older ones; more on one side when the other runs out),
+    /// oldest first. For jumping to a search hit.
+    pub fn around(
+        &self,
+        conv: &ConversationId,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let Some((cid, last_read)) = self.conversation_ids(conv)? else {
+            return Ok(Vec::new());
+        };
+        // Both sides come back closest to `seq` first.
+        let older = self.page_rows(cid, *conv, last_read, Page::Before(seq), limit)?;
+        let newer = self.page_rows(cid, *conv, last_read, Page::From(seq), limit)?;
+        let mut n_older = limit / 2;
+        if newer.len() < limit - n_older {
+            n_older = limit - newer.len();
+        }
+        let n_older = n_older.min(older.len());
+        let n_newer = (limit - n_older).min(newer.len());
+        let mut out: Vec<StoredMessage> = older.into_iter().take(n_older).collect();
+        out.reverse();
+        out.extend(newer.into_iter().take(n_newer));
+        Ok(out)
+    }
+
+    /// The first `limit` messages, oldest first.
+    pub fn oldest(
+        &self,
+        conv: &ConversationId,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.page(conv, Page::Oldest, limit)
+    }
+
+    fn page(
+        &self,
+        conv: &ConversationId,
+        page: Page,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let Some((cid, last_read)) = self.conversation_ids(conv)? else {
+            return Ok(Vec::new());
+        };
+        let mut rows = self.page_rows(cid, *conv, last_read, page, limit)?;
+        if matches!(page, Page::Latest | Page::Before(_)) {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// Rows in the order the query walks the index: newest first for `Latest`/`Before`.
+    fn page_rows(
+        &self,
+        cid: i64,
+        conv: ConversationId,
+        last_read: i64,
+        page: Page,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (op, order, anchor) = match page {
+            Page::Latest => ("<=", "DESC", i64::MAX),
+            Page::Oldest => (">=", "ASC", i64::MIN),
+            Page::Before(s) => ("<", "DESC", s),
+            Page::After(s) => (">", "ASC", s),
+            Page::From(s) => (">=", "ASC", s),
+        };
+        // Only fixed fragments are spliced in; values are bound. CROSS JOIN keeps `messages`
+        // the outer loop so the (conversation, seq) index gives the order.
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m CROSS JOIN authors a ON a.aid = m.author
+             WHERE m.conversation = ?1 AND m.seq {op} ?3
+             ORDER BY m.seq {order} LIMIT ?2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
+        let rows = stmt
+            .query_map(params![cid, sql_limit(limit), anchor], |r| {
+                message_from_row(r, conv, last_read)
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+
+    /// `(cid, last_read_seq)` of a conversation, if it has a row.
+    fn conversation_ids(&self, conv: &ConversationId) -> Result<Option<(i64, i64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT cid, last_read_seq FROM conversations WHERE key = ?1")
+            .at(&self.path)?;
+        stmt.query_row([conversation_key(conv)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .at(&self.path)
+    }
+
+    /// All conversations: pinned first, then most recent activity first, then by key.
+    pub fn conversations(&self) -> Result<Vec<ConversationRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.key, c.alias, c.pinned, c.muted, c.draft, c.last_read_seq, c.unread,
+                        c.last_activity_ms,
+                        (SELECT substr(m.text, 1, ?1) FROM messages m
+                         WHERE m.conversation = c.cid ORDER BY m.seq DESC LIMIT 1)
+                 FROM conversations c
+                 ORDER BY c.pinned DESC, c.last_activity_ms DESC, c.key",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([PREVIEW_CHARS], |r| {
+                Ok(ConversationRow {
+                    id: col_conversation(r, 0)?,
+                    alias: r.get(1)?,
+                    pinned: r.get(2)?,
+                    muted: r.get(3)?,
+                    draft: r.get(4)?,
+                    last_read_seq: r.get(5)?,
+                    unread: u32::try_from(r.get::<_, i64>(6)?.max(0)).unwrap_or(u32::MAX),
+                    last_activity_ms: r.get(7)?,
+                    last_preview: r.get(8)?,
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+
+    /// Moves the read mark up to `up_to_seq` (never back, never past the conversation's last
+    /// message) and recounts unread messages.
+    pub fn mark_read(&mut self, conv: &ConversationId, up_to_seq: i64) -> Result<(), StoreError> {
+        let path = &self.path;
+        let tx = self.conn.transaction().at(path)?;
+        {
+            let key = conversation_key(conv);
+            tx.prepare_cached(
+                "UPDATE conversations SET last_read_seq = max(last_read_seq, min(?2,
+                    coalesce((SELECT max(m.seq) FROM messages m
+                              WHERE m.conversation = conversations.cid), 0)))
+                 WHERE key = ?1",
+            )
+            .at(path)?
+            .execute(params![key, up_to_seq])
+            .at(path)?;
+            tx.prepare_cached(
+                "UPDATE conversations SET unread = (SELECT count(*) FROM messages m
+                    WHERE m.conversation = conversations.cid
+                      AND m.seq > conversations.last_read_seq AND m.author <> 0)
+                 WHERE key = ?1",
+            )
+            .at(path)?
+            .execute([key])
+            .at(path)?;
+        }
+        tx.commit().at(path)
+    }
+
+    pub fn set_pinned(&mut self, conv: &ConversationId, pinned: bool) -> Result<(), StoreError> {
+        self.upsert_setting(
+            conv,
+            "INSERT INTO conversations (key, pinned) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET pinned = excluded.pinned",
+            &pinned,
+        )
+    }
+
+    pub fn set_muted(&mut self, conv: &ConversationId, muted: bool) -> Result<(), StoreError> {
+        self.upsert_setting(
+            conv,
+            "INSERT INTO conversations (key, muted) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET muted = excluded.muted",
+            &muted,
+        )
+    }
+
+    pub fn set_alias(
+        &mut self,
+        conv: &ConversationId,
+        alias: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.upsert_setting(
+            conv,
+            "INSERT INTO conversations (key, alias) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET alias = excluded.alias",
+            &alias,
+        )
+    }
+
+    pub fn set_draft(&mut self, conv: &ConversationId, draft: &str) -> Result<(), StoreError> {
+        self.upsert_setting(
+            conv,
+            "INSERT INTO conversations (key, draft) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET draft = excluded.draft",
+            &draft,
+        )
+    }
+
+    fn upsert_setting(
+        &mut self,
+        conv: &ConversationId,
+        sql: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .at(&self.path)?
+            .execute(params![conversation_key(conv), value])
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    pub fn upsert_peer(&mut self, p: &PeerRow) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO peers (id, name, addr, last_seen_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, addr = excluded.addr,
+                    last_seen_ms = excluded.last_seen_ms",
+            )
+            .at(&self.path)?
+            .execute(params![
+                p.id.to_hex(),
+                p.name,
+                p.addr.to_string(),
+                p.last_seen_ms
+            ])
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    /// Known peers, most recently seen first.
+    pub fn peers(&self) -> Result<Vec<PeerRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, addr, last_seen_ms FROM peers ORDER BY last_seen_ms DESC, id",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(PeerRow {
+                    id: col_node(r, 0)?,
+                    name: r.get(1)?,
+                    addr: col_addr(r, 2)?,
+                    last_seen_ms: r.get(3)?,
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+
+    /// Adds a message waiting for its peer; adding an id again replaces the row in place.
+    pub fn outbox_add(&mut self, r: &OutboxRow) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outbox (id, to_peer, sent_at_ms, text) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET to_peer = excluded.to_peer,
+                    sent_at_ms = excluded.sent_at_ms, text = excluded.text",
+            )
+            .at(&self.path)?
+            .execute(params![sql_id(r.id), r.to.to_hex(), r.sent_at_ms, r.text])
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    /// Removes a message from the outbox; an unknown id is not an error.
+    pub fn outbox_remove(&mut self, id: MsgId) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM outbox WHERE id = ?1")
+            .at(&self.path)?
+            .execute([sql_id(id)])
+            .at(&self.path)?;
+        Ok(())
+    }
+
+    /// The outbox in the order messages were added.
+    pub fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, to_peer, sent_at_ms, text FROM outbox ORDER BY ord")
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OutboxRow {
+                    id: col_msg_id(r, 0)?,
+                    to: col_node(r, 1)?,
+                    sent_at_ms: r.get(2)?,
+                    text: r.get(3)?,
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+    }
+}
+
+fn ensure_conversation(conn: &Connection, conv: &ConversationId) -> rusqlite::Result<i64> {
+    let key = conversation_key(conv);
+    conn.prepare_cached("INSERT INTO conversations (key) VALUES (?1) ON CONFLICT (key) DO NOTHING")?
+        .execute([&key])?;
+    conn.prepare_cached("SELECT cid FROM conversations WHERE key = ?1")?
+        .query_row([&key], |r| r.get(0))
+}
+
+fn ensure_author(conn: &Connection, author: &Author) -> rusqlite::Result<i64> {
+    if *author == Author::Me {
+        return Ok(0);
+    }
+    let key = author.key();
+    conn.prepare_cached("INSERT INTO authors (key) VALUES (?1) ON CONFLICT (key) DO NOTHING")?
+        .execute([&key])?;
+    conn.prepare_cached("SELECT aid FROM authors WHERE key = ?1")?
+        .query_row([&key], |r| r.get(0))
+}
