@@ -43,6 +43,27 @@ struct Cli {
 enum Command {
     /// Run without a screen: JSON lines on stdin and stdout (see the README).
     Pipe,
+    /// Write the message history (one conversation, or all) to stdout or a file.
+    Export {
+        /// A peer's name or id, or ip:port for a plain-text peer (default: everything).
+        #[arg(long, value_name = "WHO")]
+        conversation: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Write here instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    #[value(name = "md")]
+    Markdown,
+    #[value(name = "txt")]
+    Text,
+    #[value(name = "jsonl")]
+    JsonLines,
 }
 
 fn init_logging(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -77,6 +98,29 @@ fn main() -> anyhow::Result<()> {
         },
         |k| std::env::var(k).ok(),
     )?;
+    if let Some(Command::Export {
+        conversation,
+        format,
+        output,
+    }) = &cli.command
+    {
+        // Reading needs no lock: the database allows a reader beside a running instance.
+        let format = match format {
+            Format::Markdown => lanchat::store::ExportFormat::Markdown,
+            Format::Text => lanchat::store::ExportFormat::Text,
+            Format::JsonLines => lanchat::store::ExportFormat::JsonLines,
+        };
+        let mut out: Box<dyn std::io::Write> = match output {
+            Some(path) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        };
+        let n = lanchat::runtime::export::run(&settings, conversation.as_deref(), format, &mut out)?;
+        eprintln!("{n} messages exported");
+        return Ok(());
+    }
     let _lock = config::lock_data_dir(&settings.data_dir)?;
     init_logging(&settings.data_dir)?;
     let id = config::load_or_create_identity(&settings.config_dir)?;
@@ -89,6 +133,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             None => lanchat::runtime::tui::run_terminal(settings, id).await,
             Some(Command::Pipe) => lanchat::runtime::pipe::run_stdio(settings, id).await,
+            Some(Command::Export { .. }) => Ok(()), // handled above
         }
     })
 }

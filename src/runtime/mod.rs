@@ -4,6 +4,7 @@
 //! the JSON-lines front end ([`pipe`]) each run one `select!` loop that feeds the node and
 //! their model, carries out effects and draws or prints.
 
+pub mod export;
 pub mod net;
 pub mod pipe;
 pub mod storage;

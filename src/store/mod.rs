@@ -13,7 +13,9 @@
 //!   that a message row carries two small integers instead of two 64-character keys.
 //! - `messages`: `seq` (the rowid, order of arrival) is what the UI pages by; `(author, id)` is
 //!   unique, so a message received twice is stored once.
-//! - `messages_fts`: FTS5 trigram index over the text, kept in sync by triggers.
+//! - `messages_fts`: FTS5 trigram index over the text (external content). New rows are indexed
+//!   by [`Store::insert_messages`] in its transaction, one statement per batch; deletes and
+//!   text updates are kept in sync by triggers.
 //! - `peers`, `outbox`.
 
 mod export;
@@ -396,6 +398,12 @@ impl Store {
         let path = &self.path;
         let tx = self.conn.transaction().at(path)?;
         let mut out = Vec::with_capacity(ms.len());
+        // Every row inserted below gets a larger seq (AUTOINCREMENT).
+        let last_before: i64 = tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM messages")
+            .at(path)?
+            .query_row([], |r| r.get(0))
+            .at(path)?;
         {
             let mut convs: HashMap<ConversationId, i64> = HashMap::new();
             let mut authors: HashMap<Author, i64> = HashMap::new();
@@ -437,6 +445,15 @@ impl Store {
                     .at(path)?;
                 out.push((n == 1).then(|| tx.last_insert_rowid()));
             }
+        }
+        if out.iter().any(Option::is_some) {
+            tx.prepare_cached(
+                "INSERT INTO messages_fts (rowid, text)
+                 SELECT seq, text FROM messages WHERE seq > ?1 ORDER BY seq",
+            )
+            .at(path)?
+            .execute([last_before])
+            .at(path)?;
         }
         tx.commit().at(path)?;
         Ok(out)

@@ -1,0 +1,52 @@
+//! `lanchat export`: write a conversation (or all) from the history database.
+
+use super::Node;
+use crate::config::Settings;
+use crate::proto::{ConversationId, NodeId};
+use crate::store::ExportFormat;
+use anyhow::{Context, bail};
+use std::io::Write;
+
+/// Which conversation `who` names: a peer's name or id (or a unique id prefix) as
+/// remembered in the database, or a plain-text peer's `ip:port`.
+pub fn find_conversation(
+    store: &crate::store::Store,
+    who: &str,
+) -> anyhow::Result<ConversationId> {
+    if let Some(id) = NodeId::from_hex(who) {
+        return Ok(ConversationId::Peer(id));
+    }
+    let peers = store.peers().context("cannot read peers")?;
+    let by_name: Vec<_> = peers.iter().filter(|p| p.name == who).collect();
+    let lower = who.to_ascii_lowercase();
+    let by_prefix: Vec<_> = peers
+        .iter()
+        .filter(|p| who.len() >= 4 && p.id.to_hex().starts_with(&lower))
+        .collect();
+    match (by_name.as_slice(), by_prefix.as_slice()) {
+        ([p], _) | ([], [p]) => return Ok(ConversationId::Peer(p.id)),
+        ([], []) => {}
+        _ => bail!("{who:?} names several peers; use an id"),
+    }
+    if let Ok(addr) = who.parse() {
+        return Ok(ConversationId::Raw(addr));
+    }
+    bail!("no conversation with {who:?} (a peer name, a peer id, or ip:port)")
+}
+
+pub fn run(
+    settings: &Settings,
+    conversation: Option<&str>,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    let store = Node::open_store(settings).context("cannot open the message history")?;
+    let conv = conversation
+        .map(|who| find_conversation(&store, who))
+        .transpose()?;
+    let n = store
+        .export(conv.as_ref(), format, out)
+        .context("export failed")?;
+    out.flush().context("cannot write the export")?;
+    Ok(n)
+}
