@@ -28,6 +28,7 @@ pub enum Action {
     ToggleHelp,
     Dismiss,
     ResendFailed,
+    Search,
 }
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -72,6 +73,7 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Char('w'), CTRL, Action::DeleteWordBack),
     (KeyCode::Backspace, ALT, Action::DeleteWordBack),
     (KeyCode::Char('r'), CTRL, Action::ResendFailed),
+    (KeyCode::Char('s'), CTRL, Action::Search),
     (KeyCode::F(1), NONE, Action::ToggleHelp),
     (KeyCode::Esc, NONE, Action::Dismiss),
 ];
@@ -107,6 +109,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("F1", "this help"),
     ("Esc", "close help, clear the status message"),
     ("Ctrl-C / Ctrl-Q", "quit"),
+    ("Ctrl-S, /search TEXT", "search all conversations (CJK too)"),
     ("/add HOST:PORT", "reach a peer discovery cannot see"),
     ("/help", "this help"),
     ("/quit", "quit"),

@@ -6,6 +6,9 @@
 mod editor;
 mod history;
 pub mod keymap;
+mod search;
+
+pub use search::{Hit, SEARCH_LIMIT, SearchView};
 
 pub use history::{ConversationSummary, PAGE, Page};
 
@@ -117,6 +120,8 @@ pub enum Msg {
     },
     /// A message received, stored, and new (not a copy of one already stored).
     Received(Message, ConversationId),
+    /// Search results for a query.
+    SearchResults { query: String, hits: Vec<Hit> },
     /// My message is stored at this position.
     Stored {
         id: MsgId,
@@ -150,6 +155,8 @@ pub enum Effect {
         conversation: ConversationId,
         page: Page,
     },
+    /// Look through the history.
+    Search { query: String, limit: usize },
     /// Remember that the conversation was read up to this position.
     ReadUpTo {
         conversation: ConversationId,
@@ -170,6 +177,10 @@ pub struct App {
     pub size: (u16, u16),
     pub notice: Option<Notice>,
     pub show_help: bool,
+    /// Search results on screen, if any.
+    pub search: Option<SearchView>,
+    /// A message to mark in the view (a search hit just opened).
+    pub highlight: Option<MsgId>,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
@@ -197,6 +208,8 @@ impl App {
             size: (80, 24),
             notice: None,
             show_help: false,
+            search: None,
+            highlight: None,
             utc_offset_s: 0,
             clock_ms: 0,
             running: true,
@@ -301,6 +314,7 @@ impl App {
             } => self.history(conversation, page, messages, more),
             Msg::Received(message, conversation) => self.received(now_ms, conversation, message),
             Msg::Stored { id, seq } => self.stored(id, seq),
+            Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
         }
         Vec::new()
@@ -311,6 +325,9 @@ impl App {
     }
 
     fn on_key(&mut self, now_ms: i64, key: KeyEvent) -> Vec<Effect> {
+        if let Some(effects) = self.search_key(&key) {
+            return effects;
+        }
         let Some(action) = keymap::action_for(&key) else {
             if let KeyCode::Char(c) = key.code {
                 let typed = !key
@@ -349,6 +366,7 @@ impl App {
             Action::KillToEnd => self.input.kill_to_end(),
             Action::DeleteWordBack => self.input.delete_word_back(),
             Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::Search => return self.start_search(""),
             Action::ResendFailed => return self.resend_failed(),
             Action::Dismiss => {
                 self.show_help = false;
@@ -456,6 +474,13 @@ impl App {
                 self.input.take();
                 self.show_help = true;
                 Vec::new()
+            }
+            "search" | "s" => {
+                self.input.take();
+                if arg.is_empty() {
+                    return self.start_search("");
+                }
+                self.start_search(arg)
             }
             "add" => {
                 if arg.is_empty() || arg.contains(char::is_whitespace) {
@@ -583,7 +608,7 @@ impl App {
         self.conversations.iter_mut().find(|c| c.id == *id)
     }
 
-    fn ensure_conversation(&mut self, id: ConversationId) {
+    pub(super) fn ensure_conversation(&mut self, id: ConversationId) {
         if self.conversation(&id).is_none() {
             self.make_room_for_conversation();
             self.conversations.push(Conversation {

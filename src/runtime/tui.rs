@@ -3,7 +3,9 @@
 
 use super::storage::{Reply, Request};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
-use crate::app::{App, Author, ConversationSummary, Effect, Me, Message, Msg, PAGE, PeerInfo};
+use crate::app::{
+    App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo,
+};
 use crate::proto::MsgId;
 use crate::store::{self, StoredMessage};
 use crate::config::Settings;
@@ -198,15 +200,19 @@ pub fn restore_msg(restored: Restored) -> Msg {
     }
 }
 
+fn app_author(a: store::Author) -> Author {
+    match a {
+        store::Author::Me => Author::Me,
+        store::Author::Peer(p) => Author::Peer(p),
+        store::Author::Raw(a) => Author::Raw(a),
+    }
+}
+
 /// A stored message as the app shows it.
 pub fn app_message(m: StoredMessage) -> Message {
     Message {
         id: m.id,
-        author: match m.author {
-            store::Author::Me => Author::Me,
-            store::Author::Peer(p) => Author::Peer(p),
-            store::Author::Raw(a) => Author::Raw(a),
-        },
+        author: app_author(m.author),
         time_ms: m.received_at_ms,
         text: m.text,
         state: m.state,
@@ -259,7 +265,24 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                 more,
             },
         ),
-        Reply::Search { .. } => Vec::new(),
+        Reply::Search { query, hits } => app.update(
+            now,
+            Msg::SearchResults {
+                query,
+                hits: hits
+                    .into_iter()
+                    .map(|h| Hit {
+                        conversation: h.conversation,
+                        seq: h.seq,
+                        id: h.id,
+                        author: app_author(h.author),
+                        time_ms: h.time_ms,
+                        text: h.text,
+                        matches: h.matches,
+                    })
+                    .collect(),
+            },
+        ),
         Reply::Failed { error, messages } => {
             let mine: Vec<MsgId> = messages
                 .iter()
@@ -323,6 +346,18 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                         page,
                         messages: Vec::new(),
                         more: false,
+                    },
+                );
+            }
+            Effect::Search { query, limit } if node.has_store() => {
+                node.store(Request::Search { query, limit });
+            }
+            Effect::Search { query, .. } => {
+                app.update(
+                    wall_now_ms(),
+                    Msg::SearchResults {
+                        query,
+                        hits: Vec::new(),
                     },
                 );
             }

@@ -328,6 +328,10 @@ fn configure(conn: &Connection, path: &Path, file: bool) -> Result<(), StoreErro
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(&err)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
+    // Statement journals (one per insert with a trigger) in memory: once one spilled to a
+    // temporary file, every later row of a large batch wrote to it.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(&err)?;
     Ok(())
 }
 

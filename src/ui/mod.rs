@@ -7,7 +7,7 @@ pub mod text;
 pub mod time;
 
 use crate::app::keymap;
-use crate::app::{App, Author, Conversation, Message, Notice};
+use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView};
 use crate::proto::{ConversationId, DeliveryState};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -92,6 +92,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let cursor = draw_input(buf, a.input, app);
     if app.show_help {
         draw_help(buf, area);
+    } else if let Some(search) = &app.search {
+        draw_search(buf, area, app, search);
     } else if let Some(cursor) = cursor {
         frame.set_cursor_position(cursor);
     }
@@ -341,7 +343,11 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
         header.push(Span::raw("  "));
         header.push(state);
     }
-    let mut lines = vec![Line::from(header)];
+    let mut header = Line::from(header);
+    if app.highlight == Some(m.id) {
+        header = header.style(Style::default().add_modifier(Modifier::REVERSED));
+    }
+    let mut lines = vec![header];
     let indent = " ".repeat(usize::from(INDENT));
     let body_width = usize::from(width.saturating_sub(INDENT));
     for l in text::wrap(&text::sanitize(&m.text), body_width) {
@@ -433,6 +439,95 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     }
     buf.set_style(area, Style::default().bg(Color::Black).fg(Color::White));
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// The search results: one line per hit (conversation, time, the text around the match
+/// with the match highlighted), the selected one reversed.
+fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
+    let w = area.width.saturating_sub(4).max(10).min(area.width);
+    let h = area.height.saturating_sub(4).max(3).min(area.height);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    Clear.render(r, buf);
+    let count = view.hits.as_ref().map(Vec::len);
+    let title = match count {
+        None => format!("Searching for “{}”…", text::sanitize_line(&view.query)),
+        Some(n) => format!(
+            "“{}”: {n} found · ↑↓ choose · Enter opens · Esc closes",
+            text::sanitize_line(&view.query)
+        ),
+    };
+    let b = block(title_for(&title, w));
+    let inner = b.inner(r);
+    b.render(r, buf);
+    let Some(hits) = &view.hits else {
+        return;
+    };
+    if hits.is_empty() {
+        put_wrapped(buf, inner, "Nothing found.", Style::default().fg(Color::DarkGray));
+        return;
+    }
+    let rows = usize::from(inner.height);
+    let first = view.selected.saturating_sub(rows.saturating_sub(1));
+    for (row, (i, hit)) in hits.iter().enumerate().skip(first).take(rows).enumerate() {
+        let y = inner.y + row as u16;
+        let line = hit_line(app, hit, usize::from(inner.width));
+        buf.set_line(inner.x, y, &line, inner.width);
+        if i == view.selected {
+            buf.set_style(
+                Rect::new(inner.x, y, inner.width, 1),
+                Style::default().add_modifier(Modifier::REVERSED),
+            );
+        }
+    }
+}
+
+fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
+    let who = text::truncate(&text::sanitize_line(&app.title(&hit.conversation)), 16);
+    let time = time::format_time(hit.time_ms, app.clock_ms, app.utc_offset_s);
+    let head = format!("{who}  {time}  ");
+    let room = width.saturating_sub(text::width(&head));
+    // Start up to a dozen characters before the first match, so it is in view.
+    let first = hit.matches.first().map_or(0, |m| m.start.min(hit.text.len()));
+    let start = hit
+        .text
+        .get(..first)
+        .and_then(|before| before.char_indices().rev().take(12).last())
+        .map_or(first, |(i, _)| i);
+    let mut spans = vec![Span::styled(head, Style::default().fg(Color::DarkGray))];
+    if start > 0 {
+        spans.push(Span::raw("…"));
+    }
+    let mut used = usize::from(start > 0);
+    let mut at = start;
+    let mut pieces: Vec<(usize, usize, bool)> = Vec::new();
+    for m in &hit.matches {
+        if m.start < at || m.end > hit.text.len() {
+            continue;
+        }
+        pieces.push((at, m.start, false));
+        pieces.push((m.start, m.end, true));
+        at = m.end;
+    }
+    pieces.push((at, hit.text.len(), false));
+    for (from, to, hot) in pieces {
+        let Some(part) = hit.text.get(from..to) else {
+            continue;
+        };
+        let clean = text::sanitize_line(part);
+        let left = room.saturating_sub(used);
+        if left == 0 {
+            break;
+        }
+        let shown = text::truncate(&clean, left);
+        used += text::width(&shown);
+        let style = if hot {
+            Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        spans.push(Span::styled(shown, style));
+    }
+    Line::from(spans)
 }
 
 fn draw_help(buf: &mut Buffer, area: Rect) {

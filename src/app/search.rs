@@ -1,0 +1,95 @@
+//! Searching the history: `/search TEXT` (or Ctrl-F), a list of hits, Enter jumps to one.
+
+use super::{App, Author, Effect, Notice, Page};
+use crate::proto::{ConversationId, MsgId};
+use crossterm::event::{KeyCode, KeyEvent};
+use std::ops::Range;
+
+/// Hits fetched per search.
+pub const SEARCH_LIMIT: usize = 200;
+
+/// One search hit, as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub conversation: ConversationId,
+    pub seq: i64,
+    pub id: MsgId,
+    pub author: Author,
+    pub time_ms: i64,
+    pub text: String,
+    /// Byte ranges of the query in `text`.
+    pub matches: Vec<Range<usize>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchView {
+    pub query: String,
+    /// `None` while the store is looking.
+    pub hits: Option<Vec<Hit>>,
+    pub selected: usize,
+}
+
+impl App {
+    pub(super) fn start_search(&mut self, query: &str) -> Vec<Effect> {
+        let query = query.trim();
+        if query.is_empty() {
+            self.input.set("/search ");
+            self.notice = Some(Notice::Info("Type what to look for, then Enter".into()));
+            return Vec::new();
+        }
+        self.search = Some(SearchView {
+            query: query.to_owned(),
+            hits: None,
+            selected: 0,
+        });
+        vec![Effect::Search {
+            query: query.to_owned(),
+            limit: SEARCH_LIMIT,
+        }]
+    }
+
+    pub(super) fn search_results(&mut self, query: String, hits: Vec<Hit>) {
+        if let Some(view) = self.search.as_mut()
+            && view.query == query
+        {
+            view.hits = Some(hits);
+            view.selected = 0;
+        }
+    }
+
+    /// Keys while the results are open. Returns `None` if the key is not the overlay's.
+    pub(super) fn search_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
+        let view = self.search.as_mut()?;
+        let count = view.hits.as_ref().map_or(0, Vec::len);
+        match key.code {
+            KeyCode::Esc => self.search = None,
+            KeyCode::Up => view.selected = view.selected.saturating_sub(1),
+            KeyCode::Down => view.selected = (view.selected + 1).min(count.saturating_sub(1)),
+            KeyCode::PageUp => view.selected = view.selected.saturating_sub(10),
+            KeyCode::PageDown => view.selected = (view.selected + 10).min(count.saturating_sub(1)),
+            KeyCode::Enter => {
+                let hit = view.hits.as_ref().and_then(|h| h.get(view.selected)).cloned();
+                self.search = None;
+                if let Some(hit) = hit {
+                    return Some(self.open_hit(hit));
+                }
+            }
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// Shows a hit in its context: its conversation, the page around it, marked.
+    fn open_hit(&mut self, hit: Hit) -> Vec<Effect> {
+        self.ensure_conversation(hit.conversation);
+        self.select(hit.conversation);
+        self.highlight = Some(hit.id);
+        if let Some(c) = self.conversation_mut(&hit.conversation) {
+            c.loading = true;
+        }
+        vec![Effect::Load {
+            conversation: hit.conversation,
+            page: Page::Around(hit.seq),
+        }]
+    }
+}
