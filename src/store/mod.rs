@@ -8,7 +8,7 @@
 //! Layout (see [`schema`] for the SQL):
 //! - `conversations`: one row per conversation, keyed by its text key (a peer's key as 64 hex
 //!   digits, or a plain-text peer's `ip:port`), with alias, pinned, muted, draft, the read
-//!   mark, and an unread count and last activity time kept up to date by triggers.
+//!   mark, and an unread count and last activity time kept up to date as messages come in.
 //! - `authors`: the text keys of message authors (`me`, 64 hex digits, `ip:port`), interned so
 //!   that a message row carries two small integers instead of two 64-character keys.
 //! - `messages`: `seq` (the rowid, order of arrival) is what the UI pages by; `(author, id)` is
@@ -406,6 +406,8 @@ impl Store {
             .at(path)?;
         {
             let mut convs: HashMap<ConversationId, i64> = HashMap::new();
+            // cid -> (new messages not by me, largest received_at_ms)
+            let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
             let mut authors: HashMap<Author, i64> = HashMap::new();
             let mut insert = tx
                 .prepare_cached(
@@ -444,6 +446,22 @@ impl Store {
                     ])
                     .at(path)?;
                 out.push((n == 1).then(|| tx.last_insert_rowid()));
+                if n == 1 {
+                    let t = touched.entry(cid).or_insert((0, i64::MIN));
+                    t.0 += i64::from(aid != 0);
+                    t.1 = t.1.max(m.received_at_ms);
+                }
+            }
+            // New seqs are above any read mark (mark_read never passes the last message).
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE conversations SET unread = unread + ?2,
+                        last_activity_ms = max(last_activity_ms, ?3)
+                     WHERE cid = ?1",
+                )
+                .at(path)?;
+            for (cid, (unread, last)) in touched {
+                update.execute(params![cid, unread, last]).at(path)?;
             }
         }
         if out.iter().any(Option::is_some) {

@@ -31,7 +31,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         muted            INTEGER NOT NULL DEFAULT 0 CHECK (muted IN (0, 1)),
         draft            TEXT NOT NULL DEFAULT '',
         last_read_seq    INTEGER NOT NULL DEFAULT 0,
-        -- Kept by the triggers on messages (and recounted by mark_read).
+        -- Kept by insert_messages, the delete trigger and mark_read.
         unread           INTEGER NOT NULL DEFAULT 0,
         last_activity_ms INTEGER NOT NULL DEFAULT 0
     ) STRICT;
@@ -67,16 +67,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         columnsize = 0
     );
 
-    -- New rows are indexed by Store::insert_messages, in the same transaction, with one
-    -- INSERT .. SELECT per batch: from a per-row trigger FTS5 flushes its pending terms to a
-    -- new segment at every statement (a savepoint), 10x slower on large batches.
-    CREATE TRIGGER messages_after_insert AFTER INSERT ON messages BEGIN
-        UPDATE conversations SET
-            unread = unread + (new.author <> 0 AND new.seq > last_read_seq),
-            last_activity_ms = max(last_activity_ms, new.received_at_ms)
-        WHERE cid = new.conversation;
-    END;
-
+    -- Store::insert_messages indexes new rows and updates their conversations' unread and
+    -- last_activity_ms itself, once per batch: from per-row triggers, every insert needed a
+    -- statement journal and made FTS5 flush its pending terms to a new segment (10x slower on
+    -- large batches). Deletes and edits are rare and are kept in sync by triggers.
     CREATE TRIGGER messages_after_delete AFTER DELETE ON messages BEGIN
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
         UPDATE conversations SET unread = unread - 1
