@@ -26,7 +26,7 @@ mod tests;
 
 pub use export::ExportFormat;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use search::SearchHit;
+pub use search::{SHORT_QUERY_SCAN, SearchHit};
 
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
 use rusqlite::types::Type;
@@ -301,8 +301,7 @@ fn sql_limit(limit: usize) -> i64 {
 
 /// The columns every message query selects, in this order; `m` is `messages`, `a` is
 /// `authors`.
-const MESSAGE_COLUMNS: &str =
-    "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state";
+const MESSAGE_COLUMNS: &str = "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state";
 
 fn message_from_row(
     row: &Row<'_>,
@@ -367,7 +366,9 @@ impl Store {
             .at(&self.path)
     }
 
-    /// `PRAGMA integrity_check`: `"ok"`, or the problems found, one per line.
+    /// `PRAGMA integrity_check`, plus FTS5's own check of the search index against the
+    /// messages (which the pragma does not compare): `"ok"`, or the problems found, one per
+    /// line. Reads the whole database.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         let mut lines = Vec::new();
         self.conn
@@ -376,7 +377,33 @@ impl Store {
                 Ok(())
             })
             .at(&self.path)?;
+        let fts = self.conn.execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        );
+        match fts {
+            Ok(_) => {}
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                if lines == ["ok"] {
+                    lines.clear();
+                }
+                lines.push(format!("search index: {e}"));
+            }
+            Err(e) => return Err(e).at(&self.path),
+        }
         Ok(lines.join("\n"))
+    }
+
+    /// Rebuilds the search index from the messages (after [`integrity_check`]
+    /// (Self::integrity_check) found it out of step). Takes a while on a large history.
+    pub fn rebuild_search_index(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
+                [],
+            )
+            .at(&self.path)?;
+        Ok(())
     }
 
     /// Stores messages in one transaction (all or none). Returns, per message, whether it was
@@ -396,7 +423,7 @@ impl Store {
         ms: &[NewMessage],
     ) -> Result<Vec<Option<i64>>, StoreError> {
         let path = &self.path;
-        let tx = self.conn.transaction().at(path)?;
+        let tx = write_tx(&mut self.conn).at(path)?;
         let mut out = Vec::with_capacity(ms.len());
         // Every row inserted below gets a larger seq (AUTOINCREMENT).
         let last_before: i64 = tx
@@ -481,7 +508,7 @@ impl Store {
     /// from `read`, nor from `delivered` to anything but `read`.
     pub fn set_states(&mut self, changes: &[(MsgId, DeliveryState)]) -> Result<(), StoreError> {
         let path = &self.path;
-        let tx = self.conn.transaction().at(path)?;
+        let tx = write_tx(&mut self.conn).at(path)?;
         {
             let mut update = tx
                 .prepare_cached(
@@ -492,7 +519,9 @@ impl Store {
                 )
                 .at(path)?;
             for (id, state) in changes {
-                update.execute(params![sql_id(*id), state.as_str()]).at(path)?;
+                update
+                    .execute(params![sql_id(*id), state.as_str()])
+                    .at(path)?;
             }
         }
         tx.commit().at(path)
@@ -660,7 +689,7 @@ impl Store {
     /// message) and recounts unread messages.
     pub fn mark_read(&mut self, conv: &ConversationId, up_to_seq: i64) -> Result<(), StoreError> {
         let path = &self.path;
-        let tx = self.conn.transaction().at(path)?;
+        let tx = write_tx(&mut self.conn).at(path)?;
         {
             let key = conversation_key(conv);
             tx.prepare_cached(
@@ -822,10 +851,18 @@ impl Store {
     }
 }
 
+/// Write transactions take the write lock at once: a deferred one that read first could not
+/// upgrade (SQLITE_BUSY, no waiting) if another process wrote in between.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 fn ensure_conversation(conn: &Connection, conv: &ConversationId) -> rusqlite::Result<i64> {
     let key = conversation_key(conv);
-    conn.prepare_cached("INSERT INTO conversations (key) VALUES (?1) ON CONFLICT (key) DO NOTHING")?
-        .execute([&key])?;
+    conn.prepare_cached(
+        "INSERT INTO conversations (key) VALUES (?1) ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute([&key])?;
     conn.prepare_cached("SELECT cid FROM conversations WHERE key = ?1")?
         .query_row([&key], |r| r.get(0))
 }

@@ -98,6 +98,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         text       TEXT NOT NULL
     ) STRICT;
     "#,
+    // 2: development builds of version 1 indexed and counted new messages from a trigger;
+    // insert_messages does both now. Drop the trigger and recompute what it kept.
+    r#"
+    DROP TRIGGER IF EXISTS messages_after_insert;
+    UPDATE conversations SET
+        unread = (SELECT count(*) FROM messages m
+                  WHERE m.conversation = conversations.cid
+                    AND m.seq > conversations.last_read_seq AND m.author <> 0),
+        last_activity_ms = coalesce((SELECT max(m.received_at_ms) FROM messages m
+                                     WHERE m.conversation = conversations.cid), 0);
+    INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.
@@ -217,7 +229,9 @@ fn peek_header(path: &Path) -> Result<(), StoreError> {
     if len < header.len() || !header.starts_with(b"SQLite format 3\0") {
         return Err(not_ours("file is not a database: no SQLite header".into()));
     }
-    let be = |at: usize| i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let be = |at: usize| {
+        i32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
     let (version, app_id) = (i64::from(be(60)), be(68));
     if app_id == APPLICATION_ID && version > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -309,6 +323,8 @@ fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 fn configure(conn: &Connection, path: &Path, file: bool) -> Result<(), StoreError> {
     let err = sqlite_err(path);
+    // Every query is prepared once and kept (there are about 40).
+    conn.set_prepared_statement_cache_capacity(64);
     if file {
         // WAL + synchronous=NORMAL: a commit survives the process being killed; only a power
         // loss can take back the last transactions, never corrupt the file.
@@ -321,7 +337,8 @@ fn configure(conn: &Connection, path: &Path, file: bool) -> Result<(), StoreErro
     }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(&err)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(&err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(&err)?;
     // Statement journals (one per insert with a trigger) in memory: once one spilled to a
     // temporary file, every later row of a large batch wrote to it.
     conn.pragma_update(None, "temp_store", "MEMORY")
