@@ -117,7 +117,8 @@ fn main() -> anyhow::Result<()> {
             )),
             None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         };
-        let n = lanchat::runtime::export::run(&settings, conversation.as_deref(), format, &mut out)?;
+        let n =
+            lanchat::runtime::export::run(&settings, conversation.as_deref(), format, &mut out)?;
         eprintln!("{n} messages exported");
         return Ok(());
     }

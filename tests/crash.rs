@@ -29,7 +29,15 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
     // Bob: the real binary in pipe mode, with its own data dir (and so its own database).
     let mut child = Killed(
         Command::new(env!("CARGO_BIN_EXE_lanchat"))
-            .args(["pipe", "--name", "bob", "--bind", "127.0.0.1", "--port", "0"])
+            .args([
+                "pipe",
+                "--name",
+                "bob",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+            ])
             .arg("--no-discovery")
             .arg("--data-dir")
             .arg(dir.path())
@@ -63,7 +71,11 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
     let mut delivered = HashSet::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while delivered.len() < N / 3 {
-        assert!(Instant::now() < deadline, "only {} delivered", delivered.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} delivered",
+            delivered.len()
+        );
         let e = alice
             .expect(|e| {
                 e["event"] == "state" && (e["state"] == "delivered" || e["state"] == "read")
@@ -82,7 +94,10 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
     {
         delivered.insert(e["id"].as_str().unwrap().to_owned());
     }
-    assert!(delivered.len() < N, "the kill came too late to test anything");
+    assert!(
+        delivered.len() < N,
+        "the kill came too late to test anything"
+    );
 
     // Bob's database: intact, and every delivered message is in it.
     let store = Store::open(&dir.path().join("history.db")).unwrap();
@@ -94,7 +109,10 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
         .into_iter()
         .map(|m| m.id.to_string())
         .collect();
-    let missing: Vec<&String> = delivered.iter().filter(|id| !stored.contains(*id)).collect();
+    let missing: Vec<&String> = delivered
+        .iter()
+        .filter(|id| !stored.contains(*id))
+        .collect();
     assert!(
         missing.is_empty(),
         "{} of {} delivered messages missing after the kill",

@@ -9,90 +9,13 @@ use lanchat::config::Settings;
 use lanchat::proto::NodeId;
 use lanchat::runtime::{Node, pipe, tui};
 use ratatui::Terminal;
-use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
-use ratatui::buffer::Cell;
-use ratatui::layout::{Position, Size};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A `TestBackend` the test can read while the loop owns the terminal.
-#[derive(Clone)]
-struct Shared(Arc<Mutex<TestBackend>>);
-
-impl Shared {
-    fn screen(&self) -> String {
-        let backend = self.0.lock().unwrap();
-        let buf = backend.buffer();
-        let mut out = String::new();
-        for y in 0..buf.area.height {
-            let mut x = 0;
-            while x < buf.area.width {
-                let symbol = buf[(x, y)].symbol();
-                out.push_str(symbol);
-                // A wide character covers the next cell too.
-                x += lanchat::ui::text::width(symbol).max(1) as u16;
-            }
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Waits until the screen contains `needle`, yielding to the loop between looks.
-    async fn wait_for(&self, needle: &str) {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while !self.screen().contains(needle) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "screen never showed {needle:?}:\n{}",
-                self.screen()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-impl Backend for Shared {
-    type Error = std::convert::Infallible;
-
-    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
-    where
-        I: Iterator<Item = (u16, u16, &'a Cell)>,
-    {
-        self.0.lock().unwrap().draw(content)
-    }
-    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().hide_cursor()
-    }
-    fn show_cursor(&mut self) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().show_cursor()
-    }
-    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
-        self.0.lock().unwrap().get_cursor_position()
-    }
-    fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().set_cursor_position(p)
-    }
-    fn clear(&mut self) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().clear()
-    }
-    fn clear_region(&mut self, t: ClearType) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().clear_region(t)
-    }
-    fn size(&self) -> Result<Size, Self::Error> {
-        self.0.lock().unwrap().size()
-    }
-    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
-        self.0.lock().unwrap().window_size()
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        self.0.lock().unwrap().flush()
-    }
-}
+#[path = "support/screen.rs"]
+mod screen;
+use screen::{PATIENCE, Shared};
 
 fn key(code: KeyCode) -> std::io::Result<Event> {
     Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -143,7 +66,7 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
         },
         1,
     );
-    let screen = Shared(Arc::new(Mutex::new(TestBackend::new(80, 24))));
+    let screen = Shared::new(80, 24);
     let mut terminal = Terminal::new(screen.clone()).unwrap();
     let (keys_tx, keys_rx) = mpsc::channel::<std::io::Result<Event>>(64);
     let keys = tokio_stream_from(keys_rx);

@@ -121,7 +121,10 @@ pub enum Msg {
     /// A message received, stored, and new (not a copy of one already stored).
     Received(Message, ConversationId),
     /// Search results for a query.
-    SearchResults { query: String, hits: Vec<Hit> },
+    SearchResults {
+        query: String,
+        hits: Vec<Hit>,
+    },
     /// My message is stored at this position.
     Stored {
         id: MsgId,
@@ -156,7 +159,10 @@ pub enum Effect {
         page: Page,
     },
     /// Look through the history.
-    Search { query: String, limit: usize },
+    Search {
+        query: String,
+        limit: usize,
+    },
     /// Remember that the conversation was read up to this position.
     ReadUpTo {
         conversation: ConversationId,

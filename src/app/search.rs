@@ -68,7 +68,11 @@ impl App {
             KeyCode::PageUp => view.selected = view.selected.saturating_sub(10),
             KeyCode::PageDown => view.selected = (view.selected + 10).min(count.saturating_sub(1)),
             KeyCode::Enter => {
-                let hit = view.hits.as_ref().and_then(|h| h.get(view.selected)).cloned();
+                let hit = view
+                    .hits
+                    .as_ref()
+                    .and_then(|h| h.get(view.selected))
+                    .cloned();
                 self.search = None;
                 if let Some(hit) = hit {
                     return Some(self.open_hit(hit));

@@ -9,10 +9,7 @@ use std::io::Write;
 
 /// Which conversation `who` names: a peer's name or id (or a unique id prefix) as
 /// remembered in the database, or a plain-text peer's `ip:port`.
-pub fn find_conversation(
-    store: &crate::store::Store,
-    who: &str,
-) -> anyhow::Result<ConversationId> {
+pub fn find_conversation(store: &crate::store::Store, who: &str) -> anyhow::Result<ConversationId> {
     if let Some(id) = NodeId::from_hex(who) {
         return Ok(ConversationId::Peer(id));
     }

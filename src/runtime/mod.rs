@@ -14,12 +14,12 @@ pub mod tui;
 use crate::config::Settings;
 use crate::proto::{self, ConversationId, DeliveryState, Endpoint, EndpointConfig, MsgId, NodeId};
 use crate::store::{self, ConversationRow, NewMessage, OutboxRow, PeerRow, Store};
-use storage::StoreHandle;
 use net::{Datagram, Net, NetConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use storage::StoreHandle;
 use tokio::sync::mpsc;
 
 /// The history database, in the data dir.
@@ -129,7 +129,9 @@ impl Node {
     /// Opens (or creates) the history database in the data dir. A file that is not a
     /// lanchat database is reported and left alone.
     pub fn open_store(settings: &Settings) -> Result<Store, crate::store::StoreError> {
-        Store::open(&settings.data_dir.join(DATABASE_FILE))
+        // The full check of the file runs on the store thread, so a big history does not
+        // hold up the first frame.
+        Store::open_unverified(&settings.data_dir.join(DATABASE_FILE))
     }
 
     /// Attaches the store: what it remembers is loaded (peers, outbox), received messages

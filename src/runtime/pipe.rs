@@ -8,10 +8,10 @@
 
 use super::storage::Reply;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
-use crate::store;
 use crate::config::Settings;
 use crate::proto::{self, ConversationId, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
+use crate::store;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

@@ -81,14 +81,128 @@ impl StoreHandle {
     }
 }
 
+/// Whether the file passed its check.
+enum Verified {
+    Pending(std_mpsc::Receiver<Result<(), String>>),
+    Ok,
+    Damaged(String),
+}
+
+impl Verified {
+    /// The check's verdict if it is in: `None` while it runs.
+    fn poll(&mut self) -> Option<Result<(), String>> {
+        if let Verified::Pending(rx) = self {
+            *self = match rx.try_recv() {
+                Ok(Ok(())) => Verified::Ok,
+                Ok(Err(e)) => Verified::Damaged(e),
+                Err(std_mpsc::TryRecvError::Empty) => return None,
+                Err(std_mpsc::TryRecvError::Disconnected) => {
+                    Verified::Damaged("the database check did not finish".into())
+                }
+            };
+        }
+        match self {
+            Verified::Damaged(e) => Some(Err(e.clone())),
+            _ => Some(Ok(())),
+        }
+    }
+}
+
+fn is_write(r: &Request) -> bool {
+    !matches!(r, Request::Page { .. } | Request::Search { .. })
+}
+
 fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Sender<Reply>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
+    // The whole file is checked for damage on a thread of its own (a second or so for a
+    // big history) while reads go ahead; nothing is written until it passes, and nothing
+    // ever is if it does not.
+    let (check_tx, check_rx) = std_mpsc::channel();
+    let path = store.path().to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("lanchat-store-check".into())
+        .spawn(move || {
+            let _ = check_tx.send(Store::verify_file(&path).map_err(|e| e.to_string()));
+        });
+    let mut verified = match spawned {
+        Ok(_) => Verified::Pending(check_rx),
+        Err(e) => Verified::Damaged(format!("cannot check the database: {e}")),
+    };
+    let mut reported = false;
+    // Writes that arrived while the check runs, in order.
+    let mut deferred: Vec<Request> = Vec::new();
+    loop {
+        let verdict = verified.poll();
+        let first = if verdict.is_none() {
+            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(r) => Some(r),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else if deferred.is_empty() {
+            match rx.recv() {
+                Ok(r) => Some(r),
+                Err(_) => return,
+            }
+        } else {
+            None
+        };
+        let mut batch = std::mem::take(&mut deferred);
+        batch.extend(first);
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),
                 Err(_) => break,
             }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        if verdict.is_none() {
+            // Still checking: reads now, writes later.
+            let (writes, reads): (Vec<Request>, Vec<Request>) =
+                batch.into_iter().partition(is_write);
+            deferred = writes;
+            for r in reads {
+                if let Some(reply) = handle(&mut store, r)
+                    && replies.blocking_send(reply).is_err()
+                {
+                    return;
+                }
+            }
+            continue;
+        }
+        if let Some(Err(error)) = verdict
+            && batch.iter().any(is_write)
+        {
+            if !reported {
+                tracing::error!(%error, "history database damaged");
+                reported = true;
+            }
+            // Serve the reads; refuse the writes, naming the messages that were not kept.
+            let mut messages = Vec::new();
+            let mut reads = Vec::new();
+            for r in batch {
+                match r {
+                    Request::Insert(ms) => messages.extend(ms),
+                    r if !is_write(&r) => reads.push(r),
+                    _ => {}
+                }
+            }
+            let failed = Reply::Failed {
+                error: error.clone(),
+                messages,
+            };
+            if replies.blocking_send(failed).is_err() {
+                return;
+            }
+            for r in reads {
+                if let Some(reply) = handle(&mut store, r)
+                    && replies.blocking_send(reply).is_err()
+                {
+                    return;
+                }
+            }
+            continue;
         }
         // All inserts of the batch in one transaction, ahead of the rest: a page asked for
         // after a message arrived must include it.

@@ -3,13 +3,11 @@
 
 use super::storage::{Reply, Request};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
-use crate::app::{
-    App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo,
-};
-use crate::proto::MsgId;
-use crate::store::{self, StoredMessage};
+use crate::app::{App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
+use crate::proto::MsgId;
 use crate::proto::NodeId;
+use crate::store::{self, StoredMessage};
 use crate::ui;
 use anyhow::Context;
 use crossterm::event::{Event, EventStream, KeyEventKind};
@@ -64,9 +62,9 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
 /// The loop: merge keys, datagrams, deadlines and background results; update; draw if dirty.
 pub async fn run<B, K, F>(
     term: &mut Terminal<B>,
-    mut keys: K,
-    mut node: Node,
-    mut app: App,
+    keys: K,
+    node: Node,
+    app: App,
     stop: F,
 ) -> anyhow::Result<()>
 where
@@ -75,6 +73,26 @@ where
     K: Stream<Item = io::Result<Event>> + Unpin,
     F: Future<Output = ()>,
 {
+    run_with(term, keys, node, app, Vec::new(), stop).await
+}
+
+/// [`run`], first carrying out `effects` the app asked for before the loop started (such
+/// as loading the conversation it restored).
+pub async fn run_with<B, K, F>(
+    term: &mut Terminal<B>,
+    mut keys: K,
+    mut node: Node,
+    mut app: App,
+    effects: Vec<Effect>,
+    stop: F,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    K: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = ()>,
+{
+    run_effects(&mut app, &mut node, effects);
     tokio::pin!(stop);
     let size = term.size()?;
     app.update(

@@ -349,6 +349,32 @@ impl Store {
         })
     }
 
+    /// [`open`](Self::open) without reading the whole file first, for a fast start: call
+    /// [`verify`](Self::verify) (on the store's own thread) before writing anything.
+    pub fn open_unverified(path: &Path) -> Result<Store, StoreError> {
+        let conn = schema::open_file_checked(path, false)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Looks through the whole file for damage (`PRAGMA quick_check`).
+    pub fn verify(&self) -> Result<(), StoreError> {
+        schema::verify(&self.conn, &self.path)
+    }
+
+    /// [`verify`](Self::verify) on a read-only connection of its own, so it can run on
+    /// another thread while this store keeps serving reads.
+    pub fn verify_file(path: &Path) -> Result<(), StoreError> {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .at(path)?;
+        schema::verify(&conn, path)
+    }
+
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let path = PathBuf::from(":memory:");
         let conn = schema::open_memory(&path)?;

@@ -446,7 +446,12 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
 fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
     let w = area.width.saturating_sub(4).max(10).min(area.width);
     let h = area.height.saturating_sub(4).max(3).min(area.height);
-    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
     Clear.render(r, buf);
     let count = view.hits.as_ref().map(Vec::len);
     let title = match count {
@@ -463,7 +468,12 @@ fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
         return;
     };
     if hits.is_empty() {
-        put_wrapped(buf, inner, "Nothing found.", Style::default().fg(Color::DarkGray));
+        put_wrapped(
+            buf,
+            inner,
+            "Nothing found.",
+            Style::default().fg(Color::DarkGray),
+        );
         return;
     }
     let rows = usize::from(inner.height);
@@ -487,7 +497,10 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
     let head = format!("{who}  {time}  ");
     let room = width.saturating_sub(text::width(&head));
     // Start up to a dozen characters before the first match, so it is in view.
-    let first = hit.matches.first().map_or(0, |m| m.start.min(hit.text.len()));
+    let first = hit
+        .matches
+        .first()
+        .map_or(0, |m| m.start.min(hit.text.len()));
     let start = hit
         .text
         .get(..first)
@@ -521,7 +534,9 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
         let shown = text::truncate(&clean, left);
         used += text::width(&shown);
         let style = if hot {
-            Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::default()
         };
