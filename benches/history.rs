@@ -1,0 +1,184 @@
+//! A million-message conversation: time to open it, to jump to its first message and back,
+//! and the peak memory of the process doing so.
+//!
+//! Run: `cargo bench --bench history`. The database is generated first (in a child process
+//! of its own, so the generator's memory does not count), then measured 5 times; medians.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/screen.rs"]
+mod screen;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use lanchat::app::{App, Me};
+use lanchat::config::Settings;
+use lanchat::proto::{ConversationId, MsgId, NodeId};
+use lanchat::runtime::{Node, tui};
+use lanchat::store::{Author, NewMessage, Store};
+use ratatui::Terminal;
+use screen::Shared;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const N: u64 = 1_000_000;
+const PEER: NodeId = NodeId([9; 32]);
+
+fn generate(dir: &Path) {
+    let mut store = Store::open(&dir.join("history.db")).unwrap();
+    let conv = ConversationId::Peer(PEER);
+    for chunk in 0..20 {
+        let batch: Vec<NewMessage> = (chunk * N / 20..(chunk + 1) * N / 20)
+            .map(|i| NewMessage {
+                conversation: conv,
+                id: MsgId(i + 1),
+                author: if i % 2 == 0 {
+                    Author::Peer(PEER)
+                } else {
+                    Author::Me
+                },
+                sent_at_ms: 1_700_000_000_000 + i as i64,
+                received_at_ms: 1_700_000_000_000 + i as i64,
+                text: format!("history line {i} with a little more text, as chat has"),
+                state: None,
+            })
+            .collect();
+        store.insert_messages(&batch).unwrap();
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn wait(screen: &Shared, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !screen.screen().contains(needle) {
+        assert!(Instant::now() < deadline, "never showed {needle}");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+/// One measurement, in this (fresh) process: prints "open_ms first_ms back_ms rss_kib".
+async fn measure(dir: &Path) {
+    let settings = Settings::loopback("me", dir);
+    let t0 = Instant::now();
+    let mut node = Node::start(&settings, NodeId([1; 32])).unwrap();
+    let store = Node::open_store(&settings).unwrap();
+    let restored = node.attach_store(store).unwrap();
+    let mut app = App::new(
+        Me {
+            id: NodeId([1; 32]),
+            name: "me".into(),
+            listen: node.local_addr(),
+            discovery: false,
+        },
+        1,
+    );
+    let first = app.update(0, tui::restore_msg(restored));
+    let screen = Shared::new(200, 50);
+    let mut terminal = Terminal::new(screen.clone()).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Event>>(8);
+    let keys = Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let task = tokio::spawn(async move {
+        tui::run_with(
+            &mut terminal,
+            keys,
+            node,
+            app,
+            first,
+            std::future::pending(),
+        )
+        .await
+    });
+    wait(&screen, "history line 999999 ").await;
+    let open = t0.elapsed();
+    let key = |code, mods| Ok(Event::Key(KeyEvent::new(code, mods)));
+    let t1 = Instant::now();
+    tx.send(key(KeyCode::Home, KeyModifiers::CONTROL))
+        .await
+        .unwrap();
+    wait(&screen, "history line 0 ").await;
+    let to_first = t1.elapsed();
+    let t2 = Instant::now();
+    tx.send(key(KeyCode::End, KeyModifiers::CONTROL))
+        .await
+        .unwrap();
+    wait(&screen, "history line 999999 ").await;
+    let back = t2.elapsed();
+    tx.send(key(KeyCode::Char('c'), KeyModifiers::CONTROL))
+        .await
+        .unwrap();
+    task.await.unwrap().unwrap();
+    println!(
+        "{:.3} {:.3} {:.3} {}",
+        open.as_secs_f64() * 1e3,
+        to_first.as_secs_f64() * 1e3,
+        back.as_secs_f64() * 1e3,
+        peak_rss_kib()
+    );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    match args.get(1).map(String::as_str) {
+        Some("generate") => generate(Path::new(&args[2])),
+        Some("measure") => rt.block_on(measure(Path::new(&args[2]))),
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let me = std::env::current_exe().unwrap();
+            let t = Instant::now();
+            let ok = Command::new(&me)
+                .arg("generate")
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            println!(
+                "generated {N} messages in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            let mut cols: [Vec<f64>; 4] = Default::default();
+            for _ in 0..5 {
+                let out = Command::new(&me)
+                    .arg("measure")
+                    .arg(dir.path())
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                let nums: Vec<f64> = text
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                assert_eq!(nums.len(), 4, "measure printed {text:?}");
+                for (c, n) in cols.iter_mut().zip(nums) {
+                    c.push(n);
+                }
+            }
+            let [open, first, back, rss] = cols;
+            println!("1,000,000-message conversation, 200x50 screen, 5 runs, medians:");
+            println!("  open to latest page drawn: {:.1} ms", median(open));
+            println!("  jump to first message:     {:.1} ms", median(first));
+            println!("  jump back to latest:       {:.1} ms", median(back));
+            println!(
+                "  peak RSS:                  {:.1} MB",
+                median(rss) / 1024.0
+            );
+        }
+    }
+}
