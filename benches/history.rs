@@ -6,15 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/support/history.rs"]
+mod history;
 #[path = "../tests/support/screen.rs"]
 mod screen;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::app::{App, Me};
 use lanchat::config::Settings;
-use lanchat::proto::{ConversationId, MsgId, NodeId};
+use lanchat::proto::NodeId;
 use lanchat::runtime::{Node, tui};
-use lanchat::store::{Author, NewMessage, Store};
 use ratatui::Terminal;
 use screen::Shared;
 use std::path::Path;
@@ -25,26 +26,7 @@ const N: u64 = 1_000_000;
 const PEER: NodeId = NodeId([9; 32]);
 
 fn generate(dir: &Path) {
-    let mut store = Store::open(&dir.join("history.db")).unwrap();
-    let conv = ConversationId::Peer(PEER);
-    for chunk in 0..20 {
-        let batch: Vec<NewMessage> = (chunk * N / 20..(chunk + 1) * N / 20)
-            .map(|i| NewMessage {
-                conversation: conv,
-                id: MsgId(i + 1),
-                author: if i % 2 == 0 {
-                    Author::Peer(PEER)
-                } else {
-                    Author::Me
-                },
-                sent_at_ms: 1_700_000_000_000 + i as i64,
-                received_at_ms: 1_700_000_000_000 + i as i64,
-                text: format!("history line {i} with a little more text, as chat has"),
-                state: None,
-            })
-            .collect();
-        store.insert_messages(&batch).unwrap();
-    }
+    history::fill(&dir.join("history.db"), PEER, N);
 }
 
 fn peak_rss_kib() -> u64 {

@@ -3,46 +3,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/history.rs"]
+mod history;
 #[path = "support/screen.rs"]
 mod screen;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::app::{App, Me};
 use lanchat::config::Settings;
-use lanchat::proto::{ConversationId, MsgId, NodeId};
+use lanchat::proto::NodeId;
 use lanchat::runtime::{Node, tui};
-use lanchat::store::{Author, NewMessage, Store};
 use ratatui::Terminal;
 use screen::Shared;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
 const N: u64 = 1_000_000;
-
-fn fill(path: &std::path::Path, peer: NodeId) {
-    let mut store = Store::open(path).unwrap();
-    let conv = ConversationId::Peer(peer);
-    let t = Instant::now();
-    for chunk in 0..10 {
-        let batch: Vec<NewMessage> = (chunk * N / 10..(chunk + 1) * N / 10)
-            .map(|i| NewMessage {
-                conversation: conv,
-                id: MsgId(i + 1),
-                author: if i % 2 == 0 {
-                    Author::Peer(peer)
-                } else {
-                    Author::Me
-                },
-                sent_at_ms: 1_700_000_000_000 + i as i64,
-                received_at_ms: 1_700_000_000_000 + i as i64,
-                text: format!("history line {i}"),
-                state: None,
-            })
-            .collect();
-        store.insert_messages(&batch).unwrap();
-    }
-    eprintln!("generated {N} messages in {:?}", t.elapsed());
-}
 
 fn key(code: KeyCode, mods: KeyModifiers) -> std::io::Result<Event> {
     Ok(Event::Key(KeyEvent::new(code, mods)))
@@ -52,7 +28,9 @@ fn key(code: KeyCode, mods: KeyModifiers) -> std::io::Result<Event> {
 async fn a_million_message_conversation_opens_and_scrolls_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let peer = NodeId([9; 32]);
-    fill(&dir.path().join("history.db"), peer);
+    let t = Instant::now();
+    history::fill(&dir.path().join("history.db"), peer, N);
+    eprintln!("generated {N} messages in {:?}", t.elapsed());
 
     let settings = Settings::loopback("me", dir.path());
     let me = NodeId([1; 32]);

@@ -8,12 +8,8 @@ use lanchat::proto::{
     ConversationId, DeliveryState, Destination, Endpoint, EndpointConfig, Event, MsgId,
     PeerDownReason, wire,
 };
-use sim::{Network, addr, node_id};
+use sim::{Network, addr, node_id, secs, texts as messages};
 use std::time::Duration;
-
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s)
-}
 
 fn peer_ups(events: &[(Duration, Event)]) -> Vec<(Duration, String)> {
     events
@@ -30,16 +26,6 @@ fn states(events: &[(Duration, Event)], id: MsgId) -> Vec<(Duration, DeliverySta
         .iter()
         .filter_map(|(t, e)| match e {
             Event::State { id: i, state } if *i == id => Some((*t, *state)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn messages(events: &[(Duration, Event)]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::Message { text, .. } => Some(text.clone()),
             _ => None,
         })
         .collect()

@@ -5,24 +5,9 @@
 mod sim;
 
 use lanchat::proto::{ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, MsgId, wire};
-use sim::{Chaos, Network, node_id};
+use sim::{Chaos, Network, node_id, secs, texts};
 use std::collections::HashMap;
 use std::time::Duration;
-
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s)
-}
-
-/// Texts of messages received, in the order the endpoint handed them up.
-fn texts(events: &[(Duration, Event)]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::Message { text, .. } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 /// The last state of each message id.
 fn final_states(events: &[(Duration, Event)]) -> HashMap<MsgId, (Duration, DeliveryState)> {

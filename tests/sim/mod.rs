@@ -227,3 +227,18 @@ impl Network {
         std::mem::take(&mut self.nodes[i].events)
     }
 }
+
+pub fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// Texts of messages handed up, in order.
+pub fn texts(events: &[(Duration, Event)]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Message { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
