@@ -296,6 +296,7 @@ impl App {
 
     pub(super) fn jump_latest(&mut self) -> Vec<Effect> {
         self.scroll = 0;
+        self.new_below = 0;
         let Some(id) = self.selected else {
             return Vec::new();
         };
@@ -341,5 +342,8 @@ impl App {
 
     pub(super) fn clamp_scroll(&mut self) {
         self.scroll = self.scroll.min(self.max_scroll());
+        if self.scroll == 0 {
+            self.new_below = 0;
+        }
     }
 }

@@ -180,6 +180,8 @@ pub struct App {
     pub input: Editor,
     /// How many lines the message pane is scrolled up from the latest message.
     pub scroll: usize,
+    /// Messages that arrived below the view while it was scrolled up.
+    pub new_below: usize,
     pub size: (u16, u16),
     pub notice: Option<Notice>,
     pub show_help: bool,
@@ -211,6 +213,7 @@ impl App {
             selected: None,
             input: Editor::default(),
             scroll: 0,
+            new_below: 0,
             size: (80, 24),
             notice: None,
             show_help: false,
@@ -664,6 +667,15 @@ impl App {
 
     fn push_message(&mut self, id: ConversationId, message: Message, now_ms: i64) {
         self.ensure_conversation(id);
+        // Scrolled up in this conversation: the view stays put, and a marker counts what
+        // arrived below it.
+        let hold_view = self.selected == Some(id) && self.scroll > 0;
+        let lines = if hold_view {
+            let (w, _) = ui::message_pane_size(self.size.0, self.size.1);
+            ui::message_height(self, &message, w)
+        } else {
+            0
+        };
         let Some(c) = self.conversation_mut(&id) else {
             return;
         };
@@ -676,6 +688,10 @@ impl App {
             }
         }
         c.last_activity_ms = c.last_activity_ms.max(now_ms);
+        if hold_view {
+            self.scroll += lines;
+            self.new_below += 1;
+        }
         self.sort();
     }
 
@@ -713,6 +729,7 @@ impl App {
     pub fn select(&mut self, id: ConversationId) {
         self.selected = Some(id);
         self.scroll = 0;
+        self.new_below = 0;
         if let Some(c) = self.conversation_mut(&id) {
             c.unread = 0;
         }

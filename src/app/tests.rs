@@ -1357,3 +1357,47 @@ fn stored_positions_reach_my_messages() {
         }]
     );
 }
+
+#[test]
+fn new_messages_do_not_move_a_scrolled_up_view_and_are_counted() {
+    let mut app = new_app();
+    app.update(
+        T0,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    peer_up(&mut app, T0, 1, "alice");
+    for i in 0..40 {
+        incoming(
+            &mut app,
+            T0 + i,
+            peer(1),
+            100 + i as u64,
+            &format!("line {i}"),
+        );
+    }
+    app.update(T0 + 50, key(KeyCode::PageUp));
+    let scrolled = app.scroll;
+    assert!(scrolled > 0);
+    incoming(&mut app, T0 + 51, peer(1), 500, "new one");
+    incoming(
+        &mut app,
+        T0 + 52,
+        peer(1),
+        501,
+        "and another\nover two lines",
+    );
+    // Header + text lines of each: 2 and 3 more lines below the view, which stays put.
+    assert_eq!(app.scroll, scrolled + 2 + 3);
+    assert_eq!(app.new_below, 2);
+    // At the bottom, new messages simply appear.
+    app.update(
+        T0 + 53,
+        Msg::Key(KeyEvent::new(KeyCode::End, KeyModifiers::CONTROL)),
+    );
+    assert_eq!((app.scroll, app.new_below), (0, 0));
+    incoming(&mut app, T0 + 54, peer(1), 502, "seen at once");
+    assert_eq!((app.scroll, app.new_below), (0, 0));
+}

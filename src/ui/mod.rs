@@ -279,7 +279,12 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
     }
     if app.scroll > 0 && end < lines.len() {
-        let hint = " ↓ more below (Ctrl-End) ";
+        let hint = match app.new_below {
+            0 => " ↓ more below (Ctrl-End) ".to_string(),
+            1 => " 1 new message ↓ (Ctrl-End) ".to_string(),
+            n => format!(" {n} new messages ↓ (Ctrl-End) "),
+        };
+        let hint = hint.as_str();
         let w = text::width(hint) as u16;
         if w < inner.width {
             buf.set_stringn(

@@ -732,6 +732,18 @@ fn scrolled_pane_shows_older_lines_and_a_hint() {
     let rows_top = pane_rows(&t);
     assert_eq!(rows_top[1], format!("│{:<43}│", "alice  10:00"));
     assert_eq!(rows_top[2], format!("│{:<43}│", "  msg 0"));
+
+    // Something new arrives while reading old messages: the view stays, a marker counts it.
+    incoming(&mut app, T0 + 11, peer(1), 99, "news");
+    let t = render(&app, 60, 12);
+    let rows_new = pane_rows(&t);
+    assert_eq!(rows_new[2], format!("│{:<43}│", "  msg 0"));
+    assert!(rows_new[6].starts_with("│  msg 2 "), "{}", rows_new[6]);
+    assert!(
+        rows_new[6].ends_with(" 1 new message ↓ (Ctrl-End) │"),
+        "{}",
+        rows_new[6]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
