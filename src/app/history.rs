@@ -31,6 +31,8 @@ pub struct ConversationSummary {
     pub unread: u32,
     pub last_activity_ms: i64,
     pub has_messages: bool,
+    /// Half-typed text left in it.
+    pub draft: String,
 }
 
 impl App {
@@ -47,6 +49,9 @@ impl App {
             if self.conversation(&summary.id).is_some() {
                 continue;
             }
+            if !summary.draft.is_empty() {
+                self.drafts.insert(summary.id, summary.draft.clone());
+            }
             self.conversations.push(Conversation {
                 id: summary.id,
                 messages: VecDeque::new(),
@@ -62,6 +67,10 @@ impl App {
             && let Some(first) = self.conversations.first().map(|c| c.id)
         {
             self.select(first);
+            if let Some(draft) = self.drafts.remove(&first) {
+                self.input.set(&draft);
+                self.draft_saves.push((first, String::new()));
+            }
         }
         Vec::new()
     }

@@ -29,6 +29,9 @@ pub enum Action {
     Dismiss,
     ResendFailed,
     Search,
+    /// Open the n-th conversation of the sidebar (1-based).
+    Jump(u8),
+    NextUnread,
 }
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -74,6 +77,16 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Backspace, ALT, Action::DeleteWordBack),
     (KeyCode::Char('r'), CTRL, Action::ResendFailed),
     (KeyCode::Char('s'), CTRL, Action::Search),
+    (KeyCode::Char('a'), ALT, Action::NextUnread),
+    (KeyCode::Char('1'), ALT, Action::Jump(1)),
+    (KeyCode::Char('2'), ALT, Action::Jump(2)),
+    (KeyCode::Char('3'), ALT, Action::Jump(3)),
+    (KeyCode::Char('4'), ALT, Action::Jump(4)),
+    (KeyCode::Char('5'), ALT, Action::Jump(5)),
+    (KeyCode::Char('6'), ALT, Action::Jump(6)),
+    (KeyCode::Char('7'), ALT, Action::Jump(7)),
+    (KeyCode::Char('8'), ALT, Action::Jump(8)),
+    (KeyCode::Char('9'), ALT, Action::Jump(9)),
     (KeyCode::F(1), NONE, Action::ToggleHelp),
     (KeyCode::Esc, NONE, Action::Dismiss),
 ];
@@ -95,10 +108,12 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
 /// What the help overlay shows, one line per action.
 pub const HELP: &[(&str, &str)] = &[
     ("Enter", "send the message, or run a /command"),
-    ("Tab / Ctrl-N", "next conversation"),
-    ("Shift-Tab / Ctrl-P", "previous conversation"),
-    ("Up / Down", "scroll one line"),
-    ("PgUp / PgDn", "scroll one page"),
+    (
+        "Tab / Shift-Tab, Ctrl-N / Ctrl-P",
+        "next / previous conversation",
+    ),
+    ("Alt-1 … Alt-9, Alt-A", "conversation 1 … 9, next unread"),
+    ("Up / Down, PgUp / PgDn", "scroll by a line, by a page"),
     ("Ctrl-Home / Ctrl-End", "jump to the first / latest message"),
     ("Left / Right, Ctrl-B / Ctrl-F", "move by character"),
     ("Ctrl-Left / Ctrl-Right, Alt-B / Alt-F", "move by word"),
@@ -106,13 +121,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
     ("Ctrl-U / Ctrl-K", "delete to start / to end"),
     ("Ctrl-R", "resend this chat's failed messages"),
-    ("F1", "this help"),
+    ("F1, ? on an empty input, /help", "this help"),
     ("Esc", "close help, clear the status message"),
-    ("Ctrl-C / Ctrl-Q", "quit"),
+    ("Ctrl-C / Ctrl-Q, /quit", "quit"),
     ("Ctrl-S, /search TEXT", "search all conversations (CJK too)"),
     ("/add HOST:PORT", "reach a peer discovery cannot see"),
-    ("/help", "this help"),
-    ("/quit", "quit"),
     ("//text", "send text that starts with a slash"),
 ];
 

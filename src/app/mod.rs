@@ -158,6 +158,11 @@ pub enum Effect {
         conversation: ConversationId,
         page: Page,
     },
+    /// Keep a conversation's half-typed text (empty: none).
+    SaveDraft {
+        conversation: ConversationId,
+        text: String,
+    },
     /// Look through the history.
     Search {
         query: String,
@@ -182,6 +187,10 @@ pub struct App {
     pub scroll: usize,
     /// Messages that arrived below the view while it was scrolled up.
     pub new_below: usize,
+    /// Half-typed text of the conversations not open now.
+    pub drafts: HashMap<ConversationId, String>,
+    /// Drafts changed since the last update, to be saved.
+    draft_saves: Vec<(ConversationId, String)>,
     pub size: (u16, u16),
     pub notice: Option<Notice>,
     pub show_help: bool,
@@ -214,6 +223,8 @@ impl App {
             input: Editor::default(),
             scroll: 0,
             new_below: 0,
+            drafts: HashMap::new(),
+            draft_saves: Vec::new(),
             size: (80, 24),
             notice: None,
             show_help: false,
@@ -271,6 +282,11 @@ impl App {
         effects.extend(self.read_receipts());
         effects.extend(self.pending_read_mark());
         effects.extend(self.pending_load());
+        effects.extend(
+            self.draft_saves
+                .drain(..)
+                .map(|(conversation, text)| Effect::SaveDraft { conversation, text }),
+        );
         effects
     }
 
@@ -357,6 +373,16 @@ impl App {
             Action::Quit => return self.quit(),
             Action::NextConversation => self.cycle(1),
             Action::PrevConversation => self.cycle(-1),
+            Action::Jump(n) => {
+                if let Some(id) = self
+                    .conversations
+                    .get(usize::from(n).saturating_sub(1))
+                    .map(|c| c.id)
+                {
+                    self.select(id);
+                }
+            }
+            Action::NextUnread => self.next_unread(),
             Action::ScrollUp => return self.scroll_by(1),
             Action::ScrollDown => return self.scroll_by(-1),
             Action::PageUp => return self.scroll_by(self.page() as isize),
@@ -417,6 +443,12 @@ impl App {
 
     fn quit(&mut self) -> Vec<Effect> {
         self.running = false;
+        // What was being typed is kept for next time.
+        if let Some(id) = self.selected
+            && !self.input.is_empty()
+        {
+            self.draft_saves.push((id, self.input.text().to_owned()));
+        }
         vec![Effect::Quit]
     }
 
@@ -710,6 +742,24 @@ impl App {
         });
     }
 
+    /// Opens the next conversation (in sidebar order, after the open one) with unread
+    /// messages.
+    fn next_unread(&mut self) {
+        let start = self
+            .selected
+            .and_then(|id| self.conversations.iter().position(|c| c.id == id))
+            .map_or(0, |i| i + 1);
+        let n = self.conversations.len();
+        let found = (0..n)
+            .map(|k| (start + k) % n.max(1))
+            .find(|&i| self.conversations[i].unread > 0)
+            .map(|i| self.conversations[i].id);
+        match found {
+            Some(id) => self.select(id),
+            None => self.notice = Some(Notice::Info("Nothing unread".into())),
+        }
+    }
+
     fn cycle(&mut self, step: isize) {
         if self.conversations.is_empty() {
             return;
@@ -727,6 +777,25 @@ impl App {
     }
 
     pub fn select(&mut self, id: ConversationId) {
+        // Each conversation keeps its own half-typed text.
+        if let Some(old) = self.selected
+            && old != id
+        {
+            let text = self.input.take();
+            if text != self.drafts.get(&old).cloned().unwrap_or_default() {
+                self.draft_saves.push((old, text.clone()));
+            }
+            if text.is_empty() {
+                self.drafts.remove(&old);
+            } else {
+                self.drafts.insert(old, text);
+            }
+            // The draft moves into the input; the stored copy goes until it is left again.
+            if let Some(draft) = self.drafts.remove(&id) {
+                self.input.set(&draft);
+                self.draft_saves.push((id, String::new()));
+            }
+        }
         self.selected = Some(id);
         self.scroll = 0;
         self.new_below = 0;

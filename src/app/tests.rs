@@ -1145,6 +1145,7 @@ fn restored_app() -> App {
                 unread: 3,
                 last_activity_ms: T0 - 1000,
                 has_messages: true,
+                draft: String::new(),
             }],
         },
     );
@@ -1400,4 +1401,60 @@ fn new_messages_do_not_move_a_scrolled_up_view_and_are_counted() {
     assert_eq!((app.scroll, app.new_below), (0, 0));
     incoming(&mut app, T0 + 54, peer(1), 502, "seen at once");
     assert_eq!((app.scroll, app.new_below), (0, 0));
+}
+
+#[test]
+fn each_conversation_keeps_its_draft_and_the_store_hears_of_it() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    type_text(&mut app, T0, "half a thought");
+    let effects = app.update(T0 + 1, ctrl('n'));
+    assert_eq!(app.selected, Some(peer(2)));
+    assert!(app.input.is_empty());
+    assert_eq!(
+        effects,
+        vec![Effect::SaveDraft {
+            conversation: peer(1),
+            text: "half a thought".into()
+        }]
+    );
+    assert!(app.drafts.contains_key(&peer(1)));
+    // Back: the draft is in the input again, and the stored copy is cleared.
+    let effects = app.update(T0 + 2, ctrl('p'));
+    assert_eq!(app.input.text(), "half a thought");
+    assert_eq!(
+        effects,
+        vec![Effect::SaveDraft {
+            conversation: peer(1),
+            text: String::new()
+        }]
+    );
+    // Quitting keeps what is being typed.
+    let effects = app.update(T0 + 3, ctrl('c'));
+    assert!(effects.contains(&Effect::SaveDraft {
+        conversation: peer(1),
+        text: "half a thought".into()
+    }));
+}
+
+#[test]
+fn alt_digits_and_alt_a_jump() {
+    let mut app = new_app();
+    for (n, name) in [(1, "alice"), (2, "bob"), (3, "carol")] {
+        peer_up(&mut app, T0, n, name);
+    }
+    let alt = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+    app.update(T0 + 1, alt('3'));
+    assert_eq!(app.selected, Some(app.conversations[2].id));
+    app.update(T0 + 1, alt('9')); // no ninth: nothing happens
+    assert_eq!(app.selected, Some(app.conversations[2].id));
+    app.update(T0 + 1, alt('1'));
+    let first = app.selected;
+    incoming(&mut app, T0 + 2, peer(2), 7, "psst");
+    app.update(T0 + 3, alt('a'));
+    assert_eq!(app.selected, Some(peer(2)));
+    assert_ne!(app.selected, first);
+    app.update(T0 + 4, alt('a'));
+    assert_eq!(app.notice, Some(Notice::Info("Nothing unread".into())));
 }

@@ -29,6 +29,10 @@ pub enum Request {
         seq: i64,
     },
     Peer(PeerRow),
+    Draft {
+        conversation: ConversationId,
+        text: String,
+    },
     OutboxAdd(OutboxRow),
     OutboxRemove(MsgId),
     Search {
@@ -254,6 +258,9 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
             store.mark_read(&conversation, seq).err().and_then(failed)
         }
         Request::Peer(p) => store.upsert_peer(&p).err().and_then(failed),
+        Request::Draft { conversation, text } => {
+            store.set_draft(&conversation, &text).err().and_then(failed)
+        }
         Request::OutboxAdd(o) => store.outbox_add(&o).err().and_then(failed),
         Request::OutboxRemove(id) => store.outbox_remove(id).err().and_then(failed),
         Request::Search { query, limit } => match store.search(&query, limit) {

@@ -213,6 +213,7 @@ pub fn restore_msg(restored: Restored) -> Msg {
                 unread: c.unread,
                 last_activity_ms: c.last_activity_ms,
                 has_messages: c.last_preview.is_some(),
+                draft: c.draft,
             })
             .collect(),
     }
@@ -378,6 +379,9 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                         hits: Vec::new(),
                     },
                 );
+            }
+            Effect::SaveDraft { conversation, text } => {
+                node.store(Request::Draft { conversation, text });
             }
             Effect::ReadUpTo { conversation, seq } => {
                 node.store(Request::ReadUpTo { conversation, seq });

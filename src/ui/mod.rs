@@ -183,12 +183,17 @@ fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
         ConversationId::Peer(_) => ("○", Style::default().fg(Color::DarkGray)),
         ConversationId::Raw(_) => ("≈", Style::default().fg(Color::Yellow)),
     };
+    let draft = if app.drafts.contains_key(&conv.id) {
+        "✎"
+    } else {
+        ""
+    };
     let badge = match conv.unread {
         0 => String::new(),
         n if n > 99 => " 99+".to_string(),
         n => format!(" {n}"),
     };
-    let name_room = width.saturating_sub(2 + text::width(&badge));
+    let name_room = width.saturating_sub(2 + text::width(&badge) + text::width(draft));
     let name = text::truncate(&text::sanitize_line(&app.title(&conv.id)), name_room);
     let pad = name_room.saturating_sub(text::width(&name));
     let mut spans = vec![
@@ -203,6 +208,7 @@ fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
             },
         ),
         Span::raw(" ".repeat(pad)),
+        Span::styled(draft, Style::default().fg(Color::Magenta)),
     ];
     if !badge.is_empty() {
         spans.push(Span::styled(
