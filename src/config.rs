@@ -67,6 +67,10 @@ pub struct FileConfig {
     pub peers: Vec<String>,
     /// Send read receipts and show peers' (off is off both ways).
     pub read_receipts: Option<bool>,
+    /// Ring the terminal bell when a message arrives out of view.
+    pub bell: Option<bool>,
+    /// Show the unread count in the window title.
+    pub title: Option<bool>,
 }
 
 /// Everything resolved: what the runtime starts with.
@@ -80,6 +84,8 @@ pub struct Settings {
     pub discovery_port: u16,
     pub peers: Vec<String>,
     pub read_receipts: bool,
+    pub bell: bool,
+    pub title: bool,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
 }
@@ -95,6 +101,8 @@ impl Settings {
             discovery_port: proto::DISCOVERY_PORT,
             peers: Vec::new(),
             read_receipts: true,
+            bell: false,
+            title: false,
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
         }
@@ -179,6 +187,8 @@ pub fn resolve(
             .unwrap_or(proto::DISCOVERY_PORT),
         peers,
         read_receipts: file.read_receipts.unwrap_or(true),
+        bell: file.bell.unwrap_or(true),
+        title: file.title.unwrap_or(true),
         data_dir,
         config_dir,
     })

@@ -33,6 +33,9 @@ pub struct ConversationSummary {
     pub has_messages: bool,
     /// Half-typed text left in it.
     pub draft: String,
+    pub pinned: bool,
+    pub muted: bool,
+    pub alias: Option<String>,
 }
 
 impl App {
@@ -60,6 +63,9 @@ impl App {
                 has_older: summary.has_messages,
                 has_newer: false,
                 loading: false,
+                pinned: summary.pinned,
+                muted: summary.muted,
+                alias: summary.alias.clone(),
             });
         }
         self.sort();
@@ -216,6 +222,12 @@ impl App {
 
     /// A message from a peer, stored and new.
     pub(super) fn received(&mut self, now_ms: i64, id: ConversationId, message: Message) {
+        // Out of view and not muted: ring.
+        let in_view = self.selected == Some(id) && self.scroll == 0;
+        let muted = self.conversation(&id).is_some_and(|c| c.muted);
+        if !in_view && !muted {
+            self.bell = true;
+        }
         if matches!(message.author, Author::Peer(_)) {
             let list = self.unreported.entry(id).or_default();
             list.push(message.id);

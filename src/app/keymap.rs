@@ -126,6 +126,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl-C / Ctrl-Q, /quit", "quit"),
     ("Ctrl-S, /search TEXT", "search all conversations (CJK too)"),
     ("/add HOST:PORT", "reach a peer discovery cannot see"),
+    (
+        "/pin, /mute, /rename NAME",
+        "pin, mute, or name this conversation",
+    ),
     ("//text", "send text that starts with a slash"),
 ];
 

@@ -80,6 +80,12 @@ pub struct Conversation {
     pub has_newer: bool,
     /// A page request is on its way.
     pub loading: bool,
+    /// Kept at the top of the sidebar.
+    pub pinned: bool,
+    /// No bell, and a dot instead of a count.
+    pub muted: bool,
+    /// My own name for this conversation, shown instead of the peer's.
+    pub alias: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +164,19 @@ pub enum Effect {
         conversation: ConversationId,
         page: Page,
     },
+    /// Remember a conversation's pin, mute or local name.
+    Pin {
+        conversation: ConversationId,
+        on: bool,
+    },
+    Mute {
+        conversation: ConversationId,
+        on: bool,
+    },
+    Rename {
+        conversation: ConversationId,
+        alias: Option<String>,
+    },
     /// Keep a conversation's half-typed text (empty: none).
     SaveDraft {
         conversation: ConversationId,
@@ -191,6 +210,8 @@ pub struct App {
     pub drafts: HashMap<ConversationId, String>,
     /// Drafts changed since the last update, to be saved.
     draft_saves: Vec<(ConversationId, String)>,
+    /// Something arrived out of view and the bell has not rung for it yet.
+    pub(super) bell: bool,
     pub size: (u16, u16),
     pub notice: Option<Notice>,
     pub show_help: bool,
@@ -225,6 +246,7 @@ impl App {
             new_below: 0,
             drafts: HashMap::new(),
             draft_saves: Vec::new(),
+            bell: false,
             size: (80, 24),
             notice: None,
             show_help: false,
@@ -254,12 +276,29 @@ impl App {
         self.selected.as_ref().and_then(|id| self.conversation(id))
     }
 
+    /// Unread messages in conversations that are not muted (for the window title).
+    pub fn unread_total(&self) -> u32 {
+        self.conversations
+            .iter()
+            .filter(|c| !c.muted)
+            .map(|c| c.unread)
+            .sum()
+    }
+
+    /// True once per batch of messages that arrived out of view (not muted): ring.
+    pub fn take_bell(&mut self) -> bool {
+        std::mem::take(&mut self.bell)
+    }
+
     pub fn online_peers(&self) -> usize {
         self.peers.values().filter(|p| p.online).count()
     }
 
     /// The name a conversation is shown under (not yet sanitised: the UI does that).
     pub fn title(&self, id: &ConversationId) -> String {
+        if let Some(alias) = self.conversation(id).and_then(|c| c.alias.clone()) {
+            return alias;
+        }
         match id {
             ConversationId::Peer(node) => self
                 .peers
@@ -516,6 +555,42 @@ impl App {
                 self.show_help = true;
                 Vec::new()
             }
+            "pin" | "mute" | "rename" => {
+                let Some(id) = self.selected else {
+                    self.error("Open a conversation first".into());
+                    return Vec::new();
+                };
+                self.input.take();
+                let Some(c) = self.conversation_mut(&id) else {
+                    return Vec::new();
+                };
+                let effect = match name {
+                    "pin" => {
+                        c.pinned = !c.pinned;
+                        Effect::Pin {
+                            conversation: id,
+                            on: c.pinned,
+                        }
+                    }
+                    "mute" => {
+                        c.muted = !c.muted;
+                        Effect::Mute {
+                            conversation: id,
+                            on: c.muted,
+                        }
+                    }
+                    _ => {
+                        let alias = (!arg.is_empty()).then(|| arg.chars().take(64).collect());
+                        c.alias = alias.clone();
+                        Effect::Rename {
+                            conversation: id,
+                            alias,
+                        }
+                    }
+                };
+                self.sort();
+                vec![effect]
+            }
             "search" | "s" => {
                 self.input.take();
                 if arg.is_empty() {
@@ -660,6 +735,9 @@ impl App {
                 has_older: false,
                 has_newer: false,
                 loading: false,
+                pinned: false,
+                muted: false,
+                alias: None,
             });
             self.sort();
         }
@@ -735,8 +813,9 @@ impl App {
             .map(|c| (c.id, self.title(&c.id).to_lowercase()))
             .collect();
         self.conversations.sort_by(|a, b| {
-            b.last_activity_ms
-                .cmp(&a.last_activity_ms)
+            b.pinned
+                .cmp(&a.pinned)
+                .then_with(|| b.last_activity_ms.cmp(&a.last_activity_ms))
                 .then_with(|| titles.get(&a.id).cmp(&titles.get(&b.id)))
                 .then_with(|| a.id.cmp(&b.id))
         });

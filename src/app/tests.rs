@@ -1146,6 +1146,9 @@ fn restored_app() -> App {
                 last_activity_ms: T0 - 1000,
                 has_messages: true,
                 draft: String::new(),
+                pinned: false,
+                muted: false,
+                alias: None,
             }],
         },
     );
@@ -1457,4 +1460,74 @@ fn alt_digits_and_alt_a_jump() {
     assert_ne!(app.selected, first);
     app.update(T0 + 4, alt('a'));
     assert_eq!(app.notice, Some(Notice::Info("Nothing unread".into())));
+}
+
+#[test]
+fn pin_mute_and_rename_change_the_sidebar_and_are_remembered() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    incoming(&mut app, T0 + 5, peer(1), 1, "newer activity");
+    assert_eq!(app.conversations[0].id, peer(1));
+    app.update(T0 + 6, ctrl('n'));
+    assert_eq!(app.selected, Some(peer(2)));
+    app.input.set("/pin");
+    let effects = press(&mut app, T0 + 7, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Pin {
+            conversation: peer(2),
+            on: true
+        }]
+    );
+    // Pinned goes first, whatever the activity.
+    assert_eq!(app.conversations[0].id, peer(2));
+    app.input.set("/rename Bobby Tables");
+    let effects = press(&mut app, T0 + 8, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Rename {
+            conversation: peer(2),
+            alias: Some("Bobby Tables".into())
+        }]
+    );
+    assert_eq!(app.title(&peer(2)), "Bobby Tables");
+    app.input.set("/rename");
+    press(&mut app, T0 + 9, KeyCode::Enter);
+    assert_eq!(app.title(&peer(2)), "bob");
+    // Muted: no bell, not in the title count.
+    app.update(T0 + 10, ctrl('p'));
+    app.input.set("/mute");
+    let effects = press(&mut app, T0 + 11, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Mute {
+            conversation: peer(1),
+            on: true
+        }]
+    );
+    app.update(T0 + 12, ctrl('n'));
+    app.take_bell();
+    incoming(&mut app, T0 + 13, peer(1), 2, "quietly");
+    assert!(!app.take_bell());
+    assert_eq!(app.unread_total(), 0);
+    assert_eq!(app.conversation(&peer(1)).unwrap().unread, 1);
+}
+
+#[test]
+fn a_message_out_of_view_rings_once_and_counts_in_the_title() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    assert!(!app.take_bell());
+    incoming(&mut app, T0 + 1, peer(1), 1, "in view");
+    assert!(
+        !app.take_bell(),
+        "the open conversation at the bottom does not ring"
+    );
+    incoming(&mut app, T0 + 2, peer(2), 2, "elsewhere");
+    incoming(&mut app, T0 + 3, peer(2), 3, "again");
+    assert!(app.take_bell());
+    assert!(!app.take_bell(), "once per batch");
+    assert_eq!(app.unread_total(), 2);
 }

@@ -33,6 +33,18 @@ pub enum Request {
         conversation: ConversationId,
         text: String,
     },
+    Pin {
+        conversation: ConversationId,
+        on: bool,
+    },
+    Mute {
+        conversation: ConversationId,
+        on: bool,
+    },
+    Alias {
+        conversation: ConversationId,
+        alias: Option<String>,
+    },
     OutboxAdd(OutboxRow),
     OutboxRemove(MsgId),
     Search {
@@ -258,6 +270,16 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
             store.mark_read(&conversation, seq).err().and_then(failed)
         }
         Request::Peer(p) => store.upsert_peer(&p).err().and_then(failed),
+        Request::Pin { conversation, on } => {
+            store.set_pinned(&conversation, on).err().and_then(failed)
+        }
+        Request::Mute { conversation, on } => {
+            store.set_muted(&conversation, on).err().and_then(failed)
+        }
+        Request::Alias {
+            conversation,
+            alias,
+        } => store.set_alias(&conversation, alias).err().and_then(failed),
         Request::Draft { conversation, text } => {
             store.set_draft(&conversation, &text).err().and_then(failed)
         }

@@ -4,12 +4,15 @@
 use crossterm::cursor::Show;
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::execute;
+use crossterm::style::Print;
+use crossterm::terminal::SetTitle;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{self, Stdout, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
@@ -18,6 +21,33 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 pub fn restore() {
     let _ = disable_raw_mode();
     let _ = execute!(stdout(), DisableBracketedPaste, LeaveAlternateScreen, Show);
+}
+
+/// Bell and title are written only on a real terminal, and only if the config allows.
+static BELL: AtomicBool = AtomicBool::new(false);
+static TITLE: AtomicBool = AtomicBool::new(false);
+
+pub fn enable_attention(bell: bool, title: bool) {
+    BELL.store(bell, Ordering::Relaxed);
+    TITLE.store(title, Ordering::Relaxed);
+}
+
+/// Rings the terminal bell (tmux and SSH pass it on).
+pub fn ring() {
+    if BELL.load(Ordering::Relaxed) {
+        let _ = execute!(stdout(), Print('\u{7}'));
+    }
+}
+
+/// Puts the unread count in the window title. The title never holds text a peer chose.
+pub fn set_unread_title(unread: u32) {
+    if TITLE.load(Ordering::Relaxed) {
+        let title = match unread {
+            0 => "lanchat".to_string(),
+            n => format!("lanchat ({n})"),
+        };
+        let _ = execute!(stdout(), SetTitle(title));
+    }
 }
 
 /// Restores the terminal when dropped, so an early `?` return cannot leave it raw.

@@ -49,6 +49,7 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
     let effects = app.update(wall_now_ms(), restore_msg(restored));
     run_effects(&mut app, &mut node, effects);
     let (mut term, _guard) = terminal::init().context("could not set up the terminal")?;
+    terminal::enable_attention(settings.bell, settings.title);
     run(
         &mut term,
         EventStream::new(),
@@ -93,6 +94,7 @@ where
     F: Future<Output = ()>,
 {
     run_effects(&mut app, &mut node, effects);
+    let mut title_unread = None;
     tokio::pin!(stop);
     let size = term.size()?;
     app.update(
@@ -113,6 +115,16 @@ where
         }
         if !app.running {
             break;
+        }
+        // The terminal's own business (written only on a real terminal): a bell for what
+        // arrived out of view, the unread count in the title.
+        if app.take_bell() {
+            terminal::ring();
+        }
+        let unread = app.unread_total();
+        if title_unread != Some(unread) {
+            title_unread = Some(unread);
+            terminal::set_unread_title(unread);
         }
         if app.take_dirty() {
             app.utc_offset_s = utc_offset_s();
@@ -214,6 +226,9 @@ pub fn restore_msg(restored: Restored) -> Msg {
                 last_activity_ms: c.last_activity_ms,
                 has_messages: c.last_preview.is_some(),
                 draft: c.draft,
+                pinned: c.pinned,
+                muted: c.muted,
+                alias: c.alias,
             })
             .collect(),
     }
@@ -380,6 +395,15 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     },
                 );
             }
+            Effect::Pin { conversation, on } => node.store(Request::Pin { conversation, on }),
+            Effect::Mute { conversation, on } => node.store(Request::Mute { conversation, on }),
+            Effect::Rename {
+                conversation,
+                alias,
+            } => node.store(Request::Alias {
+                conversation,
+                alias,
+            }),
             Effect::SaveDraft { conversation, text } => {
                 node.store(Request::Draft { conversation, text });
             }

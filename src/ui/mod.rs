@@ -190,10 +190,14 @@ fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
     };
     let badge = match conv.unread {
         0 => String::new(),
+        // A muted conversation shows that something is there, not how much.
+        _ if conv.muted => " •".to_string(),
         n if n > 99 => " 99+".to_string(),
         n => format!(" {n}"),
     };
-    let name_room = width.saturating_sub(2 + text::width(&badge) + text::width(draft));
+    let pin = if conv.pinned { "▲" } else { "" };
+    let name_room =
+        width.saturating_sub(2 + text::width(&badge) + text::width(draft) + text::width(pin));
     let name = text::truncate(&text::sanitize_line(&app.title(&conv.id)), name_room);
     let pad = name_room.saturating_sub(text::width(&name));
     let mut spans = vec![
@@ -209,12 +213,15 @@ fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
         ),
         Span::raw(" ".repeat(pad)),
         Span::styled(draft, Style::default().fg(Color::Magenta)),
+        Span::styled(pin, Style::default().fg(Color::Yellow)),
     ];
     if !badge.is_empty() {
-        spans.push(Span::styled(
-            badge,
-            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-        ));
+        let style = if conv.muted {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
+        };
+        spans.push(Span::styled(badge, style));
     }
     Line::from(spans)
 }
