@@ -71,6 +71,8 @@ pub struct FileConfig {
     pub bell: Option<bool>,
     /// Show the unread count in the window title.
     pub title: Option<bool>,
+    /// Take mouse clicks and the wheel (off leaves the terminal's text selection alone).
+    pub mouse: Option<bool>,
 }
 
 /// Everything resolved: what the runtime starts with.
@@ -86,6 +88,7 @@ pub struct Settings {
     pub read_receipts: bool,
     pub bell: bool,
     pub title: bool,
+    pub mouse: bool,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
 }
@@ -103,6 +106,7 @@ impl Settings {
             read_receipts: true,
             bell: false,
             title: false,
+            mouse: false,
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
         }
@@ -189,6 +193,7 @@ pub fn resolve(
         read_receipts: file.read_receipts.unwrap_or(true),
         bell: file.bell.unwrap_or(true),
         title: file.title.unwrap_or(true),
+        mouse: file.mouse.unwrap_or(true),
         data_dir,
         config_dir,
     })

@@ -103,6 +103,8 @@ pub enum Msg {
         width: u16,
         height: u16,
     },
+    /// A mouse event (only when mouse support is on).
+    Mouse(crossterm::event::MouseEvent),
     Net(proto::Event),
     /// The protocol refused a message the app handed it.
     SendFailed {
@@ -355,6 +357,7 @@ impl App {
                     ));
                 }
             }
+            Msg::Mouse(m) => return self.on_mouse(m),
             Msg::Resize { width, height } => {
                 self.size = (width, height);
                 self.clamp_scroll();
@@ -819,6 +822,25 @@ impl App {
                 .then_with(|| titles.get(&a.id).cmp(&titles.get(&b.id)))
                 .then_with(|| a.id.cmp(&b.id))
         });
+    }
+
+    /// Wheel over the messages scrolls them; a click on a sidebar row opens it.
+    fn on_mouse(&mut self, m: crossterm::event::MouseEvent) -> Vec<Effect> {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        const WHEEL_LINES: isize = 3;
+        match m.kind {
+            MouseEventKind::ScrollUp => self.scroll_by(WHEEL_LINES),
+            MouseEventKind::ScrollDown => self.scroll_by(-WHEEL_LINES),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let ui::Spot::Conversation(i) = ui::spot_at(self, m.column, m.row)
+                    && let Some(id) = self.conversations.get(i).map(|c| c.id)
+                {
+                    self.select(id);
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Opens the next conversation (in sidebar order, after the open one) with unread

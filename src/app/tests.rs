@@ -1531,3 +1531,46 @@ fn a_message_out_of_view_rings_once_and_counts_in_the_title() {
     assert!(!app.take_bell(), "once per batch");
     assert_eq!(app.unread_total(), 2);
 }
+
+#[test]
+fn a_click_opens_a_conversation_and_the_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = new_app();
+    app.update(
+        T0,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    for i in 0..30 {
+        incoming(&mut app, T0 + i, peer(1), 200 + i as u64, "x");
+    }
+    let mouse = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(T0 + 40, mouse(MouseEventKind::ScrollUp, 40, 5));
+    assert_eq!(app.scroll, 3);
+    app.update(T0 + 41, mouse(MouseEventKind::ScrollDown, 40, 5));
+    assert_eq!(app.scroll, 0);
+    // The sidebar's second row (inside its border) is the second conversation.
+    let second = app.conversations[1].id;
+    app.update(
+        T0 + 42,
+        mouse(MouseEventKind::Down(MouseButton::Left), 3, 2),
+    );
+    assert_eq!(app.selected, Some(second));
+    // A click below the last conversation does nothing.
+    app.update(
+        T0 + 43,
+        mouse(MouseEventKind::Down(MouseButton::Left), 3, 15),
+    );
+    assert_eq!(app.selected, Some(second));
+}

@@ -2,7 +2,9 @@
 //! same undone on every way out: normal quit, error return, panic in any task, signals.
 
 use crossterm::cursor::Show;
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::style::Print;
 use crossterm::terminal::SetTitle;
@@ -20,7 +22,13 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 /// is already gone (a dropped SSH link): errors are ignored.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(stdout(), DisableBracketedPaste, LeaveAlternateScreen, Show);
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    );
 }
 
 /// Bell and title are written only on a real terminal, and only if the config allows.
@@ -71,11 +79,16 @@ fn install_panic_hook() {
 }
 
 /// Enters full-screen mode. The returned guard restores the terminal when dropped.
-pub fn init() -> io::Result<(Tui, RestoreGuard)> {
+/// With `mouse`, clicks and the wheel come to lanchat (and the terminal's own text
+/// selection needs Shift); without, the terminal keeps them.
+pub fn init(mouse: bool) -> io::Result<(Tui, RestoreGuard)> {
     install_panic_hook();
     let guard = RestoreGuard;
     enable_raw_mode()?;
     execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+    if mouse {
+        execute!(stdout(), EnableMouseCapture)?;
+    }
     let terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
     Ok((terminal, guard))
 }

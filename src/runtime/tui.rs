@@ -48,7 +48,8 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
     );
     let effects = app.update(wall_now_ms(), restore_msg(restored));
     run_effects(&mut app, &mut node, effects);
-    let (mut term, _guard) = terminal::init().context("could not set up the terminal")?;
+    let (mut term, _guard) =
+        terminal::init(settings.mouse).context("could not set up the terminal")?;
     terminal::enable_attention(settings.bell, settings.title);
     run(
         &mut term,
@@ -177,6 +178,7 @@ fn handle_terminal_event(app: &mut App, node: &mut Node, event: Event) {
         Event::Key(key) if key.kind != KeyEventKind::Release => Msg::Key(key),
         Event::Paste(text) => Msg::Paste(text),
         Event::Resize(width, height) => Msg::Resize { width, height },
+        Event::Mouse(m) => Msg::Mouse(m),
         _ => return,
     };
     let effects = app.update(wall_now_ms(), msg);

@@ -56,6 +56,44 @@ fn inner(r: Rect) -> Rect {
     Block::default().borders(Borders::ALL).inner(r)
 }
 
+/// The index of the first conversation the sidebar shows, keeping the selected one in view.
+fn sidebar_first_row(app: &App, rows: usize) -> usize {
+    let selected = app
+        .selected
+        .and_then(|id| app.conversations.iter().position(|c| c.id == id));
+    selected.map_or(0, |s| s.saturating_sub(rows.saturating_sub(1)))
+}
+
+/// Where a mouse event at (column, row) landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spot {
+    /// The sidebar row of this conversation (its index in `app.conversations`).
+    Conversation(usize),
+    Messages,
+    Elsewhere,
+}
+
+/// What is at (column, row) of a terminal of the app's size.
+pub fn spot_at(app: &App, column: u16, row: u16) -> Spot {
+    let Some(a) = areas(Rect::new(0, 0, app.size.0, app.size.1)) else {
+        return Spot::Elsewhere;
+    };
+    let at = Position::new(column, row);
+    let side = inner(a.sidebar);
+    if side.contains(at) {
+        let index = sidebar_first_row(app, usize::from(side.height)) + usize::from(row - side.y);
+        return if index < app.conversations.len() {
+            Spot::Conversation(index)
+        } else {
+            Spot::Elsewhere
+        };
+    }
+    if a.messages.contains(at) {
+        return Spot::Messages;
+    }
+    Spot::Elsewhere
+}
+
 /// Columns and rows inside the message pane for a terminal of this size (0×0 if too small).
 pub fn message_pane_size(width: u16, height: u16) -> (u16, u16) {
     areas(Rect::new(0, 0, width, height)).map_or((0, 0), |a| {
@@ -156,11 +194,7 @@ fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     let rows = usize::from(inner.height);
-    let selected = app
-        .selected
-        .and_then(|id| app.conversations.iter().position(|c| c.id == id));
-    // Keep the selected row in view.
-    let first = selected.map_or(0, |s| s.saturating_sub(rows - 1));
+    let first = sidebar_first_row(app, rows);
     for (row, conv) in app.conversations.iter().skip(first).take(rows).enumerate() {
         let y = inner.y + row as u16;
         let line = sidebar_row(app, conv, usize::from(inner.width));
