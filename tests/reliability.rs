@@ -383,3 +383,59 @@ fn with_durable_acks_delivered_waits_for_the_store() {
     // Retransmitted copies were not shown again.
     assert!(texts(&net.take_events(b)).is_empty());
 }
+
+#[test]
+fn a_long_outage_with_hundreds_queued_does_not_wedge_the_stream() {
+    let mut net = Network::new();
+    let (a, b) = pair(&mut net);
+    send(&mut net, a, 2, 1, "hello");
+    net.run_until(secs(2.0));
+    assert_eq!(texts(&net.take_events(b)), vec!["hello"]);
+    // Cut both ways; 300 messages fail, go back to the outbox, come round again.
+    net.filter = Box::new(|_, _, _| false);
+    for i in 0..300 {
+        send(&mut net, a, 2, 100 + i, &format!("m{i}"));
+    }
+    net.run_until(secs(120.0));
+    net.filter = Box::new(|_, _, _| true);
+    net.run_until(secs(1000.0));
+    let got = texts(&net.take_events(b));
+    let want: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+    assert_eq!(got, want);
+    let states = final_states(&net.take_events(a));
+    for i in 0..300 {
+        assert_eq!(states[&MsgId(100 + i)].1, DeliveryState::Delivered);
+    }
+}
+
+#[test]
+fn packet_numbers_at_the_edge_do_not_panic() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let src = std::net::SocketAddr::from(([10, 9, 9, 9], 47475));
+    for pn in [u64::MAX, 0, u64::MAX - 1] {
+        let packet = wire::Frame::Packet(wire::Packet {
+            from: node_id(77),
+            epoch: 3,
+            ack: None,
+            data: Some(wire::Data {
+                pn,
+                msn: 0,
+                base: 0,
+                id: MsgId(pn | 1),
+                content: wire::Content::Text,
+                sent_at_ms: 0,
+                frag_index: 0,
+                frag_count: 1,
+                ack_now: false,
+                payload: b"edge".to_vec(),
+            }),
+        })
+        .encode()
+        .unwrap();
+        let now = net.now;
+        net.nodes[a].endpoint.handle_datagram(now, src, &packet);
+    }
+    net.flush(a);
+    assert_eq!(texts(&net.take_events(a)), vec!["edge"]);
+}

@@ -263,6 +263,10 @@ impl App {
     /// into the input (when that is empty) so nothing typed is lost.
     pub(super) fn store_failed(&mut self, id: Option<MsgId>, error: String) {
         self.notice = Some(Notice::Error(format!("Not saved: {error}")));
+        // A page that was asked for is not coming: let the next scroll ask again.
+        for c in &mut self.conversations {
+            c.loading = false;
+        }
         let Some(id) = id else {
             return;
         };

@@ -215,6 +215,8 @@ impl Schedule {
 /// A message waiting for its peer to come (back) online.
 #[derive(Debug, Clone)]
 struct Waiting {
+    /// When it was typed, relative to the others (a counter).
+    order: u64,
     id: MsgId,
     content: Content,
     sent_at_ms: i64,
@@ -237,6 +239,8 @@ struct Peer {
     send: SendStream,
     /// The receive side for the peer's current epoch.
     recv: Option<RecvStream>,
+    /// The epoch of the peer's latest packet.
+    peer_epoch: Option<u64>,
 }
 
 impl Peer {
@@ -296,6 +300,10 @@ pub struct Endpoint {
     stats: Stats,
     /// Sum of every peer's receive buffer.
     buffered_total: usize,
+    /// Messages sent so far (gives each its place in the typing order).
+    typed: u64,
+    /// The typing order of my unsettled messages, to resend them in that order.
+    order_of: HashMap<MsgId, u64>,
     /// When the endpoint was made.
     start: Instant,
     closed: bool,
@@ -318,6 +326,8 @@ impl Endpoint {
             events: VecDeque::new(),
             stats: Stats::default(),
             buffered_total: 0,
+            typed: 0,
+            order_of: HashMap::new(),
             start: now,
             closed: false,
         }
@@ -431,7 +441,11 @@ impl Endpoint {
                 }
                 let peer = self.peers.get_mut(&node).ok_or(SendError::UnknownPeer)?;
                 peer.failed.retain(|w| w.id != id);
+                self.typed += 1;
+                let order = *self.order_of.entry(id).or_insert(self.typed);
+                let peer = self.peers.get_mut(&node).ok_or(SendError::UnknownPeer)?;
                 let waiting = Waiting {
+                    order,
                     id,
                     content: Content::Text,
                     sent_at_ms,
@@ -456,6 +470,18 @@ impl Endpoint {
                     });
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// With durable acks: the store could not keep message `id` from `peer`. It is never
+    /// acknowledged; the sender gives up on it and resends later, and then it is offered to
+    /// the store again.
+    pub fn store_failed(&mut self, peer: NodeId, id: MsgId) {
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.seen_set.remove(&id);
+            if let Some(recv) = p.recv.as_mut() {
+                recv.refuse(id);
             }
         }
     }
@@ -485,6 +511,7 @@ impl Endpoint {
                 failed: VecDeque::new(),
                 send: SendStream::new(self.epoch, self.cfg.give_up),
                 recv: None,
+                peer_epoch: None,
             },
         );
     }
@@ -607,6 +634,7 @@ impl Endpoint {
         for outcome in outcomes {
             match outcome {
                 SendOutcome::Delivered(msg, Content::Text) => {
+                    self.order_of.remove(&msg);
                     self.events.push_back(Event::State {
                         id: msg,
                         state: DeliveryState::Delivered,
@@ -617,6 +645,7 @@ impl Endpoint {
                         && peer.failed.len() < MAX_OUTBOX_PER_PEER
                     {
                         peer.failed.push_back(Waiting {
+                            order: self.order_of.get(&msg).copied().unwrap_or(u64::MAX),
                             id: msg,
                             content: Content::Text,
                             sent_at_ms,
@@ -733,6 +762,12 @@ impl Endpoint {
         let Some(peer) = self.peers.get_mut(&p.from) else {
             return; // the peer table is full of online peers; not acknowledged
         };
+        // A new epoch: the peer restarted and forgot what it had not stored. Whatever it
+        // acknowledged of unsettled messages goes again, before this packet's ack counts.
+        if peer.peer_epoch.is_some_and(|e| e != p.epoch) {
+            peer.send.peer_restarted();
+        }
+        peer.peer_epoch = Some(p.epoch);
         let mut outcomes = Vec::new();
         if let Some(ack) = &p.ack {
             outcomes = peer.send.on_ack(now, ack);
@@ -766,9 +801,14 @@ impl Endpoint {
         }
         for r in received {
             // Only chat text goes up to be stored; the rest is settled here.
-            let goes_up = r.content == Content::Text && !peer.seen_set.contains(&r.id);
-            if !goes_up && let Some(recv) = peer.recv.as_mut() {
-                recv.confirm(now, r.id);
+            let copy = peer.seen_set.contains(&r.id);
+            let goes_up = r.content == Content::Text && !copy;
+            if let Some(recv) = peer.recv.as_mut() {
+                if copy {
+                    recv.settle_copy(now, r.id, r.msn);
+                } else if !goes_up {
+                    recv.confirm(now, r.id);
+                }
             }
             if !peer.remember(r.id) {
                 self.stats.duplicates += 1;
@@ -849,6 +889,7 @@ impl Endpoint {
             failed: VecDeque::new(),
             send: SendStream::new(epoch, give_up),
             recv: None,
+            peer_epoch: None,
         });
         peer.last_seen = now;
         let mut changed = false;
@@ -869,8 +910,10 @@ impl Endpoint {
         if !peer.online {
             peer.online = true;
             let view = peer.view(node);
-            let waiting: Vec<Waiting> =
+            // Queued and failed messages go out in the order they were typed.
+            let mut waiting: Vec<Waiting> =
                 peer.outbox.drain(..).chain(peer.failed.drain(..)).collect();
+            waiting.sort_by_key(|w| w.order);
             for w in &waiting {
                 peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
             }
@@ -928,6 +971,7 @@ impl Endpoint {
             if content == Content::Text && peer.outbox.len() < MAX_OUTBOX_PER_PEER {
                 queued.push(id);
                 peer.outbox.push_back(Waiting {
+                    order: self.order_of.get(&id).copied().unwrap_or(u64::MAX),
                     id,
                     content,
                     sent_at_ms,

@@ -38,6 +38,10 @@ pub const MAX_BUFFERED_BYTES: usize = 1 << 20;
 /// With durable acks: messages handed up but not yet stored, at most. Beyond this new data
 /// is refused until the store catches up.
 pub const MAX_UNCONFIRMED: usize = 4096;
+/// Bytes a fragment slot is charged against the buffer budget, whatever it holds.
+const SLOT_COST: usize = 32;
+/// Held packet numbers kept per message (copies beyond are simply not acknowledged).
+const MAX_HELD_PER_MESSAGE: usize = 64;
 /// Incomplete messages are dropped after this (the sender gives up well before).
 pub const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -480,6 +484,27 @@ impl SendStream {
         retransmit.into_iter().chain(give_up).min()
     }
 
+    /// The peer restarted: whatever it acknowledged of unsettled messages is gone with its
+    /// memory, so every fragment of them is sent again.
+    pub fn peer_restarted(&mut self) {
+        self.in_flight.clear();
+        self.retransmit.clear();
+        for (msn, m) in self.messages.iter_mut() {
+            m.unacked = m.fragments.len();
+            for (i, f) in m.fragments.iter_mut().enumerate() {
+                f.acked = false;
+                f.in_flight = None;
+                if i < m.next_fresh {
+                    f.queued = true;
+                    self.retransmit.push_back((*msn, i as u16));
+                } else {
+                    f.queued = false;
+                }
+            }
+        }
+        self.largest_acked = None;
+    }
+
     /// Takes back every message not yet settled (for an outbox), oldest first.
     pub fn drain_unsettled(&mut self) -> Vec<(MsgId, Content, i64, Vec<u8>)> {
         let messages = std::mem::take(&mut self.messages);
@@ -509,6 +534,8 @@ struct Partial {
 /// A message put back together, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
+    /// Its number in the stream.
+    pub msn: u64,
     pub id: MsgId,
     pub content: Content,
     pub sent_at_ms: i64,
@@ -544,6 +571,8 @@ pub struct RecvStream {
     /// Messages handed up and not yet confirmed stored, by id (a resent message may have
     /// been handed up under two numbers).
     unconfirmed: HashMap<MsgId, Vec<u64>>,
+    /// Message numbers whose store failed: never acknowledged.
+    refused: std::collections::HashSet<u64>,
 }
 
 impl RecvStream {
@@ -557,6 +586,7 @@ impl RecvStream {
             durable,
             held: HashMap::new(),
             unconfirmed: HashMap::new(),
+            refused: std::collections::HashSet::new(),
             epoch,
             expected: None,
             pending: BTreeMap::new(),
@@ -596,12 +626,18 @@ impl RecvStream {
             self.ack_soon(now, true);
             return Ok(Vec::new());
         }
-        let wanted = d.msn >= expected.max(d.base);
+        // Where the receiver stands once it has heard what the sender settled.
+        let head = expected.max(d.base);
+        if self.refused.contains(&d.msn) {
+            return Err(Refused::Busy); // its store failed: never acknowledge this message
+        }
+        let wanted = d.msn >= head;
         if wanted {
-            if d.msn >= expected.saturating_add(MAX_AHEAD) {
+            if d.msn >= head.saturating_add(MAX_AHEAD) {
                 return Err(Refused::TooFarAhead);
             }
-            if d.msn != expected && self.buffered + d.payload.len() > budget {
+            let cost = d.payload.len() + SLOT_COST * usize::from(d.frag_count);
+            if d.msn != head && self.buffered + cost > budget {
                 return Err(Refused::Busy);
             }
             if self.unconfirmed.len() >= MAX_UNCONFIRMED {
@@ -615,21 +651,36 @@ impl RecvStream {
         }
         // Accepted: from here on the packet is acknowledged (or, if durable acks hold it
         // back, will be once its message is stored).
-        let urgent = d.ack_now || self.received.max().is_some_and(|m| d.pn > m + 1);
+        let urgent = d.ack_now
+            || self
+                .received
+                .max()
+                .is_some_and(|m| m.checked_add(1).is_some_and(|next| d.pn > next));
         let mut out = Vec::new();
         if d.base > expected {
             self.skip_to(d.base, &mut out);
         }
         let hold = if wanted {
-            let p = self.pending.entry(d.msn).or_insert_with(|| Partial {
-                id: d.id,
-                content: d.content,
-                sent_at_ms: d.sent_at_ms,
-                fragments: vec![None; usize::from(d.frag_count)],
-                have: 0,
-                bytes: 0,
-                first_seen: now,
-            });
+            if !self.pending.contains_key(&d.msn) {
+                // The slots count against the budget too, so empty fragments cost something.
+                let slots = SLOT_COST * usize::from(d.frag_count);
+                self.buffered += slots;
+                self.pending.insert(
+                    d.msn,
+                    Partial {
+                        id: d.id,
+                        content: d.content,
+                        sent_at_ms: d.sent_at_ms,
+                        fragments: vec![None; usize::from(d.frag_count)],
+                        have: 0,
+                        bytes: slots,
+                        first_seen: now,
+                    },
+                );
+            }
+            let Some(p) = self.pending.get_mut(&d.msn) else {
+                return Ok(out);
+            };
             if let Some(slot) = p.fragments.get_mut(usize::from(d.frag_index))
                 && slot.is_none()
             {
@@ -645,7 +696,10 @@ impl RecvStream {
             self.durable && self.held.contains_key(&d.msn)
         };
         if hold {
-            self.held.entry(d.msn).or_default().push(d.pn);
+            let held = self.held.entry(d.msn).or_default();
+            if !held.contains(&d.pn) && held.len() < MAX_HELD_PER_MESSAGE {
+                held.push(d.pn);
+            }
         } else {
             self.accept_pn(now, d.pn, urgent);
         }
@@ -675,6 +729,31 @@ impl RecvStream {
         }
     }
 
+    /// A copy of a message already handed up (a resend under the same id), as message
+    /// number `msn`. If an earlier copy still waits for the store, this one waits with it
+    /// (and is released by [`confirm`](Self::confirm)); otherwise it is acknowledged now.
+    pub fn settle_copy(&mut self, now: Instant, id: MsgId, msn: u64) {
+        let others_waiting = self
+            .unconfirmed
+            .get(&id)
+            .is_some_and(|msns| msns.iter().any(|m| *m != msn));
+        if others_waiting {
+            return;
+        }
+        self.confirm(now, id);
+    }
+
+    /// The store could not keep message `id`: its packets are never acknowledged (the
+    /// sender will give up and try again later, when it may be stored).
+    pub fn refuse(&mut self, id: MsgId) {
+        for msn in self.unconfirmed.remove(&id).unwrap_or_default() {
+            self.held.remove(&msn);
+            if self.refused.len() < MAX_UNCONFIRMED {
+                self.refused.insert(msn);
+            }
+        }
+    }
+
     /// Messages handed up and not yet confirmed stored.
     pub fn unconfirmed(&self) -> usize {
         self.unconfirmed.len()
@@ -685,7 +764,7 @@ impl RecvStream {
         if self.durable {
             self.unconfirmed.entry(p.id).or_default().push(msn);
         }
-        out.push(assemble(p));
+        out.push(assemble(msn, p));
     }
 
     /// The sender has settled everything below `base`: hand up what is complete there, drop
@@ -701,6 +780,7 @@ impl RecvStream {
             }
         }
         self.expected = Some(base);
+        self.refused.retain(|m| *m >= base);
         self.deliver_ready(out);
     }
 
@@ -784,8 +864,9 @@ impl RecvStream {
     }
 }
 
-fn assemble(p: Partial) -> Received {
+fn assemble(msn: u64, p: Partial) -> Received {
     Received {
+        msn,
         id: p.id,
         content: p.content,
         sent_at_ms: p.sent_at_ms,
@@ -1113,5 +1194,68 @@ mod tests {
             ranges: vec![(0, 2)],
         };
         assert_eq!(tx.on_ack(now, &ack).len(), 2);
+    }
+
+    #[test]
+    fn a_receiver_restart_mid_message_sends_every_fragment_again() {
+        let now = t0();
+        let mut tx = SendStream::new(1, Duration::from_secs(30));
+        tx.push(MsgId(1), Content::Text, 0, &[7u8; 2000]);
+        let p0 = tx.poll_data(now).expect("fragment 0");
+        let _lost = tx.poll_data(now).expect("fragment 1, lost");
+        let mut rx = RecvStream::with_durable_acks(1, true);
+        rx.on_data(now, p0).expect("taken");
+        tx.on_ack(now, &rx.take_ack(now, 16).expect("fragment 0 acked"));
+        // The receiver restarts, forgetting fragment 0; the sender learns of it (new epoch).
+        tx.peer_restarted();
+        let mut rx2 = RecvStream::with_durable_acks(1, true);
+        let t = now + Duration::from_secs(1);
+        let mut got = Vec::new();
+        while let Some(d) = tx.poll_data(t) {
+            got.extend(rx2.on_data(t, d).expect("taken"));
+        }
+        assert_eq!(got.len(), 1, "the whole message arrives again");
+        // Not delivered until stored.
+        let ack = rx2.take_ack(t, 16);
+        let done = ack.map(|a| tx.on_ack(t, &a)).unwrap_or_default();
+        assert!(done.is_empty(), "{done:?}");
+        rx2.confirm(t, MsgId(1));
+        let done = tx.on_ack(t, &rx2.take_ack(t, 16).expect("released"));
+        assert_eq!(done, vec![SendOutcome::Delivered(MsgId(1), Content::Text)]);
+    }
+
+    #[test]
+    fn a_resent_copy_waits_for_the_first_copy_to_be_stored() {
+        let now = t0();
+        let mut rx = RecvStream::with_durable_acks(1, true);
+        let data = |pn: u64, msn: u64| Data {
+            pn,
+            msn,
+            base: 0,
+            id: MsgId(5),
+            content: Content::Text,
+            sent_at_ms: 0,
+            frag_index: 0,
+            frag_count: 1,
+            ack_now: true,
+            payload: b"same message".to_vec(),
+        };
+        assert_eq!(rx.on_data(now, data(0, 0)).expect("first").len(), 1);
+        // The sender gave up on msn 0 and resent the message as msn 1.
+        assert_eq!(rx.on_data(now, data(1, 1)).expect("copy").len(), 1);
+        rx.settle_copy(now, MsgId(5), 1);
+        assert_eq!(
+            rx.take_ack(now, 16),
+            None,
+            "nothing stored yet: nothing acked"
+        );
+        rx.confirm(now, MsgId(5));
+        assert_eq!(rx.take_ack(now, 16).expect("both").ranges, vec![(0, 1)]);
+        // A store failure refuses a message for good.
+        let mut rx = RecvStream::with_durable_acks(1, true);
+        rx.on_data(now, data(0, 0)).expect("first");
+        rx.refuse(MsgId(5));
+        assert_eq!(rx.on_data(now, data(2, 0)), Err(Refused::Busy));
+        assert_eq!(rx.take_ack(now, 16), None);
     }
 }

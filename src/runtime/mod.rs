@@ -75,7 +75,7 @@ pub struct Node {
     send_error: Option<String>,
     /// History, outbox and peers on disk, when there is a store.
     store: Option<StoreHandle>,
-    store_rx: Option<mpsc::Receiver<storage::Reply>>,
+    store_rx: Option<mpsc::UnboundedReceiver<storage::Reply>>,
 }
 
 /// What woke the loop, as far as the node is concerned.
@@ -169,12 +169,29 @@ impl Node {
         self.store.is_some()
     }
 
-    /// Sends a request to the store, if there is one.
-    pub fn store(&self, r: storage::Request) {
-        if let Some(s) = &self.store
-            && !s.send(r)
-        {
-            tracing::error!("the store thread is gone");
+    /// Sends a request to the store, if there is one. If the store cannot take it (far
+    /// behind, or gone), received messages in it are refused (their senders retry later)
+    /// and the problem is shown.
+    pub fn store(&mut self, r: storage::Request) {
+        let Some(s) = &self.store else {
+            return;
+        };
+        if let Err(r) = s.send(r) {
+            tracing::error!("the store is not taking requests");
+            self.send_error = Some("history not saved: the store is behind or gone".into());
+            if let storage::Request::Insert(messages) = r {
+                self.store_failed(&messages);
+            }
+        }
+    }
+
+    /// Messages the store could not keep: received ones are never acknowledged, so their
+    /// senders keep them and try again.
+    pub fn store_failed(&mut self, messages: &[NewMessage]) {
+        for m in messages {
+            if let store::Author::Peer(peer) = m.author {
+                self.endpoint.store_failed(peer, m.id);
+            }
         }
     }
 

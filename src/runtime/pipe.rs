@@ -213,7 +213,8 @@ where
                         }
                     }
                 }
-                Wake::Store(Reply::Failed { error, .. }) => {
+                Wake::Store(Reply::Failed { error, messages }) => {
+                    node.store_failed(&messages);
                     pipe.error(format!("not saved: {error}")).await?;
                 }
                 Wake::Store(_) | Wake::Datagrams | Wake::Timeout => {}

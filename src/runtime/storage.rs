@@ -81,19 +81,22 @@ pub struct StoreHandle {
 
 impl StoreHandle {
     /// Moves `store` onto its own thread. Replies arrive on the returned receiver.
-    pub fn spawn(store: Store) -> std::io::Result<(StoreHandle, mpsc::Receiver<Reply>)> {
+    pub fn spawn(store: Store) -> std::io::Result<(StoreHandle, mpsc::UnboundedReceiver<Reply>)> {
         let (tx, rx) = std_mpsc::sync_channel(QUEUE);
-        let (reply_tx, reply_rx) = mpsc::channel(QUEUE);
+        // Replies are never more than the requests, which are bounded.
+        let (reply_tx, reply_rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("lanchat-store".into())
             .spawn(move || run(store, rx, reply_tx))?;
         Ok((StoreHandle { tx }, reply_rx))
     }
 
-    /// Queues a request. Waits only if the store is thousands of requests behind. Returns
-    /// false if the store thread is gone.
-    pub fn send(&self, r: Request) -> bool {
-        self.tx.send(r).is_ok()
+    /// Queues a request without waiting. If the store is thousands of requests behind (or
+    /// gone) the request comes back: the loop never waits on the disk.
+    pub fn send(&self, r: Request) -> Result<(), Request> {
+        self.tx.try_send(r).map_err(|e| match e {
+            std_mpsc::TrySendError::Full(r) | std_mpsc::TrySendError::Disconnected(r) => r,
+        })
     }
 }
 
@@ -128,7 +131,7 @@ fn is_write(r: &Request) -> bool {
     !matches!(r, Request::Page { .. } | Request::Search { .. })
 }
 
-fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Sender<Reply>) {
+fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::UnboundedSender<Reply>) {
     // The whole file is checked for damage on a thread of its own (a second or so for a
     // big history) while reads go ahead; nothing is written until it passes, and nothing
     // ever is if it does not.
@@ -180,7 +183,7 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Sender<
             deferred = writes;
             for r in reads {
                 if let Some(reply) = handle(&mut store, r)
-                    && replies.blocking_send(reply).is_err()
+                    && replies.send(reply).is_err()
                 {
                     return;
                 }
@@ -208,12 +211,12 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Sender<
                 error: error.clone(),
                 messages,
             };
-            if replies.blocking_send(failed).is_err() {
+            if replies.send(failed).is_err() {
                 return;
             }
             for r in reads {
                 if let Some(reply) = handle(&mut store, r)
-                    && replies.blocking_send(reply).is_err()
+                    && replies.send(reply).is_err()
                 {
                     return;
                 }
@@ -241,13 +244,13 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Sender<
                     }
                 }
             };
-            if replies.blocking_send(reply).is_err() {
+            if replies.send(reply).is_err() {
                 return;
             }
         }
         for r in others {
             if let Some(reply) = handle(&mut store, r)
-                && replies.blocking_send(reply).is_err()
+                && replies.send(reply).is_err()
             {
                 return;
             }

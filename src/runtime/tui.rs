@@ -320,6 +320,7 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
             },
         ),
         Reply::Failed { error, messages } => {
+            node.store_failed(&messages);
             let mine: Vec<MsgId> = messages
                 .iter()
                 .filter(|m| m.author == store::Author::Me)
