@@ -221,6 +221,8 @@ pub struct App {
     pub search: Option<SearchView>,
     /// A message to mark in the view (a search hit just opened).
     pub highlight: Option<MsgId>,
+    /// Draw in colour (off when NO_COLOR is set).
+    pub color: bool,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
@@ -254,6 +256,7 @@ impl App {
             show_help: false,
             search: None,
             highlight: None,
+            color: true,
             utc_offset_s: 0,
             clock_ms: 0,
             running: true,

@@ -46,6 +46,8 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
         },
         super::random_seed(),
     );
+    // https://no-color.org: present and not empty.
+    app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let effects = app.update(wall_now_ms(), restore_msg(restored));
     run_effects(&mut app, &mut node, effects);
     let (mut term, _guard) =

@@ -132,7 +132,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_help(buf, area);
     } else if let Some(search) = &app.search {
         draw_search(buf, area, app, search);
-    } else if let Some(cursor) = cursor {
+    }
+    if !app.color {
+        // NO_COLOR: the terminal's own colours only; bold and reverse still mark things.
+        for cell in &mut buf.content {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
+    }
+    if !app.show_help
+        && app.search.is_none()
+        && let Some(cursor) = cursor
+    {
         frame.set_cursor_position(cursor);
     }
 }

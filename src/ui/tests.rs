@@ -930,3 +930,27 @@ proptest! {
         prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
     }
 }
+
+#[test]
+fn no_color_leaves_only_the_terminals_colours_and_keeps_reverse() {
+    let mut app = chat_with_alice();
+    let t = render(&app, 60, 12);
+    let coloured = t
+        .backend()
+        .buffer()
+        .content
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .count();
+    assert!(coloured > 0, "the normal screen has colour");
+    app.color = false;
+    let t = render(&app, 60, 12);
+    let buf = t.backend().buffer();
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    // The open conversation is still marked, by reverse video.
+    assert!(buf[(2, 1)].modifier.contains(Modifier::REVERSED));
+}
