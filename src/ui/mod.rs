@@ -493,7 +493,7 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
         Some(Notice::Info(i)) => spans.push(Span::raw(format!(" · {}", text::sanitize_line(i)))),
         None => {}
     }
-    let hints = "Tab next chat · F1 help · Ctrl-C quit ";
+    let hints = "Tab chats · ^S search · F1 help · ^C quit ";
     let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
     let width = usize::from(area.width);
     if used + text::width(hints) + 2 <= width {

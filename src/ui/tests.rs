@@ -200,9 +200,9 @@ fn wide_screen_status_line_has_the_key_hints() {
     assert_eq!(
         status,
         format!(
-            " me · 127.0.0.1:47475 · 1 online · ⚠ no route to host{}Tab next chat · F1 help · \
-             Ctrl-C quit ",
-            " ".repeat(100 - 53 - 38)
+            " me · 127.0.0.1:47475 · 1 online · ⚠ no route to host{}Tab chats · ^S search · \
+             F1 help · ^C quit ",
+            " ".repeat(100 - 53 - 42)
         )
     );
     assert_eq!(t.backend().buffer()[(40, 11)].fg, Color::Red);
