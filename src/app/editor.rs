@@ -10,6 +10,8 @@ pub struct Editor {
     text: String,
     /// Byte offset, always on a grapheme boundary.
     cursor: usize,
+    /// The text the last kill removed, for Ctrl-Y.
+    killed: String,
 }
 
 impl Editor {
@@ -111,12 +113,43 @@ impl Editor {
     }
 
     pub fn kill_to_start(&mut self) {
+        self.killed = self.text[..self.cursor].to_owned();
         self.text.replace_range(..self.cursor, "");
         self.cursor = 0;
     }
 
     pub fn kill_to_end(&mut self) {
+        self.killed = self.text[self.cursor..].to_owned();
         self.text.truncate(self.cursor);
+    }
+
+    /// Puts back what the last kill removed (readline's Ctrl-Y).
+    pub fn yank(&mut self) -> bool {
+        let killed = self.killed.clone();
+        self.insert(&killed)
+    }
+
+    /// Deletes from the cursor to the end of the next word (readline's Alt-D).
+    pub fn delete_word_forward(&mut self) {
+        let end = self.word_end();
+        self.killed = self.text[self.cursor..end].to_owned();
+        self.text.replace_range(self.cursor..end, "");
+    }
+
+    /// The word just before the cursor (what completion works on) and where it starts.
+    pub fn word_before_cursor(&self) -> (usize, &str) {
+        let start = self.text[..self.cursor]
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        (start, &self.text[start..self.cursor])
+    }
+
+    /// Replaces `start..cursor` with `with` and puts the cursor after it.
+    pub fn replace_before_cursor(&mut self, start: usize, with: &str) {
+        self.text.replace_range(start..self.cursor, with);
+        self.cursor = start + with.len();
     }
 
     /// Start of the word before the cursor (skipping spaces first), as readline's Ctrl-W.
@@ -140,6 +173,7 @@ impl Editor {
 
     pub fn delete_word_back(&mut self) {
         let start = self.word_start();
+        self.killed = self.text[start..self.cursor].to_owned();
         self.text.replace_range(start..self.cursor, "");
         self.cursor = start;
     }

@@ -7,6 +7,9 @@ mod editor;
 mod history;
 pub mod keymap;
 mod search;
+mod switcher;
+
+pub use switcher::Switcher;
 
 pub use search::{Hit, SEARCH_LIMIT, SearchView};
 
@@ -223,6 +226,10 @@ pub struct App {
     pub highlight: Option<MsgId>,
     /// Draw in colour (off when NO_COLOR is set).
     pub color: bool,
+    /// The quick switcher, when open.
+    pub switcher: Option<Switcher>,
+    /// The peer info overlay is open.
+    pub show_info: bool,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
@@ -257,6 +264,8 @@ impl App {
             search: None,
             highlight: None,
             color: true,
+            switcher: None,
+            show_info: false,
             utc_offset_s: 0,
             clock_ms: 0,
             running: true,
@@ -398,6 +407,13 @@ impl App {
         if let Some(effects) = self.search_key(&key) {
             return effects;
         }
+        if self.switcher_key(&key) {
+            return Vec::new();
+        }
+        if self.show_info && key.code == KeyCode::Esc {
+            self.show_info = false;
+            return Vec::new();
+        }
         let Some(action) = keymap::action_for(&key) else {
             if let KeyCode::Char(c) = key.code {
                 let typed = !key
@@ -443,7 +459,21 @@ impl App {
             Action::Backspace => self.input.backspace(),
             Action::Delete => self.input.delete(),
             Action::KillToStart => self.input.kill_to_start(),
-            Action::KillToEnd => self.input.kill_to_end(),
+            Action::Yank => {
+                if !self.input.yank() {
+                    self.error("The input is full".into());
+                }
+            }
+            Action::DeleteWordForward => self.input.delete_word_forward(),
+            Action::Complete => self.complete(),
+            Action::Switcher => {
+                if self.input.is_empty() {
+                    self.switcher = Some(Switcher::default());
+                } else {
+                    self.input.kill_to_end();
+                }
+            }
+            Action::PeerInfo => self.show_info = !self.show_info,
             Action::DeleteWordBack => self.input.delete_word_back(),
             Action::ToggleHelp => self.show_help = !self.show_help,
             Action::Search => return self.start_search(""),
@@ -864,7 +894,7 @@ impl App {
         }
     }
 
-    fn cycle(&mut self, step: isize) {
+    pub(super) fn cycle(&mut self, step: isize) {
         if self.conversations.is_empty() {
             return;
         }

@@ -1574,3 +1574,83 @@ fn a_click_opens_a_conversation_and_the_wheel_scrolls() {
     );
     assert_eq!(app.selected, Some(second));
 }
+
+#[test]
+fn tab_completes_commands_and_names_and_otherwise_switches() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "albert");
+    type_text(&mut app, T0, "/se");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), "/search ");
+    app.input.take();
+    type_text(&mut app, T0, "/p");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), "/pin ");
+    app.input.take();
+    // A unique prefix completes whole.
+    type_text(&mut app, T0, "/qu");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), "/quit ");
+    app.input.take();
+    type_text(&mut app, T0, "hi @al");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), "hi @al");
+    type_text(&mut app, T0, "i");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), "hi @alice ");
+    // Nothing to complete: Tab goes to the next conversation.
+    let before = app.selected;
+    app.input.take();
+    press(&mut app, T0, KeyCode::Tab);
+    assert_ne!(app.selected, before);
+}
+
+#[test]
+fn ctrl_k_on_an_empty_input_opens_the_switcher_and_kills_otherwise() {
+    let mut app = new_app();
+    for (n, name) in [(1, "alice"), (2, "bob"), (3, "carol")] {
+        peer_up(&mut app, T0, n, name);
+    }
+    type_text(&mut app, T0, "keep this");
+    press(&mut app, T0, KeyCode::Home);
+    press(&mut app, T0, KeyCode::Right);
+    press(&mut app, T0, KeyCode::Right);
+    press(&mut app, T0, KeyCode::Right);
+    press(&mut app, T0, KeyCode::Right);
+    app.update(T0, ctrl('k'));
+    assert_eq!(app.input.text(), "keep");
+    app.update(T0, ctrl('y'));
+    assert_eq!(app.input.text(), "keep this");
+    app.input.take();
+    app.update(T0, ctrl('k'));
+    assert!(app.switcher.is_some());
+    type_text(&mut app, T0, "RO");
+    assert_eq!(app.switcher_matches("RO"), vec![peer(3)]);
+    press(&mut app, T0, KeyCode::Enter);
+    assert!(app.switcher.is_none());
+    assert_eq!(app.selected, Some(peer(3)));
+    // Esc closes without switching.
+    app.update(T0, ctrl('k'));
+    type_text(&mut app, T0, "b");
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(app.switcher.is_none());
+    assert_eq!(app.selected, Some(peer(3)));
+}
+
+#[test]
+fn alt_d_deletes_the_next_word_and_f2_toggles_peer_info() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    type_text(&mut app, T0, "one two three");
+    press(&mut app, T0, KeyCode::Home);
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::ALT)),
+    );
+    assert_eq!(app.input.text(), " two three");
+    press(&mut app, T0, KeyCode::F(2));
+    assert!(app.show_info);
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(!app.show_info);
+}

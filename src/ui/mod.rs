@@ -7,7 +7,7 @@ pub mod text;
 pub mod time;
 
 use crate::app::keymap;
-use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView};
+use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView, Switcher};
 use crate::proto::{ConversationId, DeliveryState};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -132,6 +132,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_help(buf, area);
     } else if let Some(search) = &app.search {
         draw_search(buf, area, app, search);
+    } else if let Some(sw) = &app.switcher {
+        draw_switcher(buf, area, app, sw);
+    } else if app.show_info {
+        draw_info(buf, area, app);
     }
     if !app.color {
         // NO_COLOR: the terminal's own colours only; bold and reverse still mark things.
@@ -142,6 +146,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if !app.show_help
         && app.search.is_none()
+        && app.switcher.is_none()
         && let Some(cursor) = cursor
     {
         frame.set_cursor_position(cursor);
@@ -606,6 +611,113 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
         spans.push(Span::styled(shown, style));
     }
     Line::from(spans)
+}
+
+/// A box of `w`×`h` (at most the area) in the middle of `area`, cleared and framed.
+fn centred_box(buf: &mut Buffer, area: Rect, w: u16, h: u16, title: &str) -> Rect {
+    let w = w.min(area.width.saturating_sub(2)).max(1).min(area.width);
+    let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    Clear.render(r, buf);
+    let b = block(title_for(title, w));
+    let inner = b.inner(r);
+    b.render(r, buf);
+    inner
+}
+
+fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
+    let matches = app.switcher_matches(&sw.filter);
+    let title = format!("Go to: {}▏", text::sanitize_line(&sw.filter));
+    let inner = centred_box(buf, area, 50, matches.len().min(10) as u16 + 2, &title);
+    if matches.is_empty() {
+        put_wrapped(
+            buf,
+            inner,
+            "No conversation matches.",
+            Style::default().fg(Color::DarkGray),
+        );
+        return;
+    }
+    let rows = usize::from(inner.height);
+    let first = sw.selected.saturating_sub(rows.saturating_sub(1));
+    for (row, (i, id)) in matches
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .enumerate()
+    {
+        let Some(conv) = app.conversation(id) else {
+            continue;
+        };
+        let y = inner.y + row as u16;
+        buf.set_line(
+            inner.x,
+            y,
+            &sidebar_row(app, conv, usize::from(inner.width)),
+            inner.width,
+        );
+        if i == sw.selected {
+            buf.set_style(
+                Rect::new(inner.x, y, inner.width, 1),
+                Style::default().add_modifier(Modifier::REVERSED),
+            );
+        }
+    }
+}
+
+/// Who the open conversation is with: names, key, address, state.
+fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
+    let Some(id) = app.selected else {
+        return;
+    };
+    let mut lines: Vec<(String, String)> =
+        vec![("Shown as".into(), text::sanitize_line(&app.title(&id)))];
+    match id {
+        ConversationId::Peer(node) => {
+            if let Some(p) = app.peers.get(&node) {
+                lines.push(("Calls itself".into(), text::sanitize_line(&p.name)));
+                lines.push(("Address".into(), p.addr.to_string()));
+                lines.push((
+                    "Status".into(),
+                    if p.online { "online" } else { "offline" }.into(),
+                ));
+            }
+            let hex = node.to_hex();
+            lines.push(("Peer id".into(), hex[..32].to_string()));
+            lines.push((String::new(), hex[32..].to_string()));
+            lines.push((
+                "Encryption".into(),
+                "not yet: lanchat's own protocol, in the clear".into(),
+            ));
+        }
+        ConversationId::Raw(addr) => {
+            lines.push(("Address".into(), addr.to_string()));
+            lines.push((
+                "Encryption".into(),
+                "none: a plain-text UDP peer (nc, scripts)".into(),
+            ));
+        }
+    }
+    let inner = centred_box(
+        buf,
+        area,
+        64,
+        lines.len() as u16 + 2,
+        "Who is this · Esc closes",
+    );
+    for (row, (k, v)) in lines.iter().enumerate().take(usize::from(inner.height)) {
+        let line = Line::from(vec![
+            Span::styled(format!(" {k:<13}"), Style::default().fg(Color::DarkGray)),
+            Span::raw(v.clone()),
+        ]);
+        buf.set_line(inner.x, inner.y + row as u16, &line, inner.width);
+    }
 }
 
 fn draw_help(buf: &mut Buffer, area: Rect) {

@@ -645,13 +645,13 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     t.draw(|f| draw(f, &app)).unwrap();
     assert!(!t.backend().cursor_visible());
     let rows = rows(&t);
-    // 18 lines of help and a border: 20 rows, centred; 78 columns wide.
+    // 19 lines of help and a border: 21 rows, centred; 78 columns wide.
     assert_eq!(
-        rows[2],
+        rows[1],
         format!("│┌ Keys and commands · Esc closes {}┐│", "─".repeat(44))
     );
     assert_eq!(
-        rows[3],
+        rows[2],
         format!(
             "││ Enter{}send the message, or run a /command ││",
             " ".repeat(34)
@@ -953,4 +953,28 @@ fn no_color_leaves_only_the_terminals_colours_and_keeps_reverse() {
     );
     // The open conversation is still marked, by reverse video.
     assert!(buf[(2, 1)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn the_switcher_and_the_peer_info_overlays_draw() {
+    let mut app = chat_with_alice();
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)),
+    );
+    let screen = screen_text(&render(&app, 80, 24));
+    assert!(screen.contains("Go to:"), "{screen}");
+    assert!(screen.contains("● alice"), "{screen}");
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+    );
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)),
+    );
+    let screen = screen_text(&render(&app, 80, 24));
+    assert!(screen.contains("Who is this"), "{screen}");
+    assert!(screen.contains(&NodeId([1; 32]).to_hex()[..32]), "{screen}");
+    assert!(screen.contains("10.0.0.1:47475"), "{screen}");
 }

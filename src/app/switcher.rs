@@ -1,0 +1,134 @@
+//! Getting around by typing: the quick switcher (Ctrl-K on an empty input) and Tab
+//! completion of /commands and @names.
+
+use super::App;
+use crate::proto::ConversationId;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// The commands Tab completes.
+const COMMANDS: &[&str] = &["add", "help", "mute", "pin", "quit", "rename", "search"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Switcher {
+    pub filter: String,
+    pub selected: usize,
+}
+
+/// The longest prefix all `words` share.
+fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
+    let Some(first) = words.first() else {
+        return "";
+    };
+    let mut len = first.len();
+    for w in &words[1..] {
+        len = first
+            .char_indices()
+            .zip(w.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, a), _)| i + a.len_utf8())
+            .min(len);
+    }
+    &first[..len]
+}
+
+impl App {
+    /// Conversations whose name contains the filter (case-insensitively), in sidebar order.
+    pub fn switcher_matches(&self, filter: &str) -> Vec<ConversationId> {
+        let filter = filter.to_lowercase();
+        self.conversations
+            .iter()
+            .filter(|c| self.title(&c.id).to_lowercase().contains(&filter))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Keys while the switcher is open. True if the key was its.
+    pub(super) fn switcher_key(&mut self, key: &KeyEvent) -> bool {
+        let Some(mut sw) = self.switcher.take() else {
+            return false;
+        };
+        let matches = self.switcher_matches(&sw.filter);
+        match key.code {
+            KeyCode::Esc => return true,
+            KeyCode::Enter => {
+                if let Some(id) = matches.get(sw.selected).copied() {
+                    self.select(id);
+                }
+                return true;
+            }
+            KeyCode::Up => sw.selected = sw.selected.saturating_sub(1),
+            KeyCode::Down => sw.selected = (sw.selected + 1).min(matches.len().saturating_sub(1)),
+            KeyCode::Backspace => {
+                sw.filter.pop();
+                sw.selected = 0;
+            }
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                sw.filter.push(c);
+                sw.selected = 0;
+            }
+            _ => {}
+        }
+        self.switcher = Some(sw);
+        true
+    }
+
+    /// Tab: completes a /command at the start of the input, or an @name before the cursor;
+    /// with nothing to complete, goes to the next conversation.
+    pub(super) fn complete(&mut self) {
+        let (start, word) = self.input.word_before_cursor();
+        let word = word.to_owned();
+        if start == 0 && word.starts_with('/') && !word.starts_with("//") {
+            let typed = &word[1..];
+            let hits: Vec<&str> = COMMANDS
+                .iter()
+                .copied()
+                .filter(|c| c.starts_with(typed))
+                .collect();
+            match hits.as_slice() {
+                [] => {}
+                [one] => self.input.replace_before_cursor(0, &format!("/{one} ")),
+                many => {
+                    let prefix = common_prefix(many);
+                    self.input.replace_before_cursor(0, &format!("/{prefix}"));
+                    self.notice = Some(super::Notice::Info(
+                        many.iter()
+                            .map(|c| format!("/{c}"))
+                            .collect::<Vec<_>>()
+                            .join("  "),
+                    ));
+                }
+            }
+            return;
+        }
+        if let Some(typed) = word.strip_prefix('@') {
+            let typed = typed.to_lowercase();
+            let mut names: Vec<String> = self
+                .peers
+                .values()
+                .map(|p| p.name.clone())
+                .filter(|n| {
+                    !n.contains(char::is_whitespace) && n.to_lowercase().starts_with(&typed)
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            match refs.as_slice() {
+                [] => {}
+                [one] => self.input.replace_before_cursor(start, &format!("@{one} ")),
+                many => {
+                    let prefix = common_prefix(many);
+                    self.input
+                        .replace_before_cursor(start, &format!("@{prefix}"));
+                }
+            }
+            return;
+        }
+        self.cycle(1);
+    }
+}
