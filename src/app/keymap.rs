@@ -30,6 +30,11 @@ pub enum Action {
     Search,
     Yank,
     DeleteWordForward,
+    /// Earlier / later things I sent, into the input.
+    HistoryPrev,
+    HistoryNext,
+    /// A line break in the input (the message is sent with Enter).
+    Newline,
     /// Complete a /command or a name, or else go to the next conversation.
     Complete,
     /// The quick switcher (when the input is empty; else delete to the end).
@@ -56,8 +61,13 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::BackTab, SHIFT, Action::PrevConversation),
     (KeyCode::BackTab, NONE, Action::PrevConversation),
     (KeyCode::Char('p'), CTRL, Action::PrevConversation),
-    (KeyCode::Up, NONE, Action::ScrollUp),
-    (KeyCode::Down, NONE, Action::ScrollDown),
+    (KeyCode::Up, NONE, Action::HistoryPrev),
+    (KeyCode::Down, NONE, Action::HistoryNext),
+    (KeyCode::Up, CTRL, Action::ScrollUp),
+    (KeyCode::Down, CTRL, Action::ScrollDown),
+    (KeyCode::Enter, ALT, Action::Newline),
+    (KeyCode::Enter, SHIFT, Action::Newline),
+    (KeyCode::Char('j'), CTRL, Action::Newline),
     (KeyCode::PageUp, NONE, Action::PageUp),
     (KeyCode::PageDown, NONE, Action::PageDown),
     (KeyCode::End, CTRL, Action::ScrollBottom),
@@ -103,7 +113,7 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
 /// The action bound to a key, if any. Shift is ignored for everything but BackTab, since
 /// terminals disagree on whether they report it with upper-case letters and symbols.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
-    let mods = if key.code == KeyCode::BackTab {
+    let mods = if key.code == KeyCode::BackTab || key.code == KeyCode::Enter {
         key.modifiers
     } else {
         key.modifiers - KeyModifiers::SHIFT
@@ -117,35 +127,38 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
 /// What the help overlay shows, one line per action.
 pub const HELP: &[(&str, &str)] = &[
     ("Enter", "send the message, or run a /command"),
+    ("Alt-Enter, Ctrl-J", "a new line in the message"),
     (
         "Tab / Shift-Tab, Ctrl-N / Ctrl-P",
         "next / previous chat (Tab completes)",
     ),
+    ("Alt-1 … Alt-9, Alt-A", "chat 1 … 9, next unread"),
     (
         "Ctrl-K on an empty input, F2",
         "quick switcher; who is this peer",
     ),
-    ("Alt-1 … Alt-9, Alt-A", "conversation 1 … 9, next unread"),
-    ("Up / Down, PgUp / PgDn", "scroll by a line, by a page"),
+    ("Up / Down", "what I sent before, into the input"),
+    (
+        "Ctrl-Up / Ctrl-Down, PgUp / PgDn",
+        "scroll by a line, by a page",
+    ),
     ("Ctrl-Home / Ctrl-End", "jump to the first / latest message"),
-    ("Left / Right, Ctrl-B / Ctrl-F", "move by character"),
+    (
+        "Left / Right, Home / End",
+        "move by character, to start / end",
+    ),
     ("Ctrl-Left / Ctrl-Right, Alt-B / Alt-F", "move by word"),
-    ("Home / End, Ctrl-A / Ctrl-E", "start / end of input"),
     ("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
     (
         "Ctrl-U / Ctrl-K, Alt-D, Ctrl-Y",
         "kill to start / end / word, yank",
     ),
     ("Ctrl-R", "resend this chat's failed messages"),
-    ("F1, ? on an empty input, /help", "this help"),
-    ("Esc", "close help, clear the status message"),
+    ("Ctrl-S, /search TEXT", "search all chats (Chinese too)"),
+    ("F1, ? on an empty input, /help", "this help (Esc closes)"),
     ("Ctrl-C / Ctrl-Q, /quit", "quit"),
-    ("Ctrl-S, /search TEXT", "search all conversations (CJK too)"),
     ("/add HOST:PORT", "reach a peer discovery cannot see"),
-    (
-        "/pin, /mute, /rename NAME",
-        "pin, mute, or name this conversation",
-    ),
+    ("/pin, /mute, /rename NAME", "pin, mute, or name this chat"),
     ("//text", "send text that starts with a slash"),
 ];
 

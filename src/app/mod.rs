@@ -31,6 +31,8 @@ pub const MAX_MESSAGES_IN_MEMORY: usize = 1000;
 /// Conversations kept at most. Plain-text peers can be anyone (and any spoofed address), so
 /// beyond this the least recent plain-text conversation is forgotten.
 pub const MAX_CONVERSATIONS: usize = 512;
+/// Things I sent that Up/Down can bring back.
+const MAX_SENT_HISTORY: usize = 200;
 /// Read receipts waiting per conversation, at most (the oldest are let go).
 const MAX_UNREPORTED: usize = 1000;
 
@@ -228,6 +230,10 @@ pub struct App {
     pub color: bool,
     /// The quick switcher, when open.
     pub switcher: Option<Switcher>,
+    /// What I sent (and commands I ran), oldest first, for Up/Down.
+    sent: VecDeque<String>,
+    /// Where Up/Down is in `sent`, and what was in the input before browsing began.
+    browsing: Option<(usize, String)>,
     /// The peer info overlay is open.
     pub show_info: bool,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
@@ -265,6 +271,8 @@ impl App {
             highlight: None,
             color: true,
             switcher: None,
+            sent: VecDeque::new(),
+            browsing: None,
             show_info: false,
             utc_offset_s: 0,
             clock_ms: 0,
@@ -459,6 +467,13 @@ impl App {
             Action::Backspace => self.input.backspace(),
             Action::Delete => self.input.delete(),
             Action::KillToStart => self.input.kill_to_start(),
+            Action::HistoryPrev => self.history_step(-1),
+            Action::HistoryNext => self.history_step(1),
+            Action::Newline => {
+                if !self.input.insert_char('\n') {
+                    self.error("The input is full".into());
+                }
+            }
             Action::Yank => {
                 if !self.input.yank() {
                     self.error("The input is full".into());
@@ -527,11 +542,47 @@ impl App {
         vec![Effect::Quit]
     }
 
+    /// Up/Down through what I sent: Up goes back, Down forward and finally to what was
+    /// being typed before.
+    fn history_step(&mut self, step: isize) {
+        if self.sent.is_empty() {
+            return;
+        }
+        let last = self.sent.len() - 1;
+        let (pos, stash) = match self.browsing.take() {
+            Some(b) => b,
+            None if step < 0 => (last + 1, self.input.text().to_owned()),
+            None => return,
+        };
+        let next = pos as isize + step;
+        if next > last as isize {
+            self.input.set(&stash);
+            return;
+        }
+        let next = next.max(0) as usize;
+        if let Some(text) = self.sent.get(next).cloned() {
+            self.input.set(&text);
+        }
+        self.browsing = Some((next, stash));
+    }
+
+    fn remember_sent(&mut self, text: &str) {
+        self.browsing = None;
+        if self.sent.back().is_some_and(|t| t == text) {
+            return;
+        }
+        self.sent.push_back(text.to_owned());
+        if self.sent.len() > MAX_SENT_HISTORY {
+            self.sent.pop_front();
+        }
+    }
+
     fn submit(&mut self, now_ms: i64) -> Vec<Effect> {
         let text = self.input.text().to_owned();
         if text.trim().is_empty() {
             return Vec::new();
         }
+        self.remember_sent(&text);
         if let Some(command) = text.strip_prefix('/')
             && !command.starts_with('/')
         {

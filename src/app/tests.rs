@@ -859,9 +859,15 @@ fn page_up_scrolls_and_stops_at_the_top() {
         press(&mut app, T0, KeyCode::PageUp);
     }
     assert_eq!(app.scroll, 82, "clamped at the top");
-    press(&mut app, T0, KeyCode::Up);
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::CONTROL)),
+    );
     assert_eq!(app.scroll, 82);
-    press(&mut app, T0, KeyCode::Down);
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::CONTROL)),
+    );
     assert_eq!(app.scroll, 81);
     press(&mut app, T0, KeyCode::PageDown);
     assert_eq!(app.scroll, 64);
@@ -872,7 +878,10 @@ fn page_up_scrolls_and_stops_at_the_top() {
     );
     assert_eq!(app.scroll, 0);
     press(&mut app, T0, KeyCode::PageDown);
-    press(&mut app, T0, KeyCode::Down);
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::CONTROL)),
+    );
     assert_eq!(app.scroll, 0, "cannot scroll below the latest message");
 }
 
@@ -1653,4 +1662,42 @@ fn alt_d_deletes_the_next_word_and_f2_toggles_peer_info() {
     assert!(app.show_info);
     press(&mut app, T0, KeyCode::Esc);
     assert!(!app.show_info);
+}
+
+#[test]
+fn up_and_down_bring_back_what_i_sent_and_then_what_i_was_typing() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    send(&mut app, T0, "first");
+    send(&mut app, T0 + 1, "second");
+    type_text(&mut app, T0 + 2, "draft");
+    press(&mut app, T0 + 3, KeyCode::Up);
+    assert_eq!(app.input.text(), "second");
+    press(&mut app, T0 + 3, KeyCode::Up);
+    assert_eq!(app.input.text(), "first");
+    press(&mut app, T0 + 3, KeyCode::Up);
+    assert_eq!(app.input.text(), "first", "stops at the oldest");
+    press(&mut app, T0 + 3, KeyCode::Down);
+    assert_eq!(app.input.text(), "second");
+    press(&mut app, T0 + 3, KeyCode::Down);
+    assert_eq!(app.input.text(), "draft");
+}
+
+#[test]
+fn alt_enter_and_ctrl_j_add_a_line_and_enter_sends_both_lines() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    type_text(&mut app, T0, "line one");
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)),
+    );
+    type_text(&mut app, T0, "two");
+    app.update(T0, ctrl('j'));
+    type_text(&mut app, T0, "three");
+    let effects = press(&mut app, T0, KeyCode::Enter);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Send { text, .. }] if text == "line one\ntwo\nthree"
+    ));
 }

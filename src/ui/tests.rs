@@ -645,7 +645,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     t.draw(|f| draw(f, &app)).unwrap();
     assert!(!t.backend().cursor_visible());
     let rows = rows(&t);
-    // 19 lines of help and a border: 21 rows, centred; 78 columns wide.
+    // 19 lines of help and a border: 21 rows, centred; 78 columns wide (the widest line).
     assert_eq!(
         rows[1],
         format!("│┌ Keys and commands · Esc closes {}┐│", "─".repeat(44))
