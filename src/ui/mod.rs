@@ -111,10 +111,40 @@ pub fn message_height(_app: &App, m: &Message, width: u16) -> usize {
 
 /// Lines a conversation takes in a message pane `width` columns wide.
 pub fn conversation_height(app: &App, conv: &Conversation, width: u16) -> usize {
-    conv.messages
+    let messages: usize = conv
+        .messages
         .iter()
         .map(|m| message_height(app, m, width))
-        .sum()
+        .sum();
+    messages + day_changes(app, conv)
+}
+
+/// How many day separators a conversation shows (one where the local day changes between
+/// two messages).
+fn day_changes(app: &App, conv: &Conversation) -> usize {
+    conv.messages
+        .iter()
+        .zip(conv.messages.iter().skip(1))
+        .filter(|(a, b)| {
+            time::local_day(a.time_ms, app.utc_offset_s)
+                != time::local_day(b.time_ms, app.utc_offset_s)
+        })
+        .count()
+}
+
+/// "──── Yesterday ────", centred.
+fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
+    let label = format!(
+        " {} ",
+        time::day_label(m.time_ms, app.clock_ms, app.utc_offset_s)
+    );
+    let w = usize::from(width);
+    let side = w.saturating_sub(text::width(&label)) / 2;
+    let right = w.saturating_sub(side + text::width(&label));
+    Line::from(Span::styled(
+        format!("{}{label}{}", "─".repeat(side), "─".repeat(right)),
+        Style::default().fg(Color::DarkGray),
+    ))
 }
 
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -324,9 +354,17 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     let height = usize::from(inner.height);
     let need = height + app.scroll;
     let mut lines: VecDeque<Line<'static>> = VecDeque::with_capacity(need);
-    for m in conv.messages.iter().rev() {
+    for (i, m) in conv.messages.iter().enumerate().rev() {
         for line in message_lines(app, m, inner.width).into_iter().rev() {
             lines.push_front(line);
+        }
+        // A new day starts with this message: a separator above it.
+        if i > 0
+            && let Some(prev) = conv.messages.get(i - 1)
+            && time::local_day(prev.time_ms, app.utc_offset_s)
+                != time::local_day(m.time_ms, app.utc_offset_s)
+        {
+            lines.push_front(day_separator(app, m, inner.width));
         }
         if lines.len() >= need {
             break;

@@ -978,3 +978,38 @@ fn the_switcher_and_the_peer_info_overlays_draw() {
     assert!(screen.contains(&NodeId([1; 32]).to_hex()[..32]), "{screen}");
     assert!(screen.contains("10.0.0.1:47475"), "{screen}");
 }
+
+#[test]
+fn a_new_day_gets_a_separator_between_messages() {
+    let mut app = new_app();
+    app.utc_offset_s = 0;
+    peer_up(&mut app, T0, 1, "alice", true);
+    incoming(
+        &mut app,
+        T0 - 24 * 60 * MINUTE,
+        peer(1),
+        1,
+        "yesterday's news",
+    );
+    incoming(&mut app, T0, peer(1), 2, "today's news");
+    let t = render(&app, 60, 12);
+    let screen = screen_text(&t);
+    let rows = rows(&t);
+    let sep = rows
+        .iter()
+        .position(|r| r.contains(" Today "))
+        .expect("a Today separator");
+    let before = rows
+        .iter()
+        .position(|r| r.contains("yesterday's news"))
+        .expect("old");
+    let after = rows
+        .iter()
+        .position(|r| r.contains("today's news"))
+        .expect("new");
+    assert!(before < sep && sep < after, "{screen}");
+    assert!(rows[sep].contains("─── Today ───"), "{}", rows[sep]);
+    // Heights count the separator, so scrolling reaches the top exactly.
+    let c = app.conversation(&peer(1)).unwrap();
+    assert_eq!(super::conversation_height(&app, c, 43), 2 + 2 + 1);
+}

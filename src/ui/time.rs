@@ -24,6 +24,25 @@ fn local_parts(ms: i64, offset_s: i32) -> (i64, u32, u32, i64, i64) {
     (y, m, d, of_day / 3600, of_day % 3600 / 60)
 }
 
+/// The local day number of a time (days since 1970-01-01 in local time).
+pub fn local_day(ms: i64, offset_s: i32) -> i64 {
+    (ms.div_euclid(1000) + i64::from(offset_s)).div_euclid(86_400)
+}
+
+/// A day separator's label: "Today", "Yesterday", or the date.
+pub fn day_label(ms: i64, now_ms: i64, offset_s: i32) -> String {
+    let day = local_day(ms, offset_s);
+    let today = local_day(now_ms, offset_s);
+    match today - day {
+        0 => "Today".to_string(),
+        1 => "Yesterday".to_string(),
+        _ => {
+            let (y, m, d) = civil_from_days(day);
+            format!("{y}-{m:02}-{d:02}")
+        }
+    }
+}
+
 /// "14:05" for a time today, "11-24 14:05" earlier this year, "2025-11-24 14:05" before.
 pub fn format_time(ms: i64, now_ms: i64, offset_s: i32) -> String {
     let (y, mo, d, h, mi) = local_parts(ms, offset_s);
