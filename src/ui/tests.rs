@@ -1013,3 +1013,97 @@ fn a_new_day_gets_a_separator_between_messages() {
     let c = app.conversation(&peer(1)).unwrap();
     assert_eq!(super::conversation_height(&app, c, 43), 2 + 2 + 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Whole screens, as snapshots (reviewed in src/ui/snapshots/; `cargo insta review` after a
+// deliberate change)
+
+/// A lively app: several conversations in different states, CJK, emoji and a long URL,
+/// a day change, a failed message, a plain-text peer.
+fn showcase() -> App {
+    let mut app = new_app();
+    app.utc_offset_s = 0;
+    peer_up(&mut app, T0, 1, "alice", true);
+    peer_up(&mut app, T0, 2, "张伟", true);
+    peer_up(&mut app, T0, 3, "carol", false);
+    let day = 24 * 60 * MINUTE;
+    incoming(&mut app, T0 - day, peer(1), 1, "see you tomorrow 👋");
+    incoming(
+        &mut app,
+        T0,
+        peer(1),
+        2,
+        "早上好！今天天气很好，我们去吃饭吧？ 👨‍👩‍👧 🇨🇳 and a link https://example.com/a/very/long/path/that/wraps",
+    );
+    send(&mut app, T0 + MINUTE, "sounds good — 好的");
+    let failed = send(&mut app, T0 + 2 * MINUTE, "this one did not make it");
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::SendFailed {
+            id: failed,
+            error: "no route".into(),
+        },
+    );
+    for i in 0..3 {
+        incoming(
+            &mut app,
+            T0 + 3 * MINUTE + i,
+            peer(2),
+            10 + i as u64,
+            "你好",
+        );
+    }
+    let raw = ConversationId::Raw("192.168.1.9:40000".parse().unwrap());
+    incoming(
+        &mut app,
+        T0 + 4 * MINUTE,
+        raw,
+        20,
+        "hello from a python script",
+    );
+    app
+}
+
+fn snapshot(app: &App, width: u16, height: u16) -> String {
+    let mut app_sized = rows(&render(app, width, height)).join("\n");
+    app_sized.push('\n');
+    app_sized
+}
+
+#[test]
+fn snapshot_main_screens() {
+    let app = showcase();
+    insta::assert_snapshot!("chat_80x24", snapshot(&app, 80, 24));
+    insta::assert_snapshot!("chat_120x40", snapshot(&app, 120, 40));
+    insta::assert_snapshot!("empty_80x24", snapshot(&new_app(), 80, 24));
+    insta::assert_snapshot!("narrow_40x12", snapshot(&app, 40, 12));
+    insta::assert_snapshot!("too_small_30x8", snapshot(&app, 30, 8));
+}
+
+#[test]
+fn snapshot_overlays() {
+    let mut app = showcase();
+    app.update(
+        T0 + 5 * MINUTE,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!("help_80x24", snapshot(&app, 80, 24));
+    app.update(
+        T0 + 5 * MINUTE,
+        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+    );
+    app.update(
+        T0 + 5 * MINUTE,
+        Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)),
+    );
+    insta::assert_snapshot!("switcher_80x24", snapshot(&app, 80, 24));
+    app.update(
+        T0 + 5 * MINUTE,
+        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+    );
+    app.update(
+        T0 + 5 * MINUTE,
+        Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!("peer_info_80x24", snapshot(&app, 80, 24));
+}
