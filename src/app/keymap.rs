@@ -40,6 +40,8 @@ pub enum Action {
     /// The quick switcher (when the input is empty; else delete to the end).
     Switcher,
     PeerInfo,
+    /// Pick a message (to copy it).
+    Pick,
     /// Open the n-th conversation of the sidebar (1-based).
     Jump(u8),
     NextUnread,
@@ -92,6 +94,7 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Char('y'), CTRL, Action::Yank),
     (KeyCode::Char('d'), ALT, Action::DeleteWordForward),
     (KeyCode::F(2), NONE, Action::PeerInfo),
+    (KeyCode::Up, ALT, Action::Pick),
     (KeyCode::Char('w'), CTRL, Action::DeleteWordBack),
     (KeyCode::Backspace, ALT, Action::DeleteWordBack),
     (KeyCode::Char('r'), CTRL, Action::ResendFailed),
@@ -153,7 +156,10 @@ pub const HELP: &[(&str, &str)] = &[
         "Ctrl-U / Ctrl-K, Alt-D, Ctrl-Y",
         "kill to start / end / word, yank",
     ),
-    ("Ctrl-R", "resend this chat's failed messages"),
+    (
+        "Ctrl-R; Alt-Up, then y",
+        "resend failed; pick a message, copy",
+    ),
     ("Ctrl-S, /search TEXT", "search all chats (Chinese too)"),
     ("F1, ? on an empty input, /help", "this help (Esc closes)"),
     ("Ctrl-C / Ctrl-Q, /quit", "quit"),

@@ -184,6 +184,9 @@ pub enum Effect {
         conversation: ConversationId,
         alias: Option<String>,
     },
+    /// Put this text on the clipboard (OSC 52, which works over SSH): only ever text the
+    /// user picked.
+    Copy(String),
     /// Keep a conversation's half-typed text (empty: none).
     SaveDraft {
         conversation: ConversationId,
@@ -236,6 +239,8 @@ pub struct App {
     browsing: Option<(usize, String)>,
     /// The peer info overlay is open.
     pub show_info: bool,
+    /// A message picked in the open conversation (Alt-Up), for copying.
+    pub picked: Option<MsgId>,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
@@ -271,6 +276,7 @@ impl App {
             highlight: None,
             color: true,
             switcher: None,
+            picked: None,
             sent: VecDeque::new(),
             browsing: None,
             show_info: false,
@@ -418,6 +424,9 @@ impl App {
         if self.switcher_key(&key) {
             return Vec::new();
         }
+        if let Some(effects) = self.pick_key(&key) {
+            return effects;
+        }
         if self.show_info && key.code == KeyCode::Esc {
             self.show_info = false;
             return Vec::new();
@@ -489,6 +498,12 @@ impl App {
                 }
             }
             Action::PeerInfo => self.show_info = !self.show_info,
+            Action::Pick => {
+                self.picked = self
+                    .selected_conversation()
+                    .and_then(|c| c.messages.back())
+                    .map(|m| m.id);
+            }
             Action::DeleteWordBack => self.input.delete_word_back(),
             Action::ToggleHelp => self.show_help = !self.show_help,
             Action::Search => return self.start_search(""),
@@ -927,6 +942,43 @@ impl App {
         }
     }
 
+    /// Keys while a message is picked: Up/Down move the pick, y or c copies it, Esc (or
+    /// any other key) lets go. `None` if nothing is picked.
+    fn pick_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
+        let picked = self.picked?;
+        let conv = self.selected_conversation()?;
+        let at = conv.messages.iter().position(|m| m.id == picked)?;
+        match key.code {
+            KeyCode::Up => {
+                if let Some(m) = at.checked_sub(1).and_then(|i| conv.messages.get(i)) {
+                    self.picked = Some(m.id);
+                }
+            }
+            KeyCode::Down => {
+                if let Some(m) = conv.messages.get(at + 1) {
+                    self.picked = Some(m.id);
+                }
+            }
+            KeyCode::Char('y') | KeyCode::Char('c') if key.modifiers.is_empty() => {
+                let text = conv
+                    .messages
+                    .get(at)
+                    .map(|m| m.text.clone())
+                    .unwrap_or_default();
+                self.picked = None;
+                self.notice = Some(Notice::Info("Copied to the clipboard".into()));
+                return Some(vec![Effect::Copy(text)]);
+            }
+            _ => {
+                self.picked = None;
+                if key.code != KeyCode::Esc {
+                    return None; // the key does its usual job too
+                }
+            }
+        }
+        Some(Vec::new())
+    }
+
     /// Opens the next conversation (in sidebar order, after the open one) with unread
     /// messages.
     fn next_unread(&mut self) {
@@ -962,6 +1014,7 @@ impl App {
     }
 
     pub fn select(&mut self, id: ConversationId) {
+        self.picked = None;
         // Each conversation keeps its own half-typed text.
         if let Some(old) = self.selected
             && old != id

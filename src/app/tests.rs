@@ -1701,3 +1701,32 @@ fn alt_enter_and_ctrl_j_add_a_line_and_enter_sends_both_lines() {
         [Effect::Send { text, .. }] if text == "line one\ntwo\nthree"
     ));
 }
+
+#[test]
+fn alt_up_picks_a_message_and_y_copies_exactly_it() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    incoming(&mut app, T0, peer(1), 1, "first 你好");
+    incoming(&mut app, T0 + 1, peer(1), 2, "second");
+    let alt_up = Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT));
+    app.update(T0 + 2, alt_up);
+    assert_eq!(app.picked, Some(MsgId(2)));
+    press(&mut app, T0 + 2, KeyCode::Up);
+    assert_eq!(app.picked, Some(MsgId(1)));
+    let effects = press(&mut app, T0 + 2, KeyCode::Char('y'));
+    assert_eq!(effects, vec![Effect::Copy("first 你好".into())]);
+    assert_eq!(app.picked, None);
+    // Esc lets go without copying; other keys let go and do their job.
+    app.update(
+        T0 + 3,
+        Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
+    );
+    assert!(press(&mut app, T0 + 3, KeyCode::Esc).is_empty());
+    assert_eq!(app.picked, None);
+    app.update(
+        T0 + 3,
+        Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
+    );
+    press(&mut app, T0 + 3, KeyCode::Char('x'));
+    assert_eq!((app.picked, app.input.text()), (None, "x"));
+}

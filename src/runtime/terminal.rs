@@ -47,6 +47,40 @@ pub fn ring() {
     }
 }
 
+/// Base64 (standard alphabet, padded), for OSC 52.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The OSC 52 sequence that puts `text` on the clipboard. The text travels base64-encoded,
+/// so nothing in it can act on the terminal.
+pub fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
+}
+
+/// Puts text on the clipboard through the terminal (works over SSH; tmux needs
+/// `set -g set-clipboard on`).
+pub fn copy(text: &str) {
+    let _ = execute!(stdout(), Print(osc52(text)));
+}
+
 /// Puts the unread count in the window title. The title never holds text a peer chose.
 pub fn set_unread_title(unread: u32) {
     if TITLE.load(Ordering::Relaxed) {
@@ -107,5 +141,36 @@ pub async fn stop_signal() {
         _ = term.recv() => {}
         _ = hup.recv() => {}
         _ = int.recv() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), coded);
+        }
+    }
+
+    #[test]
+    fn osc52_carries_hostile_text_inertly() {
+        let seq = osc52("你好\x1b]0;pwned\x07");
+        assert!(seq.starts_with("\x1b]52;c;") && seq.ends_with('\x07'));
+        let body = &seq[7..seq.len() - 1];
+        assert!(
+            body.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c))
+        );
     }
 }

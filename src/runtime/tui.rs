@@ -409,6 +409,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 conversation,
                 alias,
             }),
+            Effect::Copy(text) => terminal::copy(&text),
             Effect::SaveDraft { conversation, text } => {
                 node.store(Request::Draft { conversation, text });
             }

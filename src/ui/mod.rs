@@ -450,7 +450,7 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
         header.push(state);
     }
     let mut header = Line::from(header);
-    if app.highlight == Some(m.id) {
+    if app.highlight == Some(m.id) || app.picked == Some(m.id) {
         header = header.style(Style::default().add_modifier(Modifier::REVERSED));
     }
     let mut lines = vec![header];
