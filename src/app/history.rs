@@ -199,20 +199,22 @@ impl App {
             }
             Page::After(_) => {
                 c.has_newer = more;
-                let added: Vec<Message> = messages;
-                let mut dropped = 0;
-                for m in &added {
-                    c.messages.push_back(m.clone());
-                }
+                let lines: usize = if selected {
+                    messages.iter().map(|m| self.message_lines(m)).sum()
+                } else {
+                    0
+                };
+                let Some(c) = self.conversation_mut(&id) else {
+                    return;
+                };
+                c.messages.extend(messages);
+                // Too much in memory: let go of the oldest (the view is far below them).
                 while c.messages.len() > MAX_MESSAGES_IN_MEMORY {
                     c.messages.pop_front();
                     c.has_older = true;
-                    dropped += 1;
                 }
-                let _ = dropped;
                 if selected {
                     // The view stays where it was: the new lines are below it.
-                    let lines: usize = added.iter().map(|m| self.message_lines(m)).sum();
                     self.scroll = self.scroll.saturating_add(lines);
                 }
             }

@@ -358,11 +358,6 @@ impl Endpoint {
         self.peers.get(id).map(|p| p.view(*id))
     }
 
-    /// The smoothed round-trip time to a peer, once measured.
-    pub fn rtt(&self, id: &NodeId) -> Option<Duration> {
-        self.peers.get(id).and_then(|p| p.send.rtt().srtt())
-    }
-
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }

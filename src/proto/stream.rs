@@ -338,11 +338,6 @@ impl SendStream {
         None
     }
 
-    /// Is there anything the window would let out now?
-    pub fn wants_to_send(&self) -> bool {
-        self.in_flight.len() < WINDOW && self.has_more()
-    }
-
     /// Is anything waiting to be sent, window or not?
     fn has_more(&self) -> bool {
         if !self.retransmit.is_empty() {
