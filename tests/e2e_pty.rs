@@ -291,3 +291,24 @@ fn too_small_terminal_shows_a_notice_and_still_quits() {
     assert_terminal_restored("carol", &carol.raw_output_after_exit());
     eprintln!("too-small scenario took {:?}", started.elapsed());
 }
+
+/// SIGTERM (a shutdown) and SIGHUP (the SSH link dropped) end lanchat cleanly, with the
+/// terminal restored.
+#[test]
+fn sigterm_and_sighup_quit_cleanly_and_restore_the_terminal() {
+    for signal in ["TERM", "HUP"] {
+        let extra = ["--no-discovery".to_string()];
+        let mut dave = Instance::spawn("dave", 80, 24, &extra);
+        dave.wait_for("No conversations yet");
+        let pid = dave.child.process_id().expect("a pid");
+        let sent = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let status = dave.wait_exit(DEADLINE);
+        assert!(status.success(), "SIG{signal}: exited with {status:?}");
+        assert_terminal_restored("dave", &dave.raw_output_after_exit());
+    }
+}
