@@ -12,12 +12,10 @@ mod history;
 mod screen;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use lanchat::app::{App, Me};
 use lanchat::config::Settings;
 use lanchat::proto::NodeId;
-use lanchat::runtime::{Node, tui};
-use ratatui::Terminal;
-use screen::Shared;
+use lanchat::runtime::tui;
+use screen::{Shared, run_on_screen};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -51,34 +49,8 @@ async fn wait(screen: &Shared, needle: &str) {
 async fn measure(dir: &Path) {
     let settings = Settings::loopback("me", dir);
     let t0 = Instant::now();
-    let mut node = Node::start(&settings, NodeId([1; 32])).unwrap();
-    let store = Node::open_store(&settings).unwrap();
-    let restored = node.attach_store(store).unwrap();
-    let mut app = App::new(
-        Me {
-            id: NodeId([1; 32]),
-            name: "me".into(),
-            listen: node.local_addr(),
-            discovery: false,
-        },
-        1,
-    );
-    let first = app.update(0, tui::restore_msg(restored));
-    let screen = Shared::new(200, 50);
-    let mut terminal = Terminal::new(screen.clone()).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Event>>(8);
-    let keys = Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let task = tokio::spawn(async move {
-        tui::run_with(
-            &mut terminal,
-            keys,
-            node,
-            app,
-            first,
-            std::future::pending(),
-        )
-        .await
-    });
+    let (node, app, first) = tui::start_chat(&settings, NodeId([1; 32])).unwrap();
+    let (screen, tx, task) = run_on_screen(node, app, first, 200, 50);
     wait(&screen, "history line 999999 ").await;
     let open = t0.elapsed();
     let key = |code, mods| Ok(Event::Key(KeyEvent::new(code, mods)));

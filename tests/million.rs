@@ -9,14 +9,11 @@ mod history;
 mod screen;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use lanchat::app::{App, Me};
 use lanchat::config::Settings;
 use lanchat::proto::NodeId;
-use lanchat::runtime::{Node, tui};
-use ratatui::Terminal;
-use screen::Shared;
+use lanchat::runtime::tui;
+use screen::run_on_screen;
 use std::time::Instant;
-use tokio::sync::mpsc;
 
 const N: u64 = 1_000_000;
 
@@ -33,44 +30,14 @@ async fn a_million_message_conversation_opens_and_scrolls_end_to_end() {
     eprintln!("generated {N} messages in {:?}", t.elapsed());
 
     let settings = Settings::loopback("me", dir.path());
-    let me = NodeId([1; 32]);
-    let mut node = Node::start(&settings, me).unwrap();
     let t = Instant::now();
-    let store = Node::open_store(&settings).unwrap();
-    let restored = node.attach_store(store).unwrap();
+    let (node, app, first) = tui::start_chat(&settings, NodeId([1; 32])).unwrap();
     eprintln!("opened the database in {:?}", t.elapsed());
-    let mut app = App::new(
-        Me {
-            id: me,
-            name: "me".into(),
-            listen: node.local_addr(),
-            discovery: false,
-        },
-        1,
-    );
-    let first = app.update(0, tui::restore_msg(restored));
     assert!(
         !first.is_empty(),
         "opening the conversation asks for its latest page"
     );
-
-    let screen = Shared::new(80, 24);
-    let mut terminal = Terminal::new(screen.clone()).unwrap();
-    let (keys_tx, mut keys_rx) = mpsc::channel::<std::io::Result<Event>>(16);
-    let keys = Box::pin(futures_util::stream::poll_fn(move |cx| {
-        keys_rx.poll_recv(cx)
-    }));
-    let task = tokio::spawn(async move {
-        tui::run_with(
-            &mut terminal,
-            keys,
-            node,
-            app,
-            first,
-            std::future::pending(),
-        )
-        .await
-    });
+    let (screen, keys_tx, task) = run_on_screen(node, app, first, 80, 24);
 
     let t = Instant::now();
     screen.wait_for("history line 999999").await;

@@ -22,10 +22,12 @@ use std::task::Poll;
 /// bracketed paste).
 const KEY_BATCH: usize = 64;
 
-/// Opens the chat on this terminal and runs it until the user quits or a signal arrives.
-pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> {
-    let store = Node::open_store(&settings).context("cannot open the message history")?;
-    let mut node = Node::start(&settings, id).with_context(|| {
+/// Everything the chat needs before its loop: the history database, the node with the
+/// store attached, and the app with what the store remembered. Returns the effects the
+/// app asked for at start (its first page of history), for [`run_with`].
+pub fn start_chat(settings: &Settings, id: NodeId) -> anyhow::Result<(Node, App, Vec<Effect>)> {
+    let store = Node::open_store(settings).context("cannot open the message history")?;
+    let mut node = Node::start(settings, id).with_context(|| {
         format!(
             "could not open UDP sockets on {} (port {})",
             settings.bind,
@@ -46,18 +48,24 @@ pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> 
         },
         super::random_seed(),
     );
+    let effects = app.update(wall_now_ms(), restore_msg(restored));
+    Ok((node, app, effects))
+}
+
+/// Opens the chat on this terminal and runs it until the user quits or a signal arrives.
+pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> {
+    let (node, mut app, effects) = start_chat(&settings, id)?;
     // https://no-color.org: present and not empty.
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let effects = app.update(wall_now_ms(), restore_msg(restored));
-    run_effects(&mut app, &mut node, effects);
     let (mut term, _guard) =
         terminal::init(settings.mouse).context("could not set up the terminal")?;
     terminal::enable_attention(settings.bell, settings.title);
-    run(
+    run_with(
         &mut term,
         EventStream::new(),
         node,
         app,
+        effects,
         terminal::stop_signal(),
     )
     .await

@@ -88,3 +88,33 @@ impl Backend for Shared {
         self.0.lock().unwrap().flush()
     }
 }
+
+/// Keys for a loop started with [`run_on_screen`].
+pub type Keys = tokio::sync::mpsc::Sender<std::io::Result<crossterm::event::Event>>;
+
+/// Runs the real loop (`tui::run_with`) on a `width`×`height` shared screen, with keys
+/// from the returned sender.
+pub fn run_on_screen(
+    node: lanchat::runtime::Node,
+    app: lanchat::app::App,
+    effects: Vec<lanchat::app::Effect>,
+    width: u16,
+    height: u16,
+) -> (Shared, Keys, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let screen = Shared::new(width, height);
+    let mut terminal = ratatui::Terminal::new(screen.clone()).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let keys = Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let task = tokio::spawn(async move {
+        lanchat::runtime::tui::run_with(
+            &mut terminal,
+            keys,
+            node,
+            app,
+            effects,
+            std::future::pending(),
+        )
+        .await
+    });
+    (screen, tx, task)
+}
