@@ -7,15 +7,13 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::app::{App, Me};
 use lanchat::config::Settings;
 use lanchat::proto::NodeId;
-use lanchat::runtime::{Node, pipe, tui};
-use ratatui::Terminal;
+use lanchat::runtime::{Node, pipe};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
 
 #[path = "support/screen.rs"]
 mod screen;
-use screen::{PATIENCE, Shared};
+use screen::{PATIENCE, run_on_screen};
 
 fn key(code: KeyCode) -> std::io::Result<Event> {
     Ok(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -66,13 +64,7 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
         },
         1,
     );
-    let screen = Shared::new(80, 24);
-    let mut terminal = Terminal::new(screen.clone()).unwrap();
-    let (keys_tx, keys_rx) = mpsc::channel::<std::io::Result<Event>>(64);
-    let keys = tokio_stream_from(keys_rx);
-    let alice_task = tokio::spawn(async move {
-        tui::run(&mut terminal, keys, node, app, std::future::pending()).await
-    });
+    let (screen, keys_tx, alice_task) = run_on_screen(node, app, Vec::new(), 80, 24);
 
     screen.wait_for("● bob").await;
     screen.wait_for("1 online").await;
@@ -121,11 +113,4 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
     let down = next_bob_event("peer_down").await;
     assert_eq!(down["reason"], "goodbye");
     bob_task.abort();
-}
-
-/// A key stream from a channel.
-fn tokio_stream_from(
-    mut rx: mpsc::Receiver<std::io::Result<Event>>,
-) -> impl futures_util::Stream<Item = std::io::Result<Event>> + Unpin {
-    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
