@@ -375,7 +375,7 @@ fn with_durable_acks_delivered_waits_for_the_store() {
     let now = net.now;
     net.nodes[b]
         .endpoint
-        .confirm_stored(now, node_id(1), MsgId(9));
+        .confirm_stored(now, node_id(1), &[MsgId(9)]);
     net.flush(b);
     net.run_until(secs(1.6));
     let states = final_states(&net.take_events(a));
@@ -438,4 +438,29 @@ fn packet_numbers_at_the_edge_do_not_panic() {
     }
     net.flush(a);
     assert_eq!(texts(&net.take_events(a)), vec!["edge"]);
+}
+
+#[test]
+fn a_batch_confirmed_stored_is_acknowledged_in_one_datagram() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |c| c.durable_acks = true);
+    net.run_until(secs(1.0));
+    for i in 0..5 {
+        send(&mut net, a, 2, 40 + i, &format!("batch {i}"));
+    }
+    net.run_until(secs(1.1));
+    assert_eq!(texts(&net.take_events(b)).len(), 5);
+    let now = net.now;
+    let ids: Vec<MsgId> = (0..5).map(|i| MsgId(40 + i)).collect();
+    let before = net.sent[b];
+    net.nodes[b].endpoint.confirm_stored(now, node_id(1), &ids);
+    net.flush(b);
+    assert_eq!(net.sent[b] - before, 1, "one ack for the whole batch");
+    net.run_until(secs(1.2));
+    let states = final_states(&net.take_events(a));
+    assert!(
+        ids.iter()
+            .all(|id| states[id].1 == DeliveryState::Delivered)
+    );
 }

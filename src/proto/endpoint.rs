@@ -511,11 +511,14 @@ impl Endpoint {
         );
     }
 
-    /// With [`EndpointConfig::durable_acks`]: message `id` from `peer` (handed up as an
+    /// With [`EndpointConfig::durable_acks`]: messages `ids` from `peer` (handed up as
     /// [`Event::Message`]) is safely stored, so it may be acknowledged now.
-    pub fn confirm_stored(&mut self, now: Instant, peer: NodeId, id: MsgId) {
+    pub fn confirm_stored(&mut self, now: Instant, peer: NodeId, ids: &[MsgId]) {
         if let Some(recv) = self.peers.get_mut(&peer).and_then(|p| p.recv.as_mut()) {
-            recv.confirm(now, id);
+            for id in ids {
+                recv.confirm(now, *id);
+            }
+            // One ack for the whole batch.
             self.pump(now, peer);
         }
     }

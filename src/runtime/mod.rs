@@ -198,10 +198,14 @@ impl Node {
     /// After messages were stored: received ones may be acknowledged now.
     pub fn stored(&mut self, inserted: &[(NewMessage, Option<i64>)]) {
         let now = mono_now();
+        let mut by_peer: std::collections::HashMap<NodeId, Vec<MsgId>> = Default::default();
         for (m, _) in inserted {
             if let store::Author::Peer(peer) = m.author {
-                self.endpoint.confirm_stored(now, peer, m.id);
+                by_peer.entry(peer).or_default().push(m.id);
             }
+        }
+        for (peer, ids) in by_peer {
+            self.endpoint.confirm_stored(now, peer, &ids);
         }
     }
 
@@ -282,6 +286,7 @@ impl Node {
         let mut out = Vec::with_capacity(events.len());
         let mut inserts = Vec::new();
         let mut states = Vec::new();
+        let mut settled = Vec::new();
         for e in events {
             match e {
                 proto::Event::Message {
@@ -304,7 +309,7 @@ impl Node {
                 proto::Event::State { id, state } => {
                     states.push((id, state));
                     if matches!(state, DeliveryState::Delivered | DeliveryState::Read) {
-                        self.store(storage::Request::OutboxRemove(id));
+                        settled.push(id);
                     }
                     out.push(e);
                 }
@@ -325,6 +330,9 @@ impl Node {
         }
         if !states.is_empty() {
             self.store(storage::Request::States(states));
+        }
+        if !settled.is_empty() {
+            self.store(storage::Request::OutboxRemove(settled));
         }
         out
     }

@@ -46,7 +46,7 @@ pub enum Request {
         alias: Option<String>,
     },
     OutboxAdd(OutboxRow),
-    OutboxRemove(MsgId),
+    OutboxRemove(Vec<MsgId>),
     Search {
         query: String,
         limit: usize,
@@ -287,7 +287,10 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
             store.set_draft(&conversation, &text).err().and_then(failed)
         }
         Request::OutboxAdd(o) => store.outbox_add(&o).err().and_then(failed),
-        Request::OutboxRemove(id) => store.outbox_remove(id).err().and_then(failed),
+        Request::OutboxRemove(ids) => ids
+            .into_iter()
+            .find_map(|id| store.outbox_remove(id).err())
+            .and_then(failed),
         Request::Search { query, limit } => match store.search(&query, limit) {
             Ok(hits) => Some(Reply::Search { query, hits }),
             Err(e) => failed(e),
