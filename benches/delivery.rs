@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use lanchat::config::Settings;
-use lanchat::proto::{ConversationId, DeliveryState, Event, MsgId, NodeId};
+use lanchat::proto::{ConversationId, DeliveryState, Event, Identity, MsgId};
 use lanchat::runtime::Node;
 use lanchat::testkit::{Impairment, Relay};
 use std::collections::HashMap;
@@ -50,8 +50,16 @@ async fn drive(
 async fn pair(loss: f64) -> Pair {
     let da = tempfile::tempdir().expect("tempdir");
     let db = tempfile::tempdir().expect("tempdir");
-    let mut a = Node::start(&Settings::loopback("alice", da.path()), NodeId([1; 32])).expect("a");
-    let b = Node::start(&Settings::loopback("bob", db.path()), NodeId([2; 32])).expect("b");
+    let mut a = Node::start(
+        &Settings::loopback("alice", da.path()),
+        Identity::from_secret([1; 32]),
+    )
+    .expect("a");
+    let b = Node::start(
+        &Settings::loopback("bob", db.path()),
+        Identity::from_secret([2; 32]),
+    )
+    .expect("b");
     let relay = if loss > 0.0 {
         let r = Relay::start(
             a.local_addr(),
@@ -81,7 +89,7 @@ async fn pair(loss: f64) -> Pair {
     while p
         .a
         .endpoint
-        .peer(&NodeId([2; 32]))
+        .peer(&Identity::from_secret([2; 32]).public())
         .is_none_or(|v| !v.online)
     {
         assert!(Instant::now() < deadline, "peers never met");
@@ -103,7 +111,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 /// One message at a time: send, wait for "delivered", repeat.
 async fn latency(loss: f64, n: u64) -> (Duration, Duration, f64) {
     let mut p = pair(loss).await;
-    let bob = ConversationId::Peer(NodeId([2; 32]));
+    let bob = ConversationId::Peer(Identity::from_secret([2; 32]).public());
     let out_before = p.a.endpoint.stats().datagrams_out + p.b.endpoint.stats().datagrams_out;
     let mut times = Vec::new();
     let mut states = HashMap::new();
@@ -123,7 +131,7 @@ async fn latency(loss: f64, n: u64) -> (Duration, Duration, f64) {
 /// A burst of `n` messages: how fast do they all get delivered?
 async fn throughput(loss: f64, n: u64) -> (f64, f64) {
     let mut p = pair(loss).await;
-    let bob = ConversationId::Peer(NodeId([2; 32]));
+    let bob = ConversationId::Peer(Identity::from_secret([2; 32]).public());
     let out_before = p.a.endpoint.stats().datagrams_out + p.b.endpoint.stats().datagrams_out;
     let mut states = HashMap::new();
     let t0 = Instant::now();

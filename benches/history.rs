@@ -13,7 +13,7 @@ mod screen;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::config::Settings;
-use lanchat::proto::NodeId;
+use lanchat::proto::{Identity, NodeId};
 use lanchat::runtime::tui;
 use screen::{Shared, run_on_screen};
 use std::path::Path;
@@ -49,7 +49,7 @@ async fn wait(screen: &Shared, needle: &str) {
 async fn measure(dir: &Path) {
     let settings = Settings::loopback("me", dir);
     let t0 = Instant::now();
-    let (node, app, first) = tui::start_chat(&settings, NodeId([1; 32])).unwrap();
+    let (node, app, first) = tui::start_chat(&settings, Identity::from_secret([1; 32])).unwrap();
     let (screen, tx, task) = run_on_screen(node, app, first, 200, 50);
     wait(&screen, "history line 999999 ").await;
     let open = t0.elapsed();

@@ -1,7 +1,8 @@
 //! Where things live and how this instance is set up: command-line flags over environment
-//! over `config.toml` over defaults. Also the node identity file and the data-dir lock.
+//! over `config.toml` over defaults. Also the identity key, `known_peers` and the data-dir
+//! lock.
 
-use crate::proto::{self, NodeId};
+use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
 use serde::Deserialize;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -11,7 +12,10 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub const CONFIG_FILE: &str = "config.toml";
+/// This node's X25519 secret key, 64 hex digits; the public key is derived from it.
 pub const IDENTITY_FILE: &str = "identity";
+/// Keys met before, SSH-style: one line per key.
+pub const KNOWN_PEERS_FILE: &str = "known_peers";
 pub const LOCK_FILE: &str = "lanchat.lock";
 pub const LOG_FILE: &str = "lanchat.log";
 
@@ -208,8 +212,9 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), ConfigError> {
         .map_err(io_err(dir))
 }
 
-/// Loads this node's identity, creating it (atomically, mode 0600) on first start.
-pub fn load_or_create_identity(dir: &Path) -> Result<NodeId, ConfigError> {
+/// Loads this node's identity key, creating it (atomically, mode 0600) on first start. A key
+/// file others can read is refused: whoever reads it can be us.
+pub fn load_or_create_identity(dir: &Path) -> Result<Identity, ConfigError> {
     ensure_private_dir(dir)?;
     let path = dir.join(IDENTITY_FILE);
     match fs::read_to_string(&path) {
@@ -225,34 +230,109 @@ pub fn load_or_create_identity(dir: &Path) -> Result<NodeId, ConfigError> {
                     mode & 0o777
                 )));
             }
-            NodeId::from_hex(&text).ok_or_else(|| ConfigError::Parse {
+            let secret = NodeId::from_hex(&text).ok_or_else(|| ConfigError::Parse {
                 path: path.clone(),
-                message: "not a lanchat identity (expected 64 hex digits); move it aside to \
-                          create a new one"
+                message: "not a lanchat identity key (expected 64 hex digits); move it aside \
+                          to create a new one"
                     .into(),
-            })
+            })?;
+            Ok(Identity::from_secret(secret.0))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|e| {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|e| {
                 ConfigError::Invalid(format!("no randomness for a new identity: {e}"))
             })?;
-            let id = NodeId(bytes);
-            let tmp = dir.join(format!("{IDENTITY_FILE}.tmp"));
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io_err(&tmp))?;
-            writeln!(f, "{}", id.to_hex()).map_err(io_err(&tmp))?;
-            f.sync_all().map_err(io_err(&tmp))?;
-            fs::rename(&tmp, &path).map_err(io_err(&path))?;
-            Ok(id)
+            write_private(&path, &format!("{}\n", NodeId(secret).to_hex()))?;
+            Ok(Identity::from_secret(secret))
         }
         Err(e) => Err(io_err(&path)(e)),
     }
+}
+
+/// Writes a file readable by its owner only, atomically: a temporary file, synced, renamed.
+fn write_private(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
+    f.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
+    f.sync_all().map_err(io_err(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+/// Reads `known_peers`: `KEY LEVEL IP "NAME"` per line, `#` comments. A bad line is an
+/// error naming it; the file is never rewritten over something we could not read.
+pub fn load_known_peers(dir: &Path) -> Result<Vec<KnownPeer>, ConfigError> {
+    let path = dir.join(KNOWN_PEERS_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |what: &str| ConfigError::Parse {
+            path: path.clone(),
+            message: format!("line {}: {what}", n + 1),
+        };
+        let mut parts = line.splitn(4, ' ');
+        let id = parts
+            .next()
+            .and_then(NodeId::from_hex)
+            .ok_or_else(|| bad("expected a key of 64 hex digits"))?;
+        let level = parts
+            .next()
+            .and_then(TrustLevel::parse)
+            .ok_or_else(|| bad("expected unverified, verified or blocked"))?;
+        let ip = match parts.next() {
+            Some("-") => None,
+            Some(ip) => Some(
+                ip.parse::<IpAddr>()
+                    .map_err(|_| bad("expected an IP address or -"))?,
+            ),
+            None => return Err(bad("expected an IP address or -")),
+        };
+        let name: String = parts
+            .next()
+            .and_then(|n| serde_json::from_str(n).ok())
+            .ok_or_else(|| bad("expected a quoted name"))?;
+        out.push(KnownPeer {
+            id,
+            name,
+            ip,
+            level,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes `known_peers` (atomically, mode 0600).
+pub fn save_known_peers(dir: &Path, peers: &[KnownPeer]) -> Result<(), ConfigError> {
+    ensure_private_dir(dir)?;
+    let mut text = String::from(
+        "# lanchat known peers: key, trust, last address, name. Written by lanchat.\n",
+    );
+    for p in peers {
+        let ip = p.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string());
+        let name = serde_json::to_string(&p.name).unwrap_or_else(|_| "\"\"".into());
+        text.push_str(&format!(
+            "{} {} {ip} {name}\n",
+            p.id.to_hex(),
+            p.level.as_str()
+        ));
+    }
+    write_private(&dir.join(KNOWN_PEERS_FILE), &text)
 }
 
 /// Takes the data dir for this process. The lock lasts as long as the returned file is open
@@ -357,7 +437,12 @@ mod tests {
         let sub = dir.path().join("cfg");
         let a = load_or_create_identity(&sub).expect("creates");
         let b = load_or_create_identity(&sub).expect("loads");
-        assert_eq!(a, b);
+        assert_eq!(a.public(), b.public());
+        assert_eq!(a.secret(), b.secret());
+        // The file holds the secret; the id is the public key derived from it.
+        let text = fs::read_to_string(sub.join(IDENTITY_FILE)).expect("read");
+        assert_eq!(text.trim(), NodeId(*a.secret()).to_hex());
+        assert_ne!(a.public(), NodeId(*a.secret()));
         let path = sub.join(IDENTITY_FILE);
         assert_eq!(
             fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
@@ -370,6 +455,56 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
         let err = load_or_create_identity(&sub).expect_err("too open");
         assert!(err.to_string().contains("readable by others"), "{err}");
+    }
+
+    #[test]
+    fn known_peers_round_trip_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(load_known_peers(dir.path()).expect("none yet"), Vec::new());
+        let peers = vec![
+            KnownPeer {
+                id: NodeId([1; 32]),
+                name: "alice \"the\" \u{1b}[2J name 张".into(),
+                ip: Some("192.168.1.5".parse().expect("ip")),
+                level: TrustLevel::Verified,
+            },
+            KnownPeer {
+                id: NodeId([2; 32]),
+                name: String::new(),
+                ip: None,
+                level: TrustLevel::Blocked,
+            },
+        ];
+        save_known_peers(dir.path(), &peers).expect("save");
+        let path = dir.path().join(KNOWN_PEERS_FILE);
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(load_known_peers(dir.path()).expect("load"), peers);
+        let text = fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), 3, "a comment and one line per key");
+
+        let good = text.lines().nth(1).expect("line").to_string();
+        for (bad, what) in [
+            (
+                good.replacen("verified", "trusted", 1),
+                "line 2: expected unverified",
+            ),
+            (
+                good.replacen("192.168.1.5", "nowhere", 1),
+                "line 2: expected an IP",
+            ),
+            (
+                good[..good.find('"').expect("quote")].to_string(),
+                "line 2: expected a quoted",
+            ),
+            ("abc verified - \"x\"".to_string(), "line 2: expected a key"),
+        ] {
+            fs::write(&path, format!("# c\n{bad}\n")).expect("write");
+            let err = load_known_peers(dir.path()).expect_err("bad line");
+            assert!(err.to_string().contains(what), "{err} should say {what}");
+        }
     }
 
     #[test]

@@ -41,6 +41,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print this node's key fingerprint (creating the key on first use), to compare with
+    /// what peers see.
+    Fingerprint,
     /// Run without a screen: JSON lines on stdin and stdout (see the README).
     Pipe,
     /// Write the message history (one conversation, or all) to stdout or a file.
@@ -122,10 +125,16 @@ fn main() -> anyhow::Result<()> {
         eprintln!("{n} messages exported");
         return Ok(());
     }
+    if let Some(Command::Fingerprint) = cli.command {
+        let identity = config::load_or_create_identity(&settings.config_dir)?;
+        println!("{}", lanchat::proto::fingerprint(&identity.public()));
+        println!("key {}", identity.public().to_hex());
+        return Ok(());
+    }
     let _lock = config::lock_data_dir(&settings.data_dir)?;
     init_logging(&settings.data_dir)?;
     let id = config::load_or_create_identity(&settings.config_dir)?;
-    tracing::info!(name = %settings.name, id = %id.short(), "starting");
+    tracing::info!(name = %settings.name, id = %id.public().short(), "starting");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -134,7 +143,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             None => lanchat::runtime::tui::run_terminal(settings, id).await,
             Some(Command::Pipe) => lanchat::runtime::pipe::run_stdio(settings, id).await,
-            Some(Command::Export { .. }) => Ok(()), // handled above
+            Some(Command::Export { .. } | Command::Fingerprint) => Ok(()), // handled above
         }
     })
 }

@@ -102,7 +102,7 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
     // Bob's database: intact, and every delivered message is in it.
     let store = Store::open(&dir.path().join("history.db")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
-    let alice_id = NodeId([51; 32]);
+    let alice_id = NodeId::from_hex(&alice.id).unwrap();
     let stored: HashSet<String> = store
         .latest(&ConversationId::Peer(alice_id), N + 10)
         .unwrap()

@@ -10,7 +10,7 @@ mod screen;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::config::Settings;
-use lanchat::proto::NodeId;
+use lanchat::proto::{Identity, NodeId};
 use lanchat::runtime::tui;
 use screen::run_on_screen;
 use std::time::Instant;
@@ -31,7 +31,7 @@ async fn a_million_message_conversation_opens_and_scrolls_end_to_end() {
 
     let settings = Settings::loopback("me", dir.path());
     let t = Instant::now();
-    let (node, app, first) = tui::start_chat(&settings, NodeId([1; 32])).unwrap();
+    let (node, app, first) = tui::start_chat(&settings, Identity::from_secret([1; 32])).unwrap();
     eprintln!("opened the database in {:?}", t.elapsed());
     assert!(
         !first.is_empty(),

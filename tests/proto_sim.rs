@@ -234,8 +234,11 @@ fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
     );
 
     // Bob restarts (a new endpoint, same identity).
-    net.nodes[b].endpoint =
-        Endpoint::new(EndpointConfig::new(node_id(2), "bob", 47475), net.now, 99);
+    net.nodes[b].endpoint = Endpoint::new(
+        EndpointConfig::new(sim::identity(2), "bob", 47475),
+        net.now,
+        99,
+    );
     net.nodes[b].down = false;
     net.nodes[b].endpoint.handle_timeout(net.now);
     net.flush(b);
@@ -245,8 +248,9 @@ fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
         got,
         vec![
             (secs(50.005), DeliveryState::Sending),
-            // One round trip: a lone message is acknowledged at once.
-            (secs(50.015), DeliveryState::Delivered)
+            // Two round trips: the handshake (IK: bob's key is known), then the message,
+            // which as a lone message is acknowledged at once.
+            (secs(50.025), DeliveryState::Delivered)
         ]
     );
     assert_eq!(messages(&net.take_events(b)), vec!["see you later"]);

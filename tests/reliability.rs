@@ -5,7 +5,7 @@
 mod sim;
 
 use lanchat::proto::{ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, MsgId, wire};
-use sim::{Chaos, Network, node_id, secs, texts};
+use sim::{Chaos, HandPeer, Network, node_id, secs, texts};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -181,8 +181,11 @@ fn a_receiver_that_restarts_mid_stream_gets_the_rest() {
     assert!(!before.is_empty() && before.len() < 200, "{}", before.len());
     net.nodes[b].down = true;
     net.run_until(secs(1.5));
-    net.nodes[b].endpoint =
-        Endpoint::new(EndpointConfig::new(node_id(2), "bob", 47475), net.now, 77);
+    net.nodes[b].endpoint = Endpoint::new(
+        EndpointConfig::new(sim::identity(2), "bob", 47475),
+        net.now,
+        77,
+    );
     net.nodes[b].down = false;
     net.nodes[b].endpoint.handle_timeout(net.now);
     net.flush(b);
@@ -212,8 +215,11 @@ fn a_sender_that_restarts_starts_a_fresh_stream() {
     }
     net.run_until(secs(2.0));
     // Alice restarts: a new epoch, numbering from zero again.
-    net.nodes[a].endpoint =
-        Endpoint::new(EndpointConfig::new(node_id(1), "alice", 47475), net.now, 5);
+    net.nodes[a].endpoint = Endpoint::new(
+        EndpointConfig::new(sim::identity(1), "alice", 47475),
+        net.now,
+        5,
+    );
     net.nodes[a].endpoint.handle_timeout(net.now);
     net.flush(a);
     net.run_until(secs(3.0));
@@ -245,8 +251,11 @@ fn a_peer_that_never_returns_fails_and_a_returning_one_gets_the_retry() {
 
     // Bob comes back (after being seen offline): the failed message goes again by itself.
     net.run_until(secs(200.0));
-    net.nodes[b].endpoint =
-        Endpoint::new(EndpointConfig::new(node_id(2), "bob", 47475), net.now, 9);
+    net.nodes[b].endpoint = Endpoint::new(
+        EndpointConfig::new(sim::identity(2), "bob", 47475),
+        net.now,
+        9,
+    );
     net.nodes[b].down = false;
     net.nodes[b].endpoint.handle_timeout(net.now);
     net.flush(b);
@@ -312,9 +321,16 @@ fn reassembly_memory_is_bounded_across_peers() {
     // handed up (the first message never comes): a cheap way to pin 40 MiB, if it were
     // allowed.
     let mut pn = 0;
+    let mut peers: Vec<HandPeer> = (0..40u8)
+        .map(|n| {
+            let src = std::net::SocketAddr::from(([10, 2, 0, n], 47475));
+            let mut p = HandPeer::new(100 + n, src, net.now);
+            p.connect(&mut net, a);
+            p
+        })
+        .collect();
     for (n, msn) in (0..40u8).flat_map(|n| (1..=16u64).map(move |m| (n, m))) {
         let from = node_id(100 + n);
-        let src = std::net::SocketAddr::from(([10, 2, 0, n], 47475));
         for frag in 0..63u16 {
             pn += 1;
             let packet = wire::Frame::Packet(wire::Packet {
@@ -336,8 +352,7 @@ fn reassembly_memory_is_bounded_across_peers() {
             })
             .encode()
             .unwrap();
-            let now = net.now;
-            net.nodes[a].endpoint.handle_datagram(now, src, &packet);
+            peers[usize::from(n)].send(&mut net, a, packet);
         }
     }
     let ep = &net.nodes[a].endpoint;
@@ -413,6 +428,8 @@ fn packet_numbers_at_the_edge_do_not_panic() {
     let mut net = Network::new();
     let a = net.add(1, "alice", |_| {});
     let src = std::net::SocketAddr::from(([10, 9, 9, 9], 47475));
+    let mut peer = HandPeer::new(77, src, net.now);
+    peer.connect(&mut net, a);
     for pn in [u64::MAX, 0, u64::MAX - 1] {
         let packet = wire::Frame::Packet(wire::Packet {
             from: node_id(77),
@@ -433,8 +450,7 @@ fn packet_numbers_at_the_edge_do_not_panic() {
         })
         .encode()
         .unwrap();
-        let now = net.now;
-        net.nodes[a].endpoint.handle_datagram(now, src, &packet);
+        peer.send(&mut net, a, packet);
     }
     net.flush(a);
     assert_eq!(texts(&net.take_events(a)), vec!["edge"]);

@@ -6,7 +6,7 @@
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::app::{App, Me};
 use lanchat::config::Settings;
-use lanchat::proto::NodeId;
+use lanchat::proto::Identity;
 use lanchat::runtime::{Node, pipe};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -23,7 +23,11 @@ fn key(code: KeyCode) -> std::io::Result<Event> {
 async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
     // Bob: a pipe node.
     let bob_dir = tempfile::tempdir().unwrap();
-    let bob = Node::start(&Settings::loopback("bob", bob_dir.path()), NodeId([2; 32])).unwrap();
+    let bob = Node::start(
+        &Settings::loopback("bob", bob_dir.path()),
+        Identity::from_secret([2; 32]),
+    )
+    .unwrap();
     let bob_addr = bob.local_addr().to_string();
     let (mut bob_in, bob_node_in) = tokio::io::duplex(1 << 16);
     let (bob_node_out, bob_out) = tokio::io::duplex(1 << 16);
@@ -53,8 +57,9 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
     let alice_dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::loopback("alice", alice_dir.path());
     settings.peers = vec![bob_addr.clone()];
-    let alice_id = NodeId([1; 32]);
-    let node = Node::start(&settings, alice_id).unwrap();
+    let alice = Identity::from_secret([1; 32]);
+    let alice_id = alice.public();
+    let node = Node::start(&settings, alice).unwrap();
     let app = App::new(
         Me {
             id: alice_id,

@@ -51,6 +51,14 @@ pub struct PeerInfo {
     pub online: bool,
 }
 
+/// Where a peer's key stands (see [`proto::Trust`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerTrust {
+    pub trust: proto::Trust,
+    /// Another known key uses the same name.
+    pub same_name_as: Option<NodeId>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Author {
     Me,
@@ -208,6 +216,8 @@ pub enum Effect {
 pub struct App {
     pub me: Me,
     pub peers: HashMap<NodeId, PeerInfo>,
+    /// What the handshakes and the user's decisions say of each peer's key.
+    pub trust: HashMap<NodeId, PeerTrust>,
     /// In sidebar order: most recent activity first.
     pub conversations: Vec<Conversation>,
     pub selected: Option<ConversationId>,
@@ -261,6 +271,7 @@ impl App {
         Self {
             me,
             peers: HashMap::new(),
+            trust: HashMap::new(),
             conversations: Vec::new(),
             selected: None,
             input: Editor::default(),
@@ -718,6 +729,20 @@ impl App {
 
     fn on_net(&mut self, now_ms: i64, event: proto::Event) {
         match event {
+            proto::Event::Trust {
+                peer,
+                trust,
+                same_name_as,
+            } => {
+                self.trust.insert(
+                    peer,
+                    PeerTrust {
+                        trust,
+                        same_name_as,
+                    },
+                );
+                self.ensure_conversation(ConversationId::Peer(peer));
+            }
             proto::Event::PeerUp(view) | proto::Event::PeerUpdated(view) => {
                 // "Looking for a peer at …" has been answered.
                 if matches!(self.notice, Some(Notice::Info(_))) {

@@ -1,12 +1,13 @@
-//! The sans-IO node: discovery, peers, message delivery and plain-text peers.
+//! The sans-IO node: discovery, peers, trust, message delivery and plain-text peers.
 
 use super::rawtext;
+use super::secure::{Identity, Opened, Secure, SecureStats};
 use super::stream::{RecvStream, SendOutcome, SendStream};
 use super::wire::{self, Beacon, Content, EncodeError, Frame};
 use super::{ConversationId, MsgId, NodeId};
 use crate::rng::Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -27,7 +28,13 @@ pub const MAX_BUFFERED_TOTAL: usize = 16 << 20;
 
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
+    /// This node's key pair; its public half is the node id.
+    pub identity: Identity,
     pub node: NodeId,
+    /// The wall clock (Unix ms) when the endpoint starts: handshake timestamps count from it.
+    pub wall_clock_ms: u64,
+    /// Keys met before (the `known_peers` file), with what the user decided about them.
+    pub known_peers: Vec<KnownPeer>,
     /// Display name announced in beacons; cut to [`wire::MAX_NAME_BYTES`].
     pub name: String,
     /// Our unicast port, announced so that peers reply there and not to the shared
@@ -50,9 +57,12 @@ pub struct EndpointConfig {
 }
 
 impl EndpointConfig {
-    pub fn new(node: NodeId, name: &str, port: u16) -> Self {
+    pub fn new(identity: Identity, name: &str, port: u16) -> Self {
         Self {
-            node,
+            node: identity.public(),
+            identity,
+            wall_clock_ms: 0,
+            known_peers: Vec::new(),
             name: clip_name(name),
             port,
             discovery: true,
@@ -131,8 +141,70 @@ pub struct PeerView {
     pub online: bool,
 }
 
+/// What the user decided about a key, as kept in `known_peers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrustLevel {
+    /// Accepted on first contact (SSH's accept-new); nobody compared fingerprints.
+    Unverified,
+    /// The user compared the verification code with the peer.
+    Verified,
+    /// Refused: its handshakes and frames are dropped.
+    Blocked,
+}
+
+impl TrustLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustLevel::Unverified => "unverified",
+            TrustLevel::Verified => "verified",
+            TrustLevel::Blocked => "blocked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "unverified" => Some(TrustLevel::Unverified),
+            "verified" => Some(TrustLevel::Verified),
+            "blocked" => Some(TrustLevel::Blocked),
+            _ => None,
+        }
+    }
+}
+
+/// A key met before: one line of `known_peers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownPeer {
+    pub id: NodeId,
+    /// The name it gave in its last handshake.
+    pub name: String,
+    /// Where its last handshake came from.
+    pub ip: Option<IpAddr>,
+    pub level: TrustLevel,
+}
+
+/// Where a peer stands, as shown to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Unverified,
+    Verified,
+    Blocked,
+    /// A new key using the name and address of `previous`, a key we know: maybe a
+    /// reinstall, maybe an impostor. Nothing goes to it or comes from it until the user
+    /// trusts or blocks it.
+    Changed {
+        previous: NodeId,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A peer's key was proven by a handshake, or the user changed its trust.
+    Trust {
+        peer: NodeId,
+        trust: Trust,
+        /// Another known key uses the same name (elsewhere): shown as a warning.
+        same_name_as: Option<NodeId>,
+    },
     PeerUp(PeerView),
     /// An online peer's name or address changed.
     PeerUpdated(PeerView),
@@ -179,6 +251,11 @@ pub struct Stats {
     /// Data packets sent again after a loss was detected or a timer ran out.
     pub retransmits: u64,
     pub datagrams_out: u64,
+    /// Packets in the clear, or sealed frames that do not name their session's key: a
+    /// forgery or a confused peer. Dropped.
+    pub unauthenticated: u64,
+    /// Frames from a key held back by an identity change, dropped until the user decides.
+    pub held: u64,
 }
 
 /// When to send the next beacon: the start-up burst, then the interval with jitter.
@@ -288,6 +365,12 @@ struct ManualPeer {
 
 pub struct Endpoint {
     cfg: EndpointConfig,
+    secure: Secure,
+    known: HashMap<NodeId, KnownPeer>,
+    /// New keys that took a known peer's name and address: new → the known one.
+    held: HashMap<NodeId, NodeId>,
+    /// The trust last told to the application, per key.
+    told: HashMap<NodeId, (Trust, Option<NodeId>)>,
     rng: Rng,
     /// Chosen at start: tells peers that this is a new life with fresh numbering.
     epoch: u64,
@@ -314,8 +397,27 @@ impl Endpoint {
         let discovery = cfg.discovery.then(|| Schedule::new(now));
         let mut rng = Rng::new(seed);
         let epoch = rng.next_u64();
+        let mut secure = Secure::new(
+            cfg.identity.clone(),
+            &cfg.name,
+            now,
+            cfg.wall_clock_ms,
+            rng.next_u64(),
+        );
+        let mut known = HashMap::new();
+        for k in &cfg.known_peers {
+            match k.level {
+                TrustLevel::Blocked => secure.block(k.id),
+                _ => secure.pin(k.id),
+            }
+            known.insert(k.id, k.clone());
+        }
         Self {
             cfg,
+            secure,
+            known,
+            held: HashMap::new(),
+            told: HashMap::new(),
             rng,
             epoch,
             peers: HashMap::new(),
@@ -350,6 +452,171 @@ impl Endpoint {
         &self.stats
     }
 
+    pub fn secure_stats(&self) -> &SecureStats {
+        self.secure.stats()
+    }
+
+    /// Every key met, for `known_peers`.
+    pub fn known_peers(&self) -> Vec<KnownPeer> {
+        let mut all: Vec<KnownPeer> = self.known.values().cloned().collect();
+        all.sort_by_key(|k| k.id);
+        all
+    }
+
+    /// Where `peer` stands now (None for a key never proven).
+    pub fn trust(&self, peer: &NodeId) -> Option<Trust> {
+        if let Some(previous) = self.held.get(peer) {
+            return Some(Trust::Changed {
+                previous: *previous,
+            });
+        }
+        self.known.get(peer).map(|k| match k.level {
+            TrustLevel::Unverified => Trust::Unverified,
+            TrustLevel::Verified => Trust::Verified,
+            TrustLevel::Blocked => Trust::Blocked,
+        })
+    }
+
+    /// What a sealed datagram for this endpoint carries (an encoded packet), without taking
+    /// it in. For tests and diagnostics; `None` for anything else.
+    pub fn peek(&self, datagram: &[u8]) -> Option<Vec<u8>> {
+        self.secure.peek(&Frame::decode(datagram).ok()?)
+    }
+
+    /// Is there an authenticated session with `peer` right now?
+    pub fn is_secured(&self, now: Instant, peer: &NodeId) -> bool {
+        self.secure.has_session(now, peer)
+    }
+
+    /// The user accepts `peer`'s key: after an identity change it takes the place of the
+    /// key it replaced (which is forgotten, as SSH forgets a replaced host key).
+    pub fn trust_peer(&mut self, now: Instant, peer: NodeId) {
+        if let Some(previous) = self.held.remove(&peer) {
+            self.known.remove(&previous);
+            self.told.remove(&previous);
+        }
+        let name = self
+            .peers
+            .get(&peer)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let ip = self.peers.get(&peer).map(|p| p.addr.ip());
+        let entry = self.known.entry(peer).or_insert(KnownPeer {
+            id: peer,
+            name,
+            ip,
+            level: TrustLevel::Unverified,
+        });
+        if entry.level == TrustLevel::Blocked {
+            entry.level = TrustLevel::Unverified;
+        }
+        self.secure.unblock(&peer);
+        self.secure.pin(peer);
+        self.tell_trust(peer);
+        if let Some(p) = self.peers.get(&peer) {
+            let addr = p.addr;
+            self.secure.connect(now, peer, addr);
+        }
+        self.pump(now, peer);
+    }
+
+    /// The user refuses `peer`'s key: nothing more is sent to it or taken from it.
+    pub fn block_peer(&mut self, peer: NodeId) {
+        self.held.remove(&peer);
+        let name = self
+            .peers
+            .get(&peer)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let ip = self.peers.get(&peer).map(|p| p.addr.ip());
+        let entry = self.known.entry(peer).or_insert(KnownPeer {
+            id: peer,
+            name,
+            ip,
+            level: TrustLevel::Blocked,
+        });
+        entry.level = TrustLevel::Blocked;
+        self.secure.block(peer);
+        self.tell_trust(peer);
+    }
+
+    /// The user compared the verification code with `peer` and it matched.
+    pub fn verify_peer(&mut self, peer: NodeId) {
+        if self.held.contains_key(&peer) {
+            return; // decide on the identity change first
+        }
+        if let Some(k) = self.known.get_mut(&peer)
+            && k.level == TrustLevel::Unverified
+        {
+            k.level = TrustLevel::Verified;
+            self.tell_trust(peer);
+        }
+    }
+
+    /// Sends an [`Event::Trust`] if what the application knows of `peer` changed.
+    fn tell_trust(&mut self, peer: NodeId) {
+        let Some(trust) = self.trust(&peer) else {
+            return;
+        };
+        let name = self.known.get(&peer).map(|k| k.name.as_str());
+        let same_name_as = name.and_then(|name| {
+            self.known
+                .values()
+                .filter(|k| k.id != peer && k.name == name && k.level != TrustLevel::Blocked)
+                .map(|k| k.id)
+                .min()
+        });
+        if self.told.get(&peer) == Some(&(trust, same_name_as)) {
+            return;
+        }
+        self.told.insert(peer, (trust, same_name_as));
+        self.events.push_back(Event::Trust {
+            peer,
+            trust,
+            same_name_as,
+        });
+    }
+
+    /// A handshake proved `peer`'s key from `addr`, under `name`.
+    fn on_established(&mut self, now: Instant, peer: NodeId, addr: SocketAddr, name: &str) {
+        let name = clip_name(name);
+        if let Some(k) = self.known.get_mut(&peer) {
+            k.ip = Some(addr.ip());
+            k.name = name.clone();
+        } else if !self.held.contains_key(&peer) {
+            // A key never seen. If a known key had this name at this address and is not
+            // here now under its own key, this looks like that peer with a new key.
+            let previous = self
+                .known
+                .values()
+                .filter(|k| {
+                    k.name == name && k.ip == Some(addr.ip()) && k.level != TrustLevel::Blocked
+                })
+                .filter(|k| !self.secure.has_session(now, &k.id))
+                .map(|k| k.id)
+                .min();
+            match previous {
+                Some(previous) => {
+                    self.held.insert(peer, previous);
+                }
+                None => {
+                    self.known.insert(
+                        peer,
+                        KnownPeer {
+                            id: peer,
+                            name: name.clone(),
+                            ip: Some(addr.ip()),
+                            level: TrustLevel::Unverified,
+                        },
+                    );
+                }
+            }
+        }
+        self.touch(now, peer, addr, Some(&name));
+        self.tell_trust(peer);
+        self.pump(now, peer);
+    }
+
     pub fn peers(&self) -> impl Iterator<Item = PeerView> + '_ {
         self.peers.iter().map(|(id, p)| p.view(*id))
     }
@@ -359,7 +626,15 @@ impl Endpoint {
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        if let Some(t) = self.transmits.pop_front() {
+            return Some(t);
+        }
+        let (addr, payload) = self.secure.poll_transmit()?;
+        self.stats.datagrams_out += 1;
+        Some(Transmit {
+            dst: Destination::Unicast(addr),
+            payload,
+        })
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -381,7 +656,7 @@ impl Endpoint {
             let expiry = p.online.then(|| p.last_seen + timeout);
             expiry.into_iter().chain(p.deadline())
         });
-        beacons.chain(peers).min()
+        beacons.chain(peers).chain(self.secure.poll_timeout()).min()
     }
 
     /// Probe a peer at an address that discovery may not reach. It is asked for a beacon now,
@@ -570,6 +845,7 @@ impl Endpoint {
         if self.closed {
             return;
         }
+        self.secure.handle_timeout(now);
         let interval = self.cfg.beacon_interval;
         if let Some(mut schedule) = self.discovery.take() {
             if schedule.next <= now {
@@ -605,6 +881,11 @@ impl Endpoint {
                 continue;
             };
             let outcomes = peer.send.on_timeout(now);
+            if peer.send.timeouts_in_a_row() >= 2 {
+                // Resent twice without an answer: maybe the peer restarted and lost our
+                // session.
+                self.secure.suspect(now, id);
+            }
             if let Some(recv) = peer.recv.as_mut() {
                 let before = recv.buffered_bytes();
                 recv.expire(now);
@@ -667,6 +948,9 @@ impl Endpoint {
     fn pump(&mut self, now: Instant, id: NodeId) {
         let from = self.cfg.node;
         let epoch = self.epoch;
+        if self.held.contains_key(&id) {
+            return; // nothing goes to a changed identity until the user decides
+        }
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
@@ -674,7 +958,7 @@ impl Endpoint {
         let mut out = Vec::new();
         let retransmitted_before = peer.send.retransmissions;
         while let Some(data) = peer.send.poll_data(now) {
-            let room = wire::MAX_DATAGRAM
+            let room = wire::MAX_PLAINTEXT
                 - wire::PACKET_OVERHEAD
                 - wire::DATA_OVERHEAD
                 - data.payload.len();
@@ -704,7 +988,7 @@ impl Endpoint {
         self.stats.retransmits += peer.send.retransmissions - retransmitted_before;
         for packet in out {
             match Frame::Packet(packet).encode() {
-                Ok(bytes) => self.push(Destination::Unicast(addr), bytes),
+                Ok(bytes) => self.secure.seal(now, id, addr, bytes),
                 Err(e) => tracing::error!(%e, "could not encode a packet"),
             }
         }
@@ -747,7 +1031,30 @@ impl Endpoint {
                     self.set_offline(node, PeerDownReason::Goodbye);
                 }
             }
-            Frame::Packet(p) => self.on_packet(now, src, p),
+            Frame::Packet(_) => {
+                // Packets travel sealed; one in the clear proves nothing about its sender.
+                self.stats.unauthenticated += 1;
+            }
+            sealed => match self.secure.open(now, src, sealed) {
+                Some(Opened::Established { peer, addr, name }) => {
+                    self.on_established(now, peer, addr, &name);
+                }
+                Some(Opened::Plain {
+                    peer,
+                    addr,
+                    plaintext,
+                }) => match Frame::decode(&plaintext) {
+                    Ok(Frame::Packet(p)) if p.from == peer => {
+                        if self.held.contains_key(&peer) {
+                            self.stats.held += 1;
+                        } else {
+                            self.on_packet(now, addr, p);
+                        }
+                    }
+                    _ => self.stats.unauthenticated += 1,
+                },
+                None => {}
+            },
         }
     }
 
@@ -916,6 +1223,11 @@ impl Endpoint {
                 peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
             }
             self.events.push_back(Event::PeerUp(view));
+            // One side opens the session at once (so a changed key shows before anyone
+            // types); the other only when it has something to send.
+            if self.cfg.node < node {
+                self.secure.connect(now, node, addr);
+            }
             for w in waiting {
                 self.events.push_back(Event::State {
                     id: w.id,
@@ -958,6 +1270,8 @@ impl Endpoint {
     /// Marks a peer offline. What was on its way to it goes back to the outbox (queued), to
     /// be sent when it returns.
     fn set_offline(&mut self, node: NodeId, reason: PeerDownReason) {
+        // Whoever comes back under this key will shake hands anew.
+        self.secure.forget(&node);
         let Some(peer) = self.peers.get_mut(&node) else {
             return;
         };

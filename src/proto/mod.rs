@@ -8,13 +8,15 @@
 
 mod endpoint;
 pub mod rawtext;
+pub mod secure;
 pub mod stream;
 pub mod wire;
 
 pub use endpoint::{
-    DeliveryState, Destination, Endpoint, EndpointConfig, Event, MAX_BUFFERED_TOTAL,
-    PeerDownReason, PeerView, SendError, Stats, Transmit,
+    DeliveryState, Destination, Endpoint, EndpointConfig, Event, KnownPeer, MAX_BUFFERED_TOTAL,
+    PeerDownReason, PeerView, SendError, Stats, Transmit, Trust, TrustLevel,
 };
+pub use secure::{Identity, fingerprint, verification_code};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -26,8 +28,8 @@ pub const DEFAULT_PORT: u16 = 47475;
 /// The multicast group discovery beacons go to (administratively scoped, TTL 1).
 pub const DISCOVERY_GROUP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(239, 255, 76, 67);
 
-/// A node's identity on the wire. Today a random 32-byte value kept in the config dir; it is
-/// the size of an X25519 public key so that a key can take its place without a format change.
+/// A node's identity on the wire: its X25519 public key. Peers are known by it, never by
+/// address or name.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub [u8; 32]);
 

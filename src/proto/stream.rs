@@ -212,6 +212,11 @@ impl SendStream {
         }
     }
 
+    /// Retransmission timeouts in a row without an ack in between.
+    pub fn timeouts_in_a_row(&self) -> u32 {
+        self.backoff
+    }
+
     pub fn epoch(&self) -> u64 {
         self.epoch
     }

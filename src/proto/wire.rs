@@ -9,6 +9,11 @@
 //! kind 1 beacon   node[32] port:u16 flags:u8 name_len:u8 name
 //! kind 2 goodbye  node[32]
 //! kind 3 packet   from[32] epoch:u64 flags:u8 [ack] [data]
+//!                 (only ever inside kind 7: a packet in the clear is refused)
+//! kind 4 hs-init  pattern:u8 sender:u32 len:u16 noise[len] zero padding to INIT_DATAGRAM
+//! kind 5 hs-reply sender:u32 receiver:u32 len:u16 noise[len]
+//! kind 6 hs-final receiver:u32 len:u16 noise[len]
+//! kind 7 sealed   receiver:u32 counter:u64 ciphertext (a kind 3 frame, or empty)
 //!   ack   acked_epoch:u64 delay_ms:u16 count:u8 (start:u64 end:u64) * count
 //!         packet-number ranges, inclusive, highest first, not touching
 //!   data  pn:u64 msn:u64 base:u64 id:u64 kind:u8 sent_at_ms:i64
@@ -20,6 +25,11 @@
 //! (retransmissions get new numbers, so acks time round trips without ambiguity); `msn`
 //! numbers messages, which are shown in that order; `base` is the sender's lowest message not
 //! yet settled, so the receiver never waits for one the sender gave up on.
+//!
+//! Kinds 4 to 7 carry Noise (see `proto::secure`): `sender` and `receiver` are the session
+//! indexes each side picked, `counter` is the explicit nonce of a sealed frame. A handshake
+//! initiation is padded to a fixed size larger than any reply, so answering one never
+//! amplifies traffic towards a forged source address.
 
 use super::{MsgId, NodeId};
 use thiserror::Error;
@@ -40,6 +50,15 @@ pub const MAX_FRAGMENTS: usize = MAX_MESSAGE_BYTES.div_ceil(FRAGMENT_BYTES);
 pub const MAX_ACK_RANGES: usize = 16;
 
 const HEADER: usize = MAGIC.len() + 2;
+/// Bytes a sealed frame adds around its plaintext: header, index, counter, AEAD tag.
+pub const SEAL_OVERHEAD: usize = HEADER + 4 + 8 + 16;
+/// Largest plaintext packet: what is left of a datagram once sealed.
+pub const MAX_PLAINTEXT: usize = MAX_DATAGRAM - SEAL_OVERHEAD;
+/// Every handshake initiation is exactly this long, padding included.
+pub const INIT_DATAGRAM: usize = 256;
+/// Longest Noise handshake message a frame carries: what fits the reply, whose header is
+/// the largest, within an initiation's size. So no reply can outgrow an initiation.
+pub const MAX_HANDSHAKE_MESSAGE: usize = INIT_DATAGRAM - (HEADER + 4 + 4 + 2);
 /// Bytes of a packet before its sections.
 pub const PACKET_OVERHEAD: usize = HEADER + 32 + 8 + 1;
 /// Bytes of a data section besides its payload.
@@ -53,6 +72,10 @@ pub const fn ack_size(ranges: usize) -> usize {
 const KIND_BEACON: u8 = 1;
 const KIND_GOODBYE: u8 = 2;
 const KIND_PACKET: u8 = 3;
+const KIND_HS_INIT: u8 = 4;
+const KIND_HS_REPLY: u8 = 5;
+const KIND_HS_FINAL: u8 = 6;
+const KIND_SEALED: u8 = 7;
 const FLAG_WANT_REPLY: u8 = 1;
 const FLAG_ACK: u8 = 1;
 const FLAG_DATA: u8 = 2;
@@ -129,11 +152,41 @@ pub struct Packet {
     pub data: Option<Data>,
 }
 
+/// The Noise handshake pattern an initiation uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// First contact: both static keys travel, encrypted, in messages 2 and 3.
+    Xx,
+    /// The initiator already knows the responder's key: two messages.
+    Ik,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     Beacon(Beacon),
-    Goodbye { node: NodeId },
+    Goodbye {
+        node: NodeId,
+    },
     Packet(Packet),
+    HandshakeInit {
+        pattern: Pattern,
+        sender: u32,
+        message: Vec<u8>,
+    },
+    HandshakeReply {
+        sender: u32,
+        receiver: u32,
+        message: Vec<u8>,
+    },
+    HandshakeFinal {
+        receiver: u32,
+        message: Vec<u8>,
+    },
+    Sealed {
+        receiver: u32,
+        counter: u64,
+        ciphertext: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -252,8 +305,50 @@ impl Frame {
                     out.extend_from_slice(&(d.payload.len() as u16).to_be_bytes());
                     out.extend_from_slice(&d.payload);
                 }
+                if out.len() > MAX_PLAINTEXT {
+                    return Err(EncodeError::Invalid("packet too large to seal"));
+                }
+            }
+            Frame::HandshakeInit {
+                pattern,
+                sender,
+                message,
+            } => {
+                out.push(KIND_HS_INIT);
+                out.push(match pattern {
+                    Pattern::Xx => 1,
+                    Pattern::Ik => 2,
+                });
+                out.extend_from_slice(&sender.to_be_bytes());
+                put_message(&mut out, message)?;
+                out.resize(INIT_DATAGRAM, 0);
+            }
+            Frame::HandshakeReply {
+                sender,
+                receiver,
+                message,
+            } => {
+                out.push(KIND_HS_REPLY);
+                out.extend_from_slice(&sender.to_be_bytes());
+                out.extend_from_slice(&receiver.to_be_bytes());
+                put_message(&mut out, message)?;
+            }
+            Frame::HandshakeFinal { receiver, message } => {
+                out.push(KIND_HS_FINAL);
+                out.extend_from_slice(&receiver.to_be_bytes());
+                put_message(&mut out, message)?;
+            }
+            Frame::Sealed {
+                receiver,
+                counter,
+                ciphertext,
+            } => {
+                out.push(KIND_SEALED);
+                out.extend_from_slice(&receiver.to_be_bytes());
+                out.extend_from_slice(&counter.to_be_bytes());
+                out.extend_from_slice(ciphertext);
                 if out.len() > MAX_DATAGRAM {
-                    return Err(EncodeError::Invalid("packet larger than a datagram"));
+                    return Err(EncodeError::Invalid("sealed frame larger than a datagram"));
                 }
             }
         }
@@ -365,6 +460,53 @@ impl Frame {
                     data,
                 })
             }
+            KIND_HS_INIT => {
+                if data.len() != INIT_DATAGRAM {
+                    return Err(DecodeError::Invalid("handshake initiation not padded"));
+                }
+                let pattern = match r.u8()? {
+                    1 => Pattern::Xx,
+                    2 => Pattern::Ik,
+                    _ => return Err(DecodeError::Invalid("handshake pattern")),
+                };
+                let sender = r.u32()?;
+                let message = r.message()?;
+                // The rest is padding, and padding is zeros.
+                if r.data.iter().any(|b| *b != 0) {
+                    return Err(DecodeError::Invalid("handshake padding"));
+                }
+                r.data = &[];
+                Frame::HandshakeInit {
+                    pattern,
+                    sender,
+                    message,
+                }
+            }
+            KIND_HS_REPLY => Frame::HandshakeReply {
+                sender: r.u32()?,
+                receiver: r.u32()?,
+                message: r.message()?,
+            },
+            KIND_HS_FINAL => Frame::HandshakeFinal {
+                receiver: r.u32()?,
+                message: r.message()?,
+            },
+            KIND_SEALED => {
+                let receiver = r.u32()?;
+                let counter = r.u64()?;
+                let ciphertext = std::mem::take(&mut r.data).to_vec();
+                if ciphertext.len() < 16 {
+                    return Err(DecodeError::Truncated);
+                }
+                if data.len() > MAX_DATAGRAM {
+                    return Err(DecodeError::Invalid("sealed frame larger than a datagram"));
+                }
+                Frame::Sealed {
+                    receiver,
+                    counter,
+                    ciphertext,
+                }
+            }
             other => return Err(DecodeError::Kind(other)),
         };
         if !r.data.is_empty() {
@@ -372,6 +514,15 @@ impl Frame {
         }
         Ok(frame)
     }
+}
+
+fn put_message(out: &mut Vec<u8>, message: &[u8]) -> Result<(), EncodeError> {
+    if message.is_empty() || message.len() > MAX_HANDSHAKE_MESSAGE {
+        return Err(EncodeError::Invalid("handshake message length"));
+    }
+    out.extend_from_slice(&(message.len() as u16).to_be_bytes());
+    out.extend_from_slice(message);
+    Ok(())
 }
 
 /// A cursor over peer bytes: every read checks the length first.
@@ -403,8 +554,21 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
     fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// A length-prefixed handshake message.
+    fn message(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let len = usize::from(self.u16()?);
+        if len == 0 || len > MAX_HANDSHAKE_MESSAGE {
+            return Err(DecodeError::Invalid("handshake message length"));
+        }
+        Ok(self.take(len)?.to_vec())
     }
 
     fn node(&mut self) -> Result<NodeId, DecodeError> {
@@ -471,6 +635,25 @@ mod tests {
                 }),
                 data: Some(data(vec![b'x'; FRAGMENT_BYTES])),
             }),
+            Frame::HandshakeInit {
+                pattern: Pattern::Ik,
+                sender: 7,
+                message: vec![3; 150],
+            },
+            Frame::HandshakeReply {
+                sender: 8,
+                receiver: 7,
+                message: vec![4; 120],
+            },
+            Frame::HandshakeFinal {
+                receiver: 8,
+                message: vec![5; 100],
+            },
+            Frame::Sealed {
+                receiver: 9,
+                counter: u64::MAX - 1,
+                ciphertext: vec![6; 40],
+            },
         ]
     }
 
@@ -484,20 +667,27 @@ mod tests {
     }
 
     #[test]
-    fn a_full_fragment_with_a_three_range_ack_fits_a_datagram() {
-        let size = PACKET_OVERHEAD + ack_size(3) + DATA_OVERHEAD + FRAGMENT_BYTES;
-        assert!(size <= MAX_DATAGRAM, "{size}");
+    fn a_full_fragment_with_a_two_range_ack_fits_a_sealed_datagram() {
+        let size = PACKET_OVERHEAD + ack_size(2) + DATA_OVERHEAD + FRAGMENT_BYTES;
+        assert!(size <= MAX_PLAINTEXT, "{size}");
+        assert!(size + SEAL_OVERHEAD <= MAX_DATAGRAM);
         let frame = Frame::Packet(Packet {
             from: node(1),
             epoch: 1,
             ack: Some(Ack {
                 epoch: 2,
                 delay_ms: 1,
-                ranges: vec![(100, 110), (50, 60), (1, 2)],
+                ranges: vec![(100, 110), (1, 2)],
             }),
             data: Some(data(vec![0; FRAGMENT_BYTES])),
         });
         assert_eq!(frame.encode().expect("fits").len(), size);
+        let sealed = Frame::Sealed {
+            receiver: 1,
+            counter: 1,
+            ciphertext: vec![0; size + 16],
+        };
+        assert_eq!(sealed.encode().expect("fits").len(), size + SEAL_OVERHEAD);
     }
 
     #[test]
@@ -505,9 +695,20 @@ mod tests {
         for frame in samples() {
             let bytes = frame.encode().expect("encodes");
             for cut in 0..bytes.len() {
-                let err = Frame::decode(&bytes[..cut]).expect_err("truncated must fail");
+                let decoded = Frame::decode(&bytes[..cut]);
+                if let Frame::Sealed { ciphertext, .. } = &frame
+                    && cut >= bytes.len() - ciphertext.len() + 16
+                {
+                    // No length field: a cut sealed frame is another frame, which then
+                    // fails to authenticate.
+                    assert_ne!(decoded, Ok(frame.clone()));
+                    continue;
+                }
+                let err = decoded.expect_err("truncated must fail");
+                let unpadded = DecodeError::Invalid("handshake initiation not padded");
                 assert!(
-                    matches!(err, DecodeError::Truncated | DecodeError::NotNative),
+                    matches!(err, DecodeError::Truncated | DecodeError::NotNative)
+                        || (matches!(frame, Frame::HandshakeInit { .. }) && err == unpadded),
                     "cut {cut} of {frame:?}: {err:?}"
                 );
             }
@@ -672,7 +873,7 @@ mod tests {
         }
 
         #[test]
-        fn decode_never_panics_after_magic(kind in 0u8..5, tail in proptest::collection::vec(any::<u8>(), 0..1300)) {
+        fn decode_never_panics_after_magic(kind in 0u8..9, tail in proptest::collection::vec(any::<u8>(), 0..1300)) {
             let mut data = MAGIC.to_vec();
             data.push(VERSION);
             data.push(kind);
@@ -691,11 +892,39 @@ mod tests {
                 Ok(bytes) => prop_assert_eq!(Frame::decode(&bytes), Ok(frame)),
                 // Only a too-big combination may be refused.
                 Err(e) => {
-                    prop_assert_eq!(e, EncodeError::Invalid("packet larger than a datagram"));
+                    prop_assert_eq!(e, EncodeError::Invalid("packet too large to seal"));
                     let ranges = ack.map_or(0, |a| a.ranges.len());
                     let payload = data.map_or(0, |d| d.payload.len());
-                    prop_assert!(PACKET_OVERHEAD + ack_size(ranges) + DATA_OVERHEAD + payload > MAX_DATAGRAM);
+                    prop_assert!(PACKET_OVERHEAD + ack_size(ranges) + DATA_OVERHEAD + payload > MAX_PLAINTEXT);
                 }
+            }
+        }
+
+        #[test]
+        fn handshake_and_sealed_frames_round_trip(
+            sender in any::<u32>(),
+            receiver in any::<u32>(),
+            counter in any::<u64>(),
+            message in proptest::collection::vec(any::<u8>(), 1..=MAX_HANDSHAKE_MESSAGE),
+            ciphertext in proptest::collection::vec(any::<u8>(), 16..=MAX_DATAGRAM - SEAL_OVERHEAD + 16),
+            ik in any::<bool>(),
+        ) {
+            let pattern = if ik { Pattern::Ik } else { Pattern::Xx };
+            for frame in [
+                Frame::HandshakeInit { pattern, sender, message: message.clone() },
+                Frame::HandshakeReply { sender, receiver, message: message.clone() },
+                Frame::HandshakeFinal { receiver, message: message.clone() },
+                Frame::Sealed { receiver, counter, ciphertext: ciphertext.clone() },
+            ] {
+                let bytes = frame.encode().expect("encodes");
+                if let Frame::HandshakeInit { .. } = frame {
+                    prop_assert_eq!(bytes.len(), INIT_DATAGRAM);
+                } else {
+                    // Nothing answers an initiation with more than it was sent.
+                    let sealed = matches!(frame, Frame::Sealed { .. });
+                    prop_assert!(sealed || bytes.len() <= INIT_DATAGRAM);
+                }
+                prop_assert_eq!(Frame::decode(&bytes), Ok(frame));
             }
         }
 

@@ -12,7 +12,9 @@ pub mod terminal;
 pub mod tui;
 
 use crate::config::Settings;
-use crate::proto::{self, ConversationId, DeliveryState, Endpoint, EndpointConfig, MsgId, NodeId};
+use crate::proto::{
+    self, ConversationId, DeliveryState, Endpoint, EndpointConfig, Identity, MsgId, NodeId,
+};
 use crate::store::{self, ConversationRow, NewMessage, OutboxRow, PeerRow, Store};
 use net::{Datagram, Net, NetConfig};
 use std::collections::hash_map::RandomState;
@@ -76,6 +78,8 @@ pub struct Node {
     /// History, outbox and peers on disk, when there is a store.
     store: Option<StoreHandle>,
     store_rx: Option<mpsc::UnboundedReceiver<storage::Reply>>,
+    /// Where `known_peers` lives; rewritten when a key's trust changes.
+    config_dir: std::path::PathBuf,
 }
 
 /// What woke the loop, as far as the node is concerned.
@@ -95,16 +99,29 @@ pub struct Restored {
 impl Node {
     /// Binds the sockets and starts the endpoint. Peers from the settings are resolved in
     /// the background and probed as soon as they resolve.
-    pub fn start(settings: &Settings, id: NodeId) -> std::io::Result<Node> {
+    pub fn start(settings: &Settings, identity: Identity) -> anyhow::Result<Node> {
+        use anyhow::Context;
+        let known_peers = crate::config::load_known_peers(&settings.config_dir)?;
         let (net, datagrams) = Net::bind(&NetConfig {
             bind: settings.bind,
             port: settings.port,
             discovery: settings.discovery,
             discovery_port: settings.discovery_port,
+        })
+        .with_context(|| {
+            format!(
+                "could not open UDP sockets on {} (port {})",
+                settings.bind,
+                settings
+                    .port
+                    .map_or_else(|| "default".to_string(), |p| p.to_string())
+            )
         })?;
         let discovery = settings.discovery && net.discovery_error.is_none();
         let send_error = net.discovery_error.clone();
-        let mut cfg = EndpointConfig::new(id, &settings.name, net.local_addr().port());
+        let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
+        cfg.known_peers = known_peers;
+        cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
         cfg.read_receipts = settings.read_receipts;
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
@@ -119,6 +136,7 @@ impl Node {
             send_error,
             store: None,
             store_rx: None,
+            config_dir: settings.config_dir.clone(),
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -279,6 +297,15 @@ impl Node {
             }
         }
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
+        if events
+            .iter()
+            .any(|e| matches!(e, proto::Event::Trust { .. }))
+            && let Err(e) =
+                crate::config::save_known_peers(&self.config_dir, &self.endpoint.known_peers())
+        {
+            tracing::error!(%e, "could not save known_peers");
+            self.send_error = Some(format!("could not save known peers: {e}"));
+        }
         if self.store.is_none() {
             return events;
         }

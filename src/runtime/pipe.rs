@@ -2,14 +2,15 @@
 //! stdout, one object per line, for scripts, bots and tests.
 //!
 //! In: `{"cmd":"send","to":"<peer name, id or ip:port>","text":"..."}`,
-//! `{"cmd":"add","addr":"host:port"}`, `{"cmd":"peers"}`, `{"cmd":"quit"}`.
+//! `{"cmd":"add","addr":"host:port"}`, `{"cmd":"peers"}`, `{"cmd":"quit"}`,
+//! `{"cmd":"trust"|"block"|"verify","to":"<peer>"}`.
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
-//! `message`, `state`, `peers`, `error`.
+//! `message`, `state`, `trust`, `peers`, `error`.
 
 use super::storage::Reply;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
-use crate::proto::{self, ConversationId, MsgId, NodeId, PeerView};
+use crate::proto::{self, ConversationId, Identity, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
 use crate::store;
 use anyhow::Context;
@@ -39,6 +40,18 @@ enum Command {
     },
     Peers,
     Quit,
+    /// Accept a peer's key (after an identity change, in place of the old one).
+    Trust {
+        to: String,
+    },
+    /// Refuse a peer's key.
+    Block {
+        to: String,
+    },
+    /// Mark a peer verified (its verification code was compared).
+    Verify {
+        to: String,
+    },
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -94,6 +107,17 @@ enum Output {
         conversation: Option<String>,
         state: &'static str,
     },
+    /// A key was proven by a handshake, or its trust changed.
+    Trust {
+        peer: String,
+        /// unverified, verified, blocked or changed.
+        trust: &'static str,
+        /// With "changed": the known key this one took the name and address of.
+        previous: Option<String>,
+        /// Another known key with the same name.
+        same_name_as: Option<String>,
+        fingerprint: String,
+    },
     Peers {
         peers: Vec<PeerJson>,
     },
@@ -103,9 +127,9 @@ enum Output {
 }
 
 /// Runs `lanchat pipe` on stdin/stdout.
-pub async fn run_stdio(settings: Settings, id: NodeId) -> anyhow::Result<()> {
+pub async fn run_stdio(settings: Settings, id: Identity) -> anyhow::Result<()> {
     let store = Node::open_store(&settings).context("cannot open the message history")?;
-    let mut node = Node::start(&settings, id).context("could not open UDP sockets")?;
+    let mut node = Node::start(&settings, id)?;
     node.attach_store(store)
         .context("cannot start the message history")?;
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
@@ -254,6 +278,26 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 peers.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
                 self.emit(&Output::Peers { peers }).await?;
             }
+            Command::Trust { to } | Command::Block { to } | Command::Verify { to } => {
+                let peer = match resolve_target(node.endpoint.peers().collect(), &to) {
+                    Ok(ConversationId::Peer(peer)) => peer,
+                    Ok(ConversationId::Raw(_)) => {
+                        self.error(format!("{to} is a plain-text peer: it has no key"))
+                            .await?;
+                        return Ok(true);
+                    }
+                    Err(e) => {
+                        self.error(e).await?;
+                        return Ok(true);
+                    }
+                };
+                let cmd: Command = serde_json::from_str(line).map_err(std::io::Error::other)?;
+                match cmd {
+                    Command::Trust { .. } => node.endpoint.trust_peer(super::mono_now(), peer),
+                    Command::Block { .. } => node.endpoint.block_peer(peer),
+                    _ => node.endpoint.verify_peer(peer),
+                }
+            }
             Command::Read { to, ids } => {
                 let peer = match resolve_target(node.endpoint.peers().collect(), &to) {
                     Ok(ConversationId::Peer(peer)) => peer,
@@ -330,6 +374,25 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     text,
                 }
             }
+            proto::Event::Trust {
+                peer,
+                trust,
+                same_name_as,
+            } => Output::Trust {
+                peer: peer.to_hex(),
+                trust: match trust {
+                    proto::Trust::Unverified => "unverified",
+                    proto::Trust::Verified => "verified",
+                    proto::Trust::Blocked => "blocked",
+                    proto::Trust::Changed { .. } => "changed",
+                },
+                previous: match trust {
+                    proto::Trust::Changed { previous } => Some(previous.to_hex()),
+                    _ => None,
+                },
+                same_name_as: same_name_as.map(|p| p.to_hex()),
+                fingerprint: proto::fingerprint(&peer),
+            },
             proto::Event::State { id, state } => {
                 if state == proto::DeliveryState::Sending {
                     self.in_flight.insert(id);

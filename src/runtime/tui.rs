@@ -5,8 +5,8 @@ use super::storage::{Reply, Request};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
 use crate::app::{App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
+use crate::proto::Identity;
 use crate::proto::MsgId;
-use crate::proto::NodeId;
 use crate::store::{self, StoredMessage};
 use crate::ui;
 use anyhow::Context;
@@ -25,17 +25,13 @@ const KEY_BATCH: usize = 64;
 /// Everything the chat needs before its loop: the history database, the node with the
 /// store attached, and the app with what the store remembered. Returns the effects the
 /// app asked for at start (its first page of history), for [`run_with`].
-pub fn start_chat(settings: &Settings, id: NodeId) -> anyhow::Result<(Node, App, Vec<Effect>)> {
+pub fn start_chat(
+    settings: &Settings,
+    identity: Identity,
+) -> anyhow::Result<(Node, App, Vec<Effect>)> {
     let store = Node::open_store(settings).context("cannot open the message history")?;
-    let mut node = Node::start(settings, id).with_context(|| {
-        format!(
-            "could not open UDP sockets on {} (port {})",
-            settings.bind,
-            settings
-                .port
-                .map_or_else(|| "default".to_string(), |p| p.to_string())
-        )
-    })?;
+    let id = identity.public();
+    let mut node = Node::start(settings, identity)?;
     let restored = node
         .attach_store(store)
         .context("cannot start the message history")?;
@@ -53,7 +49,7 @@ pub fn start_chat(settings: &Settings, id: NodeId) -> anyhow::Result<(Node, App,
 }
 
 /// Opens the chat on this terminal and runs it until the user quits or a signal arrives.
-pub async fn run_terminal(settings: Settings, id: NodeId) -> anyhow::Result<()> {
+pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()> {
     let (node, mut app, effects) = start_chat(&settings, id)?;
     // https://no-color.org: present and not empty.
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
-use lanchat::proto::{Destination, Endpoint, EndpointConfig, Event, NodeId};
+use lanchat::proto::{Destination, Endpoint, EndpointConfig, Event, Identity, NodeId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
@@ -32,10 +32,13 @@ pub struct Network {
     seq: u64,
     /// Datagrams put on the wire, by sender index.
     pub sent: Vec<u64>,
-    /// Return false to drop a datagram (from, to, payload).
+    /// Return false to drop a datagram (from, to, payload). A sealed frame is shown to the
+    /// filter as its plaintext packet.
     pub filter: Filter,
     /// Random loss, duplication and reordering, applied after `filter`.
     pub chaos: Option<Chaos>,
+    /// When set, every datagram put on the wire, as sent: (from, to, bytes).
+    pub log: Option<Vec<(SocketAddr, SocketAddr, Vec<u8>)>>,
 }
 
 /// Seeded network misbehaviour, the same in both directions.
@@ -88,8 +91,14 @@ impl Chaos {
     }
 }
 
+/// Node `n`'s key pair: secret `[n; 32]`.
+pub fn identity(n: u8) -> Identity {
+    Identity::from_secret([n; 32])
+}
+
+/// Node `n`'s id: the public half of [`identity`].
 pub fn node_id(n: u8) -> NodeId {
-    NodeId([n; 32])
+    identity(n).public()
 }
 
 pub fn addr(n: u8) -> SocketAddr {
@@ -109,12 +118,15 @@ impl Network {
             sent: Vec::new(),
             filter: Box::new(|_, _, _| true),
             chaos: None,
+            log: None,
         }
     }
 
     /// Adds node `n` (id `[n; 32]`, address 10.0.0.n:47475) with the given tweaks.
     pub fn add(&mut self, n: u8, name: &str, tweak: impl FnOnce(&mut EndpointConfig)) -> usize {
-        let mut cfg = EndpointConfig::new(node_id(n), name, 47475);
+        let mut cfg = EndpointConfig::new(identity(n), name, 47475);
+        // Handshake timestamps grow across restarts, as the wall clock does.
+        cfg.wall_clock_ms = 1_700_000_000_000 + self.elapsed().as_millis() as u64;
         tweak(&mut cfg);
         let endpoint = Endpoint::new(cfg, self.now, u64::from(n));
         self.nodes.push(SimNode {
@@ -142,6 +154,12 @@ impl Network {
                 continue;
             }
             self.sent[i] += 1;
+            if let (Some(log), Destination::Unicast(to)) = (self.log.as_mut(), &t.dst)
+                && !self.nodes.iter().any(|n| n.addr == *to)
+            {
+                // Addressed to nobody in the simulation: logged all the same.
+                log.push((from, *to, t.payload.clone()));
+            }
             let targets: Vec<usize> = match t.dst {
                 Destination::Discovery => (0..self.nodes.len()).filter(|j| *j != i).collect(),
                 Destination::Unicast(to) => (0..self.nodes.len())
@@ -150,7 +168,12 @@ impl Network {
             };
             for j in targets {
                 let to = self.nodes[j].addr;
-                if !(self.filter)(from, to, &t.payload) {
+                if let Some(log) = self.log.as_mut() {
+                    log.push((from, to, t.payload.clone()));
+                }
+                // Filters see packets as the receiver will, decrypted.
+                let seen = self.nodes[j].endpoint.peek(&t.payload);
+                if !(self.filter)(from, to, seen.as_deref().unwrap_or(&t.payload)) {
                     continue;
                 }
                 let delays = match self.chaos.as_mut() {
@@ -173,6 +196,13 @@ impl Network {
         while let Some(e) = self.nodes[i].endpoint.poll_event() {
             self.nodes[i].events.push((elapsed, e));
         }
+    }
+
+    /// Hands node `j` a datagram from `from` now, as if it had just arrived.
+    pub fn inject(&mut self, j: usize, from: SocketAddr, payload: &[u8]) {
+        let now = self.now;
+        self.nodes[j].endpoint.handle_datagram(now, from, payload);
+        self.flush(j);
     }
 
     /// Runs the network until virtual time `until` (relative to the start).
@@ -241,4 +271,79 @@ pub fn texts(events: &[(Duration, Event)]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// A peer driven by hand: it shakes hands with one endpoint for real, then sends whatever
+/// packets a test makes up, sealed as the endpoint expects. For feeding an endpoint what a
+/// well-behaved peer never would.
+pub struct HandPeer {
+    pub id: NodeId,
+    pub addr: SocketAddr,
+    secure: lanchat::proto::secure::Secure,
+}
+
+impl HandPeer {
+    pub fn new(n: u8, addr: SocketAddr, now: Instant) -> Self {
+        let me = identity(n);
+        Self {
+            id: me.public(),
+            addr,
+            secure: lanchat::proto::secure::Secure::new(me, "hand", now, 1, u64::from(n)),
+        }
+    }
+
+    /// Completes a handshake with `net.nodes[j]`, datagram by datagram, at `net.now`.
+    pub fn connect(&mut self, net: &mut Network, j: usize) {
+        let now = net.now;
+        let target = net.nodes[j].endpoint.node();
+        let target_addr = net.nodes[j].addr;
+        self.secure.connect(now, target, target_addr);
+        for _ in 0..4 {
+            while let Some((_, bytes)) = self.secure.poll_transmit() {
+                net.nodes[j]
+                    .endpoint
+                    .handle_datagram(now, self.addr, &bytes);
+            }
+            while let Some(t) = net.nodes[j].endpoint.poll_transmit() {
+                if t.dst == Destination::Unicast(self.addr)
+                    && let Ok(frame) = lanchat::proto::wire::Frame::decode(&t.payload)
+                {
+                    self.secure.open(now, target_addr, frame);
+                }
+            }
+        }
+        assert!(self.secure.has_session(now, &target), "handshake done");
+    }
+
+    /// `frame` (an encoded packet), sealed for `net.nodes[j]`, delivered at once.
+    pub fn send(&mut self, net: &mut Network, j: usize, frame: Vec<u8>) {
+        let now = net.now;
+        let target = net.nodes[j].endpoint.node();
+        self.secure.seal(now, target, net.nodes[j].addr, frame);
+        while let Some((_, bytes)) = self.secure.poll_transmit() {
+            net.nodes[j]
+                .endpoint
+                .handle_datagram(now, self.addr, &bytes);
+        }
+    }
+}
+
+/// A handshake initiation from a key made from `n`, to `target` at `target_addr`: XX, or IK
+/// when `ik` (the initiator then knows the target's key).
+pub fn initiation(
+    n: u8,
+    target: NodeId,
+    target_addr: SocketAddr,
+    now: Instant,
+    ik: bool,
+) -> Vec<u8> {
+    // A clock far ahead of the simulation's, so no timestamp of a real node is newer.
+    let wall_ms = 2_000_000_000_000;
+    let mut s =
+        lanchat::proto::secure::Secure::new(identity(n), "someone", now, wall_ms, u64::from(n));
+    if ik {
+        s.pin(target);
+    }
+    s.connect(now, target, target_addr);
+    s.poll_transmit().expect("an initiation").1
 }

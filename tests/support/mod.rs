@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use lanchat::config::Settings;
-use lanchat::proto::NodeId;
+use lanchat::proto::Identity;
 use lanchat::runtime::{Node, pipe};
 use serde_json::{Value, json};
 use std::net::UdpSocket;
@@ -29,7 +29,7 @@ impl TestNode {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::loopback(name, dir.path());
         tweak(&mut settings);
-        let node = Node::start(&settings, NodeId([n; 32])).unwrap();
+        let node = Node::start(&settings, Identity::from_secret([n; 32])).unwrap();
         let (input, node_in) = tokio::io::duplex(1 << 22);
         let (node_out, output) = tokio::io::duplex(1 << 22);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

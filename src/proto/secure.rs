@@ -1,0 +1,1159 @@
+//! Noise sessions between lanchat peers: handshakes, sealing and opening packets, replay
+//! protection and rekeying. Sans-IO like the rest of `proto`: it takes frames and `now`, and
+//! hands back datagrams to send and what it learned.
+//!
+//! - XX on first contact, IK once the peer's key is known (pinned). Both use X25519,
+//!   ChaCha20-Poly1305 and BLAKE2s.
+//! - Transport is stateless: every sealed frame carries its counter, which is the nonce, so
+//!   loss and reordering do no harm. A sliding window of [`REPLAY_WINDOW`] counters rejects
+//!   replays; it moves only after a frame decrypted.
+//! - A session is replaced by a fresh handshake after [`REKEY_AFTER`] and refused after
+//!   [`REJECT_AFTER`]; the previous session keeps opening frames until then, so nothing in
+//!   flight is lost by a rekey.
+//! - Nothing is kept for a source before a handshake message verifies, except the XX
+//!   responder's state between its reply and the final message, which is bounded and short
+//!   lived. Initiations are rate limited per source address, and padded (see `wire`) so a
+//!   reply is never larger than what asked for it.
+//! - IK initiations carry a timestamp that must grow per key, and initiations repeating an
+//!   ephemeral key seen lately are dropped: a replayed initiation gets no answer.
+
+use super::NodeId;
+use super::wire::{self, Frame, Pattern};
+use crate::rng::Rng;
+use blake2::{Blake2s256, Digest};
+use snow::{Builder, HandshakeState, StatelessTransportState};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+const XX: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+const IK: &str = "Noise_IK_25519_ChaChaPoly_BLAKE2s";
+/// Bound into every handshake, so a lanchat handshake is useless anywhere else.
+const PROLOGUE: &[u8] = b"lanchat v1";
+
+/// A session older than this is replaced by a new handshake when next used.
+pub const REKEY_AFTER: Duration = Duration::from_secs(120);
+/// A session older than this seals and opens nothing.
+pub const REJECT_AFTER: Duration = Duration::from_secs(180);
+/// Counters a session may use before it must be replaced.
+const REKEY_AFTER_MESSAGES: u64 = 1 << 48;
+/// Counters remembered behind the highest one seen.
+pub const REPLAY_WINDOW: u64 = 2048;
+/// First wait for a handshake answer; doubles per attempt up to [`HANDSHAKE_MAX_WAIT`].
+const HANDSHAKE_WAIT: Duration = Duration::from_secs(1);
+const HANDSHAKE_MAX_WAIT: Duration = Duration::from_secs(8);
+/// Attempts made for a peer when nothing is waiting to be sent to it.
+const IDLE_ATTEMPTS: u32 = 3;
+/// A session that has opened nothing for this long while our frames go unanswered is
+/// suspected dead (the peer restarted).
+const SUSPECT_AFTER: Duration = Duration::from_secs(1);
+/// IK attempts before falling back to XX (a peer whose clock went back, say).
+const IK_ATTEMPTS: u32 = 2;
+/// How long an XX responder waits for the final message, and an initiator for a sign that
+/// the responder got it.
+const HALF_OPEN_LIFE: Duration = Duration::from_secs(20);
+/// Responder handshakes waiting for their final message, all sources together.
+const MAX_HALF_OPEN: usize = 256;
+/// Plaintexts kept per peer while its handshake runs (the stream resends anything lost).
+const MAX_QUEUED: usize = 128;
+/// Per source address: a burst of this many initiations, refilled at `RATE_PER_SEC`.
+const RATE_BURST: f64 = 10.0;
+const RATE_PER_SEC: f64 = 2.0;
+const MAX_RATE_SOURCES: usize = 4096;
+/// Ephemeral keys of recent initiations, remembered to drop replays.
+const RECENT_EPHEMERALS: usize = 8192;
+
+/// This node's long-term X25519 key pair. The public half is its [`NodeId`].
+#[derive(Clone)]
+pub struct Identity {
+    secret: [u8; 32],
+    public: NodeId,
+}
+
+impl Identity {
+    pub fn from_secret(secret: [u8; 32]) -> Self {
+        let public = curve25519_dalek::MontgomeryPoint::mul_base_clamped(secret).to_bytes();
+        Self {
+            secret,
+            public: NodeId(public),
+        }
+    }
+
+    pub fn public(&self) -> NodeId {
+        self.public
+    }
+
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Identity({:?})", self.public)
+    }
+}
+
+/// A key's fingerprint for people to compare: 128 bits of BLAKE2s, in groups of four hex
+/// digits.
+pub fn fingerprint(key: &NodeId) -> String {
+    let digest = Blake2s256::new()
+        .chain_update(b"lanchat fingerprint")
+        .chain_update(key.0)
+        .finalize();
+    let hex: Vec<String> = digest[..16]
+        .chunks(2)
+        .map(|c| format!("{:02x}{:02x}", c[0], c[1]))
+        .collect();
+    hex.join(" ")
+}
+
+/// The code two people read to each other to verify their session: derived from both keys
+/// (in a fixed order), so both screens show the same twelve digits, and a man in the middle,
+/// who holds neither key, cannot make them match without grinding a key for each side.
+pub fn verification_code(a: &NodeId, b: &NodeId) -> String {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let digest = Blake2s256::new()
+        .chain_update(b"lanchat verify")
+        .chain_update(lo.0)
+        .chain_update(hi.0)
+        .finalize();
+    let mut n = 0u64;
+    for b in &digest[..8] {
+        n = n << 8 | u64::from(*b);
+    }
+    let digits = format!("{:012}", n % 1_000_000_000_000);
+    format!("{} {} {}", &digits[..4], &digits[4..8], &digits[8..])
+}
+
+/// A sliding window over received counters: anything at or below the highest seen by more
+/// than [`REPLAY_WINDOW`], or seen already, is refused.
+#[derive(Debug, Clone)]
+pub struct ReplayWindow {
+    /// One more than the highest counter accepted; 0 before the first.
+    top: u64,
+    bits: [u64; (REPLAY_WINDOW / 64) as usize],
+}
+
+impl Default for ReplayWindow {
+    fn default() -> Self {
+        Self {
+            top: 0,
+            bits: [0; (REPLAY_WINDOW / 64) as usize],
+        }
+    }
+}
+
+impl ReplayWindow {
+    fn slot(n: u64) -> (usize, u64) {
+        let bit = n % REPLAY_WINDOW;
+        ((bit / 64) as usize, 1 << (bit % 64))
+    }
+
+    /// Would `n` be new? Checked before decrypting; [`update`](Self::update) after.
+    pub fn check(&self, n: u64) -> bool {
+        if n >= self.top {
+            return true;
+        }
+        if self.top - n > REPLAY_WINDOW {
+            return false;
+        }
+        let (word, mask) = Self::slot(n);
+        self.bits[word] & mask == 0
+    }
+
+    pub fn update(&mut self, n: u64) {
+        if n >= self.top {
+            if n - self.top >= REPLAY_WINDOW {
+                self.bits = [0; (REPLAY_WINDOW / 64) as usize];
+            } else {
+                for m in self.top..=n {
+                    let (word, mask) = Self::slot(m);
+                    self.bits[word] &= !mask;
+                }
+            }
+            self.top = n + 1;
+        }
+        let (word, mask) = Self::slot(n);
+        self.bits[word] |= mask;
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct SecureStats {
+    pub handshakes: u64,
+    /// Initiations dropped by the per-source rate limit.
+    pub rate_limited: u64,
+    /// Replayed initiations and sealed frames.
+    pub replays: u64,
+    /// Handshake messages or sealed frames that failed to decrypt or verify.
+    pub bad_auth: u64,
+    /// Sealed frames or replies for a session that does not exist (or no longer).
+    pub unknown_session: u64,
+    /// A handshake answered by another key than the one we meant to reach.
+    pub wrong_key: u64,
+    /// Frames from blocked keys.
+    pub blocked: u64,
+}
+
+/// What [`Secure`] learned from a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// A handshake proved that `peer` holds its key. `name` is what it calls itself.
+    Established {
+        peer: NodeId,
+        addr: SocketAddr,
+        name: String,
+    },
+    /// A sealed frame from `peer`, opened: its plaintext.
+    Plain {
+        peer: NodeId,
+        addr: SocketAddr,
+        plaintext: Vec<u8>,
+    },
+}
+
+enum Role {
+    /// Our initiation to `peer`, waiting for its reply.
+    Initiator { peer: NodeId },
+    /// Our XX reply, waiting for the initiator's final message.
+    Responder { remote: u32 },
+}
+
+struct Pending {
+    hs: HandshakeState,
+    role: Role,
+    created: Instant,
+}
+
+struct Session {
+    peer: NodeId,
+    remote: u32,
+    addr: SocketAddr,
+    transport: StatelessTransportState,
+    next_counter: u64,
+    replay: ReplayWindow,
+    created: Instant,
+    /// When a frame last opened with this session (or when it was made).
+    last_received: Instant,
+    initiator: bool,
+    /// The other side has shown it holds this session (always so for responders).
+    confirmed: bool,
+    /// An XX initiator's final message, sent again until the session is confirmed.
+    final_frame: Option<Vec<u8>>,
+    resend_at: Option<Instant>,
+    resend_wait: Duration,
+}
+
+/// Everything about one remote key.
+struct Link {
+    addr: SocketAddr,
+    /// The session frames are sealed with.
+    current: Option<u32>,
+    /// The one it replaced, still opened until it expires.
+    previous: Option<u32>,
+    /// Our initiation in flight, and when to give up on it.
+    initiating: Option<u32>,
+    retry_at: Option<Instant>,
+    attempts: u32,
+    queue: VecDeque<Vec<u8>>,
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+pub struct Secure {
+    me: Identity,
+    /// Handshake payload: our name, after an 8-byte timestamp slot.
+    name: String,
+    start: Instant,
+    start_wall_ms: u64,
+    rng: Rng,
+    sessions: HashMap<u32, Session>,
+    pending: HashMap<u32, Pending>,
+    links: HashMap<NodeId, Link>,
+    /// Keys we have completed a handshake with (or were told to trust): IK is used for them.
+    pinned: HashSet<NodeId>,
+    blocked: HashSet<NodeId>,
+    last_timestamp: HashMap<NodeId, u64>,
+    recent_e: HashSet<[u8; 32]>,
+    recent_e_order: VecDeque<[u8; 32]>,
+    buckets: HashMap<IpAddr, Bucket>,
+    out: VecDeque<(SocketAddr, Vec<u8>)>,
+    stats: SecureStats,
+}
+
+fn backoff(attempts: u32) -> Duration {
+    let doubled = HANDSHAKE_WAIT.saturating_mul(1 << attempts.saturating_sub(1).min(8));
+    doubled.min(HANDSHAKE_MAX_WAIT)
+}
+
+impl Secure {
+    /// `start_wall_ms` is the wall clock (Unix ms) at `start`: timestamps in IK initiations
+    /// are counted from it, so they grow across restarts of this node.
+    pub fn new(me: Identity, name: &str, start: Instant, start_wall_ms: u64, seed: u64) -> Self {
+        Self {
+            me,
+            name: name.to_owned(),
+            start,
+            start_wall_ms,
+            rng: Rng::new(seed),
+            sessions: HashMap::new(),
+            pending: HashMap::new(),
+            links: HashMap::new(),
+            pinned: HashSet::new(),
+            blocked: HashSet::new(),
+            last_timestamp: HashMap::new(),
+            recent_e: HashSet::new(),
+            recent_e_order: VecDeque::new(),
+            buckets: HashMap::new(),
+            out: VecDeque::new(),
+            stats: SecureStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &SecureStats {
+        &self.stats
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.me
+    }
+
+    /// Use IK with this key from now on.
+    pub fn pin(&mut self, peer: NodeId) {
+        self.pinned.insert(peer);
+    }
+
+    /// Refuse this key's handshakes and frames, and forget its sessions.
+    pub fn block(&mut self, peer: NodeId) {
+        self.blocked.insert(peer);
+        self.forget(&peer);
+    }
+
+    pub fn unblock(&mut self, peer: &NodeId) {
+        self.blocked.remove(peer);
+    }
+
+    /// Drops every session and handshake with `peer`.
+    pub fn forget(&mut self, peer: &NodeId) {
+        if let Some(link) = self.links.remove(peer) {
+            for idx in [link.current, link.previous, link.initiating]
+                .into_iter()
+                .flatten()
+            {
+                self.sessions.remove(&idx);
+                self.pending.remove(&idx);
+            }
+        }
+    }
+
+    /// Is there a session that frames to `peer` can be sealed with now?
+    pub fn has_session(&self, now: Instant, peer: &NodeId) -> bool {
+        self.sealing_session(now, peer).is_some()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        self.out.pop_front()
+    }
+
+    fn wall_ms(&self, now: Instant) -> u64 {
+        self.start_wall_ms + now.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    fn payload(&self, now: Instant) -> Vec<u8> {
+        let mut p = self.wall_ms(now).to_be_bytes().to_vec();
+        let name = self.name.as_bytes();
+        let len = name.len().min(wire::MAX_NAME_BYTES);
+        p.push(len as u8);
+        p.extend_from_slice(&name[..len]);
+        p
+    }
+
+    fn new_index(&mut self) -> u32 {
+        loop {
+            let idx = self.rng.next_u64() as u32;
+            if idx != 0 && !self.sessions.contains_key(&idx) && !self.pending.contains_key(&idx) {
+                return idx;
+            }
+        }
+    }
+
+    fn sealing_session(&self, now: Instant, peer: &NodeId) -> Option<u32> {
+        let idx = self.links.get(peer)?.current?;
+        let s = self.sessions.get(&idx)?;
+        (now.saturating_duration_since(s.created) < REJECT_AFTER
+            && s.next_counter < REKEY_AFTER_MESSAGES * 2)
+            .then_some(idx)
+    }
+
+    /// Seals `plaintext` (an encoded packet) for `peer`, whose last known address is `addr`.
+    /// Without a session it waits in a bounded queue while a handshake runs.
+    pub fn seal(&mut self, now: Instant, peer: NodeId, addr: SocketAddr, plaintext: Vec<u8>) {
+        if self.blocked.contains(&peer) || peer == self.me.public {
+            return;
+        }
+        self.link(peer, addr);
+        let Some(idx) = self.sealing_session(now, &peer) else {
+            let Some(link) = self.links.get_mut(&peer) else {
+                return;
+            };
+            if link.queue.len() >= MAX_QUEUED {
+                link.queue.pop_front();
+            }
+            link.queue.push_back(plaintext);
+            if link.initiating.is_none() && link.retry_at.is_none_or(|t| t <= now) {
+                self.initiate(now, peer);
+            }
+            return;
+        };
+        self.seal_with(idx, &plaintext);
+        let due = self.sessions.get(&idx).is_some_and(|s| {
+            let age = now.saturating_duration_since(s.created);
+            // The initiator rekeys; the responder only if the initiator did not.
+            let limit = if s.initiator {
+                REKEY_AFTER
+            } else {
+                REKEY_AFTER + Duration::from_secs(30)
+            };
+            age >= limit || s.next_counter >= REKEY_AFTER_MESSAGES
+        });
+        if due
+            && self
+                .links
+                .get(&peer)
+                .is_some_and(|l| l.initiating.is_none())
+        {
+            self.initiate(now, peer);
+        }
+    }
+
+    /// The link to `peer`, made if new. Until a handshake proves where the key is, frames
+    /// go where we were told (`addr`).
+    fn link(&mut self, peer: NodeId, addr: SocketAddr) -> &mut Link {
+        let link = self.links.entry(peer).or_insert_with(|| Link {
+            addr,
+            current: None,
+            previous: None,
+            initiating: None,
+            retry_at: None,
+            attempts: 0,
+            queue: VecDeque::new(),
+        });
+        if link.current.is_none() {
+            link.addr = addr;
+        }
+        link
+    }
+
+    fn seal_with(&mut self, idx: u32, plaintext: &[u8]) {
+        let Some(s) = self.sessions.get_mut(&idx) else {
+            return;
+        };
+        let counter = s.next_counter;
+        s.next_counter += 1;
+        let mut buf = vec![0u8; plaintext.len() + 16];
+        match s.transport.write_message(counter, plaintext, &mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                let frame = Frame::Sealed {
+                    receiver: s.remote,
+                    counter,
+                    ciphertext: buf,
+                };
+                match frame.encode() {
+                    Ok(bytes) => self.out.push_back((s.addr, bytes)),
+                    Err(e) => tracing::error!(%e, "could not encode a sealed frame"),
+                }
+            }
+            Err(e) => tracing::error!(%e, "could not seal a frame"),
+        }
+    }
+
+    /// Starts a handshake with `peer` now, even with nothing to send, so that an identity
+    /// change shows at once and the first message does not wait for one.
+    pub fn connect(&mut self, now: Instant, peer: NodeId, addr: SocketAddr) {
+        if self.blocked.contains(&peer) || peer == self.me.public {
+            return;
+        }
+        let initiating = self.link(peer, addr).initiating.is_some();
+        if !initiating && self.sealing_session(now, &peer).is_none() {
+            self.initiate(now, peer);
+        }
+    }
+
+    /// What we sent `peer` went unanswered: if nothing has come back on the current session
+    /// for a while, the peer may have restarted and lost it, so a fresh handshake starts
+    /// (the current session keeps working meanwhile).
+    pub fn suspect(&mut self, now: Instant, peer: NodeId) {
+        let Some(link) = self.links.get(&peer) else {
+            return;
+        };
+        let quiet = link
+            .current
+            .and_then(|i| self.sessions.get(&i))
+            .is_some_and(|s| now.saturating_duration_since(s.last_received) >= SUSPECT_AFTER);
+        if quiet && link.initiating.is_none() && link.retry_at.is_none_or(|t| t <= now) {
+            self.initiate(now, peer);
+        }
+    }
+
+    fn initiate(&mut self, now: Instant, peer: NodeId) {
+        let idx = self.new_index();
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        if let Some(old) = link.initiating.take() {
+            self.pending.remove(&old);
+        }
+        link.attempts += 1;
+        link.retry_at = Some(now + backoff(link.attempts));
+        let attempts = link.attempts;
+        let addr = link.addr;
+        let pattern = if self.pinned.contains(&peer) && attempts <= IK_ATTEMPTS {
+            Pattern::Ik
+        } else {
+            Pattern::Xx
+        };
+        let built = match pattern {
+            Pattern::Ik => builder(IK).and_then(|b| {
+                b.local_private_key(&self.me.secret)?
+                    .remote_public_key(&peer.0)?
+                    .build_initiator()
+            }),
+            Pattern::Xx => {
+                builder(XX).and_then(|b| b.local_private_key(&self.me.secret)?.build_initiator())
+            }
+        };
+        let mut hs = match built {
+            Ok(hs) => hs,
+            Err(e) => {
+                tracing::error!(%e, "could not start a handshake");
+                return;
+            }
+        };
+        let payload = match pattern {
+            Pattern::Ik => self.payload(now),
+            Pattern::Xx => Vec::new(),
+        };
+        let mut msg = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+        let Ok(n) = hs.write_message(&payload, &mut msg) else {
+            tracing::error!("could not write a handshake initiation");
+            return;
+        };
+        msg.truncate(n);
+        let frame = Frame::HandshakeInit {
+            pattern,
+            sender: idx,
+            message: msg,
+        };
+        let Ok(bytes) = frame.encode() else {
+            tracing::error!("could not encode a handshake initiation");
+            return;
+        };
+        self.pending.insert(
+            idx,
+            Pending {
+                hs,
+                role: Role::Initiator { peer },
+                created: now,
+            },
+        );
+        if let Some(link) = self.links.get_mut(&peer) {
+            link.initiating = Some(idx);
+        }
+        self.out.push_back((addr, bytes));
+    }
+
+    /// Takes a handshake or sealed frame from `src`. Anything else is not ours to handle and
+    /// returns `None`, as does a frame that was dropped (and counted).
+    pub fn open(&mut self, now: Instant, src: SocketAddr, frame: Frame) -> Option<Opened> {
+        match frame {
+            Frame::HandshakeInit {
+                pattern,
+                sender,
+                message,
+            } => self.on_init(now, src, pattern, sender, &message),
+            Frame::HandshakeReply {
+                sender,
+                receiver,
+                message,
+            } => self.on_reply(now, src, sender, receiver, &message),
+            Frame::HandshakeFinal { receiver, message } => {
+                self.on_final(now, src, receiver, &message)
+            }
+            Frame::Sealed {
+                receiver,
+                counter,
+                ciphertext,
+            } => self.on_sealed(now, src, receiver, counter, &ciphertext),
+            _ => None,
+        }
+    }
+
+    fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
+        if self.buckets.len() >= MAX_RATE_SOURCES && !self.buckets.contains_key(&ip) {
+            let full_after = Duration::from_secs_f64(RATE_BURST / RATE_PER_SEC);
+            self.buckets
+                .retain(|_, b| now.saturating_duration_since(b.at) < full_after);
+            if self.buckets.len() >= MAX_RATE_SOURCES {
+                return false;
+            }
+        }
+        let b = self.buckets.entry(ip).or_insert(Bucket {
+            tokens: RATE_BURST,
+            at: now,
+        });
+        let refill = now.saturating_duration_since(b.at).as_secs_f64() * RATE_PER_SEC;
+        b.tokens = (b.tokens + refill).min(RATE_BURST);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Was this initiation's ephemeral key seen lately (a replay)?
+    fn seen_ephemeral(&self, message: &[u8]) -> bool {
+        message
+            .get(..32)
+            .and_then(|e| <[u8; 32]>::try_from(e).ok())
+            .is_none_or(|key| self.recent_e.contains(&key))
+    }
+
+    /// Remembers an initiation's ephemeral key, once the initiation checked out (so a
+    /// tampered copy sent first cannot spoil the genuine one).
+    fn remember_ephemeral(&mut self, message: &[u8]) {
+        let Some(key) = message.get(..32).and_then(|e| <[u8; 32]>::try_from(e).ok()) else {
+            return;
+        };
+        if !self.recent_e.insert(key) {
+            return;
+        }
+        self.recent_e_order.push_back(key);
+        if self.recent_e_order.len() > RECENT_EPHEMERALS
+            && let Some(old) = self.recent_e_order.pop_front()
+        {
+            self.recent_e.remove(&old);
+        }
+    }
+
+    fn on_init(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        pattern: Pattern,
+        sender: u32,
+        message: &[u8],
+    ) -> Option<Opened> {
+        if !self.allow(now, src.ip()) {
+            self.stats.rate_limited += 1;
+            return None;
+        }
+        if self.seen_ephemeral(message) {
+            self.stats.replays += 1;
+            return None;
+        }
+        let built = builder(match pattern {
+            Pattern::Xx => XX,
+            Pattern::Ik => IK,
+        })
+        .and_then(|b| b.local_private_key(&self.me.secret)?.build_responder());
+        let Ok(mut hs) = built else {
+            return None;
+        };
+        let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+        let Ok(n) = hs.read_message(message, &mut payload) else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        payload.truncate(n);
+        self.remember_ephemeral(message);
+        let idx = self.new_index();
+        let mut established = None;
+        if pattern == Pattern::Ik {
+            let peer = remote_key(&hs)?;
+            let Some((timestamp, name)) = parse_payload(&payload) else {
+                self.stats.bad_auth += 1;
+                return None;
+            };
+            if self.blocked.contains(&peer) {
+                self.stats.blocked += 1;
+                return None;
+            }
+            if self
+                .last_timestamp
+                .get(&peer)
+                .is_some_and(|t| timestamp <= *t)
+            {
+                self.stats.replays += 1;
+                return None;
+            }
+            self.last_timestamp.insert(peer, timestamp);
+            established = Some((peer, name));
+        }
+        let reply_payload = self.payload(now);
+        let mut msg = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+        let n = hs.write_message(&reply_payload, &mut msg).ok()?;
+        msg.truncate(n);
+        let bytes = Frame::HandshakeReply {
+            sender: idx,
+            receiver: sender,
+            message: msg,
+        }
+        .encode()
+        .ok()?;
+        match established {
+            Some((peer, name)) => {
+                let transport = hs.into_stateless_transport_mode().ok()?;
+                self.out.push_back((src, bytes));
+                self.install(now, idx, peer, sender, src, transport, false, None);
+                self.stats.handshakes += 1;
+                Some(Opened::Established {
+                    peer,
+                    addr: src,
+                    name,
+                })
+            }
+            None => {
+                if self
+                    .pending
+                    .values()
+                    .filter(|p| matches!(p.role, Role::Responder { .. }))
+                    .count()
+                    >= MAX_HALF_OPEN
+                {
+                    self.expire_half_open(now, true);
+                }
+                self.pending.insert(
+                    idx,
+                    Pending {
+                        hs,
+                        role: Role::Responder { remote: sender },
+                        created: now,
+                    },
+                );
+                self.out.push_back((src, bytes));
+                None
+            }
+        }
+    }
+
+    fn on_reply(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        sender: u32,
+        receiver: u32,
+        message: &[u8],
+    ) -> Option<Opened> {
+        let is_ours = self
+            .pending
+            .get(&receiver)
+            .is_some_and(|p| matches!(p.role, Role::Initiator { .. }));
+        if !is_ours {
+            self.stats.unknown_session += 1;
+            return None;
+        }
+        let mut pending = self.pending.remove(&receiver)?;
+        let Role::Initiator { peer } = pending.role else {
+            return None;
+        };
+        let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+        let Ok(n) = pending.hs.read_message(message, &mut payload) else {
+            self.stats.bad_auth += 1;
+            // A forged reply spoils the attempt; the retry timer starts another.
+            return None;
+        };
+        payload.truncate(n);
+        let Some((_, name)) = parse_payload(&payload) else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        if remote_key(&pending.hs) != Some(peer) {
+            // Someone else answered at that address: not the key we meant to reach.
+            self.stats.wrong_key += 1;
+            return None;
+        }
+        let mut final_frame = None;
+        if !pending.hs.is_handshake_finished() {
+            let hello = self.payload(now);
+            let mut msg = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+            let n = pending.hs.write_message(&hello, &mut msg).ok()?;
+            msg.truncate(n);
+            let bytes = Frame::HandshakeFinal {
+                receiver: sender,
+                message: msg,
+            }
+            .encode()
+            .ok()?;
+            self.out.push_back((src, bytes.clone()));
+            final_frame = Some(bytes);
+        }
+        let transport = pending.hs.into_stateless_transport_mode().ok()?;
+        if let Some(link) = self.links.get_mut(&peer)
+            && link.initiating == Some(receiver)
+        {
+            link.initiating = None;
+            link.retry_at = None;
+            link.attempts = 0;
+        }
+        self.install(
+            now,
+            receiver,
+            peer,
+            sender,
+            src,
+            transport,
+            true,
+            final_frame,
+        );
+        self.stats.handshakes += 1;
+        Some(Opened::Established {
+            peer,
+            addr: src,
+            name,
+        })
+    }
+
+    fn on_final(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        receiver: u32,
+        message: &[u8],
+    ) -> Option<Opened> {
+        let is_ours = self
+            .pending
+            .get(&receiver)
+            .is_some_and(|p| matches!(p.role, Role::Responder { .. }));
+        if !is_ours {
+            // Also a resent final message whose session is already up.
+            self.stats.unknown_session += 1;
+            return None;
+        }
+        let mut pending = self.pending.remove(&receiver)?;
+        let Role::Responder { remote } = pending.role else {
+            return None;
+        };
+        let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+        let Ok(n) = pending.hs.read_message(message, &mut payload) else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        payload.truncate(n);
+        let peer = remote_key(&pending.hs)?;
+        let Some((_, name)) = parse_payload(&payload) else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        if self.blocked.contains(&peer) {
+            self.stats.blocked += 1;
+            return None;
+        }
+        let transport = pending.hs.into_stateless_transport_mode().ok()?;
+        self.install(now, receiver, peer, remote, src, transport, false, None);
+        // Tell the initiator its final message arrived: an empty sealed frame.
+        self.seal_with(receiver, &[]);
+        self.stats.handshakes += 1;
+        Some(Opened::Established {
+            peer,
+            addr: src,
+            name,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn install(
+        &mut self,
+        now: Instant,
+        idx: u32,
+        peer: NodeId,
+        remote: u32,
+        addr: SocketAddr,
+        transport: StatelessTransportState,
+        initiator: bool,
+        final_frame: Option<Vec<u8>>,
+    ) {
+        let confirmed = final_frame.is_none();
+        self.sessions.insert(
+            idx,
+            Session {
+                peer,
+                remote,
+                addr,
+                transport,
+                next_counter: 0,
+                replay: ReplayWindow::default(),
+                created: now,
+                last_received: now,
+                initiator,
+                confirmed,
+                resend_at: (!confirmed).then(|| now + HANDSHAKE_WAIT),
+                resend_wait: HANDSHAKE_WAIT,
+                final_frame,
+            },
+        );
+        self.pinned.insert(peer);
+        let link = self.link(peer, addr);
+        link.addr = addr;
+        let replaced = link.current.replace(idx);
+        let dropped = link.previous.take().filter(|old| Some(*old) != replaced);
+        link.previous = replaced;
+        let queued: Vec<Vec<u8>> = link.queue.drain(..).collect();
+        if let Some(old) = dropped {
+            self.sessions.remove(&old);
+        }
+        for plaintext in queued {
+            self.seal_with(idx, &plaintext);
+        }
+    }
+
+    fn on_sealed(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        receiver: u32,
+        counter: u64,
+        ciphertext: &[u8],
+    ) -> Option<Opened> {
+        let Some(s) = self.sessions.get_mut(&receiver) else {
+            self.stats.unknown_session += 1;
+            return None;
+        };
+        if !s.replay.check(counter) {
+            self.stats.replays += 1;
+            return None;
+        }
+        let mut plaintext = vec![0u8; ciphertext.len()];
+        let Ok(n) = s
+            .transport
+            .read_message(counter, ciphertext, &mut plaintext)
+        else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        plaintext.truncate(n);
+        s.replay.update(counter);
+        s.last_received = now;
+        s.addr = src;
+        if !s.confirmed {
+            s.confirmed = true;
+            s.final_frame = None;
+            s.resend_at = None;
+        }
+        let peer = s.peer;
+        if let Some(link) = self.links.get_mut(&peer) {
+            // The key proved itself from here: this is where it is now.
+            link.addr = src;
+            if link.current == Some(receiver)
+                && let Some(session) = self.sessions.get_mut(&receiver)
+            {
+                session.addr = src;
+            }
+        }
+        if plaintext.is_empty() {
+            return None; // a confirmation, nothing to hand up
+        }
+        Some(Opened::Plain {
+            peer,
+            addr: src,
+            plaintext,
+        })
+    }
+
+    /// The plaintext of a sealed frame addressed to one of our sessions, without counting it
+    /// as received (the replay window does not move). For tests and diagnostics that need to
+    /// see what travels.
+    pub fn peek(&self, frame: &Frame) -> Option<Vec<u8>> {
+        let Frame::Sealed {
+            receiver,
+            counter,
+            ciphertext,
+        } = frame
+        else {
+            return None;
+        };
+        let s = self.sessions.get(receiver)?;
+        let mut plaintext = vec![0u8; ciphertext.len()];
+        let n = s
+            .transport
+            .read_message(*counter, ciphertext, &mut plaintext)
+            .ok()?;
+        plaintext.truncate(n);
+        Some(plaintext)
+    }
+
+    /// Drops the oldest half-open responder handshakes: all expired ones, and with `force`
+    /// the oldest one too, to make room.
+    fn expire_half_open(&mut self, now: Instant, force: bool) {
+        self.pending.retain(|_, p| {
+            !matches!(p.role, Role::Responder { .. })
+                || now.saturating_duration_since(p.created) < HALF_OPEN_LIFE
+        });
+        if force {
+            let oldest = self
+                .pending
+                .iter()
+                .filter(|(_, p)| matches!(p.role, Role::Responder { .. }))
+                .min_by_key(|(_, p)| p.created)
+                .map(|(i, _)| *i);
+            if let Some(i) = oldest {
+                self.pending.remove(&i);
+            }
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_half_open(now, false);
+        // Sessions past their life go; links forget them.
+        let dead: Vec<u32> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                let age = now.saturating_duration_since(s.created);
+                age >= REJECT_AFTER || (!s.confirmed && age >= HALF_OPEN_LIFE)
+            })
+            .map(|(i, _)| *i)
+            .collect();
+        for idx in dead {
+            self.sessions.remove(&idx);
+        }
+        let sessions = &self.sessions;
+        for link in self.links.values_mut() {
+            link.current = link.current.filter(|i| sessions.contains_key(i));
+            link.previous = link.previous.filter(|i| sessions.contains_key(i));
+        }
+        // Unconfirmed XX sessions: send the final message again.
+        let mut resend = Vec::new();
+        for s in self.sessions.values_mut() {
+            if let (Some(at), Some(frame)) = (s.resend_at, &s.final_frame)
+                && at <= now
+            {
+                resend.push((s.addr, frame.clone()));
+                s.resend_wait = (s.resend_wait * 2).min(HANDSHAKE_MAX_WAIT);
+                s.resend_at = Some(now + s.resend_wait);
+            }
+        }
+        self.out.extend(resend);
+        // Initiations unanswered in time: try again while there is a reason to.
+        let mut retry = Vec::new();
+        for (peer, link) in &mut self.links {
+            if link.retry_at.is_some_and(|t| t <= now) {
+                if let Some(idx) = link.initiating.take() {
+                    self.pending.remove(&idx);
+                }
+                let has_session = link.current.is_some();
+                if !link.queue.is_empty() || (!has_session && link.attempts < IDLE_ATTEMPTS) {
+                    retry.push(*peer);
+                } else {
+                    link.retry_at = None;
+                    link.attempts = 0;
+                }
+            }
+        }
+        retry.sort();
+        for peer in retry {
+            self.initiate(now, peer);
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let retries = self.links.values().filter_map(|l| l.retry_at);
+        let resends = self.sessions.values().filter_map(|s| s.resend_at);
+        let ends = self.sessions.values().map(|s| {
+            if s.confirmed {
+                s.created + REJECT_AFTER
+            } else {
+                s.created + HALF_OPEN_LIFE
+            }
+        });
+        let half_open = self
+            .pending
+            .values()
+            .filter(|p| matches!(p.role, Role::Responder { .. }))
+            .map(|p| p.created + HALF_OPEN_LIFE);
+        retries.chain(resends).chain(ends).chain(half_open).min()
+    }
+}
+
+fn builder(params: &str) -> Result<Builder<'static>, snow::Error> {
+    let params = params.parse()?;
+    Builder::new(params).prologue(PROLOGUE)
+}
+
+fn remote_key(hs: &HandshakeState) -> Option<NodeId> {
+    let rs = hs.get_remote_static()?;
+    let mut key = [0u8; 32];
+    key.copy_from_slice(rs.get(..32)?);
+    Some(NodeId(key))
+}
+
+/// A handshake payload: timestamp:u64 name_len:u8 name (UTF-8).
+fn parse_payload(p: &[u8]) -> Option<(u64, String)> {
+    let ts = u64::from_be_bytes(p.get(..8)?.try_into().ok()?);
+    let len = usize::from(*p.get(8)?);
+    if len > wire::MAX_NAME_BYTES || p.len() != 9 + len {
+        return None;
+    }
+    let name = std::str::from_utf8(&p[9..]).ok()?.to_owned();
+    Some((ts, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_window_accepts_each_counter_once_within_reach() {
+        let mut w = ReplayWindow::default();
+        for n in [0, 5, 3, 4, 1, 2] {
+            assert!(w.check(n), "{n} is new");
+            w.update(n);
+            assert!(!w.check(n), "{n} again is a replay");
+        }
+        w.update(10_000);
+        assert!(!w.check(10_000));
+        assert!(w.check(9_999));
+        assert!(w.check(10_000 - REPLAY_WINDOW + 1));
+        assert!(!w.check(10_000 - REPLAY_WINDOW), "too old to tell");
+        assert!(!w.check(5), "far behind");
+        // Jumping ahead by less than a window clears exactly the slots passed over.
+        w.update(10_000 + REPLAY_WINDOW - 1);
+        assert!(w.check(10_000 + 1));
+        assert!(!w.check(10_000), "still inside the window and seen");
+    }
+
+    #[test]
+    fn keys_fingerprints_and_codes_are_stable_and_symmetric() {
+        let a = Identity::from_secret([1; 32]);
+        let b = Identity::from_secret([2; 32]);
+        assert_ne!(a.public(), b.public());
+        assert_eq!(a.public(), Identity::from_secret([1; 32]).public());
+        let fp = fingerprint(&a.public());
+        assert_eq!(fp.len(), 8 * 4 + 7);
+        assert_ne!(fp, fingerprint(&b.public()));
+        let code = verification_code(&a.public(), &b.public());
+        assert_eq!(code, verification_code(&b.public(), &a.public()));
+        assert_eq!(code.len(), 14);
+        assert!(code.chars().all(|c| c.is_ascii_digit() || c == ' '));
+        let c = Identity::from_secret([3; 32]);
+        assert_ne!(code, verification_code(&a.public(), &c.public()));
+    }
+
+    #[test]
+    fn payloads_parse_strictly() {
+        let mut p = 7u64.to_be_bytes().to_vec();
+        p.push(3);
+        p.extend_from_slice(b"bob");
+        assert_eq!(parse_payload(&p), Some((7, "bob".to_string())));
+        assert_eq!(parse_payload(&p[..p.len() - 1]), None);
+        p.push(0);
+        assert_eq!(parse_payload(&p), None);
+        assert_eq!(parse_payload(&[]), None);
+    }
+}
