@@ -8,6 +8,9 @@ mod history;
 pub mod keymap;
 mod search;
 mod switcher;
+mod trust;
+
+pub use trust::Changed;
 
 pub use switcher::Switcher;
 
@@ -192,6 +195,12 @@ pub enum Effect {
         conversation: ConversationId,
         alias: Option<String>,
     },
+    /// Accept this key (after an identity change: in place of the one it replaced).
+    TrustPeer(NodeId),
+    /// Refuse this key.
+    BlockPeer(NodeId),
+    /// The user compared the verification code: mark the key verified.
+    VerifyPeer(NodeId),
     /// Put this text on the clipboard (OSC 52, which works over SSH): only ever text the
     /// user picked.
     Copy(String),
@@ -249,6 +258,8 @@ pub struct App {
     browsing: Option<(usize, String)>,
     /// The peer info overlay is open.
     pub show_info: bool,
+    /// The verify overlay is open for this key.
+    pub verify: Option<NodeId>,
     /// A message picked in the open conversation (Alt-Up), for copying.
     pub picked: Option<MsgId>,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
@@ -291,6 +302,7 @@ impl App {
             sent: VecDeque::new(),
             browsing: None,
             show_info: false,
+            verify: None,
             utc_offset_s: 0,
             clock_ms: 0,
             running: true,
@@ -429,6 +441,9 @@ impl App {
     }
 
     fn on_key(&mut self, now_ms: i64, key: KeyEvent) -> Vec<Effect> {
+        if let Some(effects) = self.verify_key(&key) {
+            return effects;
+        }
         if let Some(effects) = self.search_key(&key) {
             return effects;
         }
@@ -624,6 +639,9 @@ impl App {
             self.error("No conversation is open: pick one with Tab, or /add HOST:PORT".into());
             return Vec::new();
         };
+        if self.sending_held(&to) {
+            return Vec::new();
+        }
         let limit = proto::wire::MAX_MESSAGE_BYTES;
         if text.len() > limit {
             self.error(format!(
@@ -704,6 +722,7 @@ impl App {
                 self.sort();
                 vec![effect]
             }
+            "trust" | "block" | "verify" => self.trust_command(name),
             "search" | "s" => {
                 self.input.take();
                 if arg.is_empty() {

@@ -414,6 +414,9 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 alias,
             }),
             Effect::Copy(text) => terminal::copy(&text),
+            Effect::TrustPeer(peer) => node.endpoint.trust_peer(super::mono_now(), peer),
+            Effect::BlockPeer(peer) => node.endpoint.block_peer(peer),
+            Effect::VerifyPeer(peer) => node.endpoint.verify_peer(peer),
             Effect::SaveDraft { conversation, text } => {
                 node.store(Request::Draft { conversation, text });
             }

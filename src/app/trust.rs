@@ -1,0 +1,277 @@
+//! Keys and trust in the app: the identity-change banner, `/trust`, `/block`, `/verify` and
+//! its overlay. The decisions themselves are the endpoint's; this turns keys into effects.
+
+use super::{App, Effect, Notice};
+use crate::proto::{ConversationId, NodeId, Trust};
+use crossterm::event::{KeyCode, KeyEvent};
+
+/// An identity change waiting for the user: `new` took the name and address of `previous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changed {
+    pub new: NodeId,
+    pub previous: NodeId,
+}
+
+impl App {
+    /// The identity change that concerns conversation `id`, if any: its peer is the new key,
+    /// or the known key it replaced.
+    pub fn identity_change(&self, id: &ConversationId) -> Option<Changed> {
+        let ConversationId::Peer(peer) = id else {
+            return None;
+        };
+        if let Some(t) = self.trust.get(peer)
+            && let Trust::Changed { previous } = t.trust
+        {
+            return Some(Changed {
+                new: *peer,
+                previous,
+            });
+        }
+        self.trust
+            .iter()
+            .filter_map(|(new, t)| match t.trust {
+                Trust::Changed { previous } if previous == *peer => Some(Changed {
+                    new: *new,
+                    previous,
+                }),
+                _ => None,
+            })
+            .min_by_key(|c| c.new)
+    }
+
+    /// Sending is held in a conversation with an undecided identity change.
+    pub(super) fn sending_held(&mut self, to: &ConversationId) -> bool {
+        if self.identity_change(to).is_none() {
+            return false;
+        }
+        self.error(
+            "Identity changed: nothing is sent until you decide. /trust accepts the new key, \
+             /block refuses it; /verify shows the fingerprints"
+                .into(),
+        );
+        true
+    }
+
+    pub(super) fn trust_command(&mut self, name: &str) -> Vec<Effect> {
+        let Some(conversation) = self.selected else {
+            self.error("Open a conversation first".into());
+            return Vec::new();
+        };
+        let ConversationId::Peer(peer) = conversation else {
+            self.error(
+                "A plain-text peer has no key: its messages are unencrypted and anyone can \
+                 send them"
+                    .into(),
+            );
+            return Vec::new();
+        };
+        let change = self.identity_change(&conversation);
+        let trust = self.trust.get(&peer).map(|t| t.trust);
+        match name {
+            "trust" => {
+                let target = match (change, trust) {
+                    (Some(c), _) => c.new,
+                    (None, Some(Trust::Blocked)) => peer,
+                    (None, _) => {
+                        self.error("Nothing to decide: this key is already accepted".into());
+                        return Vec::new();
+                    }
+                };
+                self.input.take();
+                self.notice = Some(Notice::Info("Key accepted".into()));
+                vec![Effect::TrustPeer(target)]
+            }
+            "block" => {
+                let target = change.map_or(peer, |c| c.new);
+                self.input.take();
+                self.notice = Some(Notice::Info(
+                    "Key blocked: nothing is sent to it or taken from it (/trust undoes)".into(),
+                ));
+                vec![Effect::BlockPeer(target)]
+            }
+            _ => {
+                let target = change.map_or(peer, |c| c.new);
+                if !self.trust.contains_key(&target) {
+                    self.error(
+                        "No handshake with this peer yet: its key is not proven; try when it \
+                         is online"
+                            .into(),
+                    );
+                    return Vec::new();
+                }
+                self.input.take();
+                self.verify = Some(target);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Keys while the verify overlay is open: y or Enter confirms the codes matched.
+    pub(super) fn verify_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
+        let peer = self.verify?;
+        Some(match key.code {
+            KeyCode::Char('y') | KeyCode::Enter => {
+                self.verify = None;
+                if self.identity_change(&ConversationId::Peer(peer)).is_some() {
+                    self.error("Decide on the identity change first: /trust or /block".into());
+                    return Some(Vec::new());
+                }
+                self.notice = Some(Notice::Info("Marked verified".into()));
+                vec![Effect::VerifyPeer(peer)]
+            }
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
+                self.verify = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::super::{Me, Msg};
+    use super::*;
+    use crate::proto::{Event, PeerView};
+    use crossterm::event::KeyModifiers;
+
+    const T0: i64 = 1_704_103_200_000;
+
+    fn node(n: u8) -> NodeId {
+        NodeId([n; 32])
+    }
+
+    fn app_with_bob() -> App {
+        let mut app = App::new(
+            Me {
+                id: node(0xEE),
+                name: "me".into(),
+                listen: "127.0.0.1:47475".parse().unwrap(),
+                discovery: true,
+            },
+            7,
+        );
+        for (n, name) in [(2, "bob"), (22, "bob")] {
+            app.update(
+                T0,
+                Msg::Net(Event::PeerUp(PeerView {
+                    id: node(n),
+                    name: name.into(),
+                    addr: "10.0.0.2:47475".parse().unwrap(),
+                    online: true,
+                })),
+            );
+        }
+        app.update(T0, trust(2, Trust::Unverified));
+        app
+    }
+
+    fn trust(n: u8, trust: Trust) -> Msg {
+        Msg::Net(Event::Trust {
+            peer: node(n),
+            trust,
+            same_name_as: None,
+        })
+    }
+
+    fn type_line(app: &mut App, text: &str) -> Vec<Effect> {
+        for c in text.chars() {
+            app.update(
+                T0,
+                Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            );
+        }
+        app.update(
+            T0,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        )
+    }
+
+    fn open(app: &mut App, n: u8) {
+        app.select(ConversationId::Peer(node(n)));
+    }
+
+    #[test]
+    fn an_identity_change_holds_sending_in_both_conversations_until_trusted() {
+        let mut app = app_with_bob();
+        let changed = Trust::Changed { previous: node(2) };
+        app.update(T0, trust(22, changed));
+        let want = Some(Changed {
+            new: node(22),
+            previous: node(2),
+        });
+        assert_eq!(app.identity_change(&ConversationId::Peer(node(2))), want);
+        assert_eq!(app.identity_change(&ConversationId::Peer(node(22))), want);
+        for n in [2, 22] {
+            open(&mut app, n);
+            assert_eq!(type_line(&mut app, "hello?"), Vec::new());
+            assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("/trust")));
+            assert_eq!(app.input.text(), "hello?", "the text stays in the input");
+            app.input.take();
+        }
+        // /trust in the old conversation accepts the new key.
+        open(&mut app, 2);
+        assert_eq!(
+            type_line(&mut app, "/trust"),
+            vec![Effect::TrustPeer(node(22))]
+        );
+        app.update(T0, trust(22, Trust::Unverified));
+        assert_eq!(app.identity_change(&ConversationId::Peer(node(2))), None);
+        open(&mut app, 22);
+        let sent = type_line(&mut app, "hi again");
+        assert!(matches!(sent.as_slice(), [Effect::Send { text, .. }] if text == "hi again"));
+    }
+
+    #[test]
+    fn block_refuses_the_new_key_or_the_open_peer() {
+        let mut app = app_with_bob();
+        app.update(T0, trust(22, Trust::Changed { previous: node(2) }));
+        open(&mut app, 2);
+        assert_eq!(
+            type_line(&mut app, "/block"),
+            vec![Effect::BlockPeer(node(22))]
+        );
+        app.update(T0, trust(22, Trust::Blocked));
+        assert_eq!(app.identity_change(&ConversationId::Peer(node(2))), None);
+        // With no change pending, /block blocks the peer itself, and /trust undoes it.
+        assert_eq!(
+            type_line(&mut app, "/block"),
+            vec![Effect::BlockPeer(node(2))]
+        );
+        app.update(T0, trust(2, Trust::Blocked));
+        assert_eq!(
+            type_line(&mut app, "/trust"),
+            vec![Effect::TrustPeer(node(2))]
+        );
+        app.update(T0, trust(2, Trust::Unverified));
+        assert_eq!(type_line(&mut app, "/trust"), Vec::new());
+        assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("already")));
+    }
+
+    #[test]
+    fn verify_opens_an_overlay_that_y_confirms_and_esc_cancels() {
+        let mut app = app_with_bob();
+        open(&mut app, 2);
+        assert_eq!(type_line(&mut app, "/verify"), Vec::new());
+        assert_eq!(app.verify, Some(node(2)));
+        let esc = app.update(
+            T0,
+            Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        );
+        assert_eq!((esc, app.verify), (Vec::new(), None));
+        type_line(&mut app, "/verify");
+        let y = app.update(
+            T0,
+            Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)),
+        );
+        assert_eq!(y, vec![Effect::VerifyPeer(node(2))]);
+        assert_eq!(app.verify, None);
+        // No proven key yet: nothing to verify.
+        open(&mut app, 22);
+        assert_eq!(type_line(&mut app, "/verify"), Vec::new());
+        assert_eq!(app.verify, None);
+        assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("not proven")));
+    }
+}
