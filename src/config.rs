@@ -507,6 +507,27 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn known_peers_reading_never_panics_and_names_round_trip(
+            junk in "\\PC{0,200}",
+            name in "\\PC{0,30}",
+            ip in proptest::option::of(proptest::prelude::any::<std::net::Ipv4Addr>()),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            fs::write(dir.path().join(KNOWN_PEERS_FILE), &junk).expect("write");
+            let _ = load_known_peers(dir.path());
+            let peers = vec![KnownPeer {
+                id: NodeId([7; 32]),
+                name,
+                ip: ip.map(IpAddr::V4),
+                level: TrustLevel::Unverified,
+            }];
+            save_known_peers(dir.path(), &peers).expect("save");
+            proptest::prop_assert_eq!(load_known_peers(dir.path()).expect("load"), peers);
+        }
+    }
+
     #[test]
     fn corrupt_identity_is_reported_not_replaced() {
         let dir = tempfile::tempdir().expect("tempdir");

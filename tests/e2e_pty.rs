@@ -312,3 +312,90 @@ fn sigterm_and_sighup_quit_cleanly_and_restore_the_terminal() {
         assert_terminal_restored("dave", &dave.raw_output_after_exit());
     }
 }
+
+/// Hostile text from a plain UDP peer reaches the real terminal inert: shown visibly, and
+/// the terminal's state (title, clipboard, screen, modes) is what lanchat set, not what the
+/// peer asked for.
+#[test]
+fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
+    let extra = ["--no-discovery".to_string()];
+    let mut erin = Instance::spawn("erin", 100, 30, &extra);
+    erin.wait_for("No conversations yet");
+    let screen = erin.screen();
+    let port: u16 = screen
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|p| p.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no listen address on screen:\n{screen}"));
+    let before = erin.raw.lock().unwrap().len();
+
+    let hostile: &[&str] = &[
+        "clear\x1b[2Jscreen",
+        "\x1b]0;pwned\x07title",
+        "\x1b]52;c;aGk=\x07clip",
+        "\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\",
+        "up\x1b[5A\x1b[Hhome",
+        "paste\x1b[201~end",
+        "c1\u{9b}2Jcsi",
+        "a\u{202E}evil\u{202C}b",
+        "zero\u{200B}width",
+        "nul\0bel\x07",
+        "\x1b[?1049lalt\x1b[?2004lmodes",
+    ];
+    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    for h in hostile {
+        sock.send_to(h.as_bytes(), (Ipv4Addr::LOCALHOST, port))
+            .expect("send");
+    }
+    // Open the plain-text conversation and see the text, defused.
+    erin.wait_for("unencrypted");
+    erin.type_bytes(b"\t");
+    erin.wait_for("^[]0;pwned^Gtitle");
+    erin.wait_for("^[[?1049lalt^[[?2004lmodes");
+    erin.wait_for("c1<9B>2Jcsi");
+    erin.wait_for("aevilb");
+
+    let (alternate, paste, cursor, top) = {
+        let parser = erin.parser.lock().unwrap();
+        let s = parser.screen();
+        (
+            s.alternate_screen(),
+            s.bracketed_paste(),
+            s.cursor_position(),
+            s.contents().lines().next().unwrap_or("").to_string(),
+        )
+    };
+    assert!(alternate, "still on the alternate screen");
+    assert!(paste, "bracketed paste still on");
+    assert!(top.starts_with("┌"), "the frame is intact: {top:?}");
+    assert!(cursor.0 >= 25, "the cursor is in the input box: {cursor:?}");
+
+    // What lanchat wrote after the peer's text arrived holds none of the peer's sequences.
+    let raw = erin.raw.lock().unwrap()[before..].to_vec();
+    for bad in [
+        &b"\x1b]0;pwned"[..],
+        b"pwned\x07",
+        b"\x1b]52;c;aGk=",
+        b"\x1b]8;;http",
+        b"\x1b[5A",
+        b"\x1b[201~",
+        b"\xc2\x9b",
+        "\u{202E}".as_bytes(),
+        "\u{200B}".as_bytes(),
+        b"\0",
+        b"\x1b[?1049l",
+        b"\x1b[?2004l",
+    ] {
+        assert!(
+            !raw.windows(bad.len()).any(|w| w == bad),
+            "the terminal was sent {:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    erin.type_bytes(&[0x03]);
+    assert!(erin.wait_exit(DEADLINE).success());
+}

@@ -54,6 +54,11 @@ pub struct EndpointConfig {
     pub give_up: Duration,
     /// Peers remembered at most (offline ones are forgotten first).
     pub max_peers: usize,
+    /// Packets travel in the clear and are taken in the clear: only so that a benchmark can
+    /// measure what encryption costs. Exists only with the `bench-plaintext` feature.
+    #[cfg(feature = "bench-plaintext")]
+    #[doc(hidden)]
+    pub plaintext_for_benchmarks: bool,
 }
 
 impl EndpointConfig {
@@ -72,6 +77,8 @@ impl EndpointConfig {
             durable_acks: false,
             give_up: Duration::from_secs(30),
             max_peers: 1024,
+            #[cfg(feature = "bench-plaintext")]
+            plaintext_for_benchmarks: false,
         }
     }
 }
@@ -988,6 +995,10 @@ impl Endpoint {
         self.stats.retransmits += peer.send.retransmissions - retransmitted_before;
         for packet in out {
             match Frame::Packet(packet).encode() {
+                #[cfg(feature = "bench-plaintext")]
+                Ok(bytes) if self.cfg.plaintext_for_benchmarks => {
+                    self.push(Destination::Unicast(addr), bytes);
+                }
                 Ok(bytes) => self.secure.seal(now, id, addr, bytes),
                 Err(e) => tracing::error!(%e, "could not encode a packet"),
             }
@@ -1031,6 +1042,8 @@ impl Endpoint {
                     self.set_offline(node, PeerDownReason::Goodbye);
                 }
             }
+            #[cfg(feature = "bench-plaintext")]
+            Frame::Packet(p) if self.cfg.plaintext_for_benchmarks => self.on_packet(now, src, p),
             Frame::Packet(_) => {
                 // Packets travel sealed; one in the clear proves nothing about its sender.
                 self.stats.unauthenticated += 1;

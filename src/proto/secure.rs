@@ -1156,4 +1156,38 @@ mod tests {
         assert_eq!(parse_payload(&p), None);
         assert_eq!(parse_payload(&[]), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn payload_parsing_never_panics_and_round_trips(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            ts in proptest::prelude::any::<u64>(),
+            name in "\\PC{0,20}",
+        ) {
+            let _ = parse_payload(&bytes);
+            let mut p = ts.to_be_bytes().to_vec();
+            p.push(name.len() as u8);
+            p.extend_from_slice(name.as_bytes());
+            if name.len() <= wire::MAX_NAME_BYTES {
+                proptest::prop_assert_eq!(parse_payload(&p), Some((ts, name)));
+            }
+        }
+
+        #[test]
+        fn opening_garbage_never_panics(
+            kind in 4u8..8,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let now = Instant::now();
+            let mut s = Secure::new(Identity::from_secret([9; 32]), "me", now, 0, 1);
+            let mut d = wire::MAGIC.to_vec();
+            d.push(wire::VERSION);
+            d.push(kind);
+            d.extend(tail);
+            if let Ok(frame) = Frame::decode(&d) {
+                let src = SocketAddr::from(([127, 0, 0, 1], 9));
+                proptest::prop_assert_eq!(s.open(now, src, frame), None);
+            }
+        }
+    }
 }
