@@ -69,7 +69,10 @@ fn handshake(ik: bool, seed: u8) -> Duration {
         if let Ok((n, from)) = sa.recv_from(&mut buf) {
             a.open(now, from, Frame::decode(&buf[..n]).unwrap());
         }
-        assert!(start.elapsed() < Duration::from_secs(5), "handshake stalled");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "handshake stalled"
+        );
         let _ = aa;
     }
 }

@@ -141,3 +141,40 @@ async fn bad_input_lines_get_an_error_and_the_node_keeps_running() {
     assert_eq!(p["peers"], json!([]));
     alice.quit().await;
 }
+
+#[tokio::test]
+async fn keys_are_proven_over_loopback_and_trust_is_reported() {
+    let mut alice = TestNode::start(61, "alice", |_| {}).await;
+    let mut bob = TestNode::start(62, "bob", |_| {}).await;
+    alice.send(json!({"cmd": "add", "addr": bob.addr})).await;
+    // Each side learns the other's key from a handshake, unverified at first.
+    let t = alice.expect(|e| e["event"] == "trust").await;
+    assert_eq!(t["peer"], bob.id.as_str());
+    assert_eq!(t["trust"], "unverified");
+    assert_eq!(t["previous"], serde_json::Value::Null);
+    let fp = t["fingerprint"].as_str().unwrap().to_owned();
+    assert_eq!(fp.split(' ').count(), 8, "{fp}");
+    let t = bob.expect(|e| e["event"] == "trust").await;
+    assert_eq!(t["peer"], alice.id.as_str());
+
+    alice.send(json!({"cmd": "verify", "to": "bob"})).await;
+    let t = alice.expect(|e| e["event"] == "trust").await;
+    assert_eq!(
+        (t["peer"].as_str(), t["trust"].as_str()),
+        (Some(bob.id.as_str()), Some("verified"))
+    );
+    alice.send(json!({"cmd": "block", "to": "bob"})).await;
+    let t = alice.expect(|e| e["event"] == "trust").await;
+    assert_eq!(t["trust"], "blocked");
+    // Blocked: bob's message does not get through.
+    bob.send(json!({"cmd": "send", "to": "alice", "text": "let me in"}))
+        .await;
+    alice.send(json!({"cmd": "trust", "to": "bob"})).await;
+    let t = alice.expect(|e| e["event"] == "trust").await;
+    assert_eq!(t["trust"], "unverified");
+    // Trusted again: bob's retry arrives.
+    let m = alice.expect(|e| e["event"] == "message").await;
+    assert_eq!(m["text"], "let me in");
+    alice.quit().await;
+    bob.quit().await;
+}

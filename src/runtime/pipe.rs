@@ -92,7 +92,7 @@ enum Output {
     Message {
         id: String,
         conversation: String,
-        /// "lanchat" (encrypted later, authenticated by id) or "plain" (raw UDP text).
+        /// "lanchat" (encrypted, from the key `sender_id`) or "plain" (raw UDP text, unencrypted).
         kind: &'static str,
         sender: String,
         sender_id: Option<String>,
