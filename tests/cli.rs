@@ -1,0 +1,77 @@
+//! The command line outside the chat screen.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+fn lanchat(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lanchat"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("LANCHAT_DATA_DIR")
+        .env_remove("LANCHAT_CONFIG")
+        .env_remove("LANCHAT_CONFIG_DIR")
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn fingerprint_prints_the_same_key_every_time_and_a_readable_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = lanchat(dir.path(), &["fingerprint"]);
+    assert!(first.status.success(), "{first:?}");
+    let text = String::from_utf8(first.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0].split(' ').count(), 8, "eight groups: {}", lines[0]);
+    assert!(lines[0].split(' ').all(|g| g.len() == 4));
+    assert!(lines[1].starts_with("key ") && lines[1].len() == 4 + 64);
+    let again = lanchat(dir.path(), &["fingerprint"]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), text);
+
+    let key = dir.path().join("identity");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = lanchat(dir.path(), &["fingerprint"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert!(err.contains("readable by others"), "{err}");
+}
+
+#[test]
+fn a_bad_known_peers_line_stops_the_start_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("known_peers"),
+        "# comment\nnot-a-key verified - \"bob\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lanchat"))
+        .args([
+            "pipe",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-discovery",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_remove("LANCHAT_DATA_DIR")
+        .env_remove("LANCHAT_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("known_peers") && err.contains("line 2"),
+        "{err}"
+    );
+    // Left as it was.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("known_peers")).unwrap(),
+        "# comment\nnot-a-key verified - \"bob\"\n"
+    );
+}
