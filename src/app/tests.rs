@@ -95,6 +95,7 @@ fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text
             id: MsgId(id),
             sent_at_ms: Some(now - 5),
             text: text.into(),
+            quote: None,
         }),
     );
     // A message that lands in the open conversation is reported read; nothing else.
@@ -164,6 +165,8 @@ fn first_peer_up_creates_and_selects_its_conversation() {
             name: "alice".into(),
             addr: raw_addr("10.0.0.1:47475"),
             online: true,
+            last_seen_ms: Some(T0),
+            trust: Trust::Unknown,
         })
     );
     assert_eq!(app.title(&peer(1)), "alice");
@@ -235,6 +238,7 @@ fn typing_and_enter_sends_exactly_one_message() {
         id,
         sent_at_ms,
         text,
+        quote: None,
     } = effects[0].clone()
     else {
         panic!("expected a send, got {effects:?}");
@@ -256,6 +260,8 @@ fn typing_and_enter_sends_exactly_one_message() {
             text: "hello there".into(),
             state: Some(DeliveryState::Sending),
             seq: None,
+            quote: None,
+            recalled: false,
         }]
     );
     assert_eq!(conv.unread, 0);
@@ -571,6 +577,8 @@ fn incoming_counts_unread_only_when_not_selected() {
             text: "two".into(),
             state: None,
             seq: None,
+            quote: None,
+            recalled: false,
         }
     );
     assert_eq!(app.author_name(&m.author), "bob");
@@ -825,7 +833,7 @@ fn cursor_keys_step_over_wide_characters_whole() {
 // ---------------------------------------------------------------------------------------
 // Scrolling
 
-/// An 80×24 terminal: a message pane 58 columns by 18 rows inside its border, so a page is
+/// An 80×24 terminal: a message pane 54 columns by 18 rows inside its border, so a page is
 /// 17 lines. Fifty short messages take two lines each (header and text): 100 lines, so the
 /// furthest one can scroll up is 100 - 18 = 82.
 fn scrolled_app() -> App {
@@ -837,13 +845,13 @@ fn scrolled_app() -> App {
             height: 24,
         },
     );
-    assert_eq!(ui::message_pane_size(80, 24), (58, 18));
+    assert_eq!(ui::message_pane_size(&app), (54, 18));
     peer_up(&mut app, T0, 1, "alice");
     for i in 0..50u64 {
         incoming(&mut app, T0 + i as i64, peer(1), i + 1, &format!("msg {i}"));
     }
     let c = app.conversation(&peer(1)).unwrap();
-    assert_eq!(ui::conversation_height(&app, c, 58), 100);
+    assert_eq!(ui::conversation_height(&app, c, 54), 100);
     app
 }
 
@@ -1096,7 +1104,8 @@ fn ctrl_r_resends_the_failed_messages_of_the_open_conversation_with_their_ids() 
             to: peer(1),
             id: a,
             sent_at_ms: T0,
-            text: "first".into()
+            text: "first".into(),
+            quote: None,
         }]
     );
     assert_eq!(my_state(&app, peer(1), a), Some(DeliveryState::Sending));
@@ -1122,6 +1131,8 @@ fn stored_msg(n: i64, conv_peer: u8) -> Message {
         text: format!("message {n}"),
         state: None,
         seq: Some(n),
+        quote: None,
+        recalled: false,
     }
 }
 
@@ -1147,6 +1158,8 @@ fn restored_app() -> App {
                     name: "alice".into(),
                     addr: "10.0.0.1:47475".parse().unwrap(),
                     online: true,
+                    last_seen_ms: Some(T0 - 5000),
+                    trust: Trust::Unknown,
                 },
             )],
             conversations: vec![ConversationSummary {
@@ -1158,6 +1171,13 @@ fn restored_app() -> App {
                 pinned: false,
                 muted: false,
                 alias: None,
+                last: Some(Message::new(
+                    MsgId(9),
+                    Author::Peer(node(1)),
+                    T0 - 1000,
+                    "last one".into(),
+                )),
+                mentioned: false,
             }],
         },
     );
@@ -1569,11 +1589,23 @@ fn a_click_opens_a_conversation_and_the_wheel_scrolls() {
     assert_eq!(app.scroll, 3);
     app.update(T0 + 41, mouse(MouseEventKind::ScrollDown, 40, 5));
     assert_eq!(app.scroll, 0);
-    // The sidebar's second row (inside its border) is the second conversation.
+    // Sidebar rows take two lines at 80×24: lines 1–2 inside the border are the first
+    // conversation, 3–4 the second.
+    let first = app.conversations[0].id;
     let second = app.conversations[1].id;
     app.update(
         T0 + 42,
+        mouse(MouseEventKind::Down(MouseButton::Left), 3, 3),
+    );
+    assert_eq!(app.selected, Some(second));
+    app.update(
+        T0 + 42,
         mouse(MouseEventKind::Down(MouseButton::Left), 3, 2),
+    );
+    assert_eq!(app.selected, Some(first));
+    app.update(
+        T0 + 42,
+        mouse(MouseEventKind::Down(MouseButton::Left), 3, 4),
     );
     assert_eq!(app.selected, Some(second));
     // A click below the last conversation does nothing.

@@ -15,6 +15,7 @@ pub use endpoint::{
     DeliveryState, Destination, Endpoint, EndpointConfig, Event, MAX_BUFFERED_TOTAL,
     PeerDownReason, PeerView, SendError, Stats, Transmit,
 };
+pub use wire::{Body, Quote};
 
 use std::fmt;
 use std::net::SocketAddr;
