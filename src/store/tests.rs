@@ -1225,3 +1225,153 @@ fn a_development_version_1_database_is_brought_up_to_date() {
     assert_fts_consistent(&s);
     assert_eq!(s.integrity_check().unwrap(), "ok");
 }
+
+#[test]
+fn replies_keep_their_quote_and_only_the_author_can_recall() {
+    let mut s = Store::open_in_memory().unwrap();
+    let me = node(0xEE);
+    s.set_me(me);
+    let c = peer_conv(1);
+    let bob = Author::Peer(node(1));
+    let mine_quote = Quote {
+        id: MsgId(1),
+        author: me,
+        excerpt: "my first".into(),
+    };
+    let their_quote = Quote {
+        id: MsgId(2),
+        author: node(1),
+        excerpt: "bob's".into(),
+    };
+    let ms = [
+        msg(c, Author::Me, 1, 1_000, "my first"),
+        msg(c, bob, 2, 2_000, "bob's"),
+        NewMessage {
+            quote: Some(mine_quote.clone()),
+            ..msg(c, bob, 3, 3_000, "bob answers me")
+        },
+        NewMessage {
+            quote: Some(their_quote.clone()),
+            ..msg(c, Author::Me, 4, 4_000, "I answer bob")
+        },
+    ];
+    s.insert_messages(&ms).unwrap();
+    let got = s.latest(&c, 10).unwrap();
+    let quotes: Vec<Option<Quote>> = got.iter().map(|m| m.quote.clone()).collect();
+    assert_eq!(
+        quotes,
+        vec![None, None, Some(mine_quote), Some(their_quote.clone())]
+    );
+    // The quote of my message is stored as 'me', not as my key.
+    let key: String = s
+        .conn
+        .query_row("SELECT quote_author FROM messages WHERE id = 3", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(key, "me");
+
+    // Bob cannot recall my message, nor one of his from outside the window; he can
+    // recall his own within it.
+    assert!(!s.recall(&c, bob, MsgId(1), Some((1_100, 120_000))).unwrap());
+    assert!(
+        !s.recall(&c, bob, MsgId(2), Some((2_000 + 120_006, 120_000)))
+            .unwrap()
+    );
+    assert!(!s.recall(&peer_conv(9), bob, MsgId(2), None).unwrap());
+    assert!(
+        s.recall(&c, bob, MsgId(2), Some((2_000 + 60_000, 120_000)))
+            .unwrap()
+    );
+    assert!(!s.recall(&c, bob, MsgId(2), None).unwrap(), "only once");
+    let got = s.latest(&c, 10).unwrap();
+    assert!(got[1].recalled && got[1].text.is_empty());
+    assert!(!got[0].recalled && got[0].text == "my first");
+    // My reply that quoted it keeps the reference but not the text.
+    assert_eq!(
+        got[3].quote,
+        Some(Quote {
+            excerpt: String::new(),
+            ..their_quote
+        })
+    );
+    // Gone from search too.
+    assert!(s.search("bob's", 10).unwrap().is_empty());
+    // I recall mine.
+    assert!(s.recall(&c, Author::Me, MsgId(4), None).unwrap());
+    let got = s.latest(&c, 10).unwrap();
+    assert!(got[3].recalled && got[3].quote.is_none());
+    let row = &s.conversations().unwrap()[0];
+    assert_eq!(
+        (row.last_id, row.last_author, row.last_recalled),
+        (Some(MsgId(4)), Some(Author::Me), true)
+    );
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn recalls_survive_a_reopen_and_the_outbox_keeps_what_kind_a_message_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let c = peer_conv(1);
+    let quote = Quote {
+        id: MsgId(9),
+        author: node(1),
+        excerpt: "q".into(),
+    };
+    let rows = [
+        OutboxRow {
+            id: MsgId(1),
+            to: node(1),
+            sent_at_ms: 10,
+            body: Body::Text("plain".into()),
+        },
+        OutboxRow {
+            id: MsgId(2),
+            to: node(1),
+            sent_at_ms: 20,
+            body: Body::Reply {
+                quote: quote.clone(),
+                text: "re".into(),
+            },
+        },
+        OutboxRow {
+            id: MsgId(3),
+            to: node(1),
+            sent_at_ms: 30,
+            body: Body::Recall(MsgId(1)),
+        },
+    ];
+    {
+        let mut s = Store::open(&path).unwrap();
+        s.insert_messages(&[msg(c, Author::Peer(node(1)), 5, 100, "secret")])
+            .unwrap();
+        assert!(s.recall(&c, Author::Peer(node(1)), MsgId(5), None).unwrap());
+        for r in &rows {
+            s.outbox_add(r).unwrap();
+        }
+    }
+    let s = Store::open(&path).unwrap();
+    let got = s.latest(&c, 10).unwrap();
+    assert!(got[0].recalled);
+    assert_eq!(got[0].text, "");
+    assert_eq!(s.outbox().unwrap(), rows);
+}
+
+#[test]
+fn unread_mentions_are_found_at_start() {
+    let mut s = Store::open_in_memory().unwrap();
+    let c = peer_conv(1);
+    let d = peer_conv(2);
+    s.insert_messages(&[
+        msg(c, Author::Peer(node(1)), 1, 1, "hi @Me there"),
+        msg(d, Author::Peer(node(2)), 2, 2, "nothing"),
+        msg(d, Author::Me, 3, 3, "@me by me"),
+    ])
+    .unwrap();
+    let found = s.unread_containing("@me", 10).unwrap();
+    assert_eq!(found, vec![(c, "hi @Me there".to_string())]);
+    let seq = s.latest(&c, 1).unwrap()[0].seq;
+    s.mark_read(&c, seq).unwrap();
+    assert!(s.unread_containing("@me", 10).unwrap().is_empty());
+}
