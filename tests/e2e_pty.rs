@@ -345,7 +345,10 @@ fn quote_reply_recall_paste_and_switching_between_two_real_instances() {
     alice.wait_for("│pasted one ");
     alice.wait_for("│pasted two ");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!bob.screen().contains("pasted one"), "a paste must not send");
+    assert!(
+        !bob.screen().contains("pasted one"),
+        "a paste must not send"
+    );
     // Enter sends both lines as one message.
     alice.type_bytes(b"\r");
     bob.wait_for(" pasted one ");

@@ -976,17 +976,30 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
         None => {}
     }
     let key = |a: Action, what: &str| app.keymap.first_key(a).map(|k| format!("{k} {what}"));
-    let mut hints: Vec<String> = Vec::new();
-    if is_narrow(app.size.0) {
-        hints.extend(key(Action::ToggleSidebar, "chats"));
+    // Hints in order of need, as many as fit, shown in the order of the keys.
+    let mut wanted = Vec::new();
+    if is_narrow(area.width) {
+        wanted.push((0, key(Action::ToggleSidebar, "chats")));
     }
-    hints.extend(key(Action::Search, "search"));
-    hints.extend(key(Action::ToggleHelp, "help"));
-    hints.extend(key(Action::Quit, "quit"));
-    let hints = format!("{} ", hints.join(" · "));
+    wanted.push((3, key(Action::ToggleHelp, "help")));
+    wanted.push((1, key(Action::Search, "search")));
+    wanted.push((4, key(Action::Quit, "quit")));
     let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
     let width = usize::from(area.width);
-    if used + text::width(&hints) + 2 <= width {
+    let mut shown: Vec<(i32, String)> = Vec::new();
+    for (order, hint) in wanted {
+        let Some(hint) = hint else { continue };
+        let mut trial = shown.clone();
+        trial.push((order, hint));
+        trial.sort();
+        let text: Vec<&str> = trial.iter().map(|(_, h)| h.as_str()).collect();
+        if used + text::width(&text.join(" · ")) + 3 <= width {
+            shown = trial;
+        }
+    }
+    if !shown.is_empty() {
+        let text: Vec<&str> = shown.iter().map(|(_, h)| h.as_str()).collect();
+        let hints = format!("{} ", text.join(" · "));
         spans.push(Span::raw(" ".repeat(width - used - text::width(&hints))));
         spans.push(Span::raw(hints));
     }
@@ -1211,10 +1224,7 @@ fn help_lines(app: &App) -> Vec<String> {
         .map(|(k, what)| format!("{k:<key_w$}  {what}", k = k))
         .collect();
     lines.push(String::new());
-    lines.push(
-        "Picked message (Alt-Up): ↑↓ move · y copy · r reply · d recall (mine, 2 min) · Esc"
-            .to_string(),
-    );
+    lines.push("Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine (2 min), Esc".to_string());
     lines
 }
 

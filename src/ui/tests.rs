@@ -177,7 +177,7 @@ fn whole_small_screen_is_exact() {
             "┌ To alice ────────────────────────────────────────────────┐",
             "│                                                          │",
             "└──────────────────────────────────────────────────────────┘",
-            " me · 127.0.0.1:47475 · 1 online                            ",
+            " me · 127.0.0.1:47475 · 1 online    Ctrl-S search · F1 help ",
         ],
     );
     // The cursor waits at the start of the empty input box.
@@ -774,7 +774,9 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     }
     assert_eq!(app.help_scroll, 14, "34 lines, 20 shown");
     assert!(screen_text(&t).contains("Keys and commands 15–34 of 34"));
-    assert!(rows_of(&t, 21).starts_with("││ Picked message (Alt-Up)"));
+    assert!(
+        rows_of(&t, 21).starts_with("││ Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine")
+    );
     key(&mut app, KeyCode::Home);
     assert_eq!(app.help_scroll, 0);
     assert!(app.show_help, "scrolling keeps the help open");
@@ -1227,4 +1229,210 @@ fn snapshot_overlays() {
         Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)),
     );
     insta::assert_snapshot!("peer_info_80x24", snapshot(&app, 80, 24));
+}
+
+fn key_at(app: &mut App, now: i64, code: KeyCode, mods: KeyModifiers) {
+    app.update(now, Msg::Key(KeyEvent::new(code, mods)));
+}
+
+fn command(app: &mut App, now: i64, text: &str) {
+    app.input.set(text);
+    key_at(app, now, KeyCode::Enter, KeyModifiers::NONE);
+}
+
+/// Replies both ways, a recall each way, a mention of me, and every sidebar state: pinned,
+/// muted with unread, a draft, @me, plain text, offline.
+fn features() -> App {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice", true);
+    peer_up(&mut app, T0, 2, "bob", true);
+    peer_up(&mut app, T0, 3, "carol", false);
+    peer_up(&mut app, T0, 4, "dave", true);
+    incoming(&mut app, T0, peer(1), 1, "lunch at 12? 🍜");
+    // I reply to it.
+    key_at(&mut app, T0 + 1, KeyCode::Up, KeyModifiers::ALT);
+    key_at(&mut app, T0 + 1, KeyCode::Char('r'), KeyModifiers::NONE);
+    let mine = send(&mut app, T0 + MINUTE, "yes, 12 works 好的");
+    app.update(
+        T0 + MINUTE,
+        Msg::Net(Event::State {
+            id: mine,
+            state: DeliveryState::Read,
+        }),
+    );
+    // She replies to mine, mentioning me.
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::Net(Event::Message {
+            conversation: peer(1),
+            id: MsgId(2),
+            sent_at_ms: None,
+            text: "great, @me see you there".into(),
+            quote: Some(crate::proto::Quote {
+                id: mine,
+                author: app.me.id,
+                excerpt: "yes, 12 works 好的".into(),
+            }),
+        }),
+    );
+    // She sends and recalls one; I send and recall one.
+    incoming(&mut app, T0 + 3 * MINUTE, peer(1), 3, "oops, wrong chat");
+    app.update(
+        T0 + 3 * MINUTE,
+        Msg::Net(Event::Recall {
+            from: node(1),
+            id: MsgId(4),
+            target: MsgId(3),
+            sent_at_ms: T0,
+        }),
+    );
+    send(&mut app, T0 + 4 * MINUTE, "typo");
+    command(&mut app, T0 + 4 * MINUTE, "/recall");
+    // Bob: pinned. Carol: muted, with unread. Dave: a draft. A plain-text peer.
+    app.select(peer(2));
+    command(&mut app, T0 + 5 * MINUTE, "/pin");
+    app.select(peer(3));
+    command(&mut app, T0 + 5 * MINUTE, "/mute");
+    app.select(peer(4));
+    app.input.set("half-typed thought");
+    app.select(peer(1));
+    incoming(
+        &mut app,
+        T0 + 6 * MINUTE,
+        peer(3),
+        10,
+        "carol talks quietly",
+    );
+    incoming(
+        &mut app,
+        T0 + 7 * MINUTE,
+        peer(2),
+        11,
+        "hey @me, the build is green",
+    );
+    let raw = ConversationId::Raw("192.168.1.9:40000".parse().unwrap());
+    incoming(&mut app, T0 + 8 * MINUTE, raw, 20, "ping from nc");
+    app.notice = None;
+    app
+}
+
+#[test]
+fn snapshot_features() {
+    let app = features();
+    insta::assert_snapshot!("features_80x24", snapshot(&app, 80, 24));
+    insta::assert_snapshot!("features_120x40", snapshot(&app, 120, 40));
+    // Narrow: no sidebar; the sidebar key shows it over the messages.
+    let mut narrow = features();
+    narrow.update(
+        T0 + 9 * MINUTE,
+        Msg::Resize {
+            width: 50,
+            height: 20,
+        },
+    );
+    insta::assert_snapshot!("features_narrow_50x20", snapshot(&narrow, 50, 20));
+    key_at(
+        &mut narrow,
+        T0 + 9 * MINUTE,
+        KeyCode::F(3),
+        KeyModifiers::NONE,
+    );
+    insta::assert_snapshot!("features_narrow_list_50x20", snapshot(&narrow, 50, 20));
+    // Replying: the box says to what.
+    let mut replying = features();
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Up,
+        KeyModifiers::ALT,
+    );
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Up,
+        KeyModifiers::NONE,
+    );
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Up,
+        KeyModifiers::NONE,
+    );
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Char('r'),
+        KeyModifiers::NONE,
+    );
+    replying.input.set("on my way\nreally");
+    insta::assert_snapshot!("replying_80x24", snapshot(&replying, 80, 24));
+    // The help at its end.
+    let mut help = features();
+    key_at(&mut help, T0, KeyCode::F(1), KeyModifiers::NONE);
+    key_at(&mut help, T0, KeyCode::PageDown, KeyModifiers::NONE);
+    key_at(&mut help, T0, KeyCode::PageDown, KeyModifiers::NONE);
+    insta::assert_snapshot!("help_end_80x24", snapshot(&help, 80, 24));
+}
+
+#[test]
+fn features_draw_what_they_say() {
+    let app = features();
+    let t = render(&app, 80, 24);
+    let screen = screen_text(&t);
+    for needle in [
+        "↱ alice: lunch at 12? 🍜",
+        "↱ You: yes, 12 works 好的",
+        "alice recalled a message",
+        "You recalled a message",
+        "@me ",
+        "[draft] half-typed",
+        "▲",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
+    }
+    assert!(!screen.contains("oops, wrong chat") && !screen.contains("typo"));
+    let buf = t.backend().buffer();
+    // The mention of me stands out: black on the accent colour, bold.
+    let (x, y) = find(&t, "@me see").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::Yellow);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    // Muted carol shows a dot, not a count.
+    let carol = rows(&t)
+        .into_iter()
+        .position(|r| r.contains("○ carol"))
+        .unwrap();
+    assert!(rows(&t)[carol + 1].contains('•'));
+    // The light theme swaps colours, still from the 16.
+    let mut light = features();
+    light.theme = Theme::Light;
+    let t = render(&light, 80, 24);
+    let buf = t.backend().buffer();
+    let (x, y) = find(&t, "yes, 12 works").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::LightGreen);
+    for cell in &buf.content {
+        for c in [cell.fg, cell.bg] {
+            assert!(!matches!(c, Color::Rgb(..) | Color::Indexed(_)), "{c:?}");
+        }
+    }
+}
+
+/// Where `needle` starts on screen (column, row), by cells.
+fn find(t: &Terminal<TestBackend>, needle: &str) -> Option<(u16, u16)> {
+    let buf = t.backend().buffer();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut xs = Vec::new();
+        for x in 0..buf.area.width {
+            let s = buf[(x, y)].symbol();
+            for _ in s.chars() {
+                xs.push(x);
+            }
+            line.push_str(s);
+        }
+        if let Some(at) = line.find(needle) {
+            let idx = line[..at].chars().count();
+            return xs.get(idx).map(|x| (*x, y));
+        }
+    }
+    None
 }
