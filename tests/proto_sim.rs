@@ -125,14 +125,20 @@ fn an_idle_pair_sends_a_beacon_about_every_half_minute() {
     }
 }
 
-#[test]
-fn message_is_delivered_once_despite_a_lost_datagram_and_a_lost_ack() {
+/// Alice and bob have met (1 s in), their events so far taken.
+fn met() -> (Network, usize, usize) {
     let mut net = Network::new();
     let a = net.add(1, "alice", |_| {});
     let b = net.add(2, "bob", |_| {});
     net.run_until(secs(1.0));
     net.take_events(a);
     net.take_events(b);
+    (net, a, b)
+}
+
+#[test]
+fn message_is_delivered_once_despite_a_lost_datagram_and_a_lost_ack() {
+    let (mut net, a, b) = met();
 
     // Drop the first copy of the message and the first ack.
     let mut dropped_msg = false;
@@ -204,8 +210,8 @@ fn a_message_to_a_peer_that_never_answers_fails_at_the_give_up_time() {
     );
 }
 
-#[test]
-fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
+/// Alice and bob meet; at 1 s bob says goodbye and goes down. Runs to `until`.
+fn bob_left(until: f64) -> (Network, usize, usize) {
     let mut net = Network::new();
     let a = net.add(1, "alice", |_| {});
     let b = net.add(2, "bob", |_| {});
@@ -213,7 +219,13 @@ fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
     net.nodes[b].endpoint.shutdown();
     net.flush(b);
     net.nodes[b].down = true;
-    net.run_until(secs(2.0));
+    net.run_until(secs(until));
+    (net, a, b)
+}
+
+#[test]
+fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
+    let (mut net, a, b) = bob_left(2.0);
 
     let id = MsgId(9);
     net.nodes[a]
@@ -391,12 +403,7 @@ fn the_peer_table_is_bounded() {
 #[test]
 fn replies_and_recalls_travel_reliably_and_name_their_sender() {
     use lanchat::proto::{Body, Quote};
-    let mut net = Network::new();
-    let a = net.add(1, "alice", |_| {});
-    let b = net.add(2, "bob", |_| {});
-    net.run_until(secs(1.0));
-    net.take_events(a);
-    net.take_events(b);
+    let (mut net, a, b) = met();
     let to_bob = ConversationId::Peer(node_id(2));
     let quote = Quote {
         id: MsgId(5),
@@ -471,14 +478,7 @@ fn replies_and_recalls_travel_reliably_and_name_their_sender() {
 #[test]
 fn a_recall_for_an_offline_peer_waits_in_its_outbox() {
     use lanchat::proto::Body;
-    let mut net = Network::new();
-    let a = net.add(1, "alice", |_| {});
-    let b = net.add(2, "bob", |_| {});
-    net.run_until(secs(1.0));
-    net.nodes[b].endpoint.shutdown();
-    net.flush(b);
-    net.nodes[b].down = true;
-    net.run_until(secs(1.5));
+    let (mut net, a, _) = bob_left(1.5);
     net.take_events(a);
     let now = net.now;
     net.nodes[a]

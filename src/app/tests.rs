@@ -1766,6 +1766,10 @@ fn alt_up_picks_a_message_and_y_copies_exactly_it() {
 // ---------------------------------------------------------------------------------------
 // Quote-reply, recall, mentions, and the keys added with them
 
+fn resize(app: &mut App, width: u16, height: u16) {
+    app.update(T0, Msg::Resize { width, height });
+}
+
 fn alt(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::ALT))
 }
@@ -1978,6 +1982,19 @@ fn a_peer_recalls_only_its_own_messages() {
 #[test]
 fn a_mention_of_me_marks_the_chat_rings_even_muted_and_notifies_by_name_only() {
     let mut app = new_app();
+    // A message arriving, and what the app asks for because of it.
+    let said = |app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str| {
+        app.update(
+            now,
+            Msg::Net(Event::Message {
+                conversation,
+                id: MsgId(id),
+                sent_at_ms: None,
+                text: text.into(),
+                quote: None,
+            }),
+        )
+    };
     app.notify = true;
     peer_up(&mut app, T0, 1, "alice");
     peer_up(&mut app, T0, 2, "bob");
@@ -1987,41 +2004,20 @@ fn a_mention_of_me_marks_the_chat_rings_even_muted_and_notifies_by_name_only() {
     press(&mut app, T0, KeyCode::Enter);
     app.select(peer(1));
     app.take_bell();
-    let effects = app.update(
-        T0 + 1,
-        Msg::Net(Event::Message {
-            conversation: peer(2),
-            id: MsgId(1),
-            sent_at_ms: None,
-            text: "no mention \x1b]0;x\x07".into(),
-            quote: None,
-        }),
-    );
+    let effects = said(&mut app, T0 + 1, peer(2), 1, "no mention \x1b]0;x\x07");
     assert!(!app.take_bell(), "muted, no mention: quiet");
     assert!(effects.is_empty(), "{effects:?}");
-    let effects = app.update(
-        T0 + 2,
-        Msg::Net(Event::Message {
-            conversation: peer(2),
-            id: MsgId(2),
-            sent_at_ms: None,
-            text: "hey @me, look \x1b[2J".into(),
-            quote: None,
-        }),
-    );
+    let effects = said(&mut app, T0 + 2, peer(2), 2, "hey @me, look \x1b[2J");
     assert!(app.take_bell(), "a mention rings through mute");
     assert_eq!(effects, vec![Effect::Notify("bob mentioned you".into())]);
     assert!(app.conversation(&peer(2)).unwrap().mentioned);
     // Not muted, no mention: a plain notification naming the sender, never the text.
-    let effects = app.update(
+    let effects = said(
+        &mut app,
         T0 + 3,
-        Msg::Net(Event::Message {
-            conversation: ConversationId::Raw(raw_addr("10.1.1.1:9")),
-            id: MsgId(3),
-            sent_at_ms: None,
-            text: "secret text".into(),
-            quote: None,
-        }),
+        ConversationId::Raw(raw_addr("10.1.1.1:9")),
+        3,
+        "secret text",
     );
     assert_eq!(
         effects,
@@ -2033,16 +2029,7 @@ fn a_mention_of_me_marks_the_chat_rings_even_muted_and_notifies_by_name_only() {
     // With notifications off, nothing is queued.
     app.notify = false;
     app.select(peer(1));
-    let effects = app.update(
-        T0 + 4,
-        Msg::Net(Event::Message {
-            conversation: peer(2),
-            id: MsgId(4),
-            sent_at_ms: None,
-            text: "@me again".into(),
-            quote: None,
-        }),
-    );
+    let effects = said(&mut app, T0 + 4, peer(2), 4, "@me again");
     assert!(effects.is_empty());
 }
 
@@ -2051,13 +2038,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "alice");
     peer_up(&mut app, T0, 2, "bob");
-    app.update(
-        T0,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    resize(&mut app, 80, 24);
     assert!(app.show_sidebar);
     app.update(
         T0,
@@ -2072,13 +2053,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
     app.update(T0, alt(KeyCode::Char('l')));
     assert!(app.show_sidebar);
     // Narrow: the key shows the list over the messages; Down/Up switch, Enter closes.
-    app.update(
-        T0,
-        Msg::Resize {
-            width: 50,
-            height: 20,
-        },
-    );
+    resize(&mut app, 50, 20);
     assert_eq!(ui::message_pane_size(&app).0, 48);
     app.update(T0, alt(KeyCode::Char('l')));
     assert!(app.sidebar_overlay);
@@ -2102,13 +2077,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
 #[test]
 fn help_scrolls_with_arrows_and_pages_and_closes_with_esc() {
     let mut app = new_app();
-    app.update(
-        T0,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    resize(&mut app, 80, 24);
     app.update(
         T0,
         Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
@@ -2154,13 +2123,7 @@ fn every_default_binding_reaches_its_action() {
     // Each key of the default table does something observable from a known state.
     let base = || {
         let mut app = new_app();
-        app.update(
-            T0,
-            Msg::Resize {
-                width: 80,
-                height: 24,
-            },
-        );
+        resize(&mut app, 80, 24);
         for n in 1..=10 {
             peer_up(&mut app, T0, n, &format!("peer{n:02}"));
         }
@@ -2174,6 +2137,18 @@ fn every_default_binding_reaches_its_action() {
         app.input.left();
         app.notice = Some(Notice::Info("base".into()));
         app
+    };
+    // What a key may change, as one comparable value.
+    let observe = |app: &App| {
+        (
+            app.notice.clone(),
+            app.selected,
+            app.input.clone(),
+            app.scroll,
+            (app.show_help, app.show_info, app.show_sidebar, app.running),
+            app.picked,
+            app.switcher.clone(),
+        )
     };
     let keymap = Keymap::default();
     for (action, _) in keymap::ACTION_NAMES {
@@ -2194,31 +2169,9 @@ fn every_default_binding_reaches_its_action() {
                 }
                 _ => {}
             }
-            let before = (
-                app.notice.clone(),
-                app.selected,
-                app.input.clone(),
-                app.scroll,
-                app.show_help,
-                app.show_info,
-                app.picked,
-                app.switcher.clone(),
-                app.show_sidebar,
-                app.running,
-            );
+            let before = observe(&app);
             let effects = app.update(T0 + 100, Msg::Key(KeyEvent::new(spec.code, spec.mods)));
-            let after = (
-                app.notice.clone(),
-                app.selected,
-                app.input.clone(),
-                app.scroll,
-                app.show_help,
-                app.show_info,
-                app.picked,
-                app.switcher.clone(),
-                app.show_sidebar,
-                app.running,
-            );
+            let after = observe(&app);
             if let Action::Jump(n) = action {
                 let nth = app.conversations[usize::from(*n) - 1].id;
                 assert_eq!(app.selected, Some(nth), "{spec}");

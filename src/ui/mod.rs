@@ -474,18 +474,23 @@ fn justify(mut left: Vec<Span<'static>>, right: Vec<Span<'static>>, width: usize
     Line::from(left)
 }
 
-/// One-line sidebar row: dot, name, marks, @me and the unread badge.
-fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+/// The online dot and the name (bold while something is unread).
+fn name_spans(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
     let name_style = if conv.unread > 0 {
         Style::default().add_modifier(Modifier::BOLD)
     } else {
         Style::default()
     };
-    let left = vec![
+    vec![
         presence(app, conv),
         Span::raw(" "),
         Span::styled(text::sanitize_line(&app.title(&conv.id)), name_style),
-    ];
+    ]
+}
+
+/// One-line sidebar row: dot, name, marks, @me and the unread badge.
+fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+    let left = name_spans(app, conv);
     let mut right = marks(app, conv);
     if let Some(m) = mention_mark(app, conv) {
         right.push(Span::raw(" "));
@@ -533,16 +538,7 @@ fn sidebar_rows(app: &App, conv: &Conversation, width: usize) -> [Line<'static>;
 }
 
 fn sidebar_row_top(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
-    let name_style = if conv.unread > 0 {
-        Style::default().add_modifier(Modifier::BOLD)
-    } else {
-        Style::default()
-    };
-    let left = vec![
-        presence(app, conv),
-        Span::raw(" "),
-        Span::styled(text::sanitize_line(&app.title(&conv.id)), name_style),
-    ];
+    let left = name_spans(app, conv);
     let mut right = marks(app, conv);
     let when = conv
         .last
