@@ -2,8 +2,12 @@
 //! over `config.toml` over defaults. Also the identity key, `known_peers` and the data-dir
 //! lock.
 
+use crate::app::keymap::{Action, KeySpec};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
+pub use crate::ui::Theme;
 use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -77,6 +81,70 @@ pub struct FileConfig {
     pub title: Option<bool>,
     /// Take mouse clicks and the wheel (off leaves the terminal's text selection alone).
     pub mouse: Option<bool>,
+    /// Desktop notifications through the terminal: "off" (the default), "osc9" or
+    /// "osc777".
+    pub notify: Option<Notify>,
+    /// "dark" (the default) or "light".
+    pub theme: Option<Theme>,
+    /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds).
+    #[serde(default)]
+    pub keys: BTreeMap<ActionName, KeyList>,
+}
+
+/// Desktop notifications as a terminal escape: OSC 9 (iTerm2, WezTerm, kitty, Windows
+/// Terminal, foot) or OSC 777 (urxvt, VTE terminals such as GNOME Terminal, WezTerm).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Notify {
+    #[default]
+    Off = 0,
+    Osc9 = 1,
+    Osc777 = 2,
+}
+
+/// An action name in `[keys]`: an unknown one is an error naming its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ActionName(pub Action);
+
+impl<'de> Deserialize<'de> for ActionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Action::from_name(&name).map(ActionName).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown action {name:?} in [keys]; the actions are: {}",
+                crate::app::keymap::ACTION_NAMES
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+}
+
+/// The keys for one action: a string or a list of strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyList(pub Vec<KeySpec>);
+
+impl<'de> Deserialize<'de> for KeyList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        let list = match OneOrMany::deserialize(d).map_err(|_| {
+            de::Error::custom("a key is a string such as \"ctrl-n\", or a list of them")
+        })? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        };
+        list.iter()
+            .map(|s| s.parse::<KeySpec>().map_err(de::Error::custom))
+            .collect::<Result<Vec<_>, _>>()
+            .map(KeyList)
+    }
 }
 
 /// Everything resolved: what the runtime starts with.
@@ -93,6 +161,10 @@ pub struct Settings {
     pub bell: bool,
     pub title: bool,
     pub mouse: bool,
+    pub notify: Notify,
+    pub theme: Theme,
+    /// Changes to the default keys.
+    pub keys: Vec<(Action, Vec<KeySpec>)>,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
 }
@@ -111,6 +183,9 @@ impl Settings {
             bell: false,
             title: false,
             mouse: false,
+            notify: Notify::Off,
+            theme: Theme::Dark,
+            keys: Vec::new(),
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
         }
@@ -198,6 +273,9 @@ pub fn resolve(
         bell: file.bell.unwrap_or(true),
         title: file.title.unwrap_or(true),
         mouse: file.mouse.unwrap_or(true),
+        notify: file.notify.unwrap_or_default(),
+        theme: file.theme.unwrap_or_default(),
+        keys: file.keys.into_iter().map(|(a, k)| (a.0, k.0)).collect(),
         data_dir,
         config_dir,
     })
@@ -418,6 +496,47 @@ mod tests {
         let err = parse_file(path, "nmae = \"typo\"\n").expect_err("unknown key");
         assert!(err.to_string().contains("line 1"), "{err}");
         assert!(err.to_string().contains("nmae"), "{err}");
+    }
+
+    #[test]
+    fn keys_theme_and_notify_are_read_and_mistakes_name_the_line() {
+        let path = Path::new("/x/config.toml");
+        let ok = parse_file(
+            path,
+            "theme = \"light\"\nnotify = \"osc777\"\n[keys]\nnext_chat = [\"ctrl-j\", \"f5\"]\nsearch = \"alt-s\"\nquit = []\n",
+        )
+        .expect("parses");
+        assert_eq!(ok.theme, Some(Theme::Light));
+        assert_eq!(ok.notify, Some(Notify::Osc777));
+        let keys: Vec<(Action, usize)> = ok.keys.iter().map(|(a, k)| (a.0, k.0.len())).collect();
+        assert_eq!(
+            keys,
+            vec![
+                (Action::Quit, 0),
+                (Action::NextConversation, 2),
+                (Action::Search, 1)
+            ]
+        );
+        for (text, line, says) in [
+            (
+                "[keys]\nnext_chat = \"ctrl-n\"\nsearch = \"hyper-q\"\n",
+                3,
+                "hyper",
+            ),
+            (
+                "[keys]\n\nfly_away = \"ctrl-n\"\n",
+                3,
+                "unknown action \"fly_away\"",
+            ),
+            ("[keys]\nsearch = 5\n", 2, "a key is a string"),
+            ("[keys]\nsearch = [\"ctrl-s\", \"f99\"]\n", 2, "f1 to f12"),
+            ("theme = \"neon\"\n", 1, "neon"),
+            ("notify = \"yes\"\n", 1, "yes"),
+        ] {
+            let err = parse_file(path, text).expect_err(text).to_string();
+            assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
     }
 
     #[test]

@@ -399,3 +399,99 @@ fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
     erin.type_bytes(&[0x03]);
     assert!(erin.wait_exit(DEADLINE).success());
 }
+
+/// Alt-Up as xterm sends it.
+const ALT_UP: &[u8] = b"\x1b[1;3A";
+
+/// The `127.0.0.1:PORT` an instance listens on, read off its status line.
+fn listen_addr(i: &Instance) -> std::net::SocketAddr {
+    let screen = i.screen();
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&format!(" {} · 127.0.0.1:", i.name)))
+        .unwrap_or_else(|| panic!("no status line:\n{screen}"));
+    let start = line.find("127.0.0.1:").unwrap();
+    let addr: String = line[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect();
+    addr.parse().unwrap()
+}
+
+#[test]
+fn quote_reply_recall_paste_and_switching_between_two_real_instances() {
+    let discovery = free_udp_port();
+    let extra = ["--discovery-port".to_string(), discovery.to_string()];
+    let mut alice = Instance::spawn("alice", 100, 30, &extra);
+    let mut bob = Instance::spawn("bob", 100, 30, &extra);
+    alice.wait_for("To bob");
+    bob.wait_for("To alice");
+
+    // A paste with a line break fills the box on two lines and sends nothing.
+    alice.type_bytes(b"\x1b[200~pasted one\npasted two\x1b[201~");
+    alice.wait_for("│pasted one ");
+    alice.wait_for("│pasted two ");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !bob.screen().contains("pasted one"),
+        "a paste must not send"
+    );
+    // Enter sends both lines as one message.
+    alice.type_bytes(b"\r");
+    bob.wait_for(" pasted one ");
+    bob.wait_for(" pasted two ");
+
+    // Bob picks alice's message and replies to it: both sides show the quoted line.
+    bob.type_bytes(ALT_UP);
+    bob.type_bytes(b"r");
+    bob.wait_for("Replying to alice: pasted one");
+    bob.type_bytes("answer 回答".as_bytes());
+    bob.type_bytes(b"\r");
+    bob.wait_for("↱ alice: pasted one");
+    alice.wait_for("answer 回答");
+    alice.wait_for("↱ You: pasted one");
+
+    // Bob takes his answer back: both sides say so, and the text is gone from both.
+    bob.type_bytes(ALT_UP);
+    bob.type_bytes(b"d");
+    bob.wait_for("You recalled a message");
+    alice.wait_for("bob recalled a message");
+    alice.wait_until("the answer gone", DEADLINE, |s| !s.contains("answer 回答"));
+    bob.wait_until("the answer gone", DEADLINE, |s| !s.contains("answer 回答"));
+
+    // A plain-text peer writes to alice: a second conversation. Alt-2 and Ctrl-N switch.
+    let script = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let script_addr = script.local_addr().unwrap();
+    script
+        .send_to("hello from a script".as_bytes(), listen_addr(&alice))
+        .unwrap();
+    alice.wait_for("hello from a script");
+    // The newest conversation is first in the list: the script's.
+    alice.type_bytes(b"\x1b1");
+    alice.wait_for(&format!("To {script_addr}"));
+    alice.type_bytes(&[0x0e]); // Ctrl-N
+    alice.wait_for("To bob");
+    // A recall is refused in a plain-text chat, and a reply there is plain text.
+    alice.type_bytes(b"\x1b1");
+    alice.wait_for(&format!("To {script_addr}"));
+    alice.type_bytes(ALT_UP);
+    alice.type_bytes(b"r");
+    alice.type_bytes(b"noted\r");
+    let mut buf = [0u8; 2048];
+    script
+        .set_read_timeout(Some(DEADLINE))
+        .expect("read timeout");
+    let (n, _) = script.recv_from(&mut buf).expect("the reply arrives");
+    assert_eq!(
+        std::str::from_utf8(&buf[..n]).unwrap(),
+        "> hello from a script\nnoted"
+    );
+    // The pick starts at the newest message, alice's own "noted".
+    alice.type_bytes(ALT_UP);
+    alice.type_bytes(b"d");
+    alice.wait_for("A plain-text peer cannot take a recall");
+    alice.type_bytes(&[0x03]);
+    assert!(alice.wait_exit(DEADLINE).success());
+    bob.type_bytes(&[0x03]);
+    assert!(bob.wait_exit(DEADLINE).success());
+}

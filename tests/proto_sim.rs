@@ -125,14 +125,20 @@ fn an_idle_pair_sends_a_beacon_about_every_half_minute() {
     }
 }
 
-#[test]
-fn message_is_delivered_once_despite_a_lost_datagram_and_a_lost_ack() {
+/// Alice and bob have met (1 s in), their events so far taken.
+fn met() -> (Network, usize, usize) {
     let mut net = Network::new();
     let a = net.add(1, "alice", |_| {});
     let b = net.add(2, "bob", |_| {});
     net.run_until(secs(1.0));
     net.take_events(a);
     net.take_events(b);
+    (net, a, b)
+}
+
+#[test]
+fn message_is_delivered_once_despite_a_lost_datagram_and_a_lost_ack() {
+    let (mut net, a, b) = met();
 
     // Drop the first copy of the message and the first ack.
     let mut dropped_msg = false;
@@ -204,8 +210,8 @@ fn a_message_to_a_peer_that_never_answers_fails_at_the_give_up_time() {
     );
 }
 
-#[test]
-fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
+/// Alice and bob meet; at 1 s bob says goodbye and goes down. Runs to `until`.
+fn bob_left(until: f64) -> (Network, usize, usize) {
     let mut net = Network::new();
     let a = net.add(1, "alice", |_| {});
     let b = net.add(2, "bob", |_| {});
@@ -213,7 +219,13 @@ fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
     net.nodes[b].endpoint.shutdown();
     net.flush(b);
     net.nodes[b].down = true;
-    net.run_until(secs(2.0));
+    net.run_until(secs(until));
+    (net, a, b)
+}
+
+#[test]
+fn the_outbox_waits_for_an_offline_peer_and_flushes_when_it_returns() {
+    let (mut net, a, b) = bob_left(2.0);
 
     let id = MsgId(9);
     net.nodes[a]
@@ -390,4 +402,104 @@ fn the_peer_table_is_bounded() {
             .handle_datagram(net.now, from, &beacon);
     }
     assert_eq!(net.nodes[a].endpoint.peers().count(), 8);
+}
+
+#[test]
+fn replies_and_recalls_travel_reliably_and_name_their_sender() {
+    use lanchat::proto::{Body, Quote};
+    let (mut net, a, b) = met();
+    let to_bob = ConversationId::Peer(node_id(2));
+    let quote = Quote {
+        id: MsgId(5),
+        author: node_id(2),
+        excerpt: "你好 bob's line".into(),
+    };
+    let now = net.now;
+    let ep = &mut net.nodes[a].endpoint;
+    ep.send_body(
+        now,
+        to_bob,
+        MsgId(10),
+        1_000,
+        &Body::Reply {
+            quote: quote.clone(),
+            text: "my answer".into(),
+        },
+    )
+    .expect("reply sent");
+    ep.send_body(now, to_bob, MsgId(11), 2_000, &Body::Recall(MsgId(10)))
+        .expect("recall sent");
+    net.flush(a);
+    net.run_until(secs(2.0));
+    let at_bob: Vec<Event> = net.take_events(b).into_iter().map(|(_, e)| e).collect();
+    let chat: Vec<&Event> = at_bob
+        .iter()
+        .filter(|e| matches!(e, Event::Message { .. } | Event::Recall { .. }))
+        .collect();
+    assert_eq!(
+        chat,
+        vec![
+            &Event::Message {
+                conversation: ConversationId::Peer(node_id(1)),
+                id: MsgId(10),
+                sent_at_ms: Some(1_000),
+                text: "my answer".into(),
+                quote: Some(quote),
+            },
+            &Event::Recall {
+                from: node_id(1),
+                id: MsgId(11),
+                target: MsgId(10),
+                sent_at_ms: 2_000,
+            },
+        ]
+    );
+    // Both are tracked to delivered like text.
+    let at_alice = net.take_events(a);
+    for id in [MsgId(10), MsgId(11)] {
+        let s: Vec<DeliveryState> = states(&at_alice, id).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            s,
+            vec![DeliveryState::Sending, DeliveryState::Delivered],
+            "{id:?}"
+        );
+    }
+    // A plain-text peer gets text only.
+    let script = "192.168.1.9:40000".parse().expect("addr");
+    let ep = &mut net.nodes[a].endpoint;
+    assert_eq!(
+        ep.send_body(
+            now,
+            ConversationId::Raw(script),
+            MsgId(12),
+            0,
+            &Body::Recall(MsgId(3))
+        ),
+        Err(lanchat::proto::SendError::PlainText)
+    );
+}
+
+#[test]
+fn a_recall_for_an_offline_peer_waits_in_its_outbox() {
+    use lanchat::proto::Body;
+    let (mut net, a, _) = bob_left(1.5);
+    net.take_events(a);
+    let now = net.now;
+    net.nodes[a]
+        .endpoint
+        .send_body(
+            now,
+            ConversationId::Peer(node_id(2)),
+            MsgId(20),
+            0,
+            &Body::Recall(MsgId(7)),
+        )
+        .expect("queued");
+    net.flush(a);
+    let events = net.take_events(a);
+    let s: Vec<DeliveryState> = states(&events, MsgId(20))
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(s, vec![DeliveryState::Queued]);
 }

@@ -1,7 +1,9 @@
 //! The app's side of history: a window of each conversation in memory, pages fetched from
 //! the store as the view moves, and what the store remembered at start.
 
-use super::{App, Author, Conversation, Effect, MAX_MESSAGES_IN_MEMORY, Message, Notice, PeerInfo};
+use super::{
+    App, Author, Conversation, Effect, MAX_MESSAGES_IN_MEMORY, Message, Notice, PeerInfo, mentions,
+};
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
 use crate::ui;
 use std::collections::VecDeque;
@@ -36,6 +38,10 @@ pub struct ConversationSummary {
     pub pinned: bool,
     pub muted: bool,
     pub alias: Option<String>,
+    /// The newest message, its text cut to a preview.
+    pub last: Option<Message>,
+    /// An unread message mentions me.
+    pub mentioned: bool,
 }
 
 impl App {
@@ -66,6 +72,8 @@ impl App {
                 pinned: summary.pinned,
                 muted: summary.muted,
                 alias: summary.alias.clone(),
+                mentioned: summary.unread > 0 && summary.mentioned,
+                last: summary.last.clone(),
             });
         }
         self.sort();
@@ -114,7 +122,7 @@ impl App {
     }
 
     fn message_lines(&self, m: &Message) -> usize {
-        let (w, _) = ui::message_pane_size(self.size.0, self.size.1);
+        let (w, _) = ui::message_pane_size(self);
         ui::message_height(self, m, w)
     }
 
@@ -175,7 +183,7 @@ impl App {
                                 .sum()
                         })
                     };
-                    let (_, h) = ui::message_pane_size(self.size.0, self.size.1);
+                    let (_, h) = ui::message_pane_size(self);
                     self.scroll = below.saturating_sub(usize::from(h) / 2);
                 }
             }
@@ -224,12 +232,17 @@ impl App {
 
     /// A message from a peer, stored and new.
     pub(super) fn received(&mut self, now_ms: i64, id: ConversationId, message: Message) {
-        // Out of view and not muted: ring.
+        // Out of view and not muted, or a mention of me even in a muted chat: ring, and
+        // notify (the text names who, never what: peer text stays off the terminal).
         let in_view = self.selected == Some(id) && self.scroll == 0;
         let muted = self.conversation(&id).is_some_and(|c| c.muted);
-        if !in_view && !muted {
+        let mention = matches!(message.author, Author::Peer(_) | Author::Raw(_))
+            && mentions(&message.text, &self.me.name);
+        if !in_view && (!muted || mention) {
             self.bell = true;
+            self.notify(id, &message.author, mention);
         }
+
         if matches!(message.author, Author::Peer(_)) {
             let list = self.unreported.entry(id).or_default();
             list.push(message.id);
@@ -242,6 +255,7 @@ impl App {
             && let Some(c) = self.conversation_mut(&id)
         {
             c.unread = c.unread.saturating_add(1);
+            c.mentioned |= mention;
         }
     }
 
@@ -360,7 +374,7 @@ impl App {
     }
 
     fn max_scroll(&self) -> usize {
-        let (w, h) = ui::message_pane_size(self.size.0, self.size.1);
+        let (w, h) = ui::message_pane_size(self);
         let total = self
             .selected_conversation()
             .map_or(0, |c| ui::conversation_height(self, c, w));

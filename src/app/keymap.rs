@@ -1,8 +1,10 @@
-//! Which key does what: one table, read by the app and by the help overlay.
+//! Which key does what: a table per run (the defaults, changed by `[keys]` in config.toml),
+//! read by the app and by the help overlay.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
     Submit,
     Quit,
@@ -40,11 +42,77 @@ pub enum Action {
     /// The quick switcher (when the input is empty; else delete to the end).
     Switcher,
     PeerInfo,
-    /// Pick a message (to copy it).
+    /// Pick a message (to copy it, reply to it, recall it).
     Pick,
     /// Open the n-th conversation of the sidebar (1-based).
     Jump(u8),
     NextUnread,
+    /// Show or hide the conversation list (on a narrow terminal: over the messages).
+    ToggleSidebar,
+}
+
+/// Every action with the name `[keys]` in config.toml knows it by.
+pub const ACTION_NAMES: &[(Action, &str)] = &[
+    (Action::Submit, "send"),
+    (Action::Newline, "newline"),
+    (Action::Quit, "quit"),
+    (Action::NextConversation, "next_chat"),
+    (Action::PrevConversation, "prev_chat"),
+    (Action::Complete, "complete"),
+    (Action::Jump(1), "chat_1"),
+    (Action::Jump(2), "chat_2"),
+    (Action::Jump(3), "chat_3"),
+    (Action::Jump(4), "chat_4"),
+    (Action::Jump(5), "chat_5"),
+    (Action::Jump(6), "chat_6"),
+    (Action::Jump(7), "chat_7"),
+    (Action::Jump(8), "chat_8"),
+    (Action::Jump(9), "chat_9"),
+    (Action::NextUnread, "next_unread"),
+    (Action::Switcher, "switcher"),
+    (Action::PeerInfo, "peer_info"),
+    (Action::ToggleSidebar, "sidebar"),
+    (Action::HistoryPrev, "history_prev"),
+    (Action::HistoryNext, "history_next"),
+    (Action::ScrollUp, "scroll_up"),
+    (Action::ScrollDown, "scroll_down"),
+    (Action::PageUp, "page_up"),
+    (Action::PageDown, "page_down"),
+    (Action::ScrollTop, "oldest"),
+    (Action::ScrollBottom, "latest"),
+    (Action::Left, "left"),
+    (Action::Right, "right"),
+    (Action::Home, "line_start"),
+    (Action::End, "line_end"),
+    (Action::WordLeft, "word_left"),
+    (Action::WordRight, "word_right"),
+    (Action::Backspace, "backspace"),
+    (Action::Delete, "delete"),
+    (Action::DeleteWordBack, "delete_word_back"),
+    (Action::DeleteWordForward, "delete_word"),
+    (Action::KillToStart, "kill_to_start"),
+    (Action::Yank, "yank"),
+    (Action::Pick, "pick"),
+    (Action::ResendFailed, "resend"),
+    (Action::Search, "search"),
+    (Action::ToggleHelp, "help"),
+    (Action::Dismiss, "dismiss"),
+];
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        ACTION_NAMES
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        ACTION_NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(a, _)| *a)
+    }
 }
 
 const NONE: KeyModifiers = KeyModifiers::NONE;
@@ -52,8 +120,8 @@ const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const ALT: KeyModifiers = KeyModifiers::ALT;
 const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
 
-/// (key, modifiers, action). Several rows may share an action; [`HELP`] describes them
-/// for people.
+/// The default table: (key, modifiers, action). Several rows may share an action; [`HELP`]
+/// describes them for people.
 pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Enter, NONE, Action::Submit),
     (KeyCode::Char('c'), CTRL, Action::Quit),
@@ -110,61 +178,308 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Char('8'), ALT, Action::Jump(8)),
     (KeyCode::Char('9'), ALT, Action::Jump(9)),
     (KeyCode::F(1), NONE, Action::ToggleHelp),
+    (KeyCode::F(3), NONE, Action::ToggleSidebar),
+    (KeyCode::Char('l'), ALT, Action::ToggleSidebar),
     (KeyCode::Esc, NONE, Action::Dismiss),
 ];
 
-/// The action bound to a key, if any. Shift is ignored for everything but BackTab, since
-/// terminals disagree on whether they report it with upper-case letters and symbols.
-pub fn action_for(key: &KeyEvent) -> Option<Action> {
-    let mods = if key.code == KeyCode::BackTab || key.code == KeyCode::Enter {
-        key.modifiers
-    } else {
-        key.modifiers - KeyModifiers::SHIFT
-    };
-    BINDINGS
-        .iter()
-        .find(|(code, m, _)| *code == key.code && *m == mods)
-        .map(|(_, _, action)| *action)
+/// A key with its modifiers, as config.toml writes it: `ctrl-n`, `alt-enter`, `f1`,
+/// `shift-tab`, `pgup`, `ctrl-alt-x`, `?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeySpec {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
 }
 
-/// What the help overlay shows, one line per action.
-pub const HELP: &[(&str, &str)] = &[
-    ("Enter", "send the message, or run a /command"),
-    ("Alt-Enter, Ctrl-J", "a new line in the message"),
+const NAMED: &[(&str, KeyCode)] = &[
+    ("enter", KeyCode::Enter),
+    ("return", KeyCode::Enter),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("esc", KeyCode::Esc),
+    ("escape", KeyCode::Esc),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+    ("del", KeyCode::Delete),
+    ("insert", KeyCode::Insert),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("pageup", KeyCode::PageUp),
+    ("pgup", KeyCode::PageUp),
+    ("pagedown", KeyCode::PageDown),
+    ("pgdn", KeyCode::PageDown),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("space", KeyCode::Char(' ')),
+];
+
+impl std::str::FromStr for KeySpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<KeySpec, String> {
+        let bad =
+            |why: &str| format!("bad key {s:?}: {why} (e.g. \"ctrl-n\", \"alt-enter\", \"f1\")");
+        let lower = s.trim().to_ascii_lowercase();
+        if lower.is_empty() {
+            return Err(bad("empty"));
+        }
+        // The key is after the last '-', unless the key is '-' itself ("ctrl--").
+        let (mods_part, key) = if lower == "-" {
+            ("", "-")
+        } else if let Some(m) = lower.strip_suffix("--") {
+            (m, "-")
+        } else {
+            lower.rsplit_once('-').unwrap_or(("", lower.as_str()))
+        };
+        let mut mods = KeyModifiers::NONE;
+        for m in mods_part.split('-').filter(|m| !m.is_empty()) {
+            mods |= match m {
+                "ctrl" | "control" | "c" => KeyModifiers::CONTROL,
+                "alt" | "meta" | "m" | "a" => KeyModifiers::ALT,
+                "shift" | "s" => KeyModifiers::SHIFT,
+                other => return Err(bad(&format!("unknown modifier {other:?}"))),
+            };
+        }
+        let code = if let Some((_, code)) = NAMED.iter().find(|(n, _)| *n == key) {
+            *code
+        } else if let Some(n) = key.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+            if !(1..=12).contains(&n) {
+                return Err(bad("function keys are f1 to f12"));
+            }
+            KeyCode::F(n)
+        } else {
+            let mut chars = key.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if !c.is_control() => KeyCode::Char(c),
+                _ => return Err(bad(&format!("unknown key {key:?}"))),
+            }
+        };
+        // Shift-Tab is BackTab to crossterm.
+        let (code, mods) = if code == KeyCode::Tab && mods.contains(KeyModifiers::SHIFT) {
+            (KeyCode::BackTab, mods)
+        } else {
+            (code, mods)
+        };
+        if matches!(code, KeyCode::Char(_)) && mods.is_empty() {
+            return Err(bad("a plain character is for typing; add ctrl- or alt-"));
+        }
+        Ok(KeySpec { code, mods })
+    }
+}
+
+impl fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (m, name) in [
+            (KeyModifiers::CONTROL, "Ctrl-"),
+            (KeyModifiers::ALT, "Alt-"),
+            (KeyModifiers::SHIFT, "Shift-"),
+        ] {
+            // Shift-Tab says its shift by itself.
+            if self.mods.contains(m) && !(self.code == KeyCode::BackTab && m == KeyModifiers::SHIFT)
+            {
+                f.write_str(name)?;
+            }
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Del"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// The keys in effect: the defaults, changed by config.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: Vec<(KeyCode, KeyModifiers, Action)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap {
+            bindings: BINDINGS.to_vec(),
+        }
+    }
+}
+
+impl Keymap {
+    /// The defaults with `changes` applied: each action named gets exactly the keys given
+    /// (none: unbound), and those keys leave whatever action had them before.
+    pub fn with(changes: &[(Action, Vec<KeySpec>)]) -> Keymap {
+        let mut map = Keymap::default();
+        for (action, keys) in changes {
+            map.bindings.retain(|(code, mods, a)| {
+                a != action && !keys.iter().any(|k| k.code == *code && k.mods == *mods)
+            });
+            for k in keys {
+                map.bindings.push((k.code, k.mods, *action));
+            }
+        }
+        map
+    }
+
+    /// The action bound to a key, if any. A key with Shift that has no binding of its own
+    /// counts as the key without (terminals disagree on whether they report Shift with
+    /// upper-case letters and symbols).
+    pub fn action_for(&self, key: &KeyEvent) -> Option<Action> {
+        let find = |mods: KeyModifiers| {
+            self.bindings
+                .iter()
+                .find(|(code, m, _)| *code == key.code && *m == mods)
+                .map(|(_, _, action)| *action)
+        };
+        find(key.modifiers).or_else(|| {
+            if key.code == KeyCode::BackTab || key.code == KeyCode::Enter {
+                return None;
+            }
+            key.modifiers
+                .contains(KeyModifiers::SHIFT)
+                .then(|| find(key.modifiers - KeyModifiers::SHIFT))
+                .flatten()
+        })
+    }
+
+    /// The keys bound to an action, in table order.
+    pub fn keys_for(&self, action: Action) -> Vec<KeySpec> {
+        self.bindings
+            .iter()
+            .filter(|(_, _, a)| *a == action)
+            .map(|(code, mods, _)| KeySpec {
+                code: *code,
+                mods: *mods,
+            })
+            .collect()
+    }
+
+    /// The first key of an action, for hints ("F1 help"); `None` if unbound.
+    pub fn first_key(&self, action: Action) -> Option<String> {
+        self.keys_for(action).first().map(ToString::to_string)
+    }
+
+    /// What the help overlay lists: (keys, what they do), keys as bound now.
+    pub fn help(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (actions, what) in HELP {
+            let groups: Vec<String> = actions
+                .iter()
+                .map(|a| {
+                    let mut keys: Vec<String> = Vec::new();
+                    for k in self.keys_for(*a) {
+                        let k = k.to_string();
+                        if !keys.contains(&k) {
+                            keys.push(k);
+                        }
+                    }
+                    keys.join(", ")
+                })
+                .collect();
+            let keys = if actions.len() > 2 {
+                // Alt-1 … Alt-9.
+                format!(
+                    "{} … {}",
+                    groups.first().map_or("", String::as_str),
+                    groups.last().map_or("", String::as_str)
+                )
+            } else {
+                groups.join(" / ")
+            };
+            let keys = if groups.iter().all(String::is_empty) {
+                "(unbound)".to_string()
+            } else {
+                keys
+            };
+            out.push((keys, (*what).to_string()));
+        }
+        out.extend(
+            COMMAND_HELP
+                .iter()
+                .map(|(k, what)| ((*k).to_string(), (*what).to_string())),
+        );
+        out
+    }
+}
+
+/// The actions the help overlay describes, grouped, in the order it lists them.
+const HELP: &[(&[Action], &str)] = &[
+    (&[Action::Submit], "send, or run a /command"),
+    (&[Action::Newline], "a new line in the message"),
     (
-        "Tab / Shift-Tab, Ctrl-N / Ctrl-P",
-        "next / previous chat (Tab completes)",
+        &[Action::NextConversation, Action::PrevConversation],
+        "next / previous chat",
     ),
-    ("Alt-1 … Alt-9, Alt-A", "chat 1 … 9, next unread"),
+    (&[Action::Complete], "complete /cmd or @name; else next"),
     (
-        "Ctrl-K on an empty input, F2",
-        "quick switcher; who is this peer",
+        &[
+            Action::Jump(1),
+            Action::Jump(2),
+            Action::Jump(3),
+            Action::Jump(4),
+            Action::Jump(5),
+            Action::Jump(6),
+            Action::Jump(7),
+            Action::Jump(8),
+            Action::Jump(9),
+        ],
+        "chat 1 … 9 of the list",
     ),
-    ("Up / Down", "what I sent before, into the input"),
+    (&[Action::NextUnread], "next chat with unread messages"),
+    (&[Action::Switcher], "switcher (empty input; else kill)"),
+    (&[Action::PeerInfo], "who is this peer"),
+    (&[Action::ToggleSidebar], "show / hide the chat list"),
+    (&[Action::Pick], "pick: y copy, r reply, d recall"),
     (
-        "Ctrl-Up / Ctrl-Down, PgUp / PgDn",
-        "scroll by a line, by a page",
+        &[Action::HistoryPrev, Action::HistoryNext],
+        "what I sent before, to the input",
     ),
-    ("Ctrl-Home / Ctrl-End", "jump to the first / latest message"),
+    (&[Action::ScrollUp, Action::ScrollDown], "scroll by a line"),
+    (&[Action::PageUp, Action::PageDown], "scroll by a page"),
     (
-        "Left / Right, Home / End",
-        "move by character, to start / end",
+        &[Action::ScrollTop, Action::ScrollBottom],
+        "first / latest message",
     ),
-    ("Ctrl-Left / Ctrl-Right, Alt-B / Alt-F", "move by word"),
-    ("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
+    (&[Action::Left, Action::Right], "move by character"),
+    (&[Action::Home, Action::End], "to start / end of the input"),
+    (&[Action::WordLeft, Action::WordRight], "move by word"),
     (
-        "Ctrl-U / Ctrl-K, Alt-D, Ctrl-Y",
-        "kill to start / end / word, yank",
+        &[Action::Backspace, Action::Delete],
+        "delete before / at the cursor",
     ),
     (
-        "Ctrl-R; Alt-Up, then y",
-        "resend failed; pick a message, copy",
+        &[Action::DeleteWordBack, Action::DeleteWordForward],
+        "delete a word back / forward",
     ),
-    ("Ctrl-S, /search TEXT", "search all chats (Chinese too)"),
-    ("F1, ? on an empty input, /help", "this help (Esc closes)"),
-    ("Ctrl-C / Ctrl-Q, /quit", "quit"),
+    (
+        &[Action::KillToStart, Action::Yank],
+        "kill to the start, put back",
+    ),
+    (&[Action::ResendFailed], "send failed messages again"),
+    (&[Action::Search], "search all chats (Chinese too)"),
+    (
+        &[Action::ToggleHelp],
+        "this help (also ? on an empty input)",
+    ),
+    (&[Action::Dismiss], "close, cancel a reply"),
+    (&[Action::Quit], "quit"),
+];
+
+/// Commands, for the help overlay.
+const COMMAND_HELP: &[(&str, &str)] = &[
     ("/add HOST:PORT", "reach a peer discovery cannot see"),
-    ("/pin, /mute, /rename NAME", "pin, mute, or name this chat"),
+    ("/pin, /mute", "pin or mute this chat (again: undo)"),
+    ("/rename NAME", "my name for this chat (no NAME: undo)"),
+    ("/recall", "recall my last message (within 2 min)"),
+    ("/search TEXT", "search all chats"),
+    ("/help, /quit", "this help; quit"),
     ("//text", "send text that starts with a slash"),
 ];
 
@@ -172,18 +487,37 @@ pub const HELP: &[(&str, &str)] = &[
 mod tests {
     use super::*;
 
+    fn k(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
     #[test]
     fn keys_map_to_actions() {
-        let k = |code, mods| KeyEvent::new(code, mods);
-        assert_eq!(action_for(&k(KeyCode::Enter, NONE)), Some(Action::Submit));
-        assert_eq!(action_for(&k(KeyCode::Char('c'), CTRL)), Some(Action::Quit));
+        let map = Keymap::default();
         assert_eq!(
-            action_for(&k(KeyCode::BackTab, SHIFT)),
+            map.action_for(&k(KeyCode::Enter, NONE)),
+            Some(Action::Submit)
+        );
+        assert_eq!(
+            map.action_for(&k(KeyCode::Char('c'), CTRL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.action_for(&k(KeyCode::BackTab, SHIFT)),
             Some(Action::PrevConversation)
         );
-        assert_eq!(action_for(&k(KeyCode::Char('x'), NONE)), None);
+        assert_eq!(map.action_for(&k(KeyCode::Char('x'), NONE)), None);
         // Shift on a letter is typing, not a binding.
-        assert_eq!(action_for(&k(KeyCode::Char('A'), SHIFT)), None);
+        assert_eq!(map.action_for(&k(KeyCode::Char('A'), SHIFT)), None);
+        // Shift on a bound key without a binding of its own is the key.
+        assert_eq!(
+            map.action_for(&k(KeyCode::PageUp, SHIFT)),
+            Some(Action::PageUp)
+        );
+        assert_eq!(
+            map.action_for(&k(KeyCode::Enter, SHIFT)),
+            Some(Action::Newline)
+        );
     }
 
     #[test]
@@ -196,5 +530,119 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_action_has_a_name_and_a_default_key() {
+        for (action, name) in ACTION_NAMES {
+            assert_eq!(Action::from_name(name), Some(*action));
+            assert_eq!(action.name(), *name);
+            assert!(!Keymap::default().keys_for(*action).is_empty(), "{name}");
+        }
+        // And every bound action has a name.
+        for (_, _, a) in BINDINGS {
+            assert!(ACTION_NAMES.iter().any(|(x, _)| x == a), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn key_strings_parse_and_print() {
+        let p = |s: &str| s.parse::<KeySpec>();
+        assert_eq!(
+            p("ctrl-n"),
+            Ok(KeySpec {
+                code: KeyCode::Char('n'),
+                mods: CTRL
+            })
+        );
+        assert_eq!(
+            p("Alt-Enter"),
+            Ok(KeySpec {
+                code: KeyCode::Enter,
+                mods: ALT
+            })
+        );
+        assert_eq!(
+            p("f1"),
+            Ok(KeySpec {
+                code: KeyCode::F(1),
+                mods: NONE
+            })
+        );
+        assert_eq!(
+            p("shift-tab"),
+            Ok(KeySpec {
+                code: KeyCode::BackTab,
+                mods: SHIFT
+            })
+        );
+        assert_eq!(
+            p("ctrl--"),
+            Ok(KeySpec {
+                code: KeyCode::Char('-'),
+                mods: CTRL
+            })
+        );
+        assert_eq!(
+            p("ctrl-alt-pgup"),
+            Ok(KeySpec {
+                code: KeyCode::PageUp,
+                mods: CTRL | ALT
+            })
+        );
+        for bad in ["", "ctrl-", "hyper-x", "f13", "ctrl-foo", "x", "ctrl-\u{7}"] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+        for s in [
+            "Ctrl-N",
+            "Alt-Enter",
+            "F1",
+            "Shift-Tab",
+            "Ctrl-Alt-PgUp",
+            "Alt-1",
+        ] {
+            assert_eq!(p(s).expect(s).to_string(), s);
+        }
+    }
+
+    #[test]
+    fn rebinding_moves_keys_and_help_follows() {
+        let ctrl_j = KeySpec {
+            code: KeyCode::Char('j'),
+            mods: CTRL,
+        };
+        let f5 = KeySpec {
+            code: KeyCode::F(5),
+            mods: NONE,
+        };
+        let map = Keymap::with(&[(Action::NextConversation, vec![ctrl_j, f5])]);
+        // Ctrl-J was Newline's: now it is the new action's, and Ctrl-N is free.
+        assert_eq!(
+            map.action_for(&k(KeyCode::Char('j'), CTRL)),
+            Some(Action::NextConversation)
+        );
+        assert_eq!(
+            map.action_for(&k(KeyCode::F(5), NONE)),
+            Some(Action::NextConversation)
+        );
+        assert_eq!(map.action_for(&k(KeyCode::Char('n'), CTRL)), None);
+        assert_eq!(
+            map.keys_for(Action::Newline).len(),
+            2,
+            "Alt-Enter and Shift-Enter stay"
+        );
+        let help = map.help();
+        let row = help
+            .iter()
+            .find(|(_, what)| what == "next / previous chat")
+            .expect("row");
+        assert_eq!(row.0, "Ctrl-J, F5 / Shift-Tab, Ctrl-P");
+        let unbound = Keymap::with(&[(Action::Search, vec![])]);
+        let row = unbound
+            .help()
+            .into_iter()
+            .find(|(_, w)| w.starts_with("search all"))
+            .expect("row");
+        assert_eq!(row.0, "(unbound)");
     }
 }

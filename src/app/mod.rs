@@ -6,6 +6,7 @@
 mod editor;
 mod history;
 pub mod keymap;
+mod reply;
 mod search;
 mod switcher;
 mod trust;
@@ -20,11 +21,15 @@ pub use history::{ConversationSummary, PAGE, Page};
 
 pub use editor::{Editor, MAX_INPUT_BYTES};
 
-use crate::proto::{self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView};
+pub use reply::{RECALL_WINDOW_MS, Replying, mentions};
+
+use crate::proto::{
+    self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
+};
 use crate::rng::Rng;
 use crate::ui;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keymap::Action;
+use keymap::{Action, Keymap};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
@@ -52,6 +57,20 @@ pub struct PeerInfo {
     pub name: String,
     pub addr: SocketAddr,
     pub online: bool,
+    /// When it was last heard from (this machine's clock), if ever.
+    pub last_seen_ms: Option<i64>,
+    /// What is known of its identity; the sidebar and the peer info show it.
+    pub trust: Trust,
+}
+
+/// How far a peer's identity is trusted. The encryption work adds its states here
+/// (unverified, verified, key changed); `ui` maps each to a sidebar glyph and a line in the
+/// peer info overlay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// Nothing known (today: lanchat's protocol is not yet encrypted).
+    #[default]
+    Unknown,
 }
 
 /// Where a peer's key stands (see [`proto::Trust`]).
@@ -81,6 +100,26 @@ pub struct Message {
     pub state: Option<DeliveryState>,
     /// Position in the store (arrival order), once stored.
     pub seq: Option<i64>,
+    /// The message this one replies to.
+    pub quote: Option<Quote>,
+    /// Its author took it back: the text is gone.
+    pub recalled: bool,
+}
+
+impl Message {
+    /// A message with nothing but the essentials (no quote, not recalled, not stored).
+    pub fn new(id: MsgId, author: Author, time_ms: i64, text: String) -> Message {
+        Message {
+            id,
+            author,
+            time_ms,
+            text,
+            state: None,
+            seq: None,
+            quote: None,
+            recalled: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +141,11 @@ pub struct Conversation {
     pub muted: bool,
     /// My own name for this conversation, shown instead of the peer's.
     pub alias: Option<String>,
+    /// The newest message (for the sidebar preview), even when the window is elsewhere or
+    /// nothing is loaded yet; its text cut to a preview.
+    pub last: Option<Message>,
+    /// An unread message mentions me.
+    pub mentioned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +188,12 @@ pub enum Msg {
     },
     /// A message received, stored, and new (not a copy of one already stored).
     Received(Message, ConversationId),
+    /// `author` took back its message `target` (stored so).
+    Recalled {
+        conversation: ConversationId,
+        author: Author,
+        target: MsgId,
+    },
     /// Search results for a query.
     SearchResults {
         query: String,
@@ -169,7 +219,20 @@ pub enum Effect {
         id: MsgId,
         sent_at_ms: i64,
         text: String,
+        /// The message this one replies to.
+        quote: Option<Quote>,
     },
+    /// Take back my message `target`: tell the peer (a message of its own, `id`) and
+    /// forget its text.
+    Recall {
+        to: ConversationId,
+        id: MsgId,
+        target: MsgId,
+        sent_at_ms: i64,
+    },
+    /// A desktop notification (OSC 9 / 777) with this text, built from sanitised names
+    /// only: never a peer's message text.
+    Notify(String),
     /// Resolve this `HOST:PORT` and probe it.
     AddPeer(String),
     /// Tell the peer these messages of theirs were seen.
@@ -260,8 +323,25 @@ pub struct App {
     pub show_info: bool,
     /// The verify overlay is open for this key.
     pub verify: Option<NodeId>,
-    /// A message picked in the open conversation (Alt-Up), for copying.
+    /// The keys in effect.
+    pub keymap: Keymap,
+    /// Colours.
+    pub theme: ui::Theme,
+    /// The conversation list: shown beside the messages when there is room; on a narrow
+    /// terminal, over them when asked for.
+    pub show_sidebar: bool,
+    /// On a narrow terminal: the conversation list is shown over the messages.
+    pub sidebar_overlay: bool,
+    /// Lines the help overlay is scrolled down.
+    pub help_scroll: usize,
+    /// A message picked in the open conversation (Alt-Up), to copy, reply to or recall.
     pub picked: Option<MsgId>,
+    /// The message the next one I send replies to.
+    pub replying: Option<Replying>,
+    /// Notifications waiting to go out (see [`Effect::Notify`]).
+    notifications: Vec<String>,
+    /// Desktop notifications are wanted (config `notify`).
+    pub notify: bool,
     /// This machine's offset from UTC, for showing times; the runtime keeps it current.
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
@@ -299,10 +379,18 @@ impl App {
             color: true,
             switcher: None,
             picked: None,
+            replying: None,
+            notifications: Vec::new(),
+            notify: false,
             sent: VecDeque::new(),
             browsing: None,
             show_info: false,
             verify: None,
+            keymap: Keymap::default(),
+            theme: ui::Theme::Dark,
+            show_sidebar: true,
+            help_scroll: 0,
+            sidebar_overlay: false,
             utc_offset_s: 0,
             clock_ms: 0,
             running: true,
@@ -377,6 +465,7 @@ impl App {
                 .drain(..)
                 .map(|(conversation, text)| Effect::SaveDraft { conversation, text }),
         );
+        effects.extend(self.notifications.drain(..).map(Effect::Notify));
         effects
     }
 
@@ -429,6 +518,11 @@ impl App {
                 more,
             } => self.history(conversation, page, messages, more),
             Msg::Received(message, conversation) => self.received(now_ms, conversation, message),
+            Msg::Recalled {
+                conversation,
+                author,
+                target,
+            } => self.recalled(conversation, author, target),
             Msg::Stored { id, seq } => self.stored(id, seq),
             Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
@@ -457,14 +551,20 @@ impl App {
             self.show_info = false;
             return Vec::new();
         }
-        let Some(action) = keymap::action_for(&key) else {
+        if let Some(effects) = self.help_key(&key) {
+            return effects;
+        }
+        if self.overlay_key(&key) {
+            return Vec::new();
+        }
+        let Some(action) = self.keymap.action_for(&key) else {
             if let KeyCode::Char(c) = key.code {
                 let typed = !key
                     .modifiers
                     .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
                 if typed {
                     if c == '?' && self.input.is_empty() {
-                        self.show_help = !self.show_help;
+                        self.toggle_help();
                     } else if !self.input.insert_char(c) {
                         self.error("The input is full".into());
                     }
@@ -531,15 +631,64 @@ impl App {
                     .map(|m| m.id);
             }
             Action::DeleteWordBack => self.input.delete_word_back(),
-            Action::ToggleHelp => self.show_help = !self.show_help,
+            Action::ToggleHelp => self.toggle_help(),
+            Action::ToggleSidebar => {
+                if ui::is_narrow(self.size.0) {
+                    self.sidebar_overlay = !self.sidebar_overlay;
+                } else {
+                    self.show_sidebar = !self.show_sidebar;
+                }
+            }
             Action::Search => return self.start_search(""),
             Action::ResendFailed => return self.resend_failed(),
             Action::Dismiss => {
                 self.show_help = false;
                 self.notice = None;
+                self.replying = None;
             }
         }
         Vec::new()
+    }
+
+    /// Keys while the conversation list is shown over the messages (narrow terminal):
+    /// Up/Down open the previous/next chat, Enter or Esc close the list.
+    fn overlay_key(&mut self, key: &KeyEvent) -> bool {
+        if !self.sidebar_overlay || !ui::is_narrow(self.size.0) {
+            return false;
+        }
+        match key.code {
+            KeyCode::Up => self.cycle(-1),
+            KeyCode::Down => self.cycle(1),
+            KeyCode::Enter | KeyCode::Esc => self.sidebar_overlay = false,
+            _ => return false,
+        }
+        true
+    }
+
+    fn toggle_help(&mut self) {
+        self.show_help = !self.show_help;
+        self.help_scroll = 0;
+    }
+
+    /// Keys while the help is open: arrows and pages scroll it, the help and dismiss keys
+    /// close it, anything else closes it and does its job.
+    fn help_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
+        if !self.show_help {
+            return None;
+        }
+        let page = usize::from(self.size.1.saturating_sub(4)).max(1);
+        match key.code {
+            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+            KeyCode::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
+            KeyCode::PageDown | KeyCode::Char(' ') => {
+                self.help_scroll = self.help_scroll.saturating_add(page);
+            }
+            KeyCode::Home => self.help_scroll = 0,
+            _ => return None,
+        }
+        self.help_scroll = self.help_scroll.min(ui::help_max_scroll(self));
+        Some(Vec::new())
     }
 
     /// Sends every failed message of the open conversation again, with its own id, so the
@@ -561,6 +710,7 @@ impl App {
                     id: m.id,
                     sent_at_ms: m.time_ms,
                     text: m.text.clone(),
+                    quote: m.quote.clone(),
                 });
             }
         }
@@ -627,7 +777,7 @@ impl App {
         if let Some(command) = text.strip_prefix('/')
             && !command.starts_with('/')
         {
-            return self.command(command.trim());
+            return self.command(now_ms, command.trim());
         }
         // "//text" sends "/text".
         let text = text
@@ -642,7 +792,9 @@ impl App {
         if self.sending_held(&to) {
             return Vec::new();
         }
-        let limit = proto::wire::MAX_MESSAGE_BYTES;
+        // A reply to a plain-text peer is plain text: the quote goes first, as mail does.
+        let (text, quote) = self.reply_parts(to, text);
+        let limit = proto::wire::MAX_MESSAGE_BYTES - quote.as_ref().map_or(0, reply::overhead);
         if text.len() > limit {
             self.error(format!(
                 "Message too long: {} bytes, at most {limit} in one message",
@@ -652,14 +804,12 @@ impl App {
         }
         self.input.take();
         self.notice = None;
+        self.replying = None;
         let id = MsgId(self.rng.nonzero_u64());
         let message = Message {
-            id,
-            author: Author::Me,
-            time_ms: now_ms,
-            text: text.clone(),
             state: Some(DeliveryState::Sending),
-            seq: None,
+            quote: quote.clone(),
+            ..Message::new(id, Author::Me, now_ms, text.clone())
         };
         self.outgoing.insert(id, to);
         self.push_message(to, message, now_ms);
@@ -669,10 +819,11 @@ impl App {
             id,
             sent_at_ms: now_ms,
             text,
+            quote,
         }]
     }
 
-    fn command(&mut self, command: &str) -> Vec<Effect> {
+    fn command(&mut self, now_ms: i64, command: &str) -> Vec<Effect> {
         let (name, arg) = command
             .split_once(char::is_whitespace)
             .map_or((command, ""), |(n, a)| (n, a.trim()));
@@ -723,6 +874,10 @@ impl App {
                 vec![effect]
             }
             "trust" | "block" | "verify" => self.trust_command(name),
+            "recall" => {
+                self.input.take();
+                self.recall_last(now_ms)
+            }
             "search" | "s" => {
                 self.input.take();
                 if arg.is_empty() {
@@ -767,13 +922,13 @@ impl App {
                 if matches!(self.notice, Some(Notice::Info(_))) {
                     self.notice = None;
                 }
-                self.upsert_peer(&view);
+                self.upsert_peer(&view, now_ms);
                 self.ensure_conversation(ConversationId::Peer(view.id));
                 // A new name may move it among the conversations sorted by name.
                 self.sort();
             }
             proto::Event::PeerDown { peer, reason } => {
-                self.upsert_peer(&peer);
+                self.upsert_peer(&peer, now_ms);
                 let id = ConversationId::Peer(peer.id);
                 // A peer that leaves without a word exchanged leaves the sidebar too.
                 if self
@@ -791,32 +946,40 @@ impl App {
                 id,
                 sent_at_ms: _,
                 text,
+                quote,
             } => {
                 let author = match conversation {
                     ConversationId::Peer(node) => Author::Peer(node),
                     ConversationId::Raw(addr) => Author::Raw(addr),
                 };
                 let message = Message {
-                    id,
-                    author,
-                    time_ms: now_ms,
-                    text,
-                    state: None,
-                    seq: None,
+                    quote,
+                    ..Message::new(id, author, now_ms, text)
                 };
                 self.received(now_ms, conversation, message);
+            }
+            // Without a store (with one, the store applies it first and says so).
+            proto::Event::Recall { from, target, .. } => {
+                self.recalled(ConversationId::Peer(from), Author::Peer(from), target);
             }
             proto::Event::State { id, state } => self.set_state(id, state),
         }
     }
 
-    fn upsert_peer(&mut self, view: &PeerView) {
+    fn upsert_peer(&mut self, view: &PeerView, now_ms: i64) {
+        let trust = self
+            .peers
+            .get(&view.id)
+            .map(|p| p.trust)
+            .unwrap_or_default();
         self.peers.insert(
             view.id,
             PeerInfo {
                 name: view.name.clone(),
                 addr: view.addr,
                 online: view.online,
+                last_seen_ms: Some(now_ms),
+                trust,
             },
         );
     }
@@ -884,6 +1047,8 @@ impl App {
                 pinned: false,
                 muted: false,
                 alias: None,
+                last: None,
+                mentioned: false,
             });
             self.sort();
         }
@@ -927,7 +1092,7 @@ impl App {
         // arrived below it.
         let hold_view = self.selected == Some(id) && self.scroll > 0;
         let lines = if hold_view {
-            let (w, _) = ui::message_pane_size(self.size.0, self.size.1);
+            let (w, _) = ui::message_pane_size(self);
             ui::message_height(self, &message, w)
         } else {
             0
@@ -935,6 +1100,7 @@ impl App {
         let Some(c) = self.conversation_mut(&id) else {
             return;
         };
+        c.last = Some(reply::preview_of(&message));
         // If the window is not at the newest end, the message waits in the store.
         if !c.has_newer {
             c.messages.push_back(message);
@@ -979,6 +1145,7 @@ impl App {
                     && let Some(id) = self.conversations.get(i).map(|c| c.id)
                 {
                     self.select(id);
+                    self.sidebar_overlay = false;
                 }
                 Vec::new()
             }
@@ -1002,6 +1169,10 @@ impl App {
                 if let Some(m) = conv.messages.get(at + 1) {
                     self.picked = Some(m.id);
                 }
+            }
+            KeyCode::Char('r') if key.modifiers.is_empty() => return Some(self.start_reply(at)),
+            KeyCode::Char('d') if key.modifiers.is_empty() => {
+                return Some(self.recall_at(self.clock_ms, at));
             }
             KeyCode::Char('y') | KeyCode::Char('c') if key.modifiers.is_empty() => {
                 let text = conv
@@ -1059,6 +1230,9 @@ impl App {
 
     pub fn select(&mut self, id: ConversationId) {
         self.picked = None;
+        if self.selected != Some(id) {
+            self.replying = None;
+        }
         // Each conversation keeps its own half-typed text.
         if let Some(old) = self.selected
             && old != id
@@ -1083,11 +1257,12 @@ impl App {
         self.new_below = 0;
         if let Some(c) = self.conversation_mut(&id) {
             c.unread = 0;
+            c.mentioned = false;
         }
     }
 
     fn page(&self) -> usize {
-        let (_, h) = ui::message_pane_size(self.size.0, self.size.1);
+        let (_, h) = ui::message_pane_size(self);
         usize::from(h).saturating_sub(1).max(1)
     }
 }

@@ -95,6 +95,7 @@ fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text
             id: MsgId(id),
             sent_at_ms: Some(now - 5),
             text: text.into(),
+            quote: None,
         }),
     );
     // A message that lands in the open conversation is reported read; nothing else.
@@ -164,6 +165,8 @@ fn first_peer_up_creates_and_selects_its_conversation() {
             name: "alice".into(),
             addr: raw_addr("10.0.0.1:47475"),
             online: true,
+            last_seen_ms: Some(T0),
+            trust: Trust::Unknown,
         })
     );
     assert_eq!(app.title(&peer(1)), "alice");
@@ -235,6 +238,7 @@ fn typing_and_enter_sends_exactly_one_message() {
         id,
         sent_at_ms,
         text,
+        quote: None,
     } = effects[0].clone()
     else {
         panic!("expected a send, got {effects:?}");
@@ -256,6 +260,8 @@ fn typing_and_enter_sends_exactly_one_message() {
             text: "hello there".into(),
             state: Some(DeliveryState::Sending),
             seq: None,
+            quote: None,
+            recalled: false,
         }]
     );
     assert_eq!(conv.unread, 0);
@@ -571,6 +577,8 @@ fn incoming_counts_unread_only_when_not_selected() {
             text: "two".into(),
             state: None,
             seq: None,
+            quote: None,
+            recalled: false,
         }
     );
     assert_eq!(app.author_name(&m.author), "bob");
@@ -825,7 +833,7 @@ fn cursor_keys_step_over_wide_characters_whole() {
 // ---------------------------------------------------------------------------------------
 // Scrolling
 
-/// An 80×24 terminal: a message pane 58 columns by 18 rows inside its border, so a page is
+/// An 80×24 terminal: a message pane 54 columns by 18 rows inside its border, so a page is
 /// 17 lines. Fifty short messages take two lines each (header and text): 100 lines, so the
 /// furthest one can scroll up is 100 - 18 = 82.
 fn scrolled_app() -> App {
@@ -837,13 +845,13 @@ fn scrolled_app() -> App {
             height: 24,
         },
     );
-    assert_eq!(ui::message_pane_size(80, 24), (58, 18));
+    assert_eq!(ui::message_pane_size(&app), (54, 18));
     peer_up(&mut app, T0, 1, "alice");
     for i in 0..50u64 {
         incoming(&mut app, T0 + i as i64, peer(1), i + 1, &format!("msg {i}"));
     }
     let c = app.conversation(&peer(1)).unwrap();
-    assert_eq!(ui::conversation_height(&app, c, 58), 100);
+    assert_eq!(ui::conversation_height(&app, c, 54), 100);
     app
 }
 
@@ -1096,7 +1104,8 @@ fn ctrl_r_resends_the_failed_messages_of_the_open_conversation_with_their_ids() 
             to: peer(1),
             id: a,
             sent_at_ms: T0,
-            text: "first".into()
+            text: "first".into(),
+            quote: None,
         }]
     );
     assert_eq!(my_state(&app, peer(1), a), Some(DeliveryState::Sending));
@@ -1122,6 +1131,8 @@ fn stored_msg(n: i64, conv_peer: u8) -> Message {
         text: format!("message {n}"),
         state: None,
         seq: Some(n),
+        quote: None,
+        recalled: false,
     }
 }
 
@@ -1147,6 +1158,8 @@ fn restored_app() -> App {
                     name: "alice".into(),
                     addr: "10.0.0.1:47475".parse().unwrap(),
                     online: true,
+                    last_seen_ms: Some(T0 - 5000),
+                    trust: Trust::Unknown,
                 },
             )],
             conversations: vec![ConversationSummary {
@@ -1158,6 +1171,13 @@ fn restored_app() -> App {
                 pinned: false,
                 muted: false,
                 alias: None,
+                last: Some(Message::new(
+                    MsgId(9),
+                    Author::Peer(node(1)),
+                    T0 - 1000,
+                    "last one".into(),
+                )),
+                mentioned: false,
             }],
         },
     );
@@ -1569,11 +1589,23 @@ fn a_click_opens_a_conversation_and_the_wheel_scrolls() {
     assert_eq!(app.scroll, 3);
     app.update(T0 + 41, mouse(MouseEventKind::ScrollDown, 40, 5));
     assert_eq!(app.scroll, 0);
-    // The sidebar's second row (inside its border) is the second conversation.
+    // Sidebar rows take two lines at 80×24: lines 1–2 inside the border are the first
+    // conversation, 3–4 the second.
+    let first = app.conversations[0].id;
     let second = app.conversations[1].id;
     app.update(
         T0 + 42,
+        mouse(MouseEventKind::Down(MouseButton::Left), 3, 3),
+    );
+    assert_eq!(app.selected, Some(second));
+    app.update(
+        T0 + 42,
         mouse(MouseEventKind::Down(MouseButton::Left), 3, 2),
+    );
+    assert_eq!(app.selected, Some(first));
+    app.update(
+        T0 + 42,
+        mouse(MouseEventKind::Down(MouseButton::Left), 3, 4),
     );
     assert_eq!(app.selected, Some(second));
     // A click below the last conversation does nothing.
@@ -1729,4 +1761,424 @@ fn alt_up_picks_a_message_and_y_copies_exactly_it() {
     );
     press(&mut app, T0 + 3, KeyCode::Char('x'));
     assert_eq!((app.picked, app.input.text()), (None, "x"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Quote-reply, recall, mentions, and the keys added with them
+
+fn resize(app: &mut App, width: u16, height: u16) {
+    app.update(T0, Msg::Resize { width, height });
+}
+
+fn alt(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::ALT))
+}
+
+/// Sends `text` in the open conversation and returns the Send effect's parts.
+fn send_text(app: &mut App, now: i64, text: &str) -> (MsgId, String, Option<Quote>) {
+    app.input.set(text);
+    match press(app, now, KeyCode::Enter).as_slice() {
+        [
+            Effect::Send {
+                id, text, quote, ..
+            },
+        ] => (*id, text.clone(), quote.clone()),
+        other => panic!("expected one send, got {other:?}"),
+    }
+}
+
+#[test]
+fn r_in_pick_mode_replies_with_the_quote_and_esc_cancels() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    incoming(&mut app, T0, peer(1), 5, "first line of hers\nsecond");
+    let (mine, _, _) = send_text(&mut app, T0 + 1, "mine");
+    // Alt-Up picks my latest, Up moves to hers, r replies to it.
+    app.update(T0 + 2, alt(KeyCode::Up));
+    assert_eq!(app.picked, Some(mine));
+    press(&mut app, T0 + 2, KeyCode::Up);
+    assert!(press(&mut app, T0 + 2, KeyCode::Char('r')).is_empty());
+    assert_eq!(app.picked, None);
+    assert_eq!(
+        app.replying,
+        Some(Replying {
+            id: MsgId(5),
+            author: Author::Peer(node(1)),
+            excerpt: "first line of hers".into(),
+        })
+    );
+    let (id, text, quote) = send_text(&mut app, T0 + 3, "answer");
+    assert_eq!(text, "answer");
+    assert_eq!(
+        quote,
+        Some(Quote {
+            id: MsgId(5),
+            author: node(1),
+            excerpt: "first line of hers".into(),
+        })
+    );
+    assert_eq!(app.replying, None, "one reply per pick");
+    let shown = app
+        .conversation(&peer(1))
+        .unwrap()
+        .messages
+        .back()
+        .cloned()
+        .unwrap();
+    assert_eq!((shown.id, shown.quote), (id, quote));
+    // Replying to my own message quotes me by my node id; Esc cancels.
+    app.update(T0 + 4, alt(KeyCode::Up));
+    press(&mut app, T0 + 4, KeyCode::Up);
+    press(&mut app, T0 + 4, KeyCode::Char('r'));
+    assert_eq!(app.replying.as_ref().map(|r| r.author), Some(Author::Me));
+    press(&mut app, T0 + 4, KeyCode::Esc);
+    assert_eq!(app.replying, None);
+    let (_, _, quote) = send_text(&mut app, T0 + 5, "plain again");
+    assert_eq!(quote, None);
+    // Switching conversations drops a pending reply.
+    app.update(T0 + 6, alt(KeyCode::Up));
+    press(&mut app, T0 + 6, KeyCode::Char('r'));
+    assert!(app.replying.is_some());
+    peer_up(&mut app, T0 + 7, 2, "bob");
+    app.update(T0 + 7, ctrl('n'));
+    assert_eq!(app.replying, None);
+}
+
+#[test]
+fn a_reply_to_a_plain_text_peer_is_plain_text_with_the_quote_on_top() {
+    let mut app = new_app();
+    let script = ConversationId::Raw(raw_addr("192.168.1.9:40000"));
+    incoming(&mut app, T0, script, 1, "what time is it?");
+    app.select(script);
+    app.update(T0 + 1, alt(KeyCode::Up));
+    press(&mut app, T0 + 1, KeyCode::Char('r'));
+    let (_, text, quote) = send_text(&mut app, T0 + 2, "noon");
+    assert_eq!(text, "> what time is it?\nnoon");
+    assert_eq!(quote, None);
+    // And recall is refused, with a reason.
+    app.update(T0 + 3, alt(KeyCode::Up));
+    assert!(press(&mut app, T0 + 3, KeyCode::Char('d')).is_empty());
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("plain-text")));
+    app.input.set("/recall");
+    assert!(press(&mut app, T0 + 3, KeyCode::Enter).is_empty());
+    let last = app
+        .conversation(&script)
+        .unwrap()
+        .messages
+        .back()
+        .cloned()
+        .unwrap();
+    assert!(!last.recalled);
+}
+
+#[test]
+fn d_and_slash_recall_take_back_my_recent_message_only() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    incoming(&mut app, T0, peer(1), 5, "hers");
+    let (old, _, _) = send_text(&mut app, T0, "old one");
+    let (new, _, _) = send_text(&mut app, T0 + 100_000, "new one");
+    let recall_effect = |effects: &[Effect]| match effects {
+        [
+            Effect::Recall {
+                to,
+                target,
+                sent_at_ms,
+                id,
+            },
+        ] => {
+            assert_eq!(*to, peer(1));
+            assert_ne!(id.0, 0);
+            (*target, *sent_at_ms)
+        }
+        other => panic!("expected a recall, got {other:?}"),
+    };
+    // Two minutes and a bit after "old one": too late for it, in time for "new one".
+    let now = T0 + RECALL_WINDOW_MS + 1;
+    app.update(now, alt(KeyCode::Up));
+    press(&mut app, now, KeyCode::Up);
+    assert_eq!(app.picked, Some(old));
+    assert!(press(&mut app, now, KeyCode::Char('d')).is_empty());
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("2 minutes")));
+    // Hers is not mine to recall.
+    app.update(now, alt(KeyCode::Up));
+    press(&mut app, now, KeyCode::Up);
+    press(&mut app, now, KeyCode::Up);
+    assert!(press(&mut app, now, KeyCode::Char('d')).is_empty());
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("own")));
+    // The new one goes.
+    app.update(now, alt(KeyCode::Up));
+    assert_eq!(app.picked, Some(new));
+    let effects = press(&mut app, now, KeyCode::Char('d'));
+    assert_eq!(recall_effect(&effects), (new, now));
+    let c = app.conversation(&peer(1)).unwrap();
+    let m = c.messages.iter().find(|m| m.id == new).unwrap();
+    assert!(m.recalled && m.text.is_empty());
+    assert!(c.last.as_ref().is_some_and(|l| l.recalled));
+    // /recall: my latest not yet recalled, here the old one, now too old.
+    app.input.set("/recall");
+    assert!(press(&mut app, now, KeyCode::Enter).is_empty());
+    assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("2 minutes")));
+    let (third, _, _) = send_text(&mut app, now, "third");
+    app.input.set("/recall");
+    let effects = press(&mut app, now + 1, KeyCode::Enter);
+    assert_eq!(recall_effect(&effects), (third, now + 1));
+}
+
+#[test]
+fn a_peer_recalls_only_its_own_messages() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    incoming(&mut app, T0, peer(1), 5, "hers");
+    let (mine, _, _) = send_text(&mut app, T0, "mine");
+    // A reply of mine quoting hers.
+    app.update(T0, alt(KeyCode::Up));
+    press(&mut app, T0, KeyCode::Up);
+    press(&mut app, T0, KeyCode::Char('r'));
+    send_text(&mut app, T0, "about hers");
+    // Alice tries to recall my message: nothing happens. Bob tries to recall hers: nothing.
+    for (from, target) in [(node(1), mine), (node(2), MsgId(5))] {
+        app.update(
+            T0 + 1,
+            Msg::Net(Event::Recall {
+                from,
+                id: MsgId(900),
+                target,
+                sent_at_ms: T0,
+            }),
+        );
+    }
+    let texts = |app: &App| texts(app, peer(1));
+    assert_eq!(texts(&app), vec!["hers", "mine", "about hers"]);
+    // Alice recalls hers: gone, and my quote of it loses its text.
+    app.update(
+        T0 + 2,
+        Msg::Net(Event::Recall {
+            from: node(1),
+            id: MsgId(901),
+            target: MsgId(5),
+            sent_at_ms: T0,
+        }),
+    );
+    let c = app.conversation(&peer(1)).unwrap();
+    assert!(c.messages[0].recalled && c.messages[0].text.is_empty());
+    assert_eq!(
+        c.messages[2].quote.as_ref().map(|q| q.excerpt.as_str()),
+        Some("")
+    );
+    // The store's word does the same (Msg::Recalled), and is idempotent.
+    app.update(
+        T0 + 3,
+        Msg::Recalled {
+            conversation: peer(1),
+            author: Author::Peer(node(1)),
+            target: MsgId(5),
+        },
+    );
+    assert!(app.conversation(&peer(1)).unwrap().messages[0].recalled);
+}
+
+#[test]
+fn a_mention_of_me_marks_the_chat_rings_even_muted_and_notifies_by_name_only() {
+    let mut app = new_app();
+    // A message arriving, and what the app asks for because of it.
+    let said = |app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str| {
+        app.update(
+            now,
+            Msg::Net(Event::Message {
+                conversation,
+                id: MsgId(id),
+                sent_at_ms: None,
+                text: text.into(),
+                quote: None,
+            }),
+        )
+    };
+    app.notify = true;
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    // Bob's chat is muted and not open.
+    app.select(peer(2));
+    app.input.set("/mute");
+    press(&mut app, T0, KeyCode::Enter);
+    app.select(peer(1));
+    app.take_bell();
+    let effects = said(&mut app, T0 + 1, peer(2), 1, "no mention \x1b]0;x\x07");
+    assert!(!app.take_bell(), "muted, no mention: quiet");
+    assert!(effects.is_empty(), "{effects:?}");
+    let effects = said(&mut app, T0 + 2, peer(2), 2, "hey @me, look \x1b[2J");
+    assert!(app.take_bell(), "a mention rings through mute");
+    assert_eq!(effects, vec![Effect::Notify("bob mentioned you".into())]);
+    assert!(app.conversation(&peer(2)).unwrap().mentioned);
+    // Not muted, no mention: a plain notification naming the sender, never the text.
+    let effects = said(
+        &mut app,
+        T0 + 3,
+        ConversationId::Raw(raw_addr("10.1.1.1:9")),
+        3,
+        "secret text",
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::Notify("10.1.1.1:9: new plain-text message".into())]
+    );
+    // Opening bob's chat clears the mark.
+    app.select(peer(2));
+    assert!(!app.conversation(&peer(2)).unwrap().mentioned);
+    // With notifications off, nothing is queued.
+    app.notify = false;
+    app.select(peer(1));
+    let effects = said(&mut app, T0 + 4, peer(2), 4, "@me again");
+    assert!(effects.is_empty());
+}
+
+#[test]
+fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    resize(&mut app, 80, 24);
+    assert!(app.show_sidebar);
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::F(3), KeyModifiers::NONE)),
+    );
+    assert!(!app.show_sidebar);
+    assert_eq!(
+        ui::message_pane_size(&app).0,
+        78,
+        "the pane takes the whole width"
+    );
+    app.update(T0, alt(KeyCode::Char('l')));
+    assert!(app.show_sidebar);
+    // Narrow: the key shows the list over the messages; Down/Up switch, Enter closes.
+    resize(&mut app, 50, 20);
+    assert_eq!(ui::message_pane_size(&app).0, 48);
+    app.update(T0, alt(KeyCode::Char('l')));
+    assert!(app.sidebar_overlay);
+    let first = app.selected;
+    press(&mut app, T0, KeyCode::Down);
+    assert_ne!(app.selected, first);
+    assert!(app.input.is_empty(), "keys go to the list, not the input");
+    press(&mut app, T0, KeyCode::Up);
+    assert_eq!(app.selected, first);
+    assert!(
+        press(&mut app, T0, KeyCode::Enter).is_empty(),
+        "Enter closes, sends nothing"
+    );
+    assert!(!app.sidebar_overlay);
+    // With it closed, Up is input history again, and Esc closes it too.
+    app.update(T0, alt(KeyCode::Char('l')));
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(!app.sidebar_overlay);
+}
+
+#[test]
+fn help_scrolls_with_arrows_and_pages_and_closes_with_esc() {
+    let mut app = new_app();
+    resize(&mut app, 80, 24);
+    app.update(
+        T0,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
+    );
+    assert!(app.show_help);
+    press(&mut app, T0, KeyCode::Down);
+    press(&mut app, T0, KeyCode::Down);
+    assert_eq!(app.help_scroll, 2);
+    press(&mut app, T0, KeyCode::Up);
+    assert_eq!(app.help_scroll, 1);
+    for _ in 0..10 {
+        press(&mut app, T0, KeyCode::PageDown);
+    }
+    assert_eq!(app.help_scroll, ui::help_max_scroll(&app));
+    assert!(app.help_scroll > 0);
+    press(&mut app, T0, KeyCode::PageUp);
+    assert!(app.help_scroll < ui::help_max_scroll(&app));
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(!app.show_help);
+    // ? on an empty input opens it at the top again.
+    press(&mut app, T0, KeyCode::Char('?'));
+    assert!(app.show_help);
+    assert_eq!(app.help_scroll, 0);
+}
+
+#[test]
+fn rebound_keys_do_their_new_job_and_free_the_old_one() {
+    use keymap::KeySpec;
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    let f5: KeySpec = "f5".parse().unwrap();
+    app.keymap = Keymap::with(&[(Action::NextConversation, vec![f5])]);
+    let first = app.selected;
+    app.update(T0, ctrl('n'));
+    assert_eq!(app.selected, first, "Ctrl-N is no longer bound");
+    press(&mut app, T0, KeyCode::F(5));
+    assert_ne!(app.selected, first);
+}
+
+#[test]
+fn every_default_binding_reaches_its_action() {
+    // Each key of the default table does something observable from a known state.
+    let base = || {
+        let mut app = new_app();
+        resize(&mut app, 80, 24);
+        for n in 1..=10 {
+            peer_up(&mut app, T0, n, &format!("peer{n:02}"));
+        }
+        for i in 0..40 {
+            incoming(&mut app, T0 + i, peer(1), 100 + i as u64, "line");
+        }
+        // Something unread elsewhere, for Alt-A.
+        incoming(&mut app, T0 + 50, peer(5), 99, "psst");
+        send_text(&mut app, T0 + 60, "sent before");
+        app.input.set("one two");
+        app.input.left();
+        app.notice = Some(Notice::Info("base".into()));
+        app
+    };
+    // What a key may change, as one comparable value.
+    let observe = |app: &App| {
+        (
+            app.notice.clone(),
+            app.selected,
+            app.input.clone(),
+            app.scroll,
+            (app.show_help, app.show_info, app.show_sidebar, app.running),
+            app.picked,
+            app.switcher.clone(),
+        )
+    };
+    let keymap = Keymap::default();
+    for (action, _) in keymap::ACTION_NAMES {
+        for spec in keymap.keys_for(*action) {
+            let mut app = base();
+            match action {
+                // Down goes forward through what Up brought back.
+                Action::HistoryNext => {
+                    app.update(T0 + 99, key(KeyCode::Up));
+                }
+                // Yank puts back what a kill took.
+                Action::Yank => {
+                    app.update(T0 + 99, ctrl('w'));
+                }
+                // Scrolling down needs to be scrolled up.
+                Action::ScrollDown | Action::PageDown | Action::ScrollBottom => {
+                    app.update(T0 + 99, key(KeyCode::PageUp));
+                }
+                _ => {}
+            }
+            let before = observe(&app);
+            let effects = app.update(T0 + 100, Msg::Key(KeyEvent::new(spec.code, spec.mods)));
+            let after = observe(&app);
+            if let Action::Jump(n) = action {
+                let nth = app.conversations[usize::from(*n) - 1].id;
+                assert_eq!(app.selected, Some(nth), "{spec}");
+                continue;
+            }
+            let changed = before != after || !effects.is_empty();
+            assert!(changed, "{spec} ({}) did nothing", action.name());
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use super::rawtext;
 use super::secure::{Identity, Opened, Secure, SecureStats};
 use super::stream::{RecvStream, SendOutcome, SendStream};
-use super::wire::{self, Beacon, Content, EncodeError, Frame};
+use super::wire::{self, Beacon, Body, Content, EncodeError, Frame, Quote};
 use super::{ConversationId, MsgId, NodeId};
 use crate::rng::Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -85,11 +85,7 @@ impl EndpointConfig {
 
 /// Cuts a name to what a beacon carries, on a character boundary.
 fn clip_name(name: &str) -> String {
-    let mut cut = name.len().min(wire::MAX_NAME_BYTES);
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    name[..cut].to_owned()
+    wire::clip_utf8(name, wire::MAX_NAME_BYTES).to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +221,18 @@ pub enum Event {
         /// The sender's clock, when it said; plain-text peers do not.
         sent_at_ms: Option<i64>,
         text: String,
+        /// The message this one replies to.
+        quote: Option<Quote>,
+    },
+    /// A peer takes back its message `target` (only ever its own: the store and the app
+    /// match `target` among the messages `from` wrote).
+    Recall {
+        from: NodeId,
+        /// The recall's own id (acknowledged once stored, like a message).
+        id: MsgId,
+        target: MsgId,
+        /// The sender's clock when it recalled.
+        sent_at_ms: i64,
     },
     State {
         id: MsgId,
@@ -242,6 +250,8 @@ pub enum SendError {
     OutboxFull,
     #[error("nothing to send")]
     Empty,
+    #[error("a plain-text peer gets text only")]
+    PlainText,
 }
 
 /// Counters for the status line, the pipe and the network doctor.
@@ -689,17 +699,29 @@ impl Endpoint {
         sent_at_ms: i64,
         text: &str,
     ) -> Result<(), SendError> {
-        if text.is_empty() {
+        self.send_body(now, to, id, sent_at_ms, &Body::Text(text.to_owned()))
+    }
+
+    /// [`send_message`](Self::send_message) for any chat body: text, a reply, a recall.
+    /// A plain-text peer takes text only.
+    pub fn send_body(
+        &mut self,
+        now: Instant,
+        to: ConversationId,
+        id: MsgId,
+        sent_at_ms: i64,
+        body: &Body,
+    ) -> Result<(), SendError> {
+        if matches!(body, Body::Text(t) if t.is_empty()) {
             return Err(SendError::Empty);
         }
+        let bytes = body.encode()?;
+        let content = body.content();
         match to {
             ConversationId::Raw(addr) => {
-                if text.len() > wire::MAX_MESSAGE_BYTES {
-                    return Err(SendError::Encode(EncodeError::TooLong {
-                        len: text.len(),
-                        max: wire::MAX_MESSAGE_BYTES,
-                    }));
-                }
+                let Body::Text(text) = body else {
+                    return Err(SendError::PlainText);
+                };
                 for payload in rawtext::encode(text) {
                     self.push(Destination::Unicast(addr), payload);
                 }
@@ -710,12 +732,6 @@ impl Endpoint {
                 Ok(())
             }
             ConversationId::Peer(node) => {
-                if text.len() > wire::MAX_MESSAGE_BYTES {
-                    return Err(SendError::Encode(EncodeError::TooLong {
-                        len: text.len(),
-                        max: wire::MAX_MESSAGE_BYTES,
-                    }));
-                }
                 let peer = self.peers.get_mut(&node).ok_or(SendError::UnknownPeer)?;
                 peer.failed.retain(|w| w.id != id);
                 self.typed += 1;
@@ -724,13 +740,12 @@ impl Endpoint {
                 let waiting = Waiting {
                     order,
                     id,
-                    content: Content::Text,
+                    content,
                     sent_at_ms,
-                    bytes: text.as_bytes().to_vec(),
+                    bytes,
                 };
                 if peer.online {
-                    peer.send
-                        .push(id, Content::Text, sent_at_ms, &waiting.bytes);
+                    peer.send.push(id, content, sent_at_ms, &waiting.bytes);
                     self.events.push_back(Event::State {
                         id,
                         state: DeliveryState::Sending,
@@ -919,21 +934,21 @@ impl Endpoint {
     fn settle(&mut self, id: NodeId, outcomes: Vec<SendOutcome>) {
         for outcome in outcomes {
             match outcome {
-                SendOutcome::Delivered(msg, Content::Text) => {
+                SendOutcome::Delivered(msg, content) if content.is_chat() => {
                     self.order_of.remove(&msg);
                     self.events.push_back(Event::State {
                         id: msg,
                         state: DeliveryState::Delivered,
                     });
                 }
-                SendOutcome::Failed(msg, Content::Text, sent_at_ms, bytes) => {
+                SendOutcome::Failed(msg, content, sent_at_ms, bytes) if content.is_chat() => {
                     if let Some(peer) = self.peers.get_mut(&id)
                         && peer.failed.len() < MAX_OUTBOX_PER_PEER
                     {
                         peer.failed.push_back(Waiting {
                             order: self.order_of.get(&msg).copied().unwrap_or(u64::MAX),
                             id: msg,
-                            content: Content::Text,
+                            content,
                             sent_at_ms,
                             bytes,
                         });
@@ -944,8 +959,7 @@ impl Endpoint {
                     });
                 }
                 // Read receipts are best effort: nobody waits on them.
-                SendOutcome::Delivered(_, Content::Read)
-                | SendOutcome::Failed(_, Content::Read, ..) => {}
+                SendOutcome::Delivered(..) | SendOutcome::Failed(..) => {}
             }
         }
     }
@@ -1020,6 +1034,7 @@ impl Endpoint {
                         id,
                         sent_at_ms: None,
                         text,
+                        quote: None,
                     });
                 }
                 None => self.stats.malformed += 1,
@@ -1118,9 +1133,9 @@ impl Endpoint {
             peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
         }
         for r in received {
-            // Only chat text goes up to be stored; the rest is settled here.
+            // Only chat goes up to be stored; the rest is settled here.
             let copy = peer.seen_set.contains(&r.id);
-            let goes_up = r.content == Content::Text && !copy;
+            let goes_up = r.content.is_chat() && !copy;
             if let Some(recv) = peer.recv.as_mut() {
                 if copy {
                     recv.settle_copy(now, r.id, r.msn);
@@ -1133,13 +1148,10 @@ impl Endpoint {
                 continue;
             }
             match r.content {
-                Content::Text => match String::from_utf8(r.bytes) {
-                    Ok(text) => self.events.push_back(Event::Message {
-                        conversation: ConversationId::Peer(p.from),
-                        id: r.id,
-                        sent_at_ms: Some(r.sent_at_ms),
-                        text,
-                    }),
+                content if content.is_chat() => match Body::decode(content, &r.bytes) {
+                    Ok(body) => self
+                        .events
+                        .push_back(chat_event(p.from, r.id, r.sent_at_ms, body)),
                     Err(_) => {
                         self.stats.malformed += 1;
                         if let Some(recv) = peer.recv.as_mut() {
@@ -1157,7 +1169,7 @@ impl Endpoint {
                         });
                     }
                 }
-                Content::Read => {}
+                _ => {}
             }
         }
         for w in retry {
@@ -1293,7 +1305,7 @@ impl Endpoint {
         let back = peer.send.drain_unsettled();
         let mut queued = Vec::new();
         for (id, content, sent_at_ms, bytes) in back {
-            if content == Content::Text && peer.outbox.len() < MAX_OUTBOX_PER_PEER {
+            if content.is_chat() && peer.outbox.len() < MAX_OUTBOX_PER_PEER {
                 queued.push(id);
                 peer.outbox.push_back(Waiting {
                     order: self.order_of.get(&id).copied().unwrap_or(u64::MAX),
@@ -1346,5 +1358,32 @@ impl Endpoint {
         }
         self.stats.datagrams_out += 1;
         self.transmits.push_back(Transmit { dst, payload });
+    }
+}
+
+/// The event for a chat message from a peer.
+fn chat_event(from: NodeId, id: MsgId, sent_at_ms: i64, body: Body) -> Event {
+    let conversation = ConversationId::Peer(from);
+    match body {
+        Body::Text(text) => Event::Message {
+            conversation,
+            id,
+            sent_at_ms: Some(sent_at_ms),
+            text,
+            quote: None,
+        },
+        Body::Reply { quote, text } => Event::Message {
+            conversation,
+            id,
+            sent_at_ms: Some(sent_at_ms),
+            text,
+            quote: Some(quote),
+        },
+        Body::Recall(target) => Event::Recall {
+            from,
+            id,
+            target,
+            sent_at_ms,
+        },
     }
 }

@@ -17,6 +17,7 @@ pub use endpoint::{
     PeerDownReason, PeerView, SendError, Stats, Transmit, Trust, TrustLevel,
 };
 pub use secure::{Identity, fingerprint, verification_code};
+pub use wire::{Body, Quote};
 
 use std::fmt;
 use std::net::SocketAddr;

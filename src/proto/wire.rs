@@ -20,6 +20,16 @@
 //!         frag_index:u16 frag_count:u16 len:u16 bytes
 //! ```
 //!
+//! A message's bytes (its fragments joined) by content `kind` ([`Body`]):
+//!
+//! ```text
+//! 0 text    UTF-8
+//! 1 read    id:u64 * n                 (read receipts)
+//! 2 reply   quoted_id:u64 quoted_author[32] excerpt_len:u8 excerpt text
+//!           (excerpt: UTF-8, at most MAX_EXCERPT_BYTES; text: UTF-8, not empty)
+//! 3 recall  target_id:u64              (only the author's own recall counts)
+//! ```
+//!
 //! A packet's `epoch` is chosen at random when a node starts, so a restarted peer's fresh
 //! numbering is never mistaken for the old one. `pn` numbers every data packet sent
 //! (retransmissions get new numbers, so acks time round trips without ambiguity); `msn`
@@ -48,6 +58,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_FRAGMENTS: usize = MAX_MESSAGE_BYTES.div_ceil(FRAGMENT_BYTES);
 /// Most packet-number ranges one ack carries.
 pub const MAX_ACK_RANGES: usize = 16;
+/// Longest quoted excerpt a reply carries, in bytes of UTF-8.
+pub const MAX_EXCERPT_BYTES: usize = 160;
+/// Bytes of a reply's body before its excerpt and text.
+pub const REPLY_OVERHEAD: usize = 8 + 32 + 1;
 
 const HEADER: usize = MAGIC.len() + 2;
 /// Bytes a sealed frame adds around its plaintext: header, index, counter, AEAD tag.
@@ -89,6 +103,10 @@ pub enum Content {
     Text,
     /// Read receipts: the ids (u64 each) of messages the reader has seen.
     Read,
+    /// Chat text that quotes an earlier message ([`Body::Reply`]).
+    Reply,
+    /// The author takes back one of their messages ([`Body::Recall`]).
+    Recall,
 }
 
 impl Content {
@@ -96,6 +114,8 @@ impl Content {
         match self {
             Content::Text => 0,
             Content::Read => 1,
+            Content::Reply => 2,
+            Content::Recall => 3,
         }
     }
 
@@ -103,7 +123,154 @@ impl Content {
         match b {
             0 => Some(Content::Text),
             1 => Some(Content::Read),
+            2 => Some(Content::Reply),
+            3 => Some(Content::Recall),
             _ => None,
+        }
+    }
+
+    /// Something the user sent: tracked to delivered or failed, kept for a peer that is
+    /// away, stored by the receiver. (Read receipts are best effort.)
+    pub fn is_chat(self) -> bool {
+        !matches!(self, Content::Read)
+    }
+}
+
+/// The message a reply quotes: its id, its author, and the start of its text, so the
+/// receiver can show the quote even without the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub id: MsgId,
+    pub author: NodeId,
+    /// At most [`MAX_EXCERPT_BYTES`]; one line.
+    pub excerpt: String,
+}
+
+impl Quote {
+    /// A quote of `text`: its first line, cut on a character boundary to what a reply
+    /// carries.
+    pub fn of(id: MsgId, author: NodeId, text: &str) -> Quote {
+        let line = text.trim().lines().next().unwrap_or("");
+        Quote {
+            id,
+            author,
+            excerpt: clip_utf8(line, MAX_EXCERPT_BYTES).to_owned(),
+        }
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn clip_utf8(s: &str, max: usize) -> &str {
+    let mut cut = s.len().min(max);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
+/// What a chat message's bytes say, by its [`Content`] kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Text(String),
+    Reply {
+        quote: Quote,
+        text: String,
+    },
+    /// Take back my message with this id.
+    Recall(MsgId),
+}
+
+impl Body {
+    pub fn content(&self) -> Content {
+        match self {
+            Body::Text(_) => Content::Text,
+            Body::Reply { .. } => Content::Reply,
+            Body::Recall(_) => Content::Recall,
+        }
+    }
+
+    /// The message's bytes; refused if they would not fit one message.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let bytes = match self {
+            Body::Text(text) => text.as_bytes().to_vec(),
+            Body::Reply { quote, text } => {
+                if quote.excerpt.len() > MAX_EXCERPT_BYTES {
+                    return Err(EncodeError::Invalid("quoted excerpt too long"));
+                }
+                if quote.id.0 == 0 || text.is_empty() {
+                    return Err(EncodeError::Invalid("reply"));
+                }
+                let mut out = Vec::with_capacity(REPLY_OVERHEAD + quote.excerpt.len() + text.len());
+                out.extend_from_slice(&quote.id.0.to_be_bytes());
+                out.extend_from_slice(&quote.author.0);
+                out.push(quote.excerpt.len() as u8);
+                out.extend_from_slice(quote.excerpt.as_bytes());
+                out.extend_from_slice(text.as_bytes());
+                out
+            }
+            Body::Recall(target) => {
+                if target.0 == 0 {
+                    return Err(EncodeError::Invalid("recall of id 0"));
+                }
+                target.0.to_be_bytes().to_vec()
+            }
+        };
+        if bytes.len() > MAX_MESSAGE_BYTES {
+            return Err(EncodeError::TooLong {
+                len: bytes.len(),
+                max: MAX_MESSAGE_BYTES,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads a chat message's bytes. Strict: every length is checked, text must be UTF-8,
+    /// nothing may trail. Read receipts are not a body.
+    pub fn decode(content: Content, bytes: &[u8]) -> Result<Body, DecodeError> {
+        let utf8 = |b: &[u8]| {
+            std::str::from_utf8(b)
+                .map(str::to_owned)
+                .map_err(|_| DecodeError::Utf8)
+        };
+        match content {
+            Content::Text => Ok(Body::Text(utf8(bytes)?)),
+            Content::Read => Err(DecodeError::Invalid("read receipts are not a message")),
+            Content::Reply => {
+                let mut r = Reader { data: bytes };
+                let id = MsgId(r.u64()?);
+                let author = r.node()?;
+                let len = usize::from(r.u8()?);
+                if id.0 == 0 {
+                    return Err(DecodeError::Invalid("reply to id 0"));
+                }
+                if len > MAX_EXCERPT_BYTES {
+                    return Err(DecodeError::Invalid("quoted excerpt too long"));
+                }
+                let excerpt = utf8(r.take(len)?)?;
+                let text = utf8(r.data)?;
+                if text.is_empty() {
+                    return Err(DecodeError::Invalid("empty reply"));
+                }
+                Ok(Body::Reply {
+                    quote: Quote {
+                        id,
+                        author,
+                        excerpt,
+                    },
+                    text,
+                })
+            }
+            Content::Recall => {
+                let mut r = Reader { data: bytes };
+                let target = MsgId(r.u64()?);
+                if !r.data.is_empty() {
+                    return Err(DecodeError::Trailing(r.data.len()));
+                }
+                if target.0 == 0 {
+                    return Err(DecodeError::Invalid("recall of id 0"));
+                }
+                Ok(Body::Recall(target))
+            }
         }
     }
 }
@@ -831,13 +998,13 @@ mod tests {
             1u16..=MAX_FRAGMENTS as u16,
             proptest::collection::vec(any::<u8>(), 0..=FRAGMENT_BYTES),
         )
-            .prop_map(|(pn, a, b, id, read, at, count, payload)| Data {
+            .prop_map(|(pn, a, b, id, _, at, count, payload)| Data {
                 ack_now: pn % 2 == 0,
                 pn,
                 msn: a.max(b),
                 base: a.min(b),
                 id: MsgId(id),
-                content: if read { Content::Read } else { Content::Text },
+                content: Content::from_byte((pn % 4) as u8).expect("0..4 are kinds"),
                 sent_at_ms: at,
                 frag_index: (pn % u64::from(count)) as u16,
                 frag_count: count,
@@ -866,7 +1033,161 @@ mod tests {
             })
     }
 
+    fn quote() -> Quote {
+        Quote {
+            id: MsgId(77),
+            author: node(6),
+            excerpt: "原文 the original".into(),
+        }
+    }
+
+    fn bodies() -> Vec<Body> {
+        vec![
+            Body::Text("你好 👋".into()),
+            Body::Text(String::new()),
+            Body::Reply {
+                quote: quote(),
+                text: "reply 回复".into(),
+            },
+            Body::Reply {
+                quote: Quote {
+                    excerpt: String::new(),
+                    ..quote()
+                },
+                text: "x".into(),
+            },
+            Body::Recall(MsgId(u64::MAX)),
+        ]
+    }
+
+    #[test]
+    fn every_body_round_trips() {
+        for body in bodies() {
+            let bytes = body.encode().expect("encodes");
+            assert_eq!(Body::decode(body.content(), &bytes), Ok(body));
+        }
+        // The exact layout of a reply: id, author, excerpt length, excerpt, text.
+        let bytes = Body::Reply {
+            quote: Quote {
+                id: MsgId(0x0102),
+                author: node(9),
+                excerpt: "ab".into(),
+            },
+            text: "c".into(),
+        }
+        .encode()
+        .expect("encodes");
+        let mut want = vec![0, 0, 0, 0, 0, 0, 1, 2];
+        want.extend([9; 32]);
+        want.extend([2, b'a', b'b', b'c']);
+        assert_eq!(bytes, want);
+        assert_eq!(
+            Body::Recall(MsgId(5)).encode().expect("encodes"),
+            vec![0, 0, 0, 0, 0, 0, 0, 5]
+        );
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_both_ways() {
+        for body in bodies().into_iter().filter(|b| !matches!(b, Body::Text(_))) {
+            let bytes = body.encode().expect("encodes");
+            for cut in 0..bytes.len() {
+                let r = Body::decode(body.content(), &bytes[..cut]);
+                // A reply cut inside its text may still be a (shorter) valid reply.
+                if let Ok(Body::Reply { text, .. }) = &r {
+                    assert!(!text.is_empty() && cut > REPLY_OVERHEAD, "cut {cut}");
+                    continue;
+                }
+                assert!(r.is_err(), "cut {cut} of {body:?}: {r:?}");
+            }
+        }
+        let long = Quote {
+            excerpt: "x".repeat(MAX_EXCERPT_BYTES + 1),
+            ..quote()
+        };
+        let reply = |quote: Quote, text: &str| Body::Reply {
+            quote,
+            text: text.into(),
+        };
+        assert!(reply(long, "t").encode().is_err());
+        assert!(reply(quote(), "").encode().is_err());
+        assert!(
+            reply(
+                Quote {
+                    id: MsgId(0),
+                    ..quote()
+                },
+                "t"
+            )
+            .encode()
+            .is_err()
+        );
+        assert!(Body::Recall(MsgId(0)).encode().is_err());
+        assert!(
+            Body::Text("x".repeat(MAX_MESSAGE_BYTES + 1))
+                .encode()
+                .is_err()
+        );
+        // Hand-made bytes: an excerpt longer than allowed, bad UTF-8, a recall with a tail.
+        let mut bytes = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        bytes.extend([1; 32]);
+        bytes.push(MAX_EXCERPT_BYTES as u8 + 1);
+        bytes.extend(vec![b'a'; MAX_EXCERPT_BYTES + 2]);
+        assert_eq!(
+            Body::decode(Content::Reply, &bytes),
+            Err(DecodeError::Invalid("quoted excerpt too long"))
+        );
+        let mut bytes = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        bytes.extend([1; 32]);
+        bytes.extend([1, 0xFF, b'a']);
+        assert_eq!(Body::decode(Content::Reply, &bytes), Err(DecodeError::Utf8));
+        assert_eq!(
+            Body::decode(Content::Recall, &[0, 0, 0, 0, 0, 0, 0, 1, 0]),
+            Err(DecodeError::Trailing(1))
+        );
+        assert!(Body::decode(Content::Read, &[0; 8]).is_err());
+        assert_eq!(Body::decode(Content::Text, &[0xC3]), Err(DecodeError::Utf8));
+    }
+
+    #[test]
+    fn a_quote_is_one_line_cut_on_a_character_boundary() {
+        let q = Quote::of(MsgId(1), node(1), "  first line\nsecond");
+        assert_eq!(q.excerpt, "first line");
+        let q = Quote::of(MsgId(1), node(1), &"字".repeat(100));
+        assert!(q.excerpt.len() <= MAX_EXCERPT_BYTES);
+        assert_eq!(q.excerpt, "字".repeat(MAX_EXCERPT_BYTES / 3));
+    }
+
+    fn arb_body() -> impl Strategy<Value = Body> {
+        prop_oneof![
+            "\\PC{0,40}".prop_map(Body::Text),
+            (1u64.., any::<[u8; 32]>(), "\\PC{0,40}", "\\PC{1,40}").prop_map(
+                |(id, author, excerpt, text)| Body::Reply {
+                    quote: Quote::of(MsgId(id), NodeId(author), &excerpt),
+                    text,
+                }
+            ),
+            (1u64..).prop_map(|id| Body::Recall(MsgId(id))),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn bodies_round_trip(body in arb_body()) {
+            let bytes = body.encode().expect("encodes");
+            prop_assert_eq!(Body::decode(body.content(), &bytes), Ok(body));
+        }
+
+        #[test]
+        fn body_decode_never_panics(kind in 0u8..4, bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let content = Content::from_byte(kind).expect("a kind");
+            if let Ok(body) = Body::decode(content, &bytes) {
+                // Whatever decodes must encode back to the same bytes.
+                prop_assert_eq!(body.content(), content);
+                prop_assert_eq!(body.encode().expect("re-encodes"), bytes);
+            }
+        }
+
         #[test]
         fn decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..1300)) {
             let _ = Frame::decode(&data);

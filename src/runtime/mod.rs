@@ -13,7 +13,8 @@ pub mod tui;
 
 use crate::config::Settings;
 use crate::proto::{
-    self, ConversationId, DeliveryState, Endpoint, EndpointConfig, Identity, MsgId, NodeId,
+    self, Body, ConversationId, DeliveryState, Endpoint, EndpointConfig, Identity, MsgId, NodeId,
+    Quote,
 };
 use crate::store::{self, ConversationRow, NewMessage, OutboxRow, PeerRow, Store};
 use net::{Datagram, Net, NetConfig};
@@ -26,6 +27,9 @@ use tokio::sync::mpsc;
 
 /// The history database, in the data dir.
 pub const DATABASE_FILE: &str = "history.db";
+
+/// How long after sending a message its author may recall it.
+pub const RECALL_WINDOW_MS: i64 = crate::app::RECALL_WINDOW_MS;
 
 /// Datagrams handled in one loop turn before input gets another look.
 const BATCH: usize = 256;
@@ -94,7 +98,12 @@ pub enum Wake {
 pub struct Restored {
     pub peers: Vec<PeerRow>,
     pub conversations: Vec<ConversationRow>,
+    /// Unread messages with `@my-name` in them: (conversation, text).
+    pub mentions: Vec<(ConversationId, String)>,
 }
+
+/// Unread messages looked at for mentions of me at start, at most.
+const MAX_MENTION_SCAN: usize = 1000;
 
 impl Node {
     /// Binds the sockets and starts the endpoint. Peers from the settings are resolved in
@@ -155,11 +164,17 @@ impl Node {
     /// Attaches the store: what it remembers is loaded (peers, outbox), received messages
     /// are acknowledged only once stored, and everything sent, received and settled is
     /// written. Returns what the front end should show at start.
-    pub fn attach_store(&mut self, store: Store) -> std::io::Result<Restored> {
+    pub fn attach_store(&mut self, mut store: Store) -> std::io::Result<Restored> {
         let io = |e: crate::store::StoreError| std::io::Error::other(e.to_string());
+        store.set_me(self.endpoint.node());
         let peers = store.peers().map_err(io)?;
         let conversations = store.conversations().map_err(io)?;
         let outbox = store.outbox().map_err(io)?;
+        // Unread messages that may mention me (the app decides which really do).
+        let needle = format!("@{}", self.endpoint.name());
+        let mentions = store
+            .unread_containing(&needle, MAX_MENTION_SCAN)
+            .map_err(io)?;
         let now = mono_now();
         for p in &peers {
             self.endpoint.remember_peer(p.id, &p.name, p.addr);
@@ -168,7 +183,7 @@ impl Node {
             let to = ConversationId::Peer(row.to);
             if let Err(e) = self
                 .endpoint
-                .send_message(now, to, row.id, row.sent_at_ms, &row.text)
+                .send_body(now, to, row.id, row.sent_at_ms, &row.body)
             {
                 tracing::warn!(%e, id = %row.id, "outbox message not re-queued");
             }
@@ -180,6 +195,7 @@ impl Node {
         Ok(Restored {
             peers,
             conversations,
+            mentions,
         })
     }
 
@@ -321,6 +337,7 @@ impl Node {
                     id,
                     sent_at_ms,
                     text,
+                    quote,
                 } => inserts.push(NewMessage {
                     conversation,
                     id,
@@ -332,6 +349,20 @@ impl Node {
                     received_at_ms: now_ms,
                     text,
                     state: None,
+                    quote,
+                }),
+                // Applied by the store first, then acknowledged and shown.
+                proto::Event::Recall {
+                    from,
+                    id,
+                    target,
+                    sent_at_ms,
+                } => self.store(storage::Request::Recall {
+                    conversation: ConversationId::Peer(from),
+                    author: store::Author::Peer(from),
+                    target,
+                    within: Some((sent_at_ms, RECALL_WINDOW_MS)),
+                    id: Some(id),
                 }),
                 proto::Event::State { id, state } => {
                     states.push((id, state));
@@ -379,28 +410,67 @@ impl Node {
         sent_at_ms: i64,
         text: &str,
     ) -> Result<(), proto::SendError> {
+        self.send_body(to, id, sent_at_ms, Body::Text(text.to_owned()))
+    }
+
+    /// Sends text, a reply, or a recall of one of my messages, and writes it down: the
+    /// message (or the recall's effect) in the history, and in the outbox until delivered.
+    pub fn send_body(
+        &mut self,
+        to: ConversationId,
+        id: MsgId,
+        sent_at_ms: i64,
+        body: Body,
+    ) -> Result<(), proto::SendError> {
         self.endpoint
-            .send_message(mono_now(), to, id, sent_at_ms, text)?;
-        if self.store.is_some() {
-            self.store(storage::Request::Insert(vec![NewMessage {
-                conversation: to,
-                id,
-                author: store::Author::Me,
-                sent_at_ms,
-                received_at_ms: sent_at_ms,
-                text: text.to_owned(),
-                state: Some(DeliveryState::Sending),
-            }]));
-            if let ConversationId::Peer(peer) = to {
-                self.store(storage::Request::OutboxAdd(OutboxRow {
-                    id,
-                    to: peer,
-                    sent_at_ms,
-                    text: text.to_owned(),
-                }));
+            .send_body(mono_now(), to, id, sent_at_ms, &body)?;
+        if self.store.is_none() {
+            return Ok(());
+        }
+        let mine = |text: &str, quote: Option<&Quote>| NewMessage {
+            conversation: to,
+            id,
+            author: store::Author::Me,
+            sent_at_ms,
+            received_at_ms: sent_at_ms,
+            text: text.to_owned(),
+            state: Some(DeliveryState::Sending),
+            quote: quote.cloned(),
+        };
+        match &body {
+            Body::Text(text) => self.store(storage::Request::Insert(vec![mine(text, None)])),
+            Body::Reply { quote, text } => {
+                self.store(storage::Request::Insert(vec![mine(text, Some(quote))]));
             }
+            Body::Recall(target) => self.store(storage::Request::Recall {
+                conversation: to,
+                author: store::Author::Me,
+                target: *target,
+                within: None,
+                id: None,
+            }),
+        }
+        if let ConversationId::Peer(peer) = to {
+            self.store(storage::Request::OutboxAdd(Box::new(OutboxRow {
+                id,
+                to: peer,
+                sent_at_ms,
+                body,
+            })));
         }
         Ok(())
+    }
+
+    /// After the store applied a recall from a peer: acknowledge it (or, if the store
+    /// failed, let the peer send it again later).
+    pub fn recall_stored(&mut self, author: store::Author, id: Option<MsgId>, ok: bool) {
+        if let (store::Author::Peer(peer), Some(id)) = (author, id) {
+            if ok {
+                self.endpoint.confirm_stored(mono_now(), peer, &[id]);
+            } else {
+                self.endpoint.store_failed(peer, id);
+            }
+        }
     }
 
     pub fn mark_read(&mut self, peer: NodeId, ids: &[MsgId]) {

@@ -5,7 +5,8 @@
 //! `{"cmd":"add","addr":"host:port"}`, `{"cmd":"peers"}`, `{"cmd":"quit"}`,
 //! `{"cmd":"trust"|"block"|"verify","to":"<peer>"}`.
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
-//! `message`, `state`, `trust`, `peers`, `error`.
+//! `message` (with `reply_to` and `quote` when it replies to another), `recall`, `state`,
+//! `trust`, `peers`, `error`.
 
 use super::storage::Reply;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
@@ -101,6 +102,16 @@ enum Output {
         /// The sender's own clock, if it said.
         sent_at: Option<i64>,
         text: String,
+        /// The id of the message this one replies to, and the start of its text.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        quote: Option<String>,
+    },
+    /// The peer of `conversation` took back its message `id`.
+    Recall {
+        conversation: String,
+        id: String,
     },
     State {
         id: String,
@@ -232,9 +243,24 @@ where
                                 id: m.id,
                                 sent_at_ms: Some(m.sent_at_ms),
                                 text: m.text,
+                                quote: m.quote,
                             };
                             pipe.forward(&node, event).await?;
                         }
+                    }
+                }
+                Wake::Store(Reply::Recalled { conversation, author, target, id, result }) => {
+                    node.recall_stored(author, id, result.is_ok());
+                    match result {
+                        Ok(true) if author != store::Author::Me => {
+                            pipe.emit(&Output::Recall {
+                                conversation: conversation.to_string(),
+                                id: target.to_string(),
+                            })
+                            .await?;
+                        }
+                        Ok(_) => {}
+                        Err(e) => pipe.error(format!("recall not saved: {e}")).await?,
                     }
                 }
                 Wake::Store(Reply::Failed { error, messages }) => {
@@ -352,6 +378,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 id,
                 sent_at_ms,
                 text,
+                quote,
             } => {
                 let (kind, sender, sender_id) = match conversation {
                     ConversationId::Peer(node_id) => (
@@ -372,6 +399,8 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     time: wall_now_ms(),
                     sent_at: sent_at_ms,
                     text,
+                    reply_to: quote.as_ref().map(|q| q.id.to_string()),
+                    quote: quote.map(|q| q.excerpt),
                 }
             }
             proto::Event::Trust {
@@ -392,6 +421,11 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 },
                 same_name_as: same_name_as.map(|p| p.to_hex()),
                 fingerprint: proto::fingerprint(&peer),
+            },
+            // Without a store; with one, it is reported once stored (see the loop).
+            proto::Event::Recall { from, target, .. } => Output::Recall {
+                conversation: ConversationId::Peer(from).to_string(),
+                id: target.to_string(),
             },
             proto::Event::State { id, state } => {
                 if state == proto::DeliveryState::Sending {

@@ -6,7 +6,7 @@
 
 use crate::app::Page;
 use crate::proto::{ConversationId, DeliveryState, MsgId};
-use crate::store::{NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoredMessage};
+use crate::store::{Author, NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoredMessage};
 use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
 
@@ -45,8 +45,17 @@ pub enum Request {
         conversation: ConversationId,
         alias: Option<String>,
     },
-    OutboxAdd(OutboxRow),
+    OutboxAdd(Box<OutboxRow>),
     OutboxRemove(Vec<MsgId>),
+    /// Take back `author`'s message `target` (see [`Store::recall`]); `id` is the recall
+    /// message's own id when a peer sent it (to acknowledge it once stored).
+    Recall {
+        conversation: ConversationId,
+        author: Author,
+        target: MsgId,
+        within: Option<(i64, i64)>,
+        id: Option<MsgId>,
+    },
     Search {
         query: String,
         limit: usize,
@@ -66,6 +75,14 @@ pub enum Reply {
     Search {
         query: String,
         hits: Vec<SearchHit>,
+    },
+    /// A recall was applied (`Ok(true)`), matched nothing (`Ok(false)`), or failed.
+    Recalled {
+        conversation: ConversationId,
+        author: Author,
+        target: MsgId,
+        id: Option<MsgId>,
+        result: Result<bool, String>,
     },
     /// Something could not be stored; `messages` lists the ones affected.
     Failed {
@@ -200,11 +217,30 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             // Serve the reads; refuse the writes, naming the messages that were not kept.
             let mut messages = Vec::new();
             let mut reads = Vec::new();
+            let mut recalls = Vec::new();
             for r in batch {
                 match r {
                     Request::Insert(ms) => messages.extend(ms),
+                    Request::Recall {
+                        conversation,
+                        author,
+                        target,
+                        id,
+                        ..
+                    } => recalls.push(Reply::Recalled {
+                        conversation,
+                        author,
+                        target,
+                        id,
+                        result: Err(error.clone()),
+                    }),
                     r if !is_write(&r) => reads.push(r),
                     _ => {}
+                }
+            }
+            for reply in recalls {
+                if replies.send(reply).is_err() {
+                    return;
                 }
             }
             let failed = Reply::Failed {
@@ -287,6 +323,27 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
             store.set_draft(&conversation, &text).err().and_then(failed)
         }
         Request::OutboxAdd(o) => store.outbox_add(&o).err().and_then(failed),
+        Request::Recall {
+            conversation,
+            author,
+            target,
+            within,
+            id,
+        } => {
+            let result = store
+                .recall(&conversation, author, target, within)
+                .map_err(|e| {
+                    tracing::error!(%e, "could not recall a message");
+                    e.to_string()
+                });
+            Some(Reply::Recalled {
+                conversation,
+                author,
+                target,
+                id,
+                result,
+            })
+        }
         Request::OutboxRemove(ids) => ids
             .into_iter()
             .find_map(|id| store.outbox_remove(id).err())

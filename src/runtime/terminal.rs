@@ -1,6 +1,7 @@
 //! Terminal lifecycle: raw mode, alternate screen and bracketed paste on the way in, and the
 //! same undone on every way out: normal quit, error return, panic in any task, signals.
 
+use crate::config::Notify;
 use crossterm::cursor::Show;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -14,7 +15,7 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{self, Stdout, stdout};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
@@ -31,13 +32,61 @@ pub fn restore() {
     );
 }
 
-/// Bell and title are written only on a real terminal, and only if the config allows.
+/// Bell, title and notifications are written only on a real terminal, and only if the
+/// config allows.
 static BELL: AtomicBool = AtomicBool::new(false);
 static TITLE: AtomicBool = AtomicBool::new(false);
+/// 0: no desktop notifications; else a [`Notify`] as u8.
+static NOTIFY: AtomicU8 = AtomicU8::new(0);
+/// Wrap escapes for tmux's passthrough (`$TMUX` set at start).
+static TMUX: AtomicBool = AtomicBool::new(false);
 
-pub fn enable_attention(bell: bool, title: bool) {
+pub fn enable_attention(bell: bool, title: bool, notify: Notify, in_tmux: bool) {
     BELL.store(bell, Ordering::Relaxed);
     TITLE.store(title, Ordering::Relaxed);
+    NOTIFY.store(notify as u8, Ordering::Relaxed);
+    TMUX.store(in_tmux, Ordering::Relaxed);
+}
+
+/// Notification text as it may go into an escape sequence: sanitised (no control
+/// characters, no bidi or invisible tricks), no `;` (OSC 777 separates fields with it),
+/// and short.
+pub fn notification_text(s: &str) -> String {
+    const MAX_CHARS: usize = 100;
+    crate::ui::text::sanitize_line(s)
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == ';' { ',' } else { c })
+        .take(MAX_CHARS)
+        .collect()
+}
+
+/// The escape sequence for a desktop notification, wrapped for tmux's passthrough
+/// (`ESC P tmux; … ESC \`, every ESC inside doubled; tmux needs `allow-passthrough on`)
+/// when `tmux`.
+pub fn notification(kind: Notify, text: &str, tmux: bool) -> String {
+    let text = notification_text(text);
+    let seq = match kind {
+        Notify::Off => return String::new(),
+        Notify::Osc9 => format!("\x1b]9;{text}\x07"),
+        Notify::Osc777 => format!("\x1b]777;notify;lanchat;{text}\x07"),
+    };
+    if tmux {
+        format!("\x1bPtmux;{}\x1b\\", seq.replace('\x1b', "\x1b\x1b"))
+    } else {
+        seq
+    }
+}
+
+/// Sends a desktop notification, if the config asks for them.
+pub fn notify(text: &str) {
+    let kind = match NOTIFY.load(Ordering::Relaxed) {
+        1 => Notify::Osc9,
+        2 => Notify::Osc777,
+        _ => return,
+    };
+    let seq = notification(kind, text, TMUX.load(Ordering::Relaxed));
+    let _ = execute!(stdout(), Print(seq));
 }
 
 /// Rings the terminal bell (tmux and SSH pass it on).
@@ -161,6 +210,22 @@ mod tests {
         ] {
             assert_eq!(base64(plain.as_bytes()), coded);
         }
+    }
+
+    #[test]
+    fn notifications_hold_no_control_bytes_and_pass_through_tmux() {
+        let hostile = "eve\x1b]0;pwned\x07\u{9b}2J;x\u{202e}";
+        let plain = notification(Notify::Osc9, hostile, false);
+        let body = &plain[4..plain.len() - 1];
+        assert_eq!(&plain[..4], "\x1b]9;");
+        assert!(!body.chars().any(char::is_control), "{body:?}");
+        assert_eq!(body, "eve^[]0,pwned^G<9B>2J,x");
+        let osc777 = notification(Notify::Osc777, "bob: new message", false);
+        assert_eq!(osc777, "\x1b]777;notify;lanchat;bob: new message\x07");
+        let wrapped = notification(Notify::Osc9, "bob", true);
+        assert_eq!(wrapped, "\x1bPtmux;\x1b\x1b]9;bob\x07\x1b\\");
+        assert_eq!(notification(Notify::Off, "bob", false), "");
+        assert_eq!(notification_text(&"字".repeat(500)).chars().count(), 100);
     }
 
     #[test]

@@ -5,8 +5,7 @@ use super::storage::{Reply, Request};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
 use crate::app::{App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
-use crate::proto::Identity;
-use crate::proto::MsgId;
+use crate::proto::{Body, Identity, MsgId};
 use crate::store::{self, StoredMessage};
 use crate::ui;
 use anyhow::Context;
@@ -44,7 +43,10 @@ pub fn start_chat(
         },
         super::random_seed(),
     );
-    let effects = app.update(wall_now_ms(), restore_msg(restored));
+    app.keymap = crate::app::keymap::Keymap::with(&settings.keys);
+    app.theme = settings.theme;
+    app.notify = settings.notify != crate::config::Notify::Off;
+    let effects = app.update(wall_now_ms(), restore_msg(restored, &settings.name));
     Ok((node, app, effects))
 }
 
@@ -55,7 +57,8 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let (mut term, _guard) =
         terminal::init(settings.mouse).context("could not set up the terminal")?;
-    terminal::enable_attention(settings.bell, settings.title);
+    let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
+    terminal::enable_attention(settings.bell, settings.title, settings.notify, in_tmux);
     run_with(
         &mut term,
         EventStream::new(),
@@ -209,7 +212,13 @@ fn handle_aux(app: &mut App, node: &mut Node, aux: Aux) {
 }
 
 /// What the store remembered, as the app's start-up message.
-pub fn restore_msg(restored: Restored) -> Msg {
+pub fn restore_msg(restored: Restored, my_name: &str) -> Msg {
+    let mentioned: std::collections::HashSet<crate::proto::ConversationId> = restored
+        .mentions
+        .iter()
+        .filter(|(_, text)| crate::app::mentions(text, my_name))
+        .map(|(c, _)| *c)
+        .collect();
     Msg::Restore {
         peers: restored
             .peers
@@ -221,6 +230,8 @@ pub fn restore_msg(restored: Restored) -> Msg {
                         name: p.name,
                         addr: p.addr,
                         online: false,
+                        last_seen_ms: Some(p.last_seen_ms),
+                        trust: Default::default(),
                     },
                 )
             })
@@ -233,6 +244,19 @@ pub fn restore_msg(restored: Restored) -> Msg {
                 unread: c.unread,
                 last_activity_ms: c.last_activity_ms,
                 has_messages: c.last_preview.is_some(),
+                mentioned: mentioned.contains(&c.id),
+                last: match (c.last_id, c.last_author) {
+                    (Some(id), Some(author)) => Some(Message {
+                        recalled: c.last_recalled,
+                        ..Message::new(
+                            id,
+                            app_author(author),
+                            c.last_activity_ms,
+                            c.last_preview.unwrap_or_default(),
+                        )
+                    }),
+                    _ => None,
+                },
                 draft: c.draft,
                 pinned: c.pinned,
                 muted: c.muted,
@@ -259,6 +283,8 @@ pub fn app_message(m: StoredMessage) -> Message {
         text: m.text,
         state: m.state,
         seq: Some(m.seq),
+        quote: m.quote,
+        recalled: m.recalled,
     }
 }
 
@@ -286,6 +312,8 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                         text: m.text,
                         state: m.state,
                         read: false,
+                        quote: m.quote,
+                        recalled: false,
                     };
                     Msg::Received(app_message(stored), conversation)
                 };
@@ -325,6 +353,27 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                     .collect(),
             },
         ),
+        Reply::Recalled {
+            conversation,
+            author,
+            target,
+            id,
+            result,
+        } => {
+            node.recall_stored(author, id, result.is_ok());
+            match result {
+                Ok(true) => app.update(
+                    now,
+                    Msg::Recalled {
+                        conversation,
+                        author: app_author(author),
+                        target,
+                    },
+                ),
+                Ok(false) => Vec::new(),
+                Err(error) => app.update(now, Msg::StoreFailed { id: None, error }),
+            }
+        }
         Reply::Failed { error, messages } => {
             node.store_failed(&messages);
             let mine: Vec<MsgId> = messages
@@ -360,8 +409,13 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 id,
                 sent_at_ms,
                 text,
+                quote,
             } => {
-                if let Err(e) = node.send(to, id, sent_at_ms, &text) {
+                let body = match quote {
+                    Some(quote) => Body::Reply { quote, text },
+                    None => Body::Text(text),
+                };
+                if let Err(e) = node.send_body(to, id, sent_at_ms, body) {
                     app.update(
                         wall_now_ms(),
                         Msg::SendFailed {
@@ -371,6 +425,20 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     );
                 }
             }
+            Effect::Recall {
+                to,
+                id,
+                target,
+                sent_at_ms,
+            } => {
+                if let Err(e) = node.send_body(to, id, sent_at_ms, Body::Recall(target)) {
+                    app.update(
+                        wall_now_ms(),
+                        Msg::Error(format!("The recall was not sent: {e}")),
+                    );
+                }
+            }
+            Effect::Notify(text) => terminal::notify(&text),
             Effect::AddPeer(query) => node.resolve(query),
             Effect::MarkRead { peer, ids } => node.mark_read(peer, &ids),
             Effect::Load { conversation, page } if node.has_store() => {

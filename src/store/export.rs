@@ -130,7 +130,7 @@ impl Store {
             let mut rows = stmt.query([cid]).at(path)?;
             let mut first = true;
             while let Some(row) = rows.next().at(path)? {
-                let m = message_from_row(row, conv, 0).at(path)?;
+                let m = message_from_row(row, conv, 0, None).at(path)?;
                 if first {
                     first = false;
                     match format {

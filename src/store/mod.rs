@@ -28,7 +28,7 @@ pub use export::ExportFormat;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use search::{SHORT_QUERY_SCAN, SearchHit};
 
-use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
+use crate::proto::{Body, ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
@@ -180,6 +180,8 @@ pub struct NewMessage {
     pub text: String,
     /// Delivery state of my messages; `None` for received ones.
     pub state: Option<DeliveryState>,
+    /// The message this one replies to.
+    pub quote: Option<Quote>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +197,9 @@ pub struct StoredMessage {
     pub state: Option<DeliveryState>,
     /// Mine, or at or below the conversation's read mark.
     pub read: bool,
+    pub quote: Option<Quote>,
+    /// Its author took it back; the text is gone.
+    pub recalled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +216,11 @@ pub struct ConversationRow {
     pub last_activity_ms: i64,
     /// The first [`PREVIEW_CHARS`] characters of the last message (by `seq`).
     pub last_preview: Option<String>,
+    /// Who wrote the last message.
+    pub last_author: Option<Author>,
+    /// The last message was recalled.
+    pub last_recalled: bool,
+    pub last_id: Option<MsgId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,13 +236,16 @@ pub struct OutboxRow {
     pub id: MsgId,
     pub to: NodeId,
     pub sent_at_ms: i64,
-    pub text: String,
+    pub body: Body,
 }
 
 pub struct Store {
     conn: Connection,
     /// For error messages; `:memory:` for an in-memory store.
     path: PathBuf,
+    /// This node, so that a quote of my own message is stored as `me` and read back as
+    /// this node's id (unset: such quotes read back with an all-zero id).
+    me: Option<NodeId>,
 }
 
 impl std::fmt::Debug for Store {
@@ -301,12 +314,42 @@ fn sql_limit(limit: usize) -> i64 {
 
 /// The columns every message query selects, in this order; `m` is `messages`, `a` is
 /// `authors`.
-const MESSAGE_COLUMNS: &str = "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state";
+const MESSAGE_COLUMNS: &str = "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state, \
+     m.quote_id, m.quote_author, m.quote_excerpt, m.recalled";
+
+/// A quote from three columns (id, author key, excerpt) starting at `idx`; `None` if the id
+/// is NULL. The author is `me` (this node, `me` given) or 64 hex digits.
+fn col_quote(row: &Row<'_>, idx: usize, me: Option<NodeId>) -> rusqlite::Result<Option<Quote>> {
+    let Some(id) = row.get::<_, Option<i64>>(idx)? else {
+        return Ok(None);
+    };
+    let key: String = row.get(idx + 1)?;
+    let author = match Author::from_key(&key) {
+        Some(Author::Peer(node)) => node,
+        Some(Author::Me) => me.unwrap_or(NodeId([0; 32])),
+        _ => return Err(bad(idx + 1, format!("bad quote author {key:?}"))),
+    };
+    Ok(Some(Quote {
+        id: MsgId(id.cast_unsigned()),
+        author,
+        excerpt: row.get::<_, Option<String>>(idx + 2)?.unwrap_or_default(),
+    }))
+}
+
+/// The key a quote's author is stored under: `me` when it is this node.
+fn quote_author_key(q: &Quote, me: Option<NodeId>) -> String {
+    if Some(q.author) == me {
+        Author::Me.key()
+    } else {
+        q.author.to_hex()
+    }
+}
 
 fn message_from_row(
     row: &Row<'_>,
     conversation: ConversationId,
     last_read_seq: i64,
+    me: Option<NodeId>,
 ) -> rusqlite::Result<StoredMessage> {
     let seq: i64 = row.get(0)?;
     let author = col_author(row, 2)?;
@@ -320,6 +363,8 @@ fn message_from_row(
         text: row.get(5)?,
         state: col_state(row, 6)?,
         read: author == Author::Me || seq <= last_read_seq,
+        quote: col_quote(row, 7, me)?,
+        recalled: row.get(10)?,
     })
 }
 
@@ -346,6 +391,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            me: None,
         })
     }
 
@@ -356,6 +402,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            me: None,
         })
     }
 
@@ -378,7 +425,16 @@ impl Store {
     pub fn open_in_memory() -> Result<Store, StoreError> {
         let path = PathBuf::from(":memory:");
         let conn = schema::open_memory(&path)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            me: None,
+        })
+    }
+
+    /// Tells the store which node it belongs to (see [`Store::me`]).
+    pub fn set_me(&mut self, me: NodeId) {
+        self.me = Some(me);
     }
 
     pub fn path(&self) -> &Path {
@@ -449,6 +505,7 @@ impl Store {
         ms: &[NewMessage],
     ) -> Result<Vec<Option<i64>>, StoreError> {
         let path = &self.path;
+        let me = self.me;
         let tx = write_tx(&mut self.conn).at(path)?;
         let mut out = Vec::with_capacity(ms.len());
         // Every row inserted below gets a larger seq (AUTOINCREMENT).
@@ -465,8 +522,9 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO messages
-                        (conversation, author, id, sent_at_ms, received_at_ms, text, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        (conversation, author, id, sent_at_ms, received_at_ms, text, state,
+                         quote_id, quote_author, quote_excerpt)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                      ON CONFLICT (author, id) DO NOTHING",
                 )
                 .at(path)?;
@@ -496,6 +554,9 @@ impl Store {
                         m.received_at_ms,
                         m.text,
                         m.state.map(DeliveryState::as_str),
+                        m.quote.as_ref().map(|q| sql_id(q.id)),
+                        m.quote.as_ref().map(|q| quote_author_key(q, me)),
+                        m.quote.as_ref().map(|q| q.excerpt.as_str()),
                     ])
                     .at(path)?;
                 out.push((n == 1).then(|| tx.last_insert_rowid()));
@@ -663,7 +724,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
         let rows = stmt
             .query_map(params![cid, sql_limit(limit), anchor], |r| {
-                message_from_row(r, conv, last_read)
+                message_from_row(r, conv, last_read, self.me)
             })
             .at(&self.path)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
@@ -686,10 +747,11 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT c.key, c.alias, c.pinned, c.muted, c.draft, c.last_read_seq, c.unread,
-                        c.last_activity_ms,
-                        (SELECT substr(m.text, 1, ?1) FROM messages m
-                         WHERE m.conversation = c.cid ORDER BY m.seq DESC LIMIT 1)
+                        c.last_activity_ms, substr(m.text, 1, ?1), a.key, m.recalled, m.id
                  FROM conversations c
+                 LEFT JOIN messages m ON m.seq = (SELECT max(seq) FROM messages
+                                                  WHERE conversation = c.cid)
+                 LEFT JOIN authors a ON a.aid = m.author
                  ORDER BY c.pinned DESC, c.last_activity_ms DESC, c.key",
             )
             .at(&self.path)?;
@@ -705,6 +767,14 @@ impl Store {
                     unread: u32::try_from(r.get::<_, i64>(6)?.max(0)).unwrap_or(u32::MAX),
                     last_activity_ms: r.get(7)?,
                     last_preview: r.get(8)?,
+                    last_author: match r.get::<_, Option<String>>(9)? {
+                        Some(_) => Some(col_author(r, 9)?),
+                        None => None,
+                    },
+                    last_recalled: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+                    last_id: r
+                        .get::<_, Option<i64>>(11)?
+                        .map(|id| MsgId(id.cast_unsigned())),
                 })
             })
             .at(&self.path)?;
@@ -835,16 +905,112 @@ impl Store {
 
     /// Adds a message waiting for its peer; adding an id again replaces the row in place.
     pub fn outbox_add(&mut self, r: &OutboxRow) -> Result<(), StoreError> {
+        let (text, quote, recall_of) = match &r.body {
+            Body::Text(text) => (text.as_str(), None, None),
+            Body::Reply { quote, text } => (text.as_str(), Some(quote), None),
+            Body::Recall(target) => ("", None, Some(sql_id(*target))),
+        };
         self.conn
             .prepare_cached(
-                "INSERT INTO outbox (id, to_peer, sent_at_ms, text) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO outbox (id, to_peer, sent_at_ms, text, quote_id, quote_author,
+                    quote_excerpt, recall_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO UPDATE SET to_peer = excluded.to_peer,
-                    sent_at_ms = excluded.sent_at_ms, text = excluded.text",
+                    sent_at_ms = excluded.sent_at_ms, text = excluded.text,
+                    quote_id = excluded.quote_id, quote_author = excluded.quote_author,
+                    quote_excerpt = excluded.quote_excerpt, recall_of = excluded.recall_of",
             )
             .at(&self.path)?
-            .execute(params![sql_id(r.id), r.to.to_hex(), r.sent_at_ms, r.text])
+            .execute(params![
+                sql_id(r.id),
+                r.to.to_hex(),
+                r.sent_at_ms,
+                text,
+                quote.map(|q| sql_id(q.id)),
+                quote.map(|q| quote_author_key(q, self.me)),
+                quote.map(|q| q.excerpt.as_str()),
+                recall_of,
+            ])
             .at(&self.path)?;
         Ok(())
+    }
+
+    /// Takes back message `target` of `author` in `conv`: its text (and any quote it
+    /// made) is emptied and it is marked recalled, and replies quoting it lose their
+    /// excerpt. Only the author's own message matches, so a peer can recall nothing but
+    /// what it wrote. With `within`, (the recall's sent time, a window in ms), a message
+    /// sent longer than the window before the recall (both on the author's clock) is
+    /// left alone. Returns whether a message was recalled.
+    pub fn recall(
+        &mut self,
+        conv: &ConversationId,
+        author: Author,
+        target: MsgId,
+        within: Option<(i64, i64)>,
+    ) -> Result<bool, StoreError> {
+        let path = &self.path;
+        let me = self.me;
+        let tx = write_tx(&mut self.conn).at(path)?;
+        let Some(cid) = tx
+            .prepare_cached("SELECT cid FROM conversations WHERE key = ?1")
+            .at(path)?
+            .query_row([conversation_key(conv)], |r| r.get::<_, i64>(0))
+            .optional()
+            .at(path)?
+        else {
+            return Ok(false);
+        };
+        let (at, window) = within.unwrap_or((i64::MAX, i64::MAX));
+        let n = tx
+            .prepare_cached(
+                "UPDATE messages SET text = '', recalled = 1, quote_id = NULL,
+                    quote_author = NULL, quote_excerpt = NULL
+                 WHERE conversation = ?1 AND id = ?2 AND recalled = 0
+                   AND author = (SELECT aid FROM authors WHERE key = ?3)
+                   AND (?4 - sent_at_ms) <= ?5",
+            )
+            .at(path)?
+            .execute(params![cid, sql_id(target), author.key(), at, window])
+            .at(path)?;
+        if n > 0 {
+            let author_key = match author {
+                Author::Peer(node) if Some(node) != me => node.to_hex(),
+                _ => Author::Me.key(),
+            };
+            tx.prepare_cached(
+                "UPDATE messages SET quote_excerpt = ''
+                 WHERE conversation = ?1 AND quote_id = ?2 AND quote_author = ?3",
+            )
+            .at(path)?
+            .execute(params![cid, sql_id(target), author_key])
+            .at(path)?;
+        }
+        tx.commit().at(path)?;
+        Ok(n > 0)
+    }
+
+    /// Unread messages from peers in which `needle` occurs (any case of ASCII letters),
+    /// newest first, at most `limit`: to find mentions of me at start.
+    pub fn unread_containing(
+        &self,
+        needle: &str,
+        limit: usize,
+    ) -> Result<Vec<(ConversationId, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.key, m.text FROM conversations c
+                 JOIN messages m ON m.conversation = c.cid AND m.seq > c.last_read_seq
+                 WHERE c.unread > 0 AND m.author <> 0 AND m.recalled = 0
+                   AND instr(lower(m.text), lower(?1)) > 0
+                 ORDER BY m.seq DESC LIMIT ?2",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map(params![needle, sql_limit(limit)], |r| {
+                Ok((col_conversation(r, 0)?, r.get(1)?))
+            })
+            .at(&self.path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
     }
 
     /// Removes a message from the outbox; an unknown id is not an error.
@@ -861,15 +1027,25 @@ impl Store {
     pub fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, to_peer, sent_at_ms, text FROM outbox ORDER BY ord")
+            .prepare_cached(
+                "SELECT id, to_peer, sent_at_ms, text, quote_id, quote_author, quote_excerpt,
+                    recall_of FROM outbox ORDER BY ord",
+            )
             .at(&self.path)?;
+        let me = self.me;
         let rows = stmt
             .query_map([], |r| {
+                let text: String = r.get(3)?;
+                let body = match (col_quote(r, 4, me)?, r.get::<_, Option<i64>>(7)?) {
+                    (_, Some(target)) => Body::Recall(MsgId(target.cast_unsigned())),
+                    (Some(quote), None) => Body::Reply { quote, text },
+                    (None, None) => Body::Text(text),
+                };
                 Ok(OutboxRow {
                     id: col_msg_id(r, 0)?,
                     to: col_node(r, 1)?,
                     sent_at_ms: r.get(2)?,
-                    text: r.get(3)?,
+                    body,
                 })
             })
             .at(&self.path)?;

@@ -110,6 +110,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
                                      WHERE m.conversation = conversations.cid), 0);
     INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
     "#,
+    // 3: quote-reply and recall. A reply keeps the quoted message's id, author (`me`, 64 hex
+    // digits) and excerpt; a recalled message keeps its row with the text emptied. The
+    // outbox keeps what a waiting message is: text, a reply, or a recall of `recall_of`.
+    r#"
+    ALTER TABLE messages ADD COLUMN quote_id INTEGER;
+    ALTER TABLE messages ADD COLUMN quote_author TEXT;
+    ALTER TABLE messages ADD COLUMN quote_excerpt TEXT;
+    ALTER TABLE messages ADD COLUMN recalled INTEGER NOT NULL DEFAULT 0
+        CHECK (recalled IN (0, 1));
+    ALTER TABLE outbox ADD COLUMN quote_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN quote_author TEXT;
+    ALTER TABLE outbox ADD COLUMN quote_excerpt TEXT;
+    ALTER TABLE outbox ADD COLUMN recall_of INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.

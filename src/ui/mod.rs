@@ -2,13 +2,15 @@
 //!
 //! `draw(frame, &App)` lays out the sidebar, the message pane, the input box and the status
 //! line. Width math and text cleaning live in [`text`]; nothing here changes the model.
+//!
+//! Colours are the 16 ANSI ones only (plus bold, dim, reverse), picked by [`Theme`]; with
+//! `NO_COLOR` every cell is put back to the terminal's own colours after drawing.
 
 pub mod text;
 pub mod time;
 
-use crate::app::keymap;
-use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView, Switcher};
-use crate::proto::{ConversationId, DeliveryState};
+use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView, Switcher, Trust};
+use crate::proto::{ConversationId, DeliveryState, Quote};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -21,34 +23,112 @@ use unicode_segmentation::UnicodeSegmentation;
 /// Below this the screen shows a "too small" notice instead of the chat.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
-const INPUT_HEIGHT: u16 = 3;
+/// Below this many columns the conversation list is not shown beside the messages; a key
+/// shows it over them.
+pub const NARROW_WIDTH: u16 = 60;
 const STATUS_HEIGHT: u16 = 1;
-/// Message text is indented this much under its header line.
-const INDENT: u16 = 2;
+/// Columns kept free on the far side of a bubble, so mine and theirs stand apart.
+const GUTTER: usize = 6;
+/// Sidebar rows take two lines (name and time; preview and badges) from this inner height.
+const TWO_LINE_SIDEBAR_FROM: u16 = 8;
+
+/// Light or dark terminal background: which of the 16 colours go where.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+}
+
+/// The colours of a theme.
+struct Palette {
+    dim: Color,
+    border: Color,
+    mine_name: Color,
+    their_name: Color,
+    raw_name: Color,
+    mine_bubble: Style,
+    their_bubble: Style,
+    status: Style,
+    accent: Color,
+    badge: Color,
+    online: Color,
+}
+
+fn palette(theme: Theme) -> Palette {
+    match theme {
+        Theme::Dark => Palette {
+            dim: Color::DarkGray,
+            border: Color::DarkGray,
+            mine_name: Color::LightGreen,
+            their_name: Color::LightCyan,
+            raw_name: Color::Yellow,
+            mine_bubble: Style::default().fg(Color::Black).bg(Color::Green),
+            their_bubble: Style::default().fg(Color::White).bg(Color::DarkGray),
+            status: Style::default().fg(Color::White).bg(Color::Blue),
+            accent: Color::Yellow,
+            badge: Color::LightRed,
+            online: Color::LightGreen,
+        },
+        Theme::Light => Palette {
+            dim: Color::DarkGray,
+            border: Color::Gray,
+            mine_name: Color::Green,
+            their_name: Color::Blue,
+            raw_name: Color::Magenta,
+            mine_bubble: Style::default().fg(Color::Black).bg(Color::LightGreen),
+            their_bubble: Style::default().fg(Color::Black).bg(Color::Gray),
+            status: Style::default().fg(Color::Black).bg(Color::Gray),
+            accent: Color::Magenta,
+            badge: Color::Red,
+            online: Color::Green,
+        },
+    }
+}
+
+fn pal(app: &App) -> Palette {
+    palette(app.theme)
+}
+
+fn dim(app: &App) -> Style {
+    Style::default().fg(pal(app).dim)
+}
 
 struct Areas {
-    sidebar: Rect,
+    /// Beside the messages; `None` when narrow or hidden.
+    sidebar: Option<Rect>,
     messages: Rect,
     input: Rect,
     status: Rect,
 }
 
-fn areas(area: Rect) -> Option<Areas> {
+/// Is a terminal this wide too narrow for the list beside the messages?
+pub fn is_narrow(width: u16) -> bool {
+    width < NARROW_WIDTH
+}
+
+/// Text lines the input box shows at most for a terminal this high (5 at 24 rows).
+pub fn input_cap(height: u16) -> usize {
+    usize::from(height.saturating_sub(4) / 4).clamp(1, 10)
+}
+
+fn areas(area: Rect, app: &App) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let main_h = area.height - INPUT_HEIGHT - STATUS_HEIGHT;
-    let sidebar_w = (area.width / 4).clamp(14, 28);
+    let input_h = input_height(app, area.width, area.height);
+    let main_h = area.height - input_h - STATUS_HEIGHT;
+    let sidebar_w = if is_narrow(area.width) || !app.show_sidebar {
+        0
+    } else {
+        (area.width * 3 / 10).clamp(16, 32)
+    };
     Some(Areas {
-        sidebar: Rect::new(area.x, area.y, sidebar_w, main_h),
+        sidebar: (sidebar_w > 0).then(|| Rect::new(area.x, area.y, sidebar_w, main_h)),
         messages: Rect::new(area.x + sidebar_w, area.y, area.width - sidebar_w, main_h),
-        input: Rect::new(area.x, area.y + main_h, area.width, INPUT_HEIGHT),
-        status: Rect::new(
-            area.x,
-            area.y + main_h + INPUT_HEIGHT,
-            area.width,
-            STATUS_HEIGHT,
-        ),
+        input: Rect::new(area.x, area.y + main_h, area.width, input_h),
+        status: Rect::new(area.x, area.y + main_h + input_h, area.width, STATUS_HEIGHT),
     })
 }
 
@@ -56,12 +136,30 @@ fn inner(r: Rect) -> Rect {
     Block::default().borders(Borders::ALL).inner(r)
 }
 
-/// The index of the first conversation the sidebar shows, keeping the selected one in view.
-fn sidebar_first_row(app: &App, rows: usize) -> usize {
+/// Where the conversation list is drawn: beside the messages, or (narrow, when asked for)
+/// over the message pane.
+fn list_area(app: &App, a: &Areas) -> Option<Rect> {
+    match a.sidebar {
+        Some(r) => Some(r),
+        None if app.sidebar_overlay && is_narrow(app.size.0) => Some(a.messages),
+        None => None,
+    }
+}
+
+/// Lines per sidebar row (1 or 2), the index of the first conversation shown, and how many
+/// fit, for a list of this inner height, keeping the selected one in view.
+fn sidebar_layout(app: &App, height: u16) -> (u16, usize, usize) {
+    let row_h = if height >= TWO_LINE_SIDEBAR_FROM {
+        2
+    } else {
+        1
+    };
+    let rows = usize::from(height / row_h).max(1);
     let selected = app
         .selected
         .and_then(|id| app.conversations.iter().position(|c| c.id == id));
-    selected.map_or(0, |s| s.saturating_sub(rows.saturating_sub(1)))
+    let first = selected.map_or(0, |s| s.saturating_sub(rows - 1));
+    (row_h, first, rows)
 }
 
 /// Where a mouse event at (column, row) landed.
@@ -75,18 +173,21 @@ pub enum Spot {
 
 /// What is at (column, row) of a terminal of the app's size.
 pub fn spot_at(app: &App, column: u16, row: u16) -> Spot {
-    let Some(a) = areas(Rect::new(0, 0, app.size.0, app.size.1)) else {
+    let Some(a) = areas(Rect::new(0, 0, app.size.0, app.size.1), app) else {
         return Spot::Elsewhere;
     };
     let at = Position::new(column, row);
-    let side = inner(a.sidebar);
-    if side.contains(at) {
-        let index = sidebar_first_row(app, usize::from(side.height)) + usize::from(row - side.y);
-        return if index < app.conversations.len() {
-            Spot::Conversation(index)
-        } else {
-            Spot::Elsewhere
-        };
+    if let Some(list) = list_area(app, &a) {
+        let side = inner(list);
+        if side.contains(at) {
+            let (row_h, first, _) = sidebar_layout(app, side.height);
+            let index = first + usize::from((row - side.y) / row_h);
+            return if index < app.conversations.len() {
+                Spot::Conversation(index)
+            } else {
+                Spot::Elsewhere
+            };
+        }
     }
     if a.messages.contains(at) {
         return Spot::Messages;
@@ -94,19 +195,29 @@ pub fn spot_at(app: &App, column: u16, row: u16) -> Spot {
     Spot::Elsewhere
 }
 
-/// Columns and rows inside the message pane for a terminal of this size (0×0 if too small).
-pub fn message_pane_size(width: u16, height: u16) -> (u16, u16) {
-    areas(Rect::new(0, 0, width, height)).map_or((0, 0), |a| {
+/// Columns and rows inside the message pane for the app's terminal (0×0 if too small).
+pub fn message_pane_size(app: &App) -> (u16, u16) {
+    areas(Rect::new(0, 0, app.size.0, app.size.1), app).map_or((0, 0), |a| {
         let r = inner(a.messages);
         (r.width, r.height)
     })
 }
 
-/// Lines one message takes in a message pane `width` columns wide: its header and its
-/// wrapped text (the same as [`message_lines`] gives, without building them).
+/// Columns of text in a bubble, in a message pane `width` wide.
+fn bubble_text_width(width: u16) -> usize {
+    let w = usize::from(width);
+    let bubble = if w > GUTTER + 12 { w - GUTTER } else { w };
+    bubble.saturating_sub(2).max(2)
+}
+
+/// Lines one message takes in a message pane `width` columns wide (the same as
+/// [`message_lines`] gives, without building them).
 pub fn message_height(_app: &App, m: &Message, width: u16) -> usize {
-    let body_width = usize::from(width.saturating_sub(INDENT));
-    1 + text::wrapped_height(&text::sanitize(&m.text), body_width)
+    if m.recalled {
+        return 1;
+    }
+    let body = text::wrapped_height(&text::sanitize(&m.text), bubble_text_width(width));
+    1 + usize::from(m.quote.is_some()) + body
 }
 
 /// Lines a conversation takes in a message pane `width` columns wide.
@@ -132,6 +243,13 @@ fn day_changes(app: &App, conv: &Conversation) -> usize {
         .count()
 }
 
+/// A line of `width` with `s` in the middle.
+fn centred(s: &str, width: u16, style: Style) -> Line<'static> {
+    let s = text::truncate(s, usize::from(width));
+    let pad = usize::from(width).saturating_sub(text::width(&s)) / 2;
+    Line::from(vec![Span::raw(" ".repeat(pad)), Span::styled(s, style)])
+}
+
 /// "──── Yesterday ────", centred.
 fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
     let label = format!(
@@ -143,23 +261,31 @@ fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
     let right = w.saturating_sub(side + text::width(&label));
     Line::from(Span::styled(
         format!("{}{label}{}", "─".repeat(side), "─".repeat(right)),
-        Style::default().fg(Color::DarkGray),
+        dim(app),
     ))
 }
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    let Some(a) = areas(area) else {
+    let Some(a) = areas(area, app) else {
         too_small(frame.buffer_mut(), area);
         return;
     };
     let buf = frame.buffer_mut();
-    draw_sidebar(buf, a.sidebar, app);
+    if let Some(side) = a.sidebar {
+        draw_sidebar(buf, side, app);
+    }
     draw_messages(buf, a.messages, app);
+    if a.sidebar.is_none()
+        && let Some(list) = list_area(app, &a)
+    {
+        Clear.render(list, buf);
+        draw_sidebar(buf, list, app);
+    }
     draw_status(buf, a.status, app);
     let cursor = draw_input(buf, a.input, app);
     if app.show_help {
-        draw_help(buf, area);
+        draw_help(buf, area, app);
     } else if let Some(search) = &app.search {
         draw_search(buf, area, app, search);
     } else if let Some(sw) = &app.switcher {
@@ -203,10 +329,10 @@ fn too_small(buf: &mut Buffer, area: Rect) {
     }
 }
 
-fn block(title: String) -> Block<'static> {
+fn block(app: &App, title: String) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
-        .border_style(Style::default().fg(Color::DarkGray))
+        .border_style(Style::default().fg(pal(app).border))
         .title(Span::styled(
             title,
             Style::default().add_modifier(Modifier::BOLD),
@@ -219,91 +345,213 @@ fn title_for(s: &str, block_width: u16) -> String {
     format!(" {} ", text::truncate(s, room))
 }
 
+/// The glyph a peer's trust state shows as (the encryption work fills this in).
+fn trust_glyph(trust: Trust) -> Option<(&'static str, Color)> {
+    match trust {
+        Trust::Unknown => None,
+    }
+}
+
 fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
-    let b = block(title_for("Chats", area.width));
+    let title = if is_narrow(app.size.0) {
+        let key = app
+            .keymap
+            .first_key(crate::app::keymap::Action::ToggleSidebar)
+            .unwrap_or_default();
+        format!("Chats · {key} closes")
+    } else {
+        "Chats".to_string()
+    };
+    let b = block(app, title_for(&title, area.width));
     let inner = b.inner(area);
     b.render(area, buf);
     if inner.height == 0 {
         return;
     }
     if app.conversations.is_empty() {
-        let hint = text::wrap("Looking for peers…", usize::from(inner.width));
-        for (i, line) in hint.iter().take(usize::from(inner.height)).enumerate() {
-            buf.set_stringn(
-                inner.x,
-                inner.y + i as u16,
-                line,
-                usize::from(inner.width),
-                Style::default().fg(Color::DarkGray),
-            );
-        }
+        put_wrapped(buf, inner, "Looking for peers…", dim(app));
         return;
     }
-    let rows = usize::from(inner.height);
-    let first = sidebar_first_row(app, rows);
+    let (row_h, first, rows) = sidebar_layout(app, inner.height);
+    let width = usize::from(inner.width);
     for (row, conv) in app.conversations.iter().skip(first).take(rows).enumerate() {
-        let y = inner.y + row as u16;
-        let line = sidebar_row(app, conv, usize::from(inner.width));
-        let is_selected = Some(conv.id) == app.selected;
-        buf.set_line(inner.x, y, &line, inner.width);
-        if is_selected {
+        let y = inner.y + row as u16 * row_h;
+        let lines = if row_h == 2 {
+            sidebar_rows(app, conv, width).to_vec()
+        } else {
+            vec![sidebar_row(app, conv, width)]
+        };
+        for (dy, line) in lines.iter().enumerate() {
+            buf.set_line(inner.x, y + dy as u16, line, inner.width);
+        }
+        if Some(conv.id) == app.selected {
             buf.set_style(
-                Rect::new(inner.x, y, inner.width, 1),
+                Rect::new(inner.x, y, inner.width, row_h),
                 Style::default().add_modifier(Modifier::REVERSED),
             );
         }
     }
 }
 
-fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
-    let (dot, dot_style) = match conv.id {
+/// The online dot (or the plain-text mark) of a conversation.
+fn presence(app: &App, conv: &Conversation) -> Span<'static> {
+    let p = pal(app);
+    match conv.id {
         ConversationId::Peer(id) if app.peers.get(&id).is_some_and(|p| p.online) => {
-            ("●", Style::default().fg(Color::Green))
+            Span::styled("●", Style::default().fg(p.online))
         }
-        ConversationId::Peer(_) => ("○", Style::default().fg(Color::DarkGray)),
-        ConversationId::Raw(_) => ("≈", Style::default().fg(Color::Yellow)),
-    };
-    let draft = if app.drafts.contains_key(&conv.id) {
-        "✎"
-    } else {
-        ""
-    };
-    let badge = match conv.unread {
-        0 => String::new(),
-        // A muted conversation shows that something is there, not how much.
+        ConversationId::Peer(_) => Span::styled("○", dim(app)),
+        // Plain UDP text: unencrypted, and marked so.
+        ConversationId::Raw(_) => Span::styled("≈", Style::default().fg(p.raw_name)),
+    }
+}
+
+/// Pin, draft and trust marks after a conversation's name.
+fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
+    let p = pal(app);
+    let mut out = Vec::new();
+    if let ConversationId::Peer(id) = conv.id
+        && let Some((glyph, color)) = app.peers.get(&id).and_then(|p| trust_glyph(p.trust))
+    {
+        out.push(Span::styled(glyph, Style::default().fg(color)));
+    }
+    if app.drafts.contains_key(&conv.id) {
+        out.push(Span::styled("✎", Style::default().fg(Color::Magenta)));
+    }
+    if conv.pinned {
+        out.push(Span::styled("▲", Style::default().fg(p.accent)));
+    }
+    out
+}
+
+/// The unread badge: a count, or a dot when muted (it shows something is there, not
+/// how much).
+fn unread_badge(app: &App, conv: &Conversation) -> Option<Span<'static>> {
+    let p = pal(app);
+    let text = match conv.unread {
+        0 => return None,
         _ if conv.muted => " •".to_string(),
         n if n > 99 => " 99+".to_string(),
         n => format!(" {n}"),
     };
-    let pin = if conv.pinned { "▲" } else { "" };
-    let name_room =
-        width.saturating_sub(2 + text::width(&badge) + text::width(draft) + text::width(pin));
-    let name = text::truncate(&text::sanitize_line(&app.title(&conv.id)), name_room);
-    let pad = name_room.saturating_sub(text::width(&name));
-    let mut spans = vec![
-        Span::styled(dot, dot_style),
-        Span::raw(" "),
+    Some(if conv.muted {
+        Span::styled(text, dim(app))
+    } else {
         Span::styled(
-            name,
-            if conv.unread > 0 {
-                Style::default().add_modifier(Modifier::BOLD)
-            } else {
-                Style::default()
-            },
-        ),
-        Span::raw(" ".repeat(pad)),
-        Span::styled(draft, Style::default().fg(Color::Magenta)),
-        Span::styled(pin, Style::default().fg(Color::Yellow)),
-    ];
-    if !badge.is_empty() {
-        let style = if conv.muted {
-            Style::default().fg(Color::DarkGray)
-        } else {
-            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD)
-        };
-        spans.push(Span::styled(badge, style));
+            text,
+            Style::default().fg(p.badge).add_modifier(Modifier::BOLD),
+        )
+    })
+}
+
+fn mention_mark(app: &App, conv: &Conversation) -> Option<Span<'static>> {
+    conv.mentioned.then(|| {
+        Span::styled(
+            "@me ",
+            Style::default()
+                .fg(pal(app).badge)
+                .add_modifier(Modifier::BOLD),
+        )
+    })
+}
+
+fn spans_width(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(|s| text::width(&s.content)).sum()
+}
+
+/// `left`, then `right` pushed to the right edge of `width`; `left`'s last span (the one
+/// that may give way) is cut to make room.
+fn justify(mut left: Vec<Span<'static>>, right: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let right_w = spans_width(&right);
+    let fixed: usize = spans_width(&left[..left.len().saturating_sub(1)]);
+    if let Some(last) = left.last_mut() {
+        let room = width.saturating_sub(fixed + right_w);
+        last.content = text::truncate(&last.content, room).into();
     }
-    Line::from(spans)
+    let pad = width.saturating_sub(spans_width(&left) + right_w);
+    left.push(Span::raw(" ".repeat(pad)));
+    left.extend(right);
+    Line::from(left)
+}
+
+/// The online dot and the name (bold while something is unread).
+fn name_spans(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
+    let name_style = if conv.unread > 0 {
+        Style::default().add_modifier(Modifier::BOLD)
+    } else {
+        Style::default()
+    };
+    vec![
+        presence(app, conv),
+        Span::raw(" "),
+        Span::styled(text::sanitize_line(&app.title(&conv.id)), name_style),
+    ]
+}
+
+/// One-line sidebar row: dot, name, marks, @me and the unread badge.
+fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+    let left = name_spans(app, conv);
+    let mut right = marks(app, conv);
+    if let Some(m) = mention_mark(app, conv) {
+        right.push(Span::raw(" "));
+        right.push(Span::styled("@", m.style));
+    }
+    right.extend(unread_badge(app, conv));
+    justify(left, right, width)
+}
+
+/// What the sidebar says of a conversation's latest message (or its draft).
+fn preview(app: &App, conv: &Conversation) -> (String, Style) {
+    if let Some(draft) = app.drafts.get(&conv.id) {
+        return (
+            format!("[draft] {}", text::sanitize_line(draft)),
+            Style::default().fg(Color::Magenta),
+        );
+    }
+    let Some(m) = conv.last.as_ref() else {
+        let hint = match conv.id {
+            ConversationId::Raw(_) => "plain UDP, unencrypted",
+            ConversationId::Peer(_) => "no messages yet",
+        };
+        return (hint.to_string(), dim(app).add_modifier(Modifier::ITALIC));
+    };
+    if m.recalled {
+        return (recalled_text(app, &m.author), dim(app));
+    }
+    let body = text::sanitize_line(&m.text);
+    let text = match m.author {
+        Author::Me => format!("You: {body}"),
+        _ => body,
+    };
+    (text, dim(app))
+}
+
+/// Two-line sidebar row: dot, name, marks and time; then @me, the preview and the badge.
+fn sidebar_rows(app: &App, conv: &Conversation, width: usize) -> [Line<'static>; 2] {
+    let first = sidebar_row_top(app, conv, width);
+    let (preview, style) = preview(app, conv);
+    let mut left = vec![Span::raw("  ")];
+    left.extend(mention_mark(app, conv));
+    left.push(Span::styled(preview, style));
+    let right: Vec<Span<'static>> = unread_badge(app, conv).into_iter().collect();
+    [first, justify(left, right, width)]
+}
+
+fn sidebar_row_top(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+    let left = name_spans(app, conv);
+    let mut right = marks(app, conv);
+    let when = conv
+        .last
+        .as_ref()
+        .map(|m| m.time_ms)
+        .or((conv.last_activity_ms > 0).then_some(conv.last_activity_ms));
+    if let Some(ms) = when {
+        right.push(Span::styled(
+            format!(" {}", time::short_label(ms, app.clock_ms, app.utc_offset_s)),
+            dim(app),
+        ));
+    }
+    justify(left, right, width)
 }
 
 fn conversation_header(app: &App, id: &ConversationId) -> String {
@@ -322,7 +570,7 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     let title = app
         .selected
         .map_or_else(|| "lanchat".to_string(), |id| conversation_header(app, &id));
-    let b = block(title_for(&title, area.width));
+    let b = block(app, title_for(&title, area.width));
     let inner = b.inner(area);
     b.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
@@ -340,7 +588,7 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
              Plain-text UDP works too: nc -u {host} {} sends straight into a chat here.",
             app.me.listen.port()
         );
-        put_wrapped(buf, inner, &guide, Style::default().fg(Color::DarkGray));
+        put_wrapped(buf, inner, &guide, dim(app));
         return;
     };
     if conv.messages.is_empty() {
@@ -348,7 +596,7 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
             "Say hello to {}.",
             text::sanitize_line(&app.title(&conv.id))
         );
-        put_wrapped(buf, inner, &hello, Style::default().fg(Color::DarkGray));
+        put_wrapped(buf, inner, &hello, dim(app));
         return;
     }
     let height = usize::from(inner.height);
@@ -427,39 +675,223 @@ fn state_span(state: DeliveryState) -> Span<'static> {
     Span::styled(label, style)
 }
 
-/// The lines one message takes: a header (sender, time, state) and its wrapped text.
-fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
-    let name_style = match m.author {
-        Author::Me => Style::default().fg(Color::Green),
-        Author::Peer(_) => Style::default().fg(Color::Cyan),
-        Author::Raw(_) => Style::default().fg(Color::Yellow),
+/// "You recalled a message" / "bob recalled a message".
+fn recalled_text(app: &App, author: &Author) -> String {
+    match author {
+        Author::Me => "You recalled a message".to_string(),
+        other => format!(
+            "{} recalled a message",
+            text::sanitize_line(&app.author_name(other))
+        ),
     }
-    .add_modifier(Modifier::BOLD);
+}
+
+/// The line above a reply: who wrote what it quotes, and the start of that.
+fn quote_text(app: &App, q: &Quote) -> String {
+    let who = if q.author == app.me.id {
+        "You".to_string()
+    } else {
+        text::sanitize_line(&app.author_name(&Author::Peer(q.author)))
+    };
+    let recalled = app
+        .selected_conversation()
+        .is_some_and(|c| c.messages.iter().any(|m| m.id == q.id && m.recalled));
+    let excerpt = if recalled {
+        "(a recalled message)".to_string()
+    } else if q.excerpt.is_empty() {
+        "…".to_string()
+    } else {
+        text::sanitize_line(&q.excerpt)
+    };
+    format!("↱ {who}: {excerpt}")
+}
+
+/// Known names, lower-cased, for highlighting @mentions: mine first.
+fn mention_names(app: &App) -> Vec<String> {
+    let mut names = vec![app.me.name.to_lowercase()];
+    names.extend(app.peers.values().map(|p| p.name.to_lowercase()));
+    names.retain(|n| !n.is_empty() && !n.contains(char::is_whitespace));
+    names
+}
+
+/// Splits a line of message text into spans with @mentions of known names picked out (a
+/// mention of me stands out most).
+fn with_mentions(line: &str, names: &[String], base: Style, accent: Color) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find('@') {
+        let after = &rest[at + 1..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || ",.;:!?()[]{}\"'，。！？".contains(c))
+            .unwrap_or(after.len());
+        let word = after[..end].to_lowercase();
+        let hit = names.iter().position(|n| *n == word);
+        let (head, tail) = rest.split_at(at + 1 + end);
+        match hit {
+            Some(i) if end > 0 => {
+                let (before, mention) = head.split_at(at);
+                if !before.is_empty() {
+                    spans.push(Span::styled(before.to_owned(), base));
+                }
+                let style = if i == 0 {
+                    base.fg(Color::Black)
+                        .bg(accent)
+                        .add_modifier(Modifier::BOLD)
+                } else {
+                    base.add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+                };
+                spans.push(Span::styled(mention.to_owned(), style));
+            }
+            _ => spans.push(Span::styled(head.to_owned(), base)),
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() || spans.is_empty() {
+        spans.push(Span::styled(rest.to_owned(), base));
+    }
+    spans
+}
+
+/// The lines one message takes: a header (sender and time, and delivery state on mine), the
+/// line it quotes if it is a reply, and its text in a bubble: theirs on the left, mine on
+/// the right. A recalled message is one quiet line in the middle.
+fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
+    let p = pal(app);
+    let w = usize::from(width);
+    if m.recalled {
+        let mut line = centred(&recalled_text(app, &m.author), width, dim(app));
+        if app.picked == Some(m.id) {
+            line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+        }
+        return vec![line];
+    }
+    let mine = m.author == Author::Me;
+    let name_color = match m.author {
+        Author::Me => p.mine_name,
+        Author::Peer(_) => p.their_name,
+        Author::Raw(_) => p.raw_name,
+    };
+    let name_style = Style::default().fg(name_color).add_modifier(Modifier::BOLD);
     let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
     let state = m.state.map(state_span);
     // The name gives way first: time and delivery state always show.
     let state_w = state.as_ref().map_or(0, |s| text::width(&s.content) + 2);
-    let room = usize::from(width).saturating_sub(text::width(&time) + 2 + state_w);
+    let room = w.saturating_sub(text::width(&time) + 2 + state_w);
     let name = text::truncate(&text::sanitize_line(&app.author_name(&m.author)), room);
-    let mut header = vec![
-        Span::styled(name, name_style),
-        Span::styled(format!("  {time}"), Style::default().fg(Color::DarkGray)),
-    ];
-    if let Some(state) = state {
-        header.push(Span::raw("  "));
-        header.push(state);
-    }
-    let mut header = Line::from(header);
+    let header_spans = if mine {
+        let mut spans = Vec::new();
+        if let Some(state) = state {
+            spans.push(state);
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(time, dim(app)));
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(name, name_style));
+        spans
+    } else {
+        vec![
+            Span::styled(name, name_style),
+            Span::raw("  "),
+            Span::styled(time, dim(app)),
+        ]
+    };
+    let mut header = align(header_spans, mine, w);
     if app.highlight == Some(m.id) || app.picked == Some(m.id) {
         header = header.style(Style::default().add_modifier(Modifier::REVERSED));
     }
     let mut lines = vec![header];
-    let indent = " ".repeat(usize::from(INDENT));
-    let body_width = usize::from(width.saturating_sub(INDENT));
-    for l in text::wrap(&text::sanitize(&m.text), body_width) {
-        lines.push(Line::from(format!("{indent}{l}")));
+    let text_w = bubble_text_width(width);
+    if let Some(q) = &m.quote {
+        let quote = text::truncate(&quote_text(app, q), text_w + 2);
+        lines.push(align(
+            vec![Span::styled(quote, dim(app).add_modifier(Modifier::ITALIC))],
+            mine,
+            w,
+        ));
+    }
+    let body = text::wrap(&text::sanitize(&m.text), text_w);
+    let bubble_w = body.iter().map(|l| text::width(l)).max().unwrap_or(0) + 2;
+    let style = if mine { p.mine_bubble } else { p.their_bubble };
+    let names = mention_names(app);
+    for l in body {
+        let fill = bubble_w - 2 - text::width(&l);
+        let mut spans = vec![Span::styled(" ", style)];
+        spans.extend(with_mentions(&l, &names, style, p.accent));
+        spans.push(Span::styled(" ".repeat(fill + 1), style));
+        lines.push(align(spans, mine, w));
     }
     lines
+}
+
+/// Puts spans at the left, or (mine) against the right edge of `width`.
+fn align(spans: Vec<Span<'static>>, right: bool, width: usize) -> Line<'static> {
+    if !right {
+        return Line::from(spans);
+    }
+    let pad = width.saturating_sub(spans_width(&spans));
+    let mut out = vec![Span::raw(" ".repeat(pad))];
+    out.extend(spans);
+    Line::from(out)
+}
+
+/// One row of the input as drawn: (grapheme as shown, its width, its byte offset).
+type InputRow = Vec<(String, usize, usize)>;
+
+/// The input laid out in rows of at most `width` columns (a line break starts a row, and a
+/// grapheme that would cross the edge goes to the next row whole), and the row and column
+/// of byte offset `cursor`: before the grapheme there, or after the last one; after a
+/// full last row, the start of the row below.
+fn input_layout(input: &str, cursor: usize, width: usize) -> (Vec<InputRow>, (usize, usize)) {
+    let width = width.max(2);
+    let mut rows: Vec<InputRow> = vec![Vec::new()];
+    let mut used = 0;
+    let mut at_cursor = None;
+    for (at, g) in input.grapheme_indices(true) {
+        let newline = g == "\n" || g == "\r\n";
+        let shown = match g {
+            "\t" => "→".to_string(),
+            g => text::sanitize_line(g),
+        };
+        let w = text::width(&shown);
+        if !newline && used + w > width {
+            rows.push(Vec::new());
+            used = 0;
+        }
+        if at_cursor.is_none() && at >= cursor {
+            at_cursor = Some((rows.len() - 1, used));
+        }
+        if newline {
+            rows.push(Vec::new());
+            used = 0;
+            continue;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push((shown, w, at));
+        }
+        used += w;
+    }
+    let end = if used >= width {
+        (rows.len(), 0)
+    } else {
+        (rows.len() - 1, used)
+    };
+    (rows, at_cursor.unwrap_or(end))
+}
+
+/// Rows the input box shows (text, plus the reply line), borders excluded.
+fn input_text_rows(app: &App, width: u16, height: u16) -> (usize, usize) {
+    let w = usize::from(width.saturating_sub(2));
+    let (rows, (cursor_row, _)) = input_layout(app.input.text(), app.input.cursor(), w);
+    let needed = rows.len().max(cursor_row + 1);
+    (
+        needed.min(input_cap(height)),
+        usize::from(app.replying.is_some()),
+    )
+}
+
+fn input_height(app: &App, width: u16, height: u16) -> u16 {
+    let (text, reply) = input_text_rows(app, width, height);
+    (text + reply) as u16 + 2
 }
 
 /// Draws the input box and returns where the cursor goes.
@@ -468,55 +900,56 @@ fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
         Some(id) => format!("To {}", text::sanitize_line(&app.title(&id))),
         None => "Message".to_string(),
     };
-    let b = block(title_for(&title, area.width));
-    let inner = b.inner(area);
+    let b = block(app, title_for(&title, area.width));
+    let mut inner = b.inner(area);
     b.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
         return None;
     }
-    // Each grapheme of the input as it is shown: line breaks and controls made visible.
-    let input = app.input.text();
-    let mut cells: Vec<(String, usize, usize)> = Vec::new(); // (shown, width, byte offset)
-    for (at, g) in input.grapheme_indices(true) {
-        let shown = match g {
-            "\n" | "\r\n" => "⏎".to_string(),
-            "\t" => "→".to_string(),
-            g => text::sanitize_line(g),
+    if let Some(r) = &app.replying {
+        let who = match r.author {
+            Author::Me => "yourself".to_string(),
+            other => text::sanitize_line(&app.author_name(&other)),
         };
-        let w = text::width(&shown);
-        cells.push((shown, w, at));
-    }
-    let cursor_col: usize = cells
-        .iter()
-        .take_while(|(_, _, at)| *at < app.input.cursor())
-        .map(|(_, w, _)| w)
-        .sum();
-    let room = usize::from(inner.width).saturating_sub(1); // keep a cell for the cursor
-    // Scroll horizontally so the cursor stays visible.
-    let mut skip_width = 0;
-    let mut skip = 0;
-    while cursor_col - skip_width > room && skip < cells.len() {
-        skip_width += cells[skip].1;
-        skip += 1;
-    }
-    let mut x = inner.x;
-    for (shown, w, _) in cells.iter().skip(skip) {
-        if usize::from(x - inner.x) + w > usize::from(inner.width) {
-            break;
+        let line = format!("↱ Replying to {who}: {}", text::sanitize_line(&r.excerpt));
+        buf.set_stringn(
+            inner.x,
+            inner.y,
+            text::truncate(&line, usize::from(inner.width)),
+            usize::from(inner.width),
+            dim(app).add_modifier(Modifier::ITALIC),
+        );
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
+        if inner.height == 0 {
+            return None;
         }
-        let style = if shown == "⏎" || shown == "→" {
-            Style::default().fg(Color::DarkGray)
-        } else {
-            Style::default()
-        };
-        buf.set_stringn(x, inner.y, shown, *w, style);
-        x += *w as u16;
     }
-    let cx = inner.x + (cursor_col - skip_width).min(usize::from(inner.width) - 1) as u16;
-    Some(Position::new(cx, inner.y))
+    let width = usize::from(inner.width);
+    let (rows, (cursor_row, cursor_col)) =
+        input_layout(app.input.text(), app.input.cursor(), width);
+    let shown = usize::from(inner.height);
+    // Scroll so that the cursor's row is in view.
+    let first = (cursor_row + 1).saturating_sub(shown);
+    for (dy, row) in rows.iter().skip(first).take(shown).enumerate() {
+        let mut x = inner.x;
+        for (g, w, _) in row {
+            let style = if g == "→" {
+                dim(app)
+            } else {
+                Style::default()
+            };
+            buf.set_stringn(x, inner.y + dy as u16, g, *w, style);
+            x += *w as u16;
+        }
+    }
+    let cx = inner.x + cursor_col.min(width.saturating_sub(1)) as u16;
+    let cy = inner.y + (cursor_row - first).min(shown - 1) as u16;
+    Some(Position::new(cx, cy))
 }
 
 fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
+    use crate::app::keymap::Action;
     let online = app.online_peers();
     let left = format!(
         " {} · {} · {} online",
@@ -531,19 +964,42 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     match &app.notice {
         Some(Notice::Error(e)) => spans.push(Span::styled(
             format!(" · ⚠ {}", text::sanitize_line(e)),
-            Style::default().fg(Color::Red),
+            Style::default()
+                .fg(pal(app).badge)
+                .add_modifier(Modifier::BOLD),
         )),
         Some(Notice::Info(i)) => spans.push(Span::raw(format!(" · {}", text::sanitize_line(i)))),
         None => {}
     }
-    let hints = "Tab chats · ^S search · F1 help · ^C quit ";
+    let key = |a: Action, what: &str| app.keymap.first_key(a).map(|k| format!("{k} {what}"));
+    // Hints in order of need, as many as fit, shown in the order of the keys.
+    let mut wanted = Vec::new();
+    if is_narrow(area.width) {
+        wanted.push((0, key(Action::ToggleSidebar, "chats")));
+    }
+    wanted.push((3, key(Action::ToggleHelp, "help")));
+    wanted.push((1, key(Action::Search, "search")));
+    wanted.push((4, key(Action::Quit, "quit")));
     let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
     let width = usize::from(area.width);
-    if used + text::width(hints) + 2 <= width {
-        spans.push(Span::raw(" ".repeat(width - used - text::width(hints))));
-        spans.push(Span::styled(hints, Style::default().fg(Color::DarkGray)));
+    let mut shown: Vec<(i32, String)> = Vec::new();
+    for (order, hint) in wanted {
+        let Some(hint) = hint else { continue };
+        let mut trial = shown.clone();
+        trial.push((order, hint));
+        trial.sort();
+        let text: Vec<&str> = trial.iter().map(|(_, h)| h.as_str()).collect();
+        if used + text::width(&text.join(" · ")) + 3 <= width {
+            shown = trial;
+        }
     }
-    buf.set_style(area, Style::default().bg(Color::Black).fg(Color::White));
+    if !shown.is_empty() {
+        let text: Vec<&str> = shown.iter().map(|(_, h)| h.as_str()).collect();
+        let hints = format!("{} ", text.join(" · "));
+        spans.push(Span::raw(" ".repeat(width - used - text::width(&hints))));
+        spans.push(Span::raw(hints));
+    }
+    buf.set_style(area, pal(app).status);
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
@@ -567,19 +1023,14 @@ fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
             text::sanitize_line(&view.query)
         ),
     };
-    let b = block(title_for(&title, w));
+    let b = block(app, title_for(&title, w));
     let inner = b.inner(r);
     b.render(r, buf);
     let Some(hits) = &view.hits else {
         return;
     };
     if hits.is_empty() {
-        put_wrapped(
-            buf,
-            inner,
-            "Nothing found.",
-            Style::default().fg(Color::DarkGray),
-        );
+        put_wrapped(buf, inner, "Nothing found.", dim(app));
         return;
     }
     let rows = usize::from(inner.height);
@@ -612,7 +1063,7 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
         .get(..first)
         .and_then(|before| before.char_indices().rev().take(12).last())
         .map_or(first, |(i, _)| i);
-    let mut spans = vec![Span::styled(head, Style::default().fg(Color::DarkGray))];
+    let mut spans = vec![Span::styled(head, dim(app))];
     if start > 0 {
         spans.push(Span::raw("…"));
     }
@@ -641,7 +1092,7 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
         used += text::width(&shown);
         let style = if hot {
             Style::default()
-                .fg(Color::Yellow)
+                .fg(pal(app).accent)
                 .add_modifier(Modifier::BOLD)
         } else {
             Style::default()
@@ -652,7 +1103,7 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
 }
 
 /// A box of `w`×`h` (at most the area) in the middle of `area`, cleared and framed.
-fn centred_box(buf: &mut Buffer, area: Rect, w: u16, h: u16, title: &str) -> Rect {
+fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &str) -> Rect {
     let w = w.min(area.width.saturating_sub(2)).max(1).min(area.width);
     let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
     let r = Rect::new(
@@ -662,7 +1113,7 @@ fn centred_box(buf: &mut Buffer, area: Rect, w: u16, h: u16, title: &str) -> Rec
         h,
     );
     Clear.render(r, buf);
-    let b = block(title_for(title, w));
+    let b = block(app, title_for(title, w));
     let inner = b.inner(r);
     b.render(r, buf);
     inner
@@ -671,14 +1122,9 @@ fn centred_box(buf: &mut Buffer, area: Rect, w: u16, h: u16, title: &str) -> Rec
 fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     let matches = app.switcher_matches(&sw.filter);
     let title = format!("Go to: {}▏", text::sanitize_line(&sw.filter));
-    let inner = centred_box(buf, area, 50, matches.len().min(10) as u16 + 2, &title);
+    let inner = centred_box(buf, area, app, 50, matches.len().min(10) as u16 + 2, &title);
     if matches.is_empty() {
-        put_wrapped(
-            buf,
-            inner,
-            "No conversation matches.",
-            Style::default().fg(Color::DarkGray),
-        );
+        put_wrapped(buf, inner, "No conversation matches.", dim(app));
         return;
     }
     let rows = usize::from(inner.height);
@@ -709,7 +1155,7 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     }
 }
 
-/// Who the open conversation is with: names, key, address, state.
+/// Who the open conversation is with: names, key, address, state, last seen.
 fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
     let Some(id) = app.selected else {
         return;
@@ -725,6 +1171,12 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
                     "Status".into(),
                     if p.online { "online" } else { "offline" }.into(),
                 ));
+                let seen = match p.last_seen_ms {
+                    _ if p.online => "now".to_string(),
+                    Some(ms) => time::format_time(ms, app.clock_ms, app.utc_offset_s),
+                    None => "never".to_string(),
+                };
+                lines.push(("Last seen".into(), seen));
             }
             let hex = node.to_hex();
             lines.push(("Peer id".into(), hex[..32].to_string()));
@@ -745,29 +1197,36 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
     let inner = centred_box(
         buf,
         area,
+        app,
         64,
         lines.len() as u16 + 2,
         "Who is this · Esc closes",
     );
     for (row, (k, v)) in lines.iter().enumerate().take(usize::from(inner.height)) {
         let line = Line::from(vec![
-            Span::styled(format!(" {k:<13}"), Style::default().fg(Color::DarkGray)),
+            Span::styled(format!(" {k:<13}"), dim(app)),
             Span::raw(v.clone()),
         ]);
         buf.set_line(inner.x, inner.y + row as u16, &line, inner.width);
     }
 }
 
-fn draw_help(buf: &mut Buffer, area: Rect) {
-    let key_w = keymap::HELP
+/// The help's lines: every action with the keys bound to it now, then the commands.
+fn help_lines(app: &App) -> Vec<String> {
+    let help = app.keymap.help();
+    let key_w = help.iter().map(|(k, _)| text::width(k)).max().unwrap_or(0);
+    let mut lines: Vec<String> = help
         .iter()
-        .map(|(k, _)| text::width(k))
-        .max()
-        .unwrap_or(0);
-    let lines: Vec<String> = keymap::HELP
-        .iter()
-        .map(|(k, what)| format!("{k:<key_w$}  {what}"))
+        .map(|(k, what)| format!("{k:<key_w$}  {what}", k = k))
         .collect();
+    lines.push(String::new());
+    lines.push("Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine (2 min), Esc".to_string());
+    lines
+}
+
+/// The help box for a terminal of `area`: its rectangle, and the lines that fit.
+fn help_box(app: &App, area: Rect) -> (Rect, usize) {
+    let lines = help_lines(app);
     let want_w = lines.iter().map(|l| text::width(l)).max().unwrap_or(0) as u16 + 4;
     let w = want_w.min(area.width.saturating_sub(2));
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
@@ -777,15 +1236,39 @@ fn draw_help(buf: &mut Buffer, area: Rect) {
         w,
         h,
     );
+    (r, usize::from(h.saturating_sub(2)))
+}
+
+/// How far the help can scroll on the app's terminal.
+pub fn help_max_scroll(app: &App) -> usize {
+    let (_, shown) = help_box(app, Rect::new(0, 0, app.size.0, app.size.1));
+    help_lines(app).len().saturating_sub(shown)
+}
+
+fn draw_help(buf: &mut Buffer, area: Rect, app: &App) {
+    let lines = help_lines(app);
+    let (r, shown) = help_box(app, area);
+    let scroll = app.help_scroll.min(lines.len().saturating_sub(shown));
     Clear.render(r, buf);
-    let b = block(title_for("Keys and commands · Esc closes", w));
+    let more = lines.len() > shown;
+    let title = if more {
+        format!(
+            "Keys and commands {}–{} of {} · ↑↓ PgUp PgDn · Esc closes",
+            scroll + 1,
+            scroll + shown,
+            lines.len()
+        )
+    } else {
+        "Keys and commands · Esc closes".to_string()
+    };
+    let b = block(app, title_for(&title, r.width));
     let inner = b.inner(r);
     b.render(r, buf);
-    for (i, line) in lines.iter().take(usize::from(inner.height)).enumerate() {
+    for (i, line) in lines.iter().skip(scroll).take(shown).enumerate() {
         buf.set_stringn(
             inner.x + 1,
             inner.y + i as u16,
-            line,
+            text::truncate(line, usize::from(inner.width.saturating_sub(1))),
             usize::from(inner.width.saturating_sub(1)),
             Style::default(),
         );

@@ -62,6 +62,7 @@ fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text
             id: MsgId(id),
             sent_at_ms: None,
             text: text.into(),
+            quote: None,
         }),
     );
 }
@@ -165,30 +166,42 @@ fn whole_small_screen_is_exact() {
     assert_screen(
         &t,
         &[
-            "┌ Chats ──────┐┌ alice · online · 10.0.0.1:47475 ──────────┐",
-            "│● alice      ││me  10:00  ✓ delivered                     │",
-            "│             ││  hello alice                              │",
-            "│             ││alice  10:01                               │",
-            "│             ││  hi me                                    │",
-            "│             ││                                           │",
-            "│             ││                                           │",
-            "└─────────────┘└───────────────────────────────────────────┘",
+            "┌ Chats ─────────┐┌ alice · online · 10.0.0.1:47475 ───────┐",
+            "│● alice         ││                  ✓ delivered  10:00  me│",
+            "│                ││                            hello alice │",
+            "│                ││alice  10:01                            │",
+            "│                ││ hi me                                  │",
+            "│                ││                                        │",
+            "│                ││                                        │",
+            "└────────────────┘└────────────────────────────────────────┘",
             "┌ To alice ────────────────────────────────────────────────┐",
             "│                                                          │",
             "└──────────────────────────────────────────────────────────┘",
-            " me · 127.0.0.1:47475 · 1 online                            ",
+            " me · 127.0.0.1:47475 · 1 online    Ctrl-S search · F1 help ",
         ],
     );
     // The cursor waits at the start of the empty input box.
     assert_eq!(cursor(&mut t), Position::new(1, 9));
     // Colours that carry meaning: my name green, theirs cyan, delivered green, online dot
-    // green.
+    // green; my bubble green, theirs grey, and nothing beside them.
     let buf = t.backend().buffer();
-    assert_eq!(buf[(16, 1)].fg, Color::Green);
-    assert_eq!(buf[(16, 3)].fg, Color::Cyan);
-    assert_eq!(buf[(27, 1)].symbol(), "✓");
-    assert_eq!(buf[(27, 1)].fg, Color::Green);
-    assert_eq!(buf[(1, 1)].fg, Color::Green);
+    assert_eq!(buf[(57, 1)].symbol(), "m");
+    assert_eq!(buf[(57, 1)].fg, Color::LightGreen);
+    assert_eq!(buf[(19, 3)].fg, Color::LightCyan);
+    assert_eq!(buf[(37, 1)].symbol(), "✓");
+    assert_eq!(buf[(37, 1)].fg, Color::Green);
+    assert_eq!(buf[(1, 1)].fg, Color::LightGreen);
+    // My bubble: 13 columns against the right border, " hello alice ".
+    assert_eq!(buf[(45, 2)].bg, Color::Reset);
+    for x in 46..59 {
+        assert_eq!(buf[(x, 2)].bg, Color::Green, "x {x}");
+    }
+    assert_eq!(buf[(47, 2)].symbol(), "h");
+    // Theirs: " hi me " from the left border.
+    for x in 19..26 {
+        assert_eq!(buf[(x, 4)].bg, Color::DarkGray, "x {x}");
+    }
+    assert_eq!(buf[(26, 4)].bg, Color::Reset);
 }
 
 #[test]
@@ -200,12 +213,24 @@ fn wide_screen_status_line_has_the_key_hints() {
     assert_eq!(
         status,
         format!(
-            " me · 127.0.0.1:47475 · 1 online · ⚠ no route to host{}Tab chats · ^S search · \
-             F1 help · ^C quit ",
-            " ".repeat(100 - 53 - 42)
+            " me · 127.0.0.1:47475 · 1 online · ⚠ no route to host{}Ctrl-S search · F1 help · \
+             Ctrl-C quit ",
+            " ".repeat(100 - 53 - 38)
         )
     );
-    assert_eq!(t.backend().buffer()[(40, 11)].fg, Color::Red);
+    assert_eq!(t.backend().buffer()[(40, 11)].fg, Color::LightRed);
+    // The hints name the keys as bound: rebinding search shows the new key.
+    app.keymap = crate::app::keymap::Keymap::with(&[(
+        crate::app::keymap::Action::Search,
+        vec!["alt-s".parse().unwrap()],
+    )]);
+    let t = render(&app, 100, 12);
+    assert!(
+        rows(&t)
+            .pop()
+            .unwrap()
+            .ends_with("Alt-S search · F1 help · Ctrl-C quit ")
+    );
 }
 
 #[test]
@@ -215,14 +240,12 @@ fn empty_state_guides_the_user() {
     let rows = rows(&t);
     assert_eq!(
         rows[0],
-        format!("┌ Chats ───────────┐┌ lanchat {}┐", "─".repeat(49))
+        format!("┌ Chats {}┐┌ lanchat {}┐", "─".repeat(15), "─".repeat(45))
     );
-    // The sidebar is 20 wide: the hint exactly fills its 18 inner columns.
-    assert!(rows[1].starts_with("│Looking for peers…││No conversations yet."));
+    // The sidebar is 24 wide: the hint takes 18 of its 22 inner columns.
+    assert!(rows[1].starts_with("│Looking for peers…    ││No conversations yet."));
     assert!(rows[1].ends_with("│"));
-    assert!(
-        rows[3].starts_with("│                  ││Peers running lanchat on your network appear")
-    );
+    assert!(rows[3].starts_with("│                      ││Peers running lanchat on your network"));
     assert!(screen_text(&t).contains("/add HOST:PORT"));
     assert_eq!(rows[21], format!("│{}│", " ".repeat(78)));
     assert_eq!(rows[20], format!("┌ Message {}┐", "─".repeat(69)));
@@ -243,11 +266,11 @@ fn conversation_without_messages_says_hello() {
     let rows = rows(&t);
     assert_eq!(
         rows[0],
-        "┌ Chats ──────┐┌ bob · offline · last at 10.0.0.1:47475 ───┐"
+        "┌ Chats ─────────┐┌ bob · offline · last at 10.0.0.1:47475 ┐"
     );
     assert_eq!(
         rows[1],
-        "│○ bob        ││Say hello to bob.                          │"
+        "│○ bob           ││Say hello to bob.                       │"
     );
 }
 
@@ -258,22 +281,21 @@ fn conversation_without_messages_says_hello() {
 fn cjk_and_emoji_wrap_exactly_in_a_narrow_pane() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "alice", true);
-    // 1 + 10×2 = 21 columns, then a wide character that would need 23 of the 22 a line
-    // of text has (24 inside the pane, less the indent of 2).
+    // 40 columns is narrow: no sidebar, the pane has 38 inside its border, a bubble at
+    // most 32 with 30 of text. 1 + 14×2 = 29 columns, then a wide character would need 31.
     let family = "👨\u{200D}👩\u{200D}👧";
     let msg = format!("a你好世界这是一个很长的中文消息🎉👍🏽{family} ok");
     incoming(&mut app, T0, peer(1), 1, &msg);
-    // 40×10: the sidebar takes 14 columns, the pane 26 (24 inside its border).
     let t = render(&app, 40, 10);
     assert_screen(
         &t,
         &[
-            "┌ Chats ─────┐┌ alice · online · 10.0… ┐",
-            "│● alice     ││alice  10:00            │",
-            "│            ││  a你好世界这是一个很长 │",
-            format!("│            ││  的中文消息🎉👍🏽{family} ok   │").as_str(),
-            "│            ││                        │",
-            "└────────────┘└────────────────────────┘",
+            "┌ alice · online · 10.0.0.1:47475 ─────┐",
+            "│alice  10:00                          │",
+            "│ a你好世界这是一个很长的中文消        │",
+            format!("│ 息🎉👍🏽{family} ok{}│", " ".repeat(26)).as_str(),
+            "│                                      │",
+            "└──────────────────────────────────────┘",
             "┌ To alice ────────────────────────────┐",
             "│                                      │",
             "└──────────────────────────────────────┘",
@@ -283,32 +305,38 @@ fn cjk_and_emoji_wrap_exactly_in_a_narrow_pane() {
 
     let buf = t.backend().buffer();
     // Each wide character takes its cell and resets the one after it.
-    assert_eq!(buf[(17, 2)].symbol(), "a");
-    assert_eq!(buf[(18, 2)].symbol(), "你");
-    assert_eq!(buf[(19, 2)], Cell::EMPTY);
-    assert_eq!(buf[(19, 2)].symbol(), " ");
-    assert_eq!(buf[(20, 2)].symbol(), "好");
-    assert_eq!(buf[(36, 2)].symbol(), "长");
-    assert_eq!(buf[(37, 2)], Cell::EMPTY);
-    assert_eq!(buf[(38, 2)].symbol(), " ", "the 24th column stays empty");
+    assert_eq!(buf[(1, 2)].symbol(), " ", "the bubble's own margin");
+    assert_eq!(buf[(2, 2)].symbol(), "a");
+    assert_eq!(buf[(3, 2)].symbol(), "你");
+    assert_eq!(buf[(4, 2)], Cell::EMPTY);
+    assert_eq!(buf[(5, 2)].symbol(), "好");
+    assert_eq!(buf[(29, 2)].symbol(), "消");
+    assert_eq!(buf[(30, 2)].symbol(), " ");
+    // The bubble is 31 wide (29 of text and a margin either side) on both of its rows,
+    // whatever the second holds: its right edge is straight.
+    for y in 2..4 {
+        assert_eq!(buf[(31, y)].bg, Color::DarkGray, "row {y}");
+        assert_eq!(buf[(32, y)].bg, Color::Reset, "row {y}");
+    }
     // Emoji clusters (a skin tone, a ZWJ family) are one cell each, not pieces.
-    assert_eq!(buf[(27, 3)].symbol(), "🎉");
-    assert_eq!(buf[(29, 3)].symbol(), "👍🏽");
-    assert_eq!(buf[(30, 3)], Cell::EMPTY);
-    assert_eq!(buf[(31, 3)].symbol(), family);
+    assert_eq!(buf[(2, 3)].symbol(), "息");
+    assert_eq!(buf[(4, 3)].symbol(), "🎉");
+    assert_eq!(buf[(6, 3)].symbol(), "👍🏽");
+    assert_eq!(buf[(8, 3)].symbol(), family);
+    assert_eq!(buf[(11, 3)].symbol(), "o");
     // The right border is intact on every row of the pane.
     assert_eq!(buf[(39, 0)].symbol(), "┐");
     for y in 1..5 {
         assert_eq!(buf[(39, y)].symbol(), "│", "row {y}");
-        assert_eq!(buf[(14, y)].symbol(), "│", "row {y}");
+        assert_eq!(buf[(0, y)].symbol(), "│", "row {y}");
     }
     assert_eq!(buf[(39, 5)].symbol(), "┘");
     // And what the model says it takes is what was drawn.
     let conv = app.conversation(&peer(1)).unwrap();
-    assert_eq!(conversation_height(&app, conv, 24), 3);
-    for line in message_lines(&app, &conv.messages[0], 24) {
+    assert_eq!(conversation_height(&app, conv, 38), 3);
+    for line in message_lines(&app, &conv.messages[0], 38) {
         let line: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-        assert!(text::width(&line) <= 24, "{line:?}");
+        assert!(text::width(&line) <= 38, "{line:?}");
     }
 }
 
@@ -316,12 +344,12 @@ fn cjk_and_emoji_wrap_exactly_in_a_narrow_pane() {
 fn cjk_names_are_cut_on_whole_characters() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "张伟的笔记本电脑", true);
-    let t = render(&app, 40, 10);
+    let t = render(&app, 60, 12);
     let rows = rows(&t);
-    // 12 columns inside the sidebar: dot, space, then 10 columns of name: 4 characters
+    // 16 columns inside the sidebar: dot, space, then 14 columns of name: 6 characters
     // and the ellipsis, one column left over.
-    assert_eq!(&rows[1][..rows[1].find("││").unwrap()], "│● 张伟的笔… ");
-    assert_eq!(rows[7], "│                                      │");
+    assert_eq!(&rows[1][..rows[1].find("││").unwrap()], "│● 张伟的笔记本… ");
+    assert_eq!(rows[9], format!("│{}│", " ".repeat(58)));
 }
 
 #[test]
@@ -382,9 +410,9 @@ fn hostile_name_and_text_render_visibly_and_inertly() {
     assert_eq!(
         rows[..3],
         [
-            "┌ Chats ───────────┐┌ ev^[[2Jil^Ggnp.exe · online · 10.0.0.1:47475 ────────────┐",
-            "│● ev^[[2Jil^Ggnp.…││ev^[[2Jil^Ggnp.exe  10:00                                 │",
-            "│                  ││  ^[]0;pwned^G ^[[31mred<9B>2J^Mtxt                       │",
+            "┌ Chats ───────────────┐┌ ev^[[2Jil^Ggnp.exe · online · 10.0.0.1:47475 ────────┐",
+            "│● ev^[[2Jil^Ggn… 10:00││ev^[[2Jil^Ggnp.exe  10:00                             │",
+            "│  ^[]0;pwned^G ^[[31m…││ ^[]0;pwned^G ^[[31mred<9B>2J^Mtxt                    │",
         ],
         "\n{screen}"
     );
@@ -411,8 +439,14 @@ fn hostile_input_is_shown_visibly_in_the_box() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "alice", true);
     app.update(T0, Msg::Paste("a\x1b[Kb\nc\td".into()));
+    // With room, the box grows to show both lines of what was pasted.
+    let t = render(&app, 40, 24);
+    assert_eq!(rows(&t)[19], format!("┌ To alice {}┐", "─".repeat(28)));
+    assert_eq!(rows(&t)[20], format!("│a^[[Kb{}│", " ".repeat(32)));
+    assert_eq!(rows(&t)[21], format!("│c→d{}│", " ".repeat(35)));
+    // 10 rows high leaves room for one line: the cursor's.
     let t = render(&app, 40, 10);
-    assert_eq!(rows(&t)[7], "│a^[[Kb⏎c→d                            │");
+    assert_eq!(rows(&t)[7], format!("│c→d{}│", " ".repeat(35)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -475,7 +509,7 @@ fn too_small_says_so_exactly() {
     );
     // The minimum itself draws the chat.
     let t = render(&app, MIN_WIDTH, MIN_HEIGHT);
-    assert!(rows(&t)[0].starts_with("┌ Chats "));
+    assert!(rows(&t)[0].starts_with("┌ lanchat "));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -495,29 +529,55 @@ fn cursor_sits_after_wide_characters() {
 }
 
 #[test]
-fn long_input_scrolls_to_keep_the_cursor_in_the_box() {
-    let digits: String = (0..100)
+fn long_input_wraps_grows_to_its_cap_and_scrolls_to_the_cursor() {
+    let digits: String = (0..200)
         .map(|i| char::from(b'0' + (i % 10) as u8))
         .collect();
     let mut app = chat_with_alice();
-    app.input.set(&digits);
-    // 60 wide: the box has 58 columns inside (x 1..=58), one kept for the cursor.
+    // 60×12: the box has 58 columns inside and grows to 2 lines of text at this height.
+    assert_eq!(input_cap(12), 2);
+    app.input.set(&digits[..100]);
     let mut t = render(&app, 60, 12);
-    let c = cursor(&mut t);
-    assert_eq!(c, Position::new(58, 9));
-    assert_eq!(rows(&t)[9], format!("│{} │", &digits[43..]));
+    assert_eq!(rows(&t)[7], format!("┌ To alice {}┐", "─".repeat(48)));
+    assert_eq!(rows(&t)[8], format!("│{}│", &digits[..58]));
+    assert_eq!(
+        rows(&t)[9],
+        format!("│{}{}│", &digits[58..100], " ".repeat(16))
+    );
+    assert_eq!(cursor(&mut t), Position::new(1 + 42, 9));
 
     app.input.home();
     let mut t = render(&app, 60, 12);
-    assert_eq!(cursor(&mut t), Position::new(1, 9));
-    assert_eq!(rows(&t)[9], format!("│{}│", &digits[..58]));
+    assert_eq!(cursor(&mut t), Position::new(1, 8));
 
-    // Wide characters: 50 of them are 100 columns; the last 28 show, cursor after them.
+    // Four lines' worth: the box stays at two and shows the cursor's lines.
+    app.input.set(&digits);
+    let mut t = render(&app, 60, 12);
+    assert_eq!(rows(&t)[8], format!("│{}│", &digits[116..174]));
+    assert_eq!(
+        rows(&t)[9],
+        format!("│{}{}│", &digits[174..], " ".repeat(32))
+    );
+    assert_eq!(cursor(&mut t), Position::new(1 + 26, 9));
+    app.input.home();
+    let t = render(&app, 60, 12);
+    assert_eq!(rows(&t)[8], format!("│{}│", &digits[..58]));
+
+    // Wide characters: 29 fit a line (58 columns), never half of one; the cursor lands
+    // after the last on the right cell.
     let wide = "字".repeat(50);
     app.input.set(&wide);
     let mut t = render(&app, 60, 12);
-    assert_eq!(cursor(&mut t), Position::new(57, 9));
-    assert_eq!(rows(&t)[9], format!("│{}  │", "字".repeat(28)));
+    assert_eq!(rows(&t)[8], format!("│{}│", "字".repeat(29)));
+    assert_eq!(
+        rows(&t)[9],
+        format!("│{}{}│", "字".repeat(21), " ".repeat(16))
+    );
+    assert_eq!(cursor(&mut t), Position::new(1 + 42, 9));
+    // One left: before the last character, two columns back.
+    app.input.left();
+    let mut t = render(&app, 60, 12);
+    assert_eq!(cursor(&mut t), Position::new(1 + 40, 9));
 
     // Wherever the cursor is, it stays inside the box.
     for _ in 0..50 {
@@ -525,8 +585,37 @@ fn long_input_scrolls_to_keep_the_cursor_in_the_box() {
         let mut t = render(&app, 60, 12);
         let c = cursor(&mut t);
         assert!((1..59).contains(&c.x), "{c:?}");
-        assert_eq!(c.y, 9);
+        assert!((8..10).contains(&c.y), "{c:?}");
     }
+}
+
+#[test]
+fn multi_line_input_grows_the_box_up_to_five_lines_at_80x24() {
+    let mut app = chat_with_alice();
+    assert_eq!(input_cap(24), 5);
+    for n in 1..=7usize {
+        let text: Vec<String> = (1..=n).map(|i| format!("line {i}")).collect();
+        app.input.set(&text.join("\n"));
+        let mut t = render(&app, 80, 24);
+        let shown = n.min(5);
+        let top = 24 - 1 - shown - 2;
+        let rows = rows(&t);
+        assert!(rows[top].starts_with("┌ To alice"), "{n}: {}", rows[top]);
+        // The last lines are in view, the cursor after the last.
+        assert_eq!(rows[top + shown], format!("│line {n}{}│", " ".repeat(72)));
+        assert_eq!(cursor(&mut t), Position::new(7, (top + shown) as u16));
+        // The message pane gives up what the box takes.
+        let (_, h) = message_pane_size(&{
+            let mut a = chat_with_alice();
+            a.input.set(&text.join("\n"));
+            a
+        });
+        assert_eq!(usize::from(h), 24 - 1 - (shown + 2) - 2);
+    }
+    // A newline at the very end puts the cursor on a fresh line.
+    app.input.set("one\n");
+    let mut t = render(&app, 80, 24);
+    assert_eq!(cursor(&mut t), Position::new(1, 21));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -562,29 +651,32 @@ fn sidebar_shows_unread_badges_online_dots_and_the_selection() {
     assert_eq!(
         side,
         [
-            "│● bob       3",
-            "│○ carol   99+",
-            "│≈ 192.168.… 1",
-            "│● alice      ",
+            "│● bob          3",
+            "│○ carol      99+",
+            "│≈ 192.168.0.9… 1",
+            "│● alice         ",
         ]
     );
     let buf = t.backend().buffer();
     // Dots: green online, grey offline, yellow plain-text.
-    assert_eq!((buf[(1, 1)].symbol(), buf[(1, 1)].fg), ("●", Color::Green));
+    assert_eq!(
+        (buf[(1, 1)].symbol(), buf[(1, 1)].fg),
+        ("●", Color::LightGreen)
+    );
     assert_eq!(
         (buf[(1, 2)].symbol(), buf[(1, 2)].fg),
         ("○", Color::DarkGray)
     );
     assert_eq!((buf[(1, 3)].symbol(), buf[(1, 3)].fg), ("≈", Color::Yellow));
     // Badges are red and bold, and unread names bold.
-    assert_eq!(buf[(13, 1)].symbol(), "3");
-    assert_eq!(buf[(13, 1)].fg, Color::Red);
-    assert!(buf[(13, 1)].modifier.contains(Modifier::BOLD));
+    assert_eq!(buf[(16, 1)].symbol(), "3");
+    assert_eq!(buf[(16, 1)].fg, Color::LightRed);
+    assert!(buf[(16, 1)].modifier.contains(Modifier::BOLD));
     assert!(buf[(3, 1)].modifier.contains(Modifier::BOLD));
     assert!(!buf[(3, 4)].modifier.contains(Modifier::BOLD));
     // Only alice's row, all of it, is reversed.
     for y in 1..7 {
-        for x in 1..14 {
+        for x in 1..17 {
             assert_eq!(
                 buf[(x, y)].modifier.contains(Modifier::REVERSED),
                 y == 4,
@@ -593,7 +685,7 @@ fn sidebar_shows_unread_badges_online_dots_and_the_selection() {
         }
     }
     assert!(!buf[(0, 4)].modifier.contains(Modifier::REVERSED));
-    assert!(!buf[(14, 4)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(17, 4)].modifier.contains(Modifier::REVERSED));
 }
 
 #[test]
@@ -612,12 +704,12 @@ fn sidebar_keeps_the_selected_row_in_view() {
     assert_eq!(
         side,
         [
-            "│● peer3      ",
-            "│● peer4      ",
-            "│● peer5      ",
-            "│● peer6      ",
-            "│● peer7      ",
-            "│● peer8      ",
+            "│● peer3         ",
+            "│● peer4         ",
+            "│● peer5         ",
+            "│● peer6         ",
+            "│● peer7         ",
+            "│● peer8         ",
         ]
     );
     assert!(
@@ -645,24 +737,53 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     t.draw(|f| draw(f, &app)).unwrap();
     assert!(!t.backend().cursor_visible());
     let rows = rows(&t);
-    // 19 lines of help and a border: 21 rows, centred; 78 columns wide (the widest line).
+    // 34 lines of help do not fit 24 rows: the box is 22 high (20 lines and a border),
+    // 78 wide, and its title says where in the list it is.
     assert_eq!(
         rows[1],
-        format!("│┌ Keys and commands · Esc closes {}┐│", "─".repeat(44))
+        format!(
+            "│┌ Keys and commands 1–20 of 34 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "─".repeat(18)
+        )
     );
     assert_eq!(
         rows[2],
         format!(
-            "││ Enter{}send the message, or run a /command ││",
-            " ".repeat(34)
+            "││ Enter{}send, or run a /command{}││",
+            " ".repeat(33),
+            " ".repeat(14)
         )
     );
-    // (Its bottom edge lies over the input box.)
-    assert_eq!(rows[21], format!("│└{}┘│", "─".repeat(76)));
-    let screen = rows.join("\n");
-    for (k, what) in keymap::HELP {
-        assert!(screen.contains(k), "{k}");
-        assert!(screen.contains(what), "{what}");
+    assert_eq!(rows[22], format!("└└{}┘┘", "─".repeat(76)));
+    // Scrolling shows the rest, a line or a page at a time, and stops at the end.
+    let key = |app: &mut App, code| {
+        app.update(
+            T0 + MINUTE,
+            Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        )
+    };
+    let mut seen = screen_text(&t);
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.help_scroll, 1);
+    t.draw(|f| draw(f, &app)).unwrap();
+    assert!(rows_of(&t, 2).starts_with("││ Alt-Enter, Shift-Enter, Ctrl-J"));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::PageDown);
+        t.draw(|f| draw(f, &app)).unwrap();
+        seen.push_str(&screen_text(&t));
+    }
+    assert_eq!(app.help_scroll, 14, "34 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 15–34 of 34"));
+    assert!(
+        rows_of(&t, 21).starts_with("││ Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine")
+    );
+    key(&mut app, KeyCode::Home);
+    assert_eq!(app.help_scroll, 0);
+    assert!(app.show_help, "scrolling keeps the help open");
+    // Every action with its keys as bound now, and every command, was on screen.
+    for (k, what) in app.keymap.help() {
+        assert!(seen.contains(&k), "{k}");
+        assert!(seen.contains(&what), "{what}");
     }
 
     app.update(
@@ -674,7 +795,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert!(!screen_text(&t).contains("Keys and commands"));
     assert_eq!(
         rows_of(&t, 1),
-        "│● alice           ││me  10:00  ✓ delivered"
+        "│● alice          10:01││                                ✓ delivered  10:00  me"
     );
 }
 
@@ -682,7 +803,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
 fn pane_rows(t: &Terminal<TestBackend>) -> Vec<String> {
     rows(t)
         .iter()
-        .map(|r| r.chars().skip(15).collect())
+        .map(|r| r.chars().skip(18).collect())
         .collect()
 }
 
@@ -703,8 +824,8 @@ fn scrolled_pane_shows_older_lines_and_a_hint() {
     // 20 lines, 6 rows: the latest three messages at the bottom.
     let t = render(&app, 60, 12);
     let rows_now = pane_rows(&t);
-    assert_eq!(rows_now[1], format!("│{:<43}│", "alice  10:00"));
-    assert_eq!(rows_now[6], format!("│{:<43}│", "  msg 9"));
+    assert_eq!(rows_now[1], format!("│{:<40}│", "alice  10:00"));
+    assert_eq!(rows_now[6], format!("│{:<40}│", " msg 9 "));
 
     app.update(
         T0 + 10,
@@ -713,11 +834,11 @@ fn scrolled_pane_shows_older_lines_and_a_hint() {
     assert_eq!(app.scroll, 5);
     let t = render(&app, 60, 12);
     let rows_up = pane_rows(&t);
-    assert_eq!(rows_up[1], format!("│{:<43}│", "  msg 4"));
+    assert_eq!(rows_up[1], format!("│{:<40}│", " msg 4 "));
     // The last row of the pane carries the way back.
     assert_eq!(
         rows_up[6],
-        format!("│{:<18} ↓ more below (Ctrl-End) │", "alice  10:00")
+        format!("│{:<15} ↓ more below (Ctrl-End) │", "alice  10:00")
     );
     assert_eq!(t.backend().buffer()[(34, 6)].bg, Color::Yellow);
 
@@ -730,15 +851,15 @@ fn scrolled_pane_shows_older_lines_and_a_hint() {
     assert_eq!(app.scroll, 14);
     let t = render(&app, 60, 12);
     let rows_top = pane_rows(&t);
-    assert_eq!(rows_top[1], format!("│{:<43}│", "alice  10:00"));
-    assert_eq!(rows_top[2], format!("│{:<43}│", "  msg 0"));
+    assert_eq!(rows_top[1], format!("│{:<40}│", "alice  10:00"));
+    assert_eq!(rows_top[2], format!("│{:<40}│", " msg 0 "));
 
     // Something new arrives while reading old messages: the view stays, a marker counts it.
     incoming(&mut app, T0 + 11, peer(1), 99, "news");
     let t = render(&app, 60, 12);
     let rows_new = pane_rows(&t);
-    assert_eq!(rows_new[2], format!("│{:<43}│", "  msg 0"));
-    assert!(rows_new[6].starts_with("│  msg 2 "), "{}", rows_new[6]);
+    assert_eq!(rows_new[2], format!("│{:<40}│", " msg 0 "));
+    assert!(rows_new[6].starts_with("│ msg 2 "), "{}", rows_new[6]);
     assert!(
         rows_new[6].ends_with(" 1 new message ↓ (Ctrl-End) │"),
         "{}",
@@ -926,6 +1047,8 @@ proptest! {
             text: s,
             state: None,
             seq: None,
+            quote: None,
+            recalled: false,
         };
         prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
     }
@@ -1106,4 +1229,210 @@ fn snapshot_overlays() {
         Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)),
     );
     insta::assert_snapshot!("peer_info_80x24", snapshot(&app, 80, 24));
+}
+
+fn key_at(app: &mut App, now: i64, code: KeyCode, mods: KeyModifiers) {
+    app.update(now, Msg::Key(KeyEvent::new(code, mods)));
+}
+
+fn command(app: &mut App, now: i64, text: &str) {
+    app.input.set(text);
+    key_at(app, now, KeyCode::Enter, KeyModifiers::NONE);
+}
+
+/// Replies both ways, a recall each way, a mention of me, and every sidebar state: pinned,
+/// muted with unread, a draft, @me, plain text, offline.
+fn features() -> App {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice", true);
+    peer_up(&mut app, T0, 2, "bob", true);
+    peer_up(&mut app, T0, 3, "carol", false);
+    peer_up(&mut app, T0, 4, "dave", true);
+    incoming(&mut app, T0, peer(1), 1, "lunch at 12? 🍜");
+    // I reply to it.
+    key_at(&mut app, T0 + 1, KeyCode::Up, KeyModifiers::ALT);
+    key_at(&mut app, T0 + 1, KeyCode::Char('r'), KeyModifiers::NONE);
+    let mine = send(&mut app, T0 + MINUTE, "yes, 12 works 好的");
+    app.update(
+        T0 + MINUTE,
+        Msg::Net(Event::State {
+            id: mine,
+            state: DeliveryState::Read,
+        }),
+    );
+    // She replies to mine, mentioning me.
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::Net(Event::Message {
+            conversation: peer(1),
+            id: MsgId(2),
+            sent_at_ms: None,
+            text: "great, @me see you there".into(),
+            quote: Some(crate::proto::Quote {
+                id: mine,
+                author: app.me.id,
+                excerpt: "yes, 12 works 好的".into(),
+            }),
+        }),
+    );
+    // She sends and recalls one; I send and recall one.
+    incoming(&mut app, T0 + 3 * MINUTE, peer(1), 3, "oops, wrong chat");
+    app.update(
+        T0 + 3 * MINUTE,
+        Msg::Net(Event::Recall {
+            from: node(1),
+            id: MsgId(4),
+            target: MsgId(3),
+            sent_at_ms: T0,
+        }),
+    );
+    send(&mut app, T0 + 4 * MINUTE, "typo");
+    command(&mut app, T0 + 4 * MINUTE, "/recall");
+    // Bob: pinned. Carol: muted, with unread. Dave: a draft. A plain-text peer.
+    app.select(peer(2));
+    command(&mut app, T0 + 5 * MINUTE, "/pin");
+    app.select(peer(3));
+    command(&mut app, T0 + 5 * MINUTE, "/mute");
+    app.select(peer(4));
+    app.input.set("half-typed thought");
+    app.select(peer(1));
+    incoming(
+        &mut app,
+        T0 + 6 * MINUTE,
+        peer(3),
+        10,
+        "carol talks quietly",
+    );
+    incoming(
+        &mut app,
+        T0 + 7 * MINUTE,
+        peer(2),
+        11,
+        "hey @me, the build is green",
+    );
+    let raw = ConversationId::Raw("192.168.1.9:40000".parse().unwrap());
+    incoming(&mut app, T0 + 8 * MINUTE, raw, 20, "ping from nc");
+    app.notice = None;
+    app
+}
+
+#[test]
+fn snapshot_features() {
+    let app = features();
+    insta::assert_snapshot!("features_80x24", snapshot(&app, 80, 24));
+    insta::assert_snapshot!("features_120x40", snapshot(&app, 120, 40));
+    // Narrow: no sidebar; the sidebar key shows it over the messages.
+    let mut narrow = features();
+    narrow.update(
+        T0 + 9 * MINUTE,
+        Msg::Resize {
+            width: 50,
+            height: 20,
+        },
+    );
+    insta::assert_snapshot!("features_narrow_50x20", snapshot(&narrow, 50, 20));
+    key_at(
+        &mut narrow,
+        T0 + 9 * MINUTE,
+        KeyCode::F(3),
+        KeyModifiers::NONE,
+    );
+    insta::assert_snapshot!("features_narrow_list_50x20", snapshot(&narrow, 50, 20));
+    // Replying: the box says to what.
+    let mut replying = features();
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Up,
+        KeyModifiers::ALT,
+    );
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Up,
+        KeyModifiers::NONE,
+    );
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Up,
+        KeyModifiers::NONE,
+    );
+    key_at(
+        &mut replying,
+        T0 + 9 * MINUTE,
+        KeyCode::Char('r'),
+        KeyModifiers::NONE,
+    );
+    replying.input.set("on my way\nreally");
+    insta::assert_snapshot!("replying_80x24", snapshot(&replying, 80, 24));
+    // The help at its end.
+    let mut help = features();
+    key_at(&mut help, T0, KeyCode::F(1), KeyModifiers::NONE);
+    key_at(&mut help, T0, KeyCode::PageDown, KeyModifiers::NONE);
+    key_at(&mut help, T0, KeyCode::PageDown, KeyModifiers::NONE);
+    insta::assert_snapshot!("help_end_80x24", snapshot(&help, 80, 24));
+}
+
+#[test]
+fn features_draw_what_they_say() {
+    let app = features();
+    let t = render(&app, 80, 24);
+    let screen = screen_text(&t);
+    for needle in [
+        "↱ alice: lunch at 12? 🍜",
+        "↱ You: yes, 12 works 好的",
+        "alice recalled a message",
+        "You recalled a message",
+        "@me ",
+        "[draft] half-typed",
+        "▲",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
+    }
+    assert!(!screen.contains("oops, wrong chat") && !screen.contains("typo"));
+    let buf = t.backend().buffer();
+    // The mention of me stands out: black on the accent colour, bold.
+    let (x, y) = find(&t, "@me see").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::Yellow);
+    assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
+    // Muted carol shows a dot, not a count.
+    let carol = rows(&t)
+        .into_iter()
+        .position(|r| r.contains("○ carol"))
+        .unwrap();
+    assert!(rows(&t)[carol + 1].contains('•'));
+    // The light theme swaps colours, still from the 16.
+    let mut light = features();
+    light.theme = Theme::Light;
+    let t = render(&light, 80, 24);
+    let buf = t.backend().buffer();
+    let (x, y) = find(&t, "yes, 12 works").unwrap();
+    assert_eq!(buf[(x, y)].bg, Color::LightGreen);
+    for cell in &buf.content {
+        for c in [cell.fg, cell.bg] {
+            assert!(!matches!(c, Color::Rgb(..) | Color::Indexed(_)), "{c:?}");
+        }
+    }
+}
+
+/// Where `needle` starts on screen (column, row), by cells.
+fn find(t: &Terminal<TestBackend>, needle: &str) -> Option<(u16, u16)> {
+    let buf = t.backend().buffer();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        let mut xs = Vec::new();
+        for x in 0..buf.area.width {
+            let s = buf[(x, y)].symbol();
+            for _ in s.chars() {
+                xs.push(x);
+            }
+            line.push_str(s);
+        }
+        if let Some(at) = line.find(needle) {
+            let idx = line[..at].chars().count();
+            return xs.get(idx).map(|x| (*x, y));
+        }
+    }
+    None
 }

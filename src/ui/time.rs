@@ -43,6 +43,19 @@ pub fn day_label(ms: i64, now_ms: i64, offset_s: i32) -> String {
     }
 }
 
+/// A short time for the conversation list: "14:05" today, "Yesterday", "11-24" this year,
+/// "2025" before.
+pub fn short_label(ms: i64, now_ms: i64, offset_s: i32) -> String {
+    let (y, mo, d, h, mi) = local_parts(ms, offset_s);
+    let (ny, _, _, _, _) = local_parts(now_ms, offset_s);
+    match local_day(now_ms, offset_s) - local_day(ms, offset_s) {
+        0 => format!("{h:02}:{mi:02}"),
+        1 => "Yesterday".to_string(),
+        _ if y == ny => format!("{mo:02}-{d:02}"),
+        _ => format!("{y}"),
+    }
+}
+
 /// "14:05" for a time today, "11-24 14:05" earlier this year, "2025-11-24 14:05" before.
 pub fn format_time(ms: i64, now_ms: i64, offset_s: i32) -> String {
     let (y, mo, d, h, mi) = local_parts(ms, offset_s);

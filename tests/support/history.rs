@@ -25,6 +25,7 @@ pub fn fill(path: &Path, peer: NodeId, n: u64) {
                 received_at_ms: 1_700_000_000_000 + i as i64,
                 text: format!("history line {i} with a little more text, as chat has"),
                 state: None,
+                quote: None,
             })
             .collect();
         store.insert_messages(&batch).unwrap();

@@ -1,0 +1,230 @@
+//! Quote-reply, recall, and mentions of me.
+
+use super::{App, Author, Effect, Message, Notice};
+use crate::proto::{ConversationId, MsgId, NodeId, Quote, wire};
+
+/// How long after sending a message I may recall it.
+pub const RECALL_WINDOW_MS: i64 = 2 * 60 * 1000;
+/// Characters of a message kept as the sidebar's preview of it.
+const PREVIEW_CHARS: usize = 200;
+
+/// The message the next one I send replies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replying {
+    pub id: MsgId,
+    pub author: Author,
+    /// The start of its text (one line, cut to what a reply carries).
+    pub excerpt: String,
+}
+
+/// Bytes a quote adds to a reply on the wire.
+pub(super) fn overhead(q: &Quote) -> usize {
+    wire::REPLY_OVERHEAD + q.excerpt.len()
+}
+
+/// Does `text` mention `name` as `@name` (any case), standing alone: not inside an e-mail
+/// address, and not the start of a longer name?
+pub fn mentions(text: &str, name: &str) -> bool {
+    let name = name.trim();
+    if name.is_empty() {
+        return false;
+    }
+    let needle = format!("@{}", name.to_lowercase());
+    let hay = text.to_lowercase();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    hay.match_indices(&needle).any(|(at, m)| {
+        // Before: not part of a word or an address (`bob@bob`, `x.@bob`).
+        let before = hay[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c)) {
+            return false;
+        }
+        // After: the name ends here; a full stop may end the sentence (`@bob.`), but not
+        // continue the name (`@bob.smith`).
+        let mut after = hay[at + m.len()..].chars();
+        match after.next() {
+            Some('.') => !after.next().is_some_and(word),
+            Some(c) => !word(c),
+            None => true,
+        }
+    })
+}
+
+/// A message as the sidebar keeps it: the text cut to a preview.
+pub(super) fn preview_of(m: &Message) -> Message {
+    let mut p = m.clone();
+    if let Some((cut, _)) = p.text.char_indices().nth(PREVIEW_CHARS) {
+        p.text.truncate(cut);
+    }
+    p.quote = None;
+    p
+}
+
+impl App {
+    /// The node that wrote a message, as a quote names it; `None` for a plain-text peer.
+    fn node_of(&self, author: &Author) -> Option<NodeId> {
+        match author {
+            Author::Me => Some(self.me.id),
+            Author::Peer(node) => Some(*node),
+            Author::Raw(_) => None,
+        }
+    }
+
+    /// Reply to the picked message (the `at`-th of the open conversation).
+    pub(super) fn start_reply(&mut self, at: usize) -> Vec<Effect> {
+        self.picked = None;
+        let Some(m) = self
+            .selected_conversation()
+            .and_then(|c| c.messages.get(at))
+        else {
+            return Vec::new();
+        };
+        if m.recalled {
+            self.error("That message was recalled".into());
+            return Vec::new();
+        }
+        // Any node id will do for the excerpt; the author is kept as the app knows it.
+        let excerpt = Quote::of(m.id, NodeId([0; 32]), &m.text).excerpt;
+        self.replying = Some(Replying {
+            id: m.id,
+            author: m.author,
+            excerpt,
+        });
+        self.notice = Some(Notice::Info("Replying: Enter sends, Esc cancels".into()));
+        Vec::new()
+    }
+
+    /// The text and quote of a message about to go to `to`: to a lanchat peer the quote
+    /// travels as such; to a plain-text peer it becomes a `> ` line above the text.
+    pub(super) fn reply_parts(&self, to: ConversationId, text: String) -> (String, Option<Quote>) {
+        let Some(r) = &self.replying else {
+            return (text, None);
+        };
+        match (to, self.node_of(&r.author)) {
+            (ConversationId::Peer(_), Some(author)) => (
+                text,
+                Some(Quote {
+                    id: r.id,
+                    author,
+                    excerpt: r.excerpt.clone(),
+                }),
+            ),
+            _ => (format!("> {}\n{text}", r.excerpt), None),
+        }
+    }
+
+    /// `/recall`: my latest message in the open conversation.
+    pub(super) fn recall_last(&mut self, now_ms: i64) -> Vec<Effect> {
+        let at = self.selected_conversation().and_then(|c| {
+            c.messages
+                .iter()
+                .rposition(|m| m.author == Author::Me && !m.recalled)
+        });
+        match at {
+            Some(at) => self.recall_at(now_ms, at),
+            None => {
+                self.error("Nothing of mine here to recall".into());
+                Vec::new()
+            }
+        }
+    }
+
+    /// Recall the `at`-th message of the open conversation: mine, sent within the last
+    /// two minutes, to a lanchat peer.
+    pub(super) fn recall_at(&mut self, now_ms: i64, at: usize) -> Vec<Effect> {
+        self.picked = None;
+        let Some(to) = self.selected else {
+            return Vec::new();
+        };
+        let Some(m) = self.conversation(&to).and_then(|c| c.messages.get(at)) else {
+            return Vec::new();
+        };
+        let refusal = if m.author != Author::Me {
+            Some("Only your own messages can be recalled")
+        } else if m.recalled {
+            Some("Already recalled")
+        } else if matches!(to, ConversationId::Raw(_)) {
+            Some("A plain-text peer cannot take a recall: what it got, it keeps")
+        } else if now_ms.saturating_sub(m.time_ms) > RECALL_WINDOW_MS {
+            Some("Only messages sent in the last 2 minutes can be recalled")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.error(why.into());
+            return Vec::new();
+        }
+        let target = m.id;
+        self.recalled(to, Author::Me, target);
+        self.notice = Some(Notice::Info("You recalled a message".into()));
+        vec![Effect::Recall {
+            to,
+            id: MsgId(self.rng.nonzero_u64()),
+            target,
+            sent_at_ms: now_ms,
+        }]
+    }
+
+    /// `author` took back `target`: it shows as recalled, and quotes of it lose their
+    /// text. Only a message `author` wrote matches, so nobody recalls another's message.
+    pub(super) fn recalled(&mut self, conversation: ConversationId, author: Author, target: MsgId) {
+        let quoted_author = self.node_of(&author);
+        if self
+            .replying
+            .as_ref()
+            .is_some_and(|r| r.id == target && r.author == author)
+        {
+            self.replying = None;
+        }
+        let Some(c) = self.conversation_mut(&conversation) else {
+            return;
+        };
+        let mine = |m: &Message| m.id == target && m.author == author;
+        for m in c.messages.iter_mut().chain(c.last.as_mut()) {
+            if mine(m) {
+                m.recalled = true;
+                m.text.clear();
+                m.quote = None;
+            } else if let Some(q) = m.quote.as_mut()
+                && q.id == target
+                && Some(q.author) == quoted_author
+            {
+                q.excerpt.clear();
+            }
+        }
+    }
+
+    /// Queues a desktop notification for a message from `author` in `conversation`.
+    pub(super) fn notify(&mut self, conversation: ConversationId, author: &Author, mention: bool) {
+        let who = self.author_name(author);
+        let text = if mention {
+            format!("{who} mentioned you")
+        } else {
+            match conversation {
+                ConversationId::Raw(_) => format!("{who}: new plain-text message"),
+                ConversationId::Peer(_) => format!("{who}: new message"),
+            }
+        };
+        if self.notify && self.notifications.len() < 8 {
+            self.notifications.push(text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_stand_alone() {
+        assert!(mentions("hi @bob", "bob"));
+        assert!(mentions("@Bob, look", "bob"));
+        assert!(mentions("@bob.", "bob"));
+        assert!(mentions("你好@bob", "bob"));
+        assert!(!mentions("mail bob@bob.org", "bob"));
+        assert!(!mentions("hi @bobby", "bob"));
+        assert!(!mentions("hi bob", "bob"));
+        assert!(!mentions("@bob.smith", "bob"));
+        assert!(mentions("@李雷 你好", "李雷"));
+        assert!(!mentions("anything", ""));
+    }
+}
