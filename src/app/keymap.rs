@@ -478,6 +478,8 @@ const COMMAND_HELP: &[(&str, &str)] = &[
     ("/pin, /mute", "pin or mute this chat (again: undo)"),
     ("/rename NAME", "my name for this chat (no NAME: undo)"),
     ("/recall", "recall my last message (within 2 min)"),
+    ("/verify", "compare keys, mark verified"),
+    ("/trust, /block", "accept / refuse a (new) key"),
     ("/search TEXT", "search all chats"),
     ("/help, /quit", "this help; quit"),
     ("//text", "send text that starts with a slash"),

@@ -59,18 +59,6 @@ pub struct PeerInfo {
     pub online: bool,
     /// When it was last heard from (this machine's clock), if ever.
     pub last_seen_ms: Option<i64>,
-    /// What is known of its identity; the sidebar and the peer info show it.
-    pub trust: Trust,
-}
-
-/// How far a peer's identity is trusted. The encryption work adds its states here
-/// (unverified, verified, key changed); `ui` maps each to a sidebar glyph and a line in the
-/// peer info overlay.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Trust {
-    /// Nothing known (today: lanchat's protocol is not yet encrypted).
-    #[default]
-    Unknown,
 }
 
 /// Where a peer's key stands (see [`proto::Trust`]).
@@ -967,11 +955,6 @@ impl App {
     }
 
     fn upsert_peer(&mut self, view: &PeerView, now_ms: i64) {
-        let trust = self
-            .peers
-            .get(&view.id)
-            .map(|p| p.trust)
-            .unwrap_or_default();
         self.peers.insert(
             view.id,
             PeerInfo {
@@ -979,7 +962,6 @@ impl App {
                 addr: view.addr,
                 online: view.online,
                 last_seen_ms: Some(now_ms),
-                trust,
             },
         );
     }

@@ -6,7 +6,9 @@ use crate::proto::ConversationId;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The commands Tab completes.
-const COMMANDS: &[&str] = &["add", "help", "mute", "pin", "quit", "rename", "search"];
+const COMMANDS: &[&str] = &[
+    "add", "block", "help", "mute", "pin", "quit", "recall", "rename", "search", "trust", "verify",
+];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Switcher {

@@ -166,7 +166,6 @@ fn first_peer_up_creates_and_selects_its_conversation() {
             addr: raw_addr("10.0.0.1:47475"),
             online: true,
             last_seen_ms: Some(T0),
-            trust: Trust::Unknown,
         })
     );
     assert_eq!(app.title(&peer(1)), "alice");
@@ -1159,7 +1158,6 @@ fn restored_app() -> App {
                     addr: "10.0.0.1:47475".parse().unwrap(),
                     online: true,
                     last_seen_ms: Some(T0 - 5000),
-                    trust: Trust::Unknown,
                 },
             )],
             conversations: vec![ConversationSummary {

@@ -100,6 +100,7 @@ impl App {
                     return Vec::new();
                 }
                 self.input.take();
+                self.notice = None;
                 self.verify = Some(target);
                 Vec::new()
             }

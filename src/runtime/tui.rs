@@ -231,7 +231,6 @@ pub fn restore_msg(restored: Restored, my_name: &str) -> Msg {
                         addr: p.addr,
                         online: false,
                         last_seen_ms: Some(p.last_seen_ms),
-                        trust: Default::default(),
                     },
                 )
             })

@@ -9,8 +9,8 @@
 pub mod text;
 pub mod time;
 
-use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView, Switcher, Trust};
-use crate::proto::{ConversationId, DeliveryState, Quote};
+use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView, Switcher};
+use crate::proto::{ConversationId, DeliveryState, NodeId, Quote, Trust};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -199,7 +199,8 @@ pub fn spot_at(app: &App, column: u16, row: u16) -> Spot {
 pub fn message_pane_size(app: &App) -> (u16, u16) {
     areas(Rect::new(0, 0, app.size.0, app.size.1), app).map_or((0, 0), |a| {
         let r = inner(a.messages);
-        (r.width, r.height)
+        let banner = banner_lines(app, r.width).len() as u16;
+        (r.width, r.height.saturating_sub(banner))
     })
 }
 
@@ -290,6 +291,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_search(buf, area, app, search);
     } else if let Some(sw) = &app.switcher {
         draw_switcher(buf, area, app, sw);
+    } else if let Some(peer) = app.verify {
+        draw_verify(buf, area, app, &peer);
     } else if app.show_info {
         draw_info(buf, area, app);
     }
@@ -303,6 +306,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if !app.show_help
         && app.search.is_none()
         && app.switcher.is_none()
+        && app.verify.is_none()
         && let Some(cursor) = cursor
     {
         frame.set_cursor_position(cursor);
@@ -345,11 +349,73 @@ fn title_for(s: &str, block_width: u16) -> String {
     format!(" {} ", text::truncate(s, room))
 }
 
-/// The glyph a peer's trust state shows as (the encryption work fills this in).
-fn trust_glyph(trust: Trust) -> Option<(&'static str, Color)> {
-    match trust {
-        Trust::Unknown => None,
+/// The marks a peer's key shows as: verified ✓, unverified ?, identity changed ⚠ (red),
+/// blocked ⊘, and ! when another known key uses the same name.
+fn trust_marks(app: &App, id: &NodeId) -> Vec<Span<'static>> {
+    let p = pal(app);
+    let mut out = Vec::new();
+    let t = app.trust.get(id);
+    let changed = app.identity_change(&ConversationId::Peer(*id)).is_some();
+    let (glyph, style) = match t.map(|t| t.trust) {
+        _ if changed => (
+            "⚠",
+            Style::default().fg(p.badge).add_modifier(Modifier::BOLD),
+        ),
+        Some(Trust::Verified) => ("✓", Style::default().fg(p.online)),
+        Some(Trust::Unverified) => ("?", Style::default().fg(Color::Yellow)),
+        Some(Trust::Blocked) => ("⊘", Style::default().fg(p.badge)),
+        Some(Trust::Changed { .. }) | None => return out,
+    };
+    out.push(Span::styled(glyph, style));
+    if t.is_some_and(|t| t.same_name_as.is_some()) {
+        out.push(Span::styled("!", Style::default().fg(Color::Yellow)));
     }
+    out
+}
+
+/// How a peer's traffic is protected, for the peer info overlay.
+fn encryption_line(app: &App, id: &NodeId) -> String {
+    const NOISE: &str = "Noise, ChaCha20-Poly1305";
+    if let Some(c) = app.identity_change(&ConversationId::Peer(*id)) {
+        let other = if c.new == *id { c.previous } else { c.new };
+        return format!("held: identity changed (other key {})", short_fp(&other));
+    }
+    match app.trust.get(id).map(|t| t.trust) {
+        Some(Trust::Verified) => format!("{NOISE} · verified"),
+        Some(Trust::Unverified) => format!("{NOISE} · not verified (/verify)"),
+        Some(Trust::Blocked) => "blocked: nothing sent or taken (/trust)".into(),
+        Some(Trust::Changed { .. }) | None => "no handshake with this key yet".into(),
+    }
+}
+
+/// The identity-change banner over the open conversation's messages, wrapped to `width`
+/// (at most three lines); empty when nothing is pending.
+fn banner_lines(app: &App, width: u16) -> Vec<String> {
+    let Some(c) = app.selected.and_then(|id| app.identity_change(&id)) else {
+        return Vec::new();
+    };
+    let name = text::sanitize_line(&app.title(&ConversationId::Peer(c.previous)));
+    let msg = format!(
+        "⚠ {name}'s key changed: now {}, was {}. Held until you /trust or /block it \
+         (/verify compares).",
+        short_fp(&c.new),
+        short_fp(&c.previous)
+    );
+    let mut lines = text::wrap(&msg, usize::from(width));
+    lines.truncate(3);
+    lines
+}
+
+fn banner_style() -> Style {
+    Style::default()
+        .fg(Color::Red)
+        .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+}
+
+/// The first two groups of a key's fingerprint: enough to tell keys apart at a glance.
+pub(crate) fn short_fp(id: &NodeId) -> String {
+    let fp = crate::proto::fingerprint(id);
+    fp.split(' ').take(2).collect::<Vec<_>>().join(" ")
 }
 
 fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
@@ -410,10 +476,8 @@ fn presence(app: &App, conv: &Conversation) -> Span<'static> {
 fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
     let p = pal(app);
     let mut out = Vec::new();
-    if let ConversationId::Peer(id) = conv.id
-        && let Some((glyph, color)) = app.peers.get(&id).and_then(|p| trust_glyph(p.trust))
-    {
-        out.push(Span::styled(glyph, Style::default().fg(color)));
+    if let ConversationId::Peer(id) = conv.id {
+        out.extend(trust_marks(app, &id));
     }
     if app.drafts.contains_key(&conv.id) {
         out.push(Span::styled("✎", Style::default().fg(Color::Magenta)));
@@ -571,9 +635,21 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         .selected
         .map_or_else(|| "lanchat".to_string(), |id| conversation_header(app, &id));
     let b = block(app, title_for(&title, area.width));
-    let inner = b.inner(area);
+    let mut inner = b.inner(area);
     b.render(area, buf);
     if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    let banner = banner_lines(app, inner.width);
+    for (row, line) in banner.iter().enumerate().take(usize::from(inner.height)) {
+        let y = inner.y + row as u16;
+        buf.set_style(Rect::new(inner.x, y, inner.width, 1), banner_style());
+        buf.set_stringn(inner.x, y, line, usize::from(inner.width), banner_style());
+    }
+    let taken = (banner.len() as u16).min(inner.height);
+    inner.y += taken;
+    inner.height -= taken;
+    if inner.height == 0 {
         return;
     }
     let Some(conv) = app.selected_conversation() else {
@@ -951,8 +1027,14 @@ fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
 fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     use crate::app::keymap::Action;
     let online = app.online_peers();
+    // My key's short fingerprint where there is room for it (F2 and /verify show it all).
+    let key = if area.width >= 100 {
+        format!(" · key {}", short_fp(&app.me.id))
+    } else {
+        String::new()
+    };
     let left = format!(
-        " {} · {} · {} online",
+        " {} · {}{key} · {} online",
         text::sanitize_line(&app.me.name),
         app.me.listen,
         online
@@ -1155,6 +1237,37 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     }
 }
 
+/// `/verify`: both fingerprints and the code both screens show, to compare out of band.
+fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
+    let name = text::sanitize_line(&app.title(&ConversationId::Peer(*peer)));
+    let code = crate::proto::verification_code(&app.me.id, peer);
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let lines: Vec<Line<'static>> = vec![
+        Line::from(format!(" Read this code to {name} (in person, by phone):")),
+        Line::from(""),
+        Line::from(Span::styled(format!("     {code}"), bold)),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled(" Your key     ".to_string(), dim(app)),
+            Span::raw(crate::proto::fingerprint(&app.me.id)),
+        ]),
+        Line::from(vec![
+            Span::styled(" Their key    ".to_string(), dim(app)),
+            Span::raw(crate::proto::fingerprint(peer)),
+        ]),
+        Line::from(""),
+        Line::from(Span::styled(
+            " y: the same on both screens, mark verified · Esc: not now".to_string(),
+            dim(app),
+        )),
+    ];
+    let title = format!("Verify {name}");
+    let inner = centred_box(buf, area, app, 64, lines.len() as u16 + 2, &title);
+    for (row, line) in lines.iter().enumerate().take(usize::from(inner.height)) {
+        buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+}
+
 /// Who the open conversation is with: names, key, address, state, last seen.
 fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
     let Some(id) = app.selected else {
@@ -1179,12 +1292,10 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
                 lines.push(("Last seen".into(), seen));
             }
             let hex = node.to_hex();
-            lines.push(("Peer id".into(), hex[..32].to_string()));
+            lines.push(("Key".into(), hex[..32].to_string()));
             lines.push((String::new(), hex[32..].to_string()));
-            lines.push((
-                "Encryption".into(),
-                "not yet: lanchat's own protocol, in the clear".into(),
-            ));
+            lines.push(("Fingerprint".into(), crate::proto::fingerprint(&node)));
+            lines.push(("Encryption".into(), encryption_line(app, &node)));
         }
         ConversationId::Raw(addr) => {
             lines.push(("Address".into(), addr.to_string()));

@@ -213,24 +213,20 @@ fn wide_screen_status_line_has_the_key_hints() {
     assert_eq!(
         status,
         format!(
-            " me · 127.0.0.1:47475 · 1 online · ⚠ no route to host{}Ctrl-S search · F1 help · \
-             Ctrl-C quit ",
-            " ".repeat(100 - 53 - 38)
+            " me · 127.0.0.1:47475 · key {} · 1 online · ⚠ no route to host{}Ctrl-S search · \
+             F1 help ",
+            crate::ui::short_fp(&app.me.id),
+            " ".repeat(100 - 69 - 24)
         )
     );
-    assert_eq!(t.backend().buffer()[(40, 11)].fg, Color::LightRed);
+    assert_eq!(t.backend().buffer()[(56, 11)].fg, Color::LightRed);
     // The hints name the keys as bound: rebinding search shows the new key.
     app.keymap = crate::app::keymap::Keymap::with(&[(
         crate::app::keymap::Action::Search,
         vec!["alt-s".parse().unwrap()],
     )]);
     let t = render(&app, 100, 12);
-    assert!(
-        rows(&t)
-            .pop()
-            .unwrap()
-            .ends_with("Alt-S search · F1 help · Ctrl-C quit ")
-    );
+    assert!(rows(&t).pop().unwrap().ends_with("Alt-S search · F1 help "));
 }
 
 #[test]
@@ -737,12 +733,12 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     t.draw(|f| draw(f, &app)).unwrap();
     assert!(!t.backend().cursor_visible());
     let rows = rows(&t);
-    // 34 lines of help do not fit 24 rows: the box is 22 high (20 lines and a border),
+    // 36 lines of help do not fit 24 rows: the box is 22 high (20 lines and a border),
     // 78 wide, and its title says where in the list it is.
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 34 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "│┌ Keys and commands 1–20 of 36 · ↑↓ PgUp PgDn · Esc closes {}┐│",
             "─".repeat(18)
         )
     );
@@ -772,8 +768,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 14, "34 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 15–34 of 34"));
+    assert_eq!(app.help_scroll, 16, "36 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 17–36 of 36"));
     assert!(
         rows_of(&t, 21).starts_with("││ Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine")
     );
@@ -1435,4 +1431,69 @@ fn find(t: &Terminal<TestBackend>, needle: &str) -> Option<(u16, u16)> {
         }
     }
     None
+}
+
+fn trust(app: &mut App, n: u8, trust: crate::proto::Trust, same_name_as: Option<u8>) {
+    app.update(
+        T0,
+        Msg::Net(Event::Trust {
+            peer: node(n),
+            trust,
+            same_name_as: same_name_as.map(node),
+        }),
+    );
+}
+
+/// Every key state in the sidebar; an identity change with its banner; the verify overlay
+/// and the peer info of a verified peer.
+#[test]
+fn snapshot_trust() {
+    use crate::proto::Trust;
+    let mut app = new_app();
+    for (n, name) in [
+        (1, "alice"),
+        (2, "bob"),
+        (3, "carol"),
+        (4, "dave"),
+        (5, "bob"),
+    ] {
+        peer_up(&mut app, T0, n, name, true);
+    }
+    trust(&mut app, 1, Trust::Verified, None);
+    trust(&mut app, 2, Trust::Unverified, None);
+    trust(&mut app, 3, Trust::Blocked, None);
+    trust(&mut app, 5, Trust::Unverified, Some(2));
+    incoming(&mut app, T0 + MINUTE, peer(4), 1, "hi, it's dave");
+    // Dave comes back with another key at his address: node 6 holds, and so does dave.
+    peer_up(&mut app, T0 + 2 * MINUTE, 6, "dave", true);
+    trust(&mut app, 4, Trust::Unverified, None);
+    trust(&mut app, 6, Trust::Changed { previous: node(4) }, None);
+    app.select(peer(4));
+    insta::assert_snapshot!("trust_80x24", snapshot(&app, 80, 24));
+    // The banner takes the top of the pane, and sending is held.
+    let t = render(&app, 80, 24);
+    assert!(
+        rows(&t)[1].contains("⚠ dave's key changed"),
+        "{}",
+        screen_text(&t)
+    );
+    assert!(
+        t.backend().buffer()[(21, 1)]
+            .modifier
+            .contains(Modifier::REVERSED)
+    );
+    command(&mut app, T0 + 3 * MINUTE, "are you dave?");
+    assert_eq!(app.input.text(), "are you dave?");
+
+    app.input.take();
+    app.select(peer(1));
+    command(&mut app, T0 + 3 * MINUTE, "/verify");
+    insta::assert_snapshot!("verify_80x24", snapshot(&app, 80, 24));
+    let t = render(&app, 80, 24);
+    let code = crate::proto::verification_code(&app.me.id, &node(1));
+    assert!(screen_text(&t).contains(&code));
+    assert!(!t.backend().cursor_visible() || app.verify.is_none());
+    key_at(&mut app, T0, KeyCode::Esc, KeyModifiers::NONE);
+    key_at(&mut app, T0, KeyCode::F(2), KeyModifiers::NONE);
+    insta::assert_snapshot!("peer_info_verified_80x24", snapshot(&app, 80, 24));
 }
