@@ -52,6 +52,16 @@ fn delivered(events: &[(Duration, Event)], id: u64) -> bool {
     })
 }
 
+/// The kinds of the datagrams logged since logging was last (re)started, which stops it.
+fn logged_kinds(net: &mut Network) -> Vec<&'static str> {
+    net.log
+        .take()
+        .unwrap()
+        .iter()
+        .map(|(_, _, d)| kind(d))
+        .collect()
+}
+
 fn kind(bytes: &[u8]) -> &'static str {
     match Frame::decode(bytes) {
         Ok(Frame::HandshakeInit {
@@ -79,13 +89,7 @@ fn first_contact_uses_xx_then_known_keys_use_ik_and_both_sides_learn_the_key() {
     let a = net.add(1, "alice", |_| {});
     let b = net.add(2, "bob", |_| {});
     net.run_until(secs(1.0));
-    let kinds: Vec<&str> = net
-        .log
-        .take()
-        .unwrap()
-        .iter()
-        .map(|(_, _, d)| kind(d))
-        .collect();
+    let kinds: Vec<&str> = logged_kinds(&mut net);
     assert!(
         kinds.contains(&"init-xx") && kinds.contains(&"final"),
         "{kinds:?}"
@@ -135,13 +139,7 @@ fn first_contact_uses_xx_then_known_keys_use_ik_and_both_sides_learn_the_key() {
     restart(&mut net, a, cfg, 7);
     send(&mut net, a, node_id(2), 3, "IK now");
     net.run_until(secs(4.0));
-    let kinds: Vec<&str> = net
-        .log
-        .take()
-        .unwrap()
-        .iter()
-        .map(|(_, _, d)| kind(d))
-        .collect();
+    let kinds: Vec<&str> = logged_kinds(&mut net);
     assert!(kinds.contains(&"init-ik"), "{kinds:?}");
     assert!(!kinds.contains(&"init-xx") && !kinds.contains(&"final"));
     assert_eq!(texts(&net.take_events(b)), vec!["IK now"]);

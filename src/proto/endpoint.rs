@@ -512,18 +512,7 @@ impl Endpoint {
             self.known.remove(&previous);
             self.told.remove(&previous);
         }
-        let name = self
-            .peers
-            .get(&peer)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        let ip = self.peers.get(&peer).map(|p| p.addr.ip());
-        let entry = self.known.entry(peer).or_insert(KnownPeer {
-            id: peer,
-            name,
-            ip,
-            level: TrustLevel::Unverified,
-        });
+        let entry = self.known_entry(peer, TrustLevel::Unverified);
         if entry.level == TrustLevel::Blocked {
             entry.level = TrustLevel::Unverified;
         }
@@ -537,22 +526,24 @@ impl Endpoint {
         self.pump(now, peer);
     }
 
-    /// The user refuses `peer`'s key: nothing more is sent to it or taken from it.
-    pub fn block_peer(&mut self, peer: NodeId) {
-        self.held.remove(&peer);
-        let name = self
-            .peers
-            .get(&peer)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        let ip = self.peers.get(&peer).map(|p| p.addr.ip());
-        let entry = self.known.entry(peer).or_insert(KnownPeer {
+    /// `peer`'s line in `known_peers`, made (at `level`, with what the peer table knows) if
+    /// there is none.
+    fn known_entry(&mut self, peer: NodeId, level: TrustLevel) -> &mut KnownPeer {
+        let p = self.peers.get(&peer);
+        let name = p.map(|p| p.name.clone()).unwrap_or_default();
+        let ip = p.map(|p| p.addr.ip());
+        self.known.entry(peer).or_insert(KnownPeer {
             id: peer,
             name,
             ip,
-            level: TrustLevel::Blocked,
-        });
-        entry.level = TrustLevel::Blocked;
+            level,
+        })
+    }
+
+    /// The user refuses `peer`'s key: nothing more is sent to it or taken from it.
+    pub fn block_peer(&mut self, peer: NodeId) {
+        self.held.remove(&peer);
+        self.known_entry(peer, TrustLevel::Blocked).level = TrustLevel::Blocked;
         self.secure.block(peer);
         self.tell_trust(peer);
     }

@@ -743,6 +743,33 @@ impl Secure {
         }
     }
 
+    /// Takes our pending handshake `receiver` (an initiation when `initiator`, else an XX
+    /// reply) and reads the peer's next message into it: the handshake and the name the
+    /// peer gave. Anything else is counted and dropped.
+    fn take_pending(
+        &mut self,
+        receiver: u32,
+        initiator: bool,
+        message: &[u8],
+    ) -> Option<(Pending, String)> {
+        let is_ours = self
+            .pending
+            .get(&receiver)
+            .is_some_and(|p| matches!(p.role, Role::Initiator { .. }) == initiator);
+        if !is_ours {
+            self.stats.unknown_session += 1;
+            return None;
+        }
+        let mut pending = self.pending.remove(&receiver)?;
+        let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
+        let read = pending.hs.read_message(message, &mut payload);
+        let Some((_, name)) = read.ok().and_then(|n| parse_payload(&payload[..n])) else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        Some((pending, name))
+    }
+
     fn on_reply(
         &mut self,
         now: Instant,
@@ -751,27 +778,9 @@ impl Secure {
         receiver: u32,
         message: &[u8],
     ) -> Option<Opened> {
-        let is_ours = self
-            .pending
-            .get(&receiver)
-            .is_some_and(|p| matches!(p.role, Role::Initiator { .. }));
-        if !is_ours {
-            self.stats.unknown_session += 1;
-            return None;
-        }
-        let mut pending = self.pending.remove(&receiver)?;
+        // A forged reply spoils the attempt; the retry timer starts another.
+        let (mut pending, name) = self.take_pending(receiver, true, message)?;
         let Role::Initiator { peer } = pending.role else {
-            return None;
-        };
-        let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
-        let Ok(n) = pending.hs.read_message(message, &mut payload) else {
-            self.stats.bad_auth += 1;
-            // A forged reply spoils the attempt; the retry timer starts another.
-            return None;
-        };
-        payload.truncate(n);
-        let Some((_, name)) = parse_payload(&payload) else {
-            self.stats.bad_auth += 1;
             return None;
         };
         if remote_key(&pending.hs) != Some(peer) {
@@ -827,30 +836,12 @@ impl Secure {
         receiver: u32,
         message: &[u8],
     ) -> Option<Opened> {
-        let is_ours = self
-            .pending
-            .get(&receiver)
-            .is_some_and(|p| matches!(p.role, Role::Responder { .. }));
-        if !is_ours {
-            // Also a resent final message whose session is already up.
-            self.stats.unknown_session += 1;
-            return None;
-        }
-        let mut pending = self.pending.remove(&receiver)?;
+        // Unknown also for a resent final message whose session is already up.
+        let (pending, name) = self.take_pending(receiver, false, message)?;
         let Role::Responder { remote } = pending.role else {
             return None;
         };
-        let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
-        let Ok(n) = pending.hs.read_message(message, &mut payload) else {
-            self.stats.bad_auth += 1;
-            return None;
-        };
-        payload.truncate(n);
         let peer = remote_key(&pending.hs)?;
-        let Some((_, name)) = parse_payload(&payload) else {
-            self.stats.bad_auth += 1;
-            return None;
-        };
         if self.blocked.contains(&peer) {
             self.stats.blocked += 1;
             return None;
