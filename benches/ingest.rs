@@ -1,0 +1,222 @@
+//! Ingest: how many messages per second one chat client takes in from a peer over loopback,
+//! end to end: receive task, decode (and decrypt, once sessions are on), dedup, the store
+//! thread writing them to SQLite with durable acks (a message is acknowledged only once
+//! stored), the model update and the redraw of a 200×50 screen, all in the real loop
+//! (`tui::run_with`). Counted at the sender: a message counts when the sender sees it
+//! "delivered", which the receiver says only after storing it.
+//!
+//! Baseline, in the same run: a plain tokio `recv_from` loop on a socket set up the same way
+//! (127.0.0.1, port 0, 1 MiB receive buffer), fed datagrams of the same size as fast as a
+//! plain sender can send them.
+//!
+//! Run: `cargo bench --bench ingest` (part of `cargo bench`). `LANCHAT_BENCH_RUNS` runs
+//! (default 5), `LANCHAT_BENCH_INGEST` messages per run (default 100,000); medians.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/screen.rs"]
+mod screen;
+mod support;
+
+use lanchat::config::Settings;
+use lanchat::proto::wire::{Content, Data, Frame, Packet};
+use lanchat::proto::{ConversationId, DeliveryState, Event, MsgId, NodeId};
+use lanchat::runtime::{Node, tui};
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use support::{Row, median, print_rows};
+
+const ALICE: NodeId = NodeId([1; 32]);
+const BOB: NodeId = NodeId([2; 32]);
+/// What each message says.
+const TEXT: &str = "a chat message of about sixty bytes, like people type";
+
+/// Drives the sender until its peer is online.
+async fn meet(a: &mut Node, peer: NodeId) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while a.endpoint.peer(&peer).is_none_or(|v| !v.online) {
+        assert!(Instant::now() < deadline, "peers never met");
+        a.drain();
+        let _ = tokio::time::timeout(Duration::from_millis(50), a.wake()).await;
+    }
+}
+
+/// One run through the real chat loop. Returns messages/s.
+fn lanchat_run(n: u64) -> f64 {
+    let dir_b = tempfile::tempdir().unwrap();
+    let dir_a = tempfile::tempdir().unwrap();
+    let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let bob_dir = dir_b.path().to_owned();
+    let receiver = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let settings = Settings::loopback("bob", &bob_dir);
+            let (node, app, first) = tui::start_chat(&settings, BOB).unwrap();
+            addr_tx.send(node.local_addr()).unwrap();
+            let mut term = ratatui::Terminal::new(screen::Shared::new(200, 50)).unwrap();
+            let keys = futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
+            tui::run_with(&mut term, keys, node, app, first, async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let bob_addr = addr_rx.recv().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = rt.block_on(async {
+        let mut a = Node::start(&Settings::loopback("alice", dir_a.path()), ALICE).unwrap();
+        a.add_peer(bob_addr);
+        meet(&mut a, BOB).await;
+        a.drain();
+        let to = ConversationId::Peer(BOB);
+        let mut delivered = vec![false; n as usize + 1];
+        let mut count = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let t0 = Instant::now();
+        for i in 1..=n {
+            a.send(to, MsgId(i), 1_700_000_000_000, TEXT).unwrap();
+        }
+        loop {
+            for e in a.drain() {
+                if let Event::State { id, state } = e
+                    && matches!(state, DeliveryState::Delivered | DeliveryState::Read)
+                    && let Some(seen) = delivered.get_mut(id.0 as usize)
+                    && !*seen
+                {
+                    *seen = true;
+                    count += 1;
+                }
+            }
+            if count == n {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ingest stalled at {count} of {n}"
+            );
+            a.wake().await;
+        }
+        n as f64 / t0.elapsed().as_secs_f64()
+    });
+    stop_tx.send(()).unwrap();
+    receiver.join().unwrap();
+    result
+}
+
+/// The size of the datagram that carries one message of [`TEXT`] (the baseline sends
+/// datagrams of this size).
+fn data_datagram_size() -> usize {
+    let frame = Frame::Packet(Packet {
+        from: ALICE,
+        epoch: u64::MAX / 3,
+        ack: None,
+        data: Some(Data {
+            pn: 50_000,
+            msn: 50_000,
+            base: 49_990,
+            id: MsgId(50_000),
+            content: Content::Text,
+            sent_at_ms: 1_700_000_000_000,
+            frag_index: 0,
+            frag_count: 1,
+            ack_now: false,
+            payload: TEXT.as_bytes().to_vec(),
+        }),
+    });
+    frame.encode().unwrap().len()
+}
+
+/// The receiving socket, set up as lanchat sets up its own.
+fn plain_socket() -> StdUdpSocket {
+    let s = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .unwrap();
+    let _ = s.set_recv_buffer_size(1 << 20);
+    s.set_nonblocking(true).unwrap();
+    s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    s.into()
+}
+
+/// One run of the baseline: a plain sender floods `n` datagrams of `size` bytes at a tokio
+/// `recv_from` loop. Returns datagrams/s received (from the first to the last).
+fn plain_run(n: u64, size: usize) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let socket = tokio::net::UdpSocket::from_std(plain_socket()).unwrap();
+        let dst = socket.local_addr().unwrap();
+        let sender = std::thread::spawn(move || {
+            let s = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+            let payload = vec![0x5au8; size];
+            for _ in 0..n {
+                let _ = s.send_to(&payload, dst);
+            }
+        });
+        let mut buf = vec![0u8; 65_536];
+        let mut count = 0u64;
+        let mut first = None;
+        let mut last = Instant::now();
+        while count < n {
+            match tokio::time::timeout(Duration::from_millis(300), socket.recv_from(&mut buf)).await
+            {
+                Ok(Ok(_)) => {
+                    last = Instant::now();
+                    first.get_or_insert(last);
+                    count += 1;
+                }
+                Ok(Err(_)) => {}
+                Err(_) => break, // the sender is done; the rest was dropped by the kernel
+            }
+        }
+        sender.join().unwrap();
+        let first = first.expect("nothing received");
+        (count - 1) as f64 / (last - first).as_secs_f64()
+    })
+}
+
+fn main() {
+    let runs = support::runs();
+    let n = support::env_usize("LANCHAT_BENCH_INGEST", 100_000) as u64;
+    println!("ingest over loopback: {n} messages per run, {runs} runs, medians");
+    let size = data_datagram_size();
+    // A first, unmeasured run warms up the disk cache and the allocator.
+    lanchat_run(n.min(2_000));
+    let mut ours = Vec::new();
+    let mut plain = Vec::new();
+    for run in 0..runs {
+        let p = plain_run(n, size);
+        let o = lanchat_run(n);
+        println!("  run {run}: lanchat {o:>9.0} msg/s   plain recv_from {p:>9.0} dgram/s");
+        ours.push(o);
+        plain.push(p);
+    }
+    let (o, p) = (median(ours), median(plain));
+    print_rows(
+        "Ingest",
+        &[Row {
+            what: format!(
+                "ingest: loopback → decode → dedup → store (durable ack) → App::update, {size}-byte datagrams"
+            ),
+            median: format!("{o:.0} msg/s"),
+            baseline: format!("{p:.0} dgram/s (plain tokio recv_from)"),
+            ratio: format!("{:.2}", o / p),
+            target: "≥ 100,000 msg/s and ≥ 0.40".into(),
+            met: o >= 100_000.0 && o / p >= 0.4,
+        }],
+    );
+}
