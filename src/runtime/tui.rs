@@ -5,8 +5,7 @@ use super::storage::{Reply, Request};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
 use crate::app::{App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
-use crate::proto::MsgId;
-use crate::proto::NodeId;
+use crate::proto::{ConversationId, MsgId, NodeId};
 use crate::store::{self, StoredMessage};
 use crate::ui;
 use anyhow::Context;
@@ -14,6 +13,7 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::task::Poll;
@@ -295,7 +295,7 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                 };
                 effects.extend(app.update(now, msg));
             }
-            effects
+            coalesce(effects)
         }
         Reply::Page {
             conversation,
@@ -354,6 +354,43 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
         }
     };
     run_effects(app, node, effects);
+}
+
+/// Folds the effects of a batch of stored messages: one read receipt per peer and one read
+/// mark per conversation, rather than one of each per message (a burst of 256 messages in
+/// view would otherwise put 256 receipts on the wire and 256 transactions on the store).
+fn coalesce(effects: Vec<Effect>) -> Vec<Effect> {
+    let mut out: Vec<Effect> = Vec::with_capacity(effects.len());
+    let mut receipts: HashMap<NodeId, usize> = HashMap::new();
+    let mut marks: HashMap<ConversationId, usize> = HashMap::new();
+    for effect in effects {
+        match effect {
+            Effect::MarkRead { peer, ids } => match receipts.get(&peer) {
+                Some(&i) => {
+                    if let Some(Effect::MarkRead { ids: all, .. }) = out.get_mut(i) {
+                        all.extend(ids);
+                    }
+                }
+                None => {
+                    receipts.insert(peer, out.len());
+                    out.push(Effect::MarkRead { peer, ids });
+                }
+            },
+            Effect::ReadUpTo { conversation, seq } => match marks.get(&conversation) {
+                Some(&i) => {
+                    if let Some(Effect::ReadUpTo { seq: highest, .. }) = out.get_mut(i) {
+                        *highest = (*highest).max(seq);
+                    }
+                }
+                None => {
+                    marks.insert(conversation, out.len());
+                    out.push(Effect::ReadUpTo { conversation, seq });
+                }
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
