@@ -24,7 +24,7 @@ pub const ACK_DELAY: Duration = Duration::from_millis(25);
 /// Acknowledge at once after this many unacknowledged data packets.
 pub const ACK_EVERY: usize = 4;
 /// Data packets in flight per peer.
-pub const WINDOW: usize = 64;
+pub const WINDOW: usize = 256;
 /// How far past the oldest unsettled message the sender may run ahead (and the receiver
 /// buffers).
 pub const MAX_AHEAD: u64 = 256;

@@ -8,12 +8,21 @@ use crate::app::Page;
 use crate::proto::{ConversationId, DeliveryState, MsgId};
 use crate::store::{NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoredMessage};
 use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Requests queued for the store thread at most; senders wait beyond this.
 const QUEUE: usize = 4096;
 /// Requests taken in one turn (inserts among them share one transaction).
 const BATCH: usize = 1024;
+/// New messages are stored without their search index entries (most of the cost of an
+/// insert, and acks wait on inserts); the index catches up once the store has had nothing
+/// to do for this long, a chunk per transaction.
+const INDEX_IDLE: Duration = Duration::from_millis(200);
+const INDEX_CHUNK: usize = 2048;
+/// ... or at once, a chunk after each batch, when this many messages are not indexed (so
+/// that a search never scans more than about this many).
+const MAX_INDEX_BACKLOG: i64 = 100_000;
 
 #[derive(Debug)]
 pub enum Request {
@@ -147,6 +156,8 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
         Err(e) => Verified::Damaged(format!("cannot check the database: {e}")),
     };
     let mut reported = false;
+    store.defer_indexing();
+    let mut index_behind = store.search_backlog().is_ok_and(|n| n > 0);
     // Writes that arrived while the check runs, in order.
     let mut deferred: Vec<Request> = Vec::new();
     loop {
@@ -155,6 +166,15 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             match rx.recv_timeout(std::time::Duration::from_millis(20)) {
                 Ok(r) => Some(r),
                 Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else if deferred.is_empty() && index_behind && matches!(verdict, Some(Ok(()))) {
+            match rx.recv_timeout(INDEX_IDLE) {
+                Ok(r) => Some(r),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                    index_behind = index_chunk(&mut store);
+                    continue;
+                }
                 Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
             }
         } else if deferred.is_empty() {
@@ -247,6 +267,10 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             if replies.send(reply).is_err() {
                 return;
             }
+            index_behind = true;
+            if store.search_backlog().is_ok_and(|n| n > MAX_INDEX_BACKLOG) {
+                index_behind = index_chunk(&mut store);
+            }
         }
         for r in others {
             if let Some(reply) = handle(&mut store, r)
@@ -254,6 +278,20 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             {
                 return;
             }
+        }
+    }
+}
+
+/// Adds a chunk of the messages not yet indexed to the search index. Returns whether more
+/// are left.
+fn index_chunk(store: &mut Store) -> bool {
+    match store.index_pending(INDEX_CHUNK) {
+        Ok(n) => n == INDEX_CHUNK,
+        Err(e) => {
+            // Search still finds them (it scans what is not indexed); the next insert tries
+            // again.
+            tracing::warn!(%e, "could not index messages for search");
+            false
         }
     }
 }
