@@ -42,8 +42,9 @@ async fn meet(a: &mut Node, peer: NodeId) {
     }
 }
 
-/// One run through the real chat loop. Returns messages/s.
-fn lanchat_run(n: u64) -> f64 {
+/// One run through the real chat loop. Returns messages/s, and the datagrams per message
+/// the sender sent and got back (acks, read receipts).
+fn lanchat_run(n: u64) -> (f64, f64, f64) {
     let dir_b = tempfile::tempdir().unwrap();
     let dir_a = tempfile::tempdir().unwrap();
     let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
@@ -78,6 +79,10 @@ fn lanchat_run(n: u64) -> f64 {
         meet(&mut a, BOB).await;
         a.drain();
         let to = ConversationId::Peer(BOB);
+        let (in0, out0) = (
+            a.endpoint.stats().datagrams_in,
+            a.endpoint.stats().datagrams_out,
+        );
         let mut delivered = vec![false; n as usize + 1];
         let mut count = 0u64;
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -105,7 +110,11 @@ fn lanchat_run(n: u64) -> f64 {
             );
             a.wake().await;
         }
-        n as f64 / t0.elapsed().as_secs_f64()
+        let rate = n as f64 / t0.elapsed().as_secs_f64();
+        let stats = a.endpoint.stats();
+        let back = (stats.datagrams_in - in0) as f64 / n as f64;
+        let out = (stats.datagrams_out - out0) as f64 / n as f64;
+        (rate, out, back)
     });
     stop_tx.send(()).unwrap();
     receiver.join().unwrap();
@@ -200,8 +209,11 @@ fn main() {
     let mut plain = Vec::new();
     for run in 0..runs {
         let p = plain_run(n, size);
-        let o = lanchat_run(n);
-        println!("  run {run}: lanchat {o:>9.0} msg/s   plain recv_from {p:>9.0} dgram/s");
+        let (o, out, back) = lanchat_run(n);
+        println!(
+            "  run {run}: lanchat {o:>9.0} msg/s ({out:.2} datagrams/msg out, {back:.3} back)   \
+             plain recv_from {p:>9.0} dgram/s"
+        );
         ours.push(o);
         plain.push(p);
     }

@@ -17,10 +17,18 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::task::Poll;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Keys taken in one turn before the screen is redrawn (typing fast, pasting without
 /// bracketed paste).
 const KEY_BATCH: usize = 64;
+
+/// Frames are drawn at most this often: a burst of datagrams, each turn of the loop taking
+/// a few, would otherwise redraw the whole screen for every few messages (a fifth of the
+/// time of a 100k-message burst went to drawing). The first change after a quiet spell is
+/// drawn at once.
+const FRAME_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Everything the chat needs before its loop: the history database, the node with the
 /// store attached, and the app with what the store remembered. Returns the effects the
@@ -115,6 +123,9 @@ where
             height: size.height,
         },
     );
+    // When the last frame was drawn, and whether the model changed since.
+    let mut last_frame: Option<Instant> = None;
+    let mut changed = false;
     loop {
         let now_ms = wall_now_ms();
         for event in node.drain() {
@@ -137,10 +148,16 @@ where
             title_unread = Some(unread);
             terminal::set_unread_title(unread);
         }
-        if app.take_dirty() {
+        changed |= app.take_dirty();
+        let now = Instant::now();
+        if changed && last_frame.is_none_or(|t| now >= t + FRAME_INTERVAL) {
             app.utc_offset_s = utc_offset_s();
             term.draw(|f| ui::draw(f, &app))?;
+            last_frame = Some(now);
+            changed = false;
         }
+        // A change not drawn yet is drawn when the interval is up.
+        let next_frame = last_frame.filter(|_| changed).map(|t| t + FRAME_INTERVAL);
         tokio::select! {
             biased;
             () = &mut stop => break,
@@ -164,6 +181,12 @@ where
                 Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
                 Wake::Datagrams | Wake::Timeout => {}
             },
+            () = async {
+                match next_frame {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
         }
     }
     node.shutdown();
@@ -463,5 +486,45 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             Effect::Quit => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_batch_gives_one_receipt_per_peer_and_one_read_mark_per_conversation() {
+        let (p1, p2) = (NodeId([1; 32]), NodeId([2; 32]));
+        let (c1, c2) = (ConversationId::Peer(p1), ConversationId::Peer(p2));
+        let read = |peer, id| Effect::MarkRead {
+            peer,
+            ids: vec![MsgId(id)],
+        };
+        let mark = |conversation, seq| Effect::ReadUpTo { conversation, seq };
+        let effects = vec![
+            read(p1, 1),
+            mark(c1, 10),
+            Effect::AddPeer("somewhere:1".into()),
+            read(p2, 7),
+            read(p1, 2),
+            mark(c1, 12),
+            mark(c2, 5),
+            mark(c1, 11),
+            read(p1, 3),
+        ];
+        assert_eq!(
+            coalesce(effects),
+            vec![
+                Effect::MarkRead {
+                    peer: p1,
+                    ids: vec![MsgId(1), MsgId(2), MsgId(3)],
+                },
+                mark(c1, 12),
+                Effect::AddPeer("somewhere:1".into()),
+                read(p2, 7),
+                mark(c2, 5),
+            ]
+        );
     }
 }
