@@ -6,7 +6,7 @@
 
 use crate::app::Page;
 use crate::proto::{ConversationId, DeliveryState, MsgId};
-use crate::store::{NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoredMessage};
+use crate::store::{NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoreError, StoredMessage};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -282,6 +282,45 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
     }
 }
 
+/// A page of a conversation's history as the app asks for it: the messages, oldest first,
+/// and whether there are more beyond them (in the page's direction; always `true` for
+/// [`Page::Around`]).
+pub fn load_page(
+    store: &Store,
+    conversation: &ConversationId,
+    page: Page,
+    limit: usize,
+) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+    // One more than asked tells whether there is more.
+    match page {
+        Page::Latest => store.latest(conversation, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            if more {
+                v.remove(0);
+            }
+            (v, more)
+        }),
+        Page::Oldest => store.oldest(conversation, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            v.truncate(limit);
+            (v, more)
+        }),
+        Page::Before(seq) => store.before(conversation, seq, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            if more {
+                v.remove(0);
+            }
+            (v, more)
+        }),
+        Page::After(seq) => store.after(conversation, seq, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            v.truncate(limit);
+            (v, more)
+        }),
+        Page::Around(seq) => store.around(conversation, seq, limit).map(|v| (v, true)),
+    }
+}
+
 /// Adds a chunk of the messages not yet indexed to the search index. Returns whether more
 /// are left.
 fn index_chunk(store: &mut Store) -> bool {
@@ -338,34 +377,7 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
             page,
             limit,
         } => {
-            // One more than asked tells whether there is more.
-            let result = match page {
-                Page::Latest => store.latest(&conversation, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    if more {
-                        v.remove(0);
-                    }
-                    (v, more)
-                }),
-                Page::Oldest => store.oldest(&conversation, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    v.truncate(limit);
-                    (v, more)
-                }),
-                Page::Before(seq) => store.before(&conversation, seq, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    if more {
-                        v.remove(0);
-                    }
-                    (v, more)
-                }),
-                Page::After(seq) => store.after(&conversation, seq, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    v.truncate(limit);
-                    (v, more)
-                }),
-                Page::Around(seq) => store.around(&conversation, seq, limit).map(|v| (v, true)),
-            };
+            let result = load_page(store, &conversation, page, limit);
             match result {
                 Ok((messages, more)) => Some(Reply::Page {
                     conversation,
