@@ -9,6 +9,10 @@
 //! (127.0.0.1, port 0, 1 MiB receive buffer), fed datagrams of the same size as fast as a
 //! plain sender can send them.
 //!
+//! Latency, in the same run: one message at a time from a node with its own store to that
+//! same chat loop, the time from `send` to "delivered" (p50, p99), against a plain UDP
+//! ping-pong between two tokio sockets.
+//!
 //! Run: `cargo bench --bench ingest` (part of `cargo bench`). `LANCHAT_BENCH_RUNS` runs
 //! (default 5), `LANCHAT_BENCH_INGEST` messages per run (default 100,000); medians.
 
@@ -21,11 +25,12 @@ mod support;
 use lanchat::config::Settings;
 use lanchat::proto::wire::{Content, Data, Frame, Packet};
 use lanchat::proto::{ConversationId, DeliveryState, Event, MsgId, NodeId};
-use lanchat::runtime::{Node, tui};
+use lanchat::runtime::storage::Reply;
+use lanchat::runtime::{Node, Wake, tui};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::{Row, median, print_rows};
+use support::{Row, median, ms, print_rows, quantile};
 
 const ALICE: NodeId = NodeId([1; 32]);
 const BOB: NodeId = NodeId([2; 32]);
@@ -45,30 +50,8 @@ async fn meet(a: &mut Node, peer: NodeId) {
 /// One run through the real chat loop. Returns messages/s, and the datagrams per message
 /// the sender sent and got back (acks, read receipts).
 fn lanchat_run(n: u64) -> (f64, f64, f64) {
-    let dir_b = tempfile::tempdir().unwrap();
     let dir_a = tempfile::tempdir().unwrap();
-    let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let bob_dir = dir_b.path().to_owned();
-    let receiver = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let settings = Settings::loopback("bob", &bob_dir);
-            let (node, app, first) = tui::start_chat(&settings, BOB).unwrap();
-            addr_tx.send(node.local_addr()).unwrap();
-            let mut term = ratatui::Terminal::new(screen::Shared::new(200, 50)).unwrap();
-            let keys = futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
-            tui::run_with(&mut term, keys, node, app, first, async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let bob_addr = addr_rx.recv().unwrap();
+    let (bob_addr, receiver) = Receiver::start();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -116,9 +99,145 @@ fn lanchat_run(n: u64) -> (f64, f64, f64) {
         let out = (stats.datagrams_out - out0) as f64 / n as f64;
         (rate, out, back)
     });
-    stop_tx.send(()).unwrap();
-    receiver.join().unwrap();
+    receiver.stop();
     result
+}
+
+/// Bob: the real chat loop (`tui::run_with` on a 200×50 `TestBackend`, with the store) on
+/// a thread of its own, as in the program.
+struct Receiver {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    fn start() -> (SocketAddr, Receiver) {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let bob_dir = dir.path().to_owned();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let settings = Settings::loopback("bob", &bob_dir);
+                let (node, app, first) = tui::start_chat(&settings, BOB).unwrap();
+                addr_tx.send(node.local_addr()).unwrap();
+                let mut term = ratatui::Terminal::new(screen::Shared::new(200, 50)).unwrap();
+                let keys =
+                    futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
+                tui::run_with(&mut term, keys, node, app, first, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        (
+            addr,
+            Receiver {
+                stop: stop_tx,
+                thread,
+                _dir: dir,
+            },
+        )
+    }
+
+    fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.thread.join().unwrap();
+    }
+}
+
+/// One message at a time from alice (a node with its own store, as in the program) to bob:
+/// the time from `send` to alice seeing it "delivered" (bob stored it, then acknowledged).
+fn latency_run(n: u64) -> Vec<Duration> {
+    let dir_a = tempfile::tempdir().unwrap();
+    let (bob_addr, receiver) = Receiver::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let times = rt.block_on(async {
+        let settings = Settings::loopback("alice", dir_a.path());
+        let store = Node::open_store(&settings).unwrap();
+        let mut a = Node::start(&settings, ALICE).unwrap();
+        a.attach_store(store).unwrap();
+        a.add_peer(bob_addr);
+        meet(&mut a, BOB).await;
+        a.drain();
+        let to = ConversationId::Peer(BOB);
+        let mut times = Vec::with_capacity(n as usize);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        for i in 1..=n {
+            let id = MsgId(i);
+            let t0 = Instant::now();
+            a.send(to, id, 1_700_000_000_000, "ping: how long until delivered?")
+                .unwrap();
+            'wait: loop {
+                for e in a.drain() {
+                    if let Event::State { id: got, state } = e
+                        && got == id
+                        && matches!(state, DeliveryState::Delivered | DeliveryState::Read)
+                    {
+                        break 'wait;
+                    }
+                }
+                assert!(Instant::now() < deadline, "latency run stalled at {i}");
+                if let Wake::Store(Reply::Inserted(list)) = a.wake().await {
+                    a.stored(&list);
+                }
+            }
+            times.push(t0.elapsed());
+        }
+        times
+    });
+    receiver.stop();
+    times
+}
+
+/// The baseline for latency: a datagram to a plain tokio echo loop on another thread and
+/// back, one at a time.
+fn ping_pong_run(n: u64) -> Vec<Duration> {
+    let echo = plain_socket();
+    let echo_addr = echo.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let s = tokio::net::UdpSocket::from_std(echo).unwrap();
+            let mut buf = vec![0u8; 2048];
+            for _ in 0..n {
+                let (len, from) = s.recv_from(&mut buf).await.unwrap();
+                s.send_to(&buf[..len], from).await.unwrap();
+            }
+        });
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let times = rt.block_on(async {
+        let s = tokio::net::UdpSocket::from_std(plain_socket()).unwrap();
+        let payload = vec![0x5au8; data_datagram_size()];
+        let mut buf = vec![0u8; 2048];
+        let mut times = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let t0 = Instant::now();
+            s.send_to(&payload, echo_addr).await.unwrap();
+            s.recv_from(&mut buf).await.unwrap();
+            times.push(t0.elapsed());
+        }
+        times
+    });
+    thread.join().unwrap();
+    times
 }
 
 /// The size of the datagram that carries one message of [`TEXT`] (the baseline sends
@@ -218,17 +337,58 @@ fn main() {
         plain.push(p);
     }
     let (o, p) = (median(ours), median(plain));
+
+    let per_run = support::env_usize("LANCHAT_BENCH_PINGS", 1_000) as u64;
+    let (mut p50, mut p99, mut b50, mut b99) = (vec![], vec![], vec![], vec![]);
+    for run in 0..runs {
+        let mut base = ping_pong_run(per_run);
+        let mut ours = latency_run(per_run);
+        base.sort();
+        ours.sort();
+        println!(
+            "  run {run}: send to delivered p50 {:.3} ms p99 {:.3} ms   plain ping-pong p50 {:.3} ms p99 {:.3} ms",
+            ms(quantile(&ours, 0.5)),
+            ms(quantile(&ours, 0.99)),
+            ms(quantile(&base, 0.5)),
+            ms(quantile(&base, 0.99)),
+        );
+        p50.push(ms(quantile(&ours, 0.5)));
+        p99.push(ms(quantile(&ours, 0.99)));
+        b50.push(ms(quantile(&base, 0.5)));
+        b99.push(ms(quantile(&base, 0.99)));
+    }
+    let (p50, p99, b50, b99) = (median(p50), median(p99), median(b50), median(b99));
     print_rows(
-        "Ingest",
-        &[Row {
-            what: format!(
-                "ingest: loopback → decode → dedup → store (durable ack) → App::update, {size}-byte datagrams"
-            ),
-            median: format!("{o:.0} msg/s"),
-            baseline: format!("{p:.0} dgram/s (plain tokio recv_from)"),
-            ratio: format!("{:.2}", o / p),
-            target: "≥ 100,000 msg/s and ≥ 0.40".into(),
-            met: o >= 100_000.0 && o / p >= 0.4,
-        }],
+        "Ingest and latency",
+        &[
+            Row {
+                what: format!(
+                    "latency: send → \"delivered\" (stored by bob, acked), {per_run} one at a time, p50"
+                ),
+                median: format!("{p50:.3} ms"),
+                baseline: format!("{b50:.3} ms (plain UDP ping-pong)"),
+                ratio: format!("{:.2}", p50 / b50),
+                target: "—".into(),
+                met: true,
+            },
+            Row {
+                what: "latency: send → \"delivered\", p99".into(),
+                median: format!("{p99:.3} ms"),
+                baseline: format!("{b99:.3} ms (plain UDP ping-pong)"),
+                ratio: format!("{:.2}", p99 / b99),
+                target: "≤ 5 ms (with encryption)".into(),
+                met: p99 <= 5.0,
+            },
+            Row {
+                what: format!(
+                    "ingest: loopback → decode → dedup → store (durable ack) → App::update, {size}-byte datagrams"
+                ),
+                median: format!("{o:.0} msg/s"),
+                baseline: format!("{p:.0} dgram/s (plain tokio recv_from)"),
+                ratio: format!("{:.2}", o / p),
+                target: "≥ 100,000 msg/s and ≥ 0.40".into(),
+                met: o >= 100_000.0 && o / p >= 0.4,
+            },
+        ],
     );
 }
