@@ -99,9 +99,12 @@ impl Proc {
         self.parser.screen().contents()
     }
 
-    /// Reads output until the screen satisfies `cond`; returns when the output that made it
-    /// so arrived.
+    /// Reads output until the screen satisfies `cond` (at once if it does already); returns
+    /// when the output that made it so arrived.
     fn wait(&mut self, what: &str, cond: impl Fn(&str) -> bool) -> Instant {
+        if cond(&self.screen()) {
+            return Instant::now();
+        }
         let deadline = Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
