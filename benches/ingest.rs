@@ -52,10 +52,7 @@ async fn meet(a: &mut Node, peer: NodeId) {
 fn lanchat_run(n: u64) -> (f64, f64, f64) {
     let dir_a = tempfile::tempdir().unwrap();
     let (bob_addr, receiver) = Receiver::start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let result = rt.block_on(async {
         let mut a = Node::start(&Settings::loopback("alice", dir_a.path()), ALICE).unwrap();
         a.add_peer(bob_addr);
@@ -118,10 +115,7 @@ impl Receiver {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let bob_dir = dir.path().to_owned();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = support::runtime();
             rt.block_on(async move {
                 let settings = Settings::loopback("bob", &bob_dir);
                 let (node, app, first) = tui::start_chat(&settings, BOB).unwrap();
@@ -158,10 +152,7 @@ impl Receiver {
 fn latency_run(n: u64) -> Vec<Duration> {
     let dir_a = tempfile::tempdir().unwrap();
     let (bob_addr, receiver) = Receiver::start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let times = rt.block_on(async {
         let settings = Settings::loopback("alice", dir_a.path());
         let store = Node::open_store(&settings).unwrap();
@@ -206,10 +197,7 @@ fn ping_pong_run(n: u64) -> Vec<Duration> {
     let echo = plain_socket();
     let echo_addr = echo.local_addr().unwrap();
     let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = support::runtime();
         rt.block_on(async move {
             let s = tokio::net::UdpSocket::from_std(echo).unwrap();
             let mut buf = vec![0u8; 2048];
@@ -219,10 +207,7 @@ fn ping_pong_run(n: u64) -> Vec<Duration> {
             }
         });
     });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let times = rt.block_on(async {
         let s = tokio::net::UdpSocket::from_std(plain_socket()).unwrap();
         let payload = vec![0x5au8; data_datagram_size()];
@@ -281,10 +266,7 @@ fn plain_socket() -> StdUdpSocket {
 /// One run of the baseline: a plain sender floods `n` datagrams of `size` bytes at a tokio
 /// `recv_from` loop. Returns datagrams/s received (from the first to the last).
 fn plain_run(n: u64, size: usize) -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     rt.block_on(async {
         let socket = tokio::net::UdpSocket::from_std(plain_socket()).unwrap();
         let dst = socket.local_addr().unwrap();
@@ -361,34 +343,34 @@ fn main() {
     print_rows(
         "Ingest and latency",
         &[
-            Row {
-                what: format!(
+            Row::new(
+                format!(
                     "latency: send → \"delivered\" (stored by bob, acked), {per_run} one at a time, p50"
                 ),
-                median: format!("{p50:.3} ms"),
-                baseline: format!("{b50:.3} ms (plain UDP ping-pong)"),
-                ratio: format!("{:.2}", p50 / b50),
-                target: "—".into(),
-                met: true,
-            },
-            Row {
-                what: "latency: send → \"delivered\", p99".into(),
-                median: format!("{p99:.3} ms"),
-                baseline: format!("{b99:.3} ms (plain UDP ping-pong)"),
-                ratio: format!("{:.2}", p99 / b99),
-                target: "≤ 5 ms (with encryption)".into(),
-                met: p99 <= 5.0,
-            },
-            Row {
-                what: format!(
+                format!("{p50:.3} ms"),
+                format!("{b50:.3} ms (plain UDP ping-pong)"),
+                format!("{:.2}", p50 / b50),
+                "—",
+                true,
+            ),
+            Row::new(
+                "latency: send → \"delivered\", p99",
+                format!("{p99:.3} ms"),
+                format!("{b99:.3} ms (plain UDP ping-pong)"),
+                format!("{:.2}", p99 / b99),
+                "≤ 5 ms (with encryption)",
+                p99 <= 5.0,
+            ),
+            Row::new(
+                format!(
                     "ingest: loopback → decode → dedup → store (durable ack) → App::update, {size}-byte datagrams"
                 ),
-                median: format!("{o:.0} msg/s"),
-                baseline: format!("{p:.0} dgram/s (plain tokio recv_from)"),
-                ratio: format!("{:.2}", o / p),
-                target: "≥ 100,000 msg/s and ≥ 0.40".into(),
-                met: o >= 100_000.0 && o / p >= 0.4,
-            },
+                format!("{o:.0} msg/s"),
+                format!("{p:.0} dgram/s (plain tokio recv_from)"),
+                format!("{:.2}", o / p),
+                "≥ 100,000 msg/s and ≥ 0.40",
+                o >= 100_000.0 && o / p >= 0.4,
+            ),
         ],
     );
 }

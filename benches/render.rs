@@ -57,10 +57,7 @@ fn key(code: KeyCode, mods: KeyModifiers) -> Msg {
 /// The app on the database in `dir`, its conversation open at the latest message, on a
 /// 200×50 terminal.
 fn open(dir: &Path) -> (App, Store, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let (app, store) = rt.block_on(async {
         let settings = Settings::loopback("me", dir);
         let (_node, mut app, first) = tui::start_chat(&settings, NodeId([1; 32])).unwrap();
@@ -192,45 +189,32 @@ fn main() {
         let f = median(c.frame.clone());
         let k = median(c.key.clone());
         println!("  {:<52} frame {f:.3} ms   key+frame {k:.3} ms", c.name);
-        let baseline = |b: f64| {
-            if i == 0 {
-                "—".to_string()
-            } else {
-                format!("{b:.3} ms (100 messages)")
-            }
-        };
-        rows.push(Row {
-            what: format!("render: frame, {}", c.name),
-            median: format!("{f:.3} ms"),
-            baseline: baseline(base_frame),
-            ratio: if i == 0 {
-                "—".into()
-            } else {
-                format!("{:.2}", f / base_frame)
-            },
-            target: if i == 0 {
-                "≤ 1 ms".into()
-            } else {
-                "≤ 1 ms, ≤ 1.5× of 100".into()
-            },
-            met: f <= 1.0 && (i == 0 || f / base_frame <= 1.5),
-        });
-        rows.push(Row {
-            what: format!("render: scroll key + frame, {}", c.name),
-            median: format!("{k:.3} ms"),
-            baseline: baseline(base_key),
-            ratio: if i == 0 {
-                "—".into()
-            } else {
-                format!("{:.2}", k / base_key)
-            },
-            target: if i == 0 {
-                "≤ 1 ms".into()
-            } else {
-                "≤ 1 ms, ≤ 1.5× of 100".into()
-            },
-            met: k <= 1.0 && (i == 0 || k / base_key <= 1.5),
-        });
+        for (what, value, base) in [
+            ("frame", f, base_frame),
+            ("scroll key + frame", k, base_key),
+        ] {
+            let first = i == 0;
+            rows.push(Row {
+                what: format!("render: {what}, {}", c.name),
+                median: format!("{value:.3} ms"),
+                baseline: if first {
+                    "—".into()
+                } else {
+                    format!("{base:.3} ms (100 messages)")
+                },
+                ratio: if first {
+                    "—".into()
+                } else {
+                    format!("{:.2}", value / base)
+                },
+                target: if first {
+                    "≤ 1 ms".into()
+                } else {
+                    "≤ 1 ms, ≤ 1.5× of 100".into()
+                },
+                met: value <= 1.0 && (first || value / base <= 1.5),
+            });
+        }
     }
     print_rows("Render (200×50)", &rows);
 }

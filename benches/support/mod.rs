@@ -10,6 +10,14 @@ pub fn runs() -> usize {
     env_usize("LANCHAT_BENCH_RUNS", 5).max(1)
 }
 
+/// A current-thread tokio runtime with IO and time, as the program runs on.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 pub fn env_usize(key: &str, default: usize) -> usize {
     std::env::var(key)
         .ok()
@@ -79,6 +87,26 @@ pub struct Row {
     pub ratio: String,
     pub target: String,
     pub met: bool,
+}
+
+impl Row {
+    pub fn new(
+        what: impl Into<String>,
+        median: impl Into<String>,
+        baseline: impl Into<String>,
+        ratio: impl Into<String>,
+        target: &str,
+        met: bool,
+    ) -> Row {
+        Row {
+            what: what.into(),
+            median: median.into(),
+            baseline: baseline.into(),
+            ratio: ratio.into(),
+            target: target.into(),
+            met,
+        }
+    }
 }
 
 pub fn print_rows(title: &str, rows: &[Row]) {
