@@ -100,7 +100,7 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
     );
 
     // Bob's database: intact, and every delivered message is in it.
-    let store = Store::open(&dir.path().join("history.db")).unwrap();
+    let mut store = Store::open(&dir.path().join("history.db")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     let alice_id = NodeId::from_hex(&alice.id).unwrap();
     let stored: HashSet<String> = store

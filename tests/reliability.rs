@@ -172,13 +172,19 @@ fn lost_acks_cost_a_retransmission_and_never_a_duplicate() {
 fn a_receiver_that_restarts_mid_stream_gets_the_rest() {
     let mut net = Network::new();
     let (a, b) = pair(&mut net);
-    for i in 0..200 {
-        send(&mut net, a, 2, 500 + i, &format!("m{i}"));
+    // More than the sender's window, so that some wait behind it.
+    const N: u64 = 1000;
+    for i in 0..N {
+        send(&mut net, a, 2, 5000 + i, &format!("m{i}"));
     }
     // Bob crashes after 8 ms: some messages reached him, some are in flight.
     net.run_until(secs(1.008));
     let before = texts(&net.take_events(b));
-    assert!(!before.is_empty() && before.len() < 200, "{}", before.len());
+    assert!(
+        !before.is_empty() && before.len() < N as usize,
+        "{}",
+        before.len()
+    );
     net.nodes[b].down = true;
     net.run_until(secs(1.5));
     net.nodes[b].endpoint = Endpoint::new(
@@ -192,7 +198,7 @@ fn a_receiver_that_restarts_mid_stream_gets_the_rest() {
     net.run_until(secs(60.0));
     let after = texts(&net.take_events(b));
     // Nothing the old bob acknowledged is sent again; everything else arrives, in order.
-    let all: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let all: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
     let mut joined = before.clone();
     joined.extend(after.iter().cloned());
     let mut sorted = joined.clone();

@@ -343,6 +343,8 @@ pub struct App {
     read_seq_marks: HashMap<ConversationId, i64>,
     rng: Rng,
     dirty: bool,
+    /// Message heights by text and width, for scrolling and drawing (see `ui`).
+    pub heights: crate::ui::HeightCache,
 }
 
 impl App {
@@ -387,6 +389,7 @@ impl App {
             read_seq_marks: HashMap::new(),
             rng: Rng::new(seed),
             dirty: true,
+            heights: crate::ui::HeightCache::default(),
         }
     }
 

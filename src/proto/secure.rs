@@ -54,8 +54,9 @@ const IK_ATTEMPTS: u32 = 2;
 const HALF_OPEN_LIFE: Duration = Duration::from_secs(20);
 /// Responder handshakes waiting for their final message, all sources together.
 const MAX_HALF_OPEN: usize = 256;
-/// Plaintexts kept per peer while its handshake runs (the stream resends anything lost).
-const MAX_QUEUED: usize = 128;
+/// Plaintexts kept per peer while its handshake runs (the stream resends anything lost):
+/// as many as the stream may have ahead.
+const MAX_QUEUED: usize = 512;
 /// Per source address: a burst of this many initiations, refilled at `RATE_PER_SEC`.
 const RATE_BURST: f64 = 10.0;
 const RATE_PER_SEC: f64 = 2.0;

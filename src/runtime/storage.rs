@@ -6,14 +6,25 @@
 
 use crate::app::Page;
 use crate::proto::{ConversationId, DeliveryState, MsgId};
-use crate::store::{Author, NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoredMessage};
+use crate::store::{
+    Author, NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoreError, StoredMessage,
+};
 use std::sync::mpsc as std_mpsc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Requests queued for the store thread at most; senders wait beyond this.
 const QUEUE: usize = 4096;
 /// Requests taken in one turn (inserts among them share one transaction).
 const BATCH: usize = 1024;
+/// New messages are stored without their search index entries (most of the cost of an
+/// insert, and acks wait on inserts); the index catches up once the store has had nothing
+/// to do for this long, a chunk per transaction.
+const INDEX_IDLE: Duration = Duration::from_millis(200);
+const INDEX_CHUNK: usize = 2048;
+/// ... or at once, a chunk after each batch, when this many messages are not indexed (so
+/// that a search never scans more than about this many).
+const MAX_INDEX_BACKLOG: i64 = 100_000;
 
 #[derive(Debug)]
 pub enum Request {
@@ -164,6 +175,8 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
         Err(e) => Verified::Damaged(format!("cannot check the database: {e}")),
     };
     let mut reported = false;
+    store.defer_indexing();
+    let mut index_behind = store.search_backlog().is_ok_and(|n| n > 0);
     // Writes that arrived while the check runs, in order.
     let mut deferred: Vec<Request> = Vec::new();
     loop {
@@ -172,6 +185,15 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             match rx.recv_timeout(std::time::Duration::from_millis(20)) {
                 Ok(r) => Some(r),
                 Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        } else if deferred.is_empty() && index_behind && matches!(verdict, Some(Ok(()))) {
+            match rx.recv_timeout(INDEX_IDLE) {
+                Ok(r) => Some(r),
+                Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                    index_behind = index_chunk(&mut store);
+                    continue;
+                }
                 Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
             }
         } else if deferred.is_empty() {
@@ -283,6 +305,10 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             if replies.send(reply).is_err() {
                 return;
             }
+            index_behind = true;
+            if store.search_backlog().is_ok_and(|n| n > MAX_INDEX_BACKLOG) {
+                index_behind = index_chunk(&mut store);
+            }
         }
         for r in others {
             if let Some(reply) = handle(&mut store, r)
@@ -290,6 +316,59 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             {
                 return;
             }
+        }
+    }
+}
+
+/// A page of a conversation's history as the app asks for it: the messages, oldest first,
+/// and whether there are more beyond them (in the page's direction; always `true` for
+/// [`Page::Around`]).
+pub fn load_page(
+    store: &Store,
+    conversation: &ConversationId,
+    page: Page,
+    limit: usize,
+) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+    // One more than asked tells whether there is more.
+    match page {
+        Page::Latest => store.latest(conversation, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            if more {
+                v.remove(0);
+            }
+            (v, more)
+        }),
+        Page::Oldest => store.oldest(conversation, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            v.truncate(limit);
+            (v, more)
+        }),
+        Page::Before(seq) => store.before(conversation, seq, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            if more {
+                v.remove(0);
+            }
+            (v, more)
+        }),
+        Page::After(seq) => store.after(conversation, seq, limit + 1).map(|mut v| {
+            let more = v.len() > limit;
+            v.truncate(limit);
+            (v, more)
+        }),
+        Page::Around(seq) => store.around(conversation, seq, limit).map(|v| (v, true)),
+    }
+}
+
+/// Adds a chunk of the messages not yet indexed to the search index. Returns whether more
+/// are left.
+fn index_chunk(store: &mut Store) -> bool {
+    match store.index_pending(INDEX_CHUNK) {
+        Ok(n) => n == INDEX_CHUNK,
+        Err(e) => {
+            // Search still finds them (it scans what is not indexed); the next insert tries
+            // again.
+            tracing::warn!(%e, "could not index messages for search");
+            false
         }
     }
 }
@@ -357,34 +436,7 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
             page,
             limit,
         } => {
-            // One more than asked tells whether there is more.
-            let result = match page {
-                Page::Latest => store.latest(&conversation, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    if more {
-                        v.remove(0);
-                    }
-                    (v, more)
-                }),
-                Page::Oldest => store.oldest(&conversation, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    v.truncate(limit);
-                    (v, more)
-                }),
-                Page::Before(seq) => store.before(&conversation, seq, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    if more {
-                        v.remove(0);
-                    }
-                    (v, more)
-                }),
-                Page::After(seq) => store.after(&conversation, seq, limit + 1).map(|mut v| {
-                    let more = v.len() > limit;
-                    v.truncate(limit);
-                    (v, more)
-                }),
-                Page::Around(seq) => store.around(&conversation, seq, limit).map(|v| (v, true)),
-            };
+            let result = load_page(store, &conversation, page, limit);
             match result {
                 Ok((messages, more)) => Some(Reply::Page {
                     conversation,

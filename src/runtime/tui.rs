@@ -5,7 +5,7 @@ use super::storage::{Reply, Request};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
 use crate::app::{App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
-use crate::proto::{Body, Identity, MsgId};
+use crate::proto::{Body, ConversationId, Identity, MsgId, NodeId};
 use crate::store::{self, StoredMessage};
 use crate::ui;
 use anyhow::Context;
@@ -13,13 +13,22 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::task::Poll;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Keys taken in one turn before the screen is redrawn (typing fast, pasting without
 /// bracketed paste).
 const KEY_BATCH: usize = 64;
+
+/// Frames are drawn at most this often: a burst of datagrams, each turn of the loop taking
+/// a few, would otherwise redraw the whole screen for every few messages (a fifth of the
+/// time of a 100k-message burst went to drawing). The first change after a quiet spell is
+/// drawn at once.
+const FRAME_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Everything the chat needs before its loop: the history database, the node with the
 /// store attached, and the app with what the store remembered. Returns the effects the
@@ -114,6 +123,9 @@ where
             height: size.height,
         },
     );
+    // When the last frame was drawn, and whether the model changed since.
+    let mut last_frame: Option<Instant> = None;
+    let mut changed = false;
     loop {
         let now_ms = wall_now_ms();
         for event in node.drain() {
@@ -136,10 +148,16 @@ where
             title_unread = Some(unread);
             terminal::set_unread_title(unread);
         }
-        if app.take_dirty() {
+        changed |= app.take_dirty();
+        let now = Instant::now();
+        if changed && last_frame.is_none_or(|t| now >= t + FRAME_INTERVAL) {
             app.utc_offset_s = utc_offset_s();
             term.draw(|f| ui::draw(f, &app))?;
+            last_frame = Some(now);
+            changed = false;
         }
+        // A change not drawn yet is drawn when the interval is up.
+        let next_frame = last_frame.filter(|_| changed).map(|t| t + FRAME_INTERVAL);
         tokio::select! {
             biased;
             () = &mut stop => break,
@@ -163,6 +181,12 @@ where
                 Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
                 Wake::Datagrams | Wake::Timeout => {}
             },
+            () = async {
+                match next_frame {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
         }
     }
     node.shutdown();
@@ -318,7 +342,7 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                 };
                 effects.extend(app.update(now, msg));
             }
-            effects
+            coalesce(effects)
         }
         Reply::Page {
             conversation,
@@ -398,6 +422,43 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
         }
     };
     run_effects(app, node, effects);
+}
+
+/// Folds the effects of a batch of stored messages: one read receipt per peer and one read
+/// mark per conversation, rather than one of each per message (a burst of 256 messages in
+/// view would otherwise put 256 receipts on the wire and 256 transactions on the store).
+fn coalesce(effects: Vec<Effect>) -> Vec<Effect> {
+    let mut out: Vec<Effect> = Vec::with_capacity(effects.len());
+    let mut receipts: HashMap<NodeId, usize> = HashMap::new();
+    let mut marks: HashMap<ConversationId, usize> = HashMap::new();
+    for effect in effects {
+        match effect {
+            Effect::MarkRead { peer, ids } => match receipts.get(&peer) {
+                Some(&i) => {
+                    if let Some(Effect::MarkRead { ids: all, .. }) = out.get_mut(i) {
+                        all.extend(ids);
+                    }
+                }
+                None => {
+                    receipts.insert(peer, out.len());
+                    out.push(Effect::MarkRead { peer, ids });
+                }
+            },
+            Effect::ReadUpTo { conversation, seq } => match marks.get(&conversation) {
+                Some(&i) => {
+                    if let Some(Effect::ReadUpTo { seq: highest, .. }) = out.get_mut(i) {
+                        *highest = (*highest).max(seq);
+                    }
+                }
+                None => {
+                    marks.insert(conversation, out.len());
+                    out.push(Effect::ReadUpTo { conversation, seq });
+                }
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
@@ -492,5 +553,45 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             Effect::Quit => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_batch_gives_one_receipt_per_peer_and_one_read_mark_per_conversation() {
+        let (p1, p2) = (NodeId([1; 32]), NodeId([2; 32]));
+        let (c1, c2) = (ConversationId::Peer(p1), ConversationId::Peer(p2));
+        let read = |peer, id| Effect::MarkRead {
+            peer,
+            ids: vec![MsgId(id)],
+        };
+        let mark = |conversation, seq| Effect::ReadUpTo { conversation, seq };
+        let effects = vec![
+            read(p1, 1),
+            mark(c1, 10),
+            Effect::AddPeer("somewhere:1".into()),
+            read(p2, 7),
+            read(p1, 2),
+            mark(c1, 12),
+            mark(c2, 5),
+            mark(c1, 11),
+            read(p1, 3),
+        ];
+        assert_eq!(
+            coalesce(effects),
+            vec![
+                Effect::MarkRead {
+                    peer: p1,
+                    ids: vec![MsgId(1), MsgId(2), MsgId(3)],
+                },
+                mark(c1, 12),
+                Effect::AddPeer("somewhere:1".into()),
+                read(p2, 7),
+                mark(c2, 5),
+            ]
+        );
     }
 }

@@ -14,8 +14,10 @@
 //! - `messages`: `seq` (the rowid, order of arrival) is what the UI pages by; `(author, id)` is
 //!   unique, so a message received twice is stored once.
 //! - `messages_fts`: FTS5 trigram index over the text (external content). New rows are indexed
-//!   by [`Store::insert_messages`] in its transaction, one statement per batch; deletes and
-//!   text updates are kept in sync by triggers.
+//!   by [`Store::insert_messages`] in its transaction, one statement per batch, or later in
+//!   large chunks by [`Store::index_pending`] (see [`Store::defer_indexing`]);
+//!   `search_mark` says how far the index goes. Deletes and text updates of indexed rows are
+//!   kept in sync by triggers.
 //! - `peers`, `outbox`.
 
 mod export;
@@ -246,6 +248,9 @@ pub struct Store {
     /// This node, so that a quote of my own message is stored as `me` and read back as
     /// this node's id (unset: such quotes read back with an all-zero id).
     me: Option<NodeId>,
+    /// New messages are left out of the search index until [`Store::index_pending`] runs
+    /// (see [`Store::defer_indexing`]).
+    defer_index: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -392,6 +397,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             me: None,
+            defer_index: false,
         })
     }
 
@@ -403,6 +409,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             me: None,
+            defer_index: false,
         })
     }
 
@@ -429,6 +436,7 @@ impl Store {
             conn,
             path,
             me: None,
+            defer_index: false,
         })
     }
 
@@ -441,6 +449,37 @@ impl Store {
         &self.path
     }
 
+    /// From now on, [`insert_messages`](Self::insert_messages) stores messages without
+    /// adding them to the search index: indexing is most of the cost of an insert, and a
+    /// received message is acknowledged only once stored. Whoever turns this on calls
+    /// [`index_pending`](Self::index_pending) when there is time (the store thread does when
+    /// idle). [`search`](Self::search) finds the messages not indexed yet all the same.
+    pub fn defer_indexing(&mut self) {
+        self.defer_index = true;
+    }
+
+    /// How many of the newest messages are not in the search index yet.
+    pub fn search_backlog(&self) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT (SELECT coalesce(max(seq), 0) FROM messages)
+                      - (SELECT indexed_seq FROM search_mark)",
+            )
+            .at(&self.path)?
+            .query_row([], |r| r.get(0))
+            .at(&self.path)
+    }
+
+    /// Adds up to `limit` of the oldest messages not yet indexed to the search index, in
+    /// one transaction. Returns how many it indexed (0: the index is complete).
+    pub fn index_pending(&mut self, limit: usize) -> Result<usize, StoreError> {
+        let path = &self.path;
+        let tx = write_tx(&mut self.conn).at(path)?;
+        let n = index_after_mark(&tx, limit).at(path)?;
+        tx.commit().at(path)?;
+        Ok(n)
+    }
+
     /// `PRAGMA user_version`: the number of migrations applied.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.conn
@@ -450,8 +489,9 @@ impl Store {
 
     /// `PRAGMA integrity_check`, plus FTS5's own check of the search index against the
     /// messages (which the pragma does not compare): `"ok"`, or the problems found, one per
-    /// line. Reads the whole database.
-    pub fn integrity_check(&self) -> Result<String, StoreError> {
+    /// line. Reads the whole database, after indexing what was not indexed yet.
+    pub fn integrity_check(&mut self) -> Result<String, StoreError> {
+        self.index_pending(usize::MAX)?;
         let mut lines = Vec::new();
         self.conn
             .pragma_query(None, "integrity_check", |r| {
@@ -479,13 +519,14 @@ impl Store {
     /// Rebuilds the search index from the messages (after [`integrity_check`]
     /// (Self::integrity_check) found it out of step). Takes a while on a large history.
     pub fn rebuild_search_index(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
-                [],
-            )
-            .at(&self.path)?;
-        Ok(())
+        let path = &self.path;
+        let tx = write_tx(&mut self.conn).at(path)?;
+        tx.execute_batch(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+             UPDATE search_mark SET indexed_seq = (SELECT coalesce(max(seq), 0) FROM messages);",
+        )
+        .at(path)?;
+        tx.commit().at(path)
     }
 
     /// Stores messages in one transaction (all or none). Returns, per message, whether it was
@@ -508,12 +549,6 @@ impl Store {
         let me = self.me;
         let tx = write_tx(&mut self.conn).at(path)?;
         let mut out = Vec::with_capacity(ms.len());
-        // Every row inserted below gets a larger seq (AUTOINCREMENT).
-        let last_before: i64 = tx
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM messages")
-            .at(path)?
-            .query_row([], |r| r.get(0))
-            .at(path)?;
         {
             let mut convs: HashMap<ConversationId, i64> = HashMap::new();
             // cid -> (new messages not by me, largest received_at_ms)
@@ -578,14 +613,8 @@ impl Store {
                 update.execute(params![cid, unread, last]).at(path)?;
             }
         }
-        if out.iter().any(Option::is_some) {
-            tx.prepare_cached(
-                "INSERT INTO messages_fts (rowid, text)
-                 SELECT seq, text FROM messages WHERE seq > ?1 ORDER BY seq",
-            )
-            .at(path)?
-            .execute([last_before])
-            .at(path)?;
+        if !self.defer_index && out.iter().any(Option::is_some) {
+            index_after_mark(&tx, usize::MAX).at(path)?;
         }
         tx.commit().at(path)?;
         Ok(out)
@@ -1051,6 +1080,31 @@ impl Store {
             .at(&self.path)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
     }
+}
+
+/// Indexes up to `limit` messages past the search mark (oldest first, one statement) and
+/// moves the mark past them. Returns how many.
+fn index_after_mark(conn: &Connection, limit: usize) -> rusqlite::Result<usize> {
+    let mark: i64 = conn
+        .prepare_cached("SELECT indexed_seq FROM search_mark")?
+        .query_row([], |r| r.get(0))?;
+    let upto: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(seq) FROM (SELECT seq FROM messages WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
+        )?
+        .query_row(params![mark, sql_limit(limit)], |r| r.get(0))?;
+    let Some(upto) = upto else {
+        return Ok(0);
+    };
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO messages_fts (rowid, text)
+             SELECT seq, text FROM messages WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )?
+        .execute(params![mark, upto])?;
+    conn.prepare_cached("UPDATE search_mark SET indexed_seq = ?1")?
+        .execute([upto])?;
+    Ok(n)
 }
 
 /// Write transactions take the write lock at once: a deferred one that read first could not

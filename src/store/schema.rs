@@ -124,6 +124,36 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN quote_excerpt TEXT;
     ALTER TABLE outbox ADD COLUMN recall_of INTEGER;
     "#,
+    // 4: the search index may lag behind the messages. The store thread stores a burst of
+    // incoming messages without indexing them (indexing is most of the cost of an insert,
+    // and a message is acknowledged only once stored) and indexes them in large chunks when
+    // it is idle; search scans the rows not indexed yet. `search_mark` says how far the
+    // index goes: every row with `seq <= indexed_seq` is indexed, no other. Deletes and
+    // edits touch the index only for indexed rows.
+    r#"
+    CREATE TABLE search_mark (
+        only        INTEGER PRIMARY KEY CHECK (only = 0),
+        indexed_seq INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO search_mark (only, indexed_seq) SELECT 0, coalesce(max(seq), 0) FROM messages;
+
+    DROP TRIGGER messages_after_delete;
+    CREATE TRIGGER messages_after_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text)
+            SELECT 'delete', old.seq, old.text
+            WHERE old.seq <= (SELECT indexed_seq FROM search_mark);
+        UPDATE conversations SET unread = unread - 1
+        WHERE cid = old.conversation AND old.author <> 0 AND old.seq > last_read_seq
+          AND unread > 0;
+    END;
+
+    DROP TRIGGER messages_after_update_text;
+    CREATE TRIGGER messages_after_update_text AFTER UPDATE OF text ON messages
+    WHEN old.seq <= (SELECT indexed_seq FROM search_mark) BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+        INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+    END;
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.

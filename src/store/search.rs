@@ -41,7 +41,12 @@ impl Store {
             return Ok(Vec::new());
         }
         let path = &self.path;
+        let pattern = format!("%{}%", escape_like(query));
         let mut hits = if chars >= 3 {
+            // Messages not in the index yet (the newest; see `Store::defer_indexing`) are
+            // scanned, the rest found through the index.
+            let indexed = self.number("SELECT indexed_seq FROM search_mark")?;
+            let mut hits = self.scan(indexed, &pattern, limit)?;
             // One FTS5 string: everything inside double quotes is literal, `"` is doubled.
             let phrase = format!("\"{}\"", query.replace('"', "\"\""));
             let mut stmt = self
@@ -57,35 +62,60 @@ impl Store {
                 ))
                 .at(path)?;
             let rows = stmt
-                .query_map(rusqlite::params![phrase, sql_limit(limit)], hit_from_row)
-                .at(path)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().at(path)?
-        } else {
-            let pattern = format!("%{}%", escape_like(query));
-            let mut stmt = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {HIT_COLUMNS}
-                     FROM messages m
-                     CROSS JOIN conversations c ON c.cid = m.conversation
-                     CROSS JOIN authors a ON a.aid = m.author
-                     WHERE m.seq > (SELECT coalesce(max(seq), 0) FROM messages) - ?3
-                       AND m.text LIKE ?1 ESCAPE '\\'
-                     ORDER BY m.seq DESC LIMIT ?2"
-                ))
-                .at(path)?;
-            let rows = stmt
                 .query_map(
-                    rusqlite::params![pattern, sql_limit(limit), SHORT_QUERY_SCAN],
+                    rusqlite::params![phrase, sql_limit(limit - hits.len())],
                     hit_from_row,
                 )
                 .at(path)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().at(path)?
+            hits.extend(rows.collect::<rusqlite::Result<Vec<_>>>().at(path)?);
+            hits
+        } else {
+            let newest = self.number("SELECT coalesce(max(seq), 0) FROM messages")?;
+            self.scan(newest - SHORT_QUERY_SCAN, &pattern, limit)?
         };
         for hit in &mut hits {
             hit.matches = find_matches(&hit.text, query);
         }
         Ok(hits)
+    }
+}
+
+impl Store {
+    /// Messages after `after_seq` whose text is `LIKE` the escaped `pattern`, newest first,
+    /// at most `limit`.
+    fn scan(
+        &self,
+        after_seq: i64,
+        pattern: &str,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {HIT_COLUMNS}
+                 FROM messages m
+                 CROSS JOIN conversations c ON c.cid = m.conversation
+                 CROSS JOIN authors a ON a.aid = m.author
+                 WHERE m.seq > ?3 AND m.text LIKE ?1 ESCAPE '\\'
+                 ORDER BY m.seq DESC LIMIT ?2"
+            ))
+            .at(path)?;
+        let rows = stmt
+            .query_map(
+                rusqlite::params![pattern, sql_limit(limit), after_seq],
+                hit_from_row,
+            )
+            .at(path)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().at(path)
+    }
+
+    fn number(&self, sql: &str) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached(sql)
+            .at(&self.path)?
+            .query_row([], |r| r.get(0))
+            .at(&self.path)
     }
 }
 

@@ -1152,7 +1152,7 @@ fn the_search_index_follows_inserts_duplicates_deletes_and_edits() {
 
 #[test]
 fn integrity_check_sees_an_index_out_of_step() {
-    let s = search_store();
+    let mut s = search_store();
     assert_eq!(s.integrity_check().unwrap(), "ok");
     s.conn
         .execute(
@@ -1162,7 +1162,6 @@ fn integrity_check_sees_an_index_out_of_step() {
         .unwrap();
     let report = s.integrity_check().unwrap();
     assert!(report.starts_with("search index: "), "{report}");
-    let mut s = s;
     s.rebuild_search_index().unwrap();
     assert_eq!(s.integrity_check().unwrap(), "ok");
     assert!(s.search("ghost", 10).unwrap().is_empty());
@@ -1215,7 +1214,7 @@ fn a_development_version_1_database_is_brought_up_to_date() {
     drop(conn);
 
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     let raw = ConversationId::Raw(raw_addr());
     s.insert_messages(&[msg(raw, Author::Raw(raw_addr()), 3, 50, "new hello")])
         .unwrap();
@@ -1310,6 +1309,66 @@ fn replies_keep_their_quote_and_only_the_author_can_recall() {
 }
 
 #[test]
+fn deferred_indexing_still_finds_everything_and_catches_up_in_chunks() {
+    let mut s = Store::open_in_memory().unwrap();
+    let c = peer_conv(1);
+    let peer = Author::Peer(node(1));
+    s.insert_messages(&[msg(c, peer, 1, 1000, "indexed at once: pancakes")])
+        .unwrap();
+    assert_eq!(s.search_backlog().unwrap(), 0);
+    s.defer_indexing();
+    s.insert_messages(&[
+        msg(c, peer, 2, 2000, "waiting for the index: pancakes"),
+        msg(c, peer, 3, 3000, "waiting too: PANCAKES and 吃饭"),
+        msg(c, peer, 4, 4000, "to be deleted: pancakes"),
+        msg(c, peer, 5, 5000, "to be edited: waffles"),
+    ])
+    .unwrap();
+    assert_eq!(s.search_backlog().unwrap(), 4);
+    // Search sees the messages the index does not have yet, newest first, and the limit
+    // holds across both parts.
+    let ids = |hits: Vec<SearchHit>| hits.iter().map(|h| h.id.0).collect::<Vec<_>>();
+    assert_eq!(ids(s.search("pancakes", 10).unwrap()), [4, 3, 2, 1]);
+    assert_eq!(ids(s.search("pancakes", 2).unwrap()), [4, 3]);
+    assert_eq!(ids(s.search("吃饭", 10).unwrap()), [3]);
+    // Deleting or editing a message not indexed yet does not touch the index (FTS5's check
+    // below, once caught up, would see an entry deleted that was never added).
+    s.conn
+        .execute("DELETE FROM messages WHERE id = 4", [])
+        .unwrap();
+    s.conn
+        .execute(
+            "UPDATE messages SET text = 'edited: crepes' WHERE id = 5",
+            [],
+        )
+        .unwrap();
+    assert_eq!(s.index_pending(1).unwrap(), 1);
+    assert_eq!(s.search_backlog().unwrap(), 3);
+    assert_eq!(ids(s.search("pancakes", 10).unwrap()), [3, 2, 1]);
+    assert_eq!(s.index_pending(10).unwrap(), 2);
+    assert_eq!(s.index_pending(10).unwrap(), 0);
+    assert_eq!(s.search_backlog().unwrap(), 0);
+    assert_fts_consistent(&s);
+    assert_eq!(ids(s.search("pancakes", 10).unwrap()), [3, 2, 1]);
+    assert_eq!(ids(s.search("crepes", 10).unwrap()), [5]);
+    assert!(s.search("waffles", 10).unwrap().is_empty());
+    // Now indexed: deletes and edits go through the index's triggers.
+    s.conn
+        .execute("DELETE FROM messages WHERE id = 2", [])
+        .unwrap();
+    s.conn
+        .execute(
+            "UPDATE messages SET text = 'edited again: toast' WHERE id = 5",
+            [],
+        )
+        .unwrap();
+    assert_fts_consistent(&s);
+    assert_eq!(ids(s.search("pancakes", 10).unwrap()), [3, 1]);
+    assert_eq!(ids(s.search("toast", 10).unwrap()), [5]);
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+}
+
+#[test]
 fn recalls_survive_a_reopen_and_the_outbox_keeps_what_kind_a_message_is() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("h.db");
@@ -1374,4 +1433,16 @@ fn unread_mentions_are_found_at_start() {
     let seq = s.latest(&c, 1).unwrap()[0].seq;
     s.mark_read(&c, seq).unwrap();
     assert!(s.unread_containing("@me", 10).unwrap().is_empty());
+}
+
+#[test]
+fn integrity_check_indexes_the_backlog_first() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.defer_indexing();
+    let c = peer_conv(1);
+    s.insert_messages(&[msg(c, Author::Peer(node(1)), 1, 1000, "not indexed yet")])
+        .unwrap();
+    assert_eq!(s.search_backlog().unwrap(), 1);
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+    assert_eq!(s.search_backlog().unwrap(), 0);
 }

@@ -17,7 +17,9 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Below this the screen shows a "too small" notice instead of the chat.
@@ -211,14 +213,49 @@ fn bubble_text_width(width: u16) -> usize {
     bubble.saturating_sub(2).max(2)
 }
 
-/// Lines one message takes in a message pane `width` columns wide (the same as
-/// [`message_lines`] gives, without building them).
-pub fn message_height(_app: &App, m: &Message, width: u16) -> usize {
+/// Lines one message takes in a message pane `width` columns wide: its header, the quoted
+/// line of a reply, and its wrapped text (the same as [`message_lines`] gives, without
+/// building them). Remembered in the app's [`HeightCache`].
+pub fn message_height(app: &App, m: &Message, width: u16) -> usize {
     if m.recalled {
         return 1;
     }
-    let body = text::wrapped_height(&text::sanitize(&m.text), bubble_text_width(width));
-    1 + usize::from(m.quote.is_some()) + body
+    let quoted = m.quote.is_some();
+    app.heights.get(&m.text, quoted, width, || {
+        let body = text::wrapped_height(&text::sanitize(&m.text), bubble_text_width(width));
+        1 + usize::from(quoted) + body
+    })
+}
+
+/// The heights of messages, remembered by text and width. Scrolling clamps against the
+/// height of the whole window (up to 1,000 messages) on every key, and a frame scrolled
+/// up must know the height of everything below the view: sanitising and wrapping each
+/// message every time took milliseconds per key.
+#[derive(Debug, Default)]
+pub struct HeightCache(RefCell<HashMap<(u64, u16), usize>>);
+
+/// Entries kept at most; beyond this the cache starts again (a few windows' worth).
+const HEIGHT_CACHE_MAX: usize = 8192;
+
+impl HeightCache {
+    /// The height of a message with this text (and a quoted line above it, if `quoted`) at
+    /// `width`, computed once.
+    fn get(&self, text: &str, quoted: bool, width: u16, compute: impl FnOnce() -> usize) -> usize {
+        let mut h = std::hash::DefaultHasher::new();
+        text.hash(&mut h);
+        quoted.hash(&mut h);
+        let key = (h.finish(), width);
+        if let Some(&n) = self.0.borrow().get(&key) {
+            return n;
+        }
+        let n = compute();
+        let mut map = self.0.borrow_mut();
+        if map.len() >= HEIGHT_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(key, n);
+        n
+    }
 }
 
 /// Lines a conversation takes in a message pane `width` columns wide.
@@ -234,13 +271,8 @@ pub fn conversation_height(app: &App, conv: &Conversation, width: u16) -> usize 
 /// How many day separators a conversation shows (one where the local day changes between
 /// two messages).
 fn day_changes(app: &App, conv: &Conversation) -> usize {
-    conv.messages
-        .iter()
-        .zip(conv.messages.iter().skip(1))
-        .filter(|(a, b)| {
-            time::local_day(a.time_ms, app.utc_offset_s)
-                != time::local_day(b.time_ms, app.utc_offset_s)
-        })
+    (1..conv.messages.len())
+        .filter(|&i| starts_day(app, conv, i))
         .count()
 }
 
@@ -676,34 +708,36 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     let height = usize::from(inner.height);
-    let need = height + app.scroll;
-    let mut lines: VecDeque<Line<'static>> = VecDeque::with_capacity(need);
+    // Whole messages below the view are skipped by their (remembered) heights, so a view
+    // scrolled to the top of a long window does not build the lines of all of it.
+    let mut below = 0;
+    let mut top = conv.messages.len();
     for (i, m) in conv.messages.iter().enumerate().rev() {
-        for line in message_lines(app, m, inner.width).into_iter().rev() {
-            lines.push_front(line);
-        }
-        // A new day starts with this message: a separator above it.
-        if i > 0
-            && let Some(prev) = conv.messages.get(i - 1)
-            && time::local_day(prev.time_ms, app.utc_offset_s)
-                != time::local_day(m.time_ms, app.utc_offset_s)
-        {
-            lines.push_front(day_separator(app, m, inner.width));
-        }
-        if lines.len() >= need {
+        let block = message_height(app, m, inner.width) + usize::from(starts_day(app, conv, i));
+        if below + block > app.scroll {
             break;
         }
+        below += block;
+        top = i;
     }
+    let need = height.saturating_add(app.scroll);
+    let mut lines = view_lines(app, conv, top, need - below, inner.width);
+    if lines.len() < need - below && below > 0 {
+        // Scrolled further up than there is history: start from the bottom after all.
+        below = 0;
+        lines = view_lines(app, conv, conv.messages.len(), need, inner.width);
+    }
+    let scroll = app.scroll - below;
     // Scrolled further up than there is history: show the top.
     let end = lines
         .len()
-        .saturating_sub(app.scroll)
+        .saturating_sub(scroll)
         .max(height.min(lines.len()));
     let start = end.saturating_sub(height);
     for (row, line) in lines.range(start..end).enumerate() {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
     }
-    if app.scroll > 0 && end < lines.len() {
+    if app.scroll > 0 && (below > 0 || end < lines.len()) {
         let hint = match app.new_below {
             0 => " ↓ more below (Ctrl-End) ".to_string(),
             1 => " 1 new message ↓ (Ctrl-End) ".to_string(),
@@ -721,6 +755,44 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
             );
         }
     }
+}
+
+/// The lines of the messages before `end`, built from the bottom up until there are `need`
+/// (or no more messages), with day separators.
+fn view_lines(
+    app: &App,
+    conv: &Conversation,
+    end: usize,
+    need: usize,
+    width: u16,
+) -> VecDeque<Line<'static>> {
+    let mut lines: VecDeque<Line<'static>> = VecDeque::with_capacity(need.min(1024));
+    for (i, m) in conv.messages.iter().enumerate().take(end).rev() {
+        if lines.len() >= need {
+            break;
+        }
+        for line in message_lines(app, m, width).into_iter().rev() {
+            lines.push_front(line);
+        }
+        // A new day starts with this message: a separator above it.
+        if starts_day(app, conv, i) {
+            lines.push_front(day_separator(app, m, width));
+        }
+    }
+    lines
+}
+
+/// Whether message `i` is on another local day than the one before it.
+fn starts_day(app: &App, conv: &Conversation, i: usize) -> bool {
+    i > 0
+        && conv
+            .messages
+            .get(i - 1)
+            .zip(conv.messages.get(i))
+            .is_some_and(|(a, b)| {
+                time::local_day(a.time_ms, app.utc_offset_s)
+                    != time::local_day(b.time_ms, app.utc_offset_s)
+            })
 }
 
 fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {

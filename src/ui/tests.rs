@@ -1133,6 +1133,56 @@ fn a_new_day_gets_a_separator_between_messages() {
     assert_eq!(super::conversation_height(&app, c, 43), 2 + 2 + 1);
 }
 
+#[test]
+fn every_scroll_position_shows_the_same_lines_as_the_whole_conversation_would() {
+    // Messages of different heights across several days: the pane skips whole messages
+    // below the view by their heights, and must show exactly the slice of all lines.
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice", true);
+    let day = 24 * 60 * MINUTE;
+    for i in 0..40u64 {
+        let text = "word ".repeat((i as usize * 7) % 23 + 1);
+        let t = T0 - 3 * day + (i as i64 / 10) * day + i as i64;
+        incoming(&mut app, t, peer(1), i + 1, &format!("{i}: {text}"));
+    }
+    let (w, h) = (60u16, 16u16);
+    app.update(
+        T0,
+        Msg::Resize {
+            width: w,
+            height: h,
+        },
+    );
+    let (pw, ph) = super::message_pane_size(&app);
+    let conv = app.conversation(&peer(1)).unwrap();
+    let all = super::view_lines(&app, conv, conv.messages.len(), usize::MAX, pw);
+    let all: Vec<String> = all
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    assert_eq!(all.len(), super::conversation_height(&app, conv, pw));
+    let max = all.len() - usize::from(ph);
+    for scroll in 0..=max {
+        app.scroll = scroll;
+        let t = render(&app, w, h);
+        let pane = pane_rows(&t);
+        let end = all.len() - scroll;
+        for (row, line) in all[end - usize::from(ph)..end].iter().enumerate() {
+            let shown = &pane[row + 1];
+            // The bottom row of a scrolled view carries the hint over its right end.
+            let hint_row = scroll > 0 && row + 1 == usize::from(ph);
+            let want: String = line
+                .chars()
+                .take(if hint_row { 10 } else { 1000 })
+                .collect();
+            assert!(
+                shown.trim_start_matches('│').starts_with(want.as_str()),
+                "scroll {scroll}, row {row}: {shown:?} should show {line:?}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Whole screens, as snapshots (reviewed in src/ui/snapshots/; `cargo insta review` after a
 // deliberate change)
