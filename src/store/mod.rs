@@ -186,6 +186,10 @@ pub struct NewMessage {
     pub quote: Option<Quote>,
 }
 
+/// Unread messages per conversation searched for mentions at start (see
+/// [`Store::unread_containing`]).
+pub const MENTION_SCAN_DEPTH: i64 = 2000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
     /// Order of arrival, unique across all conversations, never reused.
@@ -1017,29 +1021,56 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Unread messages from peers in which `needle` occurs (any case of ASCII letters),
-    /// newest first, at most `limit`: to find mentions of me at start.
+    /// Unread messages from peers in which `needle` occurs (in any case),
+    /// newest first, at most `limit`: to find mentions of me at start. Only the newest
+    /// [`MENTION_SCAN_DEPTH`] unread messages of each conversation are looked at, so a
+    /// history with a million unread messages still opens at once.
     pub fn unread_containing(
         &self,
         needle: &str,
         limit: usize,
     ) -> Result<Vec<(ConversationId, String)>, StoreError> {
-        let mut stmt = self
+        let mut convs = self
+            .conn
+            .prepare_cached("SELECT cid, key, last_read_seq FROM conversations WHERE unread > 0")
+            .at(&self.path)?;
+        let convs = convs
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    col_conversation(r, 1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&self.path)?;
+        let mut newest = self
             .conn
             .prepare_cached(
-                "SELECT c.key, m.text FROM conversations c
-                 JOIN messages m ON m.conversation = c.cid AND m.seq > c.last_read_seq
-                 WHERE c.unread > 0 AND m.author <> 0 AND m.recalled = 0
-                   AND instr(lower(m.text), lower(?1)) > 0
-                 ORDER BY m.seq DESC LIMIT ?2",
+                "SELECT seq, text FROM messages
+                 WHERE conversation = ?1 AND seq > ?2 AND author <> 0 AND recalled = 0
+                 ORDER BY seq DESC LIMIT ?3",
             )
             .at(&self.path)?;
-        let rows = stmt
-            .query_map(params![needle, sql_limit(limit)], |r| {
-                Ok((col_conversation(r, 0)?, r.get(1)?))
-            })
-            .at(&self.path)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
+        let needle = needle.to_lowercase();
+        let mut hits: Vec<(i64, ConversationId, String)> = Vec::new();
+        for (cid, conv, last_read) in convs {
+            let rows = newest
+                .query_map(params![cid, last_read, MENTION_SCAN_DEPTH], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .at(&self.path)?;
+            for row in rows {
+                let (seq, text) = row.at(&self.path)?;
+                if text.to_lowercase().contains(&needle) {
+                    hits.push((seq, conv, text));
+                }
+            }
+        }
+        hits.sort_by_key(|(seq, ..)| std::cmp::Reverse(*seq));
+        hits.truncate(limit);
+        Ok(hits.into_iter().map(|(_, c, t)| (c, t)).collect())
     }
 
     /// Removes a message from the outbox; an unknown id is not an error.
