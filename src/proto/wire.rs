@@ -541,6 +541,9 @@ impl Frame {
                     return Err(DecodeError::Invalid("port 0"));
                 }
                 let flags = r.u8()?;
+                if flags & !FLAG_WANT_REPLY != 0 {
+                    return Err(DecodeError::Invalid("beacon flags"));
+                }
                 let len = usize::from(r.u8()?);
                 if len > MAX_NAME_BYTES {
                     return Err(DecodeError::Invalid("name too long"));
@@ -894,6 +897,15 @@ mod tests {
         bytes[3] = VERSION;
         bytes[4] = 200;
         assert_eq!(Frame::decode(&bytes), Err(DecodeError::Kind(200)));
+
+        // Unknown beacon flags (found by the fuzz target: they decoded, and re-encoded
+        // differently).
+        let mut bytes = samples()[0].encode().expect("encodes");
+        bytes[5 + 32 + 2] |= 0x40;
+        assert_eq!(
+            Frame::decode(&bytes),
+            Err(DecodeError::Invalid("beacon flags"))
+        );
 
         assert_eq!(Frame::decode(b"hello"), Err(DecodeError::NotNative));
         assert_eq!(Frame::decode(&[0xFF, b'X']), Err(DecodeError::NotNative));
