@@ -238,12 +238,15 @@ struct Session {
     /// When a frame last opened with this session (or when it was made).
     last_received: Instant,
     initiator: bool,
-    /// The other side has shown it holds this session (always so for responders).
-    confirmed: bool,
-    /// An XX initiator's final message, sent again until the session is confirmed.
-    final_frame: Option<Vec<u8>>,
-    resend_at: Option<Instant>,
-    resend_wait: Duration,
+    /// Until the other side shows it holds this session (only ever for an XX initiator).
+    unconfirmed: Option<Unconfirmed>,
+}
+
+/// An XX initiator's final message, sent again (backing off) until the responder answers.
+struct Unconfirmed {
+    frame: Vec<u8>,
+    resend_at: Instant,
+    wait: Duration,
 }
 
 /// Everything about one remote key.
@@ -871,7 +874,6 @@ impl Secure {
         initiator: bool,
         final_frame: Option<Vec<u8>>,
     ) {
-        let confirmed = final_frame.is_none();
         self.sessions.insert(
             idx,
             Session {
@@ -884,10 +886,11 @@ impl Secure {
                 created: now,
                 last_received: now,
                 initiator,
-                confirmed,
-                resend_at: (!confirmed).then(|| now + HANDSHAKE_WAIT),
-                resend_wait: HANDSHAKE_WAIT,
-                final_frame,
+                unconfirmed: final_frame.map(|frame| Unconfirmed {
+                    frame,
+                    resend_at: now + HANDSHAKE_WAIT,
+                    wait: HANDSHAKE_WAIT,
+                }),
             },
         );
         self.pinned.insert(peer);
@@ -933,11 +936,7 @@ impl Secure {
         s.replay.update(counter);
         s.last_received = now;
         s.addr = src;
-        if !s.confirmed {
-            s.confirmed = true;
-            s.final_frame = None;
-            s.resend_at = None;
-        }
+        s.unconfirmed = None;
         let peer = s.peer;
         if let Some(link) = self.links.get_mut(&peer) {
             // The key proved itself from here: this is where it is now.
@@ -1008,7 +1007,7 @@ impl Secure {
             .iter()
             .filter(|(_, s)| {
                 let age = now.saturating_duration_since(s.created);
-                age >= REJECT_AFTER || (!s.confirmed && age >= HALF_OPEN_LIFE)
+                age >= REJECT_AFTER || (s.unconfirmed.is_some() && age >= HALF_OPEN_LIFE)
             })
             .map(|(i, _)| *i)
             .collect();
@@ -1023,12 +1022,12 @@ impl Secure {
         // Unconfirmed XX sessions: send the final message again.
         let mut resend = Vec::new();
         for s in self.sessions.values_mut() {
-            if let (Some(at), Some(frame)) = (s.resend_at, &s.final_frame)
-                && at <= now
+            if let Some(u) = s.unconfirmed.as_mut()
+                && u.resend_at <= now
             {
-                resend.push((s.addr, frame.clone()));
-                s.resend_wait = (s.resend_wait * 2).min(HANDSHAKE_MAX_WAIT);
-                s.resend_at = Some(now + s.resend_wait);
+                resend.push((s.addr, u.frame.clone()));
+                u.wait = (u.wait * 2).min(HANDSHAKE_MAX_WAIT);
+                u.resend_at = now + u.wait;
             }
         }
         self.out.extend(resend);
@@ -1056,13 +1055,13 @@ impl Secure {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         let retries = self.links.values().filter_map(|l| l.retry_at);
-        let resends = self.sessions.values().filter_map(|s| s.resend_at);
-        let ends = self.sessions.values().map(|s| {
-            if s.confirmed {
-                s.created + REJECT_AFTER
-            } else {
-                s.created + HALF_OPEN_LIFE
-            }
+        let resends = self
+            .sessions
+            .values()
+            .filter_map(|s| s.unconfirmed.as_ref().map(|u| u.resend_at));
+        let ends = self.sessions.values().map(|s| match s.unconfirmed {
+            None => s.created + REJECT_AFTER,
+            Some(_) => s.created + HALF_OPEN_LIFE,
         });
         let half_open = self
             .pending
