@@ -304,38 +304,24 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 peers.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
                 self.emit(&Output::Peers { peers }).await?;
             }
-            Command::Trust { to } | Command::Block { to } | Command::Verify { to } => {
-                let peer = match resolve_target(node.endpoint.peers().collect(), &to) {
-                    Ok(ConversationId::Peer(peer)) => peer,
-                    Ok(ConversationId::Raw(_)) => {
-                        self.error(format!("{to} is a plain-text peer: it has no key"))
-                            .await?;
-                        return Ok(true);
-                    }
-                    Err(e) => {
-                        self.error(e).await?;
-                        return Ok(true);
-                    }
-                };
-                let cmd: Command = serde_json::from_str(line).map_err(std::io::Error::other)?;
-                match cmd {
-                    Command::Trust { .. } => node.endpoint.trust_peer(super::mono_now(), peer),
-                    Command::Block { .. } => node.endpoint.block_peer(peer),
-                    _ => node.endpoint.verify_peer(peer),
+            Command::Trust { to } => {
+                if let Some(peer) = self.keyed_peer(node, &to, "it has no key").await? {
+                    node.endpoint.trust_peer(super::mono_now(), peer);
+                }
+            }
+            Command::Block { to } => {
+                if let Some(peer) = self.keyed_peer(node, &to, "it has no key").await? {
+                    node.endpoint.block_peer(peer);
+                }
+            }
+            Command::Verify { to } => {
+                if let Some(peer) = self.keyed_peer(node, &to, "it has no key").await? {
+                    node.endpoint.verify_peer(peer);
                 }
             }
             Command::Read { to, ids } => {
-                let peer = match resolve_target(node.endpoint.peers().collect(), &to) {
-                    Ok(ConversationId::Peer(peer)) => peer,
-                    Ok(ConversationId::Raw(_)) => {
-                        self.error(format!("{to} is a plain-text peer: no receipts"))
-                            .await?;
-                        return Ok(true);
-                    }
-                    Err(e) => {
-                        self.error(e).await?;
-                        return Ok(true);
-                    }
+                let Some(peer) = self.keyed_peer(node, &to, "no receipts").await? else {
+                    return Ok(true);
                 };
                 let parsed: Option<Vec<MsgId>> = ids.iter().map(|i| MsgId::from_hex(i)).collect();
                 match parsed {
@@ -360,6 +346,28 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             }
         }
         Ok(true)
+    }
+
+    /// The lanchat peer `to` names; a plain-text peer (which has no key: `why`) or a name
+    /// that resolves to nobody is reported as an error and gives `None`.
+    async fn keyed_peer(
+        &mut self,
+        node: &Node,
+        to: &str,
+        why: &str,
+    ) -> std::io::Result<Option<NodeId>> {
+        match resolve_target(node.endpoint.peers().collect(), to) {
+            Ok(ConversationId::Peer(peer)) => Ok(Some(peer)),
+            Ok(ConversationId::Raw(_)) => {
+                self.error(format!("{to} is a plain-text peer: {why}"))
+                    .await?;
+                Ok(None)
+            }
+            Err(e) => {
+                self.error(e).await?;
+                Ok(None)
+            }
+        }
     }
 
     async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
