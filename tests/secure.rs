@@ -594,3 +594,82 @@ fn replies_never_outgrow_initiations_and_floods_are_rate_limited() {
     assert!((1..=10).contains(&replies), "{replies} replies to 100");
     assert!(net.nodes[b].endpoint.secure_stats().rate_limited >= 90);
 }
+
+#[test]
+fn a_known_key_from_a_new_address_is_the_same_peer() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.run_until(secs(1.0));
+    net.take_events(a);
+    // Bob's laptop moves to another address, same key, same name.
+    net.nodes[b].endpoint.shutdown();
+    net.flush(b);
+    net.run_until(secs(2.0));
+    net.nodes[b].addr = addr(9);
+    let mut cfg = EndpointConfig::new(identity(2), "bob", 47475);
+    cfg.wall_clock_ms = 1_700_000_000_000 + net.elapsed().as_millis() as u64;
+    restart(&mut net, b, cfg, 12);
+    send(&mut net, b, node_id(1), 20, "new desk, same me");
+    net.run_until(secs(10.0));
+    let events = net.take_events(a);
+    assert!(
+        !trust_events(&events)
+            .iter()
+            .any(|(_, t, _)| matches!(t, Trust::Changed { .. })),
+        "{events:?}"
+    );
+    assert_eq!(texts(&events), vec!["new desk, same me"]);
+    assert_eq!(
+        net.nodes[a].endpoint.trust(&node_id(2)),
+        Some(Trust::Unverified)
+    );
+    let known = net.nodes[a].endpoint.known_peers();
+    assert_eq!(known.len(), 1);
+    assert_eq!(
+        known[0].ip,
+        Some(addr(9).ip()),
+        "the new address is remembered"
+    );
+    // And alice's answer goes to where bob is now.
+    send(&mut net, a, node_id(2), 21, "welcome back");
+    net.run_until(secs(12.0));
+    assert_eq!(texts(&net.take_events(b)), vec!["welcome back"]);
+}
+
+#[test]
+fn unanswered_initiations_are_retried_with_backoff() {
+    let mut net = Network::new();
+    // Bob hears nothing: every initiation of alice's goes unanswered.
+    net.filter = Box::new(|_, to, d| to != addr(2) || !kind(d).starts_with("init"));
+    let a = net.add(1, "alice", |_| {});
+    let _b = net.add(2, "bob", |_| {});
+    // Alice has something for bob as soon as she sees him.
+    net.nodes[a]
+        .endpoint
+        .remember_peer(node_id(2), "bob", addr(2));
+    send(&mut net, a, node_id(2), 1, "anyone?");
+    // When each initiation went out, to a quarter of a second.
+    let mut sent: Vec<(f64, Vec<u8>)> = Vec::new();
+    let mut t = net.elapsed().as_secs_f64();
+    net.log = Some(Vec::new());
+    while t < 40.0 {
+        t += 0.25;
+        net.run_until(secs(t));
+        for (from, to, d) in net.log.replace(Vec::new()).unwrap() {
+            if from == addr(1) && to == addr(2) && kind(&d).starts_with("init") {
+                sent.push((t, d));
+            }
+        }
+    }
+    let gaps: Vec<f64> = sent.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let want = [1.0, 2.0, 4.0, 8.0, 8.0, 8.0];
+    assert!(gaps.len() >= want.len(), "{gaps:?}");
+    for (got, want) in gaps.iter().zip(want) {
+        assert!((got - want).abs() <= 0.25, "gaps {gaps:?}");
+    }
+    // Each retry is a fresh initiation: the same one again would be refused as a replay.
+    let distinct: std::collections::HashSet<&[u8]> =
+        sent.iter().map(|(_, d)| d.as_slice()).collect();
+    assert_eq!(distinct.len(), sent.len());
+}

@@ -1542,7 +1542,7 @@ fn snapshot_trust() {
     let t = render(&app, 80, 24);
     let code = crate::proto::verification_code(&app.me.id, &node(1));
     assert!(screen_text(&t).contains(&code));
-    assert!(!t.backend().cursor_visible() || app.verify.is_none());
+    assert!(app.verify.is_some() && !t.backend().cursor_visible());
     key_at(&mut app, T0, KeyCode::Esc, KeyModifiers::NONE);
     key_at(&mut app, T0, KeyCode::F(2), KeyModifiers::NONE);
     insta::assert_snapshot!("peer_info_verified_80x24", snapshot(&app, 80, 24));
