@@ -322,10 +322,6 @@ impl Secure {
         &self.stats
     }
 
-    pub fn identity(&self) -> &Identity {
-        &self.me
-    }
-
     /// Use IK with this key from now on.
     pub fn pin(&mut self, peer: NodeId) {
         self.pinned.insert(peer);
