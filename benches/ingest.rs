@@ -55,9 +55,19 @@ async fn meet(a: &mut Node, peer: NodeId) {
     }
 }
 
-/// One run through the real chat loop. Returns messages/s, and the datagrams per message
-/// the sender sent and got back (acks, read receipts).
-fn lanchat_run(n: u64) -> (f64, f64, f64) {
+/// What one run through the real chat loop measured.
+struct IngestRun {
+    rate: f64,
+    /// Datagrams per message the sender sent, and got back (acks, read receipts).
+    out: f64,
+    back: f64,
+    /// CPU time per message, in µs: the sender (alice), bob's chat loop and bob's store
+    /// thread.
+    cpu_us: [f64; 3],
+}
+
+/// One run through the real chat loop.
+fn lanchat_run(n: u64) -> IngestRun {
     let dir_a = tempfile::tempdir().unwrap();
     let (bob_addr, receiver) = Receiver::start();
     let rt = support::runtime();
@@ -74,6 +84,7 @@ fn lanchat_run(n: u64) -> (f64, f64, f64) {
         let mut delivered = vec![false; n as usize + 1];
         let mut count = 0u64;
         let deadline = Instant::now() + Duration::from_secs(120);
+        let cpu0 = support::thread_cpu();
         let t0 = Instant::now();
         for i in 1..=n {
             a.send(to, MsgId(i), 1_700_000_000_000, TEXT).unwrap();
@@ -99,14 +110,27 @@ fn lanchat_run(n: u64) -> (f64, f64, f64) {
             a.wake().await;
         }
         let rate = n as f64 / t0.elapsed().as_secs_f64();
+        let cpu1 = support::thread_cpu();
+        let used = |name: &str| {
+            let before = cpu0.get(name).copied().unwrap_or(0.0);
+            cpu1.get(name).map_or(0.0, |after| after - before) * 1e6 / n as f64
+        };
+        let main = std::fs::read_to_string("/proc/thread-self/comm").unwrap_or_default();
+        let main = main.trim_end();
         let stats = a.endpoint.stats();
-        let back = (stats.datagrams_in - in0) as f64 / n as f64;
-        let out = (stats.datagrams_out - out0) as f64 / n as f64;
-        (rate, out, back)
+        IngestRun {
+            rate,
+            back: (stats.datagrams_in - in0) as f64 / n as f64,
+            out: (stats.datagrams_out - out0) as f64 / n as f64,
+            cpu_us: [used(main), used(RECEIVER_THREAD), used("lanchat-store")],
+        }
     });
     receiver.stop();
     result
 }
+
+/// The name of bob's thread, to tell its CPU time apart.
+const RECEIVER_THREAD: &str = "bob-chat-loop";
 
 /// Bob: the real chat loop (`tui::run_with` on a 200×50 `TestBackend`, with the store) on
 /// a thread of its own, as in the program.
@@ -122,22 +146,25 @@ impl Receiver {
         let (addr_tx, addr_rx) = mpsc::channel::<SocketAddr>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let bob_dir = dir.path().to_owned();
-        let thread = std::thread::spawn(move || {
-            let rt = support::runtime();
-            rt.block_on(async move {
-                let settings = Settings::loopback("bob", &bob_dir);
-                let (node, app, first) = tui::start_chat(&settings, bob_key()).unwrap();
-                addr_tx.send(node.local_addr()).unwrap();
-                let mut term = ratatui::Terminal::new(screen::Shared::new(200, 50)).unwrap();
-                let keys =
-                    futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
-                tui::run_with(&mut term, keys, node, app, first, async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
+        let thread = std::thread::Builder::new()
+            .name(RECEIVER_THREAD.into())
+            .spawn(move || {
+                let rt = support::runtime();
+                rt.block_on(async move {
+                    let settings = Settings::loopback("bob", &bob_dir);
+                    let (node, app, first) = tui::start_chat(&settings, bob_key()).unwrap();
+                    addr_tx.send(node.local_addr()).unwrap();
+                    let mut term = ratatui::Terminal::new(screen::Shared::new(200, 50)).unwrap();
+                    let keys =
+                        futures_util::stream::pending::<std::io::Result<crossterm::event::Event>>();
+                    tui::run_with(&mut term, keys, node, app, first, async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .unwrap();
+                });
+            })
+            .unwrap();
         let addr = addr_rx.recv().unwrap();
         (
             addr,
@@ -318,12 +345,15 @@ fn main() {
     let mut plain = Vec::new();
     for run in 0..runs {
         let p = plain_run(n, size);
-        let (o, out, back) = lanchat_run(n);
+        let r = lanchat_run(n);
+        let [cpu_a, cpu_b, cpu_s] = r.cpu_us;
         println!(
-            "  run {run}: lanchat {o:>9.0} msg/s ({out:.2} datagrams/msg out, {back:.3} back)   \
-             plain recv_from {p:>9.0} dgram/s"
+            "  run {run}: lanchat {:>9.0} msg/s ({:.2} datagrams/msg out, {:.3} back; CPU/msg: \
+             sender {cpu_a:.1} µs, chat loop {cpu_b:.1} µs, store {cpu_s:.1} µs)   \
+             plain recv_from {p:>9.0} dgram/s",
+            r.rate, r.out, r.back
         );
-        ours.push(o);
+        ours.push(r.rate);
         plain.push(p);
     }
     let (o, p) = (median(ours), median(plain));

@@ -167,6 +167,9 @@ pub struct Settings {
     pub keys: Vec<(Action, Vec<KeySpec>)>,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
+    /// Send runs of equal-sized datagrams with segmentation offload. Always on in the
+    /// program; the ingest benchmark turns it off to show what it is worth.
+    pub segmentation_offload: bool,
 }
 
 impl Settings {
@@ -188,6 +191,7 @@ impl Settings {
             keys: Vec::new(),
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
+            segmentation_offload: true,
         }
     }
 }
@@ -278,6 +282,7 @@ pub fn resolve(
         keys: file.keys.into_iter().map(|(a, k)| (a.0, k.0)).collect(),
         data_dir,
         config_dir,
+        segmentation_offload: true,
     })
 }
 

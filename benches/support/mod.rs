@@ -126,3 +126,30 @@ pub fn print_rows(title: &str, rows: &[Row]) {
         );
     }
 }
+
+/// CPU time (user + system) each live thread of this process has used so far, by thread
+/// name (threads of one name summed). From `/proc/self/task/*/stat`, in clock ticks turned
+/// into seconds.
+pub fn thread_cpu() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // "tid (comm) state ppid ...": the name may hold spaces, so split after its ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+        let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok());
+        if let (Some(u), Some(s)) = (ticks(14), ticks(15)) {
+            *out.entry(name).or_insert(0.0) += (u + s) as f64 / 100.0;
+        }
+    }
+    out
+}

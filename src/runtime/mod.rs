@@ -17,7 +17,7 @@ use crate::proto::{
     Quote,
 };
 use crate::store::{self, ConversationRow, NewMessage, OutboxRow, PeerRow, Store};
-use net::{Datagram, Net, NetConfig};
+use net::{Batch, Net, NetConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
@@ -31,7 +31,8 @@ pub const DATABASE_FILE: &str = "history.db";
 /// How long after sending a message its author may recall it.
 pub const RECALL_WINDOW_MS: i64 = crate::app::RECALL_WINDOW_MS;
 
-/// Datagrams handled in one loop turn before input gets another look.
+/// Datagrams handled in one loop turn before input gets another look (whole receive
+/// batches, so a turn may take up to [`net::RECV_SLOTS`] coalesced runs more).
 const BATCH: usize = 256;
 
 /// The monotonic time for the protocol. Read through tokio so that paused-time tests
@@ -74,7 +75,10 @@ pub struct Node {
     /// Whether this node announces itself on the discovery port.
     pub discovery: bool,
     net: Net,
-    datagrams: mpsc::Receiver<Datagram>,
+    datagrams: mpsc::Receiver<Batch>,
+    /// Transmits gathered by [`drain`](Self::drain) to go out together (kept for its
+    /// capacity).
+    outgoing: Vec<proto::Transmit>,
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
@@ -116,6 +120,7 @@ impl Node {
             port: settings.port,
             discovery: settings.discovery,
             discovery_port: settings.discovery_port,
+            segmentation_offload: settings.segmentation_offload,
         })
         .with_context(|| {
             format!(
@@ -140,6 +145,7 @@ impl Node {
             discovery,
             net,
             datagrams,
+            outgoing: Vec::new(),
             aux_tx,
             aux_rx,
             send_error,
@@ -276,13 +282,20 @@ impl Node {
             }
         };
         tokio::select! {
-            Some(d) = self.datagrams.recv() => {
+            Some(mut batch) = self.datagrams.recv() => {
                 let now = mono_now();
-                self.endpoint.handle_datagram(now, d.src, &d.data);
-                // Take what else is already queued, up to a batch.
-                for _ in 1..BATCH {
+                let mut handled = 0;
+                loop {
+                    for (src, data) in batch.iter() {
+                        self.endpoint.handle_datagram(now, src, data);
+                    }
+                    handled += batch.len();
+                    // Take what else is already queued, up to a turn's worth.
+                    if handled >= BATCH {
+                        break;
+                    }
                     match self.datagrams.try_recv() {
-                        Ok(d) => self.endpoint.handle_datagram(now, d.src, &d.data),
+                        Ok(next) => batch = next,
                         Err(_) => break,
                     }
                 }
@@ -306,12 +319,15 @@ impl Node {
     /// messages go to the store first and come back as [`Wake::Store`] once written;
     /// delivery states and peers are written along the way.
     pub fn drain(&mut self) -> Vec<proto::Event> {
-        while let Some(t) = self.endpoint.poll_transmit() {
-            if let Err(e) = self.net.send(&t) {
-                tracing::warn!(%e, dst = ?t.dst, "send failed");
-                self.send_error = Some(format!("send failed: {e}"));
-            }
+        let mut outgoing = std::mem::take(&mut self.outgoing);
+        outgoing.extend(std::iter::from_fn(|| self.endpoint.poll_transmit()));
+        if let Err(e) = self.net.send_all(&outgoing) {
+            tracing::warn!(%e, "send failed");
+            self.send_error = Some(format!("send failed: {e}"));
         }
+        outgoing.clear();
+        outgoing.shrink_to(1024);
+        self.outgoing = outgoing;
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
         if events
             .iter()

@@ -1,23 +1,73 @@
 //! The sockets: one unicast socket per instance, and the discovery socket that every local
 //! instance shares (SO_REUSEADDR + SO_REUSEPORT) to hear multicast and broadcast beacons.
+//!
+//! Both ways go in batches where Linux allows: the receive tasks take up to [`RECV_SLOTS`]
+//! datagrams per system call (`recvmmsg`), and the unicast socket asks for coalesced
+//! receives (`UDP_GRO`: a run of equal-sized datagrams from one sender arrives as one
+//! buffer). Runs of equal-sized datagrams to one peer leave in one `sendmsg` with
+//! segmentation offload (`UDP_SEGMENT`): the kernel (or the network card) cuts them into the
+//! same datagrams a loop of `sendto` would have sent. Where the kernel refuses that, sending
+//! falls back to one datagram at a time for good.
 
 use crate::proto::{self, Destination, Transmit};
+use nix::sys::socket::{
+    ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, SockaddrStorage,
+    recvmmsg, sendmsg, setsockopt, sockopt,
+};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use std::io;
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-/// Datagrams queued between the receive tasks and the loop. When the loop falls behind, the
-/// tasks wait and the kernel drops the excess: memory stays bounded under a flood.
-const CHANNEL_DATAGRAMS: usize = 1024;
+/// Batches queued between the receive tasks and the loop. When the loop falls behind, the
+/// tasks wait and the kernel drops the excess: memory stays bounded under a flood (at most
+/// this many batches of at most [`RECV_SLOTS`] × 64 KiB).
+const CHANNEL_BATCHES: usize = 64;
 const RECV_BUFFER_BYTES: usize = 1 << 20;
+/// Datagrams (or coalesced runs of them) one receive system call takes at most.
+pub const RECV_SLOTS: usize = 16;
+/// Room per slot: the largest UDP payload, so nothing is ever cut short, and a coalesced
+/// run (which the kernel keeps under 64 KiB) fits whole.
+const SLOT_BYTES: usize = 1 << 16;
+/// Datagrams one segmentation-offload send carries at most (the kernel's `UDP_MAX_SEGMENTS`).
+const MAX_SEGMENTS: usize = 64;
+/// Bytes one segmentation-offload send carries at most (an IPv4 datagram's payload limit).
+const MAX_SEGMENTED_BYTES: usize = 65_507;
 
-#[derive(Debug)]
-pub struct Datagram {
-    pub src: SocketAddr,
-    pub data: Vec<u8>,
+/// Datagrams one receive call took, packed into one buffer: each has its source and its
+/// bytes. (One allocation per batch instead of one per datagram.)
+#[derive(Debug, Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    items: Vec<(SocketAddr, usize, usize)>,
+}
+
+impl Batch {
+    pub fn push(&mut self, src: SocketAddr, bytes: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(bytes);
+        self.items.push((src, start, bytes.len()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Each datagram: where it came from, and its bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+        self.items
+            .iter()
+            .map(|&(src, start, len)| (src, &self.data[start..start + len]))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -27,6 +77,9 @@ pub struct NetConfig {
     pub port: Option<u16>,
     pub discovery: bool,
     pub discovery_port: u16,
+    /// Send runs of equal-sized datagrams with segmentation offload (on unless a benchmark
+    /// turns it off to measure without it).
+    pub segmentation_offload: bool,
 }
 
 /// Where discovery beacons go: a destination, and for multicast the interface to send on.
@@ -38,6 +91,9 @@ struct Target {
 
 pub struct Net {
     unicast: Arc<UdpSocket>,
+    /// Whether runs of datagrams go out with segmentation offload; turned off for good the
+    /// first time the kernel refuses it.
+    segmenting: AtomicBool,
     discovery: Option<Arc<UdpSocket>>,
     targets: Vec<Target>,
     local: SocketAddr,
@@ -108,15 +164,19 @@ fn discovery_socket(
 impl Net {
     /// Binds the sockets and starts one receive task per socket. Must run inside a tokio
     /// runtime.
-    pub fn bind(cfg: &NetConfig) -> io::Result<(Net, mpsc::Receiver<Datagram>)> {
+    pub fn bind(cfg: &NetConfig) -> io::Result<(Net, mpsc::Receiver<Batch>)> {
         let std_unicast = match cfg.port {
             Some(port) => unicast_socket(cfg.bind, port)?,
             None => unicast_socket(cfg.bind, proto::DEFAULT_PORT)
                 .or_else(|_| unicast_socket(cfg.bind, 0))?,
         };
         let unicast = Arc::new(UdpSocket::from_std(std_unicast)?);
+        // Coalesced receives are an optimisation: without them datagrams come one by one.
+        if let Err(e) = setsockopt(unicast.as_ref(), sockopt::UdpGroSegment, &true) {
+            tracing::debug!(%e, "no UDP_GRO on this system");
+        }
         let local = unicast.local_addr()?;
-        let (tx, rx) = mpsc::channel(CHANNEL_DATAGRAMS);
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         tokio::spawn(receive(unicast.clone(), tx.clone()));
 
         let mut targets = Vec::new();
@@ -158,6 +218,7 @@ impl Net {
         Ok((
             Net {
                 unicast,
+                segmenting: AtomicBool::new(cfg.segmentation_offload),
                 discovery_error,
                 discovery,
                 targets,
@@ -207,6 +268,91 @@ impl Net {
     }
 }
 
+impl Net {
+    /// Sends a run of transmits, as [`send`](Self::send) would one by one, but runs of
+    /// equal-sized datagrams to one address in one system call each. Returns the first
+    /// error, if any.
+    pub fn send_all(&self, ts: &[Transmit]) -> io::Result<()> {
+        let mut first_err = None;
+        let mut i = 0;
+        while i < ts.len() {
+            let run = self.segment_run(&ts[i..]);
+            let r = if run > 1 {
+                self.send_segmented(&ts[i..i + run])
+            } else {
+                self.send(&ts[i])
+            };
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+            i += run;
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// How many transmits from the start of `ts` can leave as one segmented send: unicast to
+    /// one address, all the size of the first but the last, which may be shorter.
+    fn segment_run(&self, ts: &[Transmit]) -> usize {
+        let Some(Transmit {
+            dst: Destination::Unicast(to),
+            payload: first,
+        }) = ts.first()
+        else {
+            return 1;
+        };
+        if !self.segmenting.load(Ordering::Relaxed) || first.is_empty() {
+            return 1;
+        }
+        let size = first.len();
+        let mut run = 1;
+        let mut bytes = size;
+        for t in &ts[1..] {
+            if run == MAX_SEGMENTS || t.dst != Destination::Unicast(*to) {
+                break;
+            }
+            let len = t.payload.len();
+            if len > size || len == 0 || bytes + len > MAX_SEGMENTED_BYTES {
+                break;
+            }
+            run += 1;
+            bytes += len;
+            if len < size {
+                break; // only the last segment may be shorter
+            }
+        }
+        run
+    }
+
+    /// `ts` (unicast to one address, equal sizes but the last) in one `sendmsg` with
+    /// `UDP_SEGMENT`. If the kernel refuses (no checksum offload on the way out, a segment
+    /// over the path's MTU...), sends them one by one and does not segment again.
+    fn send_segmented(&self, ts: &[Transmit]) -> io::Result<()> {
+        let Destination::Unicast(SocketAddr::V4(to)) = ts[0].dst else {
+            // IPv6 peers are not reached yet; one by one is always right.
+            return ts.iter().try_for_each(|t| self.send(t));
+        };
+        let size = u16::try_from(ts[0].payload.len()).unwrap_or(u16::MAX);
+        let slices: Vec<IoSlice<'_>> = ts.iter().map(|t| IoSlice::new(&t.payload)).collect();
+        let r = sendmsg(
+            self.unicast.as_raw_fd(),
+            &slices,
+            &[ControlMessage::UdpGsoSegments(&size)],
+            MsgFlags::MSG_DONTWAIT,
+            Some(&SockaddrIn::from(to)),
+        );
+        match r {
+            Ok(_) => Ok(()),
+            // A full send buffer: lost like any datagram, and retransmitted.
+            Err(nix::errno::Errno::EAGAIN) => Err(io::ErrorKind::WouldBlock.into()),
+            Err(e) => {
+                tracing::info!(%e, "segmentation offload refused; sending one datagram at a time");
+                self.segmenting.store(false, Ordering::Relaxed);
+                ts.iter().try_for_each(|t| self.send(t))
+            }
+        }
+    }
+}
+
 /// A non-blocking `sendto` straight to the kernel. (tokio's `try_send_to` answers
 /// WouldBlock until its reactor has seen the socket writable once, which would lose the
 /// first beacons after start.)
@@ -216,13 +362,20 @@ fn send_now(socket: &UdpSocket, payload: &[u8], to: SocketAddr) -> io::Result<()
         .map(|_| ())
 }
 
-async fn receive(socket: Arc<UdpSocket>, tx: mpsc::Sender<Datagram>) {
-    let mut buf = vec![0u8; 65_536];
+async fn receive(socket: Arc<UdpSocket>, tx: mpsc::Sender<Batch>) {
+    // Pages of these are only touched as datagrams fill them.
+    let mut slots = vec![vec![0u8; SLOT_BYTES]; RECV_SLOTS];
+    let fd = socket.as_raw_fd();
     loop {
-        match socket.recv_from(&mut buf).await {
-            Ok((n, src)) => {
-                let data = buf[..n].to_vec();
-                if tx.send(Datagram { src, data }).await.is_err() {
+        match socket
+            .async_io(Interest::READABLE, || receive_batch(fd, &mut slots))
+            .await
+        {
+            Ok(batch) => {
+                if batch.is_empty() {
+                    continue;
+                }
+                if tx.send(batch).await.is_err() {
                     return; // the loop is gone
                 }
             }
@@ -236,5 +389,53 @@ async fn receive(socket: Arc<UdpSocket>, tx: mpsc::Sender<Datagram>) {
                 tokio::task::yield_now().await;
             }
         }
+    }
+}
+
+/// One `recvmmsg` without waiting: up to [`RECV_SLOTS`] datagrams, coalesced runs cut back
+/// into their datagrams. `WouldBlock` when there is nothing to read.
+fn receive_batch(fd: RawFd, slots: &mut [Vec<u8>]) -> io::Result<Batch> {
+    let mut iovs: Vec<[IoSliceMut<'_>; 1]> = slots
+        .iter_mut()
+        .map(|s| [IoSliceMut::new(s.as_mut_slice())])
+        .collect();
+    // Room for the one control message asked for: the segment size of a coalesced run.
+    let mut headers: MultiHeaders<SockaddrStorage> =
+        MultiHeaders::preallocate(iovs.len(), Some(nix::cmsg_space!(i32)));
+    let received = recvmmsg(fd, &mut headers, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
+        .map_err(io::Error::from)?;
+    let mut batch = Batch::default();
+    for msg in received {
+        let Some(src) = msg.address.as_ref().and_then(socket_addr) else {
+            continue; // not an IP datagram; cannot happen on these sockets
+        };
+        let Some(bytes) = msg.iovs().next() else {
+            // An empty datagram: the endpoint counts it as malformed.
+            batch.push(src, &[]);
+            continue;
+        };
+        let stride = msg
+            .cmsgs()
+            .ok()
+            .and_then(|mut cmsgs| {
+                cmsgs.find_map(|c| match c {
+                    ControlMessageOwned::UdpGroSegments(size) => usize::try_from(size).ok(),
+                    _ => None,
+                })
+            })
+            .filter(|&size| size > 0)
+            .unwrap_or(bytes.len().max(1));
+        for datagram in bytes.chunks(stride) {
+            batch.push(src, datagram);
+        }
+    }
+    Ok(batch)
+}
+
+fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        Some(SocketAddr::V4((*v4).into()))
+    } else {
+        a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
     }
 }
