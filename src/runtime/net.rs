@@ -402,8 +402,14 @@ fn receive_batch(fd: RawFd, slots: &mut [Vec<u8>]) -> io::Result<Batch> {
     // Room for the one control message asked for: the segment size of a coalesced run.
     let mut headers: MultiHeaders<SockaddrStorage> =
         MultiHeaders::preallocate(iovs.len(), Some(nix::cmsg_space!(i32)));
-    let received = recvmmsg(fd, &mut headers, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None)
-        .map_err(io::Error::from)?;
+    let received = recvmmsg(
+        fd,
+        &mut headers,
+        iovs.iter_mut(),
+        MsgFlags::MSG_DONTWAIT,
+        None,
+    )
+    .map_err(io::Error::from)?;
     let mut batch = Batch::default();
     for msg in received {
         let Some(src) = msg.address.as_ref().and_then(socket_addr) else {
@@ -437,5 +443,149 @@ fn socket_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
         Some(SocketAddr::V4((*v4).into()))
     } else {
         a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::time::Duration;
+
+    fn loopback() -> NetConfig {
+        NetConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: Some(0),
+            discovery: false,
+            discovery_port: 0,
+            segmentation_offload: true,
+        }
+    }
+
+    fn to(addr: SocketAddr, payload: Vec<u8>) -> Transmit {
+        Transmit {
+            dst: Destination::Unicast(addr),
+            payload,
+        }
+    }
+
+    /// Distinct bytes per datagram, so that a mix-up or a cut in the wrong place shows.
+    fn payload(i: usize, len: usize) -> Vec<u8> {
+        (0..len).map(|j| (i * 31 + j) as u8).collect()
+    }
+
+    async fn next_datagrams(
+        rx: &mut mpsc::Receiver<Batch>,
+        n: usize,
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let batch = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("datagrams did not arrive")
+                .expect("receive task ended");
+            got.extend(batch.iter().map(|(src, d)| (src, d.to_vec())));
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn runs_are_cut_where_size_or_destination_changes() {
+        let (net, _rx) = Net::bind(&loopback()).unwrap();
+        let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:10".parse().unwrap();
+        let ts = vec![
+            to(a, vec![0; 100]),
+            to(a, vec![0; 100]),
+            to(a, vec![0; 60]), // a shorter last segment ends the run
+            to(a, vec![0; 100]),
+            to(b, vec![0; 100]), // another destination
+            to(b, vec![0; 120]), // bigger than the first: a new run
+            Transmit {
+                dst: Destination::Discovery,
+                payload: vec![0; 120],
+            },
+        ];
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < ts.len() {
+            let run = net.segment_run(&ts[i..]);
+            runs.push(run);
+            i += run;
+        }
+        assert_eq!(runs, [3, 1, 1, 1, 1]);
+
+        let many: Vec<Transmit> = (0..MAX_SEGMENTS + 5).map(|_| to(a, vec![0; 10])).collect();
+        assert_eq!(net.segment_run(&many), MAX_SEGMENTS);
+        let big: Vec<Transmit> = (0..10).map(|_| to(a, vec![0; 20_000])).collect();
+        assert_eq!(
+            net.segment_run(&big),
+            3,
+            "no more than 65,507 bytes in one send"
+        );
+
+        net.segmenting.store(false, Ordering::Relaxed);
+        assert_eq!(net.segment_run(&ts), 1, "one at a time once offload is off");
+    }
+
+    #[tokio::test]
+    async fn a_plain_socket_gets_each_datagram_of_a_segmented_run_whole() {
+        let (net, _rx) = Net::bind(&loopback()).unwrap();
+        let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        plain
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let dst = plain.local_addr().unwrap();
+        let sizes = [300, 300, 300, 300, 120, 1200, 1200, 7];
+        let ts: Vec<Transmit> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| to(dst, payload(i, len)))
+            .collect();
+        net.send_all(&ts).unwrap();
+        let mut buf = [0u8; 2048];
+        for t in &ts {
+            let (n, from) = plain.recv_from(&mut buf).unwrap();
+            assert_eq!(from, net.local_addr());
+            assert_eq!(&buf[..n], &t.payload[..]);
+        }
+    }
+
+    #[tokio::test]
+    async fn coalesced_receives_come_out_as_the_datagrams_sent() {
+        let (a, _rx_a) = Net::bind(&loopback()).unwrap();
+        let (b, mut rx_b) = Net::bind(&loopback()).unwrap();
+        // 40 equal datagrams and a shorter last one: what the kernel may hand over as one
+        // coalesced buffer to b, which must cut it back at the same places.
+        let mut ts: Vec<Transmit> = (0..40)
+            .map(|i| to(b.local_addr(), payload(i, 200)))
+            .collect();
+        ts.push(to(b.local_addr(), payload(40, 33)));
+        // Then datagrams of other sizes, one by one.
+        ts.push(to(b.local_addr(), payload(41, 1)));
+        ts.push(to(b.local_addr(), payload(42, 999)));
+        a.send_all(&ts).unwrap();
+        let got = next_datagrams(&mut rx_b, ts.len()).await;
+        assert_eq!(got.len(), ts.len());
+        for ((src, data), t) in got.iter().zip(&ts) {
+            assert_eq!(*src, a.local_addr());
+            assert_eq!(data, &t.payload);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_datagram_is_passed_on_empty() {
+        let (net, mut rx) = Net::bind(&loopback()).unwrap();
+        let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        plain.send_to(&[], net.local_addr()).unwrap();
+        plain.send_to(b"after", net.local_addr()).unwrap();
+        let got = next_datagrams(&mut rx, 2).await;
+        assert_eq!(
+            got,
+            [
+                (plain.local_addr().unwrap(), Vec::new()),
+                (plain.local_addr().unwrap(), b"after".to_vec())
+            ]
+        );
     }
 }
