@@ -558,15 +558,8 @@ impl Store {
             // cid -> (new messages not by me, largest received_at_ms)
             let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
             let mut authors: HashMap<Author, i64> = HashMap::new();
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO messages
-                        (conversation, author, id, sent_at_ms, received_at_ms, text, state,
-                         quote_id, quote_author, quote_excerpt)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (author, id) DO NOTHING",
-                )
-                .at(path)?;
+            // Conversation and author of each message, looked up once per batch.
+            let mut keys = Vec::with_capacity(ms.len());
             for m in ms {
                 let cid = match convs.get(&m.conversation) {
                     Some(cid) => *cid,
@@ -584,26 +577,66 @@ impl Store {
                         aid
                     }
                 };
-                let n = insert
-                    .execute(params![
-                        cid,
-                        aid,
-                        sql_id(m.id),
-                        m.sent_at_ms,
-                        m.received_at_ms,
-                        m.text,
-                        m.state.map(DeliveryState::as_str),
-                        m.quote.as_ref().map(|q| sql_id(q.id)),
-                        m.quote.as_ref().map(|q| quote_author_key(q, me)),
-                        m.quote.as_ref().map(|q| q.excerpt.as_str()),
-                    ])
-                    .at(path)?;
-                out.push((n == 1).then(|| tx.last_insert_rowid()));
-                if n == 1 {
-                    let t = touched.entry(cid).or_insert((0, i64::MIN));
-                    t.0 += i64::from(aid != 0);
-                    t.1 = t.1.max(m.received_at_ms);
+                keys.push((cid, aid));
+            }
+            // Many rows per statement: a statement's own cost (and AUTOINCREMENT's
+            // bookkeeping) is paid once per chunk rather than once per message.
+            let mut done = 0;
+            while done < ms.len() {
+                // The chunk sizes end with 1, so one always fits.
+                let Some((rows, sql)) =
+                    INSERT_SQL.iter().find(|(rows, _)| *rows <= ms.len() - done)
+                else {
+                    break;
+                };
+                let rows = *rows;
+                let chunk = &ms[done..done + rows];
+                let chunk_keys = &keys[done..done + rows];
+                let mut insert = tx.prepare_cached(sql).at(path)?;
+                for (r, (m, &(cid, aid))) in chunk.iter().zip(chunk_keys).enumerate() {
+                    let at = r * INSERT_COLUMNS;
+                    let quote = m.quote.as_ref();
+                    insert.raw_bind_parameter(at + 1, cid).at(path)?;
+                    insert.raw_bind_parameter(at + 2, aid).at(path)?;
+                    insert.raw_bind_parameter(at + 3, sql_id(m.id)).at(path)?;
+                    insert.raw_bind_parameter(at + 4, m.sent_at_ms).at(path)?;
+                    insert
+                        .raw_bind_parameter(at + 5, m.received_at_ms)
+                        .at(path)?;
+                    insert.raw_bind_parameter(at + 6, &m.text).at(path)?;
+                    insert
+                        .raw_bind_parameter(at + 7, m.state.map(DeliveryState::as_str))
+                        .at(path)?;
+                    insert
+                        .raw_bind_parameter(at + 8, quote.map(|q| sql_id(q.id)))
+                        .at(path)?;
+                    insert
+                        .raw_bind_parameter(at + 9, quote.map(|q| quote_author_key(q, me)))
+                        .at(path)?;
+                    insert
+                        .raw_bind_parameter(at + 10, quote.map(|q| q.excerpt.as_str()))
+                        .at(path)?;
                 }
+                // (author, id) -> seq of the rows that went in; a copy of a stored message
+                // (or of one earlier in the batch) does not come back.
+                let mut inserted: HashMap<(i64, i64), i64> = HashMap::with_capacity(rows);
+                let mut returned = insert.raw_query();
+                while let Some(row) = returned.next().at(path)? {
+                    inserted.insert(
+                        (row.get(0).at(path)?, row.get(1).at(path)?),
+                        row.get(2).at(path)?,
+                    );
+                }
+                for (m, &(cid, aid)) in chunk.iter().zip(chunk_keys) {
+                    let seq = inserted.remove(&(aid, sql_id(m.id)));
+                    if seq.is_some() {
+                        let t = touched.entry(cid).or_insert((0, i64::MIN));
+                        t.0 += i64::from(aid != 0);
+                        t.1 = t.1.max(m.received_at_ms);
+                    }
+                    out.push(seq);
+                }
+                done += rows;
             }
             // New seqs are above any read mark (mark_read never passes the last message).
             let mut update = tx
@@ -1111,6 +1144,40 @@ impl Store {
             .at(&self.path)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().at(&self.path)
     }
+}
+
+/// Columns bound per row by [`insert_sql`].
+const INSERT_COLUMNS: usize = 10;
+/// Rows per INSERT statement, largest first, each with its SQL: a batch goes in as chunks
+/// of these sizes (a prepared statement each, kept in the connection's cache).
+static INSERT_SQL: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyLock::new(|| {
+    [64, 32, 16, 8, 4, 2, 1]
+        .into_iter()
+        .map(|rows| (rows, insert_sql(rows)))
+        .collect()
+});
+
+/// An INSERT of `rows` messages that skips copies of stored ones (`(author, id)` is unique)
+/// and returns `author, id, seq` of each row it stored.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO messages (conversation, author, id, sent_at_ms, received_at_ms, text, \
+         state, quote_id, quote_author, quote_excerpt) VALUES ",
+    );
+    for r in 0..rows {
+        let at = r * INSERT_COLUMNS;
+        let params: Vec<String> = (1..=INSERT_COLUMNS)
+            .map(|c| format!("?{}", at + c))
+            .collect();
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&params.join(", "));
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (author, id) DO NOTHING RETURNING author, id, seq");
+    sql
 }
 
 /// Indexes up to `limit` messages past the search mark (oldest first, one statement) and

@@ -198,6 +198,58 @@ fn a_message_received_twice_is_stored_once() {
     assert_eq!(conv.last_activity_ms, 3000);
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// A batch goes in as multi-row statements (64, 32, ... rows); whatever its size and
+    /// however many copies it holds (of stored messages or of each other), the outcome is
+    /// that of inserting its messages one at a time: the same flags, seqs, rows and counts.
+    #[test]
+    fn a_batch_is_stored_as_one_at_a_time_would_be(
+        stored_first in proptest::collection::vec((0u8..3, 0u64..40), 0..20),
+        batch in proptest::collection::vec((0u8..3, 0u64..40, 0u8..2), 0..150),
+    ) {
+        let make = |(who, id, conv): (u8, u64, u8)| {
+            let author = if who == 0 { Author::Me } else { Author::Peer(node(who)) };
+            let mut m = msg(peer_conv(conv + 1), author, id, id as i64 * 10, &format!("{who}/{id}"));
+            if id % 7 == 3 {
+                m.quote = Some(Quote {
+                    id: MsgId(id - 1),
+                    author: node(who.max(1)),
+                    excerpt: format!("quoted {id}"),
+                });
+            }
+            m
+        };
+        let first: Vec<NewMessage> = stored_first.iter().map(|&(w, i)| make((w, i, 0))).collect();
+        let batch: Vec<NewMessage> = batch.into_iter().map(make).collect();
+
+        let mut together = Store::open_in_memory().unwrap();
+        let mut one_by_one = Store::open_in_memory().unwrap();
+        together.set_me(node(99));
+        one_by_one.set_me(node(99));
+        together.insert_messages_with_seq(&first).unwrap();
+        for m in &first {
+            one_by_one.insert_messages_with_seq(std::slice::from_ref(m)).unwrap();
+        }
+        let got = together.insert_messages_with_seq(&batch).unwrap();
+        let want: Vec<Option<i64>> = batch
+            .iter()
+            .map(|m| one_by_one.insert_messages_with_seq(std::slice::from_ref(m)).unwrap()[0])
+            .collect();
+        proptest::prop_assert_eq!(&got, &want);
+        let new_seqs: Vec<i64> = got.iter().flatten().copied().collect();
+        proptest::prop_assert!(new_seqs.windows(2).all(|w| w[0] < w[1]), "seqs in batch order");
+        for conv in [peer_conv(1), peer_conv(2)] {
+            proptest::prop_assert_eq!(
+                together.oldest(&conv, 1000).unwrap(),
+                one_by_one.oldest(&conv, 1000).unwrap()
+            );
+        }
+        proptest::prop_assert_eq!(together.conversations().unwrap(), one_by_one.conversations().unwrap());
+    }
+}
+
 #[test]
 fn a_failed_batch_stores_nothing() {
     let mut s = Store::open_in_memory().unwrap();
