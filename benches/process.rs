@@ -12,7 +12,8 @@
 //!   `LANCHAT_BENCH_IDLE_SECS` seconds (default 30), beacons and keep-alives included.
 //! - Flood: 100,000 datagrams (a third random bytes, a third lanchat-framed garbage, a third
 //!   plain-text chat lines, which are stored and shown) sent at the client as fast as one
-//!   socket can, while keys are typed (each 10 ms after the last showed): the time from writing each key to the pty
+//!   socket can, and all the while a lanchat peer (a `Node` in this process, over a Noise
+//!   session) sending it real messages as fast as its window lets it, while keys are typed (each 10 ms after the last showed): the time from writing each key to the pty
 //!   to the frame that shows it, against the same without the flood.
 //!
 //! Every instance binds 127.0.0.1, port 0, with discovery off and a data dir of its own.
@@ -303,6 +304,66 @@ struct Flood {
     quiet: Vec<Duration>,
     flooded: Vec<Duration>,
     flood_secs: f64,
+    /// Encrypted messages the peer saw delivered (stored by the flooded client) meanwhile.
+    delivered: u64,
+}
+
+/// A lanchat peer that meets the client at `addr` (a Noise handshake), says so on `ready`,
+/// then keeps sending it messages until `done`, at most `MAX_UNSETTLED` not yet delivered.
+/// Returns how many were delivered.
+fn encrypted_peer(
+    addr: SocketAddr,
+    ready: mpsc::Sender<()>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> u64 {
+    use lanchat::proto::{ConversationId, DeliveryState, Event, Identity, MsgId};
+    const MAX_UNSETTLED: u64 = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = support::runtime();
+    rt.block_on(async {
+        let settings = lanchat::config::Settings::loopback("peer", dir.path());
+        let mut node =
+            lanchat::runtime::Node::start(&settings, Identity::from_secret([7; 32])).unwrap();
+        node.add_peer(addr);
+        let deadline = Instant::now() + PATIENCE;
+        let to = loop {
+            let secured = node
+                .endpoint
+                .peers()
+                .find(|p| p.online && node.endpoint.is_secured(Instant::now(), &p.id))
+                .map(|p| p.id);
+            if let Some(id) = secured {
+                break ConversationId::Peer(id);
+            }
+            assert!(Instant::now() < deadline, "the peer never met the client");
+            node.drain();
+            let _ = tokio::time::timeout(Duration::from_millis(20), node.wake()).await;
+        };
+        ready.send(()).unwrap();
+        let (mut sent, mut delivered) = (0u64, 0u64);
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            while sent - delivered < MAX_UNSETTLED {
+                sent += 1;
+                let text = format!("encrypted message {sent} during the flood");
+                if node
+                    .send(to, MsgId(sent), 1_700_000_000_000, &text)
+                    .is_err()
+                {
+                    sent -= 1;
+                    break;
+                }
+            }
+            for e in node.drain() {
+                if let Event::State { state, .. } = e
+                    && state == DeliveryState::Delivered
+                {
+                    delivered += 1;
+                }
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(10), node.wake()).await;
+        }
+        delivered
+    })
 }
 
 fn flood(datagrams: usize) -> Flood {
@@ -317,6 +378,12 @@ fn flood(datagrams: usize) -> Flood {
     let quiet = type_and_time(&mut p, &mut typed, || Instant::now() < quiet_until);
 
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let peer_done = done.clone();
+    let peer = std::thread::spawn(move || encrypted_peer(addr, ready_tx, peer_done));
+    ready_rx
+        .recv_timeout(PATIENCE)
+        .expect("the encrypted peer never got ready");
     let flag = done.clone();
     let t0 = Instant::now();
     let sender = std::thread::spawn(move || {
@@ -352,6 +419,7 @@ fn flood(datagrams: usize) -> Flood {
     });
     let flood_secs = t0.elapsed().as_secs_f64();
     sender.join().unwrap();
+    let delivered = peer.join().unwrap();
     assert!(
         p.child.try_wait().unwrap().is_none(),
         "lanchat died under the flood"
@@ -361,6 +429,7 @@ fn flood(datagrams: usize) -> Flood {
         quiet,
         flooded,
         flood_secs,
+        delivered,
     }
 }
 
@@ -433,8 +502,9 @@ fn main() {
         worst.push(ms(*f.flooded.last().unwrap()));
         secs.push(f.flood_secs);
         println!(
-            "  flood of {n} datagrams over {:.2} s: {} keys, key to frame p50 {:.1} ms, max {:.1} ms (quiet p50 {:.1} ms)",
+            "  flood of {n} datagrams over {:.2} s, {} encrypted messages delivered meanwhile: {} keys, key to frame p50 {:.1} ms, max {:.1} ms (quiet p50 {:.1} ms)",
             f.flood_secs,
+            f.delivered,
             f.flooded.len(),
             ms(quantile(&f.flooded, 0.5)),
             ms(*f.flooded.last().unwrap()),
@@ -443,7 +513,9 @@ fn main() {
     }
     let (q, fl, w) = (median(quiet), median(flooded), median(worst));
     rows.push(Row::new(
-        format!("key to frame under a flood of {n} datagrams, slowest key"),
+        format!(
+            "key to frame under a flood of {n} datagrams (garbage, plain text) plus an encrypted peer sending, slowest key"
+        ),
         format!("{w:.1} ms (p50 {fl:.1} ms)"),
         format!("{q:.1} ms (p50, no flood)"),
         format!("{:.2}", fl / q),

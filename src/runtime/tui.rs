@@ -27,7 +27,7 @@ const KEY_BATCH: usize = 64;
 /// Frames are drawn at most this often: a burst of datagrams, each turn of the loop taking
 /// a few, would otherwise redraw the whole screen for every few messages (a fifth of the
 /// time of a 100k-message burst went to drawing). The first change after a quiet spell is
-/// drawn at once.
+/// drawn at once, and so is what a key did: typing never waits for the interval.
 const FRAME_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Everything the chat needs before its loop: the history database, the node with the
@@ -126,6 +126,8 @@ where
     // When the last frame was drawn, and whether the model changed since.
     let mut last_frame: Option<Instant> = None;
     let mut changed = false;
+    // Whether this turn handled the terminal's input (its effect is drawn at once).
+    let mut input = false;
     loop {
         let now_ms = wall_now_ms();
         for event in node.drain() {
@@ -150,12 +152,13 @@ where
         }
         changed |= app.take_dirty();
         let now = Instant::now();
-        if changed && last_frame.is_none_or(|t| now >= t + FRAME_INTERVAL) {
+        if changed && frame_due(input, last_frame, now) {
             app.utc_offset_s = utc_offset_s();
             term.draw(|f| ui::draw(f, &app))?;
             last_frame = Some(now);
             changed = false;
         }
+        input = false;
         // A change not drawn yet is drawn when the interval is up.
         let next_frame = last_frame.filter(|_| changed).map(|t| t + FRAME_INTERVAL);
         tokio::select! {
@@ -163,6 +166,7 @@ where
             () = &mut stop => break,
             event = keys.next() => {
                 let Some(event) = event else { break };
+                input = true;
                 handle_terminal_event(&mut app, &mut node, event.context("reading the terminal")?);
                 for _ in 1..KEY_BATCH {
                     match ready_now(&mut keys).await {
@@ -191,6 +195,12 @@ where
     }
     node.shutdown();
     Ok(())
+}
+
+/// Whether a change is drawn now: what the terminal's input did always is; anything else
+/// once [`FRAME_INTERVAL`] has passed since the last frame (at once after a quiet spell).
+fn frame_due(input: bool, last_frame: Option<Instant>, now: Instant) -> bool {
+    input || last_frame.is_none_or(|t| now >= t + FRAME_INTERVAL)
 }
 
 /// The stream's next item if it is ready now, without waiting. Polls with this task's own
@@ -559,6 +569,21 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_drawn_at_once_and_traffic_at_most_every_interval() {
+        let t = Instant::now();
+        let soon = t + FRAME_INTERVAL / 2;
+        let later = t + FRAME_INTERVAL;
+        // Nothing drawn yet, or a quiet spell: at once.
+        assert!(frame_due(false, None, t));
+        assert!(frame_due(false, Some(t), later));
+        // Traffic inside the interval waits for it...
+        assert!(!frame_due(false, Some(t), soon));
+        // ...a key does not.
+        assert!(frame_due(true, Some(t), soon));
+        assert!(frame_due(true, Some(t), t));
+    }
 
     #[test]
     fn a_stored_batch_gives_one_receipt_per_peer_and_one_read_mark_per_conversation() {
