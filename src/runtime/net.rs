@@ -10,6 +10,7 @@
 //! falls back to one datagram at a time for good.
 
 use crate::proto::{self, Destination, Transmit};
+use nix::errno::Errno;
 use nix::sys::socket::{
     ControlMessage, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, SockaddrStorage,
     recvmmsg, sendmsg, setsockopt, sockopt,
@@ -34,7 +35,8 @@ pub const RECV_SLOTS: usize = 16;
 /// Room per slot: the largest UDP payload, so nothing is ever cut short, and a coalesced
 /// run (which the kernel keeps under 64 KiB) fits whole.
 const SLOT_BYTES: usize = 1 << 16;
-/// Datagrams one segmentation-offload send carries at most (the kernel's `UDP_MAX_SEGMENTS`).
+/// Datagrams one segmentation-offload send carries at most (the kernel's `UDP_MAX_SEGMENTS`
+/// on older kernels; newer ones take 128).
 const MAX_SEGMENTS: usize = 64;
 /// Bytes one segmentation-offload send carries at most (an IPv4 datagram's payload limit).
 const MAX_SEGMENTED_BYTES: usize = 65_507;
@@ -342,13 +344,20 @@ impl Net {
         );
         match r {
             Ok(_) => Ok(()),
-            // A full send buffer: lost like any datagram, and retransmitted.
-            Err(nix::errno::Errno::EAGAIN) => Err(io::ErrorKind::WouldBlock.into()),
-            Err(e) => {
+            // What says this kernel, device or path cannot segment: never again.
+            Err(
+                e @ (Errno::EIO
+                | Errno::EINVAL
+                | Errno::EMSGSIZE
+                | Errno::EOPNOTSUPP
+                | Errno::ENOPROTOOPT),
+            ) => {
                 tracing::info!(%e, "segmentation offload refused; sending one datagram at a time");
                 self.segmenting.store(false, Ordering::Relaxed);
                 ts.iter().try_for_each(|t| self.send(t))
             }
+            // A full send buffer and the like: lost like any datagram, and retransmitted.
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -547,6 +556,29 @@ mod tests {
         for t in &ts {
             let (n, from) = plain.recv_from(&mut buf).unwrap();
             assert_eq!(from, net.local_addr());
+            assert_eq!(&buf[..n], &t.payload[..]);
+        }
+    }
+
+    #[tokio::test]
+    async fn when_the_kernel_refuses_a_segmented_send_each_datagram_goes_alone() {
+        let (net, _rx) = Net::bind(&loopback()).unwrap();
+        let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        plain
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let dst = plain.local_addr().unwrap();
+        // More bytes than one UDP datagram may carry: the kernel refuses the send, as it
+        // would for a device without checksum offload or a segment over the path's MTU.
+        let ts: Vec<Transmit> = (0..10).map(|i| to(dst, payload(i, 7_000))).collect();
+        net.send_segmented(&ts).unwrap();
+        assert!(
+            !net.segmenting.load(Ordering::Relaxed),
+            "offload stays off after a refusal"
+        );
+        let mut buf = [0u8; 8_192];
+        for t in &ts {
+            let (n, _) = plain.recv_from(&mut buf).unwrap();
             assert_eq!(&buf[..n], &t.payload[..]);
         }
     }
