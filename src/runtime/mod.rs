@@ -76,9 +76,6 @@ pub struct Node {
     pub discovery: bool,
     net: Net,
     datagrams: mpsc::Receiver<Batch>,
-    /// Transmits gathered by [`drain`](Self::drain) to go out together (kept for its
-    /// capacity).
-    outgoing: Vec<proto::Transmit>,
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
@@ -145,7 +142,6 @@ impl Node {
             discovery,
             net,
             datagrams,
-            outgoing: Vec::new(),
             aux_tx,
             aux_rx,
             send_error,
@@ -319,15 +315,13 @@ impl Node {
     /// messages go to the store first and come back as [`Wake::Store`] once written;
     /// delivery states and peers are written along the way.
     pub fn drain(&mut self) -> Vec<proto::Event> {
-        let mut outgoing = std::mem::take(&mut self.outgoing);
-        outgoing.extend(std::iter::from_fn(|| self.endpoint.poll_transmit()));
+        // All at once, so that runs to one peer can leave together.
+        let outgoing: Vec<proto::Transmit> =
+            std::iter::from_fn(|| self.endpoint.poll_transmit()).collect();
         if let Err(e) = self.net.send_all(&outgoing) {
             tracing::warn!(%e, "send failed");
             self.send_error = Some(format!("send failed: {e}"));
         }
-        outgoing.clear();
-        outgoing.shrink_to(1024);
-        self.outgoing = outgoing;
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
         if events
             .iter()

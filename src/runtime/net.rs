@@ -50,7 +50,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn push(&mut self, src: SocketAddr, bytes: &[u8]) {
+    fn push(&mut self, src: SocketAddr, bytes: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(bytes);
         self.items.push((src, start, bytes.len()));
@@ -278,38 +278,37 @@ impl Net {
         let mut first_err = None;
         let mut i = 0;
         while i < ts.len() {
-            let run = self.segment_run(&ts[i..]);
-            let r = if run > 1 {
-                self.send_segmented(&ts[i..i + run])
-            } else {
-                self.send(&ts[i])
+            let (r, sent) = match self.segment_run(&ts[i..]) {
+                Some((to, run)) => (self.send_segmented(to, &ts[i..i + run]), run),
+                None => (self.send(&ts[i]), 1),
             };
             if let Err(e) = r {
                 first_err.get_or_insert(e);
             }
-            i += run;
+            i += sent;
         }
         first_err.map_or(Ok(()), Err)
     }
 
-    /// How many transmits from the start of `ts` can leave as one segmented send: unicast to
-    /// one address, all the size of the first but the last, which may be shorter.
-    fn segment_run(&self, ts: &[Transmit]) -> usize {
+    /// Where and how many transmits from the start of `ts` can leave as one segmented send
+    /// (at least two): unicast to one IPv4 address, all the size of the first but the last,
+    /// which may be shorter. `None`: the first goes alone.
+    fn segment_run(&self, ts: &[Transmit]) -> Option<(SocketAddrV4, usize)> {
         let Some(Transmit {
-            dst: Destination::Unicast(to),
+            dst: Destination::Unicast(SocketAddr::V4(to)),
             payload: first,
         }) = ts.first()
         else {
-            return 1;
+            return None;
         };
         if !self.segmenting.load(Ordering::Relaxed) || first.is_empty() {
-            return 1;
+            return None;
         }
         let size = first.len();
         let mut run = 1;
         let mut bytes = size;
         for t in &ts[1..] {
-            if run == MAX_SEGMENTS || t.dst != Destination::Unicast(*to) {
+            if run == MAX_SEGMENTS || t.dst != Destination::Unicast(SocketAddr::V4(*to)) {
                 break;
             }
             let len = t.payload.len();
@@ -322,17 +321,13 @@ impl Net {
                 break; // only the last segment may be shorter
             }
         }
-        run
+        (run > 1).then_some((*to, run))
     }
 
     /// `ts` (unicast to one address, equal sizes but the last) in one `sendmsg` with
     /// `UDP_SEGMENT`. If the kernel refuses (no checksum offload on the way out, a segment
     /// over the path's MTU...), sends them one by one and does not segment again.
-    fn send_segmented(&self, ts: &[Transmit]) -> io::Result<()> {
-        let Destination::Unicast(SocketAddr::V4(to)) = ts[0].dst else {
-            // IPv6 peers are not reached yet; one by one is always right.
-            return ts.iter().try_for_each(|t| self.send(t));
-        };
+    fn send_segmented(&self, to: SocketAddrV4, ts: &[Transmit]) -> io::Result<()> {
         let size = u16::try_from(ts[0].payload.len()).unwrap_or(u16::MAX);
         let slices: Vec<IoSlice<'_>> = ts.iter().map(|t| IoSlice::new(&t.payload)).collect();
         let r = sendmsg(
@@ -483,6 +478,25 @@ mod tests {
         (0..len).map(|j| (i * 31 + j) as u8).collect()
     }
 
+    /// A plain socket to send to.
+    fn plain_receiver() -> std::net::UdpSocket {
+        let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        plain
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        plain
+    }
+
+    /// What `plain` must get: each of `ts`, whole and in order, from `from`.
+    fn expect_each(plain: &std::net::UdpSocket, ts: &[Transmit], from: SocketAddr) {
+        let mut buf = vec![0u8; 1 << 16];
+        for t in ts {
+            let (n, src) = plain.recv_from(&mut buf).unwrap();
+            assert_eq!(src, from);
+            assert_eq!(&buf[..n], &t.payload[..]);
+        }
+    }
+
     async fn next_datagrams(
         rx: &mut mpsc::Receiver<Batch>,
         n: usize,
@@ -515,35 +529,37 @@ mod tests {
                 payload: vec![0; 120],
             },
         ];
+        let run = |ts: &[Transmit]| net.segment_run(ts).map_or(1, |(_, n)| n);
         let mut runs = Vec::new();
         let mut i = 0;
         while i < ts.len() {
-            let run = net.segment_run(&ts[i..]);
-            runs.push(run);
-            i += run;
+            let n = run(&ts[i..]);
+            runs.push(n);
+            i += n;
         }
         assert_eq!(runs, [3, 1, 1, 1, 1]);
-
-        let many: Vec<Transmit> = (0..MAX_SEGMENTS + 5).map(|_| to(a, vec![0; 10])).collect();
-        assert_eq!(net.segment_run(&many), MAX_SEGMENTS);
-        let big: Vec<Transmit> = (0..10).map(|_| to(a, vec![0; 20_000])).collect();
         assert_eq!(
-            net.segment_run(&big),
-            3,
-            "no more than 65,507 bytes in one send"
+            net.segment_run(&ts).map(|(dst, _)| dst),
+            Some("127.0.0.1:9".parse().unwrap())
         );
 
+        let many: Vec<Transmit> = (0..MAX_SEGMENTS + 5).map(|_| to(a, vec![0; 10])).collect();
+        assert_eq!(run(&many), MAX_SEGMENTS);
+        let big: Vec<Transmit> = (0..10).map(|_| to(a, vec![0; 20_000])).collect();
+        assert_eq!(run(&big), 3, "no more than 65,507 bytes in one send");
+
         net.segmenting.store(false, Ordering::Relaxed);
-        assert_eq!(net.segment_run(&ts), 1, "one at a time once offload is off");
+        assert_eq!(run(&ts), 1, "one at a time once offload is off");
+        net.segmenting.store(true, Ordering::Relaxed);
+        let v6: SocketAddr = "[::1]:9".parse().unwrap();
+        let to_v6: Vec<Transmit> = (0..3).map(|_| to(v6, vec![0; 10])).collect();
+        assert_eq!(run(&to_v6), 1, "IPv6 goes one at a time");
     }
 
     #[tokio::test]
     async fn a_plain_socket_gets_each_datagram_of_a_segmented_run_whole() {
         let (net, _rx) = Net::bind(&loopback()).unwrap();
-        let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        plain
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let plain = plain_receiver();
         let dst = plain.local_addr().unwrap();
         let sizes = [300, 300, 300, 300, 120, 1200, 1200, 7];
         let ts: Vec<Transmit> = sizes
@@ -552,35 +568,26 @@ mod tests {
             .map(|(i, &len)| to(dst, payload(i, len)))
             .collect();
         net.send_all(&ts).unwrap();
-        let mut buf = [0u8; 2048];
-        for t in &ts {
-            let (n, from) = plain.recv_from(&mut buf).unwrap();
-            assert_eq!(from, net.local_addr());
-            assert_eq!(&buf[..n], &t.payload[..]);
-        }
+        expect_each(&plain, &ts, net.local_addr());
     }
 
     #[tokio::test]
     async fn when_the_kernel_refuses_a_segmented_send_each_datagram_goes_alone() {
         let (net, _rx) = Net::bind(&loopback()).unwrap();
-        let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        plain
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let plain = plain_receiver();
         let dst = plain.local_addr().unwrap();
         // More bytes than one UDP datagram may carry: the kernel refuses the send, as it
         // would for a device without checksum offload or a segment over the path's MTU.
         let ts: Vec<Transmit> = (0..10).map(|i| to(dst, payload(i, 7_000))).collect();
-        net.send_segmented(&ts).unwrap();
+        let SocketAddr::V4(dst4) = dst else {
+            panic!("bound to 127.0.0.1")
+        };
+        net.send_segmented(dst4, &ts).unwrap();
         assert!(
             !net.segmenting.load(Ordering::Relaxed),
             "offload stays off after a refusal"
         );
-        let mut buf = [0u8; 8_192];
-        for t in &ts {
-            let (n, _) = plain.recv_from(&mut buf).unwrap();
-            assert_eq!(&buf[..n], &t.payload[..]);
-        }
+        expect_each(&plain, &ts, net.local_addr());
     }
 
     #[tokio::test]

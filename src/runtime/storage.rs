@@ -329,32 +329,25 @@ pub fn load_page(
     page: Page,
     limit: usize,
 ) -> Result<(Vec<StoredMessage>, bool), StoreError> {
-    // One more than asked tells whether there is more.
+    // One more than asked tells whether there is more: the extra one is the oldest of a
+    // page that goes back, the newest of one that goes forward.
+    let going_back = |mut v: Vec<StoredMessage>| {
+        let more = v.len() > limit;
+        if more {
+            v.remove(0);
+        }
+        (v, more)
+    };
+    let going_forward = |mut v: Vec<StoredMessage>| {
+        let more = v.len() > limit;
+        v.truncate(limit);
+        (v, more)
+    };
     match page {
-        Page::Latest => store.latest(conversation, limit + 1).map(|mut v| {
-            let more = v.len() > limit;
-            if more {
-                v.remove(0);
-            }
-            (v, more)
-        }),
-        Page::Oldest => store.oldest(conversation, limit + 1).map(|mut v| {
-            let more = v.len() > limit;
-            v.truncate(limit);
-            (v, more)
-        }),
-        Page::Before(seq) => store.before(conversation, seq, limit + 1).map(|mut v| {
-            let more = v.len() > limit;
-            if more {
-                v.remove(0);
-            }
-            (v, more)
-        }),
-        Page::After(seq) => store.after(conversation, seq, limit + 1).map(|mut v| {
-            let more = v.len() > limit;
-            v.truncate(limit);
-            (v, more)
-        }),
+        Page::Latest => store.latest(conversation, limit + 1).map(going_back),
+        Page::Before(seq) => store.before(conversation, seq, limit + 1).map(going_back),
+        Page::Oldest => store.oldest(conversation, limit + 1).map(going_forward),
+        Page::After(seq) => store.after(conversation, seq, limit + 1).map(going_forward),
         Page::Around(seq) => store.around(conversation, seq, limit).map(|v| (v, true)),
     }
 }
@@ -423,10 +416,7 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
                 result,
             })
         }
-        Request::OutboxRemove(ids) => ids
-            .into_iter()
-            .find_map(|id| store.outbox_remove(id).err())
-            .and_then(failed),
+        Request::OutboxRemove(ids) => store.outbox_remove(&ids).err().and_then(failed),
         Request::Search { query, limit } => match store.search(&query, limit) {
             Ok(hits) => Some(Reply::Search { query, hits }),
             Err(e) => failed(e),

@@ -594,28 +594,24 @@ impl Store {
                 let chunk_keys = &keys[done..done + rows];
                 let mut insert = tx.prepare_cached(sql).at(path)?;
                 for (r, (m, &(cid, aid))) in chunk.iter().zip(chunk_keys).enumerate() {
-                    let at = r * INSERT_COLUMNS;
                     let quote = m.quote.as_ref();
-                    insert.raw_bind_parameter(at + 1, cid).at(path)?;
-                    insert.raw_bind_parameter(at + 2, aid).at(path)?;
-                    insert.raw_bind_parameter(at + 3, sql_id(m.id)).at(path)?;
-                    insert.raw_bind_parameter(at + 4, m.sent_at_ms).at(path)?;
-                    insert
-                        .raw_bind_parameter(at + 5, m.received_at_ms)
-                        .at(path)?;
-                    insert.raw_bind_parameter(at + 6, &m.text).at(path)?;
-                    insert
-                        .raw_bind_parameter(at + 7, m.state.map(DeliveryState::as_str))
-                        .at(path)?;
-                    insert
-                        .raw_bind_parameter(at + 8, quote.map(|q| sql_id(q.id)))
-                        .at(path)?;
-                    insert
-                        .raw_bind_parameter(at + 9, quote.map(|q| quote_author_key(q, me)))
-                        .at(path)?;
-                    insert
-                        .raw_bind_parameter(at + 10, quote.map(|q| q.excerpt.as_str()))
-                        .at(path)?;
+                    let values: [&dyn rusqlite::ToSql; INSERT_COLUMNS] = [
+                        &cid,
+                        &aid,
+                        &sql_id(m.id),
+                        &m.sent_at_ms,
+                        &m.received_at_ms,
+                        &m.text,
+                        &m.state.map(DeliveryState::as_str),
+                        &quote.map(|q| sql_id(q.id)),
+                        &quote.map(|q| quote_author_key(q, me)),
+                        &quote.map(|q| q.excerpt.as_str()),
+                    ];
+                    for (c, value) in values.into_iter().enumerate() {
+                        insert
+                            .raw_bind_parameter(r * INSERT_COLUMNS + c + 1, value)
+                            .at(path)?;
+                    }
                 }
                 // (author, id) -> seq of the rows that went in; a copy of a stored message
                 // (or of one earlier in the batch) does not come back.
@@ -1106,14 +1102,19 @@ impl Store {
         Ok(hits.into_iter().map(|(_, c, t)| (c, t)).collect())
     }
 
-    /// Removes a message from the outbox; an unknown id is not an error.
-    pub fn outbox_remove(&mut self, id: MsgId) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("DELETE FROM outbox WHERE id = ?1")
-            .at(&self.path)?
-            .execute([sql_id(id)])
-            .at(&self.path)?;
-        Ok(())
+    /// Removes messages from the outbox, in one transaction; an unknown id is not an error.
+    pub fn outbox_remove(&mut self, ids: &[MsgId]) -> Result<(), StoreError> {
+        let path = &self.path;
+        let tx = write_tx(&mut self.conn).at(path)?;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM outbox WHERE id = ?1")
+                .at(path)?;
+            for id in ids {
+                delete.execute([sql_id(*id)]).at(path)?;
+            }
+        }
+        tx.commit().at(path)
     }
 
     /// The outbox in the order messages were added.

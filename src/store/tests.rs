@@ -475,12 +475,13 @@ fn outbox_round_trip() {
     );
     // Adding again replaces in place.
     s.outbox_add(&row(2, "second, edited")).unwrap();
-    s.outbox_remove(MsgId(u64::MAX)).unwrap();
-    s.outbox_remove(MsgId(12345)).unwrap();
+    s.outbox_remove(&[MsgId(u64::MAX), MsgId(12345)]).unwrap();
     assert_eq!(
         s.outbox().unwrap(),
         [row(2, "second, edited"), row(3, "third")]
     );
+    s.outbox_remove(&[MsgId(3), MsgId(2)]).unwrap();
+    assert_eq!(s.outbox().unwrap(), []);
 }
 
 #[test]
