@@ -30,7 +30,6 @@ pub const MAX_BUFFERED_TOTAL: usize = 16 << 20;
 pub struct EndpointConfig {
     /// This node's key pair; its public half is the node id.
     pub identity: Identity,
-    pub node: NodeId,
     /// The wall clock (Unix ms) when the endpoint starts: handshake timestamps count from it.
     pub wall_clock_ms: u64,
     /// Keys met before (the `known_peers` file), with what the user decided about them.
@@ -64,7 +63,6 @@ pub struct EndpointConfig {
 impl EndpointConfig {
     pub fn new(identity: Identity, name: &str, port: u16) -> Self {
         Self {
-            node: identity.public(),
             identity,
             wall_clock_ms: 0,
             known_peers: Vec::new(),
@@ -458,7 +456,7 @@ impl Endpoint {
     }
 
     pub fn node(&self) -> NodeId {
-        self.cfg.node
+        self.cfg.identity.public()
     }
 
     pub fn name(&self) -> &str {
@@ -778,7 +776,7 @@ impl Endpoint {
     /// Adds a peer known from an earlier run, offline until heard from, so that messages
     /// to it can wait in its outbox.
     pub fn remember_peer(&mut self, id: NodeId, name: &str, addr: SocketAddr) {
-        if id == self.cfg.node || self.peers.contains_key(&id) || !self.make_room() {
+        if id == self.cfg.identity.public() || self.peers.contains_key(&id) || !self.make_room() {
             return;
         }
         self.peers.insert(
@@ -835,7 +833,7 @@ impl Endpoint {
         }
         self.closed = true;
         let Ok(bye) = (Frame::Goodbye {
-            node: self.cfg.node,
+            node: self.cfg.identity.public(),
         })
         .encode() else {
             return;
@@ -958,7 +956,7 @@ impl Endpoint {
     /// Sends what peer `id`'s streams have ready: data while the window allows (carrying
     /// any owed ack), else an ack on its own once it is due.
     fn pump(&mut self, now: Instant, id: NodeId) {
-        let from = self.cfg.node;
+        let from = self.cfg.identity.public();
         let epoch = self.epoch;
         if self.held.contains_key(&id) {
             return; // nothing goes to a changed identity until the user decides
@@ -1078,7 +1076,7 @@ impl Endpoint {
     }
 
     fn on_packet(&mut self, now: Instant, src: SocketAddr, p: wire::Packet) {
-        if p.from == self.cfg.node {
+        if p.from == self.cfg.identity.public() {
             return;
         }
         let is_new = self.touch(now, p.from, src, None);
@@ -1178,7 +1176,7 @@ impl Endpoint {
     }
 
     fn on_beacon(&mut self, now: Instant, src: SocketAddr, b: Beacon) {
-        if b.node == self.cfg.node {
+        if b.node == self.cfg.identity.public() {
             return; // our own beacon, looped back
         }
         let addr = SocketAddr::new(src.ip(), b.port);
@@ -1241,7 +1239,7 @@ impl Endpoint {
             self.events.push_back(Event::PeerUp(view));
             // One side opens the session at once (so a changed key shows before anyone
             // types); the other only when it has something to send.
-            if self.cfg.node < node {
+            if self.cfg.identity.public() < node {
                 self.secure.connect(now, node, addr);
             }
             for w in waiting {
@@ -1334,7 +1332,7 @@ impl Endpoint {
 
     fn beacon(&self, want_reply: bool) -> Vec<u8> {
         Frame::Beacon(Beacon {
-            node: self.cfg.node,
+            node: self.cfg.identity.public(),
             port: self.cfg.port,
             want_reply,
             name: self.cfg.name.clone(),

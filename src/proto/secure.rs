@@ -56,7 +56,7 @@ const HALF_OPEN_LIFE: Duration = Duration::from_secs(20);
 const MAX_HALF_OPEN: usize = 256;
 /// Plaintexts kept per peer while its handshake runs (the stream resends anything lost):
 /// as many as the stream may have ahead.
-const MAX_QUEUED: usize = 512;
+const MAX_QUEUED: usize = super::stream::MAX_AHEAD as usize;
 /// Per source address: a burst of this many initiations, refilled at `RATE_PER_SEC`.
 const RATE_BURST: f64 = 10.0;
 const RATE_PER_SEC: f64 = 2.0;
@@ -300,7 +300,9 @@ impl Secure {
     pub fn new(me: Identity, name: &str, start: Instant, start_wall_ms: u64, seed: u64) -> Self {
         Self {
             me,
-            name: name.to_owned(),
+            // Clipped once, at a character boundary: the peer refuses a name that is not
+            // UTF-8.
+            name: wire::clip_utf8(name, wire::MAX_NAME_BYTES).to_owned(),
             start,
             start_wall_ms,
             rng: Rng::new(seed),
@@ -365,10 +367,9 @@ impl Secure {
 
     fn payload(&self, now: Instant) -> Vec<u8> {
         let mut p = self.wall_ms(now).to_be_bytes().to_vec();
-        let name = self.name.as_bytes();
-        let len = name.len().min(wire::MAX_NAME_BYTES);
-        p.push(len as u8);
-        p.extend_from_slice(&name[..len]);
+        // At most MAX_NAME_BYTES (64), clipped in `new`.
+        p.push(self.name.len() as u8);
+        p.extend_from_slice(self.name.as_bytes());
         p
     }
 
@@ -617,20 +618,9 @@ impl Secure {
         }
     }
 
-    /// Was this initiation's ephemeral key seen lately (a replay)?
-    fn seen_ephemeral(&self, message: &[u8]) -> bool {
-        message
-            .get(..32)
-            .and_then(|e| <[u8; 32]>::try_from(e).ok())
-            .is_none_or(|key| self.recent_e.contains(&key))
-    }
-
     /// Remembers an initiation's ephemeral key, once the initiation checked out (so a
     /// tampered copy sent first cannot spoil the genuine one).
-    fn remember_ephemeral(&mut self, message: &[u8]) {
-        let Some(key) = message.get(..32).and_then(|e| <[u8; 32]>::try_from(e).ok()) else {
-            return;
-        };
+    fn remember_ephemeral(&mut self, key: [u8; 32]) {
         if !self.recent_e.insert(key) {
             return;
         }
@@ -654,7 +644,12 @@ impl Secure {
             self.stats.rate_limited += 1;
             return None;
         }
-        if self.seen_ephemeral(message) {
+        // Both patterns open with the initiator's ephemeral key.
+        let Some(ephemeral) = message.get(..32).and_then(|e| <[u8; 32]>::try_from(e).ok()) else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        if self.recent_e.contains(&ephemeral) {
             self.stats.replays += 1;
             return None;
         }
@@ -672,7 +667,7 @@ impl Secure {
             return None;
         };
         payload.truncate(n);
-        self.remember_ephemeral(message);
+        self.remember_ephemeral(ephemeral);
         let idx = self.new_index();
         let mut established = None;
         if pattern == Pattern::Ik {
@@ -937,11 +932,6 @@ impl Secure {
         if let Some(link) = self.links.get_mut(&peer) {
             // The key proved itself from here: this is where it is now.
             link.addr = src;
-            if link.current == Some(receiver)
-                && let Some(session) = self.sessions.get_mut(&receiver)
-            {
-                session.addr = src;
-            }
         }
         if plaintext.is_empty() {
             return None; // a confirmation, nothing to hand up
@@ -1094,6 +1084,15 @@ fn parse_payload(p: &[u8]) -> Option<(u64, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_name_is_announced_clipped_at_a_character_boundary() {
+        // 3-byte characters: 64 bytes would cut the 22nd in half.
+        let name = "名".repeat(40);
+        let s = Secure::new(Identity::from_secret([1; 32]), &name, Instant::now(), 0, 1);
+        let (_, announced) = parse_payload(&s.payload(s.start)).expect("a valid payload");
+        assert_eq!(announced, "名".repeat(21));
+    }
 
     #[test]
     fn the_replay_window_accepts_each_counter_once_within_reach() {
