@@ -39,6 +39,8 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
         2,
     ));
     let mut bob_out = BufReader::new(bob_out).lines();
+    // Bob's next event of a kind, skipping others but messages: a message while waiting
+    // for something else is one alice should not have sent.
     let mut next_bob_event = async move |kind: &str| -> Value {
         tokio::time::timeout(PATIENCE, async {
             loop {
@@ -47,6 +49,7 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
                 if v["event"] == kind {
                     return v;
                 }
+                assert_ne!(v["event"], "message", "unexpected: {line}");
             }
         })
         .await
@@ -102,7 +105,8 @@ async fn the_loop_sends_what_is_typed_and_draws_what_arrives() {
         .send(Ok(Event::Paste("two\nlines".into())))
         .await
         .unwrap();
-    // The box grows to two lines; nothing was sent.
+    // The box grows to two lines; nothing was sent (bob gets no message before alice's
+    // goodbye).
     screen.wait_for("│two   ").await;
     screen.wait_for("│lines   ").await;
     keys_tx
