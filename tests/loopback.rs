@@ -174,7 +174,10 @@ async fn keys_are_proven_over_loopback_and_trust_is_reported() {
     alice.send(json!({"cmd": "trust", "to": "bob"})).await;
     let t = alice
         .expect(|e| {
-            assert_ne!(e["event"], "message", "a blocked peer's message got through");
+            assert_ne!(
+                e["event"], "message",
+                "a blocked peer's message got through"
+            );
             e["event"] == "trust"
         })
         .await;

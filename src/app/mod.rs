@@ -538,10 +538,6 @@ impl App {
         if let Some(effects) = self.pick_key(&key) {
             return effects;
         }
-        if self.show_info && key.code == KeyCode::Esc {
-            self.show_info = false;
-            return Vec::new();
-        }
         if let Some(effects) = self.help_key(&key) {
             return effects;
         }
@@ -632,6 +628,8 @@ impl App {
             }
             Action::Search => return self.start_search(""),
             Action::ResendFailed => return self.resend_failed(),
+            // The peer-info overlay closes alone (a reply being written stays).
+            Action::Dismiss if self.show_info => self.show_info = false,
             Action::Dismiss => {
                 self.show_help = false;
                 self.notice = None;

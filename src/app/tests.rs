@@ -1692,6 +1692,17 @@ fn alt_d_deletes_the_next_word_and_f2_toggles_peer_info() {
     assert!(app.show_info);
     press(&mut app, T0, KeyCode::Esc);
     assert!(!app.show_info);
+    // The overlay closes with whatever key dismisses, and Esc is then nothing special.
+    let f9 = keymap::KeySpec {
+        code: KeyCode::F(9),
+        mods: KeyModifiers::NONE,
+    };
+    app.keymap = Keymap::with(&[(Action::Dismiss, vec![f9])]);
+    press(&mut app, T0, KeyCode::F(2));
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(app.show_info, "Esc no longer dismisses");
+    press(&mut app, T0, KeyCode::F(9));
+    assert!(!app.show_info);
 }
 
 #[test]
@@ -1965,16 +1976,20 @@ fn a_peer_recalls_only_its_own_messages() {
         c.messages[2].quote.as_ref().map(|q| q.excerpt.as_str()),
         Some("")
     );
-    // The store's word does the same (Msg::Recalled), and is idempotent.
+    // The store's word (Msg::Recalled, after it applied a recall) does the same to a
+    // message not recalled yet, and to replies quoting it.
+    incoming(&mut app, T0 + 3, peer(1), 6, "second of hers");
     app.update(
         T0 + 3,
         Msg::Recalled {
             conversation: peer(1),
             author: Author::Peer(node(1)),
-            target: MsgId(5),
+            target: MsgId(6),
         },
     );
-    assert!(app.conversation(&peer(1)).unwrap().messages[0].recalled);
+    let c = app.conversation(&peer(1)).unwrap();
+    let second = c.messages.iter().find(|m| m.id == MsgId(6)).unwrap();
+    assert!(second.recalled && second.text.is_empty());
 }
 
 #[test]
