@@ -21,7 +21,7 @@ pub use history::{ConversationSummary, PAGE, Page};
 
 pub use editor::{Editor, MAX_INPUT_BYTES};
 
-pub use reply::{RECALL_WINDOW_MS, Replying, mentions};
+pub use reply::{RECALL_WINDOW_MS, Replying, mention_ranges, mentions};
 
 use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,

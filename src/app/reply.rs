@@ -25,28 +25,51 @@ pub(super) fn overhead(q: &Quote) -> usize {
 /// Does `text` mention `name` as `@name` (any case), standing alone: not inside an e-mail
 /// address, and not the start of a longer name?
 pub fn mentions(text: &str, name: &str) -> bool {
-    let name = name.trim();
+    !mention_ranges(text, name).is_empty()
+}
+
+/// Where `text` mentions `name` by the rules of [`mentions`]: the byte ranges of each
+/// `@name`, in order. (The screen highlights exactly these.)
+pub fn mention_ranges(text: &str, name: &str) -> Vec<std::ops::Range<usize>> {
+    let name = name.trim().to_lowercase();
     if name.is_empty() {
-        return false;
+        return Vec::new();
     }
-    let needle = format!("@{}", name.to_lowercase());
-    let hay = text.to_lowercase();
     let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-    hay.match_indices(&needle).any(|(at, m)| {
-        // Before: not part of a word or an address (`bob@bob`, `x.@bob`).
-        let before = hay[..at].chars().next_back();
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        // Before: not part of a word or an address (`bob@bob`, `x.@bob`); CJK text runs
+        // straight into a mention (`你好@bob`).
+        let before = text[..at].chars().next_back();
         if before.is_some_and(|c| c.is_ascii_alphanumeric() || "_-.@".contains(c)) {
-            return false;
+            continue;
+        }
+        // The name, in any case: text after the `@` whose lower case is the name's.
+        let mut lower = String::new();
+        let mut end = at + 1;
+        for c in text[at + 1..].chars() {
+            if lower.len() >= name.len() {
+                break;
+            }
+            lower.extend(c.to_lowercase());
+            end += c.len_utf8();
+        }
+        if lower != name {
+            continue;
         }
         // After: the name ends here; a full stop may end the sentence (`@bob.`), but not
         // continue the name (`@bob.smith`).
-        let mut after = hay[at + m.len()..].chars();
-        match after.next() {
+        let mut after = text[end..].chars();
+        let alone = match after.next() {
             Some('.') => !after.next().is_some_and(word),
             Some(c) => !word(c),
             None => true,
+        };
+        if alone {
+            found.push(at..end);
         }
-    })
+    }
+    found
 }
 
 /// A message as the sidebar keeps it: the text cut to a preview.
@@ -226,5 +249,19 @@ mod tests {
         assert!(!mentions("@bob.smith", "bob"));
         assert!(mentions("@李雷 你好", "李雷"));
         assert!(!mentions("anything", ""));
+    }
+
+    #[test]
+    fn mention_ranges_cover_each_at_name_in_the_text_as_written() {
+        let text = "@BOB hi, @bob. and bob@bob.org, @bob.smith, 你好@Bob";
+        let got: Vec<&str> = mention_ranges(text, "bob")
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
+        assert_eq!(got, ["@BOB", "@bob", "@Bob"]);
+        assert!(
+            mention_ranges("@bo", "bob").is_empty(),
+            "the text ends first"
+        );
     }
 }

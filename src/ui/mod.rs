@@ -855,47 +855,49 @@ fn quote_text(app: &App, q: &Quote) -> String {
 }
 
 /// Known names, lower-cased, for highlighting @mentions: mine first.
-fn mention_names(app: &App) -> Vec<String> {
-    let mut names = vec![app.me.name.to_lowercase()];
-    names.extend(app.peers.values().map(|p| p.name.to_lowercase()));
-    names.retain(|n| !n.is_empty() && !n.contains(char::is_whitespace));
+/// The names a message may mention: mine first, then every peer's.
+fn mention_names(app: &App) -> Vec<&str> {
+    let mut names = vec![app.me.name.as_str()];
+    names.extend(app.peers.values().map(|p| p.name.as_str()));
     names
 }
 
-/// Splits a line of message text into spans with @mentions of known names picked out (a
-/// mention of me stands out most).
-fn with_mentions(line: &str, names: &[String], base: Style, accent: Color) -> Vec<Span<'static>> {
+/// Splits a line of message text into spans with @mentions of known names picked out, by
+/// the same rules that decide whether a message mentions me ([`crate::app::mentions`]); a
+/// mention of me stands out most.
+fn with_mentions(line: &str, names: &[&str], base: Style, accent: Color) -> Vec<Span<'static>> {
+    // (range, mine?) of every mention, in order; where two overlap the first found wins.
+    let mut found: Vec<(std::ops::Range<usize>, bool)> = names
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| {
+            crate::app::mention_ranges(line, n)
+                .into_iter()
+                .map(move |r| (r, i == 0))
+        })
+        .collect();
+    found.sort_by_key(|(r, _)| r.start);
     let mut spans = Vec::new();
-    let mut rest = line;
-    while let Some(at) = rest.find('@') {
-        let after = &rest[at + 1..];
-        let end = after
-            .find(|c: char| c.is_whitespace() || ",.;:!?()[]{}\"'，。！？".contains(c))
-            .unwrap_or(after.len());
-        let word = after[..end].to_lowercase();
-        let hit = names.iter().position(|n| *n == word);
-        let (head, tail) = rest.split_at(at + 1 + end);
-        match hit {
-            Some(i) if end > 0 => {
-                let (before, mention) = head.split_at(at);
-                if !before.is_empty() {
-                    spans.push(Span::styled(before.to_owned(), base));
-                }
-                let style = if i == 0 {
-                    base.fg(Color::Black)
-                        .bg(accent)
-                        .add_modifier(Modifier::BOLD)
-                } else {
-                    base.add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
-                };
-                spans.push(Span::styled(mention.to_owned(), style));
-            }
-            _ => spans.push(Span::styled(head.to_owned(), base)),
+    let mut done = 0;
+    for (r, mine) in found {
+        if r.start < done {
+            continue;
         }
-        rest = tail;
+        if r.start > done {
+            spans.push(Span::styled(line[done..r.start].to_owned(), base));
+        }
+        let style = if mine {
+            base.fg(Color::Black)
+                .bg(accent)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            base.add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        };
+        spans.push(Span::styled(line[r.clone()].to_owned(), style));
+        done = r.end;
     }
-    if !rest.is_empty() || spans.is_empty() {
-        spans.push(Span::styled(rest.to_owned(), base));
+    if done < line.len() || spans.is_empty() {
+        spans.push(Span::styled(line[done..].to_owned(), base));
     }
     spans
 }

@@ -1547,3 +1547,27 @@ fn snapshot_trust() {
     key_at(&mut app, T0, KeyCode::F(2), KeyModifiers::NONE);
     insta::assert_snapshot!("peer_info_verified_80x24", snapshot(&app, 80, 24));
 }
+
+#[test]
+fn mentions_are_highlighted_by_the_rules_that_decide_a_mention() {
+    let base = Style::default();
+    let marked = |line: &str, names: &[&str]| -> Vec<String> {
+        with_mentions(line, names, base, Color::Yellow)
+            .into_iter()
+            .filter(|s| s.style != base)
+            .map(|s| s.content.into_owned())
+            .collect()
+    };
+    // Not mentions of bob (crate::app::mentions says no), so nothing stands out.
+    assert!(marked("mail bob@bob.org or @bob.smith", &["bob"]).is_empty());
+    assert_eq!(
+        marked("hi @Bob! and @alice, @bob.", &["bob", "alice"]),
+        ["@Bob", "@alice", "@bob"]
+    );
+    // The whole line survives, highlighted or not.
+    let all: String = with_mentions("a @bob b", &["bob"], base, Color::Yellow)
+        .into_iter()
+        .map(|s| s.content.into_owned())
+        .collect();
+    assert_eq!(all, "a @bob b");
+}
