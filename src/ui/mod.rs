@@ -841,20 +841,16 @@ fn quote_text(app: &App, q: &Quote) -> String {
     } else {
         text::sanitize_line(&app.author_name(&Author::Peer(q.author)))
     };
-    let recalled = app
-        .selected_conversation()
-        .is_some_and(|c| c.messages.iter().any(|m| m.id == q.id && m.recalled));
-    let excerpt = if recalled {
+    // A recall empties every quote of the message, in memory and in the store (and a
+    // quote of text is never empty).
+    let excerpt = if q.excerpt.is_empty() {
         "(a recalled message)".to_string()
-    } else if q.excerpt.is_empty() {
-        "…".to_string()
     } else {
         text::sanitize_line(&q.excerpt)
     };
     format!("↱ {who}: {excerpt}")
 }
 
-/// Known names, lower-cased, for highlighting @mentions: mine first.
 /// The names a message may mention: mine first, then every peer's.
 fn mention_names(app: &App) -> Vec<&str> {
     let mut names = vec![app.me.name.as_str()];

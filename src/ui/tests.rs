@@ -1571,3 +1571,38 @@ fn mentions_are_highlighted_by_the_rules_that_decide_a_mention() {
         .collect();
     assert_eq!(all, "a @bob b");
 }
+
+#[test]
+fn a_reply_to_a_recalled_message_says_so() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice", true);
+    incoming(&mut app, T0, peer(1), 1, "a hasty thought");
+    app.update(
+        T0 + 1,
+        Msg::Net(Event::Message {
+            conversation: peer(1),
+            id: MsgId(2),
+            sent_at_ms: None,
+            text: "about that".into(),
+            quote: Some(crate::proto::Quote {
+                id: MsgId(1),
+                author: node(1),
+                excerpt: "a hasty thought".into(),
+            }),
+        }),
+    );
+    let screen = |app: &App| screen_text(&render(app, 80, 24));
+    assert!(screen(&app).contains("↱ alice: a hasty thought"));
+    app.update(
+        T0 + 2,
+        Msg::Net(Event::Recall {
+            from: node(1),
+            id: MsgId(3),
+            target: MsgId(1),
+            sent_at_ms: T0,
+        }),
+    );
+    let after = screen(&app);
+    assert!(after.contains("↱ alice: (a recalled message)"), "{after}");
+    assert!(!after.contains("a hasty thought"), "{after}");
+}
