@@ -121,9 +121,12 @@ impl App {
         })
     }
 
-    fn message_lines(&self, m: &Message) -> usize {
+    /// Lines the newest `n` messages of a conversation take on screen, with the day
+    /// separators above them (what moves the view when they come or go below it).
+    pub(super) fn tail_lines(&self, id: &ConversationId, n: usize) -> usize {
         let (w, _) = ui::message_pane_size(self);
-        ui::message_height(self, m, w)
+        self.conversation(id)
+            .map_or(0, |c| ui::tail_height(self, c, n, w))
     }
 
     pub(super) fn history(
@@ -173,16 +176,12 @@ impl App {
                 c.has_newer = true;
                 if selected {
                     // Put the hit near the middle of the pane.
-                    let below: usize = {
-                        let c = self.conversation(&id);
-                        c.map_or(0, |c| {
-                            c.messages
-                                .iter()
-                                .filter(|m| m.seq.is_some_and(|s| s > seq))
-                                .map(|m| self.message_lines(m))
-                                .sum()
-                        })
-                    };
+                    let newer = c
+                        .messages
+                        .iter()
+                        .filter(|m| m.seq.is_some_and(|s| s > seq))
+                        .count();
+                    let below = self.tail_lines(&id, newer);
                     let (_, h) = ui::message_pane_size(self);
                     self.scroll = below.saturating_sub(usize::from(h) / 2);
                 }
@@ -193,37 +192,33 @@ impl App {
                     c.messages.push_front(m);
                 }
                 // Too much in memory: let go of the newest (the view is far above them).
-                let mut dropped = Vec::new();
-                while c.messages.len() > MAX_MESSAGES_IN_MEMORY {
-                    if let Some(m) = c.messages.pop_back() {
-                        dropped.push(m);
+                let excess = c.messages.len().saturating_sub(MAX_MESSAGES_IN_MEMORY);
+                if excess > 0 {
+                    if selected {
+                        let lines = self.tail_lines(&id, excess);
+                        self.scroll = self.scroll.saturating_sub(lines);
                     }
-                    c.has_newer = true;
-                }
-                if selected {
-                    let lines: usize = dropped.iter().map(|m| self.message_lines(m)).sum();
-                    self.scroll = self.scroll.saturating_sub(lines);
+                    if let Some(c) = self.conversation_mut(&id) {
+                        c.messages.truncate(MAX_MESSAGES_IN_MEMORY);
+                        c.has_newer = true;
+                    }
                 }
             }
             Page::After(_) => {
                 c.has_newer = more;
-                let lines: usize = if selected {
-                    messages.iter().map(|m| self.message_lines(m)).sum()
-                } else {
-                    0
-                };
+                let added = messages.len();
+                c.messages.extend(messages);
+                if selected {
+                    // The view stays where it was: the new lines are below it.
+                    self.scroll = self.scroll.saturating_add(self.tail_lines(&id, added));
+                }
                 let Some(c) = self.conversation_mut(&id) else {
                     return;
                 };
-                c.messages.extend(messages);
                 // Too much in memory: let go of the oldest (the view is far below them).
                 while c.messages.len() > MAX_MESSAGES_IN_MEMORY {
                     c.messages.pop_front();
                     c.has_older = true;
-                }
-                if selected {
-                    // The view stays where it was: the new lines are below it.
-                    self.scroll = self.scroll.saturating_add(lines);
                 }
             }
         }

@@ -1074,28 +1074,28 @@ impl App {
         // Scrolled up in this conversation: the view stays put, and a marker counts what
         // arrived below it.
         let hold_view = self.selected == Some(id) && self.scroll > 0;
-        let lines = if hold_view {
-            let (w, _) = ui::message_pane_size(self);
-            ui::message_height(self, &message, w)
-        } else {
-            0
-        };
         let Some(c) = self.conversation_mut(&id) else {
             return;
         };
         c.last = Some(reply::preview_of(&message));
-        // If the window is not at the newest end, the message waits in the store.
-        if !c.has_newer {
-            c.messages.push_back(message);
-            if c.messages.len() > MAX_MESSAGES_IN_MEMORY {
-                c.messages.pop_front();
-                c.has_older = true;
-            }
-        }
         c.last_activity_ms = c.last_activity_ms.max(now_ms);
+        // If the window is not at the newest end, the message waits in the store.
+        let shown = !c.has_newer;
+        if shown {
+            c.messages.push_back(message);
+        }
         if hold_view {
-            self.scroll += lines;
+            if shown {
+                // Its lines, and a day separator if it starts a day.
+                self.scroll += self.tail_lines(&id, 1);
+            }
             self.new_below += 1;
+        }
+        if let Some(c) = self.conversation_mut(&id)
+            && c.messages.len() > MAX_MESSAGES_IN_MEMORY
+        {
+            c.messages.pop_front();
+            c.has_older = true;
         }
         self.sort();
     }

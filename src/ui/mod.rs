@@ -268,6 +268,17 @@ pub fn conversation_height(app: &App, conv: &Conversation, width: u16) -> usize 
     messages + day_changes(app, conv)
 }
 
+/// Lines the newest `n` messages of `conv` take at `width`, with the day separators above
+/// them.
+pub fn tail_height(app: &App, conv: &Conversation, n: usize, width: u16) -> usize {
+    let len = conv.messages.len();
+    (len.saturating_sub(n)..len)
+        .map(|i| {
+            message_height(app, &conv.messages[i], width) + usize::from(starts_day(app, conv, i))
+        })
+        .sum()
+}
+
 /// How many day separators a conversation shows (one where the local day changes between
 /// two messages).
 fn day_changes(app: &App, conv: &Conversation) -> usize {

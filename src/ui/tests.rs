@@ -1606,3 +1606,57 @@ fn a_reply_to_a_recalled_message_says_so() {
     assert!(after.contains("↱ alice: (a recalled message)"), "{after}");
     assert!(!after.contains("a hasty thought"), "{after}");
 }
+
+#[test]
+fn scrolled_up_the_view_stays_put_when_a_message_starts_a_new_day_below() {
+    let mut app = new_app();
+    app.update(
+        T0,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    peer_up(&mut app, T0, 1, "alice", true);
+    for i in 0..40 {
+        incoming(
+            &mut app,
+            T0 + i,
+            peer(1),
+            100 + i as u64,
+            &format!("msg-{i:02}"),
+        );
+    }
+    app.update(
+        T0 + 50,
+        Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE)),
+    );
+    assert!(app.scroll > 0);
+    let before = render(&app, 80, 24);
+    let visible: Vec<(String, (u16, u16))> = (0..40)
+        .map(|i| format!("msg-{i:02}"))
+        .filter_map(|s| find(&before, &s).map(|at| (s, at)))
+        // In the message pane (the sidebar previews the newest).
+        .filter(|(_, (x, _))| *x > 24)
+        .collect();
+    assert!(!visible.is_empty());
+    // The next day (a separator line above it), then the same day again.
+    let day = 24 * 60 * MINUTE;
+    incoming(&mut app, T0 + day, peer(1), 500, "tomorrow");
+    incoming(
+        &mut app,
+        T0 + day + 1,
+        peer(1),
+        501,
+        "tomorrow again\ntwo lines",
+    );
+    let after = render(&app, 80, 24);
+    for (s, at) in &visible {
+        assert_eq!(
+            find(&after, s),
+            Some(*at),
+            "{s} moved:\n{}",
+            screen_text(&after)
+        );
+    }
+}
