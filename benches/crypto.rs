@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use lanchat::proto::secure::Secure;
 use lanchat::proto::wire::Frame;
 use lanchat::proto::{
@@ -16,18 +18,12 @@ use std::time::{Duration, Instant};
 
 const HANDSHAKES: usize = 300;
 const MESSAGES: u64 = 20_000;
-const RUNS: usize = 5;
 
 fn socket() -> (UdpSocket, SocketAddr) {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
     s.set_nonblocking(true).unwrap();
     let a = s.local_addr().unwrap();
     (s, a)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -183,7 +179,7 @@ fn main() {
         let mut times: Vec<f64> = (0..HANDSHAKES)
             .map(|i| handshake(ik, (i % 200) as u8 + 1).as_secs_f64() * 1e6)
             .collect();
-        let p50 = median(&mut times);
+        let p50 = support::median(times.clone());
         let p99 = percentile(&mut times, 0.99);
         println!("handshake {name}: median {p50:.0} µs, p99 {p99:.0} µs over {HANDSHAKES}");
     }
@@ -191,13 +187,14 @@ fn main() {
     // Alternate the two modes so that machine noise hits both alike.
     let mut on = Vec::new();
     let mut off = Vec::new();
-    for _ in 0..RUNS {
+    let runs = support::runs();
+    for _ in 0..runs {
         on.push(Pair::new(false).throughput());
         off.push(Pair::new(true).throughput());
     }
-    let (on, off) = (median(&mut on), median(&mut off));
+    let (on, off) = (support::median(on), support::median(off));
     println!(
-        "{MESSAGES} messages alice → bob over loopback, median of {RUNS} runs:\n  \
+        "{MESSAGES} messages alice → bob over loopback, median of {runs} runs:\n  \
          encrypted {on:.0} msgs/s, plaintext {off:.0} msgs/s, ratio {:.2}",
         on / off
     );

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use lanchat::config::Settings;
 use lanchat::proto::{ConversationId, DeliveryState, Event, Identity, MsgId};
 use lanchat::runtime::Node;
@@ -105,11 +107,6 @@ async fn pair(loss: f64, seed: u64) -> Pair {
     p
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
-}
-
 /// One message at a time: send, wait for "delivered", repeat.
 async fn latency(loss: f64, seed: u64, n: u64) -> (Duration, Duration, f64) {
     let mut p = pair(loss, seed).await;
@@ -127,7 +124,11 @@ async fn latency(loss: f64, seed: u64, n: u64) -> (Duration, Duration, f64) {
     }
     let out = p.a.endpoint.stats().datagrams_out + p.b.endpoint.stats().datagrams_out - out_before;
     times.sort();
-    (pct(&times, 0.5), pct(&times, 0.99), out as f64 / n as f64)
+    (
+        support::quantile(&times, 0.5),
+        support::quantile(&times, 0.99),
+        out as f64 / n as f64,
+    )
 }
 
 /// A burst of `n` messages: how fast do they all get delivered?
@@ -152,21 +153,12 @@ async fn throughput(loss: f64, seed: u64, n: u64) -> (f64, f64) {
     (n as f64 / took.as_secs_f64(), out as f64 / n as f64)
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
-
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let runs = std::env::var("LANCHAT_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5usize)
-        .max(1);
+    let runs = support::runs();
     println!("lanchat delivery over loopback ({runs} runs each; medians)");
     println!(
         "{:<10} {:>12} {:>14} {:>12} {:>12} {:>14}",
@@ -195,11 +187,11 @@ fn main() {
         println!(
             "{:<10} {:>12.0} {:>14.2} {:>10.3}ms {:>10.3}ms {:>14.2}",
             if loss > 0.0 { "10% loss" } else { "direct" },
-            median(rates),
-            median(per_msg),
-            median(p50s),
-            median(p99s),
-            median(per_msg_1),
+            support::median(rates),
+            support::median(per_msg),
+            support::median(p50s),
+            support::median(p99s),
+            support::median(per_msg_1),
         );
     }
 }

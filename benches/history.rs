@@ -10,6 +10,7 @@
 mod history;
 #[path = "../tests/support/screen.rs"]
 mod screen;
+mod support;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::config::Settings;
@@ -28,12 +29,7 @@ fn generate(dir: &Path) {
 }
 
 fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    support::proc_status_kib("self", "VmHWM").unwrap_or(0)
 }
 
 async fn wait(screen: &Shared, needle: &str) {
@@ -79,11 +75,6 @@ async fn measure(dir: &Path) {
     );
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -126,12 +117,21 @@ fn main() {
             }
             let [open, first, back, rss] = cols;
             println!("1,000,000-message conversation, 200x50 screen, 5 runs, medians:");
-            println!("  open to latest page drawn: {:.1} ms", median(open));
-            println!("  jump to first message:     {:.1} ms", median(first));
-            println!("  jump back to latest:       {:.1} ms", median(back));
+            println!(
+                "  open to latest page drawn: {:.1} ms",
+                support::median(open)
+            );
+            println!(
+                "  jump to first message:     {:.1} ms",
+                support::median(first)
+            );
+            println!(
+                "  jump back to latest:       {:.1} ms",
+                support::median(back)
+            );
             println!(
                 "  peak RSS:                  {:.1} MB",
-                median(rss) / 1024.0
+                support::median(rss) / 1024.0
             );
         }
     }

@@ -246,8 +246,8 @@ fn idle(secs: u64) -> (f64, f64) {
         dir_a.path(),
         &["--peer".into(), b_addr.to_string()],
     );
-    a.wait("bob online", |s| s.contains("bob"));
-    b.wait("alice online", |s| s.contains("alice"));
+    a.wait("bob online", |s| s.contains("1 online"));
+    b.wait("alice online", |s| s.contains("1 online"));
     // Let the start-up burst of beacons and the first frames pass.
     std::thread::sleep(Duration::from_secs(5));
     a.pump();
@@ -265,7 +265,11 @@ fn idle(secs: u64) -> (f64, f64) {
     let (v1, _) = support::context_switches(a.pid);
     let c1 = cpu_ticks(a.pid);
     let took = t0.elapsed().as_secs_f64();
-    assert!(a.screen().contains("bob"), "bob went away:\n{}", a.screen());
+    assert!(
+        a.screen().contains("1 online"),
+        "bob went away:\n{}",
+        a.screen()
+    );
     a.quit();
     b.quit();
     ((v1 - v0) as f64 / took, (c1 - c0) as f64 / took * 60.0)

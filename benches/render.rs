@@ -76,7 +76,9 @@ fn open(dir: &Path) -> (App, Store, tokio::runtime::Runtime) {
     (app, store, rt)
 }
 
-/// Median time of one frame, over `frames` frames.
+/// Median time of one frame, over `frames` frames: all of `ui::draw` into ratatui's buffer
+/// and its diff against the last frame. Nothing changed in between, so next to nothing
+/// reaches the backend; the key+frame case below is the one where cells change.
 fn frame_time(term: &mut Terminal<TestBackend>, app: &App, frames: usize) -> Duration {
     let mut times = Vec::with_capacity(frames);
     for _ in 0..frames {

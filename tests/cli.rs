@@ -47,22 +47,18 @@ fn a_bad_known_peers_line_stops_the_start_and_names_the_line() {
         "# comment\nnot-a-key verified - \"bob\"\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_lanchat"))
-        .args([
+    // (`output` gives the child an empty stdin: the pipe would end at once anyway.)
+    let out = lanchat(
+        dir.path(),
+        &[
             "pipe",
             "--bind",
             "127.0.0.1",
             "--port",
             "0",
             "--no-discovery",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .env_remove("LANCHAT_DATA_DIR")
-        .env_remove("LANCHAT_CONFIG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("runs");
+        ],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(

@@ -1,5 +1,5 @@
-//! What the benchmarks share: medians and percentiles, the number of runs, the peak memory of
-//! a process, and a UDP socket set up the way lanchat sets up its own.
+//! What the benchmarks share: medians and percentiles, the number of runs, the peak memory,
+//! context switches and per-thread CPU time of a process, and the results table.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
