@@ -149,6 +149,27 @@ fn first_contact_uses_xx_then_known_keys_use_ik_and_both_sides_learn_the_key() {
     assert!(kinds.contains(&"init-ik"), "{kinds:?}");
     assert!(!kinds.contains(&"init-xx") && !kinds.contains(&"final"));
     assert_eq!(texts(&net.take_events(b)), vec!["IK now"]);
+
+    // Alice restarts with her clock set back: bob refuses her IK initiations as replays
+    // (their timestamps do not grow), and after two she falls back to XX and gets through.
+    let replays = net.nodes[b].endpoint.secure_stats().replays;
+    let mut cfg = EndpointConfig::new(identity(1), "alice", 47475);
+    cfg.known_peers = net.nodes[a].endpoint.known_peers();
+    cfg.wall_clock_ms = 1_600_000_000_000;
+    net.log = Some(Vec::new());
+    restart(&mut net, a, cfg, 8);
+    send(&mut net, a, node_id(2), 4, "clock went back");
+    let until = net.elapsed() + secs(20.0);
+    net.run_until(until);
+    let kinds: Vec<&str> = logged_kinds(&mut net);
+    let first_xx = kinds.iter().position(|k| *k == "init-xx");
+    let iks_before = kinds[..first_xx.unwrap_or(kinds.len())]
+        .iter()
+        .filter(|k| **k == "init-ik")
+        .count();
+    assert!(first_xx.is_some() && iks_before >= 2, "{kinds:?}");
+    assert!(net.nodes[b].endpoint.secure_stats().replays >= replays + 2);
+    assert_eq!(texts(&net.take_events(b)), vec!["clock went back"]);
 }
 
 #[test]
