@@ -106,7 +106,7 @@ impl App {
             return Vec::new();
         }
         // Any node id will do for the excerpt; the author is kept as the app knows it.
-        let excerpt = Quote::of(m.id, NodeId([0; 32]), &m.text).excerpt;
+        let excerpt = wire::excerpt(&m.text).to_owned();
         self.replying = Some(Replying {
             id: m.id,
             author: m.author,

@@ -150,13 +150,18 @@ impl Quote {
     /// A quote of `text`: its first line, cut on a character boundary to what a reply
     /// carries.
     pub fn of(id: MsgId, author: NodeId, text: &str) -> Quote {
-        let line = text.trim().lines().next().unwrap_or("");
         Quote {
             id,
             author,
-            excerpt: clip_utf8(line, MAX_EXCERPT_BYTES).to_owned(),
+            excerpt: excerpt(text).to_owned(),
         }
     }
+}
+
+/// What a quote of `text` carries: its first line, cut on a character boundary.
+pub fn excerpt(text: &str) -> &str {
+    let line = text.trim().lines().next().unwrap_or("");
+    clip_utf8(line, MAX_EXCERPT_BYTES)
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.

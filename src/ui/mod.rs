@@ -1171,12 +1171,7 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
 fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
     let w = area.width.saturating_sub(4).max(10).min(area.width);
     let h = area.height.saturating_sub(4).max(3).min(area.height);
-    let r = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
+    let r = centred_rect(area, w, h);
     Clear.render(r, buf);
     let count = view.hits.as_ref().map(Vec::len);
     let title = match count {
@@ -1266,15 +1261,21 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
 }
 
 /// A box of `w`×`h` (at most the area) in the middle of `area`, cleared and framed.
-fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &str) -> Rect {
-    let w = w.min(area.width.saturating_sub(2)).max(1).min(area.width);
-    let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
-    let r = Rect::new(
+/// A `w`×`h` rectangle in the middle of `area` (no bigger than it).
+fn centred_rect(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
+    Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
         w,
         h,
-    );
+    )
+}
+
+fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &str) -> Rect {
+    let w = w.min(area.width.saturating_sub(2)).max(1).min(area.width);
+    let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
+    let r = centred_rect(area, w, h);
     Clear.render(r, buf);
     let b = block(app, title_for(title, w));
     let inner = b.inner(r);
@@ -1422,12 +1423,7 @@ fn help_box(app: &App, area: Rect) -> (Rect, usize) {
     let want_w = lines.iter().map(|l| text::width(l)).max().unwrap_or(0) as u16 + 4;
     let w = want_w.min(area.width.saturating_sub(2));
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let r = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
+    let r = centred_rect(area, w, h);
     (r, usize::from(h.saturating_sub(2)))
 }
 
