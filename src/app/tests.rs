@@ -87,8 +87,15 @@ fn peer_down(app: &mut App, now: i64, n: u8, name: &str) {
     );
 }
 
-fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str) {
-    let effects = app.update(
+/// A message arriving, and what the app asks for because of it.
+fn incoming_effects(
+    app: &mut App,
+    now: i64,
+    conversation: ConversationId,
+    id: u64,
+    text: &str,
+) -> Vec<Effect> {
+    app.update(
         now,
         Msg::Net(Event::Message {
             conversation,
@@ -97,7 +104,12 @@ fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text
             text: text.into(),
             quote: None,
         }),
-    );
+    )
+}
+
+/// A message arriving, asking for nothing but its read receipt when its chat is open.
+fn incoming(app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str) {
+    let effects = incoming_effects(app, now, conversation, id, text);
     // A message that lands in the open conversation is reported read; nothing else.
     let read_expected =
         app.selected == Some(conversation) && matches!(conversation, ConversationId::Peer(_));
@@ -1995,19 +2007,7 @@ fn a_peer_recalls_only_its_own_messages() {
 #[test]
 fn a_mention_of_me_marks_the_chat_rings_even_muted_and_notifies_by_name_only() {
     let mut app = new_app();
-    // A message arriving, and what the app asks for because of it.
-    let said = |app: &mut App, now: i64, conversation: ConversationId, id: u64, text: &str| {
-        app.update(
-            now,
-            Msg::Net(Event::Message {
-                conversation,
-                id: MsgId(id),
-                sent_at_ms: None,
-                text: text.into(),
-                quote: None,
-            }),
-        )
-    };
+    let said = incoming_effects;
     app.notify = true;
     peer_up(&mut app, T0, 1, "alice");
     peer_up(&mut app, T0, 2, "bob");
