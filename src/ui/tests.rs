@@ -34,6 +34,10 @@ fn new_app() -> App {
     app
 }
 
+fn resize(app: &mut App, width: u16, height: u16) {
+    app.update(T0, Msg::Resize { width, height });
+}
+
 fn node(n: u8) -> NodeId {
     NodeId([n; 32])
 }
@@ -810,13 +814,7 @@ fn scrolled_pane_shows_older_lines_and_a_hint() {
     for i in 0..10 {
         incoming(&mut app, T0 + i, peer(1), i as u64 + 1, &format!("msg {i}"));
     }
-    app.update(
-        T0 + 10,
-        Msg::Resize {
-            width: 60,
-            height: 12,
-        },
-    );
+    resize(&mut app, 60, 12);
     // 20 lines, 6 rows: the latest three messages at the bottom.
     let t = render(&app, 60, 12);
     let rows_now = pane_rows(&t);
@@ -1146,13 +1144,7 @@ fn every_scroll_position_shows_the_same_lines_as_the_whole_conversation_would() 
         incoming(&mut app, t, peer(1), i + 1, &format!("{i}: {text}"));
     }
     let (w, h) = (60u16, 16u16);
-    app.update(
-        T0,
-        Msg::Resize {
-            width: w,
-            height: h,
-        },
-    );
+    resize(&mut app, w, h);
     let (pw, ph) = super::message_pane_size(&app);
     let conv = app.conversation(&peer(1)).unwrap();
     let all = super::view_lines(&app, conv, conv.messages.len(), usize::MAX, pw);
@@ -1369,13 +1361,7 @@ fn snapshot_features() {
     insta::assert_snapshot!("features_120x40", snapshot(&app, 120, 40));
     // Narrow: no sidebar; the sidebar key shows it over the messages.
     let mut narrow = features();
-    narrow.update(
-        T0 + 9 * MINUTE,
-        Msg::Resize {
-            width: 50,
-            height: 20,
-        },
-    );
+    resize(&mut narrow, 50, 20);
     insta::assert_snapshot!("features_narrow_50x20", snapshot(&narrow, 50, 20));
     key_at(
         &mut narrow,
@@ -1610,13 +1596,7 @@ fn a_reply_to_a_recalled_message_says_so() {
 #[test]
 fn scrolled_up_the_view_stays_put_when_a_message_starts_a_new_day_below() {
     let mut app = new_app();
-    app.update(
-        T0,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    resize(&mut app, 80, 24);
     peer_up(&mut app, T0, 1, "alice", true);
     for i in 0..40 {
         incoming(
