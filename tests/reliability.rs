@@ -306,7 +306,10 @@ fn messages_to_a_peer_that_said_goodbye_wait_in_the_outbox() {
     // Bob leaves while a message is in flight (its data never reaches him).
     net.filter = Box::new(|_, to, _| to != sim::addr(2));
     send(&mut net, a, 2, 3, "in flight");
-    net.nodes[b].endpoint.shutdown();
+    {
+        let now = net.now;
+        net.nodes[b].endpoint.shutdown(now);
+    }
     net.flush(b);
     net.nodes[b].down = true;
     net.run_until(secs(2.0));

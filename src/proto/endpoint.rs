@@ -1,4 +1,25 @@
 //! The sans-IO node: discovery, peers, trust, message delivery and plain-text peers.
+//!
+//! Who a peer is, where it is and whether it is there come only from authenticated
+//! traffic (see `secure` for when a handshake counts as proven):
+//! - the peer table holds keys that completed a proven handshake (or were met in an
+//!   earlier run); its name is the one in the handshake, its address the source of its
+//!   latest authenticated datagram (roaming as WireGuard does), and it is online while
+//!   authenticated datagrams (data, acks, keepalives every `beacon_interval`) arrive, until
+//!   `peer_timeout` of silence or a sealed goodbye;
+//! - a beacon is a hint: from a key we have no session with it starts one handshake toward
+//!   the address it names, and otherwise at most a beacon in reply. It never renames,
+//!   moves, or marks anyone online or offline. A goodbye in the clear is ignored;
+//! - keys probed because of beacons are candidates, kept apart from the peer table (at most
+//!   [`MAX_CANDIDATES`], the oldest forgotten first), so they can never crowd out a peer;
+//! - no amplification: a datagram to an address that has not proven it receives (no
+//!   authenticated traffic from it, not added by the user) is sent only while the bytes
+//!   sent to its IP stay within the bytes received from it; the rest is dropped and counted
+//!   ([`Stats::unproven_dropped`]). Beacons and initiations are padded to one size, so one
+//!   beacon pays for one beacon or initiation in answer;
+//! - no plain text by surprise: text goes in the clear only to an address where no lanchat
+//!   key is known or answers, unless the user named the address as plain
+//!   ([`Endpoint::allow_plain`]).
 
 use super::rawtext;
 use super::secure::{Identity, Opened, Secure, SecureStats};
@@ -22,6 +43,15 @@ const REPLY_GAP: Duration = Duration::from_secs(1);
 /// Message ids remembered per peer for duplicate suppression.
 const SEEN_PER_PEER: usize = 4096;
 const MAX_MANUAL_PEERS: usize = 64;
+/// Keys probed because a beacon named them, before any handshake proved them.
+pub const MAX_CANDIDATES: usize = 256;
+/// Source IPs whose byte credit is tracked (the table starts afresh when full, which only
+/// ever lowers what may be sent).
+const MAX_CREDIT_SOURCES: usize = 4096;
+/// Addresses remembered as proven (they sent authenticated traffic) or as lanchat ones.
+const MAX_ADDRESSES: usize = 4096;
+/// Addresses the user named as plain-text peers.
+const MAX_PLAIN: usize = 256;
 const MAX_OUTBOX_PER_PEER: usize = 1000;
 /// Bytes of incomplete or out-of-order messages held for all peers together.
 pub const MAX_BUFFERED_TOTAL: usize = 16 << 20;
@@ -41,6 +71,7 @@ pub struct EndpointConfig {
     pub port: u16,
     /// Send beacons to the discovery group (peers added by address are probed regardless).
     pub discovery: bool,
+    /// Between periodic beacons; also the keepalive interval of an idle online peer.
     pub beacon_interval: Duration,
     /// A peer silent this long is offline.
     pub peer_timeout: Duration,
@@ -53,6 +84,9 @@ pub struct EndpointConfig {
     pub give_up: Duration,
     /// Peers remembered at most (offline ones are forgotten first).
     pub max_peers: usize,
+    /// The latest IK handshake timestamp of each key, from the last run (see
+    /// [`Endpoint::take_handshake_times`]).
+    pub handshake_times: Vec<(NodeId, u64)>,
     /// Packets travel in the clear and are taken in the clear: only so that a benchmark can
     /// measure what encryption costs. Exists only with the `bench-plaintext` feature.
     #[cfg(feature = "bench-plaintext")]
@@ -75,6 +109,7 @@ impl EndpointConfig {
             durable_acks: false,
             give_up: Duration::from_secs(30),
             max_peers: 1024,
+            handshake_times: Vec::new(),
             #[cfg(feature = "bench-plaintext")]
             plaintext_for_benchmarks: false,
         }
@@ -250,6 +285,9 @@ pub enum SendError {
     Empty,
     #[error("a plain-text peer gets text only")]
     PlainText,
+    /// Text in the clear to an address where a lanchat key is known or answers.
+    #[error("a lanchat peer answers at this address: write to it by name (encrypted)")]
+    LanchatAddress(Option<NodeId>),
 }
 
 /// Counters for the status line, the pipe and the network doctor.
@@ -271,6 +309,13 @@ pub struct Stats {
     pub unauthenticated: u64,
     /// Frames from a key held back by an identity change, dropped until the user decides.
     pub held: u64,
+    /// Beacons taken as hints.
+    pub beacons: u64,
+    /// Goodbyes in the clear: ignored (only a sealed goodbye counts).
+    pub clear_goodbyes: u64,
+    /// Datagrams not sent: their address never proved it receives, and what it sent us
+    /// did not pay for them (see the module doc: no amplification).
+    pub unproven_dropped: u64,
 }
 
 /// When to send the next beacon: the start-up burst, then the interval with jitter.
@@ -333,9 +378,28 @@ struct Peer {
     recv: Option<RecvStream>,
     /// The epoch of the peer's latest packet.
     peer_epoch: Option<u64>,
+    /// When we last sealed something for it (a keepalive goes when idle this long).
+    last_sent: Instant,
 }
 
 impl Peer {
+    fn new(addr: SocketAddr, now: Instant, epoch: u64, give_up: Duration) -> Self {
+        Peer {
+            name: String::new(),
+            addr,
+            online: false,
+            last_seen: now,
+            seen: VecDeque::new(),
+            seen_set: HashSet::new(),
+            outbox: VecDeque::new(),
+            failed: VecDeque::new(),
+            send: SendStream::new(epoch, give_up),
+            recv: None,
+            peer_epoch: None,
+            last_sent: now,
+        }
+    }
+
     fn view(&self, id: NodeId) -> PeerView {
         PeerView {
             id,
@@ -372,6 +436,31 @@ impl Peer {
     }
 }
 
+/// A set of addresses that forgets the oldest beyond [`MAX_ADDRESSES`].
+#[derive(Debug, Default)]
+struct Bounded {
+    set: HashSet<SocketAddr>,
+    order: VecDeque<SocketAddr>,
+}
+
+impl Bounded {
+    fn insert(&mut self, addr: SocketAddr) {
+        if !self.set.insert(addr) {
+            return;
+        }
+        self.order.push_back(addr);
+        if self.order.len() > MAX_ADDRESSES
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+    }
+
+    fn contains(&self, addr: &SocketAddr) -> bool {
+        self.set.contains(addr)
+    }
+}
+
 #[derive(Debug)]
 struct ManualPeer {
     addr: SocketAddr,
@@ -393,6 +482,19 @@ pub struct Endpoint {
     manual: Vec<ManualPeer>,
     discovery: Option<Schedule>,
     last_reply: HashMap<SocketAddr, Instant>,
+    /// Keys probed because of a beacon, not proven yet: when each was last hinted.
+    candidates: HashMap<NodeId, Instant>,
+    /// Per source IP: bytes received minus bytes sent in answer, while unproven.
+    credit: HashMap<IpAddr, u64>,
+    /// Addresses that sent authenticated traffic (they receive, so sending there is free),
+    /// and the last proven addresses of peers met in earlier runs.
+    proven: Bounded,
+    /// Addresses that spoke a lanchat handshake: never sent plain text.
+    lanchat_addrs: Bounded,
+    /// Addresses the user named as plain-text peers.
+    plain_ok: HashSet<SocketAddr>,
+    /// Keys whose `known_peers` line changed since [`take_known_changes`](Self::take_known_changes).
+    known_changed: Vec<NodeId>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
@@ -419,6 +521,7 @@ impl Endpoint {
             cfg.wall_clock_ms,
             rng.next_u64(),
         );
+        secure.restore_handshake_times(&cfg.handshake_times);
         let mut known = HashMap::new();
         for k in &cfg.known_peers {
             match k.level {
@@ -439,6 +542,12 @@ impl Endpoint {
             manual: Vec::new(),
             discovery,
             last_reply: HashMap::new(),
+            candidates: HashMap::new(),
+            credit: HashMap::new(),
+            proven: Bounded::default(),
+            lanchat_addrs: Bounded::default(),
+            plain_ok: HashSet::new(),
+            known_changed: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -476,6 +585,51 @@ impl Endpoint {
         let mut all: Vec<KnownPeer> = self.known.values().cloned().collect();
         all.sort_by_key(|k| k.id);
         all
+    }
+
+    /// The `known_peers` lines that changed since the last call (to append to the file).
+    pub fn take_known_changes(&mut self) -> Vec<KnownPeer> {
+        let mut ids = std::mem::take(&mut self.known_changed);
+        ids.sort();
+        ids.dedup();
+        ids.iter()
+            .filter_map(|id| self.known.get(id).cloned())
+            .collect()
+    }
+
+    /// The latest IK timestamp of each key, when it changed since the last call: to keep
+    /// for the next run ([`EndpointConfig::handshake_times`]), so that an initiation
+    /// captured now is refused after a restart too.
+    pub fn take_handshake_times(&mut self) -> Option<Vec<(NodeId, u64)>> {
+        self.secure
+            .take_times_changed()
+            .then(|| self.secure.handshake_times())
+    }
+
+    /// The user names `addr` as a plain-text peer: text to it goes in the clear even if a
+    /// lanchat key answered there.
+    pub fn allow_plain(&mut self, addr: SocketAddr) {
+        if self.plain_ok.len() < MAX_PLAIN {
+            self.plain_ok.insert(addr);
+        }
+    }
+
+    /// The lanchat peer at `addr`, if a lanchat key is known or answers there: `Some(None)`
+    /// when a handshake came from there, or the user added it as a lanchat peer, but no key
+    /// is confirmed at it.
+    pub fn lanchat_at(&self, addr: SocketAddr) -> Option<Option<NodeId>> {
+        let mut at: Vec<NodeId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.addr == addr)
+            .map(|(id, _)| *id)
+            .collect();
+        at.sort();
+        if let Some(id) = at.first() {
+            return Some(Some(*id));
+        }
+        let named = self.manual.iter().any(|m| m.addr == addr);
+        (named || self.lanchat_addrs.contains(&addr)).then_some(None)
     }
 
     /// Where `peer` stands now (None for a key never proven).
@@ -516,6 +670,7 @@ impl Endpoint {
         }
         self.secure.unblock(&peer);
         self.secure.pin(peer);
+        self.known_changed.push(peer);
         self.tell_trust(peer);
         if let Some(p) = self.peers.get(&peer) {
             let addr = p.addr;
@@ -542,6 +697,7 @@ impl Endpoint {
     pub fn block_peer(&mut self, peer: NodeId) {
         self.held.remove(&peer);
         self.known_entry(peer, TrustLevel::Blocked).level = TrustLevel::Blocked;
+        self.known_changed.push(peer);
         self.secure.block(peer);
         self.tell_trust(peer);
     }
@@ -555,6 +711,7 @@ impl Endpoint {
             && k.level == TrustLevel::Unverified
         {
             k.level = TrustLevel::Verified;
+            self.known_changed.push(peer);
             self.tell_trust(peer);
         }
     }
@@ -583,12 +740,16 @@ impl Endpoint {
         });
     }
 
-    /// A handshake proved `peer`'s key from `addr`, under `name`.
+    /// A handshake proved `peer`'s key from `addr`, under `name`, and that `addr` receives.
     fn on_established(&mut self, now: Instant, peer: NodeId, addr: SocketAddr, name: &str) {
         let name = clip_name(name);
+        self.candidates.remove(&peer);
         if let Some(k) = self.known.get_mut(&peer) {
-            k.ip = Some(addr.ip());
-            k.name = name.clone();
+            if k.ip != Some(addr.ip()) || k.name != name {
+                k.ip = Some(addr.ip());
+                k.name = name.clone();
+                self.known_changed.push(peer);
+            }
         } else if !self.held.contains_key(&peer) {
             // A key never seen. If a known key had this name at this address and is not
             // here now under its own key, this looks like that peer with a new key.
@@ -615,6 +776,7 @@ impl Endpoint {
                             level: TrustLevel::Unverified,
                         },
                     );
+                    self.known_changed.push(peer);
                 }
             }
         }
@@ -632,15 +794,53 @@ impl Endpoint {
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(t) = self.transmits.pop_front() {
-            return Some(t);
+        loop {
+            let t = match self.transmits.pop_front() {
+                Some(t) => t,
+                None => {
+                    let (addr, payload) = self.secure.poll_transmit()?;
+                    Transmit {
+                        dst: Destination::Unicast(addr),
+                        payload,
+                    }
+                }
+            };
+            if self.may_send(&t) {
+                self.stats.datagrams_out += 1;
+                return Some(t);
+            }
+            self.stats.unproven_dropped += 1;
         }
-        let (addr, payload) = self.secure.poll_transmit()?;
-        self.stats.datagrams_out += 1;
-        Some(Transmit {
-            dst: Destination::Unicast(addr),
-            payload,
-        })
+    }
+
+    /// No amplification: a lanchat datagram to an address that has not proven it receives
+    /// (and that the user did not name) is paid for by what its IP sent us.
+    fn may_send(&mut self, t: &Transmit) -> bool {
+        let Destination::Unicast(addr) = t.dst else {
+            return true;
+        };
+        // Plain text goes only where the user chose to write.
+        if !wire::is_native(&t.payload)
+            || self.proven.contains(&addr)
+            || self.manual.iter().any(|m| m.addr == addr)
+        {
+            return true;
+        }
+        match self.credit.get_mut(&addr.ip()) {
+            Some(credit) if *credit >= t.payload.len() as u64 => {
+                *credit -= t.payload.len() as u64;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn earn_credit(&mut self, ip: IpAddr, bytes: usize) {
+        if self.credit.len() >= MAX_CREDIT_SOURCES && !self.credit.contains_key(&ip) {
+            self.credit.clear();
+        }
+        let credit = self.credit.entry(ip).or_insert(0);
+        *credit = credit.saturating_add(bytes as u64);
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -658,9 +858,11 @@ impl Endpoint {
             .map(|s| s.next)
             .chain(self.manual.iter().map(|m| m.schedule.next));
         let timeout = self.cfg.peer_timeout;
+        let keepalive = self.cfg.beacon_interval;
         let peers = self.peers.values().flat_map(|p| {
             let expiry = p.online.then(|| p.last_seen + timeout);
-            expiry.into_iter().chain(p.deadline())
+            let ping = p.online.then(|| p.last_sent + keepalive);
+            expiry.into_iter().chain(ping).chain(p.deadline())
         });
         beacons.chain(peers).chain(self.secure.poll_timeout()).min()
     }
@@ -711,6 +913,11 @@ impl Endpoint {
                 let Body::Text(text) = body else {
                     return Err(SendError::PlainText);
                 };
+                if !self.plain_ok.contains(&addr)
+                    && let Some(peer) = self.lanchat_at(addr)
+                {
+                    return Err(SendError::LanchatAddress(peer));
+                }
                 for payload in rawtext::encode(text) {
                     self.push(Destination::Unicast(addr), payload);
                 }
@@ -779,22 +986,12 @@ impl Endpoint {
         if id == self.cfg.identity.public() || self.peers.contains_key(&id) || !self.make_room() {
             return;
         }
-        self.peers.insert(
-            id,
-            Peer {
-                name: clip_name(name),
-                addr,
-                online: false,
-                last_seen: self.start,
-                seen: VecDeque::new(),
-                seen_set: HashSet::new(),
-                outbox: VecDeque::new(),
-                failed: VecDeque::new(),
-                send: SendStream::new(self.epoch, self.cfg.give_up),
-                recv: None,
-                peer_epoch: None,
-            },
-        );
+        let mut peer = Peer::new(addr, self.start, self.epoch, self.cfg.give_up);
+        peer.name = clip_name(name);
+        self.peers.insert(id, peer);
+        // Where the key was proven last time: our own handshakes to it (for its outbox) are
+        // not answers to anything, so they need no credit.
+        self.proven.insert(addr);
     }
 
     /// With [`EndpointConfig::durable_acks`]: messages `ids` from `peer` (handed up as
@@ -825,9 +1022,10 @@ impl Endpoint {
         self.pump(now, to);
     }
 
-    /// Says goodbye to the discovery group and to every online peer. After this the endpoint
-    /// sets no more deadlines.
-    pub fn shutdown(&mut self) {
+    /// Says goodbye, sealed, to every online peer we hold a session with (a goodbye in the
+    /// clear would prove nothing, and is ignored). After this the endpoint sets no more
+    /// deadlines.
+    pub fn shutdown(&mut self, now: Instant) {
         if self.closed {
             return;
         }
@@ -838,17 +1036,15 @@ impl Endpoint {
         .encode() else {
             return;
         };
-        if self.discovery.is_some() {
-            self.push(Destination::Discovery, bye.clone());
-        }
-        let addrs: Vec<SocketAddr> = self
+        let mut online: Vec<(NodeId, SocketAddr)> = self
             .peers
-            .values()
-            .filter(|p| p.online)
-            .map(|p| p.addr)
+            .iter()
+            .filter(|(id, p)| p.online && self.secure.has_session(now, id))
+            .map(|(id, p)| (*id, p.addr))
             .collect();
-        for addr in addrs {
-            self.push(Destination::Unicast(addr), bye.clone());
+        online.sort();
+        for (id, addr) in online {
+            self.secure.seal(now, id, addr, bye.clone());
         }
     }
 
@@ -862,7 +1058,7 @@ impl Endpoint {
             if schedule.next <= now {
                 // The start-up burst asks everyone to answer, so a (re)started node learns
                 // its peers at once rather than at their next periodic beacon.
-                let beacon = self.beacon(schedule.step < STARTUP_BEACONS.len());
+                let beacon = self.beacon(schedule.step < STARTUP_BEACONS.len(), false);
                 self.push(Destination::Discovery, beacon);
                 schedule.advance(now, interval, &mut self.rng);
             }
@@ -876,8 +1072,27 @@ impl Endpoint {
             }
         }
         for addr in probes {
-            let beacon = self.beacon(true);
+            let beacon = self.beacon(true, true);
             self.push(Destination::Unicast(addr), beacon);
+        }
+
+        // Idle online peers get a keepalive: presence is only what authenticated traffic
+        // says.
+        let keepalive = self.cfg.beacon_interval;
+        let mut idle: Vec<(NodeId, SocketAddr)> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.online && now.saturating_duration_since(p.last_sent) >= keepalive)
+            .map(|(id, p)| (*id, p.addr))
+            .collect();
+        idle.sort();
+        for (id, addr) in idle {
+            if let Some(p) = self.peers.get_mut(&id) {
+                p.last_sent = now;
+            }
+            if !self.held.contains_key(&id) {
+                self.secure.seal(now, id, addr, Vec::new());
+            }
         }
 
         let mut ids: Vec<NodeId> = self
@@ -996,6 +1211,9 @@ impl Endpoint {
             });
         }
         self.stats.retransmits += peer.send.retransmissions - retransmitted_before;
+        if !out.is_empty() {
+            peer.last_sent = now;
+        }
         for packet in out {
             match Frame::Packet(packet).encode() {
                 #[cfg(feature = "bench-plaintext")]
@@ -1013,6 +1231,7 @@ impl Endpoint {
             return;
         }
         self.stats.datagrams_in += 1;
+        self.earn_credit(src.ip(), data.len());
         if !wire::is_native(data) {
             match rawtext::decode(data) {
                 Some(text) => {
@@ -1041,37 +1260,70 @@ impl Endpoint {
         self.stats.native_in += 1;
         match frame {
             Frame::Beacon(b) => self.on_beacon(now, src, b),
-            Frame::Goodbye { node } => {
-                if self.peers.get(&node).is_some_and(|p| p.online) {
-                    self.set_offline(node, PeerDownReason::Goodbye);
-                }
+            Frame::Goodbye { .. } => {
+                // Anyone can send this in anyone's name: only a sealed goodbye counts.
+                self.stats.clear_goodbyes += 1;
+                self.stats.unauthenticated += 1;
             }
             #[cfg(feature = "bench-plaintext")]
-            Frame::Packet(p) if self.cfg.plaintext_for_benchmarks => self.on_packet(now, src, p),
+            Frame::Packet(p) if self.cfg.plaintext_for_benchmarks => {
+                self.proven.insert(src);
+                self.on_packet(now, src, p)
+            }
             Frame::Packet(_) => {
                 // Packets travel sealed; one in the clear proves nothing about its sender.
                 self.stats.unauthenticated += 1;
             }
-            sealed => match self.secure.open(now, src, sealed) {
-                Some(Opened::Established { peer, addr, name }) => {
-                    self.on_established(now, peer, addr, &name);
+            other => {
+                if matches!(
+                    other,
+                    Frame::HandshakeInit { .. }
+                        | Frame::HandshakeReply { .. }
+                        | Frame::HandshakeFinal { .. }
+                ) {
+                    self.lanchat_addrs.insert(src);
                 }
-                Some(Opened::Plain {
-                    peer,
-                    addr,
-                    plaintext,
-                }) => match Frame::decode(&plaintext) {
-                    Ok(Frame::Packet(p)) if p.from == peer => {
-                        if self.held.contains_key(&peer) {
-                            self.stats.held += 1;
-                        } else {
-                            self.on_packet(now, addr, p);
-                        }
-                    }
-                    _ => self.stats.unauthenticated += 1,
-                },
-                None => {}
-            },
+                if let Some(opened) = self.secure.open(now, src, other) {
+                    self.on_opened(now, opened);
+                }
+            }
+        }
+    }
+
+    /// Authenticated news from a key: a proven handshake, a sealed frame, or a keepalive.
+    fn on_opened(&mut self, now: Instant, o: Opened) {
+        let Opened {
+            peer,
+            addr,
+            established,
+            plaintext,
+        } = o;
+        self.proven.insert(addr);
+        self.lanchat_addrs.insert(addr);
+        if let Some(name) = established {
+            self.on_established(now, peer, addr, &name);
+        }
+        if self.held.contains_key(&peer) {
+            if !plaintext.is_empty() {
+                self.stats.held += 1;
+            }
+            return;
+        }
+        if plaintext.is_empty() {
+            // A keepalive or a handshake's confirmation: the peer is there, and there.
+            if self.peers.contains_key(&peer) {
+                self.touch(now, peer, addr, None);
+            }
+            return;
+        }
+        match Frame::decode(&plaintext) {
+            Ok(Frame::Packet(p)) if p.from == peer => self.on_packet(now, addr, p),
+            Ok(Frame::Goodbye { node }) if node == peer => {
+                if self.peers.get(&peer).is_some_and(|p| p.online) {
+                    self.set_offline(peer, PeerDownReason::Goodbye);
+                }
+            }
+            _ => self.stats.unauthenticated += 1,
         }
     }
 
@@ -1079,7 +1331,7 @@ impl Endpoint {
         if p.from == self.cfg.identity.public() {
             return;
         }
-        let is_new = self.touch(now, p.from, src, None);
+        self.touch(now, p.from, src, None);
         let read_receipts = self.cfg.read_receipts;
         let Some(peer) = self.peers.get_mut(&p.from) else {
             return; // the peer table is full of online peers; not acknowledged
@@ -1168,48 +1420,79 @@ impl Endpoint {
             });
         }
         self.settle(p.from, outcomes);
-        if is_new {
-            // A peer we had not heard a beacon from: ask for one to learn its name.
-            self.reply_beacon(now, src);
-        }
         self.pump(now, p.from);
     }
 
+    /// A beacon is a hint, never news: it names a key and where it might be. From a key we
+    /// have no session with, it starts one handshake toward that address (which proves the
+    /// key, and where it receives, or fails). From a key we have a session with, a beacon
+    /// asking for an answer (its sender restarted, and lost the session) gets one beacon
+    /// back, so that the sender starts the handshake. Either costs at most the beacon's own
+    /// size (see [`may_send`](Self::may_send)).
     fn on_beacon(&mut self, now: Instant, src: SocketAddr, b: Beacon) {
         if b.node == self.cfg.identity.public() {
             return; // our own beacon, looped back
         }
-        let addr = SocketAddr::new(src.ip(), b.port);
-        let is_new = self.touch(now, b.node, addr, Some(&b.name));
-        if b.want_reply || is_new {
-            self.reply_beacon(now, addr);
+        self.stats.beacons += 1;
+        let hint = if b.unicast {
+            src
+        } else {
+            SocketAddr::new(src.ip(), b.port)
+        };
+        if self.held.contains_key(&b.node)
+            || self
+                .known
+                .get(&b.node)
+                .is_some_and(|k| k.level == TrustLevel::Blocked)
+        {
+            return;
+        }
+        if self.secure.is_linked(now, &b.node) {
+            if b.want_reply {
+                self.reply_beacon(now, hint);
+            }
+            return;
+        }
+        if !self.peers.contains_key(&b.node) {
+            // A candidate: bounded, the oldest forgotten first.
+            if !self.candidates.contains_key(&b.node) && self.candidates.len() >= MAX_CANDIDATES {
+                let oldest = self
+                    .candidates
+                    .iter()
+                    .min_by_key(|(id, t)| (**t, **id))
+                    .map(|(id, _)| *id);
+                if let Some(old) = oldest {
+                    self.candidates.remove(&old);
+                    self.secure.forget(&old);
+                }
+            }
+            self.candidates.insert(b.node, now);
+        }
+        let waiting = self
+            .peers
+            .get(&b.node)
+            .is_some_and(|p| !p.outbox.is_empty() || !p.failed.is_empty());
+        if waiting {
+            // Messages wait for it: keep trying while it is likely there.
+            let until = now + self.cfg.peer_timeout;
+            self.secure.connect_until(now, b.node, hint, until);
+        } else {
+            self.secure.connect(now, b.node, hint);
         }
     }
 
-    /// Notes that `node` is alive at `addr`. Returns true when it just came online.
-    ///
-    /// The address is only replaced while a peer is online if its port changed: a peer on
-    /// this host may be heard through several interfaces, and flapping between them would
-    /// help nobody.
+    /// Notes that `node` is alive at `addr`, as authenticated traffic just showed. Returns
+    /// true when it just came online.
     fn touch(&mut self, now: Instant, node: NodeId, addr: SocketAddr, name: Option<&str>) -> bool {
         if !self.peers.contains_key(&node) && !self.make_room() {
             return false;
         }
         let epoch = self.epoch;
         let give_up = self.cfg.give_up;
-        let peer = self.peers.entry(node).or_insert_with(|| Peer {
-            name: String::new(),
-            addr,
-            online: false,
-            last_seen: now,
-            seen: VecDeque::new(),
-            seen_set: HashSet::new(),
-            outbox: VecDeque::new(),
-            failed: VecDeque::new(),
-            send: SendStream::new(epoch, give_up),
-            recv: None,
-            peer_epoch: None,
-        });
+        let peer = self
+            .peers
+            .entry(node)
+            .or_insert_with(|| Peer::new(addr, now, epoch, give_up));
         peer.last_seen = now;
         let mut changed = false;
         if let Some(name) = name
@@ -1222,7 +1505,8 @@ impl Endpoint {
             peer.name = node.short();
             changed = true;
         }
-        if peer.addr != addr && (!peer.online || peer.addr.port() != addr.port()) {
+        if peer.addr != addr {
+            // Roaming: the key proved itself from here.
             peer.addr = addr;
             changed = true;
         }
@@ -1237,11 +1521,6 @@ impl Endpoint {
                 peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
             }
             self.events.push_back(Event::PeerUp(view));
-            // One side opens the session at once (so a changed key shows before anyone
-            // types); the other only when it has something to send.
-            if self.cfg.identity.public() < node {
-                self.secure.connect(now, node, addr);
-            }
             for w in waiting {
                 self.events.push_back(Event::State {
                     id: w.id,
@@ -1326,15 +1605,17 @@ impl Endpoint {
                 .retain(|_, t| now.duration_since(*t) < REPLY_GAP);
         }
         self.last_reply.insert(addr, now);
-        let beacon = self.beacon(false);
+        let beacon = self.beacon(false, true);
         self.push(Destination::Unicast(addr), beacon);
     }
 
-    fn beacon(&self, want_reply: bool) -> Vec<u8> {
+    /// Our beacon; `unicast` when it leaves from the unicast socket (to one address).
+    fn beacon(&self, want_reply: bool, unicast: bool) -> Vec<u8> {
         Frame::Beacon(Beacon {
             node: self.cfg.identity.public(),
             port: self.cfg.port,
             want_reply,
+            unicast,
             name: self.cfg.name.clone(),
         })
         .encode()

@@ -11,11 +11,24 @@
 //!   [`REJECT_AFTER`]; the previous session keeps opening frames until then, so nothing in
 //!   flight is lost by a rekey.
 //! - Nothing is kept for a source before a handshake message verifies, except the XX
-//!   responder's state between its reply and the final message, which is bounded and short
-//!   lived. Initiations are rate limited per source address, and padded (see `wire`) so a
-//!   reply is never larger than what asked for it.
-//! - IK initiations carry a timestamp that must grow per key, and initiations repeating an
-//!   ephemeral key seen lately are dropped: a replayed initiation gets no answer.
+//!   responder's state between its reply and the final message, and an IK responder's
+//!   session until the initiator uses it; both are bounded and short lived. Initiations are
+//!   padded (see `wire`) so a reply is never larger than what asked for it.
+//! - Handshake work is bounded twice: per source address (a burst, then a steady rate) and
+//!   for all sources together ([`GLOBAL_PER_SEC`]). When the global budget runs low, an
+//!   initiation is answered only with a cookie (a keyed hash of its source address, 16
+//!   bytes), and only an initiation carrying the right cookie costs a Diffie-Hellman: a
+//!   flood from forged addresses then costs a hash per datagram, while an honest initiator
+//!   pays one round trip.
+//! - A handshake is reported ([`Opened::established`]) only once its return path is proven:
+//!   the XX initiator holds the responder's answer to its own ephemeral key, the XX
+//!   responder the initiator's final message, and the IK responder waits for the first
+//!   frame sealed with the new session (the IK initiator sends an empty one at once). An
+//!   initiation from a forged source, or a replayed one, so changes nothing: not a peer's
+//!   address, nor its name, nor what the user is warned about.
+//! - IK initiations carry a timestamp that must grow per key (kept across restarts, see
+//!   [`Secure::handshake_times`]), and initiations repeating an ephemeral key seen lately
+//!   are dropped: a replayed initiation gets no answer.
 
 use super::NodeId;
 use super::wire::{self, Frame, Pattern};
@@ -57,10 +70,21 @@ const MAX_HALF_OPEN: usize = 256;
 /// Plaintexts kept per peer while its handshake runs (the stream resends anything lost):
 /// as many as the stream may have ahead.
 const MAX_QUEUED: usize = super::stream::MAX_AHEAD as usize;
-/// Per source address: a burst of this many initiations, refilled at `RATE_PER_SEC`.
+/// Per source address (IP and port: many nodes may share a host): a burst of this many
+/// initiations, refilled at `RATE_PER_SEC`.
 const RATE_BURST: f64 = 10.0;
 const RATE_PER_SEC: f64 = 2.0;
 const MAX_RATE_SOURCES: usize = 4096;
+/// Handshakes answered per second, all sources together, after a burst of
+/// [`GLOBAL_BURST`]. One costs about 0.2 ms of a core (four X25519 operations), so this is
+/// at most about 2 % of a core under any flood. Once less than half the burst is left, only
+/// initiations with a valid cookie are taken.
+pub const GLOBAL_PER_SEC: f64 = 100.0;
+const GLOBAL_BURST: f64 = 200.0;
+/// A cookie secret is replaced this often; cookies made with the one before still count.
+const COOKIE_LIFE: Duration = Duration::from_secs(120);
+/// Keys whose latest IK timestamp is remembered (across restarts too).
+const MAX_TIMESTAMPS: usize = 16_384;
 /// Ephemeral keys of recent initiations, remembered to drop replays.
 const RECENT_EPHEMERALS: usize = 8192;
 
@@ -195,28 +219,33 @@ pub struct SecureStats {
     pub wrong_key: u64,
     /// Frames from blocked keys.
     pub blocked: u64,
+    /// Initiations answered with a cookie instead of a handshake (under load).
+    pub cookies_sent: u64,
+    /// Initiations sent again with a cookie a responder gave us.
+    pub cookies_used: u64,
+    /// IK sessions whose initiator never used them (a forged or replayed initiation).
+    pub unproven_expired: u64,
 }
 
-/// What [`Secure`] learned from a frame.
+/// What [`Secure`] learned from a frame: authenticated news from `peer`, which has just
+/// shown that it holds its key and receives at `addr`.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Opened {
-    /// A handshake proved that `peer` holds its key. `name` is what it calls itself.
-    Established {
-        peer: NodeId,
-        addr: SocketAddr,
-        name: String,
-    },
-    /// A sealed frame from `peer`, opened: its plaintext.
-    Plain {
-        peer: NodeId,
-        addr: SocketAddr,
-        plaintext: Vec<u8>,
-    },
+pub struct Opened {
+    pub peer: NodeId,
+    pub addr: SocketAddr,
+    /// A handshake with `peer` completed and its return path is proven: the name it gave.
+    pub established: Option<String>,
+    /// What a sealed frame carried: an encoded frame, or nothing (a keepalive, or the proof
+    /// that a handshake's reply arrived).
+    pub plaintext: Vec<u8>,
 }
 
 enum Role {
-    /// Our initiation to `peer`, waiting for its reply.
-    Initiator { peer: NodeId },
+    /// Our initiation to `peer`, waiting for its reply; with the cookie it carried.
+    Initiator {
+        peer: NodeId,
+        cookie: Option<[u8; wire::COOKIE_BYTES]>,
+    },
     /// Our XX reply, waiting for the initiator's final message.
     Responder { remote: u32 },
 }
@@ -240,6 +269,11 @@ struct Session {
     initiator: bool,
     /// Until the other side shows it holds this session (only ever for an XX initiator).
     unconfirmed: Option<Unconfirmed>,
+    /// An IK responder's session before the initiator used it: not linked to the peer yet,
+    /// and reported (with this name) only when a frame sealed with it arrives.
+    unproven: Option<String>,
+    /// The IK timestamp of the initiation that made it (IK responder only).
+    timestamp: Option<u64>,
 }
 
 /// An XX initiator's final message, sent again (backing off) until the responder answers.
@@ -261,6 +295,11 @@ struct Link {
     retry_at: Option<Instant>,
     attempts: u32,
     queue: VecDeque<Vec<u8>>,
+    /// A cookie the responder at `addr` gave us, sent with our next initiations there.
+    cookie: Option<(SocketAddr, [u8; wire::COOKIE_BYTES])>,
+    /// Until when to keep trying (backing off) with nothing queued here: messages wait
+    /// for this peer elsewhere (its outbox).
+    eager_until: Option<Instant>,
 }
 
 struct Bucket {
@@ -284,7 +323,14 @@ pub struct Secure {
     last_timestamp: HashMap<NodeId, u64>,
     recent_e: HashSet<[u8; 32]>,
     recent_e_order: VecDeque<[u8; 32]>,
-    buckets: HashMap<IpAddr, Bucket>,
+    buckets: HashMap<SocketAddr, Bucket>,
+    /// Handshake work for all sources together.
+    global: Bucket,
+    cookie_secret: [u8; 32],
+    previous_cookie_secret: [u8; 32],
+    cookie_rotated: Instant,
+    /// IK timestamps changed since [`take_times_changed`](Self::take_times_changed).
+    times_changed: bool,
     out: VecDeque<(SocketAddr, Vec<u8>)>,
     stats: SecureStats,
 }
@@ -298,6 +344,9 @@ impl Secure {
     /// `start_wall_ms` is the wall clock (Unix ms) at `start`: timestamps in IK initiations
     /// are counted from it, so they grow across restarts of this node.
     pub fn new(me: Identity, name: &str, start: Instant, start_wall_ms: u64, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let cookie_secret = cookie_key(&me, &mut rng);
+        let previous_cookie_secret = cookie_key(&me, &mut rng);
         Self {
             me,
             // Clipped once, at a character boundary: the peer refuses a name that is not
@@ -305,7 +354,7 @@ impl Secure {
             name: wire::clip_utf8(name, wire::MAX_NAME_BYTES).to_owned(),
             start,
             start_wall_ms,
-            rng: Rng::new(seed),
+            rng,
             sessions: HashMap::new(),
             pending: HashMap::new(),
             links: HashMap::new(),
@@ -315,9 +364,39 @@ impl Secure {
             recent_e: HashSet::new(),
             recent_e_order: VecDeque::new(),
             buckets: HashMap::new(),
+            global: Bucket {
+                tokens: GLOBAL_BURST,
+                at: start,
+            },
+            cookie_secret,
+            previous_cookie_secret,
+            cookie_rotated: start,
+            times_changed: false,
             out: VecDeque::new(),
             stats: SecureStats::default(),
         }
+    }
+
+    /// The latest IK timestamp accepted from each key, to keep across restarts: a captured
+    /// initiation is then refused after a restart too.
+    pub fn handshake_times(&self) -> Vec<(NodeId, u64)> {
+        let mut all: Vec<(NodeId, u64)> =
+            self.last_timestamp.iter().map(|(k, t)| (*k, *t)).collect();
+        all.sort();
+        all
+    }
+
+    /// Takes in the timestamps an earlier run kept (see [`handshake_times`](Self::handshake_times)).
+    pub fn restore_handshake_times(&mut self, times: &[(NodeId, u64)]) {
+        for (key, t) in times.iter().take(MAX_TIMESTAMPS) {
+            let slot = self.last_timestamp.entry(*key).or_insert(0);
+            *slot = (*slot).max(*t);
+        }
+    }
+
+    /// True once after the timestamps changed.
+    pub fn take_times_changed(&mut self) -> bool {
+        std::mem::take(&mut self.times_changed)
     }
 
     pub fn stats(&self) -> &SecureStats {
@@ -350,6 +429,14 @@ impl Secure {
                 self.pending.remove(&idx);
             }
         }
+        self.sessions
+            .retain(|_, s| s.unproven.is_none() || s.peer != *peer);
+    }
+
+    /// Is a handshake with `peer` under way or a session up (so that a probe would add
+    /// nothing)?
+    pub fn is_linked(&self, now: Instant, peer: &NodeId) -> bool {
+        self.links.get(peer).is_some_and(|l| l.initiating.is_some()) || self.has_session(now, peer)
     }
 
     /// Is there a session that frames to `peer` can be sealed with now?
@@ -442,6 +529,8 @@ impl Secure {
             retry_at: None,
             attempts: 0,
             queue: VecDeque::new(),
+            cookie: None,
+            eager_until: None,
         });
         if link.current.is_none() {
             link.addr = addr;
@@ -485,6 +574,15 @@ impl Secure {
         }
     }
 
+    /// [`connect`](Self::connect), and keep trying (backing off) until `until` even with
+    /// nothing queued here: messages wait for `peer` in its outbox.
+    pub fn connect_until(&mut self, now: Instant, peer: NodeId, addr: SocketAddr, until: Instant) {
+        self.connect(now, peer, addr);
+        if let Some(link) = self.links.get_mut(&peer) {
+            link.eager_until = Some(until);
+        }
+    }
+
     /// What we sent `peer` went unanswered: if nothing has come back on the current session
     /// for a while, the peer may have restarted and lost it, so a fresh handshake starts
     /// (the current session keeps working meanwhile).
@@ -513,6 +611,7 @@ impl Secure {
         link.retry_at = Some(now + backoff(link.attempts));
         let attempts = link.attempts;
         let addr = link.addr;
+        let cookie = link.cookie.filter(|(at, _)| *at == addr).map(|(_, c)| c);
         let pattern = if self.pinned.contains(&peer) && attempts <= IK_ATTEMPTS {
             Pattern::Ik
         } else {
@@ -549,6 +648,7 @@ impl Secure {
             pattern,
             sender: idx,
             message: msg,
+            cookie,
         };
         let Ok(bytes) = frame.encode() else {
             tracing::error!("could not encode a handshake initiation");
@@ -558,7 +658,7 @@ impl Secure {
             idx,
             Pending {
                 hs,
-                role: Role::Initiator { peer },
+                role: Role::Initiator { peer, cookie },
                 created: now,
             },
         );
@@ -576,7 +676,8 @@ impl Secure {
                 pattern,
                 sender,
                 message,
-            } => self.on_init(now, src, pattern, sender, &message),
+                cookie,
+            } => self.on_init(now, src, pattern, sender, &message, cookie),
             Frame::HandshakeReply {
                 sender,
                 receiver,
@@ -590,12 +691,81 @@ impl Secure {
                 counter,
                 ciphertext,
             } => self.on_sealed(now, src, receiver, counter, &ciphertext),
+            Frame::Cookie { receiver, cookie } => {
+                self.on_cookie(now, src, receiver, cookie);
+                None
+            }
             _ => None,
         }
     }
 
-    fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
-        if self.buckets.len() >= MAX_RATE_SOURCES && !self.buckets.contains_key(&ip) {
+    fn cookie_with(secret: &[u8; 32], src: SocketAddr) -> [u8; wire::COOKIE_BYTES] {
+        let ip = match src.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        };
+        let digest = Blake2s256::new()
+            .chain_update(b"lanchat cookie")
+            .chain_update(secret)
+            .chain_update(ip)
+            .chain_update(src.port().to_be_bytes())
+            .finalize();
+        let mut cookie = [0u8; wire::COOKIE_BYTES];
+        cookie.copy_from_slice(&digest[..wire::COOKIE_BYTES]);
+        cookie
+    }
+
+    fn rotate_cookie_secret(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.cookie_rotated) >= COOKIE_LIFE {
+            self.previous_cookie_secret = self.cookie_secret;
+            self.cookie_secret = cookie_key(&self.me, &mut self.rng);
+            self.cookie_rotated = now;
+        }
+    }
+
+    fn cookie_valid(&self, src: SocketAddr, cookie: &[u8; wire::COOKIE_BYTES]) -> bool {
+        *cookie == Self::cookie_with(&self.cookie_secret, src)
+            || *cookie == Self::cookie_with(&self.previous_cookie_secret, src)
+    }
+
+    /// A responder under load asks our initiation `receiver` to prove its address: the
+    /// initiation goes again at once, with the cookie. A cookie for an initiation that
+    /// already carried this very cookie is not followed (no ping-pong).
+    fn on_cookie(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        receiver: u32,
+        cookie: [u8; wire::COOKIE_BYTES],
+    ) {
+        let Some(Pending {
+            role: Role::Initiator { peer, cookie: sent },
+            ..
+        }) = self.pending.get(&receiver)
+        else {
+            self.stats.unknown_session += 1;
+            return;
+        };
+        let peer = *peer;
+        if *sent == Some(cookie) {
+            return;
+        }
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        if link.initiating != Some(receiver) || link.addr != src {
+            self.stats.unknown_session += 1;
+            return;
+        }
+        link.cookie = Some((src, cookie));
+        // Not a new attempt: the same one, proving its address.
+        link.attempts = link.attempts.saturating_sub(1);
+        self.stats.cookies_used += 1;
+        self.initiate(now, peer);
+    }
+
+    fn allow(&mut self, now: Instant, src: SocketAddr) -> bool {
+        if self.buckets.len() >= MAX_RATE_SOURCES && !self.buckets.contains_key(&src) {
             let full_after = Duration::from_secs_f64(RATE_BURST / RATE_PER_SEC);
             self.buckets
                 .retain(|_, b| now.saturating_duration_since(b.at) < full_after);
@@ -603,7 +773,7 @@ impl Secure {
                 return false;
             }
         }
-        let b = self.buckets.entry(ip).or_insert(Bucket {
+        let b = self.buckets.entry(src).or_insert(Bucket {
             tokens: RATE_BURST,
             at: now,
         });
@@ -639,11 +809,32 @@ impl Secure {
         pattern: Pattern,
         sender: u32,
         message: &[u8],
+        cookie: Option<[u8; wire::COOKIE_BYTES]>,
     ) -> Option<Opened> {
-        if !self.allow(now, src.ip()) {
+        self.rotate_cookie_secret(now);
+        let refill = now.saturating_duration_since(self.global.at).as_secs_f64() * GLOBAL_PER_SEC;
+        self.global.tokens = (self.global.tokens + refill).min(GLOBAL_BURST);
+        self.global.at = now;
+        let under_load = self.global.tokens < GLOBAL_BURST / 2.0;
+        if under_load && !cookie.is_some_and(|c| self.cookie_valid(src, &c)) {
+            // Prove your address first: a hash, and 25 bytes back for 256 received.
+            let cookie = Self::cookie_with(&self.cookie_secret, src);
+            if let Ok(bytes) = (Frame::Cookie {
+                receiver: sender,
+                cookie,
+            })
+            .encode()
+            {
+                self.out.push_back((src, bytes));
+                self.stats.cookies_sent += 1;
+            }
+            return None;
+        }
+        if self.global.tokens < 1.0 || !self.allow(now, src) {
             self.stats.rate_limited += 1;
             return None;
         }
+        self.global.tokens -= 1.0;
         // Both patterns open with the initiator's ephemeral key.
         let Some(ephemeral) = message.get(..32).and_then(|e| <[u8; 32]>::try_from(e).ok()) else {
             self.stats.bad_auth += 1;
@@ -688,8 +879,7 @@ impl Secure {
                 self.stats.replays += 1;
                 return None;
             }
-            self.last_timestamp.insert(peer, timestamp);
-            established = Some((peer, name));
+            established = Some((peer, name, timestamp));
         }
         let reply_payload = self.payload(now);
         let mut msg = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
@@ -702,28 +892,34 @@ impl Secure {
         }
         .encode()
         .ok()?;
+        if self.half_open() >= MAX_HALF_OPEN {
+            self.expire_half_open(now, true);
+        }
         match established {
-            Some((peer, name)) => {
+            Some((peer, name, timestamp)) => {
                 let transport = hs.into_stateless_transport_mode().ok()?;
                 self.out.push_back((src, bytes));
-                self.install(now, idx, peer, sender, src, transport, false, None);
-                self.stats.handshakes += 1;
-                Some(Opened::Established {
-                    peer,
-                    addr: src,
-                    name,
-                })
+                // Not linked to the peer, and not reported, until the initiator uses it.
+                self.sessions.insert(
+                    idx,
+                    Session {
+                        peer,
+                        remote: sender,
+                        addr: src,
+                        transport,
+                        next_counter: 0,
+                        replay: ReplayWindow::default(),
+                        created: now,
+                        last_received: now,
+                        initiator: false,
+                        unconfirmed: None,
+                        unproven: Some(name),
+                        timestamp: Some(timestamp),
+                    },
+                );
+                None
             }
             None => {
-                if self
-                    .pending
-                    .values()
-                    .filter(|p| matches!(p.role, Role::Responder { .. }))
-                    .count()
-                    >= MAX_HALF_OPEN
-                {
-                    self.expire_half_open(now, true);
-                }
                 self.pending.insert(
                     idx,
                     Pending {
@@ -775,7 +971,7 @@ impl Secure {
     ) -> Option<Opened> {
         // A forged reply spoils the attempt; the retry timer starts another.
         let (mut pending, name) = self.take_pending(receiver, true, message)?;
-        let Role::Initiator { peer } = pending.role else {
+        let Role::Initiator { peer, .. } = pending.role else {
             return None;
         };
         if remote_key(&pending.hs) != Some(peer) {
@@ -806,7 +1002,8 @@ impl Secure {
             link.retry_at = None;
             link.attempts = 0;
         }
-        self.install(
+        let ik = final_frame.is_none();
+        let sealed = self.install(
             now,
             receiver,
             peer,
@@ -816,11 +1013,16 @@ impl Secure {
             true,
             final_frame,
         );
+        if ik && !sealed {
+            // The IK responder reports the session only once we use it: show it now.
+            self.seal_with(receiver, &[]);
+        }
         self.stats.handshakes += 1;
-        Some(Opened::Established {
+        Some(Opened {
             peer,
             addr: src,
-            name,
+            established: Some(name),
+            plaintext: Vec::new(),
         })
     }
 
@@ -846,10 +1048,11 @@ impl Secure {
         // Tell the initiator its final message arrived: an empty sealed frame.
         self.seal_with(receiver, &[]);
         self.stats.handshakes += 1;
-        Some(Opened::Established {
+        Some(Opened {
             peer,
             addr: src,
-            name,
+            established: Some(name),
+            plaintext: Vec::new(),
         })
     }
 
@@ -864,7 +1067,7 @@ impl Secure {
         transport: StatelessTransportState,
         initiator: bool,
         final_frame: Option<Vec<u8>>,
-    ) {
+    ) -> bool {
         self.sessions.insert(
             idx,
             Session {
@@ -882,8 +1085,16 @@ impl Secure {
                     resend_at: now + HANDSHAKE_WAIT,
                     wait: HANDSHAKE_WAIT,
                 }),
+                unproven: None,
+                timestamp: None,
             },
         );
+        self.link_session(idx, peer, addr)
+    }
+
+    /// Makes session `idx` the one frames to `peer` are sealed with, and seals what waited
+    /// for it. True if anything was sealed.
+    fn link_session(&mut self, idx: u32, peer: NodeId, addr: SocketAddr) -> bool {
         self.pinned.insert(peer);
         let link = self.link(peer, addr);
         link.addr = addr;
@@ -894,9 +1105,11 @@ impl Secure {
         if let Some(old) = dropped {
             self.sessions.remove(&old);
         }
+        let sealed = !queued.is_empty();
         for plaintext in queued {
             self.seal_with(idx, &plaintext);
         }
+        sealed
     }
 
     fn on_sealed(
@@ -929,18 +1142,49 @@ impl Secure {
         s.addr = src;
         s.unconfirmed = None;
         let peer = s.peer;
+        let established = s.unproven.take();
+        let timestamp = s.timestamp.take();
+        if established.is_some() {
+            // The IK initiator used the session we answered it with: it holds its key and
+            // receives where we sent the answer. Only now does the handshake count.
+            if self.blocked.contains(&peer) {
+                self.sessions.remove(&receiver);
+                self.stats.blocked += 1;
+                return None;
+            }
+            if let Some(t) = timestamp {
+                self.note_timestamp(peer, t);
+            }
+            self.link_session(receiver, peer, src);
+            self.stats.handshakes += 1;
+        }
         if let Some(link) = self.links.get_mut(&peer) {
             // The key proved itself from here: this is where it is now.
             link.addr = src;
         }
-        if plaintext.is_empty() {
-            return None; // a confirmation, nothing to hand up
-        }
-        Some(Opened::Plain {
+        Some(Opened {
             peer,
             addr: src,
+            established,
             plaintext,
         })
+    }
+
+    fn note_timestamp(&mut self, peer: NodeId, t: u64) {
+        if self.last_timestamp.len() >= MAX_TIMESTAMPS && !self.last_timestamp.contains_key(&peer) {
+            // Forget the key heard from longest ago (the lowest timestamp).
+            if let Some(oldest) = self
+                .last_timestamp
+                .iter()
+                .min_by_key(|(_, t)| **t)
+                .map(|(k, _)| *k)
+            {
+                self.last_timestamp.remove(&oldest);
+            }
+        }
+        let slot = self.last_timestamp.entry(peer).or_insert(0);
+        *slot = (*slot).max(t);
+        self.times_changed = true;
     }
 
     /// The plaintext of a sealed frame addressed to one of our sessions, without counting it
@@ -967,20 +1211,51 @@ impl Secure {
 
     /// Drops the oldest half-open responder handshakes: all expired ones, and with `force`
     /// the oldest one too, to make room.
+    fn half_open(&self) -> usize {
+        let responders = self
+            .pending
+            .values()
+            .filter(|p| matches!(p.role, Role::Responder { .. }))
+            .count();
+        let unproven = self
+            .sessions
+            .values()
+            .filter(|s| s.unproven.is_some())
+            .count();
+        responders + unproven
+    }
+
+    /// Drops the oldest half-open responder handshakes (XX waiting for the final message,
+    /// IK sessions never used): all expired ones, and with `force` the oldest one too, to
+    /// make room.
     fn expire_half_open(&mut self, now: Instant, force: bool) {
         self.pending.retain(|_, p| {
             !matches!(p.role, Role::Responder { .. })
                 || now.saturating_duration_since(p.created) < HALF_OPEN_LIFE
         });
+        let before = self.sessions.len();
+        self.sessions.retain(|_, s| {
+            s.unproven.is_none() || now.saturating_duration_since(s.created) < HALF_OPEN_LIFE
+        });
+        self.stats.unproven_expired += (before - self.sessions.len()) as u64;
         if force {
-            let oldest = self
+            let pending = self
                 .pending
                 .iter()
                 .filter(|(_, p)| matches!(p.role, Role::Responder { .. }))
-                .min_by_key(|(_, p)| p.created)
-                .map(|(i, _)| *i);
-            if let Some(i) = oldest {
-                self.pending.remove(&i);
+                .map(|(i, p)| (p.created, *i, false));
+            let unproven = self
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.unproven.is_some())
+                .map(|(i, s)| (s.created, *i, true));
+            if let Some((_, i, session)) = pending.chain(unproven).min() {
+                if session {
+                    self.sessions.remove(&i);
+                    self.stats.unproven_expired += 1;
+                } else {
+                    self.pending.remove(&i);
+                }
             }
         }
     }
@@ -1025,7 +1300,11 @@ impl Secure {
                     self.pending.remove(&idx);
                 }
                 let has_session = link.current.is_some();
-                if !link.queue.is_empty() || (!has_session && link.attempts < IDLE_ATTEMPTS) {
+                let eager = !has_session && link.eager_until.is_some_and(|t| now < t);
+                if !link.queue.is_empty()
+                    || eager
+                    || (!has_session && link.attempts < IDLE_ATTEMPTS)
+                {
                     retry.push(*peer);
                 } else {
                     link.retry_at = None;
@@ -1045,9 +1324,12 @@ impl Secure {
             .sessions
             .values()
             .filter_map(|s| s.unconfirmed.as_ref().map(|u| u.resend_at));
-        let ends = self.sessions.values().map(|s| match s.unconfirmed {
-            None => s.created + REJECT_AFTER,
-            Some(_) => s.created + HALF_OPEN_LIFE,
+        let ends = self.sessions.values().map(|s| {
+            if s.unconfirmed.is_some() || s.unproven.is_some() {
+                s.created + HALF_OPEN_LIFE
+            } else {
+                s.created + REJECT_AFTER
+            }
         });
         let half_open = self
             .pending
@@ -1056,6 +1338,19 @@ impl Secure {
             .map(|p| p.created + HALF_OPEN_LIFE);
         retries.chain(resends).chain(ends).chain(half_open).min()
     }
+}
+
+/// A fresh cookie secret. `rng` is not a cryptographic generator (its outputs show on the
+/// wire as session indexes), so the secret also hashes in our private key: nobody who lacks
+/// it can predict cookies.
+fn cookie_key(me: &Identity, rng: &mut Rng) -> [u8; 32] {
+    Blake2s256::new()
+        .chain_update(b"lanchat cookie secret")
+        .chain_update(me.secret)
+        .chain_update(rng.next_u64().to_be_bytes())
+        .chain_update(rng.next_u64().to_be_bytes())
+        .finalize()
+        .into()
 }
 
 fn builder(params: &str) -> Result<Builder<'static>, snow::Error> {

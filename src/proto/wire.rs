@@ -6,14 +6,20 @@
 //!
 //! ```text
 //! FF 'L' 'C' version kind payload...
-//! kind 1 beacon   node[32] port:u16 flags:u8 name_len:u8 name
+//! kind 1 beacon   node[32] port:u16 flags:u8 name_len:u8 name zero padding to INIT_DATAGRAM
+//!                 flags: 1 want a reply, 2 sent from the unicast socket (the source
+//!                 address is where to answer; otherwise the source IP with `port`)
 //! kind 2 goodbye  node[32]
+//!                 (only ever inside kind 7: a goodbye in the clear is ignored)
 //! kind 3 packet   from[32] epoch:u64 flags:u8 [ack] [data]
 //!                 (only ever inside kind 7: a packet in the clear is refused)
 //! kind 4 hs-init  pattern:u8 sender:u32 len:u16 noise[len] zero padding to INIT_DATAGRAM
+//!                 pattern | 0x80: the last COOKIE_BYTES of the padding are a cookie
 //! kind 5 hs-reply sender:u32 receiver:u32 len:u16 noise[len]
 //! kind 6 hs-final receiver:u32 len:u16 noise[len]
-//! kind 7 sealed   receiver:u32 counter:u64 ciphertext (a kind 3 frame, or empty)
+//! kind 7 sealed   receiver:u32 counter:u64 ciphertext (a kind 3 or kind 2 frame, or
+//!                 empty: a keepalive, or the proof that a handshake's reply arrived)
+//! kind 8 cookie   receiver:u32 cookie[COOKIE_BYTES]
 //!   ack   acked_epoch:u64 delay_ms:u16 count:u8 (start:u64 end:u64) * count
 //!         packet-number ranges, inclusive, highest first, not touching
 //!   data  pn:u64 msn:u64 base:u64 id:u64 kind:u8 sent_at_ms:i64
@@ -39,13 +45,19 @@
 //! Kinds 4 to 7 carry Noise (see `proto::secure`): `sender` and `receiver` are the session
 //! indexes each side picked, `counter` is the explicit nonce of a sealed frame. A handshake
 //! initiation is padded to a fixed size larger than any reply, so answering one never
-//! amplifies traffic towards a forged source address.
+//! amplifies traffic towards a forged source address. Beacons are padded to the same size,
+//! so that one beacon pays for exactly one beacon or initiation sent in answer.
+//!
+//! Kind 8 answers an initiation when the responder is under load: the initiator sends its
+//! initiation again with the cookie, which proves that it receives at its address
+//! (WireGuard's cookie reply). The cookie is a keyed hash of that address.
 
 use super::{MsgId, NodeId};
 use thiserror::Error;
 
 pub const MAGIC: [u8; 3] = [0xFF, b'L', b'C'];
-pub const VERSION: u8 = 1;
+/// 2: beacons padded, goodbyes only sealed, cookies.
+pub const VERSION: u8 = 2;
 /// Largest UDP payload lanchat sends: safe under any real path MTU.
 pub const MAX_DATAGRAM: usize = 1200;
 /// Longest display name carried in a beacon, in bytes.
@@ -73,6 +85,10 @@ pub const INIT_DATAGRAM: usize = 256;
 /// Longest Noise handshake message a frame carries: what fits the reply, whose header is
 /// the largest, within an initiation's size. So no reply can outgrow an initiation.
 pub const MAX_HANDSHAKE_MESSAGE: usize = INIT_DATAGRAM - (HEADER + 4 + 4 + 2);
+/// Bytes of an address-proving cookie.
+pub const COOKIE_BYTES: usize = 16;
+/// Longest Noise message an initiation carries: room is left for a cookie.
+pub const MAX_INIT_MESSAGE: usize = INIT_DATAGRAM - (HEADER + 1 + 4 + 2) - COOKIE_BYTES;
 /// Bytes of a packet before its sections.
 pub const PACKET_OVERHEAD: usize = HEADER + 32 + 8 + 1;
 /// Bytes of a data section besides its payload.
@@ -90,7 +106,10 @@ const KIND_HS_INIT: u8 = 4;
 const KIND_HS_REPLY: u8 = 5;
 const KIND_HS_FINAL: u8 = 6;
 const KIND_SEALED: u8 = 7;
+const KIND_COOKIE: u8 = 8;
 const FLAG_WANT_REPLY: u8 = 1;
+const FLAG_UNICAST: u8 = 2;
+const PATTERN_COOKIE: u8 = 0x80;
 const FLAG_ACK: u8 = 1;
 const FLAG_DATA: u8 = 2;
 /// With FLAG_DATA: the sender has nothing more ready, so an ack is wanted now.
@@ -287,6 +306,11 @@ pub struct Beacon {
     pub port: u16,
     /// Ask the receiver to answer with its own beacon, unicast.
     pub want_reply: bool,
+    /// Sent from the sender's unicast socket: its source address is where it listens
+    /// (through NAT or a relay too), whatever `port` says.
+    pub unicast: bool,
+    /// What the sender calls itself: a hint for diagnostics only. A peer's name comes from
+    /// its handshake.
     pub name: String,
 }
 
@@ -344,6 +368,8 @@ pub enum Frame {
         pattern: Pattern,
         sender: u32,
         message: Vec<u8>,
+        /// The responder's cookie for the initiator's address, when it asked for one.
+        cookie: Option<[u8; COOKIE_BYTES]>,
     },
     HandshakeReply {
         sender: u32,
@@ -358,6 +384,11 @@ pub enum Frame {
         receiver: u32,
         counter: u64,
         ciphertext: Vec<u8>,
+    },
+    /// A responder under load asks initiation `receiver` to come again with this cookie.
+    Cookie {
+        receiver: u32,
+        cookie: [u8; COOKIE_BYTES],
     },
 }
 
@@ -428,9 +459,12 @@ impl Frame {
                 out.push(KIND_BEACON);
                 out.extend_from_slice(&b.node.0);
                 out.extend_from_slice(&b.port.to_be_bytes());
-                out.push(if b.want_reply { FLAG_WANT_REPLY } else { 0 });
+                let flags = if b.want_reply { FLAG_WANT_REPLY } else { 0 }
+                    | if b.unicast { FLAG_UNICAST } else { 0 };
+                out.push(flags);
                 out.push(b.name.len() as u8);
                 out.extend_from_slice(b.name.as_bytes());
+                out.resize(INIT_DATAGRAM, 0);
             }
             Frame::Goodbye { node } => {
                 out.push(KIND_GOODBYE);
@@ -485,15 +519,21 @@ impl Frame {
                 pattern,
                 sender,
                 message,
+                cookie,
             } => {
                 out.push(KIND_HS_INIT);
-                out.push(match pattern {
+                let pattern = match pattern {
                     Pattern::Xx => 1,
                     Pattern::Ik => 2,
-                });
+                };
+                out.push(pattern | if cookie.is_some() { PATTERN_COOKIE } else { 0 });
                 out.extend_from_slice(&sender.to_be_bytes());
+                if message.len() > MAX_INIT_MESSAGE {
+                    return Err(EncodeError::Invalid("handshake message length"));
+                }
                 put_message(&mut out, message)?;
-                out.resize(INIT_DATAGRAM, 0);
+                out.resize(INIT_DATAGRAM - COOKIE_BYTES, 0);
+                out.extend_from_slice(&cookie.unwrap_or([0; COOKIE_BYTES]));
             }
             Frame::HandshakeReply {
                 sender,
@@ -523,6 +563,11 @@ impl Frame {
                     return Err(EncodeError::Invalid("sealed frame larger than a datagram"));
                 }
             }
+            Frame::Cookie { receiver, cookie } => {
+                out.push(KIND_COOKIE);
+                out.extend_from_slice(&receiver.to_be_bytes());
+                out.extend_from_slice(cookie);
+            }
         }
         Ok(out)
     }
@@ -540,13 +585,16 @@ impl Frame {
         }
         let frame = match r.u8()? {
             KIND_BEACON => {
+                if data.len() != INIT_DATAGRAM {
+                    return Err(DecodeError::Invalid("beacon not padded"));
+                }
                 let node = r.node()?;
                 let port = r.u16()?;
                 if port == 0 {
                     return Err(DecodeError::Invalid("port 0"));
                 }
                 let flags = r.u8()?;
-                if flags & !FLAG_WANT_REPLY != 0 {
+                if flags & !(FLAG_WANT_REPLY | FLAG_UNICAST) != 0 {
                     return Err(DecodeError::Invalid("beacon flags"));
                 }
                 let len = usize::from(r.u8()?);
@@ -556,10 +604,15 @@ impl Frame {
                 let name = std::str::from_utf8(r.take(len)?)
                     .map_err(|_| DecodeError::Utf8)?
                     .to_owned();
+                if r.data.iter().any(|b| *b != 0) {
+                    return Err(DecodeError::Invalid("beacon padding"));
+                }
+                r.data = &[];
                 Frame::Beacon(Beacon {
                     node,
                     port,
                     want_reply: flags & FLAG_WANT_REPLY != 0,
+                    unicast: flags & FLAG_UNICAST != 0,
                     name,
                 })
             }
@@ -639,15 +692,26 @@ impl Frame {
                 if data.len() != INIT_DATAGRAM {
                     return Err(DecodeError::Invalid("handshake initiation not padded"));
                 }
-                let pattern = match r.u8()? {
+                let byte = r.u8()?;
+                let pattern = match byte & !PATTERN_COOKIE {
                     1 => Pattern::Xx,
                     2 => Pattern::Ik,
                     _ => return Err(DecodeError::Invalid("handshake pattern")),
                 };
                 let sender = r.u32()?;
                 let message = r.message()?;
-                // The rest is padding, and padding is zeros.
-                if r.data.iter().any(|b| *b != 0) {
+                if message.len() > MAX_INIT_MESSAGE {
+                    return Err(DecodeError::Invalid("handshake message length"));
+                }
+                // The rest is padding, and padding is zeros, but for the cookie at its end.
+                let at = r.data.len().checked_sub(COOKIE_BYTES);
+                let (padding, tail) = r.data.split_at(at.ok_or(DecodeError::Truncated)?);
+                let cookie = match <[u8; COOKIE_BYTES]>::try_from(tail) {
+                    Ok(c) if byte & PATTERN_COOKIE != 0 => Some(c),
+                    Ok(c) if c == [0; COOKIE_BYTES] => None,
+                    _ => return Err(DecodeError::Invalid("handshake padding")),
+                };
+                if padding.iter().any(|b| *b != 0) {
                     return Err(DecodeError::Invalid("handshake padding"));
                 }
                 r.data = &[];
@@ -655,6 +719,7 @@ impl Frame {
                     pattern,
                     sender,
                     message,
+                    cookie,
                 }
             }
             KIND_HS_REPLY => Frame::HandshakeReply {
@@ -682,6 +747,10 @@ impl Frame {
                     ciphertext,
                 }
             }
+            KIND_COOKIE => Frame::Cookie {
+                receiver: r.u32()?,
+                cookie: r.array()?,
+            },
             other => return Err(DecodeError::Kind(other)),
         };
         if !r.data.is_empty() {
@@ -781,7 +850,15 @@ mod tests {
                 node: node(1),
                 port: 47475,
                 want_reply: true,
+                unicast: false,
                 name: "李雷".into(),
+            }),
+            Frame::Beacon(Beacon {
+                node: node(1),
+                port: 9,
+                want_reply: false,
+                unicast: true,
+                name: String::new(),
             }),
             Frame::Goodbye { node: node(2) },
             Frame::Packet(Packet {
@@ -814,6 +891,17 @@ mod tests {
                 pattern: Pattern::Ik,
                 sender: 7,
                 message: vec![3; 150],
+                cookie: None,
+            },
+            Frame::HandshakeInit {
+                pattern: Pattern::Xx,
+                sender: 7,
+                message: vec![3; MAX_INIT_MESSAGE],
+                cookie: Some([0; COOKIE_BYTES]),
+            },
+            Frame::Cookie {
+                receiver: 3,
+                cookie: [9; COOKIE_BYTES],
             },
             Frame::HandshakeReply {
                 sender: 8,
@@ -894,9 +982,11 @@ mod tests {
                 }
                 let err = decoded.expect_err("truncated must fail");
                 let unpadded = DecodeError::Invalid("handshake initiation not padded");
+                let beacon_unpadded = DecodeError::Invalid("beacon not padded");
                 assert!(
                     matches!(err, DecodeError::Truncated | DecodeError::NotNative)
-                        || (matches!(frame, Frame::HandshakeInit { .. }) && err == unpadded),
+                        || (matches!(frame, Frame::HandshakeInit { .. }) && err == unpadded)
+                        || (matches!(frame, Frame::Beacon(_)) && err == beacon_unpadded),
                     "cut {cut} of {frame:?}: {err:?}"
                 );
             }
@@ -905,9 +995,23 @@ mod tests {
 
     #[test]
     fn trailing_bytes_and_bad_fields_are_rejected() {
-        let mut bytes = samples()[1].encode().expect("encodes");
+        let goodbye = Frame::Goodbye { node: node(2) };
+        let mut bytes = goodbye.encode().expect("encodes");
         bytes.push(0);
         assert_eq!(Frame::decode(&bytes), Err(DecodeError::Trailing(1)));
+        // A beacon or initiation longer than its padded size, or with junk in its padding.
+        for frame in [&samples()[0], &samples()[6]] {
+            let mut bytes = frame.encode().expect("encodes");
+            bytes.push(0);
+            assert!(Frame::decode(&bytes).is_err(), "{frame:?}");
+            bytes.pop();
+            bytes[INIT_DATAGRAM - COOKIE_BYTES - 1] = 1;
+            assert!(Frame::decode(&bytes).is_err(), "{frame:?}");
+        }
+        // A cookie where the pattern byte says there is none.
+        let mut bytes = samples()[6].encode().expect("encodes");
+        bytes[INIT_DATAGRAM - 1] = 1;
+        assert!(Frame::decode(&bytes).is_err());
 
         let mut bytes = samples()[0].encode().expect("encodes");
         bytes[3] = 9;
@@ -1259,10 +1363,13 @@ mod tests {
             message in proptest::collection::vec(any::<u8>(), 1..=MAX_HANDSHAKE_MESSAGE),
             ciphertext in proptest::collection::vec(any::<u8>(), 16..=MAX_DATAGRAM - SEAL_OVERHEAD + 16),
             ik in any::<bool>(),
+            cookie in proptest::option::of(any::<[u8; COOKIE_BYTES]>()),
         ) {
             let pattern = if ik { Pattern::Ik } else { Pattern::Xx };
+            let short = message[..message.len().min(MAX_INIT_MESSAGE)].to_vec();
             for frame in [
-                Frame::HandshakeInit { pattern, sender, message: message.clone() },
+                Frame::HandshakeInit { pattern, sender, message: short, cookie },
+                Frame::Cookie { receiver, cookie: cookie.unwrap_or_default() },
                 Frame::HandshakeReply { sender, receiver, message: message.clone() },
                 Frame::HandshakeFinal { receiver, message: message.clone() },
                 Frame::Sealed { receiver, counter, ciphertext: ciphertext.clone() },
@@ -1280,9 +1387,10 @@ mod tests {
         }
 
         #[test]
-        fn beacons_round_trip(port in 1u16.., want in any::<bool>(), name in "\\PC{0,16}") {
-            let frame = Frame::Beacon(Beacon { node: node(5), port, want_reply: want, name });
+        fn beacons_round_trip(port in 1u16.., want in any::<bool>(), unicast in any::<bool>(), name in "\\PC{0,16}") {
+            let frame = Frame::Beacon(Beacon { node: node(5), port, want_reply: want, unicast, name });
             let bytes = frame.encode().expect("encodes");
+            prop_assert_eq!(bytes.len(), INIT_DATAGRAM);
             prop_assert_eq!(Frame::decode(&bytes), Ok(frame));
         }
     }

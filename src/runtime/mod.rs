@@ -21,7 +21,7 @@ use net::{Batch, Net, NetConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use storage::StoreHandle;
 use tokio::sync::mpsc;
 
@@ -83,8 +83,59 @@ pub struct Node {
     /// History, outbox and peers on disk, when there is a store.
     store: Option<StoreHandle>,
     store_rx: Option<mpsc::UnboundedReceiver<storage::Reply>>,
-    /// Where `known_peers` lives; rewritten when a key's trust changes.
+    /// Where `known_peers` and the handshake times live.
     config_dir: std::path::PathBuf,
+    /// Handshake times changed and not yet written, and when they last were.
+    times: Option<Vec<(NodeId, u64)>>,
+    times_written: Instant,
+}
+
+/// The latest IK handshake timestamp of each key (`KEY TIMESTAMP` per line), kept so that a
+/// captured initiation is refused after a restart too.
+pub const HANDSHAKE_TIMES_FILE: &str = "handshake_times";
+/// Handshake times are written at most this often (and at exit).
+const TIMES_WRITE_GAP: Duration = Duration::from_secs(5);
+
+/// Reads the handshake times; a line that does not parse is skipped (this is state, not
+/// settings: losing a line only lets an old initiation be answered once more, which still
+/// establishes nothing without its sender).
+pub fn load_handshake_times(dir: &std::path::Path) -> Vec<(NodeId, u64)> {
+    let Ok(text) = std::fs::read_to_string(dir.join(HANDSHAKE_TIMES_FILE)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut parts = line.split_whitespace();
+        let key = parts.next().and_then(NodeId::from_hex);
+        let time = parts.next().and_then(|t| t.parse::<u64>().ok());
+        match (key, time, parts.next()) {
+            (Some(key), Some(time), None) => out.push((key, time)),
+            _ => tracing::warn!(
+                line = n + 1,
+                "skipping a bad line in {HANDSHAKE_TIMES_FILE}"
+            ),
+        }
+    }
+    out
+}
+
+/// Writes the handshake times atomically (a temporary file renamed over the old one).
+pub fn save_handshake_times(dir: &std::path::Path, times: &[(NodeId, u64)]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{HANDSHAKE_TIMES_FILE}.tmp"));
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    let mut text = String::with_capacity(times.len() * 82);
+    for (key, time) in times {
+        text.push_str(&format!("{key} {time}\n"));
+    }
+    file.write_all(text.as_bytes())?;
+    drop(file);
+    std::fs::rename(&tmp, dir.join(HANDSHAKE_TIMES_FILE))
 }
 
 /// What woke the loop, as far as the node is concerned.
@@ -132,6 +183,7 @@ impl Node {
         let send_error = net.discovery_error.clone();
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
         cfg.known_peers = known_peers;
+        cfg.handshake_times = load_handshake_times(&settings.config_dir);
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
         cfg.read_receipts = settings.read_receipts;
@@ -148,6 +200,8 @@ impl Node {
             store: None,
             store_rx: None,
             config_dir: settings.config_dir.clone(),
+            times: None,
+            times_written: Instant::now(),
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -323,14 +377,18 @@ impl Node {
             self.send_error = Some(format!("send failed: {e}"));
         }
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
-        if events
-            .iter()
-            .any(|e| matches!(e, proto::Event::Trust { .. }))
+        if !self.endpoint.take_known_changes().is_empty()
             && let Err(e) =
                 crate::config::save_known_peers(&self.config_dir, &self.endpoint.known_peers())
         {
             tracing::error!(%e, "could not save known_peers");
             self.send_error = Some(format!("could not save known peers: {e}"));
+        }
+        if let Some(times) = self.endpoint.take_handshake_times() {
+            self.times = Some(times);
+        }
+        if self.times.is_some() && self.times_written.elapsed() >= TIMES_WRITE_GAP {
+            self.write_times();
         }
         if self.store.is_none() {
             return events;
@@ -489,7 +547,17 @@ impl Node {
 
     /// Says goodbye and flushes it out.
     pub fn shutdown(&mut self) {
-        self.endpoint.shutdown();
+        self.endpoint.shutdown(mono_now());
         self.drain();
+        self.write_times();
+    }
+
+    fn write_times(&mut self) {
+        if let Some(times) = self.times.take() {
+            self.times_written = Instant::now();
+            if let Err(e) = save_handshake_times(&self.config_dir, &times) {
+                tracing::warn!(%e, "could not save handshake times");
+            }
+        }
     }
 }
