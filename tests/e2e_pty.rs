@@ -498,3 +498,43 @@ fn quote_reply_recall_paste_and_switching_between_two_real_instances() {
     bob.type_bytes(&[0x03]);
     assert!(bob.wait_exit(DEADLINE).success());
 }
+
+/// Keys typed ahead (a scripted or forwarded paste without bracketed paste: 8 KB written
+/// at once) are all read, and a Ctrl-C behind them quits. crossterm's default event source
+/// read one buffer per wake-up while the terminal was watched edge-triggered, so it stalled
+/// with keys still queued (crossterm issue #813).
+#[test]
+fn eight_kilobytes_typed_ahead_are_all_read_and_ctrl_c_behind_them_quits() {
+    // Lines of text joined by Alt-Enter (a new line in the message, never a send).
+    let mut keys = Vec::new();
+    let mut n = 0;
+    while keys.len() < 8 * 1024 {
+        keys.extend_from_slice(format!("line{n:04} typed ahead").as_bytes());
+        keys.extend_from_slice(b"\x1b\r");
+        n += 1;
+    }
+    let extra = ["--no-discovery".to_string()];
+    let mut dan = Instance::spawn("dan", 100, 30, &extra);
+    dan.wait_for_status("dan", DEADLINE);
+    let mut all = keys.clone();
+    all.extend_from_slice(b"THE-END");
+    dan.type_bytes(&all);
+    // A long input is slow to edit in a debug build on a busy machine: wait generously
+    // (before the fix it never came, however long one waited).
+    let slow = DEADLINE * 4;
+    dan.wait_until("THE-END", slow, |s| s.contains("THE-END"));
+    // The last full line before it is there too: nothing was dropped on the way.
+    dan.wait_for(&format!("line{:04} typed ahead", n - 1));
+    dan.type_bytes(&[0x03]);
+    assert!(dan.wait_exit(DEADLINE).success());
+
+    // Again, with Ctrl-C right behind the keys in the same write.
+    let mut eve = Instance::spawn("eve", 100, 30, &extra);
+    eve.wait_for_status("eve", DEADLINE);
+    let mut all = keys;
+    all.push(0x03);
+    eve.type_bytes(&all);
+    let status = eve.wait_exit(slow);
+    assert!(status.success(), "eve exited with {status:?}");
+    assert_terminal_restored("eve", &eve.raw_output_after_exit());
+}

@@ -9,7 +9,7 @@ use crate::proto::{Body, ConversationId, Identity, MsgId, NodeId};
 use crate::store::{self, StoredMessage};
 use crate::ui;
 use anyhow::Context;
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -23,6 +23,8 @@ use tokio::time::Instant;
 /// Keys taken in one turn before the screen is redrawn (typing fast, pasting without
 /// bracketed paste).
 const KEY_BATCH: usize = 64;
+/// Terminal events read ahead of the loop at most.
+const KEY_CHANNEL: usize = 1024;
 
 /// Frames are drawn at most this often: a burst of datagrams, each turn of the loop taking
 /// a few, would otherwise redraw the whole screen for every few messages (a fifth of the
@@ -70,13 +72,39 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     terminal::enable_attention(settings.bell, settings.title, settings.notify, in_tmux);
     run_with(
         &mut term,
-        EventStream::new(),
+        terminal_events().context("could not read the terminal")?,
         node,
         app,
         effects,
         terminal::stop_signal(),
     )
     .await
+}
+
+/// Terminal events from a thread of their own that reads with crossterm's blocking
+/// `event::read`, handed over a bounded channel (the thread waits while the loop is
+/// behind).
+///
+/// Not crossterm's `EventStream`: it polls its source with a zero timeout, which returns
+/// nothing while events sit parsed in the source's buffer, and its default source watches
+/// the terminal edge-triggered but reads one buffer per wake-up. Keys typed ahead (8 KB
+/// written at once) then stalled until more keys arrived, and a Ctrl-C behind them waited
+/// with them (crossterm issue #813). A blocking read with the `use-dev-tty` source (level
+/// triggered) returns every buffered event first and waits only when nothing is left.
+fn terminal_events() -> io::Result<impl Stream<Item = io::Result<Event>> + Unpin> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<Event>>(KEY_CHANNEL);
+    std::thread::Builder::new()
+        .name("terminal-input".into())
+        .spawn(move || {
+            loop {
+                let event = crossterm::event::read();
+                let failed = event.is_err();
+                if tx.blocking_send(event).is_err() || failed {
+                    break;
+                }
+            }
+        })?;
+    Ok(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
 /// The loop: merge keys, datagrams, deadlines and background results; update; draw if dirty.
