@@ -83,8 +83,8 @@ pub struct Node {
     /// History, outbox and peers on disk, when there is a store.
     store: Option<StoreHandle>,
     store_rx: Option<mpsc::UnboundedReceiver<storage::Reply>>,
-    /// Where `known_peers` lives; rewritten when a key's trust changes.
-    config_dir: std::path::PathBuf,
+    /// `known_peers`: a line is appended for each key whose entry changed.
+    known_peers: crate::config::KnownPeersWriter,
 }
 
 /// What woke the loop, as far as the node is concerned.
@@ -131,6 +131,7 @@ impl Node {
         let discovery = settings.discovery && net.discovery_error.is_none();
         let send_error = net.discovery_error.clone();
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
+        let known_file = crate::config::KnownPeersWriter::new(&settings.config_dir, &known_peers);
         cfg.known_peers = known_peers;
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
@@ -147,7 +148,7 @@ impl Node {
             send_error,
             store: None,
             store_rx: None,
-            config_dir: settings.config_dir.clone(),
+            known_peers: known_file,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -326,8 +327,7 @@ impl Node {
         if events
             .iter()
             .any(|e| matches!(e, proto::Event::Trust { .. }))
-            && let Err(e) =
-                crate::config::save_known_peers(&self.config_dir, &self.endpoint.known_peers())
+            && let Err(e) = self.known_peers.sync(&self.endpoint.known_peers())
         {
             tracing::error!(%e, "could not save known_peers");
             self.send_error = Some(format!("could not save known peers: {e}"));
