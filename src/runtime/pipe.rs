@@ -7,6 +7,10 @@
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
 //! `message` (with `reply_to` and `quote` when it replies to another), `recall`, `state`,
 //! `trust`, `peers`, `error`.
+//!
+//! Input lines are read with a bound ([`BoundedLines`], [`MAX_LINE_BYTES`]); output is
+//! written by [`crate::inert`], so peer text is exact but carries no raw control, C1 or
+//! bidi character to the terminal a script may print it on.
 
 use super::storage::Reply;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
