@@ -1,7 +1,7 @@
 //! The sockets: one unicast socket per instance, and the discovery socket that every local
 //! instance shares (SO_REUSEADDR + SO_REUSEPORT) to hear multicast and broadcast beacons:
 //! on 0.0.0.0 by default, and only where the bind address is when there is one (see
-//! [`discovery_sockets`]).
+//! `discovery_sockets`).
 //!
 //! Both ways go in batches where Linux allows: the receive tasks take up to [`RECV_SLOTS`]
 //! datagrams per system call (`recvmmsg`), and the unicast socket asks for coalesced
