@@ -7,7 +7,7 @@ use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
 pub use crate::ui::Theme;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -333,40 +333,160 @@ pub fn load_or_create_identity(dir: &Path) -> Result<Identity, ConfigError> {
     }
 }
 
-/// Writes a file readable by its owner only, atomically: a temporary file, synced, renamed.
+/// Writes a file readable by its owner only, atomically: a new temporary file (made here,
+/// mode 0600, never one left over), synced, renamed over `path`, and the directory synced.
 fn write_private(path: &Path, text: &str) -> Result<(), ConfigError> {
     let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
+    // A leftover from a crash (or anyone's) could carry any mode: opening it would keep that
+    // mode, so it goes, and the new one is created exclusively.
+    match fs::remove_file(&tmp) {
+        Ok(()) => tracing::info!(path = %tmp.display(), "removed a leftover temporary file"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(&tmp)(e)),
+    }
     let mut f = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&tmp)
         .map_err(io_err(&tmp))?;
     f.write_all(text.as_bytes()).map_err(io_err(&tmp))?;
     f.sync_all().map_err(io_err(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_err(path))
+    drop(f);
+    fs::rename(&tmp, path).map_err(io_err(path))?;
+    sync_dir(path)
 }
 
-/// Reads `known_peers`: `KEY LEVEL IP "NAME"` per line, `#` comments. A bad line is an
-/// error naming it; the file is never rewritten over something we could not read.
-pub fn load_known_peers(dir: &Path) -> Result<Vec<KnownPeer>, ConfigError> {
-    let path = dir.join(KNOWN_PEERS_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(&path)(e)),
+/// Syncs the directory holding `path`, so that a rename or a new file in it lasts.
+fn sync_dir(path: &Path) -> Result<(), ConfigError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
-    let mut out = Vec::new();
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+/// What [`tighten_private_dir`] and [`open_private_file`] did about a path others could
+/// reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tightened {
+    /// Nothing to do: missing, or already private.
+    No,
+    /// Its mode was this, and is now private.
+    From(u32),
+    /// Others can reach it (this mode), but it belongs to another user: left alone.
+    NotOurs(u32),
+}
+
+/// Takes group and other permissions away from `path` (to `private`, 0700 or 0600) if
+/// anyone but the owner has any, and only if it is a `dir`ectory or regular file owned by
+/// `uid`. Never follows a symbolic link.
+fn tighten(path: &Path, private: u32, dir: bool, uid: u32) -> Result<Tightened, ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Tightened::No),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mode = meta.mode() & 0o7777;
+    let right_kind = if dir { meta.is_dir() } else { meta.is_file() };
+    if mode & 0o077 == 0 || !right_kind {
+        return Ok(Tightened::No);
+    }
+    if meta.uid() != uid {
+        return Ok(Tightened::NotOurs(mode));
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(private)).map_err(io_err(path))?;
+    Ok(Tightened::From(mode))
+}
+
+/// Makes an existing data or config directory private (0700) if it is ours and others can
+/// reach it; [`ensure_private_dir`] only sets the mode of directories it creates.
+pub fn tighten_private_dir(dir: &Path) -> Result<Tightened, ConfigError> {
+    tighten(dir, 0o700, true, nix::unistd::geteuid().as_raw())
+}
+
+/// Opens `path` for writing (appending, or from empty), readable by its owner only: a new
+/// file is created 0600, and an existing regular file of ours that others can read is made
+/// 0600 before anything is written to it. (Anything else, such as `/dev/null`, is written
+/// as it is.)
+pub fn open_private_file(path: &Path, append: bool) -> Result<(File, Tightened), ConfigError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .append(append)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err(path))?;
+    let tightened = tighten(path, 0o600, false, nix::unistd::geteuid().as_raw())?;
+    if !append && file.metadata().map_err(io_err(path))?.is_file() {
+        file.set_len(0).map_err(io_err(path))?;
+    }
+    Ok((file, tightened))
+}
+
+/// Live keys `known_peers` holds at most. Past it, unverified keys go first, the one whose
+/// line was written longest ago first (the file's order is the order of the last change;
+/// it holds no last-seen time). Verified and blocked keys, which only a person's decision
+/// makes, are always kept.
+pub const MAX_KNOWN_PEERS: usize = 10_000;
+/// Lines a `known_peers` file may hold beyond twice its live keys before it is compacted.
+const COMPACT_SLACK: usize = 64;
+/// The trust word of a line that forgets its key (the user accepted another key in its
+/// place).
+const FORGOTTEN: &str = "forgotten";
+
+const KNOWN_PEERS_HEADER: &str = "# lanchat known peers: key, trust, last address, name; \
+                                  the last line for a key wins. Written by lanchat.\n";
+
+/// One line of `known_peers`.
+fn known_peer_line(p: &KnownPeer) -> String {
+    let ip = p.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string());
+    let name = serde_json::to_string(&p.name).unwrap_or_else(|_| "\"\"".into());
+    format!("{} {} {ip} {name}\n", p.id.to_hex(), p.level.as_str())
+}
+
+/// `known_peers` as read: the live entries (in the order of their last line), how many
+/// entry lines the file has, and how many entries [`MAX_KNOWN_PEERS`] left out.
+struct KnownPeersLog {
+    live: Vec<KnownPeer>,
+    lines: usize,
+    dropped: usize,
+}
+
+/// Reads `known_peers`, or nothing if there is none.
+fn read_known_peers(dir: &Path) -> Result<KnownPeersLog, ConfigError> {
+    let path = dir.join(KNOWN_PEERS_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => parse_known_peers(&path, &text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(KnownPeersLog {
+            live: Vec::new(),
+            lines: 0,
+            dropped: 0,
+        }),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// `KEY LEVEL IP "NAME"` or `KEY forgotten` per line, `#` comments; the last line for a key
+/// wins. Over [`MAX_KNOWN_PEERS`], entries are dropped as that constant says.
+fn parse_known_peers(path: &Path, text: &str) -> Result<KnownPeersLog, ConfigError> {
+    // Key to (number of its last line, the entry or None if forgotten).
+    let mut last: HashMap<NodeId, (usize, Option<KnownPeer>)> = HashMap::new();
+    let mut lines = 0;
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        lines += 1;
         let bad = |what: &str| ConfigError::Parse {
-            path: path.clone(),
+            path: path.to_owned(),
             message: format!("line {}: {what}", n + 1),
         };
         let mut parts = line.splitn(4, ' ');
@@ -374,10 +494,15 @@ pub fn load_known_peers(dir: &Path) -> Result<Vec<KnownPeer>, ConfigError> {
             .next()
             .and_then(NodeId::from_hex)
             .ok_or_else(|| bad("expected a key of 64 hex digits"))?;
-        let level = parts
-            .next()
-            .and_then(TrustLevel::parse)
-            .ok_or_else(|| bad("expected unverified, verified or blocked"))?;
+        let level = match parts.next() {
+            Some(FORGOTTEN) if parts.next().is_none() => {
+                last.insert(id, (n, None));
+                continue;
+            }
+            level => level
+                .and_then(TrustLevel::parse)
+                .ok_or_else(|| bad("expected unverified, verified, blocked or forgotten"))?,
+        };
         let ip = match parts.next() {
             Some("-") => None,
             Some(ip) => Some(
@@ -390,32 +515,172 @@ pub fn load_known_peers(dir: &Path) -> Result<Vec<KnownPeer>, ConfigError> {
             .next()
             .and_then(|n| serde_json::from_str(n).ok())
             .ok_or_else(|| bad("expected a quoted name"))?;
-        out.push(KnownPeer {
+        last.insert(
             id,
-            name,
-            ip,
-            level,
-        });
+            (
+                n,
+                Some(KnownPeer {
+                    id,
+                    name,
+                    ip,
+                    level,
+                }),
+            ),
+        );
     }
-    Ok(out)
+    let mut live: Vec<(usize, KnownPeer)> = last
+        .into_values()
+        .filter_map(|(n, p)| p.map(|p| (n, p)))
+        .collect();
+    live.sort_unstable_by_key(|(n, _)| *n);
+    let all = live.len();
+    let live = cap_known_peers(live.into_iter().map(|(_, p)| p).collect());
+    Ok(KnownPeersLog {
+        dropped: all - live.len(),
+        live,
+        lines,
+    })
 }
 
-/// Writes `known_peers` (atomically, mode 0600).
+/// `peers` (oldest change first) cut to [`MAX_KNOWN_PEERS`]: the oldest unverified go.
+fn cap_known_peers(mut peers: Vec<KnownPeer>) -> Vec<KnownPeer> {
+    let mut excess = peers.len().saturating_sub(MAX_KNOWN_PEERS);
+    if excess > 0 {
+        peers.retain(|p| {
+            let drop = excess > 0 && p.level == TrustLevel::Unverified;
+            if drop {
+                excess -= 1;
+            }
+            !drop
+        });
+    }
+    peers
+}
+
+/// Reads `known_peers`: the live entries, in the order of their last change. A bad line is
+/// an error naming it; the file is never rewritten over something we could not read.
+pub fn load_known_peers(dir: &Path) -> Result<Vec<KnownPeer>, ConfigError> {
+    read_known_peers(dir).map(|log| log.live)
+}
+
+/// Writes `known_peers` whole (atomically, mode 0600): `peers`, cut to
+/// [`MAX_KNOWN_PEERS`].
 pub fn save_known_peers(dir: &Path, peers: &[KnownPeer]) -> Result<(), ConfigError> {
     ensure_private_dir(dir)?;
-    let mut text = String::from(
-        "# lanchat known peers: key, trust, last address, name. Written by lanchat.\n",
-    );
-    for p in peers {
-        let ip = p.ip.map_or_else(|| "-".to_string(), |ip| ip.to_string());
-        let name = serde_json::to_string(&p.name).unwrap_or_else(|_| "\"\"".into());
-        text.push_str(&format!(
-            "{} {} {ip} {name}\n",
-            p.id.to_hex(),
-            p.level.as_str()
-        ));
+    let mut text = String::from(KNOWN_PEERS_HEADER);
+    for p in cap_known_peers(peers.to_vec()) {
+        text.push_str(&known_peer_line(&p));
     }
     write_private(&dir.join(KNOWN_PEERS_FILE), &text)
+}
+
+/// Adds a line to `known_peers` for each of `peers` (a new key, or a changed name, address
+/// or trust): the last line for a key wins when the file is read. One append and one sync;
+/// the file is rewritten only to compact it (see [`compact_known_peers`]).
+pub fn append_known_peers(dir: &Path, peers: &[KnownPeer]) -> Result<(), ConfigError> {
+    let text: String = peers.iter().map(known_peer_line).collect();
+    append_known_peers_text(dir, &text)
+}
+
+/// Adds a line to `known_peers` that forgets each of `ids`.
+pub fn forget_known_peers(dir: &Path, ids: &[NodeId]) -> Result<(), ConfigError> {
+    let text: String = ids
+        .iter()
+        .map(|id| format!("{} {FORGOTTEN}\n", id.to_hex()))
+        .collect();
+    append_known_peers_text(dir, &text)
+}
+
+fn append_known_peers_text(dir: &Path, text: &str) -> Result<(), ConfigError> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    ensure_private_dir(dir)?;
+    let path = dir.join(KNOWN_PEERS_FILE);
+    let new = !path.exists();
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    let text = if new {
+        format!("{KNOWN_PEERS_HEADER}{text}")
+    } else {
+        text.to_owned()
+    };
+    // One write: appends from another process sharing the config dir do not interleave
+    // inside it.
+    f.write_all(text.as_bytes()).map_err(io_err(&path))?;
+    f.sync_data().map_err(io_err(&path))?;
+    if new {
+        sync_dir(&path)?;
+    }
+    compact_known_peers(dir).map(|_| ())
+}
+
+/// Rewrites `known_peers` with its live entries only (atomically: a temporary file, synced,
+/// renamed) when it has more than twice as many lines as live keys (plus a little), or more
+/// live keys than [`MAX_KNOWN_PEERS`]. Returns whether it did. A file with a bad line is
+/// left as it is and the error names the line.
+pub fn compact_known_peers(dir: &Path) -> Result<bool, ConfigError> {
+    let log = read_known_peers(dir)?;
+    if log.lines <= 2 * log.live.len() + COMPACT_SLACK && log.dropped == 0 {
+        return Ok(false);
+    }
+    save_known_peers(dir, &log.live)?;
+    Ok(true)
+}
+
+/// What `known_peers` holds as this process last wrote it, so that only changes are
+/// appended.
+#[derive(Debug, Clone)]
+pub struct KnownPeersWriter {
+    dir: PathBuf,
+    written: HashMap<NodeId, KnownPeer>,
+}
+
+impl KnownPeersWriter {
+    /// For `dir`'s `known_peers`, which holds `loaded` (as [`load_known_peers`] read it).
+    pub fn new(dir: &Path, loaded: &[KnownPeer]) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            written: loaded.iter().map(|p| (p.id, p.clone())).collect(),
+        }
+    }
+
+    /// Brings the file up to `now` (all known keys): appends a line for each new or changed
+    /// entry and forgets each key no longer in `now`. Returns the number of lines added.
+    pub fn sync(&mut self, now: &[KnownPeer]) -> Result<usize, ConfigError> {
+        let changed: Vec<KnownPeer> = now
+            .iter()
+            .filter(|p| self.written.get(&p.id) != Some(p))
+            .cloned()
+            .collect();
+        let keep: HashSet<NodeId> = now.iter().map(|p| p.id).collect();
+        let mut gone: Vec<NodeId> = self
+            .written
+            .keys()
+            .filter(|id| !keep.contains(id))
+            .copied()
+            .collect();
+        gone.sort_unstable();
+        if changed.is_empty() && gone.is_empty() {
+            return Ok(0);
+        }
+        let mut text: String = changed.iter().map(known_peer_line).collect();
+        for id in &gone {
+            text.push_str(&format!("{} {FORGOTTEN}\n", id.to_hex()));
+        }
+        append_known_peers_text(&self.dir, &text)?;
+        for id in &gone {
+            self.written.remove(id);
+        }
+        for p in &changed {
+            self.written.insert(p.id, p.clone());
+        }
+        Ok(changed.len() + gone.len())
+    }
 }
 
 /// Takes the data dir for this process. The lock lasts as long as the returned file is open
@@ -650,6 +915,226 @@ mod tests {
             save_known_peers(dir.path(), &peers).expect("save");
             proptest::prop_assert_eq!(load_known_peers(dir.path()).expect("load"), peers);
         }
+    }
+
+    #[test]
+    fn a_leftover_temp_file_lends_the_identity_neither_its_mode_nor_its_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("cfg");
+        ensure_private_dir(&sub).expect("dir");
+        let tmp = sub.join(format!("{IDENTITY_FILE}.tmp"));
+        fs::write(
+            &tmp,
+            "junk junk junk junk junk junk junk junk junk junk junk junk junk",
+        )
+        .expect("write");
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o666)).expect("chmod");
+        let made = load_or_create_identity(&sub).expect("creates");
+        let path = sub.join(IDENTITY_FILE);
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!tmp.exists(), "the temporary file was renamed");
+        let loaded = load_or_create_identity(&sub).expect("a valid key");
+        assert_eq!(loaded.public(), made.public());
+    }
+
+    #[test]
+    fn a_shared_dir_of_ours_is_tightened_and_one_of_someone_else_is_left_alone() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("data");
+        fs::create_dir(&sub).expect("mkdir");
+        fs::set_permissions(&sub, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let owner = fs::metadata(&sub).expect("meta").uid();
+        // As another user would see it: not ours, so not touched.
+        assert_eq!(
+            tighten(&sub, 0o700, true, owner.wrapping_add(1)).expect("looks"),
+            Tightened::NotOurs(0o755)
+        );
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&sub), 0o755);
+        assert_eq!(
+            tighten_private_dir(&sub).expect("tightens"),
+            Tightened::From(0o755)
+        );
+        assert_eq!(mode(&sub), 0o700);
+        assert_eq!(tighten_private_dir(&sub).expect("again"), Tightened::No);
+        assert_eq!(
+            tighten_private_dir(&sub.join("missing")).expect("nothing"),
+            Tightened::No
+        );
+        // A file is not a directory: left to whoever made it.
+        let file = sub.join("f");
+        fs::write(&file, "x").expect("write");
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert_eq!(tighten_private_dir(&file).expect("looks"), Tightened::No);
+        assert_eq!(mode(&file), 0o644);
+    }
+
+    #[test]
+    fn private_files_are_made_0600_and_an_open_one_of_ours_is_tightened_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        let new = dir.path().join("new.log");
+        let (mut f, t) = open_private_file(&new, true).expect("creates");
+        assert_eq!(t, Tightened::No);
+        f.write_all(b"one\n").expect("write");
+        assert_eq!(mode(&new), 0o600);
+        drop(f);
+        // Appending keeps what is there.
+        let (mut f, _) = open_private_file(&new, true).expect("opens");
+        f.write_all(b"two\n").expect("write");
+        assert_eq!(fs::read_to_string(&new).expect("read"), "one\ntwo\n");
+
+        let old = dir.path().join("export.md");
+        fs::write(&old, "an older, longer export").expect("write");
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o644)).expect("chmod");
+        let (mut f, t) = open_private_file(&old, false).expect("opens");
+        assert_eq!(t, Tightened::From(0o644));
+        assert_eq!(mode(&old), 0o600);
+        f.write_all(b"new").expect("write");
+        assert_eq!(
+            fs::read_to_string(&old).expect("read"),
+            "new",
+            "written from empty"
+        );
+        // Not a regular file: written to, never chmod-ed or truncated.
+        let (_, t) = open_private_file(Path::new("/dev/null"), false).expect("opens");
+        assert_eq!(t, Tightened::No);
+        assert_eq!(mode(Path::new("/dev/null")), 0o666);
+    }
+
+    fn known(n: u8, name: &str, level: TrustLevel) -> KnownPeer {
+        KnownPeer {
+            id: NodeId([n; 32]),
+            name: name.into(),
+            ip: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, n))),
+            level,
+        }
+    }
+
+    #[test]
+    fn a_change_appends_a_line_and_the_last_line_for_a_key_wins() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(KNOWN_PEERS_FILE);
+        let (alice, bob) = (
+            known(1, "alice", TrustLevel::Unverified),
+            known(2, "bob", TrustLevel::Unverified),
+        );
+        let mut w = KnownPeersWriter::new(dir.path(), &[]);
+        assert_eq!(w.sync(&[alice.clone(), bob.clone()]).expect("sync"), 2);
+        let before = fs::read_to_string(&path).expect("read");
+        let inode = fs::metadata(&path).expect("meta").ino();
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        // Nothing changed: nothing written.
+        assert_eq!(w.sync(&[alice.clone(), bob.clone()]).expect("sync"), 0);
+        assert_eq!(fs::read_to_string(&path).expect("read"), before);
+
+        // Alice verified, bob forgotten (another key took his place), carol new.
+        let alice_v = known(1, "alice", TrustLevel::Verified);
+        let carol = known(3, "carol", TrustLevel::Unverified);
+        assert_eq!(w.sync(&[alice_v.clone(), carol.clone()]).expect("sync"), 3);
+        let after = fs::read_to_string(&path).expect("read");
+        assert!(
+            after.starts_with(&before),
+            "appended, not rewritten:\n{after}"
+        );
+        assert_eq!(fs::metadata(&path).expect("meta").ino(), inode);
+        assert_eq!(after.lines().count(), before.lines().count() + 3);
+        assert_eq!(
+            load_known_peers(dir.path()).expect("load"),
+            vec![alice_v.clone(), carol.clone()]
+        );
+
+        // The free functions do the same.
+        append_known_peers(dir.path(), &[known(2, "bob", TrustLevel::Blocked)]).expect("append");
+        forget_known_peers(dir.path(), &[carol.id]).expect("forget");
+        assert_eq!(
+            load_known_peers(dir.path()).expect("load"),
+            vec![alice_v, known(2, "bob", TrustLevel::Blocked)]
+        );
+        // A forgetting line with more on it is a bad line, named.
+        fs::write(&path, format!("{} forgotten \"x\"\n", carol.id.to_hex())).expect("write");
+        let err = load_known_peers(dir.path()).expect_err("bad");
+        assert!(
+            err.to_string().contains("line 1: expected unverified"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_mostly_old_lines_is_compacted_in_one_atomic_rewrite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(KNOWN_PEERS_FILE);
+        let peers: Vec<KnownPeer> = (1..=10)
+            .map(|n| known(n, "p", TrustLevel::Unverified))
+            .collect();
+        append_known_peers(dir.path(), &peers).expect("append");
+        let mut last = Vec::new();
+        // The same ten keys, renamed again and again: more than twice as many lines as keys.
+        for round in 0..=(2 * 10 + COMPACT_SLACK) / 10 {
+            last = (1..=10)
+                .map(|n| known(n, &format!("p{round}"), TrustLevel::Unverified))
+                .collect();
+            append_known_peers(dir.path(), &last).expect("append");
+            let lines = fs::read_to_string(&path).expect("read").lines().count() - 1;
+            assert!(lines <= 2 * 10 + COMPACT_SLACK, "{lines} lines for 10 keys");
+        }
+        let text = fs::read_to_string(&path).expect("read");
+        assert!(
+            text.lines().count() - 1 < 2 * 10 + COMPACT_SLACK,
+            "compacted at least once:\n{text}"
+        );
+        assert_eq!(load_known_peers(dir.path()).expect("load"), last);
+        assert!(!dir.path().join(format!("{KNOWN_PEERS_FILE}.tmp")).exists());
+        assert_eq!(
+            fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+        // A bad line stops a compaction, which leaves the file as it was.
+        let bad = format!("{text}nonsense\n");
+        fs::write(&path, &bad).expect("write");
+        let err = compact_known_peers(dir.path()).expect_err("bad line");
+        assert!(err.to_string().contains("expected a key"), "{err}");
+        assert_eq!(fs::read_to_string(&path).expect("read"), bad);
+    }
+
+    #[test]
+    fn past_the_cap_the_oldest_unverified_keys_go_and_decisions_stay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = |n: usize| {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            NodeId(k)
+        };
+        let peer = |n: usize, level| KnownPeer {
+            id: id(n),
+            name: format!("p{n}"),
+            ip: None,
+            level,
+        };
+        // Oldest first: a blocked key, a verified one, then unverified ones past the cap.
+        let mut peers = vec![peer(0, TrustLevel::Blocked), peer(1, TrustLevel::Verified)];
+        peers.extend((2..MAX_KNOWN_PEERS + 5).map(|n| peer(n, TrustLevel::Unverified)));
+        append_known_peers(dir.path(), &peers).expect("append");
+        let loaded = load_known_peers(dir.path()).expect("load");
+        assert_eq!(loaded.len(), MAX_KNOWN_PEERS);
+        assert_eq!(loaded[..2], peers[..2], "decisions are kept");
+        // The five unverified keys written longest ago are the ones dropped.
+        assert_eq!(loaded[2].id, id(7));
+        assert_eq!(loaded.last().map(|p| p.id), Some(id(MAX_KNOWN_PEERS + 4)));
+        // And the file itself was cut back.
+        let lines = fs::read_to_string(dir.path().join(KNOWN_PEERS_FILE))
+            .expect("read")
+            .lines()
+            .count();
+        assert_eq!(lines, MAX_KNOWN_PEERS + 1, "a comment and one line per key");
     }
 
     #[test]

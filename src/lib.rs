@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod config;
+pub mod inert;
 pub mod proto;
 pub mod rng;
 pub mod runtime;

@@ -69,12 +69,11 @@ enum Format {
     JsonLines,
 }
 
-fn init_logging(dir: &std::path::Path) -> anyhow::Result<()> {
+/// Logs to `lanchat.log` in `dir` (mode 0600; made so if it was not). Returns what was done
+/// about the file's mode, to be logged once logging works.
+fn init_logging(dir: &std::path::Path) -> anyhow::Result<config::Tightened> {
     let path = dir.join(config::LOG_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    let (file, tightened) = config::open_private_file(&path, true)
         .with_context(|| format!("cannot open log file {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("LANCHAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -83,6 +82,34 @@ fn init_logging(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
         .init();
+    Ok(tightened)
+}
+
+/// Logs what tightening `path` did.
+fn log_tightened(path: &std::path::Path, tightened: config::Tightened, private: u32) {
+    match tightened {
+        config::Tightened::No => {}
+        config::Tightened::From(mode) => tracing::warn!(
+            path = %path.display(),
+            "others could reach this (mode {mode:o}); made it {private:o}"
+        ),
+        config::Tightened::NotOurs(mode) => tracing::warn!(
+            path = %path.display(),
+            "others can reach this (mode {mode:o}), and it belongs to another user: left as is"
+        ),
+    }
+}
+
+/// Makes the data and config directories private (0700) if they are ours and were not,
+/// logging what it did.
+fn tighten_dirs(settings: &config::Settings) -> anyhow::Result<()> {
+    let mut dirs = vec![&settings.data_dir];
+    if settings.config_dir != settings.data_dir {
+        dirs.push(&settings.config_dir);
+    }
+    for dir in dirs {
+        log_tightened(dir, config::tighten_private_dir(dir)?, 0o700);
+    }
     Ok(())
 }
 
@@ -114,10 +141,25 @@ fn main() -> anyhow::Result<()> {
             Format::JsonLines => lanchat::store::ExportFormat::JsonLines,
         };
         let mut out: Box<dyn std::io::Write> = match output {
-            Some(path) => Box::new(std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("cannot create {}", path.display()))?,
-            )),
+            // The history is private: a new file is made 0600, and an existing one of ours
+            // that others could read is made so before anything is written to it.
+            Some(path) => {
+                let (file, tightened) = config::open_private_file(path, false)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                match tightened {
+                    config::Tightened::From(mode) => eprintln!(
+                        "{} was readable by others (mode {mode:o}); made it 600",
+                        path.display()
+                    ),
+                    config::Tightened::NotOurs(mode) => eprintln!(
+                        "warning: {} belongs to another user and others can read it (mode \
+                         {mode:o})",
+                        path.display()
+                    ),
+                    config::Tightened::No => {}
+                }
+                Box::new(std::io::BufWriter::new(file))
+            }
             None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         };
         let n =
@@ -132,7 +174,13 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let _lock = config::lock_data_dir(&settings.data_dir)?;
-    init_logging(&settings.data_dir)?;
+    let log_tightened_from = init_logging(&settings.data_dir)?;
+    log_tightened(
+        &settings.data_dir.join(config::LOG_FILE),
+        log_tightened_from,
+        0o600,
+    );
+    tighten_dirs(&settings)?;
     let id = config::load_or_create_identity(&settings.config_dir)?;
     tracing::info!(name = %settings.name, id = %id.public().short(), "starting");
     let runtime = tokio::runtime::Builder::new_current_thread()

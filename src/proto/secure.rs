@@ -133,22 +133,40 @@ pub fn fingerprint(key: &NodeId) -> String {
     hex.join(" ")
 }
 
+/// Digits in a [`verification_code`]: 10^30 is about 2^99.7, so a man in the middle who
+/// grinds keys to make the two sides' codes match faces about 2^99 tries, far past the
+/// 2^80 this code must carry at least.
+pub const VERIFICATION_DIGITS: usize = 30;
+/// Digits per group in a [`verification_code`], as read aloud.
+pub const VERIFICATION_GROUP: usize = 5;
+
 /// The code two people read to each other to verify their session: derived from both keys
-/// (in a fixed order), so both screens show the same twelve digits, and a man in the middle,
-/// who holds neither key, cannot make them match without grinding a key for each side.
+/// (in a fixed order), so both screens show the same thirty digits (six groups of five),
+/// and a man in the middle, who holds neither key, cannot make them match without grinding
+/// a key for each side: about 2^99 work, see [`VERIFICATION_DIGITS`].
 pub fn verification_code(a: &NodeId, b: &NodeId) -> String {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let digest = Blake2s256::new()
-        .chain_update(b"lanchat verify")
+        .chain_update(b"lanchat verify v2")
         .chain_update(lo.0)
         .chain_update(hi.0)
         .finalize();
-    let mut n = 0u64;
-    for b in &digest[..8] {
-        n = n << 8 | u64::from(*b);
+    // 128 bits reduced to 30 digits: 2^128 / 10^30 is about 340,000, so every code is
+    // equally likely to within one part in 340,000.
+    let mut n = 0u128;
+    for b in &digest[..16] {
+        n = n << 8 | u128::from(*b);
     }
-    let digits = format!("{:012}", n % 1_000_000_000_000);
-    format!("{} {} {}", &digits[..4], &digits[4..8], &digits[8..])
+    let digits = format!(
+        "{:0width$}",
+        n % 10u128.pow(30),
+        width = VERIFICATION_DIGITS
+    );
+    let groups: Vec<&str> = (0..VERIFICATION_DIGITS)
+        .step_by(VERIFICATION_GROUP)
+        .filter_map(|i| digits.get(i..i + VERIFICATION_GROUP))
+        .collect();
+    groups.join(" ")
 }
 
 /// A sliding window over received counters: anything at or below the highest seen by more
@@ -1420,10 +1438,38 @@ mod tests {
         assert_ne!(fp, fingerprint(&b.public()));
         let code = verification_code(&a.public(), &b.public());
         assert_eq!(code, verification_code(&b.public(), &a.public()));
-        assert_eq!(code.len(), 14);
-        assert!(code.chars().all(|c| c.is_ascii_digit() || c == ' '));
         let c = Identity::from_secret([3; 32]);
         assert_ne!(code, verification_code(&a.public(), &c.public()));
+    }
+
+    #[test]
+    fn the_verification_code_carries_at_least_80_bits_in_six_groups_of_five() {
+        let a = Identity::from_secret([1; 32]).public();
+        let b = Identity::from_secret([2; 32]).public();
+        let code = verification_code(&a, &b);
+        let groups: Vec<&str> = code.split(' ').collect();
+        assert_eq!(groups.len(), 6, "{code}");
+        assert!(
+            groups
+                .iter()
+                .all(|g| g.len() == 5 && g.bytes().all(|c| c.is_ascii_digit())),
+            "{code}"
+        );
+        let digits = groups.concat().len() as f64;
+        assert!(digits * 10f64.log2() >= 80.0, "{code}: too few bits");
+        // Pinned, so that both sides of a session, whatever version each runs, agree; a
+        // change here breaks verification between versions and needs a new domain string.
+        assert_eq!(code, verification_code(&b, &a));
+        assert_eq!(code, "59150 54672 97381 20803 73311 69650");
+        // Codes of different pairs spread over all the digits (none is stuck at zero, as a
+        // short integer behind the leading digits would leave them).
+        let leading: std::collections::HashSet<char> = (0..40u8)
+            .filter_map(|n| {
+                let k = Identity::from_secret([n; 32]).public();
+                verification_code(&a, &k).chars().next()
+            })
+            .collect();
+        assert!(leading.len() >= 5, "{leading:?}");
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub struct Node {
     /// Handshake times changed and not yet written, and when they last were.
     times: Option<Vec<(NodeId, u64)>>,
     times_written: Instant,
+    /// `known_peers`: a line is appended for each key whose entry changed.
+    known_peers: crate::config::KnownPeersWriter,
 }
 
 /// The latest IK handshake timestamp of each key (`KEY TIMESTAMP` per line), kept so that a
@@ -182,6 +184,7 @@ impl Node {
         let discovery = settings.discovery && net.discovery_error.is_none();
         let send_error = net.discovery_error.clone();
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
+        let known_file = crate::config::KnownPeersWriter::new(&settings.config_dir, &known_peers);
         cfg.known_peers = known_peers;
         cfg.handshake_times = load_handshake_times(&settings.config_dir);
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
@@ -202,6 +205,7 @@ impl Node {
             config_dir: settings.config_dir.clone(),
             times: None,
             times_written: Instant::now(),
+            known_peers: known_file,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -377,9 +381,9 @@ impl Node {
             self.send_error = Some(format!("send failed: {e}"));
         }
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
+        // Only entries that changed are appended; the endpoint says which.
         if !self.endpoint.take_known_changes().is_empty()
-            && let Err(e) =
-                crate::config::save_known_peers(&self.config_dir, &self.endpoint.known_peers())
+            && let Err(e) = self.known_peers.sync(&self.endpoint.known_peers())
         {
             tracing::error!(%e, "could not save known_peers");
             self.send_error = Some(format!("could not save known peers: {e}"));

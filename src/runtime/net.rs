@@ -1,5 +1,7 @@
 //! The sockets: one unicast socket per instance, and the discovery socket that every local
-//! instance shares (SO_REUSEADDR + SO_REUSEPORT) to hear multicast and broadcast beacons.
+//! instance shares (SO_REUSEADDR + SO_REUSEPORT) to hear multicast and broadcast beacons:
+//! on 0.0.0.0 by default, and only where the bind address is when there is one (see
+//! `discovery_sockets`).
 //!
 //! Both ways go in batches where Linux allows: the receive tasks take up to [`RECV_SLOTS`]
 //! datagrams per system call (`recvmmsg`), and the unicast socket asks for coalesced
@@ -103,8 +105,11 @@ pub struct Net {
     pub discovery_error: Option<String>,
 }
 
-/// The IPv4 interfaces to announce on: loopback alone when bound to loopback (that is how
-/// tests run, and it keeps their beacons on this host), else every up interface.
+/// The IPv4 interfaces to announce and listen on, each with its broadcast address:
+/// - bound to loopback: loopback alone (that is how tests run, and it keeps their beacons on
+///   this host);
+/// - bound to one IPv4 address: the interface with that address, and no other;
+/// - bound to the unspecified address: every up interface, loopback included.
 fn interfaces(bind: IpAddr) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
     let lo = (Ipv4Addr::LOCALHOST, Some(Ipv4Addr::new(127, 255, 255, 255)));
     if bind.is_loopback() {
@@ -118,12 +123,12 @@ fn interfaces(bind: IpAddr) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
             if_addrs::IfAddr::V6(_) => None,
         })
         .filter(|(ip, _)| match bind {
-            IpAddr::V4(b) if !b.is_unspecified() => *ip == b || ip.is_loopback(),
+            IpAddr::V4(b) if !b.is_unspecified() => *ip == b,
             _ => true,
         })
         .map(|(ip, bcast)| if ip.is_loopback() { lo } else { (ip, bcast) })
         .collect();
-    if !out.contains(&lo) {
+    if bind.is_unspecified() && !out.contains(&lo) {
         out.push(lo);
     }
     out.dedup();
@@ -143,24 +148,58 @@ fn unicast_socket(bind: IpAddr, port: u16) -> io::Result<std::net::UdpSocket> {
     Ok(socket.into())
 }
 
-fn discovery_socket(
-    port: u16,
-    ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)],
-) -> io::Result<std::net::UdpSocket> {
+/// A socket for discovery on `addr`:`port`, shared with every local instance.
+fn shared_socket(addr: Ipv4Addr, port: u16) -> io::Result<Socket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
-    socket.set_broadcast(true)?;
-    socket.set_multicast_loop_v4(true)?;
-    socket.set_multicast_ttl_v4(1)?;
     socket.set_nonblocking(true)?;
-    socket.bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port).into())?;
+    socket.bind(&SocketAddr::new(IpAddr::V4(addr), port).into())?;
+    Ok(socket)
+}
+
+/// The discovery sockets: the one that also sends the beacons, and others that only listen.
+/// Where they listen follows the bind address:
+/// - unspecified: one socket on 0.0.0.0, in the group on every interface of `ifaces`;
+/// - one address (`ifaces` is then that address's interface, or loopback): one socket bound
+///   to the group address itself, so it hears nothing sent to any unicast address of this
+///   host, in the group on that interface only and with `IP_MULTICAST_ALL` off, so it hears
+///   neither the group on other interfaces nor other groups; and one socket bound to that
+///   interface's broadcast address, which only broadcasts on its subnet reach.
+fn discovery_sockets(
+    bind: IpAddr,
+    port: u16,
+    ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)],
+) -> io::Result<(UdpSocket, Vec<UdpSocket>)> {
+    let everywhere = bind.is_unspecified();
+    if !everywhere && ifaces.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("no IPv4 interface has the address {bind}"),
+        ));
+    }
+    let listen = if everywhere {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        proto::DISCOVERY_GROUP
+    };
+    let main = shared_socket(listen, port)?;
+    main.set_broadcast(true)?;
+    main.set_multicast_loop_v4(true)?;
+    main.set_multicast_ttl_v4(1)?;
+    main.set_multicast_all_v4(false)?;
     for (ip, _) in ifaces {
-        if let Err(e) = socket.join_multicast_v4(&proto::DISCOVERY_GROUP, ip) {
+        if let Err(e) = main.join_multicast_v4(&proto::DISCOVERY_GROUP, ip) {
             tracing::warn!(%ip, %e, "could not join the discovery group on this interface");
         }
     }
-    Ok(socket.into())
+    let mut others = Vec::new();
+    if !everywhere {
+        for broadcast in ifaces.iter().filter_map(|(_, b)| *b) {
+            others.push(UdpSocket::from_std(shared_socket(broadcast, port)?.into())?);
+        }
+    }
+    Ok((UdpSocket::from_std(main.into())?, others))
 }
 
 impl Net {
@@ -185,9 +224,25 @@ impl Net {
         let mut discovery_error = None;
         let discovery = if cfg.discovery {
             let ifaces = interfaces(cfg.bind);
-            match discovery_socket(cfg.discovery_port, &ifaces).and_then(UdpSocket::from_std) {
-                Ok(socket) => {
+            let sockets = if let IpAddr::V6(v6) = cfg.bind
+                && !v6.is_unspecified()
+                && !v6.is_loopback()
+            {
+                // Beacons are IPv4, and a node bound to one IPv6 address cannot be reached
+                // at the IPv4 address they would come from.
+                Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "discovery is IPv4 only; bound to one IPv6 address, use --peer",
+                ))
+            } else {
+                discovery_sockets(cfg.bind, cfg.discovery_port, &ifaces)
+            };
+            match sockets {
+                Ok((socket, listeners)) => {
                     let socket = Arc::new(socket);
+                    for listener in listeners {
+                        tokio::spawn(receive(Arc::new(listener), tx.clone()));
+                    }
                     for (ip, broadcast) in &ifaces {
                         targets.push(Target {
                             dst: SocketAddrV4::new(proto::DISCOVERY_GROUP, cfg.discovery_port),
@@ -626,5 +681,93 @@ mod tests {
                 (plain.local_addr().unwrap(), b"after".to_vec())
             ]
         );
+    }
+
+    /// A port free for discovery right now on both the wildcard and loopback.
+    fn free_port() -> u16 {
+        loop {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let port = s.local_addr().unwrap().port();
+            drop(s);
+            if std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok() {
+                return port;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn bound_to_loopback_discovery_hears_the_group_and_broadcast_and_no_unicast() {
+        let port = free_port();
+        let (net, mut rx) = Net::bind(&NetConfig {
+            discovery: true,
+            discovery_port: port,
+            ..loopback()
+        })
+        .unwrap();
+        assert_eq!(net.discovery_error, None);
+        let heard_at = net.discovery.as_ref().unwrap().local_addr().unwrap();
+        assert_eq!(heard_at, SocketAddr::from((proto::DISCOVERY_GROUP, port)));
+
+        // Someone else on the host (or, for a real interface, on another network) aims at
+        // the discovery port through addresses this node was told not to listen on.
+        let stranger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        stranger.set_broadcast(true).unwrap();
+        for to in ["127.0.0.2", "127.0.0.1", "127.1.2.3"] {
+            stranger.send_to(to.as_bytes(), (to, port)).unwrap();
+        }
+        // What discovery is for still arrives: the group on loopback, loopback's broadcast.
+        let group = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        group.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+        group.set_multicast_loop_v4(true).unwrap();
+        let group: std::net::UdpSocket = group.into();
+        group
+            .send_to(b"group", (proto::DISCOVERY_GROUP, port))
+            .unwrap();
+        stranger
+            .send_to(b"broadcast", ("127.255.255.255", port))
+            .unwrap();
+        group
+            .send_to(b"last", (proto::DISCOVERY_GROUP, port))
+            .unwrap();
+        // Loopback keeps order: by the time "last" is in, anything sent before it is too.
+        let mut got = Vec::new();
+        while !got.iter().any(|d: &Vec<u8>| d == b"last") {
+            got.extend(next_datagrams(&mut rx, 1).await.into_iter().map(|(_, d)| d));
+        }
+        got.sort();
+        assert_eq!(
+            got,
+            [b"broadcast".to_vec(), b"group".to_vec(), b"last".to_vec()],
+            "{:?}",
+            got.iter()
+                .map(|d| String::from_utf8_lossy(d))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn bound_to_one_address_discovery_uses_that_interface_alone() {
+        assert_eq!(
+            interfaces(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))),
+            [(Ipv4Addr::LOCALHOST, Some(Ipv4Addr::new(127, 255, 255, 255)))]
+        );
+        // An address of a real interface, if this host has one: that interface, not
+        // loopback, and not the others.
+        let real = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|i| match i.addr {
+                if_addrs::IfAddr::V4(v4) if !v4.ip.is_loopback() => Some(v4.ip),
+                _ => None,
+            });
+        if let Some(ip) = real {
+            let got = interfaces(IpAddr::V4(ip));
+            assert_eq!(got.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [ip]);
+        }
+        // No interface has this address: nothing to listen on, and so an error.
+        let nowhere = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254));
+        if interfaces(nowhere).is_empty() {
+            assert!(discovery_sockets(nowhere, 0, &[]).is_err());
+        }
     }
 }

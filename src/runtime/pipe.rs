@@ -7,6 +7,10 @@
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
 //! `message` (with `reply_to` and `quote` when it replies to another), `recall`, `state`,
 //! `trust`, `peers`, `error`.
+//!
+//! Input lines are read with a bound ([`BoundedLines`], [`MAX_LINE_BYTES`]); output is
+//! written by [`crate::inert`], so peer text is exact but carries no raw control, C1 or
+//! bidi character to the terminal a script may print it on.
 
 use super::storage::Reply;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
@@ -21,8 +25,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Longest input line accepted; longer lines are an error and skipped.
-const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest input line accepted (without its newline). A longer line is reported as an
+/// error once it passes this, and the rest of it is read and thrown away as it comes: it is
+/// never held whole.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
@@ -166,9 +172,10 @@ struct Pipe<W> {
 }
 
 impl<W: AsyncWrite + Unpin> Pipe<W> {
+    /// Writes one event line. Peer text in it leaves inert: C1 and bidi controls are
+    /// escaped as well as C0 ([`crate::inert`]).
     async fn emit(&mut self, o: &Output) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(o).map_err(std::io::Error::other)?;
-        line.push(b'\n');
+        let line = crate::inert::json_line(o)?;
         self.out.write_all(&line).await?;
         self.out.flush().await
     }
@@ -205,7 +212,7 @@ where
         discovery: node.discovery,
     })
     .await?;
-    let mut lines = input.lines();
+    let mut lines = BoundedLines::new(input, MAX_LINE_BYTES);
     let mut input_open = true;
     loop {
         for event in node.drain() {
@@ -218,14 +225,26 @@ where
             biased;
             () = &mut stop => break,
             line = lines.next_line(), if input_open => match line {
-                Ok(Some(line)) => {
+                Ok(Some(InputLine::Text(line))) => {
                     if !pipe.command(&mut node, &line).await? {
                         break;
                     }
                 }
+                Ok(Some(InputLine::TooLong)) => {
+                    pipe.error(format!(
+                        "line longer than the limit of {MAX_LINE_BYTES} bytes: skipped"
+                    ))
+                    .await?;
+                }
+                Ok(Some(InputLine::NotUtf8)) => {
+                    pipe.error("input line is not UTF-8 text: skipped".into()).await?;
+                }
                 Ok(None) => input_open = false,
+                // Input that cannot be read is input that ended: what is on the wire still
+                // settles before the pipe quits.
                 Err(e) => {
-                    pipe.error(format!("input is not UTF-8 text: {e}")).await?;
+                    pipe.error(format!("cannot read input: {e}")).await?;
+                    input_open = false;
                 }
             },
             wake = node.wake() => match wake {
@@ -282,11 +301,6 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
     /// Handles one input line. Returns false to quit.
     async fn command(&mut self, node: &mut Node, line: &str) -> std::io::Result<bool> {
         if line.trim().is_empty() {
-            return Ok(true);
-        }
-        if line.len() > MAX_LINE_BYTES {
-            self.error(format!("line too long ({} bytes)", line.len()))
-                .await?;
             return Ok(true);
         }
         let command: Command = match serde_json::from_str(line) {
@@ -456,6 +470,94 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             }
         };
         self.emit(&out).await
+    }
+}
+
+/// One line of input, as [`BoundedLines`] reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum InputLine {
+    /// A line without its `\n` (or `\r\n`).
+    Text(String),
+    /// A line went past the limit: given once, as soon as it does; the rest of that line
+    /// is thrown away as it arrives.
+    TooLong,
+    /// A line (within the limit) that is not UTF-8.
+    NotUtf8,
+}
+
+/// Lines of at most `max` bytes from `input`, holding no more than `max` bytes of a line
+/// (plus what the reader buffers) however long the line is. Cancel-safe, like tokio's
+/// `Lines::next_line`: the state lives here, and input is taken from the reader only when
+/// it has been handled.
+pub struct BoundedLines<R> {
+    input: R,
+    max: usize,
+    line: Vec<u8>,
+    /// Inside a line that went past `max`, reading to its end.
+    skipping: bool,
+}
+
+impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
+    pub fn new(input: R, max: usize) -> Self {
+        Self {
+            input,
+            max,
+            line: Vec::new(),
+            skipping: false,
+        }
+    }
+
+    /// The next line; `None` at the end of input.
+    pub async fn next_line(&mut self) -> std::io::Result<Option<InputLine>> {
+        loop {
+            let chunk = self.input.fill_buf().await?;
+            if chunk.is_empty() {
+                // End of input: a last line without a newline still counts.
+                if self.skipping || self.line.is_empty() {
+                    self.skipping = false;
+                    return Ok(None);
+                }
+                return Ok(Some(self.finish()));
+            }
+            let newline = chunk.iter().position(|&b| b == b'\n');
+            let body = &chunk[..newline.unwrap_or(chunk.len())];
+            let taken = newline.map_or(chunk.len(), |i| i + 1);
+            if self.skipping {
+                self.input.consume(taken);
+                if newline.is_some() {
+                    self.skipping = false;
+                }
+                continue;
+            }
+            // A `\r` before the newline is not part of the line, so it may sit on the limit.
+            let room = self.max + 1 - self.line.len().min(self.max + 1);
+            if body.len() > room {
+                self.line.clear();
+                self.skipping = newline.is_none();
+                self.input.consume(taken);
+                return Ok(Some(InputLine::TooLong));
+            }
+            self.line.extend_from_slice(body);
+            self.input.consume(taken);
+            if newline.is_some() {
+                return Ok(Some(self.finish()));
+            }
+        }
+    }
+
+    /// The line gathered so far, which ended.
+    fn finish(&mut self) -> InputLine {
+        let mut line = std::mem::take(&mut self.line);
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if line.len() > self.max {
+            return InputLine::TooLong;
+        }
+        match String::from_utf8(line) {
+            Ok(text) => InputLine::Text(text),
+            Err(_) => InputLine::NotUtf8,
+        }
     }
 }
 

@@ -3,14 +3,16 @@
 //! Messages are streamed from the database, never loaded all at once. Times are UTC,
 //! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names are the
 //! conversation's alias, else the peer's announced name, else the short key; mine are "me".
-//! The Markdown and text formats are for people: control characters are made visible (`^[`),
-//! bidi controls replaced, and Markdown syntax in names and text is escaped. JSON lines keep
-//! the text exactly.
+//! Peer text leaves inert, by one rule for all three formats ([`crate::inert`]): the
+//! Markdown and text formats are for people, so control, C1 and bidi characters are shown
+//! visibly (`^[`, `<9B>`, `<U+202E>`) and Markdown syntax in names and text is escaped; JSON
+//! lines keep the text exactly, with those characters as `\uXXXX` escapes.
 
 use super::{
     At, Author, MESSAGE_COLUMNS, Store, StoreError, StoredMessage, conversation_from_key,
     conversation_key, message_from_row,
 };
+use crate::inert::{push_visible, visible};
 use crate::proto::ConversationId;
 use std::collections::HashMap;
 use std::io::Write;
@@ -204,34 +206,8 @@ fn write_message(
                 text: &m.text,
                 state: m.state.map(|s| s.as_str()),
             };
-            serde_json::to_writer(&mut *out, &line)?;
-            out.write_all(b"\n")
+            out.write_all(&crate::inert::json_line(&line)?)
         }
-    }
-}
-
-/// Control characters in caret notation (`^[`), bidi controls as U+FFFD; newlines and tabs
-/// kept.
-fn visible(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        push_visible(&mut out, c);
-    }
-    out
-}
-
-fn push_visible(out: &mut String, c: char) {
-    match c {
-        '\n' | '\t' => out.push(c),
-        '\u{0}'..='\u{1f}' => {
-            out.push('^');
-            out.push(char::from(c as u8 + 0x40));
-        }
-        '\u{7f}' => out.push_str("^?"),
-        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-            out.push('\u{fffd}')
-        }
-        _ => out.push(c),
     }
 }
 

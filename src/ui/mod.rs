@@ -1272,8 +1272,13 @@ fn centred_rect(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// How wide [`centred_box`] draws a box that would like to be `w` wide in `area`.
+fn box_width(area: Rect, w: u16) -> u16 {
+    w.min(area.width.saturating_sub(2)).max(1).min(area.width)
+}
+
 fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &str) -> Rect {
-    let w = w.min(area.width.saturating_sub(2)).max(1).min(area.width);
+    let w = box_width(area, w);
     let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
     let r = centred_rect(area, w, h);
     Clear.render(r, buf);
@@ -1319,15 +1324,47 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     }
 }
 
+/// Width the verify overlay would like: room for the fingerprints and the code on a line.
+const VERIFY_WIDTH: u16 = 64;
+
+/// A verification code (groups of digits split by spaces) as lines of whole groups that fit
+/// `width` columns with a left margin: on one line where there is room, else on as many as
+/// it takes, so that no digit is ever cut off.
+fn code_lines(code: &str, width: usize) -> Vec<String> {
+    let margin = if width >= code.len() + 5 { 5 } else { 1 };
+    let room = width.saturating_sub(margin);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for group in code.split(' ') {
+        if !line.is_empty() && line.len() + 1 + group.len() > room {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(group);
+    }
+    lines.push(line);
+    let pad = " ".repeat(margin);
+    lines.into_iter().map(|l| format!("{pad}{l}")).collect()
+}
+
 /// `/verify`: both fingerprints and the code both screens show, to compare out of band.
 fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
     let name = text::sanitize_line(&app.title(&ConversationId::Peer(*peer)));
     let code = crate::proto::verification_code(&app.me.id, peer);
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    let lines: Vec<Line<'static>> = vec![
+    let inner_width = usize::from(box_width(area, VERIFY_WIDTH).saturating_sub(2));
+    let mut lines: Vec<Line<'static>> = vec![
         Line::from(format!(" Read this code to {name} (in person, by phone):")),
         Line::from(""),
-        Line::from(Span::styled(format!("     {code}"), bold)),
+    ];
+    lines.extend(
+        code_lines(&code, inner_width)
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, bold))),
+    );
+    lines.extend([
         Line::from(""),
         Line::from(vec![
             Span::styled(" Your key     ".to_string(), dim(app)),
@@ -1342,9 +1379,9 @@ fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
             " y: the same on both screens, mark verified · Esc: not now".to_string(),
             dim(app),
         )),
-    ];
+    ]);
     let title = format!("Verify {name}");
-    let inner = centred_box(buf, area, app, 64, lines.len() as u16 + 2, &title);
+    let inner = centred_box(buf, area, app, VERIFY_WIDTH, lines.len() as u16 + 2, &title);
     for (row, line) in lines.iter().enumerate().take(usize::from(inner.height)) {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
     }

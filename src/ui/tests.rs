@@ -1640,3 +1640,44 @@ fn scrolled_up_the_view_stays_put_when_a_message_starts_a_new_day_below() {
         );
     }
 }
+
+/// The verify overlay shows every digit of the code, whole groups in order, at every size
+/// the screen is drawn at (40x10 is the smallest); given less room than that, the code goes
+/// over more lines, never cut.
+#[test]
+fn the_whole_verification_code_fits_at_any_width() {
+    use crate::proto::Trust;
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice", true);
+    trust(&mut app, 1, Trust::Unverified, None);
+    app.select(peer(1));
+    command(&mut app, T0, "/verify");
+    let code = crate::proto::verification_code(&app.me.id, &node(1));
+    let groups: Vec<&str> = code.split(' ').collect();
+    for (width, height) in [(80, 24), (60, 20), (44, 16), (41, 12), (40, 10)] {
+        resize(&mut app, width, height);
+        let t = render(&app, width, height);
+        // The code's rows, read in order: the groups, each whole, in the code's order.
+        let seen: Vec<String> = rows(&t)
+            .iter()
+            .flat_map(|row| {
+                row.split(|c: char| !c.is_ascii_digit())
+                    .filter(|w| w.len() == 5 && groups.contains(w))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(seen, groups, "at {width}x{height}:\n{}", screen_text(&t));
+    }
+    for width in [36, 24, 12, 6, 0] {
+        let lines = code_lines(&code, width);
+        assert_eq!(
+            lines.join(" ").split_whitespace().collect::<Vec<_>>(),
+            groups
+        );
+        assert!(
+            lines.iter().all(|l| l.len() <= width.max(1 + 5)),
+            "{width}: {lines:?}"
+        );
+    }
+}
