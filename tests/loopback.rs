@@ -188,3 +188,45 @@ async fn keys_are_proven_over_loopback_and_trust_is_reported() {
     alice.quit().await;
     bob.quit().await;
 }
+
+/// An address added as a lanchat peer (`add`, `--peer`) never gets text in the clear before
+/// its key answers: the send is refused and nothing but lanchat datagrams reach it. Named
+/// plain (`"plain": true`), it gets the text as the user asked.
+#[tokio::test]
+async fn an_address_added_as_a_lanchat_peer_gets_no_plain_text_unless_named_plain() {
+    let mut alice = TestNode::start(24, "alice", |_| {}).await;
+    let listener = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap().to_string();
+    alice.send(json!({"cmd": "add", "addr": at})).await;
+    alice
+        .send(json!({"cmd": "send", "to": at, "text": "secret plans"}))
+        .await;
+    let err = alice.expect(|e| e["event"] == "error").await;
+    assert!(
+        err["message"].as_str().unwrap().contains("lanchat peer"),
+        "{err}"
+    );
+    alice
+        .send(json!({"cmd": "send", "to": at, "text": "hello anyway", "plain": true}))
+        .await;
+    let mut buf = [0u8; 2048];
+    let mut seen = Vec::new();
+    loop {
+        let (n, _) = tokio::time::timeout(PATIENCE, listener.recv_from(&mut buf))
+            .await
+            .expect("datagrams in time")
+            .unwrap();
+        let d = buf[..n].to_vec();
+        if d == b"hello anyway" {
+            break;
+        }
+        // Anything before it is a lanchat probe (starts with the magic), never text.
+        assert_eq!(d.first(), Some(&0xFF), "{:?}", String::from_utf8_lossy(&d));
+        seen.push(d);
+    }
+    assert!(
+        !seen.iter().any(|d| d.windows(6).any(|w| w == b"secret")),
+        "the refused text never left"
+    );
+    alice.quit().await;
+}

@@ -192,7 +192,7 @@ impl Node {
         cfg.read_receipts = settings.read_receipts;
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
-        let node = Node {
+        let mut node = Node {
             endpoint,
             discovery,
             net,
@@ -308,7 +308,12 @@ impl Node {
     }
 
     /// Looks up `HOST:PORT` off the loop; the answer comes back as [`Aux::Resolved`].
-    pub fn resolve(&self, query: String) {
+    pub fn resolve(&mut self, query: String) {
+        // A literal address is a lanchat peer from this moment: no text goes to it in the
+        // clear while the lookup below (a formality) is on its way.
+        if let Ok(addr) = query.parse::<SocketAddr>() {
+            self.endpoint.add_peer(mono_now(), addr);
+        }
         let tx = self.aux_tx.clone();
         tokio::spawn(async move {
             let result = match tokio::net::lookup_host(query.as_str()).await {

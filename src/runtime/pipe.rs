@@ -1,7 +1,8 @@
 //! `lanchat pipe`: the node without a screen. JSON lines in on stdin, JSON lines out on
 //! stdout, one object per line, for scripts, bots and tests.
 //!
-//! In: `{"cmd":"send","to":"<peer name, id or ip:port>","text":"..."}`,
+//! In: `{"cmd":"send","to":"<peer name, id or ip:port>","text":"..."}` (with `"plain":true`
+//! an `ip:port` gets the text in the clear even where a lanchat key answers),
 //! `{"cmd":"add","addr":"host:port"}`, `{"cmd":"peers"}`, `{"cmd":"quit"}`,
 //! `{"cmd":"trust"|"block"|"verify","to":"<peer>"}`.
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
@@ -36,6 +37,10 @@ enum Command {
     Send {
         to: String,
         text: String,
+        /// Send in the clear to `to` (an `ip:port`) even if a lanchat key answers there:
+        /// the user names it as a plain-text peer.
+        #[serde(default)]
+        plain: bool,
     },
     Add {
         addr: String,
@@ -343,8 +348,18 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     None => self.error("read: ids are 16 hex digits".into()).await?,
                 }
             }
-            Command::Send { to, text } => {
-                let conversation = match resolve_target(node.endpoint.peers().collect(), &to) {
+            Command::Send { to, text, plain } => {
+                let target = if plain {
+                    to.parse::<SocketAddr>()
+                        .map(|addr| {
+                            node.endpoint.allow_plain(addr);
+                            ConversationId::Raw(addr)
+                        })
+                        .map_err(|_| format!("\"plain\" needs an ip:port, not {to:?}"))
+                } else {
+                    resolve_target(node.endpoint.peers().collect(), &to)
+                };
+                let conversation = match target {
                     Ok(c) => c,
                     Err(e) => {
                         self.error(e).await?;
