@@ -2,15 +2,17 @@
 //!
 //! The relay stands between two nodes on loopback and drops, duplicates and delays
 //! datagrams at seeded random, like a bad Wi-Fi link. Node A talks to [`Relay::for_a`] as
-//! if it were B, and B to [`Relay::for_b`] as if it were A. Beacons are rewritten on the way
-//! through so that each side answers the relay, not the other node directly.
+//! if it were B, and B to [`Relay::for_b`] as if it were A. By default beacons are
+//! rewritten on the way through so that each side answers the relay, not the other node
+//! directly. As a NAT ([`RelayOptions::nat`]) it translates addresses and ports only: the
+//! port a beacon claims is passed on as it is, and nothing answers there.
 
 use crate::proto::wire::Frame;
 use crate::rng::Rng;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::UdpSocket;
 
@@ -43,10 +45,46 @@ pub struct RelayStats {
     pub duplicated: AtomicU64,
 }
 
+/// Where the relay sits and what it does besides forwarding.
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    /// The address both relay sockets bind (each on a port of its own).
+    pub bind: IpAddr,
+    /// Rewrite the port beacons claim to the relay's own, so that each side answers the
+    /// relay. A NAT does not.
+    pub rewrite_beacons: bool,
+    /// Keep a copy of every datagram that reaches the relay, from either side, in
+    /// [`Relay::seen`] (before loss), to check what crossed it.
+    pub record: bool,
+}
+
+impl Default for RelayOptions {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rewrite_beacons: true,
+            record: false,
+        }
+    }
+}
+
+impl RelayOptions {
+    /// A port-translating relay (as a NAT) at `bind`, recording what crosses it.
+    pub fn nat(bind: IpAddr) -> Self {
+        Self {
+            bind,
+            rewrite_beacons: false,
+            record: true,
+        }
+    }
+}
+
 pub struct Relay {
     pub for_a: SocketAddr,
     pub for_b: SocketAddr,
     pub stats: Arc<RelayStats>,
+    /// What reached the relay, with [`RelayOptions::record`].
+    pub seen: Arc<Mutex<Vec<Vec<u8>>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -59,39 +97,55 @@ impl Drop for Relay {
 }
 
 impl Relay {
-    /// Starts relaying between the nodes at `a` and `b` (both on loopback).
+    /// Starts relaying between the nodes at `a` and `b` (both on loopback), on 127.0.0.1,
+    /// rewriting beacons.
     pub async fn start(a: SocketAddr, b: SocketAddr, imp: Impairment) -> io::Result<Relay> {
-        let for_a = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
-        let for_b = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+        Self::start_with(a, b, imp, RelayOptions::default()).await
+    }
+
+    /// Starts relaying between the nodes at `a` and `b` as `opts` says.
+    pub async fn start_with(
+        a: SocketAddr,
+        b: SocketAddr,
+        imp: Impairment,
+        opts: RelayOptions,
+    ) -> io::Result<Relay> {
+        let for_a = Arc::new(UdpSocket::bind(SocketAddr::new(opts.bind, 0)).await?);
+        let for_b = Arc::new(UdpSocket::bind(SocketAddr::new(opts.bind, 0)).await?);
         let stats = Arc::new(RelayStats::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
         let addr_a = for_a.local_addr()?;
         let addr_b = for_b.local_addr()?;
+        let record = opts.record.then(|| seen.clone());
         let tasks = vec![
             // A -> (for_a) relay (for_b) -> B, beacons re-announced as for_b.
             tokio::spawn(pump(
                 for_a.clone(),
                 for_b.clone(),
                 b,
-                addr_b.port(),
+                opts.rewrite_beacons.then_some(addr_b.port()),
                 imp.clone(),
                 stats.clone(),
+                record.clone(),
             )),
             tokio::spawn(pump(
                 for_b.clone(),
                 for_a.clone(),
                 a,
-                addr_a.port(),
+                opts.rewrite_beacons.then_some(addr_a.port()),
                 Impairment {
                     seed: imp.seed ^ 0x5555,
                     ..imp
                 },
                 stats.clone(),
+                record,
             )),
         ];
         Ok(Relay {
             for_a: addr_a,
             for_b: addr_b,
             stats,
+            seen,
             tasks,
         })
     }
@@ -105,9 +159,10 @@ async fn pump(
     from: Arc<UdpSocket>,
     to_socket: Arc<UdpSocket>,
     to: SocketAddr,
-    announce_port: u16,
+    announce_port: Option<u16>,
     imp: Impairment,
     stats: Arc<RelayStats>,
+    record: Option<Arc<Mutex<Vec<Vec<u8>>>>>,
 ) {
     let mut rng = Rng::new(imp.seed);
     let mut buf = vec![0u8; 65_536];
@@ -116,8 +171,15 @@ async fn pump(
             continue;
         };
         let mut data = buf[..n].to_vec();
-        if let Ok(Frame::Beacon(mut b)) = Frame::decode(&data) {
-            b.port = announce_port;
+        if let Some(seen) = &record
+            && let Ok(mut seen) = seen.lock()
+        {
+            seen.push(data.clone());
+        }
+        if let Some(port) = announce_port
+            && let Ok(Frame::Beacon(mut b)) = Frame::decode(&data)
+        {
+            b.port = port;
             if let Ok(bytes) = Frame::Beacon(b).encode() {
                 data = bytes;
             }

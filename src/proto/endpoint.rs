@@ -597,6 +597,11 @@ impl Endpoint {
             .collect()
     }
 
+    /// The latest IK timestamp of each key (see [`take_handshake_times`](Self::take_handshake_times)).
+    pub fn handshake_times(&self) -> Vec<(NodeId, u64)> {
+        self.secure.handshake_times()
+    }
+
     /// The latest IK timestamp of each key, when it changed since the last call: to keep
     /// for the next run ([`EndpointConfig::handshake_times`]), so that an initiation
     /// captured now is refused after a restart too.

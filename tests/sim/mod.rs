@@ -124,13 +124,25 @@ impl Network {
 
     /// Adds node `n` (id `[n; 32]`, address 10.0.0.n:47475) with the given tweaks.
     pub fn add(&mut self, n: u8, name: &str, tweak: impl FnOnce(&mut EndpointConfig)) -> usize {
-        let mut cfg = EndpointConfig::new(identity(n), name, 47475);
+        self.add_at(n, addr(n), name, tweak)
+    }
+
+    /// Adds node `n` (id `[n; 32]`) at `at`, which may share its IP with other nodes (many
+    /// users on one host): the endpoint announces `at`'s port.
+    pub fn add_at(
+        &mut self,
+        n: u8,
+        at: SocketAddr,
+        name: &str,
+        tweak: impl FnOnce(&mut EndpointConfig),
+    ) -> usize {
+        let mut cfg = EndpointConfig::new(identity(n), name, at.port());
         // Handshake timestamps grow across restarts, as the wall clock does.
         cfg.wall_clock_ms = 1_700_000_000_000 + self.elapsed().as_millis() as u64;
         tweak(&mut cfg);
         let endpoint = Endpoint::new(cfg, self.now, u64::from(n));
         self.nodes.push(SimNode {
-            addr: addr(n),
+            addr: at,
             endpoint,
             events: Vec::new(),
             down: false,
@@ -208,14 +220,14 @@ impl Network {
     /// Runs the network until virtual time `until` (relative to the start).
     pub fn run_until(&mut self, until: Duration) {
         let end = self.start + until;
+        // Each node's next deadline. Only what a node handles changes it, so it is asked
+        // again only after that (with many nodes, asking all of them at every step is most
+        // of the work).
+        let mut timers: Vec<Option<Instant>> =
+            (0..self.nodes.len()).map(|i| self.timer(i)).collect();
         loop {
             let next_delivery = self.queue.peek().map(|Reverse((at, ..))| *at);
-            let next_timer = self
-                .nodes
-                .iter()
-                .filter(|n| !n.down)
-                .filter_map(|n| n.endpoint.poll_timeout())
-                .min();
+            let next_timer = timers.iter().flatten().min().copied();
             let next = match (next_delivery, next_timer) {
                 (Some(a), Some(b)) => a.min(b),
                 (Some(a), None) | (None, Some(a)) => a,
@@ -232,24 +244,29 @@ impl Network {
                     let now = self.now;
                     self.nodes[j].endpoint.handle_datagram(now, from, &payload);
                     self.flush(j);
+                    timers[j] = self.timer(j);
                 }
             } else {
                 for i in 0..self.nodes.len() {
-                    if self.nodes[i].down {
-                        continue;
-                    }
-                    if self.nodes[i]
-                        .endpoint
-                        .poll_timeout()
-                        .is_some_and(|t| t <= self.now)
-                    {
+                    if timers[i].is_some_and(|t| t <= self.now) {
                         self.nodes[i].endpoint.handle_timeout(self.now);
                         self.flush(i);
+                        timers[i] = self.timer(i);
                     }
                 }
             }
         }
         self.now = self.now.max(end);
+    }
+
+    /// Node `i`'s next deadline (none while it is down).
+    fn timer(&self, i: usize) -> Option<Instant> {
+        let n = &self.nodes[i];
+        if n.down {
+            None
+        } else {
+            n.endpoint.poll_timeout()
+        }
     }
 
     /// Events of node `i` since the last call.
@@ -337,13 +354,66 @@ pub fn initiation(
     now: Instant,
     ik: bool,
 ) -> Vec<u8> {
+    initiation_as(
+        &identity(n),
+        "someone",
+        u64::from(n),
+        target,
+        target_addr,
+        now,
+        ik,
+    )
+}
+
+/// A handshake initiation from the key pair `me`, calling itself `name` (IK carries the
+/// name in its first message), with a fresh ephemeral key drawn from `seed`. Built by the
+/// real handshake code, so it is exactly what a lanchat node would send: an attacker on
+/// the LAN can make as many as it likes (the responder's key is public).
+pub fn initiation_as(
+    me: &Identity,
+    name: &str,
+    seed: u64,
+    target: NodeId,
+    target_addr: SocketAddr,
+    now: Instant,
+    ik: bool,
+) -> Vec<u8> {
     // A clock far ahead of the simulation's, so no timestamp of a real node is newer.
     let wall_ms = 2_000_000_000_000;
-    let mut s =
-        lanchat::proto::secure::Secure::new(identity(n), "someone", now, wall_ms, u64::from(n));
+    let mut s = lanchat::proto::secure::Secure::new(me.clone(), name, now, wall_ms, seed);
     if ik {
         s.pin(target);
     }
     s.connect(now, target, target_addr);
     s.poll_transmit().expect("an initiation").1
+}
+
+/// A discovery beacon as anyone can write it: any key, any name, any claimed port.
+pub fn beacon(node: NodeId, port: u16, want_reply: bool, name: &str) -> Vec<u8> {
+    lanchat::proto::wire::Frame::Beacon(lanchat::proto::wire::Beacon {
+        node,
+        port,
+        want_reply,
+        unicast: false,
+        name: name.to_owned(),
+    })
+    .encode()
+    .expect("a beacon")
+}
+
+/// A goodbye in the clear, naming any key.
+pub fn goodbye(node: NodeId) -> Vec<u8> {
+    lanchat::proto::wire::Frame::Goodbye { node }
+        .encode()
+        .expect("a goodbye")
+}
+
+/// Spoofed source number `i` (0..65,536): 10.100.0.0/16 and up, never a simulated node's
+/// address (those are 10.0.0.n).
+pub fn spoofed(i: usize) -> SocketAddr {
+    let i = i as u32;
+    SocketAddr::from((
+        [10, 100 + (i >> 16) as u8, (i >> 8) as u8, i as u8],
+        40_000 + (i % 1000) as u16,
+    ))
 }
