@@ -247,11 +247,11 @@ impl Network {
                     timers[j] = self.timer(j);
                 }
             } else {
-                for i in 0..self.nodes.len() {
-                    if timers[i].is_some_and(|t| t <= self.now) {
+                for (i, timer) in timers.iter_mut().enumerate() {
+                    if timer.is_some_and(|t| t <= self.now) {
                         self.nodes[i].endpoint.handle_timeout(self.now);
                         self.flush(i);
-                        timers[i] = self.timer(i);
+                        *timer = self.timer(i);
                     }
                 }
             }
