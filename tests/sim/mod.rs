@@ -247,12 +247,14 @@ impl Network {
                     timers[j] = self.timer(j);
                 }
             } else {
-                for i in 0..self.nodes.len() {
-                    if timers[i].is_some_and(|t| t <= self.now) {
-                        self.nodes[i].endpoint.handle_timeout(self.now);
-                        self.flush(i);
-                        timers[i] = self.timer(i);
-                    }
+                let now = self.now;
+                let due: Vec<usize> = (0..timers.len())
+                    .filter(|i| timers[*i].is_some_and(|t| t <= now))
+                    .collect();
+                for i in due {
+                    self.nodes[i].endpoint.handle_timeout(now);
+                    self.flush(i);
+                    timers[i] = self.timer(i);
                 }
             }
         }
