@@ -113,8 +113,8 @@ fn kind(bytes: &[u8]) -> &'static str {
     }
 }
 
-/// Datagrams node `from` put on the wire to `to` since logging started, taking the log
-/// (logging goes on).
+/// Every datagram logged since the log was last taken, as (from, to, bytes); logging
+/// goes on.
 fn take_log(net: &mut Network) -> Vec<(SocketAddr, SocketAddr, Vec<u8>)> {
     net.log.replace(Vec::new()).expect("logging is on")
 }
@@ -305,7 +305,8 @@ fn a_send_to_a_lanchat_peers_address_never_goes_out_in_the_clear() {
     net.inject(a, addr(2), b"it's bob, my lanchat is broken, answer here");
     run_for(&mut net, secs(0.5));
     let (refused, plain) = send_plain(&mut net, a, addr(2), 500, "the password is hunter2");
-    // LEAD: the fix adds a SendError variant for this; any Err will do here.
+    // LEAD: the fix adds a SendError variant for this; any Err will do here. The same
+    // holds in the next test.
     assert!(
         refused,
         "a send to bob's address as plain text was accepted"
