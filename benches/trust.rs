@@ -39,6 +39,10 @@ const BOB_THREAD: &str = "trust-bob";
 /// How often alice writes to bob while measuring.
 const MESSAGE_EVERY: Duration = Duration::from_millis(100);
 const QUIET_PHASE: Duration = Duration::from_secs(2);
+/// How long after the end of a phase its messages may still be delivered (and counted).
+const GRACE: Duration = Duration::from_secs(5);
+/// How long the sixty nodes get for each message round.
+const SIXTY_PATIENCE: Duration = Duration::from_secs(30);
 
 fn bob_key() -> Identity {
     Identity::from_secret([2; 32])
@@ -158,7 +162,10 @@ async fn run_nodes(nodes: &mut [&mut Node], until: Instant) -> Vec<(usize, Insta
 
 fn delivered(e: &Event) -> Option<MsgId> {
     match e {
-        Event::State { id, state } if matches!(state, DeliveryState::Delivered) => Some(*id),
+        Event::State {
+            id,
+            state: DeliveryState::Delivered,
+        } => Some(*id),
         _ => None,
     }
 }
@@ -227,7 +234,7 @@ fn flood_run(
             let mut delays = Vec::new();
             let mut newcomer = None;
             let mut tick = start;
-            while start.elapsed() < phase + Duration::from_secs(2) {
+            while start.elapsed() < phase + GRACE {
                 if start.elapsed() < phase && Instant::now() >= tick {
                     let id = MsgId(next_id);
                     next_id += 1;
@@ -362,6 +369,8 @@ fn drain_answers(sockets: &[UdpSocket]) -> (usize, usize) {
 }
 
 struct SixtyRun {
+    /// With discovery: from start until the writer saw all the others online.
+    all_online: Option<Duration>,
     first_received: Option<Duration>,
     first_delivered: Option<Duration>,
     second_received: Option<Duration>,
@@ -392,8 +401,26 @@ async fn drive(
     node.shutdown();
 }
 
-/// Sixty nodes on 127.0.0.1; the one with the largest key writes to the other 59.
-async fn sixty(n: usize, seed: u8) -> SixtyRun {
+/// A UDP port free on 0.0.0.0 right now, for this run's own discovery group.
+fn free_udp_port() -> u16 {
+    loop {
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if UdpSocket::bind(("0.0.0.0", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `n` nodes on 127.0.0.1; the one with the largest key writes to the other `n - 1`.
+/// With `mesh`, all of them run discovery (on a port of this run's own), and the writer
+/// writes as soon as it has seen all the others come online; without, the writer knows
+/// the others by address only and writes at once (first contact).
+async fn sixty(n: usize, seed: u8, mesh: bool) -> SixtyRun {
+    let discovery_port = free_udp_port();
     let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel();
     let mut commands = Vec::new();
     let mut who: Vec<(NodeId, SocketAddr)> = Vec::new();
@@ -401,12 +428,14 @@ async fn sixty(n: usize, seed: u8) -> SixtyRun {
     for k in 0..n {
         let dir = tempfile::tempdir().unwrap();
         let mut secret = [seed; 32];
-        secret[0] = k as u8;
-        let node = Node::start(
-            &Settings::loopback(&format!("user{k}"), dir.path()),
-            Identity::from_secret(secret),
-        )
-        .unwrap();
+        // (Not byte 0: clamping clears its low three bits.)
+        secret[1] = k as u8;
+        let mut settings = Settings::loopback(&format!("user{k}"), dir.path());
+        if mesh {
+            settings.discovery = true;
+            settings.discovery_port = discovery_port;
+        }
+        let node = Node::start(&settings, Identity::from_secret(secret)).unwrap();
         who.push((node.endpoint.node(), node.local_addr()));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Command>();
         tokio::task::spawn_local(drive(k, node, rx, ev_tx.clone()));
@@ -417,13 +446,32 @@ async fn sixty(n: usize, seed: u8) -> SixtyRun {
     let others: Vec<(NodeId, SocketAddr)> =
         (0..n).filter(|k| *k != sender).map(|k| who[k]).collect();
 
+    // With discovery the writer writes once it sees all the others online, as a user would.
+    let started = Instant::now();
+    let mut all_online = None;
+    if mesh {
+        let mut up: HashSet<NodeId> = HashSet::new();
+        let deadline = started + SIXTY_PATIENCE;
+        while let Ok(Some((k, at, e))) =
+            tokio::time::timeout_at(deadline.into(), ev_rx.recv()).await
+        {
+            if let Event::PeerUp(p) = e
+                && k == sender
+                && up.insert(p.id)
+                && up.len() == n - 1
+            {
+                all_online = Some(at - started);
+                break;
+            }
+        }
+    }
     let send_all = |round: u64| {
         let others = others.clone();
         commands[sender]
             .send(Box::new(move |node: &mut Node| {
                 for (i, (id, addr)) in others.iter().enumerate() {
                     node.endpoint.remember_peer(*id, "someone", *addr);
-                    if round == 1 {
+                    if round == 1 && !mesh {
                         node.add_peer(*addr);
                     }
                     let msg = MsgId(round * 1000 + i as u64 + 1);
@@ -438,7 +486,7 @@ async fn sixty(n: usize, seed: u8) -> SixtyRun {
         let mut got: HashSet<usize> = HashSet::new();
         let mut done: HashSet<MsgId> = HashSet::new();
         let (mut all_got, mut all_done) = (None, None);
-        let deadline = t0 + Duration::from_secs(30);
+        let deadline = t0 + SIXTY_PATIENCE;
         while all_got.is_none() || all_done.is_none() {
             let Ok(Some((k, at, e))) = tokio::time::timeout_at(deadline.into(), ev_rx.recv()).await
             else {
@@ -448,19 +496,20 @@ async fn sixty(n: usize, seed: u8) -> SixtyRun {
                 Event::Message { conversation, .. }
                     if k != sender
                         && *conversation == ConversationId::Peer(who[sender].0)
-                        && got.insert(k) =>
+                        && got.insert(k)
+                        && got.len() == n - 1 =>
                 {
-                    if got.len() == n - 1 {
-                        all_got = Some(at - t0);
-                    }
+                    all_got = Some(at - t0);
                 }
                 Event::State {
                     id,
                     state: DeliveryState::Delivered,
-                } if k == sender && id.0 / 1000 == round && done.insert(*id) => {
-                    if done.len() == n - 1 {
-                        all_done = Some(at - t0);
-                    }
+                } if k == sender
+                    && id.0 / 1000 == round
+                    && done.insert(*id)
+                    && done.len() == n - 1 =>
+                {
+                    all_done = Some(at - t0);
                 }
                 _ => {}
             }
@@ -478,6 +527,7 @@ async fn sixty(n: usize, seed: u8) -> SixtyRun {
     tokio::time::sleep(Duration::from_millis(50)).await;
     drop(dirs);
     SixtyRun {
+        all_online,
         first_received,
         first_delivered,
         second_received,
@@ -485,8 +535,21 @@ async fn sixty(n: usize, seed: u8) -> SixtyRun {
     }
 }
 
-fn fmt_ms(d: Option<Duration>) -> String {
-    d.map_or_else(|| "> 30 s".to_string(), |d| format!("{:.1} ms", ms(d)))
+/// A time, or "more than `limit`" for one that never came.
+fn fmt_ms(d: Option<Duration>, limit: Duration) -> String {
+    d.map_or_else(
+        || format!("> {} s", limit.as_secs()),
+        |d| format!("{:.1} ms", ms(d)),
+    )
+}
+
+/// A median of times in ms where infinity stands for "never".
+fn fmt_median(v: f64, limit: Duration) -> String {
+    if v.is_finite() {
+        format!("{v:.1} ms")
+    } else {
+        format!("> {} s", limit.as_secs())
+    }
 }
 
 fn main() {
@@ -535,7 +598,7 @@ fn main() {
             max,
             r.undelivered,
             p50(&r.quiet_delays),
-            fmt_ms(r.newcomer),
+            fmt_ms(r.newcomer, flood / 2 + GRACE),
             r.sent,
             r.sent_bytes,
             r.answers,
@@ -563,7 +626,7 @@ fn main() {
     let (pq, pf, mf) = (median(p50_q), median(p50_f), median(max_f));
     rows.push(Row::new(
         "send to delivered of a connected peer's messages during the flood, slowest (p50)",
-        format!("{mf:.1} ms (p50 {pf:.1} ms)"),
+        format!("{} (p50 {})", fmt_median(mf, GRACE), fmt_median(pf, GRACE)),
         format!("{pq:.1} ms (p50, no flood)"),
         format!("{:.1}", pf / pq),
         "≤ 1,000 ms",
@@ -572,7 +635,7 @@ fn main() {
     let nc = median(newcomers);
     rows.push(Row::new(
         "a newcomer's first message during the flood, start to delivered",
-        format!("{nc:.1} ms"),
+        fmt_median(nc, flood / 2 + GRACE),
         "—",
         "—",
         "≤ 5,000 ms",
@@ -581,42 +644,59 @@ fn main() {
 
     let rt = support::runtime();
     let n = 60;
-    let (mut first, mut first_d, mut second) = (vec![], vec![], vec![]);
-    for run in 0..runs {
-        let r = rt.block_on(tokio::task::LocalSet::new().run_until(sixty(n, 0x60 + run as u8)));
-        println!(
-            "  run {run}: {n} nodes on 127.0.0.1: first message to all {} others {} ({} got it), \
-             all delivered {}; second message {}",
-            n - 1,
-            fmt_ms(r.first_received),
-            r.received,
-            fmt_ms(r.first_delivered),
-            fmt_ms(r.second_received),
-        );
-        let f = |d: Option<Duration>| d.map_or(f64::INFINITY, ms);
-        first.push(f(r.first_received));
-        first_d.push(f(r.first_delivered));
-        second.push(f(r.second_received));
+    for mesh in [true, false] {
+        let how = if mesh {
+            format!("all {n} with discovery, written once all show online")
+        } else {
+            "by address, first contact".to_string()
+        };
+        let (mut first, mut first_d, mut second) = (vec![], vec![], vec![]);
+        for run in 0..runs {
+            let seed = 0x60 + run as u8 + if mesh { 0x10 } else { 0 };
+            let r = rt.block_on(tokio::task::LocalSet::new().run_until(sixty(n, seed, mesh)));
+            println!(
+                "  run {run}: {n} nodes on 127.0.0.1 ({how}): first message to all {} others \
+                 {} ({} got it), all delivered {}; second message {}; all online after {}",
+                n - 1,
+                fmt_ms(r.first_received, SIXTY_PATIENCE),
+                r.received,
+                fmt_ms(r.first_delivered, SIXTY_PATIENCE),
+                fmt_ms(r.second_received, SIXTY_PATIENCE),
+                if mesh {
+                    fmt_ms(r.all_online, SIXTY_PATIENCE)
+                } else {
+                    "—".to_string()
+                },
+            );
+            let f = |d: Option<Duration>| d.map_or(f64::INFINITY, ms);
+            first.push(f(r.first_received));
+            first_d.push(f(r.first_delivered));
+            second.push(f(r.second_received));
+        }
+        let (f, fd, s) = (median(first), median(first_d), median(second));
+        let target = if mesh { "≤ 1,000 ms" } else { "—" };
+        rows.push(Row::new(
+            format!(
+                "one node's first message to {} others on one host ({how}), all received",
+                n - 1
+            ),
+            fmt_median(f, SIXTY_PATIENCE),
+            format!(
+                "{} (second message, sessions up)",
+                fmt_median(s, SIXTY_PATIENCE)
+            ),
+            format!("{:.1}", f / s),
+            target,
+            !mesh || f <= 1000.0,
+        ));
+        rows.push(Row::new(
+            format!("the same, all {} shown delivered at the sender", n - 1),
+            fmt_median(fd, SIXTY_PATIENCE),
+            "—",
+            "—",
+            target,
+            !mesh || fd <= 1000.0,
+        ));
     }
-    let (f, fd, s) = (median(first), median(first_d), median(second));
-    rows.push(Row::new(
-        format!(
-            "one node's first message to {} others on one host (no session yet), all received",
-            n - 1
-        ),
-        format!("{f:.1} ms"),
-        format!("{s:.1} ms (second message, sessions up)"),
-        format!("{:.1}", f / s),
-        "≤ 1,000 ms",
-        f <= 1000.0,
-    ));
-    rows.push(Row::new(
-        format!("the same, all {} shown delivered at the sender", n - 1),
-        format!("{fd:.1} ms"),
-        "—",
-        "—",
-        "≤ 1,000 ms",
-        fd <= 1000.0,
-    ));
     print_rows("Trust: floods and many users on one host", &rows);
 }
