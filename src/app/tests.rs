@@ -272,6 +272,7 @@ fn typing_and_enter_sends_exactly_one_message() {
             state: Some(DeliveryState::Sending),
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         }]
     );
@@ -589,6 +590,7 @@ fn incoming_counts_unread_only_when_not_selected() {
             state: None,
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         }
     );
@@ -937,58 +939,90 @@ fn sending_and_switching_reset_the_scroll_and_resize_clamps_it() {
 // ---------------------------------------------------------------------------------------
 // Bounds
 
+/// The address of the `i`-th plain-text sender of a test.
+fn sender(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 1, (i / 256) as u8, (i % 256) as u8], 9000))
+}
+
 #[test]
-fn raw_conversations_are_capped_by_forgetting_the_least_recent() {
+fn strangers_are_capped_by_forgetting_the_least_recent() {
     let mut app = new_app();
-    let addr = |i: usize| SocketAddr::from(([10, 1, (i / 256) as u8, (i % 256) as u8], 9000));
     let extra = 10;
-    for i in 0..MAX_CONVERSATIONS + extra {
+    for i in 0..MAX_STRANGERS + extra {
         incoming(
             &mut app,
             T0 + i as i64,
-            ConversationId::Raw(addr(i)),
+            ConversationId::Raw(sender(i)),
             i as u64 + 1,
             "spam",
         );
-        assert!(app.conversations.len() <= MAX_CONVERSATIONS);
+        assert!(app.conversations.len() <= MAX_STRANGERS);
     }
-    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
+    assert_eq!(app.conversations.len(), MAX_STRANGERS);
+    assert_eq!(app.strangers, MAX_STRANGERS);
     // The first one is selected and so kept; the next `extra` oldest were forgotten.
-    assert_eq!(app.selected, Some(ConversationId::Raw(addr(0))));
-    assert!(app.conversation(&ConversationId::Raw(addr(0))).is_some());
+    assert_eq!(app.selected, Some(ConversationId::Raw(sender(0))));
+    assert!(app.conversation(&ConversationId::Raw(sender(0))).is_some());
     for i in 1..=extra {
         assert!(
-            app.conversation(&ConversationId::Raw(addr(i))).is_none(),
+            app.conversation(&ConversationId::Raw(sender(i))).is_none(),
             "{i}"
         );
     }
     assert!(
-        app.conversation(&ConversationId::Raw(addr(extra + 1)))
+        app.conversation(&ConversationId::Raw(sender(extra + 1)))
             .is_some()
     );
-    let newest = ConversationId::Raw(addr(MAX_CONVERSATIONS + extra - 1));
+    let newest = ConversationId::Raw(sender(MAX_STRANGERS + extra - 1));
     assert_eq!(app.conversations[0].id, newest);
 }
 
 #[test]
-fn peer_conversations_are_never_evicted_for_raw_ones() {
+fn raw_conversations_i_wrote_in_are_capped_overall_and_strangers_go_first() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "alice");
-    // Bob is neither selected nor has he said anything: the least recent of all.
-    peer_up(&mut app, T0, 2, "bob");
-    for i in 0..MAX_CONVERSATIONS + 3 {
-        let addr = SocketAddr::from(([10, 2, (i / 256) as u8, (i % 256) as u8], 9000));
-        incoming(
-            &mut app,
-            T0 + i as i64,
-            ConversationId::Raw(addr),
-            i as u64 + 1,
-            "x",
-        );
+    // Plain-text peers I answered: no strangers, so only the overall cap holds them.
+    let answered = MAX_CONVERSATIONS + 3;
+    for i in 0..answered {
+        let id = ConversationId::Raw(sender(i));
+        incoming(&mut app, T0 + i as i64, id, i as u64 + 1, "hello?");
+        app.select(id);
+        send(&mut app, T0 + i as i64, "hi");
+        assert!(app.conversations.len() <= MAX_CONVERSATIONS);
     }
     assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
-    assert!(app.conversation(&peer(2)).is_some());
-    assert_eq!(app.conversations.last().map(|c| c.id), Some(peer(2)));
+    assert_eq!(app.strangers, 0);
+    // Alice said nothing and is the least recent of all, but a lanchat peer stays.
+    assert!(app.conversation(&peer(1)).is_some());
+    assert_eq!(app.conversations.last().map(|c| c.id), Some(peer(1)));
+    // A stranger now pushes out the least recent answered one...
+    let oldest_kept = order(&app)[MAX_CONVERSATIONS - 2];
+    incoming(
+        &mut app,
+        T0 + 10_000,
+        ConversationId::Raw(sender(9999)),
+        99_999,
+        "hi",
+    );
+    assert!(app.conversation(&oldest_kept).is_none());
+    // ...and a second stranger pushes out the first, not another answered one.
+    let answered_before = app.conversations.iter().filter(|c| c.wrote).count();
+    incoming(
+        &mut app,
+        T0 + 10_001,
+        ConversationId::Raw(sender(9998)),
+        99_998,
+        "hi",
+    );
+    assert_eq!(
+        app.conversations.iter().filter(|c| c.wrote).count(),
+        answered_before
+    );
+    assert!(
+        app.conversation(&ConversationId::Raw(sender(9999)))
+            .is_none()
+    );
+    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
 }
 
 #[test]
@@ -1051,7 +1085,11 @@ fn states_move_forward_and_read_is_never_undone() {
     state(&mut app, T0 + 1, id, DeliveryState::Queued);
     assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Queued));
     state(&mut app, T0 + 2, id, DeliveryState::Delivered);
-    state(&mut app, T0 + 3, id, DeliveryState::Read);
+    let receipt = Event::Read {
+        from: node(1),
+        ids: vec![id],
+    };
+    assert!(app.update(T0 + 3, Msg::Net(receipt)).is_empty());
     assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Read));
     // A late "delivered" (an ack overtaken by the receipt) does not demote it.
     state(&mut app, T0 + 4, id, DeliveryState::Delivered);
@@ -1143,6 +1181,7 @@ fn stored_msg(n: i64, conv_peer: u8) -> Message {
         state: None,
         seq: Some(n),
         quote: None,
+        quote_found: false,
         recalled: false,
     }
 }
@@ -1188,6 +1227,7 @@ fn restored_app() -> App {
                     "last one".into(),
                 )),
                 mentioned: false,
+                wrote: false,
             }],
         },
     );
@@ -1635,7 +1675,7 @@ fn tab_completes_commands_and_names_and_otherwise_switches() {
     press(&mut app, T0, KeyCode::Tab);
     assert_eq!(app.input.text(), "/search ");
     app.input.take();
-    type_text(&mut app, T0, "/p");
+    type_text(&mut app, T0, "/pi");
     press(&mut app, T0, KeyCode::Tab);
     assert_eq!(app.input.text(), "/pin ");
     app.input.take();

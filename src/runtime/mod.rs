@@ -170,12 +170,15 @@ impl Node {
         let io = |e: crate::store::StoreError| std::io::Error::other(e.to_string());
         store.set_me(self.endpoint.node());
         let peers = store.peers().map_err(io)?;
-        let conversations = store.conversations().map_err(io)?;
+        // No more than the app keeps: a flood of plain-text strangers must not make the
+        // start load (and sort) tens of thousands of conversations.
+        let cap = crate::app::MAX_CONVERSATIONS;
+        let conversations = store.first_conversations(cap).map_err(io)?;
         let outbox = store.outbox().map_err(io)?;
         // Unread messages that may mention me (the app decides which really do).
         let needle = format!("@{}", self.endpoint.name());
         let mentions = store
-            .unread_containing(&needle, MAX_MENTION_SCAN)
+            .unread_containing(&needle, MAX_MENTION_SCAN, cap)
             .map_err(io)?;
         let now = mono_now();
         for p in &peers {
@@ -194,6 +197,9 @@ impl Node {
         let (handle, rx) = StoreHandle::spawn(store)?;
         self.store = Some(handle);
         self.store_rx = Some(rx);
+        // Strangers beyond the bounds (left by an older version, or unpinned) go, on the
+        // store's thread once the file is checked.
+        self.store(storage::Request::PruneStrangers);
         Ok(Restored {
             peers,
             conversations,
@@ -361,19 +367,27 @@ impl Node {
                     state: None,
                     quote,
                 }),
-                // Applied by the store first, then acknowledged and shown.
+                // Applied by the store first, then acknowledged and shown. The window is
+                // measured on this machine's clock, from when the target arrived here: the
+                // recall's own time is the sender's word.
                 proto::Event::Recall {
-                    from,
-                    id,
-                    target,
-                    sent_at_ms,
+                    from, id, target, ..
                 } => self.store(storage::Request::Recall {
                     conversation: ConversationId::Peer(from),
                     author: store::Author::Peer(from),
                     target,
-                    within: Some((sent_at_ms, RECALL_WINDOW_MS)),
+                    within: Some((now_ms, RECALL_WINDOW_MS)),
                     id: Some(id),
                 }),
+                // Only my messages to `from` can be read by `from`: the store checks, and so
+                // does the app with the event.
+                proto::Event::Read { from, ref ids } => {
+                    self.store(storage::Request::Read {
+                        peer: from,
+                        ids: ids.clone(),
+                    });
+                    out.push(e);
+                }
                 proto::Event::State { id, state } => {
                     states.push((id, state));
                     if matches!(state, DeliveryState::Delivered | DeliveryState::Read) {

@@ -130,8 +130,9 @@ where
     let mut input = false;
     loop {
         let now_ms = wall_now_ms();
-        for event in node.drain() {
-            let effects = app.update(now_ms, Msg::Net(event));
+        let events = node.drain();
+        if !events.is_empty() {
+            let effects = app.update_all(now_ms, events.into_iter().map(Msg::Net));
             run_effects(&mut app, &mut node, effects);
         }
         if let Some(e) = node.take_send_error() {
@@ -294,8 +295,17 @@ pub fn restore_msg(restored: Restored, my_name: &str) -> Msg {
                 pinned: c.pinned,
                 muted: c.muted,
                 alias: c.alias,
+                wrote: c.wrote,
             })
             .collect(),
+    }
+}
+
+fn store_author(a: Author) -> store::Author {
+    match a {
+        Author::Me => store::Author::Me,
+        Author::Peer(p) => store::Author::Peer(p),
+        Author::Raw(a) => store::Author::Raw(a),
     }
 }
 
@@ -317,6 +327,7 @@ pub fn app_message(m: StoredMessage) -> Message {
         state: m.state,
         seq: Some(m.seq),
         quote: m.quote,
+        quote_found: m.quote_found,
         recalled: m.recalled,
     }
 }
@@ -326,7 +337,8 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
     let effects = match reply {
         Reply::Inserted(list) => {
             node.stored(&list);
-            let mut effects = Vec::new();
+            // The whole batch in one update: the sidebar is sorted once, not per message.
+            let mut msgs = Vec::with_capacity(list.len());
             for (m, seq) in list {
                 let Some(seq) = seq else {
                     continue; // a copy of a message already stored: shown once already
@@ -346,14 +358,32 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                         state: m.state,
                         read: false,
                         quote: m.quote,
+                        // Checked by the app, against what it holds and then the store.
+                        quote_found: false,
                         recalled: false,
                     };
                     Msg::Received(app_message(stored), conversation)
                 };
-                effects.extend(app.update(now, msg));
+                msgs.push(msg);
             }
-            coalesce(effects)
+            coalesce(app.update_all(now, msgs))
         }
+        // The app checked the receipt against the conversation itself.
+        Reply::Read { .. } => Vec::new(),
+        Reply::QuoteChecked {
+            conversation,
+            reply,
+            author,
+            excerpt,
+        } => app.update(
+            now,
+            Msg::QuoteChecked {
+                conversation,
+                reply,
+                author: app_author(author),
+                excerpt,
+            },
+        ),
         Reply::Page {
             conversation,
             page,
@@ -561,6 +591,18 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             Effect::ReadUpTo { conversation, seq } => {
                 node.store(Request::ReadUpTo { conversation, seq });
             }
+            // Without a store, what is not in memory is not anywhere: the quote stays a claim.
+            Effect::CheckQuote {
+                conversation,
+                reply,
+                author,
+                quote,
+            } => node.store(Request::CheckQuote {
+                conversation,
+                reply,
+                author: store_author(author),
+                quote,
+            }),
             Effect::Quit => {}
         }
     }

@@ -1481,11 +1481,11 @@ fn unread_mentions_are_found_at_start() {
         msg(d, Author::Me, 3, 3, "@me by me"),
     ])
     .unwrap();
-    let found = s.unread_containing("@me", 10).unwrap();
+    let found = s.unread_containing("@me", 10, 10).unwrap();
     assert_eq!(found, vec![(c, "hi @Me there".to_string())]);
     let seq = s.latest(&c, 1).unwrap()[0].seq;
     s.mark_read(&c, seq).unwrap();
-    assert!(s.unread_containing("@me", 10).unwrap().is_empty());
+    assert!(s.unread_containing("@me", 10, 10).unwrap().is_empty());
 }
 
 #[test]

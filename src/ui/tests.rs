@@ -1042,6 +1042,7 @@ proptest! {
             state: None,
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         };
         prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
