@@ -256,9 +256,11 @@ impl App {
         // strangers stay quiet: a flood of them must not ring.
         let in_view = self.selected == Some(id) && self.scroll == 0;
         let muted = self.conversation(&id).is_some_and(|c| c.muted);
-        let folded = self.strangers_folded() && matches!(id, ConversationId::Raw(_)) && {
-            self.conversation(&id).is_none_or(Conversation::is_stranger)
-        };
+        let folded = self.strangers_folded()
+            && match self.conversation(&id) {
+                Some(c) => self.folds(c),
+                None => self.folds(&Conversation::new(id)),
+            };
         let mention = matches!(message.author, Author::Peer(_) | Author::Raw(_))
             && mentions(&message.text, &self.me.name);
         if !in_view && (!muted || mention) && !folded {

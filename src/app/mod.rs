@@ -356,7 +356,7 @@ pub struct App {
     /// What the sidebar shows, in order: the conversations, with the strangers folded into
     /// one row when there are more than [`STRANGER_FOLD`] of them.
     pub sidebar: Vec<Row>,
-    /// Stranger conversations in memory (as of the last sort).
+    /// Strangers the Strangers row stands for (as of the last sort; see [`App::folds`]).
     pub strangers: usize,
     /// The order is out of date: sorted once at the end of the update.
     unsorted: bool,
@@ -502,7 +502,17 @@ impl App {
 
     /// Whether `id` is a stranger folded into the sidebar's Strangers row.
     pub fn is_folded(&self, id: &ConversationId) -> bool {
-        self.strangers_folded() && self.conversation(id).is_some_and(Conversation::is_stranger)
+        self.strangers_folded() && self.conversation(id).is_some_and(|c| self.folds(c))
+    }
+
+    /// Whether `c` goes into the Strangers row when they are folded: a stranger, unless it
+    /// is plain text at a lanchat peer's address, which keeps its row and its warning.
+    pub fn folds(&self, c: &Conversation) -> bool {
+        c.is_stranger()
+            && match c.id {
+                ConversationId::Raw(addr) => self.lanchat_owner(&addr).is_none(),
+                ConversationId::Peer(_) => false,
+            }
     }
 
     /// The sidebar row of a conversation: its own, or the Strangers row.
@@ -1347,12 +1357,12 @@ impl App {
                 c.id,
             )
         });
-        self.strangers = self.conversations.iter().filter(|c| c.is_stranger()).count();
+        self.strangers = self.conversations.iter().filter(|c| self.folds(c)).count();
         let fold = self.strangers_folded();
         let mut rows = Vec::with_capacity(self.conversations.len());
         let mut folded = false;
         for c in self.conversations.iter() {
-            if fold && c.is_stranger() {
+            if fold && self.folds(c) {
                 // The row sits where the most recent stranger would.
                 if !std::mem::replace(&mut folded, true) {
                     rows.push(Row::Strangers);
@@ -1364,11 +1374,11 @@ impl App {
         self.sidebar = rows;
     }
 
-    /// The strangers, most recent first.
+    /// The strangers the Strangers row stands for, most recent first.
     pub fn stranger_ids(&self) -> Vec<ConversationId> {
         self.conversations
             .iter()
-            .filter(|c| c.is_stranger())
+            .filter(|c| self.folds(c))
             .map(|c| c.id)
             .collect()
     }
@@ -1480,7 +1490,7 @@ impl App {
         let unread_stranger = |app: &App| {
             app.conversations
                 .iter()
-                .find(|c| c.is_stranger() && c.unread > 0 && Some(c.id) != app.selected)
+                .find(|c| app.folds(c) && c.unread > 0 && Some(c.id) != app.selected)
                 .map(|c| c.id)
         };
         // Among the strangers first, when one is open.

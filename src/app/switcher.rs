@@ -64,7 +64,7 @@ impl App {
     pub fn switcher_list(&self, sw: &Switcher) -> Vec<ConversationId> {
         let mut ids = self.switcher_matches(&sw.filter);
         if sw.strangers {
-            ids.retain(|id| self.conversation(id).is_some_and(super::Conversation::is_stranger));
+            ids.retain(|id| self.conversation(id).is_some_and(|c| self.folds(c)));
         }
         ids
     }

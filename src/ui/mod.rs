@@ -449,13 +449,13 @@ fn banner_lines(app: &App, width: u16) -> Vec<String> {
     {
         let name = text::sanitize_line(&app.title(&ConversationId::Peer(owner)));
         let choice = if app.plain_ok.contains(&id) {
-            "You chose /plain: what you send here goes unencrypted (/plain again stops it)."
+            "you chose /plain: you send here anyway.".to_string()
         } else {
-            "Sending here is refused; write to them in the encrypted chat (/plain overrides)."
+            format!("write to {name} instead (/plain overrides).")
         };
         format!(
-            "⚠ {addr} belongs to {name}'s encrypted identity, but this chat is plain text: \
-             unencrypted, and anyone can forge it. {choice}"
+            "⚠ {addr} is {name}'s encrypted lanchat address. Text here goes unencrypted and \
+             can be forged: {choice}"
         )
     } else {
         return Vec::new();
@@ -699,7 +699,7 @@ fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
     let strangers: Vec<&Conversation> = app
         .conversations
         .iter()
-        .filter(|c| c.is_stranger())
+        .filter(|c| app.folds(c))
         .collect();
     let unread: u32 = strangers
         .iter()
@@ -737,7 +737,7 @@ fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
     let second = vec![
         Span::raw("  "),
         Span::styled(
-            "plain text, never answered".to_string(),
+            "never answered".to_string(),
             dim(app).add_modifier(Modifier::ITALIC),
         ),
     ];
@@ -745,6 +745,20 @@ fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
         justify(left, right, width),
         justify(second, badge.into_iter().collect(), width),
     ]
+}
+
+/// A stranger in the list of them: address, when it last wrote, what (cut to fit), and
+/// its unread count.
+fn stranger_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+    let mut left = name_spans(app, conv);
+    if let Some(m) = &conv.last {
+        left.push(Span::styled(
+            format!("  {}  ", time::short_label(m.time_ms, app.clock_ms, app.utc_offset_s)),
+            dim(app),
+        ));
+        left.push(Span::styled(preview(app, conv).0, dim(app)));
+    }
+    justify(left, unread_badge(app, conv).into_iter().collect(), width)
 }
 
 fn conversation_header(app: &App, id: &ConversationId) -> String {
@@ -1384,7 +1398,7 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     let matches = app.switcher_list(sw);
     let title = if sw.strangers {
         format!(
-            "Strangers ({}), never answered: {}▏",
+            "Strangers ({}) · Enter opens · {}▏",
             app.strangers,
             text::sanitize_line(&sw.filter)
         )
@@ -1409,12 +1423,12 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
             continue;
         };
         let y = inner.y + row as u16;
-        buf.set_line(
-            inner.x,
-            y,
-            &sidebar_row(app, conv, usize::from(inner.width)),
-            inner.width,
-        );
+        let line = if sw.strangers {
+            stranger_row(app, conv, usize::from(inner.width))
+        } else {
+            sidebar_row(app, conv, usize::from(inner.width))
+        };
+        buf.set_line(inner.x, y, &line, inner.width);
         if i == sw.selected {
             buf.set_style(
                 Rect::new(inner.x, y, inner.width, 1),
