@@ -289,13 +289,13 @@ fn read_receipts_travel_back_unless_switched_off() {
         net.run_until(secs(3.0));
         let events = net.take_events(a);
         // The receipt says who read what; the app and the store decide what it may mark.
-        let receipts: Vec<&Event> = events
+        let receipts: Vec<Event> = events
             .iter()
-            .map(|(_, e)| e)
+            .map(|(_, e)| e.clone())
             .filter(|e| matches!(e, Event::Read { .. }))
             .collect();
         let want = if enabled {
-            vec![&Event::Read {
+            vec![Event::Read {
                 from: node_id(2),
                 ids: vec![MsgId(42)],
             }]

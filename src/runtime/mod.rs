@@ -35,6 +35,13 @@ pub const RECALL_WINDOW_MS: i64 = crate::app::RECALL_WINDOW_MS;
 /// batches, so a turn may take up to [`net::RECV_SLOTS`] coalesced runs more).
 const BATCH: usize = 256;
 
+/// Plain-text messages handed to the store and not written yet, at most. Beyond this, more
+/// plain text is dropped until the store catches up. Anyone can send plain text from any
+/// address, faster than it can be stored (about 37,000 a second from new addresses, release
+/// build); a lanchat peer's message waits in the same queue, so this bounds how long a flood
+/// can hold it up (about 30 ms of the store's time), and the work a flood costs.
+const MAX_PLAIN_BACKLOG: usize = 1024;
+
 /// The monotonic time for the protocol. Read through tokio so that paused-time tests
 /// control it.
 pub fn mono_now() -> Instant {
@@ -85,6 +92,12 @@ pub struct Node {
     store_rx: Option<mpsc::UnboundedReceiver<storage::Reply>>,
     /// Where `known_peers` lives; rewritten when a key's trust changes.
     config_dir: std::path::PathBuf,
+    /// Plain-text messages sent to the store and not answered yet (see
+    /// [`MAX_PLAIN_BACKLOG`]), and whether plain text is being dropped for it now.
+    plain_backlog: usize,
+    shedding: bool,
+    /// Plain-text messages dropped so, since start.
+    pub plain_dropped: u64,
 }
 
 /// What woke the loop, as far as the node is concerned.
@@ -148,6 +161,9 @@ impl Node {
             store: None,
             store_rx: None,
             config_dir: settings.config_dir.clone(),
+            plain_backlog: 0,
+            shedding: false,
+            plain_dropped: 0,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -230,6 +246,7 @@ impl Node {
     /// Messages the store could not keep: received ones are never acknowledged, so their
     /// senders keep them and try again.
     pub fn store_failed(&mut self, messages: &[NewMessage]) {
+        self.plain_answered(messages.iter());
         for m in messages {
             if let store::Author::Peer(peer) = m.author {
                 self.endpoint.store_failed(peer, m.id);
@@ -239,6 +256,7 @@ impl Node {
 
     /// After messages were stored: received ones may be acknowledged now.
     pub fn stored(&mut self, inserted: &[(NewMessage, Option<i64>)]) {
+        self.plain_answered(inserted.iter().map(|(m, _)| m));
         let now = mono_now();
         let mut by_peer: std::collections::HashMap<NodeId, Vec<MsgId>> = Default::default();
         for (m, _) in inserted {
@@ -249,6 +267,35 @@ impl Node {
         for (peer, ids) in by_peer {
             self.endpoint.confirm_stored(now, peer, &ids);
         }
+    }
+
+    /// The store answered for these messages: the plain-text ones leave the backlog.
+    fn plain_answered<'a>(&mut self, messages: impl Iterator<Item = &'a NewMessage>) {
+        let plain = messages
+            .filter(|m| matches!(m.author, store::Author::Raw(_)))
+            .count();
+        self.plain_backlog = self.plain_backlog.saturating_sub(plain);
+        if self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
+            self.shedding = false;
+        }
+    }
+
+    /// Whether a plain-text message may go to the store now (see [`MAX_PLAIN_BACKLOG`]).
+    fn take_plain(&mut self) -> bool {
+        if self.plain_backlog >= MAX_PLAIN_BACKLOG {
+            self.plain_dropped += 1;
+            if !std::mem::replace(&mut self.shedding, true) {
+                tracing::warn!("plain text arrives faster than it is stored: dropping some");
+                self.send_error = Some(
+                    "plain text is arriving faster than it can be saved (a flood?): \
+                     some is dropped"
+                        .into(),
+                );
+            }
+            return false;
+        }
+        self.plain_backlog += 1;
+        true
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -348,6 +395,12 @@ impl Node {
         let mut settled = Vec::new();
         for e in events {
             match e {
+                // Plain text beyond what the store can take is dropped (a flood of it must
+                // not hold up what lanchat peers say, which queues behind it).
+                proto::Event::Message {
+                    conversation: ConversationId::Raw(_),
+                    ..
+                } if !self.take_plain() => {}
                 proto::Event::Message {
                     conversation,
                     id,
