@@ -1,5 +1,5 @@
-//! A flood of spoofed plain text (issue 12, "Freeze"): 100,000 datagrams from thousands of
-//! loopback ports at the real full-screen loop with its history database. What the app and
+//! A flood of spoofed plain text (issue 12, "Freeze"): 100,000 datagrams from as many
+//! loopback addresses and ports at the real full-screen loop with its history database. What the app and
 //! the store keep stays bounded, a real peer's message still shows, and the next start
 //! loads a bounded number of conversations. (How fast: `cargo bench --bench process`.)
 
@@ -17,29 +17,26 @@ use lanchat::runtime::tui;
 use lanchat::store::Store;
 use screen::{PATIENCE, run_on_screen};
 use serde_json::json;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use support::TestNode;
 
 const DATAGRAMS: usize = 100_000;
-/// Sockets open at once; each round binds a fresh set, so the flood comes from thousands of
-/// ports (the kernel may hand a port out again in a later round).
+/// Sockets open at once. Each round binds a fresh set on another 127.x address, and each
+/// socket sends one datagram: 100,000 different senders, as a spoofer would make them.
 const SOCKETS: usize = 500;
-const ROUNDS: usize = 10;
 
-/// Sends the flood to `to`, round-robin over each round's sockets. Returns what was sent.
+/// Sends the flood to `to`. Returns how many datagrams went out.
 fn flood(to: SocketAddr) -> usize {
-    let per_socket = DATAGRAMS / (SOCKETS * ROUNDS);
     let mut sent = 0;
-    for round in 0..ROUNDS {
+    for round in 0..DATAGRAMS / SOCKETS {
+        let from = Ipv4Addr::new(127, 1, (round / 250) as u8, (round % 250 + 1) as u8);
         let sockets: Vec<UdpSocket> = (0..SOCKETS)
-            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .map(|_| UdpSocket::bind((from, 0)).unwrap())
             .collect();
-        for k in 0..per_socket {
-            for (i, s) in sockets.iter().enumerate() {
-                let line = format!("spoofed {round}/{i}/{k}: hello, click this\n");
-                if s.send_to(line.as_bytes(), to).is_ok() {
-                    sent += 1;
-                }
+        for (i, s) in sockets.iter().enumerate() {
+            let line = format!("spoofed {round}/{i}: hello, click this\n");
+            if s.send_to(line.as_bytes(), to).is_ok() {
+                sent += 1;
             }
         }
     }
