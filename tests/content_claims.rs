@@ -39,7 +39,9 @@ async fn a_read_receipt_from_another_peer_does_not_mark_my_message_read() {
         let delivered = {
             let id = id.clone();
             alice
-                .expect(move |e| e["event"] == "state" && e["id"] == id && e["state"] == "delivered")
+                .expect(move |e| {
+                    e["event"] == "state" && e["id"] == id && e["state"] == "delivered"
+                })
                 .await
         };
         assert_eq!(delivered["conversation"], bob.id.as_str());
@@ -67,7 +69,10 @@ async fn a_read_receipt_from_another_peer_does_not_mark_my_message_read() {
             .filter(|e| e["event"] == "state" && e["state"] == "read")
             .cloned()
             .collect();
-        assert!(reads.is_empty(), "stored: {stored}; mallory's receipt counted: {reads:?}");
+        assert!(
+            reads.is_empty(),
+            "stored: {stored}; mallory's receipt counted: {reads:?}"
+        );
 
         // Bob's own receipt counts.
         bob.send(json!({"cmd": "read", "to": "alice", "ids": [id]}))

@@ -5,9 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
 #[path = "support/screen.rs"]
 mod screen;
+mod support;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use lanchat::app::{MAX_CONVERSATIONS, MAX_STRANGERS, STRANGER_FOLD};

@@ -61,7 +61,11 @@ impl App {
         }
         // The store gives them pinned and most recent first; whatever it gives, no more than
         // the caps come into memory.
-        let mut strangers = self.conversations.iter().filter(|c| c.is_stranger()).count();
+        let mut strangers = self
+            .conversations
+            .iter()
+            .filter(|c| c.is_stranger())
+            .count();
         for summary in conversations {
             if self.conversations.len() >= MAX_CONVERSATIONS {
                 break;

@@ -1250,7 +1250,11 @@ impl App {
     /// the least recent plain-text conversation goes, strangers first. Lanchat peers and
     /// the open conversation are never forgotten.
     fn make_room_for(&mut self, id: &ConversationId) {
-        let strangers = self.conversations.iter().filter(|c| c.is_stranger()).count();
+        let strangers = self
+            .conversations
+            .iter()
+            .filter(|c| c.is_stranger())
+            .count();
         let victim = if matches!(id, ConversationId::Raw(_)) && strangers >= MAX_STRANGERS {
             self.least_recent(Conversation::is_stranger)
         } else if self.conversations.len() >= MAX_CONVERSATIONS {
@@ -1505,15 +1509,15 @@ impl App {
             .and_then(|id| self.row_of(&id))
             .map_or(0, |i| i + 1);
         let n = self.sidebar.len();
-        let found = (0..n)
-            .map(|k| (start + k) % n.max(1))
-            .find_map(|i| match self.sidebar.get(i).copied()? {
+        let found = (0..n).map(|k| (start + k) % n.max(1)).find_map(|i| {
+            match self.sidebar.get(i).copied()? {
                 Row::Conversation(id) => self
                     .conversation(&id)
                     .is_some_and(|c| c.unread > 0)
                     .then_some(id),
                 Row::Strangers => unread_stranger(self),
-            });
+            }
+        });
         match found {
             Some(id) => self.select(id),
             None => self.notice = Some(Notice::Info("Nothing unread".into())),

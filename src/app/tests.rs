@@ -2438,7 +2438,13 @@ fn plain_text_at_a_lanchat_peers_address_is_not_sent_unless_the_user_says_plain(
     // Text "from" bob's own address, in the clear (anyone can spoof it).
     let bobs_addr = raw_addr("10.0.0.2:47475");
     let spoofed = ConversationId::Raw(bobs_addr);
-    incoming(&mut app, T0, spoofed, 1, "it's bob, my key broke, write here");
+    incoming(
+        &mut app,
+        T0,
+        spoofed,
+        1,
+        "it's bob, my key broke, write here",
+    );
     assert_eq!(app.lanchat_owner(&bobs_addr), Some(node(2)));
     app.select(spoofed);
     type_text(&mut app, T0, "the door code is 4711");
@@ -2448,7 +2454,11 @@ fn plain_text_at_a_lanchat_peers_address_is_not_sent_unless_the_user_says_plain(
         e.contains("bob") && e.contains("unencrypted") && e.contains("/plain"),
         "{e}"
     );
-    assert_eq!(app.input.text(), "the door code is 4711", "nothing typed is lost");
+    assert_eq!(
+        app.input.text(),
+        "the door code is 4711",
+        "nothing typed is lost"
+    );
     assert_eq!(
         texts(&app, spoofed),
         vec!["it's bob, my key broke, write here"]
@@ -2490,7 +2500,10 @@ fn y_copies_a_peers_text_only_as_the_screen_shows_it() {
         panic!("expected one copy, got {effects:?}");
     };
     for bad in ['\u{1b}', '\u{7}', '\u{202E}', '\u{200B}'] {
-        assert!(!copied.contains(bad), "{bad:?} reached the clipboard: {copied:?}");
+        assert!(
+            !copied.contains(bad),
+            "{bad:?} reached the clipboard: {copied:?}"
+        );
     }
     assert_eq!(copied, &ui::text::sanitize(hostile));
     assert!(copied.contains("^[]52;c;"), "shown, harmless: {copied:?}");
@@ -2511,7 +2524,10 @@ fn many_strangers_fold_into_one_quiet_row_that_lists_them() {
     let stranger = |i: usize| ConversationId::Raw(sender(i));
     for i in 0..STRANGER_FOLD {
         let effects = incoming_effects(&mut app, T0 + i as i64, stranger(i), i as u64 + 1, "psst");
-        assert!(matches!(effects.as_slice(), [Effect::Notify(_)]), "{effects:?}");
+        assert!(
+            matches!(effects.as_slice(), [Effect::Notify(_)]),
+            "{effects:?}"
+        );
     }
     // Up to the threshold, each has its own row.
     assert!(!app.strangers_folded());
@@ -2531,10 +2547,16 @@ fn many_strangers_fold_into_one_quiet_row_that_lists_them() {
     assert!(!app.take_bell());
     assert!(app.strangers_folded());
     assert_eq!(app.strangers, n);
-    assert_eq!(app.sidebar, vec![Row::Strangers, Row::Conversation(peer(1))]);
+    assert_eq!(
+        app.sidebar,
+        vec![Row::Strangers, Row::Conversation(peer(1))]
+    );
     assert_eq!(app.row_of(&stranger(3)), Some(0));
     // Alt-1 opens the list of strangers, most recent first; Enter opens one.
-    app.update(T0 + 100, Msg::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    app.update(
+        T0 + 100,
+        Msg::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)),
+    );
     let sw = app.switcher.clone().unwrap();
     assert!(sw.strangers);
     let listed = app.switcher_list(&sw);
@@ -2576,8 +2598,8 @@ fn strangers_says_so_when_there_are_none() {
 #[test]
 fn restore_brings_back_no_more_than_the_caps() {
     let mut app = new_app();
-    let summary = |id: ConversationId, activity: i64, pinned: bool, wrote: bool| {
-        ConversationSummary {
+    let summary =
+        |id: ConversationId, activity: i64, pinned: bool, wrote: bool| ConversationSummary {
             id,
             unread: 1,
             last_activity_ms: activity,
@@ -2589,12 +2611,16 @@ fn restore_brings_back_no_more_than_the_caps() {
             last: None,
             mentioned: false,
             wrote,
-        }
-    };
+        };
     // What an old store might give: pinned first, then a flood of strangers, then more.
     let mut rows = vec![summary(ConversationId::Raw(sender(0)), 1, true, false)];
     for i in 1..1000 {
-        rows.push(summary(ConversationId::Raw(sender(i)), T0 - i as i64, false, i % 2 == 0));
+        rows.push(summary(
+            ConversationId::Raw(sender(i)),
+            T0 - i as i64,
+            false,
+            i % 2 == 0,
+        ));
     }
     app.update(
         T0,

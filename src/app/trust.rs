@@ -100,7 +100,9 @@ impl App {
             "Plain text refused here again".to_string()
         } else {
             self.plain_ok.insert(id);
-            format!("Plain text allowed here until you quit: what you send goes unencrypted to {addr}")
+            format!(
+                "Plain text allowed here until you quit: what you send goes unencrypted to {addr}"
+            )
         }));
     }
 

@@ -41,7 +41,7 @@ pub enum Request {
         conversation: ConversationId,
         reply: MsgId,
         author: Author,
-        quote: Quote,
+        quote: Box<Quote>,
     },
     /// Bring the strangers within bounds (see [`Store::prune_strangers`]).
     PruneStrangers,

@@ -601,7 +601,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 conversation,
                 reply,
                 author: store_author(author),
-                quote,
+                quote: Box::new(quote),
             }),
             Effect::Quit => {}
         }

@@ -8,8 +8,8 @@
 //! the text exactly.
 
 use super::{
-    At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage, conversation_from_key,
-    conversation_key, message_from_row,
+    At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage,
+    conversation_from_key, conversation_key, message_from_row,
 };
 use crate::proto::ConversationId;
 use std::collections::HashMap;

@@ -1505,7 +1505,10 @@ fn integrity_check_indexes_the_backlog_first() {
 
 /// The `i`-th plain-text sender of a flood.
 fn stranger(i: usize) -> ConversationId {
-    ConversationId::Raw(SocketAddr::from(([10, 7, (i / 256) as u8, (i % 256) as u8], 4000)))
+    ConversationId::Raw(SocketAddr::from((
+        [10, 7, (i / 256) as u8, (i % 256) as u8],
+        4000,
+    )))
 }
 
 fn stranger_msg(i: usize, id: u64, t: i64) -> NewMessage {
@@ -1534,7 +1537,10 @@ fn a_recall_claiming_an_old_message_with_a_forged_recent_sent_at_is_refused() {
     }])
     .unwrap();
     // Ten minutes after it arrived (this machine's clock): too late.
-    assert!(!s.recall(&c, bob, MsgId(1), Some((11 * minute, 2 * minute))).unwrap());
+    assert!(
+        !s.recall(&c, bob, MsgId(1), Some((11 * minute, 2 * minute)))
+            .unwrap()
+    );
     assert_eq!(texts(&s.latest(&c, 1).unwrap()), ["I owe you 100 EUR"]);
     // Within two minutes of arriving it goes, whatever bob's clock said.
     s.insert_messages(&[NewMessage {
@@ -1542,7 +1548,10 @@ fn a_recall_claiming_an_old_message_with_a_forged_recent_sent_at_is_refused() {
         ..msg(c, bob, 2, 20 * minute, "typo")
     }])
     .unwrap();
-    assert!(s.recall(&c, bob, MsgId(2), Some((22 * minute, 2 * minute))).unwrap());
+    assert!(
+        s.recall(&c, bob, MsgId(2), Some((22 * minute, 2 * minute)))
+            .unwrap()
+    );
 }
 
 #[test]
@@ -1583,7 +1592,10 @@ fn a_read_receipt_marks_only_my_messages_to_its_sender() {
     assert_eq!(waiting, [MsgId(1)]);
     // Alice's own receipt counts, once.
     assert_eq!(s.read_by(node(1), &[MsgId(1)]).unwrap(), [MsgId(1)]);
-    assert_eq!(s.read_by(node(1), &[MsgId(1)]).unwrap(), Vec::<MsgId>::new());
+    assert_eq!(
+        s.read_by(node(1), &[MsgId(1)]).unwrap(),
+        Vec::<MsgId>::new()
+    );
     assert!(s.outbox().unwrap().is_empty());
 }
 
@@ -1630,16 +1642,25 @@ fn strangers_are_capped_with_their_messages_and_the_rest_is_kept() {
     assert!(s.latest(&stranger(0), 10).unwrap().is_empty());
     assert_eq!(s.latest(&stranger(n - 1), 10).unwrap().len(), 1);
     assert_eq!(
-        count(&s, "SELECT count(*) FROM authors WHERE key = '10.7.0.0:4000'"),
+        count(
+            &s,
+            "SELECT count(*) FROM authors WHERE key = '10.7.0.0:4000'"
+        ),
         0
     );
     // The chatty one keeps its newest messages only.
     let kept = s.latest(&stranger(n), 1000).unwrap();
     assert_eq!(kept.len(), MAX_STRANGER_MESSAGES);
-    assert_eq!(kept.last().unwrap().id, MsgId(10_000 + MAX_STRANGER_MESSAGES as u64 + 49));
+    assert_eq!(
+        kept.last().unwrap().id,
+        MsgId(10_000 + MAX_STRANGER_MESSAGES as u64 + 49)
+    );
     // Nothing else was touched: a peer, a plain-text chat I wrote in, a pinned one.
     for c in [peer, answered, pinned] {
-        assert_eq!(s.latest(&c, 10).unwrap().len(), 1 + usize::from(c == answered));
+        assert_eq!(
+            s.latest(&c, 10).unwrap().len(),
+            1 + usize::from(c == answered)
+        );
     }
     let rows = s.conversations().unwrap();
     assert_eq!(rows.len(), MAX_STRANGERS + 3);
@@ -1695,7 +1716,13 @@ fn a_quote_shows_the_stored_original_only_from_its_own_conversation() {
         excerpt: excerpt.into(),
     };
     s.insert_messages(&[
-        msg(alice, Author::Me, 1, 1000, "I will bring the cake\nand candles"),
+        msg(
+            alice,
+            Author::Me,
+            1,
+            1000,
+            "I will bring the cake\nand candles",
+        ),
         // Alice quotes me in other words; mallory quotes the same id in his chat.
         NewMessage {
             quote: Some(quote("I will bring nothing")),
@@ -1725,10 +1752,7 @@ fn a_quote_shows_the_stored_original_only_from_its_own_conversation() {
     assert_eq!(s.original_excerpt(&mallory, &q).unwrap(), None);
     // Recalled, the original says nothing, and the reply shows that.
     assert!(s.recall(&alice, Author::Me, MsgId(1), None).unwrap());
-    assert_eq!(
-        s.original_excerpt(&alice, &q).unwrap().as_deref(),
-        Some("")
-    );
+    assert_eq!(s.original_excerpt(&alice, &q).unwrap().as_deref(), Some(""));
     let reply = s.latest(&alice, 1).unwrap().remove(0);
     assert!(reply.quote_found && reply.quote.unwrap().excerpt.is_empty());
 }
@@ -1759,6 +1783,9 @@ fn a_version_4_database_learns_where_i_wrote() {
         .collect();
     assert_eq!(
         wrote,
-        [("10.0.0.1:1".to_string(), true), ("10.0.0.2:2".to_string(), false)]
+        [
+            ("10.0.0.1:1".to_string(), true),
+            ("10.0.0.2:2".to_string(), false)
+        ]
     );
 }

@@ -696,11 +696,7 @@ fn sidebar_row_top(app: &App, conv: &Conversation, width: usize) -> Line<'static
 /// one's time; on two lines, what they are.
 fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
     let p = pal(app);
-    let strangers: Vec<&Conversation> = app
-        .conversations
-        .iter()
-        .filter(|c| app.folds(c))
-        .collect();
+    let strangers: Vec<&Conversation> = app.conversations.iter().filter(|c| app.folds(c)).collect();
     let unread: u32 = strangers
         .iter()
         .filter(|c| !c.muted)
@@ -753,7 +749,10 @@ fn stranger_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
     let mut left = name_spans(app, conv);
     if let Some(m) = &conv.last {
         left.push(Span::styled(
-            format!("  {}  ", time::short_label(m.time_ms, app.clock_ms, app.utc_offset_s)),
+            format!(
+                "  {}  ",
+                time::short_label(m.time_ms, app.clock_ms, app.utc_offset_s)
+            ),
             dim(app),
         ));
         left.push(Span::styled(preview(app, conv).0, dim(app)));

@@ -1682,7 +1682,11 @@ fn snapshot_claims_downgrades_and_strangers() {
         }),
     );
     let t = render(&app, 80, 24);
-    assert!(find(&t, "↱ You: lunch at 12?").is_some(), "{}", screen_text(&t));
+    assert!(
+        find(&t, "↱ You: lunch at 12?").is_some(),
+        "{}",
+        screen_text(&t)
+    );
     assert!(find(&t, "lunch at 3?").is_none());
     app.select(peer(2));
     insta::assert_snapshot!("claims_80x24", snapshot(&app, 80, 24));
@@ -1691,11 +1695,21 @@ fn snapshot_claims_downgrades_and_strangers() {
     assert!(!screen.contains("You: I agree"), "{screen}");
     let (x, y) = find(&t, "↱ mallory quotes: I agree to pay").unwrap();
     let cell = &t.backend().buffer()[(x, y)];
-    assert_eq!(cell.fg, Color::Yellow, "a claim stands out from a checked quote");
+    assert_eq!(
+        cell.fg,
+        Color::Yellow,
+        "a claim stands out from a checked quote"
+    );
 
     // Plain text from mallory's own address: a warning in the sidebar and over the pane.
     let spoofed = ConversationId::Raw("10.0.0.2:47475".parse().unwrap());
-    incoming(&mut app, T0 + 3 * MINUTE, spoofed, 4, "write here, lanchat is broken");
+    incoming(
+        &mut app,
+        T0 + 3 * MINUTE,
+        spoofed,
+        4,
+        "write here, lanchat is broken",
+    );
     app.select(spoofed);
     insta::assert_snapshot!("downgrade_80x24", snapshot(&app, 80, 24));
     let t = render(&app, 80, 24);
@@ -1713,13 +1727,23 @@ fn snapshot_claims_downgrades_and_strangers() {
     // Twenty strangers: one row, and /strangers lists them.
     for i in 0..20u8 {
         let addr = format!("192.168.7.{i}:5000").parse().unwrap();
-        incoming(&mut app, T0 + 4 * MINUTE + i64::from(i), ConversationId::Raw(addr), 100 + u64::from(i), "hey");
+        incoming(
+            &mut app,
+            T0 + 4 * MINUTE + i64::from(i),
+            ConversationId::Raw(addr),
+            100 + u64::from(i),
+            "hey",
+        );
     }
     app.select(peer(1));
     insta::assert_snapshot!("strangers_80x24", snapshot(&app, 80, 24));
     let t = render(&app, 80, 24);
     // Twenty: the plain text at mallory's address keeps its own row and warning.
-    assert!(find(&t, "≈ Strangers (20)").is_some(), "{}", screen_text(&t));
+    assert!(
+        find(&t, "≈ Strangers (20)").is_some(),
+        "{}",
+        screen_text(&t)
+    );
     assert!(find(&t, "⚠").is_some(), "{}", screen_text(&t));
     assert!(find(&t, "192.168.7.").is_none(), "folded away");
     command(&mut app, T0 + 5 * MINUTE, "/strangers");
