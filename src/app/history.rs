@@ -280,7 +280,13 @@ impl App {
                 list.remove(0);
             }
         }
+        // A conversation new to memory may still have a history in the store (the start
+        // loads only the first conversations): scrolling up asks for it.
+        let maybe_older = message.seq.is_some() && self.conversation(&id).is_none();
         self.push_message(id, message, now_ms);
+        if maybe_older && let Some(c) = self.conversation_mut(&id) {
+            c.has_older = true;
+        }
         if self.selected != Some(id)
             && let Some(c) = self.conversation_mut(&id)
         {

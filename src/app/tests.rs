@@ -2664,3 +2664,24 @@ fn a_batch_ends_in_the_same_state_as_its_messages_one_by_one() {
     assert_eq!(together.sidebar, vec![Row::Strangers]);
     assert_eq!(together.strangers, 25);
 }
+
+#[test]
+fn a_conversation_the_start_did_not_load_still_scrolls_back_into_the_store() {
+    // The start loads only the first conversations; a message in another one brings it
+    // into memory, and its older history is still there to page through.
+    let mut app = restored_app();
+    let stored = Message {
+        seq: Some(5000),
+        ..Message::new(MsgId(77), Author::Peer(node(2)), T0, "remember me?".into())
+    };
+    app.update(T0, Msg::Received(stored, peer(2)));
+    app.select(peer(2));
+    let effects = press(&mut app, T0, KeyCode::PageUp);
+    assert!(
+        effects.contains(&Effect::Load {
+            conversation: peer(2),
+            page: Page::Before(5000)
+        }),
+        "{effects:?}"
+    );
+}
