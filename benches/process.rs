@@ -7,6 +7,9 @@
 //!   until the latest message is on screen.
 //! - Memory: peak RSS (VmHWM) after opening that history, jumping to its first message,
 //!   paging down through the store and jumping back to the latest.
+//! - Start after a plain-text flood: a client receives 100,000 plain-text datagrams, each
+//!   from another loopback address and port (each a would-be conversation), and quits; then
+//!   the time from spawning it again on that data dir to its first frame.
 //! - Idle: wake-ups per second of a client with one peer online and nothing happening
 //!   (voluntary context switches of all its threads; each wake-up from sleep is one), over
 //!   `LANCHAT_BENCH_IDLE_SECS` seconds (default 30), beacons and keep-alives included.
@@ -233,6 +236,52 @@ fn start_and_memory(runs: usize, big: &Path) -> Start {
         p.quit();
     }
     s
+}
+
+/// Sends `datagrams` plain-text lines to `to`, each from a socket of its own: rounds of 500
+/// fresh sockets, each round on another 127.x address, so every line comes from another
+/// address and port, as a spoofer would send them.
+fn plain_flood(to: SocketAddr, datagrams: usize) {
+    const SOCKETS: usize = 500;
+    for round in 0..datagrams.div_ceil(SOCKETS) {
+        let from = std::net::Ipv4Addr::new(127, 1, (round / 250) as u8, (round % 250 + 1) as u8);
+        let sockets: Vec<UdpSocket> = (0..SOCKETS.min(datagrams - round * SOCKETS))
+            .map(|_| UdpSocket::bind((from, 0)).unwrap())
+            .collect();
+        for (i, s) in sockets.iter().enumerate() {
+            let line = format!("stranger {round}/{i}: hello\n");
+            let _ = s.send_to(line.as_bytes(), to);
+        }
+    }
+}
+
+/// A data dir whose client took a plain-text flood of `datagrams` from thousands of ports,
+/// and the conversations it then held on disk.
+fn flooded_dir(datagrams: usize) -> (tempfile::TempDir, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Proc::spawn("me", dir.path(), &[]);
+    let addr = p.listen_addr();
+    plain_flood(addr, datagrams);
+    p.wait("the strangers", |s| s.contains("≈ Strangers ("));
+    // Let it store what reached it before it quits.
+    std::thread::sleep(Duration::from_secs(1));
+    p.pump();
+    p.quit();
+    let store = lanchat::store::Store::open(&dir.path().join("history.db")).unwrap();
+    let n = store.conversations().unwrap().len();
+    (dir, n)
+}
+
+/// Time to the first frame of a client started on `dir`, per run.
+fn start_on(dir: &Path, runs: usize) -> Vec<f64> {
+    (0..runs)
+        .map(|_| {
+            let mut p = Proc::spawn("me", dir, &[]);
+            let t = ms(first_frame(&mut p, "me"));
+            p.quit();
+            t
+        })
+        .collect()
 }
 
 /// Wake-ups per second and CPU ticks per minute of an idle client with one peer online.
@@ -492,11 +541,25 @@ fn main() {
         rss <= 64.0,
     ));
 
+    let n = support::env_usize("LANCHAT_BENCH_FLOOD", 100_000);
+    let (flooded_data, on_disk) = flooded_dir(n);
+    let after = median(start_on(flooded_data.path(), runs));
+    println!(
+        "  start after a plain-text flood of {n} datagrams ({on_disk} conversations on disk): first frame {after:.1} ms"
+    );
+    rows.push(Row::new(
+        format!("start to first frame after a plain-text flood of {n} datagrams, each from another address"),
+        format!("{after:.1} ms ({on_disk} conversations kept)"),
+        format!("{empty:.1} ms (empty)"),
+        format!("{:.2}", after / empty),
+        "≤ 150 ms",
+        after <= 150.0,
+    ));
+
     let mut quiet = Vec::new();
     let mut flooded = Vec::new();
     let mut worst = Vec::new();
     let mut secs = Vec::new();
-    let n = support::env_usize("LANCHAT_BENCH_FLOOD", 100_000);
     for _ in 0..runs.min(3) {
         let mut f = flood(n);
         f.quiet.sort();

@@ -2,11 +2,11 @@
 //! the store as the view moves, and what the store remembered at start.
 
 use super::{
-    App, Author, Conversation, Effect, MAX_MESSAGES_IN_MEMORY, Message, Notice, PeerInfo, mentions,
+    App, Author, Conversation, Effect, MAX_CONVERSATIONS, MAX_MESSAGES_IN_MEMORY, MAX_STRANGERS,
+    Message, Notice, PeerInfo, mentions,
 };
-use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
+use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, wire};
 use crate::ui;
-use std::collections::VecDeque;
 
 /// Messages fetched per page.
 pub const PAGE: usize = 200;
@@ -42,6 +42,8 @@ pub struct ConversationSummary {
     pub last: Option<Message>,
     /// An unread message mentions me.
     pub mentioned: bool,
+    /// I have written in it.
+    pub wrote: bool,
 }
 
 impl App {
@@ -52,31 +54,50 @@ impl App {
     ) -> Vec<Effect> {
         for (id, mut info) in peers {
             info.online = false; // nobody is online until heard from
-            self.peers.entry(id).or_insert(info);
+            if !self.peers.contains_key(&id) {
+                self.note_peer_addr(id, info.addr);
+                self.peers.insert(id, info);
+            }
         }
+        // The store gives them pinned and most recent first; whatever it gives, no more than
+        // the caps come into memory.
+        let mut strangers = self
+            .conversations
+            .iter()
+            .filter(|c| c.is_stranger())
+            .count();
         for summary in conversations {
+            if self.conversations.len() >= MAX_CONVERSATIONS {
+                break;
+            }
             if self.conversation(&summary.id).is_some() {
                 continue;
             }
-            if !summary.draft.is_empty() {
-                self.drafts.insert(summary.id, summary.draft.clone());
-            }
-            self.conversations.push(Conversation {
-                id: summary.id,
-                messages: VecDeque::new(),
+            let c = Conversation {
                 unread: summary.unread,
                 last_activity_ms: summary.last_activity_ms,
                 has_older: summary.has_messages,
-                has_newer: false,
-                loading: false,
                 pinned: summary.pinned,
                 muted: summary.muted,
                 alias: summary.alias.clone(),
                 mentioned: summary.unread > 0 && summary.mentioned,
                 last: summary.last.clone(),
-            });
+                wrote: summary.wrote,
+                ..Conversation::new(summary.id)
+            };
+            if c.is_stranger() {
+                if strangers >= MAX_STRANGERS {
+                    continue;
+                }
+                strangers += 1;
+            }
+            if !summary.draft.is_empty() {
+                self.drafts.insert(summary.id, summary.draft.clone());
+            }
+            self.conversations.push(c);
         }
         self.sort();
+        self.sort_now();
         if self.selected.is_none()
             && let Some(first) = self.conversations.first().map(|c| c.id)
         {
@@ -141,6 +162,13 @@ impl App {
             return;
         };
         c.loading = false;
+        if messages.iter().any(|m| m.author == Author::Me) && !c.wrote {
+            c.wrote = true;
+            self.sort();
+        }
+        let Some(c) = self.conversation_mut(&id) else {
+            return;
+        };
         match page {
             Page::Latest => {
                 // Keep messages sent or received since the request went out.
@@ -226,17 +254,24 @@ impl App {
     }
 
     /// A message from a peer, stored and new.
-    pub(super) fn received(&mut self, now_ms: i64, id: ConversationId, message: Message) {
+    pub(super) fn received(&mut self, now_ms: i64, id: ConversationId, mut message: Message) {
         // Out of view and not muted, or a mention of me even in a muted chat: ring, and
-        // notify (the text names who, never what: peer text stays off the terminal).
+        // notify (the text names who, never what: peer text stays off the terminal). Folded
+        // strangers stay quiet: a flood of them must not ring.
         let in_view = self.selected == Some(id) && self.scroll == 0;
         let muted = self.conversation(&id).is_some_and(|c| c.muted);
+        let folded = self.strangers_folded()
+            && match self.conversation(&id) {
+                Some(c) => self.folds(c),
+                None => self.folds(&Conversation::new(id)),
+            };
         let mention = matches!(message.author, Author::Peer(_) | Author::Raw(_))
             && mentions(&message.text, &self.me.name);
-        if !in_view && (!muted || mention) {
+        if !in_view && (!muted || mention) && !folded {
             self.bell = true;
             self.notify(id, &message.author, mention);
         }
+        self.check_quote(id, &mut message);
 
         if matches!(message.author, Author::Peer(_)) {
             let list = self.unreported.entry(id).or_default();
@@ -245,12 +280,76 @@ impl App {
                 list.remove(0);
             }
         }
+        // A conversation new to memory may still have a history in the store (the start
+        // loads only the first conversations): scrolling up asks for it.
+        let maybe_older = message.seq.is_some() && self.conversation(&id).is_none();
         self.push_message(id, message, now_ms);
+        if maybe_older && let Some(c) = self.conversation_mut(&id) {
+            c.has_older = true;
+        }
         if self.selected != Some(id)
             && let Some(c) = self.conversation_mut(&id)
         {
             c.unread = c.unread.saturating_add(1);
             c.mentioned |= mention;
+        }
+    }
+
+    /// A reply's quote is what its sender claims: it shows as the original only when the
+    /// original is found in this conversation (in memory here, or else in the store, which
+    /// answers with [`super::Msg::QuoteChecked`]).
+    fn check_quote(&mut self, id: ConversationId, message: &mut Message) {
+        let Some(q) = message.quote.as_mut() else {
+            return;
+        };
+        message.quote_found = false;
+        let original = self.conversation(&id).and_then(|c| {
+            c.messages
+                .iter()
+                .rev()
+                .find(|m| m.id == q.id && self.node_of(&m.author) == Some(q.author))
+        });
+        match original {
+            Some(m) => {
+                q.excerpt = if m.recalled {
+                    String::new()
+                } else {
+                    wire::excerpt(&m.text).to_owned()
+                };
+                message.quote_found = true;
+            }
+            None => self.quote_checks.push(Effect::CheckQuote {
+                conversation: id,
+                reply: message.id,
+                author: message.author,
+                quote: q.clone(),
+            }),
+        }
+    }
+
+    /// The store's answer to [`Effect::CheckQuote`].
+    pub(super) fn quote_checked(
+        &mut self,
+        conversation: ConversationId,
+        reply: MsgId,
+        author: Author,
+        excerpt: Option<String>,
+    ) {
+        let Some(excerpt) = excerpt else {
+            return; // not here: it stays the sender's claim
+        };
+        let Some(c) = self.conversation_mut(&conversation) else {
+            return;
+        };
+        if let Some(m) = c
+            .messages
+            .iter_mut()
+            .rev()
+            .find(|m| m.id == reply && m.author == author)
+            && let Some(q) = m.quote.as_mut()
+        {
+            q.excerpt = excerpt;
+            m.quote_found = true;
         }
     }
 
@@ -275,7 +374,7 @@ impl App {
     pub(super) fn store_failed(&mut self, id: Option<MsgId>, error: String) {
         self.notice = Some(Notice::Error(format!("Not saved: {error}")));
         // A page that was asked for is not coming: let the next scroll ask again.
-        for c in &mut self.conversations {
+        for c in self.conversations.iter_mut() {
             c.loading = false;
         }
         let Some(id) = id else {

@@ -481,6 +481,8 @@ const COMMAND_HELP: &[(&str, &str)] = &[
     ("/verify", "compare keys, mark verified"),
     ("/trust, /block", "accept / refuse a (new) key"),
     ("/search TEXT", "search all chats"),
+    ("/strangers", "plain-text senders never answered"),
+    ("/plain", "send here unencrypted anyway"),
     ("/help, /quit", "this help; quit"),
     ("//text", "send text that starts with a slash"),
 ];

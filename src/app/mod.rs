@@ -3,6 +3,7 @@
 //! Nothing here reads a clock, touches a socket or a file, or draws: the runtime passes the
 //! wall-clock time in with every message and carries out the [`Effect`]s that come back.
 
+mod conversations;
 mod editor;
 mod history;
 pub mod keymap;
@@ -12,6 +13,8 @@ mod switcher;
 mod trust;
 
 pub use trust::Changed;
+
+pub use conversations::Conversations;
 
 pub use switcher::Switcher;
 
@@ -30,15 +33,24 @@ use crate::rng::Rng;
 use crate::ui;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keymap::{Action, Keymap};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 /// Messages kept in memory per conversation. The store holds the rest: scrolling past the
 /// edge of what is loaded asks it for the next page.
 pub const MAX_MESSAGES_IN_MEMORY: usize = 1000;
 /// Conversations kept at most. Plain-text peers can be anyone (and any spoofed address), so
-/// beyond this the least recent plain-text conversation is forgotten.
+/// beyond this the least recent plain-text conversation is forgotten (strangers first).
 pub const MAX_CONVERSATIONS: usize = 512;
+/// A stranger is a plain-text address I never wrote to, not pinned and not renamed (see
+/// [`Conversation::is_stranger`]). Beyond this many, the sidebar folds them into one
+/// "Strangers" row, and they stop ringing and notifying.
+pub const STRANGER_FOLD: usize = 16;
+/// Stranger conversations kept in memory at most; beyond this the least recent one (not the
+/// open one) is forgotten. The store keeps the same number (`store::MAX_STRANGERS`).
+pub const MAX_STRANGERS: usize = 256;
+/// Messages kept in memory per stranger conversation: the newest.
+pub const MAX_STRANGER_MESSAGES: usize = 100;
 /// Things I sent that Up/Down can bring back.
 const MAX_SENT_HISTORY: usize = 200;
 /// Read receipts waiting per conversation, at most (the oldest are let go).
@@ -90,6 +102,9 @@ pub struct Message {
     pub seq: Option<i64>,
     /// The message this one replies to.
     pub quote: Option<Quote>,
+    /// The quoted message was found in this conversation, so `quote` holds its real author
+    /// and the start of its real text. Otherwise `quote` is only what the sender claims.
+    pub quote_found: bool,
     /// Its author took it back: the text is gone.
     pub recalled: bool,
 }
@@ -105,6 +120,7 @@ impl Message {
             state: None,
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         }
     }
@@ -134,6 +150,46 @@ pub struct Conversation {
     pub last: Option<Message>,
     /// An unread message mentions me.
     pub mentioned: bool,
+    /// I have written in it (a plain-text conversation I wrote in is no stranger).
+    pub wrote: bool,
+}
+
+impl Conversation {
+    /// An empty conversation, nothing known of it yet.
+    pub fn new(id: ConversationId) -> Conversation {
+        Conversation {
+            id,
+            messages: VecDeque::new(),
+            unread: 0,
+            last_activity_ms: 0,
+            has_older: false,
+            has_newer: false,
+            loading: false,
+            pinned: false,
+            muted: false,
+            alias: None,
+            last: None,
+            mentioned: false,
+            wrote: false,
+        }
+    }
+
+    /// A plain-text address I never wrote to, not pinned and not renamed: anyone can send
+    /// from any address, so these are bounded (see [`STRANGER_FOLD`], [`MAX_STRANGERS`]).
+    pub fn is_stranger(&self) -> bool {
+        matches!(self.id, ConversationId::Raw(_))
+            && !self.wrote
+            && !self.pinned
+            && self.alias.is_none()
+    }
+}
+
+/// A row of the sidebar: a conversation, or all the strangers folded into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Conversation(ConversationId),
+    /// More than [`STRANGER_FOLD`] strangers, in one row; opening it lists them.
+    Strangers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +242,15 @@ pub enum Msg {
     SearchResults {
         query: String,
         hits: Vec<Hit>,
+    },
+    /// What the store found of the message a reply quotes: the start of the original's
+    /// text (empty if recalled), or `None` when this conversation holds no such message.
+    QuoteChecked {
+        conversation: ConversationId,
+        /// The reply, and who wrote it.
+        reply: MsgId,
+        author: Author,
+        excerpt: Option<String>,
     },
     /// My message is stored at this position.
     Stored {
@@ -270,6 +335,14 @@ pub enum Effect {
         conversation: ConversationId,
         seq: i64,
     },
+    /// Look in the store for the message a reply in `conversation` quotes (the answer is
+    /// [`Msg::QuoteChecked`]); until found, the quote shows as the sender's claim.
+    CheckQuote {
+        conversation: ConversationId,
+        reply: MsgId,
+        author: Author,
+        quote: Quote,
+    },
     Quit,
 }
 
@@ -278,8 +351,22 @@ pub struct App {
     pub peers: HashMap<NodeId, PeerInfo>,
     /// What the handshakes and the user's decisions say of each peer's key.
     pub trust: HashMap<NodeId, PeerTrust>,
-    /// In sidebar order: most recent activity first.
-    pub conversations: Vec<Conversation>,
+    /// Every conversation in memory, in sidebar order: pinned, then most recent activity.
+    pub conversations: Conversations,
+    /// What the sidebar shows, in order: the conversations, with the strangers folded into
+    /// one row when there are more than [`STRANGER_FOLD`] of them.
+    pub sidebar: Vec<Row>,
+    /// Strangers the Strangers row stands for (as of the last sort; see [`App::folds`]).
+    pub strangers: usize,
+    /// The order is out of date: sorted once at the end of the update.
+    unsorted: bool,
+    /// Which known lanchat key is at an address (see [`App::lanchat_owner`]).
+    peer_at: HashMap<SocketAddr, NodeId>,
+    /// Plain-text conversations at a lanchat peer's address where the user chose, with
+    /// `/plain`, to send unencrypted anyway (this run only).
+    pub plain_ok: HashSet<ConversationId>,
+    /// Quotes to look up in the store, waiting to go out as effects.
+    quote_checks: Vec<Effect>,
     pub selected: Option<ConversationId>,
     pub input: Editor,
     /// How many lines the message pane is scrolled up from the latest message.
@@ -353,7 +440,13 @@ impl App {
             me,
             peers: HashMap::new(),
             trust: HashMap::new(),
-            conversations: Vec::new(),
+            conversations: Conversations::default(),
+            sidebar: Vec::new(),
+            strangers: 0,
+            unsorted: false,
+            peer_at: HashMap::new(),
+            plain_ok: HashSet::new(),
+            quote_checks: Vec::new(),
             selected: None,
             input: Editor::default(),
             scroll: 0,
@@ -399,7 +492,46 @@ impl App {
     }
 
     pub fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {
-        self.conversations.iter().find(|c| c.id == *id)
+        self.conversations.by_id(id)
+    }
+
+    /// Whether the strangers are folded into one sidebar row.
+    pub fn strangers_folded(&self) -> bool {
+        self.strangers > STRANGER_FOLD
+    }
+
+    /// Whether `id` is a stranger folded into the sidebar's Strangers row.
+    pub fn is_folded(&self, id: &ConversationId) -> bool {
+        self.strangers_folded() && self.conversation(id).is_some_and(|c| self.folds(c))
+    }
+
+    /// Whether `c` goes into the Strangers row when they are folded: a stranger, unless it
+    /// is plain text at a lanchat peer's address, which keeps its row and its warning.
+    pub fn folds(&self, c: &Conversation) -> bool {
+        c.is_stranger()
+            && match c.id {
+                ConversationId::Raw(addr) => self.lanchat_owner(&addr).is_none(),
+                ConversationId::Peer(_) => false,
+            }
+    }
+
+    /// The sidebar row of a conversation: its own, or the Strangers row.
+    pub fn row_of(&self, id: &ConversationId) -> Option<usize> {
+        let row = if self.is_folded(id) {
+            Row::Strangers
+        } else {
+            Row::Conversation(*id)
+        };
+        self.sidebar.iter().position(|r| *r == row)
+    }
+
+    /// The known lanchat key whose (authenticated) address is `addr`, if any: a plain-text
+    /// conversation there is a downgrade of that peer, not a new person.
+    pub fn lanchat_owner(&self, addr: &SocketAddr) -> Option<NodeId> {
+        self.peer_at
+            .get(addr)
+            .copied()
+            .filter(|id| self.peers.get(id).is_some_and(|p| p.addr == *addr))
     }
 
     pub fn selected_conversation(&self) -> Option<&Conversation> {
@@ -447,7 +579,19 @@ impl App {
     }
 
     pub fn update(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
-        let mut effects = self.handle(now_ms, msg);
+        self.update_all(now_ms, std::iter::once(msg))
+    }
+
+    /// Several messages at once (a batch of datagrams or stored messages): each is handled
+    /// as by [`update`](Self::update), and what follows from all of them (the sidebar order,
+    /// read receipts, loads) is worked out once at the end.
+    pub fn update_all(&mut self, now_ms: i64, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for msg in msgs {
+            effects.extend(self.handle(now_ms, msg));
+        }
+        self.sort_now();
+        effects.append(&mut self.quote_checks);
         effects.extend(self.read_receipts());
         effects.extend(self.pending_read_mark());
         effects.extend(self.pending_load());
@@ -514,6 +658,12 @@ impl App {
                 author,
                 target,
             } => self.recalled(conversation, author, target),
+            Msg::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            } => self.quote_checked(conversation, reply, author, excerpt),
             Msg::Stored { id, seq } => self.stored(id, seq),
             Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
@@ -565,12 +715,9 @@ impl App {
             Action::NextConversation => self.cycle(1),
             Action::PrevConversation => self.cycle(-1),
             Action::Jump(n) => {
-                if let Some(id) = self
-                    .conversations
-                    .get(usize::from(n).saturating_sub(1))
-                    .map(|c| c.id)
-                {
-                    self.select(id);
+                self.sort_now();
+                if let Some(row) = self.sidebar.get(usize::from(n).saturating_sub(1)).copied() {
+                    self.open_row(row);
                 }
             }
             Action::NextUnread => self.next_unread(),
@@ -686,7 +833,10 @@ impl App {
         let Some(to) = self.selected else {
             return Vec::new();
         };
-        let Some(conv) = self.conversations.iter_mut().find(|c| c.id == to) else {
+        if self.plain_refused(&to) {
+            return Vec::new();
+        }
+        let Some(conv) = self.conversations.by_id_mut(&to) else {
             return Vec::new();
         };
         let mut effects = Vec::new();
@@ -778,7 +928,7 @@ impl App {
             self.error("No conversation is open: pick one with Tab, or /add HOST:PORT".into());
             return Vec::new();
         };
-        if self.sending_held(&to) {
+        if self.sending_held(&to) || self.plain_refused(&to) {
             return Vec::new();
         }
         // A reply to a plain-text peer is plain text: the quote goes first, as mail does.
@@ -797,11 +947,15 @@ impl App {
         let id = MsgId(self.rng.nonzero_u64());
         let message = Message {
             state: Some(DeliveryState::Sending),
+            quote_found: quote.is_some(), // I picked it from this conversation
             quote: quote.clone(),
             ..Message::new(id, Author::Me, now_ms, text.clone())
         };
         self.outgoing.insert(id, to);
         self.push_message(to, message, now_ms);
+        if let Some(c) = self.conversation_mut(&to) {
+            c.wrote = true; // no stranger any more
+        }
         self.scroll = 0;
         vec![Effect::Send {
             to,
@@ -863,6 +1017,16 @@ impl App {
                 vec![effect]
             }
             "trust" | "block" | "verify" => self.trust_command(name),
+            "plain" => {
+                self.input.take();
+                self.plain_command();
+                Vec::new()
+            }
+            "strangers" => {
+                self.input.take();
+                self.open_strangers();
+                Vec::new()
+            }
             "recall" => {
                 self.input.take();
                 self.recall_last(now_ms)
@@ -947,15 +1111,62 @@ impl App {
                 };
                 self.received(now_ms, conversation, message);
             }
-            // Without a store (with one, the store applies it first and says so).
+            // Without a store (with one, the store applies it first and says so). The window
+            // is measured on this machine's clock, from when the message arrived here: the
+            // sender's clock says nothing.
             proto::Event::Recall { from, target, .. } => {
-                self.recalled(ConversationId::Peer(from), Author::Peer(from), target);
+                let conversation = ConversationId::Peer(from);
+                let author = Author::Peer(from);
+                let in_window = self.conversation(&conversation).is_some_and(|c| {
+                    c.messages.iter().rev().any(|m| {
+                        m.id == target
+                            && m.author == author
+                            && now_ms.saturating_sub(m.time_ms) <= RECALL_WINDOW_MS
+                    })
+                });
+                if in_window {
+                    self.recalled(conversation, author, target);
+                }
             }
             proto::Event::State { id, state } => self.set_state(id, state),
+            proto::Event::Read { from, ids } => {
+                for id in ids {
+                    self.read_by(from, id);
+                }
+            }
+        }
+    }
+
+    /// Peer `from` read message `id`: it counts only if `id` is mine and in the
+    /// conversation with `from` (anyone can name any id).
+    fn read_by(&mut self, from: NodeId, id: MsgId) {
+        let conversation = ConversationId::Peer(from);
+        const LOOK_BACK: usize = 1000;
+        let mine_there = self.outgoing.get(&id) == Some(&conversation)
+            || self.conversation(&conversation).is_some_and(|c| {
+                c.messages
+                    .iter()
+                    .rev()
+                    .take(LOOK_BACK)
+                    .any(|m| m.id == id && m.author == Author::Me)
+            });
+        if !mine_there {
+            return;
+        }
+        self.outgoing.remove(&id);
+        if let Some(c) = self.conversation_mut(&conversation)
+            && let Some(m) = c
+                .messages
+                .iter_mut()
+                .rev()
+                .find(|m| m.id == id && m.author == Author::Me)
+        {
+            m.state = Some(DeliveryState::Read);
         }
     }
 
     fn upsert_peer(&mut self, view: &PeerView, now_ms: i64) {
+        self.note_peer_addr(view.id, view.addr);
         self.peers.insert(
             view.id,
             PeerInfo {
@@ -967,14 +1178,21 @@ impl App {
         );
     }
 
+    /// Remembers that `peer` is at `addr` (for [`App::lanchat_owner`]).
+    pub(super) fn note_peer_addr(&mut self, peer: NodeId, addr: SocketAddr) {
+        if let Some(old) = self.peers.get(&peer).map(|p| p.addr)
+            && old != addr
+            && self.peer_at.get(&old) == Some(&peer)
+        {
+            self.peer_at.remove(&old);
+        }
+        self.peer_at.insert(addr, peer);
+    }
+
+    /// A state change of my unsettled message `id` (read receipts come as
+    /// [`proto::Event::Read`], checked against the conversation they name).
     pub(super) fn set_state(&mut self, id: MsgId, state: DeliveryState) {
-        // Unsettled messages are indexed; a read receipt may come for one that is settled.
-        let conv = match self.outgoing.get(&id).copied() {
-            Some(conv) => Some(conv),
-            None if state == DeliveryState::Read => self.find_mine(id),
-            None => None,
-        };
-        let Some(conv) = conv else {
+        let Some(conv) = self.outgoing.get(&id).copied() else {
             return;
         };
         // A failed or queued message may still go out; the rest are settled (a delivered
@@ -1013,26 +1231,13 @@ impl App {
     }
 
     pub(super) fn conversation_mut(&mut self, id: &ConversationId) -> Option<&mut Conversation> {
-        self.conversations.iter_mut().find(|c| c.id == *id)
+        self.conversations.by_id_mut(id)
     }
 
     pub(super) fn ensure_conversation(&mut self, id: ConversationId) {
-        if self.conversation(&id).is_none() {
-            self.make_room_for_conversation();
-            self.conversations.push(Conversation {
-                id,
-                messages: VecDeque::new(),
-                unread: 0,
-                last_activity_ms: 0,
-                has_older: false,
-                has_newer: false,
-                loading: false,
-                pinned: false,
-                muted: false,
-                alias: None,
-                last: None,
-                mentioned: false,
-            });
+        if !self.conversations.contains(&id) {
+            self.make_room_for(&id);
+            self.conversations.push(Conversation::new(id));
             self.sort();
         }
         if self.selected.is_none() {
@@ -1040,31 +1245,57 @@ impl App {
         }
     }
 
-    fn make_room_for_conversation(&mut self) {
-        if self.conversations.len() < MAX_CONVERSATIONS {
-            return;
-        }
-        let victim = self
+    /// Before `id` comes in as a new conversation: a new plain-text address is a stranger,
+    /// and past [`MAX_STRANGERS`] the least recent stranger goes; past [`MAX_CONVERSATIONS`]
+    /// the least recent plain-text conversation goes, strangers first. Lanchat peers and
+    /// the open conversation are never forgotten.
+    fn make_room_for(&mut self, id: &ConversationId) {
+        let strangers = self
             .conversations
             .iter()
-            .enumerate()
-            .filter(|(_, c)| matches!(c.id, ConversationId::Raw(_)) && Some(c.id) != self.selected)
-            .min_by_key(|(_, c)| c.last_activity_ms)
-            .map(|(i, _)| i);
-        if let Some(i) = victim {
-            let gone = self.conversations.remove(i);
-            self.outgoing.retain(|_, c| *c != gone.id);
+            .filter(|c| c.is_stranger())
+            .count();
+        let victim = if matches!(id, ConversationId::Raw(_)) && strangers >= MAX_STRANGERS {
+            self.least_recent(Conversation::is_stranger)
+        } else if self.conversations.len() >= MAX_CONVERSATIONS {
+            self.least_recent(Conversation::is_stranger).or_else(|| {
+                self.least_recent(|c: &Conversation| matches!(c.id, ConversationId::Raw(_)))
+            })
+        } else {
+            None
+        };
+        if let Some(gone) = victim {
+            self.forget(&gone);
         }
     }
 
-    fn remove_conversation(&mut self, id: &ConversationId) {
-        self.conversations.retain(|c| c.id != *id);
+    /// The least recently active conversation that `which` picks, other than the open one.
+    fn least_recent(&self, which: impl Fn(&Conversation) -> bool) -> Option<ConversationId> {
+        self.conversations
+            .iter()
+            .filter(|c| which(c) && Some(c.id) != self.selected)
+            .min_by_key(|c| c.last_activity_ms)
+            .map(|c| c.id)
+    }
+
+    /// Drops a conversation from memory (the store keeps what it keeps).
+    fn forget(&mut self, id: &ConversationId) {
+        self.conversations.remove(id);
         self.outgoing.retain(|_, c| c != id);
+        self.unreported.remove(id);
+        self.read_seq_marks.remove(id);
+        self.plain_ok.remove(id);
+        self.sort();
+    }
+
+    fn remove_conversation(&mut self, id: &ConversationId) {
+        self.forget(id);
         if self.selected == Some(*id) {
             self.selected = None;
             self.scroll = 0;
-            if let Some(first) = self.conversations.first().map(|c| c.id) {
-                self.select(first);
+            self.sort_now();
+            if let Some(row) = self.sidebar.first().copied() {
+                self.open_row_quietly(row);
             }
         }
     }
@@ -1091,28 +1322,103 @@ impl App {
             }
             self.new_below += 1;
         }
-        if let Some(c) = self.conversation_mut(&id)
-            && c.messages.len() > MAX_MESSAGES_IN_MEMORY
-        {
-            c.messages.pop_front();
-            c.has_older = true;
+        if let Some(c) = self.conversation_mut(&id) {
+            let cap = if c.is_stranger() {
+                MAX_STRANGER_MESSAGES
+            } else {
+                MAX_MESSAGES_IN_MEMORY
+            };
+            while c.messages.len() > cap {
+                c.messages.pop_front();
+                c.has_older = true;
+            }
         }
         self.sort();
     }
 
-    /// Most recent activity first; conversations without messages by name.
+    /// The sidebar order is out of date; it is sorted once, at the end of the update.
     pub(super) fn sort(&mut self) {
+        self.unsorted = true;
+    }
+
+    /// Sorts the conversations if anything changed their order (pinned first, then most
+    /// recent activity, then by name), and lays out the sidebar's rows. Each title is
+    /// worked out once per sort.
+    pub(super) fn sort_now(&mut self) {
+        if !std::mem::take(&mut self.unsorted) {
+            return;
+        }
         let titles: HashMap<ConversationId, String> = self
             .conversations
             .iter()
             .map(|c| (c.id, self.title(&c.id).to_lowercase()))
             .collect();
-        self.conversations.sort_by(|a, b| {
-            b.pinned
-                .cmp(&a.pinned)
-                .then_with(|| b.last_activity_ms.cmp(&a.last_activity_ms))
-                .then_with(|| titles.get(&a.id).cmp(&titles.get(&b.id)))
-                .then_with(|| a.id.cmp(&b.id))
+        self.conversations.sort_by_cached_key(|c| {
+            (
+                std::cmp::Reverse(c.pinned),
+                std::cmp::Reverse(c.last_activity_ms),
+                titles.get(&c.id).cloned().unwrap_or_default(),
+                c.id,
+            )
+        });
+        self.strangers = self.conversations.iter().filter(|c| self.folds(c)).count();
+        let fold = self.strangers_folded();
+        let mut rows = Vec::with_capacity(self.conversations.len());
+        let mut folded = false;
+        for c in self.conversations.iter() {
+            if fold && self.folds(c) {
+                // The row sits where the most recent stranger would.
+                if !std::mem::replace(&mut folded, true) {
+                    rows.push(Row::Strangers);
+                }
+            } else {
+                rows.push(Row::Conversation(c.id));
+            }
+        }
+        self.sidebar = rows;
+    }
+
+    /// The strangers the Strangers row stands for, most recent first.
+    pub fn stranger_ids(&self) -> Vec<ConversationId> {
+        self.conversations
+            .iter()
+            .filter(|c| self.folds(c))
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Opens a sidebar row the user chose (a click, Alt-digit): a conversation, or the list
+    /// of strangers to pick one from.
+    fn open_row(&mut self, row: Row) {
+        match row {
+            Row::Conversation(id) => self.select(id),
+            Row::Strangers => self.open_strangers(),
+        }
+    }
+
+    /// Moves to a sidebar row without opening anything over the screen (Tab, and after the
+    /// open conversation went away): the Strangers row opens the most recent stranger.
+    fn open_row_quietly(&mut self, row: Row) {
+        let id = match row {
+            Row::Conversation(id) => Some(id),
+            Row::Strangers => self.stranger_ids().first().copied(),
+        };
+        if let Some(id) = id {
+            self.select(id);
+        }
+    }
+
+    /// `/strangers`, or the Strangers row opened: the switcher, listing only them.
+    pub(super) fn open_strangers(&mut self) {
+        if self.stranger_ids().is_empty() {
+            self.notice = Some(Notice::Info(
+                "No strangers: every plain-text address here is one you wrote to".into(),
+            ));
+            return;
+        }
+        self.switcher = Some(Switcher {
+            strangers: true,
+            ..Switcher::default()
         });
     }
 
@@ -1124,10 +1430,10 @@ impl App {
             MouseEventKind::ScrollUp => self.scroll_by(WHEEL_LINES),
             MouseEventKind::ScrollDown => self.scroll_by(-WHEEL_LINES),
             MouseEventKind::Down(MouseButton::Left) => {
-                if let ui::Spot::Conversation(i) = ui::spot_at(self, m.column, m.row)
-                    && let Some(id) = self.conversations.get(i).map(|c| c.id)
+                if let ui::Spot::Row(i) = ui::spot_at(self, m.column, m.row)
+                    && let Some(row) = self.sidebar.get(i).copied()
                 {
-                    self.select(id);
+                    self.open_row(row);
                     self.sidebar_overlay = false;
                 }
                 Vec::new()
@@ -1158,14 +1464,18 @@ impl App {
                 return Some(self.recall_at(self.clock_ms, at));
             }
             KeyCode::Char('y') | KeyCode::Char('c') if key.modifiers.is_empty() => {
-                let text = conv
-                    .messages
-                    .get(at)
-                    .map(|m| m.text.clone())
-                    .unwrap_or_default();
+                let copied = conv.messages.get(at).map(copy_text);
                 self.picked = None;
-                self.notice = Some(Notice::Info("Copied to the clipboard".into()));
-                return Some(vec![Effect::Copy(text)]);
+                return Some(match copied {
+                    Some(text) if !text.is_empty() => {
+                        self.notice = Some(Notice::Info("Copied to the clipboard".into()));
+                        vec![Effect::Copy(text)]
+                    }
+                    _ => {
+                        self.error("Nothing to copy: that message was recalled".into());
+                        Vec::new()
+                    }
+                });
             }
             _ => {
                 self.picked = None;
@@ -1178,17 +1488,36 @@ impl App {
     }
 
     /// Opens the next conversation (in sidebar order, after the open one) with unread
-    /// messages.
+    /// messages; the Strangers row counts as one, opening its most recent unread stranger.
     fn next_unread(&mut self) {
+        self.sort_now();
+        let unread_stranger = |app: &App| {
+            app.conversations
+                .iter()
+                .find(|c| app.folds(c) && c.unread > 0 && Some(c.id) != app.selected)
+                .map(|c| c.id)
+        };
+        // Among the strangers first, when one is open.
+        if self.selected.is_some_and(|id| self.is_folded(&id))
+            && let Some(id) = unread_stranger(self)
+        {
+            self.select(id);
+            return;
+        }
         let start = self
             .selected
-            .and_then(|id| self.conversations.iter().position(|c| c.id == id))
+            .and_then(|id| self.row_of(&id))
             .map_or(0, |i| i + 1);
-        let n = self.conversations.len();
-        let found = (0..n)
-            .map(|k| (start + k) % n.max(1))
-            .find(|&i| self.conversations[i].unread > 0)
-            .map(|i| self.conversations[i].id);
+        let n = self.sidebar.len();
+        let found = (0..n).map(|k| (start + k) % n.max(1)).find_map(|i| {
+            match self.sidebar.get(i).copied()? {
+                Row::Conversation(id) => self
+                    .conversation(&id)
+                    .is_some_and(|c| c.unread > 0)
+                    .then_some(id),
+                Row::Strangers => unread_stranger(self),
+            }
+        });
         match found {
             Some(id) => self.select(id),
             None => self.notice = Some(Notice::Info("Nothing unread".into())),
@@ -1196,19 +1525,20 @@ impl App {
     }
 
     pub(super) fn cycle(&mut self, step: isize) {
-        if self.conversations.is_empty() {
+        self.sort_now();
+        if self.sidebar.is_empty() {
             return;
         }
-        let len = self.conversations.len() as isize;
-        let current = self
-            .selected
-            .and_then(|id| self.conversations.iter().position(|c| c.id == id));
+        let len = self.sidebar.len() as isize;
+        let current = self.selected.and_then(|id| self.row_of(&id));
         let next = match current {
             Some(i) => (i as isize + step).rem_euclid(len) as usize,
             None if step > 0 => 0,
-            None => self.conversations.len() - 1,
+            None => self.sidebar.len() - 1,
         };
-        self.select(self.conversations[next].id);
+        if let Some(row) = self.sidebar.get(next).copied() {
+            self.open_row_quietly(row);
+        }
     }
 
     pub fn select(&mut self, id: ConversationId) {
@@ -1247,6 +1577,17 @@ impl App {
     fn page(&self) -> usize {
         let (_, h) = ui::message_pane_size(self);
         usize::from(h).saturating_sub(1).max(1)
+    }
+}
+
+/// What `y` puts on the clipboard: my own text as I wrote it; a peer's text as the screen
+/// shows it, through the same policy for untrusted text (control characters made visible,
+/// bidi overrides and invisible characters removed), so nothing a peer chose can reach a
+/// terminal or a shell through a paste.
+fn copy_text(m: &Message) -> String {
+    match m.author {
+        Author::Me => m.text.clone(),
+        Author::Peer(_) | Author::Raw(_) => ui::text::sanitize(&m.text),
     }
 }
 

@@ -84,7 +84,7 @@ pub(super) fn preview_of(m: &Message) -> Message {
 
 impl App {
     /// The node that wrote a message, as a quote names it; `None` for a plain-text peer.
-    fn node_of(&self, author: &Author) -> Option<NodeId> {
+    pub(super) fn node_of(&self, author: &Author) -> Option<NodeId> {
         match author {
             Author::Me => Some(self.me.id),
             Author::Peer(node) => Some(*node),

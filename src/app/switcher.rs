@@ -7,13 +7,27 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The commands Tab completes.
 const COMMANDS: &[&str] = &[
-    "add", "block", "help", "mute", "pin", "quit", "recall", "rename", "search", "trust", "verify",
+    "add",
+    "block",
+    "help",
+    "mute",
+    "pin",
+    "plain",
+    "quit",
+    "recall",
+    "rename",
+    "search",
+    "strangers",
+    "trust",
+    "verify",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Switcher {
     pub filter: String,
     pub selected: usize,
+    /// Lists only the strangers (the sidebar's Strangers row, opened).
+    pub strangers: bool,
 }
 
 /// The longest prefix all `words` share.
@@ -45,12 +59,22 @@ impl App {
             .collect()
     }
 
+    /// What the switcher lists: every conversation matching its filter, or (opened from
+    /// the Strangers row) only the strangers, most recent first.
+    pub fn switcher_list(&self, sw: &Switcher) -> Vec<ConversationId> {
+        let mut ids = self.switcher_matches(&sw.filter);
+        if sw.strangers {
+            ids.retain(|id| self.conversation(id).is_some_and(|c| self.folds(c)));
+        }
+        ids
+    }
+
     /// Keys while the switcher is open. True if the key was its.
     pub(super) fn switcher_key(&mut self, key: &KeyEvent) -> bool {
         let Some(mut sw) = self.switcher.take() else {
             return false;
         };
-        let matches = self.switcher_matches(&sw.filter);
+        let matches = self.switcher_list(&sw);
         match key.code {
             KeyCode::Esc => return true,
             KeyCode::Enter => {

@@ -272,6 +272,7 @@ fn typing_and_enter_sends_exactly_one_message() {
             state: Some(DeliveryState::Sending),
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         }]
     );
@@ -589,6 +590,7 @@ fn incoming_counts_unread_only_when_not_selected() {
             state: None,
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         }
     );
@@ -937,58 +939,90 @@ fn sending_and_switching_reset_the_scroll_and_resize_clamps_it() {
 // ---------------------------------------------------------------------------------------
 // Bounds
 
+/// The address of the `i`-th plain-text sender of a test.
+fn sender(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 1, (i / 256) as u8, (i % 256) as u8], 9000))
+}
+
 #[test]
-fn raw_conversations_are_capped_by_forgetting_the_least_recent() {
+fn strangers_are_capped_by_forgetting_the_least_recent() {
     let mut app = new_app();
-    let addr = |i: usize| SocketAddr::from(([10, 1, (i / 256) as u8, (i % 256) as u8], 9000));
     let extra = 10;
-    for i in 0..MAX_CONVERSATIONS + extra {
+    for i in 0..MAX_STRANGERS + extra {
         incoming(
             &mut app,
             T0 + i as i64,
-            ConversationId::Raw(addr(i)),
+            ConversationId::Raw(sender(i)),
             i as u64 + 1,
             "spam",
         );
-        assert!(app.conversations.len() <= MAX_CONVERSATIONS);
+        assert!(app.conversations.len() <= MAX_STRANGERS);
     }
-    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
+    assert_eq!(app.conversations.len(), MAX_STRANGERS);
+    assert_eq!(app.strangers, MAX_STRANGERS);
     // The first one is selected and so kept; the next `extra` oldest were forgotten.
-    assert_eq!(app.selected, Some(ConversationId::Raw(addr(0))));
-    assert!(app.conversation(&ConversationId::Raw(addr(0))).is_some());
+    assert_eq!(app.selected, Some(ConversationId::Raw(sender(0))));
+    assert!(app.conversation(&ConversationId::Raw(sender(0))).is_some());
     for i in 1..=extra {
         assert!(
-            app.conversation(&ConversationId::Raw(addr(i))).is_none(),
+            app.conversation(&ConversationId::Raw(sender(i))).is_none(),
             "{i}"
         );
     }
     assert!(
-        app.conversation(&ConversationId::Raw(addr(extra + 1)))
+        app.conversation(&ConversationId::Raw(sender(extra + 1)))
             .is_some()
     );
-    let newest = ConversationId::Raw(addr(MAX_CONVERSATIONS + extra - 1));
+    let newest = ConversationId::Raw(sender(MAX_STRANGERS + extra - 1));
     assert_eq!(app.conversations[0].id, newest);
 }
 
 #[test]
-fn peer_conversations_are_never_evicted_for_raw_ones() {
+fn raw_conversations_i_wrote_in_are_capped_overall_and_strangers_go_first() {
     let mut app = new_app();
     peer_up(&mut app, T0, 1, "alice");
-    // Bob is neither selected nor has he said anything: the least recent of all.
-    peer_up(&mut app, T0, 2, "bob");
-    for i in 0..MAX_CONVERSATIONS + 3 {
-        let addr = SocketAddr::from(([10, 2, (i / 256) as u8, (i % 256) as u8], 9000));
-        incoming(
-            &mut app,
-            T0 + i as i64,
-            ConversationId::Raw(addr),
-            i as u64 + 1,
-            "x",
-        );
+    // Plain-text peers I answered: no strangers, so only the overall cap holds them.
+    let answered = MAX_CONVERSATIONS + 3;
+    for i in 0..answered {
+        let id = ConversationId::Raw(sender(i));
+        incoming(&mut app, T0 + i as i64, id, i as u64 + 1, "hello?");
+        app.select(id);
+        send(&mut app, T0 + i as i64, "hi");
+        assert!(app.conversations.len() <= MAX_CONVERSATIONS);
     }
     assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
-    assert!(app.conversation(&peer(2)).is_some());
-    assert_eq!(app.conversations.last().map(|c| c.id), Some(peer(2)));
+    assert_eq!(app.strangers, 0);
+    // Alice said nothing and is the least recent of all, but a lanchat peer stays.
+    assert!(app.conversation(&peer(1)).is_some());
+    assert_eq!(app.conversations.last().map(|c| c.id), Some(peer(1)));
+    // A stranger now pushes out the least recent answered one...
+    let oldest_kept = order(&app)[MAX_CONVERSATIONS - 2];
+    incoming(
+        &mut app,
+        T0 + 10_000,
+        ConversationId::Raw(sender(9999)),
+        99_999,
+        "hi",
+    );
+    assert!(app.conversation(&oldest_kept).is_none());
+    // ...and a second stranger pushes out the first, not another answered one.
+    let answered_before = app.conversations.iter().filter(|c| c.wrote).count();
+    incoming(
+        &mut app,
+        T0 + 10_001,
+        ConversationId::Raw(sender(9998)),
+        99_998,
+        "hi",
+    );
+    assert_eq!(
+        app.conversations.iter().filter(|c| c.wrote).count(),
+        answered_before
+    );
+    assert!(
+        app.conversation(&ConversationId::Raw(sender(9999)))
+            .is_none()
+    );
+    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
 }
 
 #[test]
@@ -1051,7 +1085,11 @@ fn states_move_forward_and_read_is_never_undone() {
     state(&mut app, T0 + 1, id, DeliveryState::Queued);
     assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Queued));
     state(&mut app, T0 + 2, id, DeliveryState::Delivered);
-    state(&mut app, T0 + 3, id, DeliveryState::Read);
+    let receipt = Event::Read {
+        from: node(1),
+        ids: vec![id],
+    };
+    assert!(app.update(T0 + 3, Msg::Net(receipt)).is_empty());
     assert_eq!(my_state(&app, peer(1), id), Some(DeliveryState::Read));
     // A late "delivered" (an ack overtaken by the receipt) does not demote it.
     state(&mut app, T0 + 4, id, DeliveryState::Delivered);
@@ -1143,6 +1181,7 @@ fn stored_msg(n: i64, conv_peer: u8) -> Message {
         state: None,
         seq: Some(n),
         quote: None,
+        quote_found: false,
         recalled: false,
     }
 }
@@ -1188,6 +1227,7 @@ fn restored_app() -> App {
                     "last one".into(),
                 )),
                 mentioned: false,
+                wrote: false,
             }],
         },
     );
@@ -1635,7 +1675,7 @@ fn tab_completes_commands_and_names_and_otherwise_switches() {
     press(&mut app, T0, KeyCode::Tab);
     assert_eq!(app.input.text(), "/search ");
     app.input.take();
-    type_text(&mut app, T0, "/p");
+    type_text(&mut app, T0, "/pi");
     press(&mut app, T0, KeyCode::Tab);
     assert_eq!(app.input.text(), "/pin ");
     app.input.take();
@@ -2194,4 +2234,454 @@ fn every_default_binding_reaches_its_action() {
             assert!(changed, "{spec} ({}) did nothing", action.name());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 12: floods of strangers, claims in content, plain text at a lanchat address
+
+/// A message from `conversation`'s peer replying to `quote`, and what the app asks for.
+fn reply_from(
+    app: &mut App,
+    now: i64,
+    conversation: ConversationId,
+    id: u64,
+    text: &str,
+    quote: Quote,
+) -> Vec<Effect> {
+    app.update(
+        now,
+        Msg::Net(Event::Message {
+            conversation,
+            id: MsgId(id),
+            sent_at_ms: Some(now),
+            text: text.into(),
+            quote: Some(quote),
+        }),
+    )
+}
+
+fn message(app: &App, conversation: ConversationId, id: MsgId) -> Message {
+    app.conversation(&conversation)
+        .and_then(|c| c.messages.iter().find(|m| m.id == id))
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn a_quote_of_words_i_never_wrote_stays_the_senders_claim() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "mallory");
+    app.select(peer(1));
+    let (to_alice, _, _) = send_text(&mut app, T0, "see you at 5");
+    app.select(peer(2));
+    // Mallory "quotes" me saying what I never said, under my key.
+    let fake = Quote {
+        id: MsgId(777),
+        author: app.me.id,
+        excerpt: "I agree to pay mallory 1000 EUR".into(),
+    };
+    let effects = reply_from(&mut app, T0 + 1, peer(2), 50, "deal then", fake.clone());
+    // Nothing like it here: the store is asked; until it answers, it is mallory's claim.
+    let check = Effect::CheckQuote {
+        conversation: peer(2),
+        reply: MsgId(50),
+        author: Author::Peer(node(2)),
+        quote: fake.clone(),
+    };
+    assert!(effects.contains(&check), "{effects:?}");
+    assert!(!message(&app, peer(2), MsgId(50)).quote_found);
+    app.update(
+        T0 + 2,
+        Msg::QuoteChecked {
+            conversation: peer(2),
+            reply: MsgId(50),
+            author: Author::Peer(node(2)),
+            excerpt: None,
+        },
+    );
+    let m = message(&app, peer(2), MsgId(50));
+    assert!(!m.quote_found);
+    assert_eq!(m.quote, Some(fake));
+    // My real message to alice, quoted in mallory's chat: not found there either.
+    let cross = Quote {
+        id: to_alice,
+        author: app.me.id,
+        excerpt: "see you at 5".into(),
+    };
+    reply_from(&mut app, T0 + 3, peer(2), 51, "right?", cross);
+    assert!(!message(&app, peer(2), MsgId(51)).quote_found);
+}
+
+#[test]
+fn a_quote_found_in_the_conversation_shows_the_original_words() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    let (mine, _, _) = send_text(&mut app, T0, "yes, at 12");
+    // Alice quotes it with other words: the original's are shown, and no store is asked.
+    let altered = Quote {
+        id: mine,
+        author: app.me.id,
+        excerpt: "yes, at 3".into(),
+    };
+    let effects = reply_from(&mut app, T0 + 1, peer(1), 60, "ok", altered);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::CheckQuote { .. })),
+        "{effects:?}"
+    );
+    let m = message(&app, peer(1), MsgId(60));
+    assert!(m.quote_found);
+    assert_eq!(m.quote.unwrap().excerpt, "yes, at 12");
+    // An original only the store holds: found there, it replaces the claim.
+    let old = Quote {
+        id: MsgId(5),
+        author: node(1),
+        excerpt: "what alice says she said".into(),
+    };
+    let effects = reply_from(&mut app, T0 + 2, peer(1), 61, "as I said", old.clone());
+    assert!(effects.contains(&Effect::CheckQuote {
+        conversation: peer(1),
+        reply: MsgId(61),
+        author: Author::Peer(node(1)),
+        quote: old,
+    }));
+    app.update(
+        T0 + 3,
+        Msg::QuoteChecked {
+            conversation: peer(1),
+            reply: MsgId(61),
+            author: Author::Peer(node(1)),
+            excerpt: Some("what alice said".into()),
+        },
+    );
+    let m = message(&app, peer(1), MsgId(61));
+    assert!(m.quote_found);
+    assert_eq!(m.quote.unwrap().excerpt, "what alice said");
+}
+
+#[test]
+fn a_read_receipt_counts_only_from_the_conversations_peer() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    peer_up(&mut app, T0, 3, "mallory");
+    app.select(peer(1));
+    let (to_alice, _, _) = send_text(&mut app, T0, "for alice");
+    app.select(peer(2));
+    let (to_bob, _, _) = send_text(&mut app, T0, "for bob");
+    // Delivered: settled, so no longer indexed as outgoing.
+    state(&mut app, T0 + 1, to_alice, DeliveryState::Delivered);
+    let receipt = |from: u8, ids: Vec<MsgId>| {
+        Msg::Net(Event::Read {
+            from: node(from),
+            ids,
+        })
+    };
+    // Mallory, then bob, claim to have read my message to alice (and mallory bob's).
+    app.update(T0 + 2, receipt(3, vec![to_alice, to_bob]));
+    app.update(T0 + 3, receipt(2, vec![to_alice]));
+    assert_eq!(
+        my_state(&app, peer(1), to_alice),
+        Some(DeliveryState::Delivered)
+    );
+    assert_eq!(
+        my_state(&app, peer(2), to_bob),
+        Some(DeliveryState::Sending)
+    );
+    // Each one's own receipt counts.
+    app.update(T0 + 4, receipt(1, vec![to_alice]));
+    app.update(T0 + 4, receipt(2, vec![to_bob]));
+    assert_eq!(my_state(&app, peer(1), to_alice), Some(DeliveryState::Read));
+    assert_eq!(my_state(&app, peer(2), to_bob), Some(DeliveryState::Read));
+}
+
+#[test]
+fn a_recall_of_an_old_message_with_a_forged_recent_time_is_refused() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    incoming(&mut app, T0, peer(1), 5, "I will pay you back on Friday");
+    // Ten minutes later (on this machine's clock), a recall that claims to be sent a second
+    // after the message.
+    let later = T0 + 10 * 60 * 1000;
+    app.update(
+        later,
+        Msg::Net(Event::Recall {
+            from: node(1),
+            id: MsgId(6),
+            target: MsgId(5),
+            sent_at_ms: T0 + 1000,
+        }),
+    );
+    let m = message(&app, peer(1), MsgId(5));
+    assert!(!m.recalled);
+    assert_eq!(m.text, "I will pay you back on Friday");
+    // Within two minutes of its arrival here, whatever the sender's clock says, it goes.
+    incoming(&mut app, later, peer(1), 7, "typo");
+    app.update(
+        later + RECALL_WINDOW_MS,
+        Msg::Net(Event::Recall {
+            from: node(1),
+            id: MsgId(8),
+            target: MsgId(7),
+            sent_at_ms: T0 - 3_600_000,
+        }),
+    );
+    assert!(message(&app, peer(1), MsgId(7)).recalled);
+}
+
+#[test]
+fn plain_text_at_a_lanchat_peers_address_is_not_sent_unless_the_user_says_plain() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 2, "bob");
+    // Text "from" bob's own address, in the clear (anyone can spoof it).
+    let bobs_addr = raw_addr("10.0.0.2:47475");
+    let spoofed = ConversationId::Raw(bobs_addr);
+    incoming(
+        &mut app,
+        T0,
+        spoofed,
+        1,
+        "it's bob, my key broke, write here",
+    );
+    assert_eq!(app.lanchat_owner(&bobs_addr), Some(node(2)));
+    app.select(spoofed);
+    type_text(&mut app, T0, "the door code is 4711");
+    assert_eq!(press(&mut app, T0, KeyCode::Enter), Vec::new());
+    let e = error_text(&app);
+    assert!(
+        e.contains("bob") && e.contains("unencrypted") && e.contains("/plain"),
+        "{e}"
+    );
+    assert_eq!(
+        app.input.text(),
+        "the door code is 4711",
+        "nothing typed is lost"
+    );
+    assert_eq!(
+        texts(&app, spoofed),
+        vec!["it's bob, my key broke, write here"]
+    );
+    // Ctrl-R has nothing to resend either way, and says so without sending.
+    assert!(app.update(T0, ctrl('r')).is_empty());
+    // The user decides: /plain, and then it goes, unencrypted, as asked.
+    app.input.take();
+    type_text(&mut app, T0, "/plain");
+    assert!(press(&mut app, T0, KeyCode::Enter).is_empty());
+    assert!(app.plain_ok.contains(&spoofed));
+    let sent = send(&mut app, T0 + 1, "ok, plain then");
+    assert!(matches!(sent, Effect::Send { to, .. } if to == spoofed));
+    // /plain again: refused again.
+    type_text(&mut app, T0, "/plain");
+    press(&mut app, T0, KeyCode::Enter);
+    type_text(&mut app, T0, "more");
+    assert!(press(&mut app, T0, KeyCode::Enter).is_empty());
+    assert!(is_error(&app));
+    app.input.take();
+    // A plain-text peer at an address no key is known at is written to as always.
+    let script = ConversationId::Raw(raw_addr("10.9.9.9:5000"));
+    incoming(&mut app, T0 + 2, script, 2, "hello from nc");
+    app.select(script);
+    assert!(matches!(send(&mut app, T0 + 3, "hi nc"), Effect::Send { to, .. } if to == script));
+}
+
+#[test]
+fn y_copies_a_peers_text_only_as_the_screen_shows_it() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    // An OSC 52 that would set the clipboard again on paste into a terminal, a bidi
+    // override, a screen clear and a zero-width space.
+    let hostile = "pay \u{1b}]52;c;cm0gLXJmIH4=\u{7} now \u{202E}gnp.exe\u{1b}[2J\u{200B}";
+    incoming(&mut app, T0, peer(1), 1, hostile);
+    app.update(T0, alt(KeyCode::Up));
+    let effects = press(&mut app, T0, KeyCode::Char('y'));
+    let [Effect::Copy(copied)] = effects.as_slice() else {
+        panic!("expected one copy, got {effects:?}");
+    };
+    for bad in ['\u{1b}', '\u{7}', '\u{202E}', '\u{200B}'] {
+        assert!(
+            !copied.contains(bad),
+            "{bad:?} reached the clipboard: {copied:?}"
+        );
+    }
+    assert_eq!(copied, &ui::text::sanitize(hostile));
+    assert!(copied.contains("^[]52;c;"), "shown, harmless: {copied:?}");
+    // My own words go as I wrote them.
+    let (_, _, _) = send_text(&mut app, T0 + 1, "mine\tas typed");
+    app.update(T0 + 1, alt(KeyCode::Up));
+    assert_eq!(
+        press(&mut app, T0 + 1, KeyCode::Char('y')),
+        vec![Effect::Copy("mine\tas typed".into())]
+    );
+}
+
+#[test]
+fn many_strangers_fold_into_one_quiet_row_that_lists_them() {
+    let mut app = new_app();
+    app.notify = true;
+    peer_up(&mut app, T0, 1, "alice");
+    let stranger = |i: usize| ConversationId::Raw(sender(i));
+    for i in 0..STRANGER_FOLD {
+        let effects = incoming_effects(&mut app, T0 + i as i64, stranger(i), i as u64 + 1, "psst");
+        assert!(
+            matches!(effects.as_slice(), [Effect::Notify(_)]),
+            "{effects:?}"
+        );
+    }
+    // Up to the threshold, each has its own row.
+    assert!(!app.strangers_folded());
+    assert_eq!(app.sidebar.len(), STRANGER_FOLD + 1);
+    app.take_bell();
+    // More: one row for all, where the most recent of them would be.
+    let n = STRANGER_FOLD + 4;
+    for i in STRANGER_FOLD..n {
+        let effects = incoming_effects(&mut app, T0 + i as i64, stranger(i), i as u64 + 1, "psst");
+        if i == STRANGER_FOLD {
+            app.take_bell(); // the one that made them many still rang
+        } else {
+            // Folded strangers are quiet: no bell, no desktop notification.
+            assert!(effects.is_empty(), "{effects:?}");
+        }
+    }
+    assert!(!app.take_bell());
+    assert!(app.strangers_folded());
+    assert_eq!(app.strangers, n);
+    assert_eq!(
+        app.sidebar,
+        vec![Row::Strangers, Row::Conversation(peer(1))]
+    );
+    assert_eq!(app.row_of(&stranger(3)), Some(0));
+    // Alt-1 opens the list of strangers, most recent first; Enter opens one.
+    app.update(
+        T0 + 100,
+        Msg::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)),
+    );
+    let sw = app.switcher.clone().unwrap();
+    assert!(sw.strangers);
+    let listed = app.switcher_list(&sw);
+    assert_eq!(listed.len(), n);
+    assert_eq!(listed[0], stranger(n - 1));
+    press(&mut app, T0 + 100, KeyCode::Down);
+    press(&mut app, T0 + 100, KeyCode::Enter);
+    assert_eq!(app.selected, Some(stranger(n - 2)));
+    assert_eq!(unread(&app, stranger(n - 2)), 0);
+    // Tab leaves the Strangers row; Shift-Tab comes back to its most recent stranger.
+    press(&mut app, T0 + 101, KeyCode::Tab);
+    assert_eq!(app.selected, Some(peer(1)));
+    press(&mut app, T0 + 101, KeyCode::BackTab);
+    assert_eq!(app.selected, Some(stranger(n - 1)));
+    // Answering one makes it a conversation of its own; the rest stay folded.
+    send(&mut app, T0 + 102, "who is this?");
+    assert!(!app.is_folded(&stranger(n - 1)));
+    assert_eq!(
+        app.sidebar,
+        vec![
+            Row::Conversation(stranger(n - 1)),
+            Row::Strangers,
+            Row::Conversation(peer(1))
+        ]
+    );
+    assert_eq!(app.strangers, n - 1);
+}
+
+#[test]
+fn strangers_says_so_when_there_are_none() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    type_text(&mut app, T0, "/strangers");
+    press(&mut app, T0, KeyCode::Enter);
+    assert_eq!(app.switcher, None);
+    assert!(matches!(&app.notice, Some(Notice::Info(t)) if t.contains("No strangers")));
+}
+
+#[test]
+fn restore_brings_back_no_more_than_the_caps() {
+    let mut app = new_app();
+    let summary =
+        |id: ConversationId, activity: i64, pinned: bool, wrote: bool| ConversationSummary {
+            id,
+            unread: 1,
+            last_activity_ms: activity,
+            has_messages: true,
+            draft: String::new(),
+            pinned,
+            muted: false,
+            alias: None,
+            last: None,
+            mentioned: false,
+            wrote,
+        };
+    // What an old store might give: pinned first, then a flood of strangers, then more.
+    let mut rows = vec![summary(ConversationId::Raw(sender(0)), 1, true, false)];
+    for i in 1..1000 {
+        rows.push(summary(
+            ConversationId::Raw(sender(i)),
+            T0 - i as i64,
+            false,
+            i % 2 == 0,
+        ));
+    }
+    app.update(
+        T0,
+        Msg::Restore {
+            peers: Vec::new(),
+            conversations: rows,
+        },
+    );
+    assert_eq!(app.conversations.len(), MAX_CONVERSATIONS);
+    assert_eq!(app.strangers, MAX_STRANGERS);
+    assert_eq!(app.conversations[0].id, ConversationId::Raw(sender(0)));
+    assert!(app.conversations[0].pinned);
+}
+
+#[test]
+fn a_batch_ends_in_the_same_state_as_its_messages_one_by_one() {
+    let batch: Vec<Msg> = (0..40u64)
+        .map(|i| {
+            Msg::Net(Event::Message {
+                conversation: ConversationId::Raw(sender(i as usize % 25)),
+                id: MsgId(i + 1),
+                sent_at_ms: None,
+                text: format!("m{i}"),
+                quote: None,
+            })
+        })
+        .collect();
+    let mut one_by_one = new_app();
+    for (i, m) in batch.iter().enumerate() {
+        one_by_one.update(T0 + i as i64, m.clone());
+    }
+    let mut together = new_app();
+    together.update_all(T0 + 39, batch);
+    assert_eq!(order(&together).len(), 25);
+    // (One clock for the whole batch: ties are broken by name, the same both ways here.)
+    let mut a = order(&one_by_one);
+    let mut b = order(&together);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(together.sidebar, vec![Row::Strangers]);
+    assert_eq!(together.strangers, 25);
+}
+
+#[test]
+fn a_conversation_the_start_did_not_load_still_scrolls_back_into_the_store() {
+    // The start loads only the first conversations; a message in another one brings it
+    // into memory, and its older history is still there to page through.
+    let mut app = restored_app();
+    let stored = Message {
+        seq: Some(5000),
+        ..Message::new(MsgId(77), Author::Peer(node(2)), T0, "remember me?".into())
+    };
+    app.update(T0, Msg::Received(stored, peer(2)));
+    app.select(peer(2));
+    let effects = press(&mut app, T0, KeyCode::PageUp);
+    assert!(
+        effects.contains(&Effect::Load {
+            conversation: peer(2),
+            page: Page::Before(5000)
+        }),
+        "{effects:?}"
+    );
 }

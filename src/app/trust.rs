@@ -52,6 +52,54 @@ impl App {
         true
     }
 
+    /// Sending to `to` is refused because it is a plain-text conversation at the address
+    /// of a known lanchat key (text there would go unencrypted to what may be that peer, or
+    /// someone who spoofed its address), and the user has not chosen `/plain` there. Says
+    /// what to do instead.
+    pub(super) fn plain_refused(&mut self, to: &ConversationId) -> bool {
+        let ConversationId::Raw(addr) = to else {
+            return false;
+        };
+        let Some(owner) = self.lanchat_owner(addr) else {
+            return false;
+        };
+        if self.plain_ok.contains(to) {
+            return false;
+        }
+        let name = self.title(&ConversationId::Peer(owner));
+        self.error(format!(
+            "Not sent: {addr} is {name}'s lanchat address and text here would go \
+             unencrypted. Write to {name} in the encrypted chat instead (Ctrl-K {name}), or \
+             /plain to send here in the clear anyway"
+        ));
+        true
+    }
+
+    /// `/plain`: in a plain-text conversation at a lanchat peer's address, allow (or again
+    /// refuse) sending unencrypted there, until lanchat quits.
+    pub(super) fn plain_command(&mut self) {
+        let Some(id) = self.selected else {
+            self.error("Open a conversation first".into());
+            return;
+        };
+        let ConversationId::Raw(addr) = id else {
+            self.error(
+                "This chat is encrypted; /plain is for a plain-text chat at a lanchat \
+                 peer's address"
+                    .into(),
+            );
+            return;
+        };
+        self.notice = Some(Notice::Info(if self.plain_ok.remove(&id) {
+            "Plain text refused here again".to_string()
+        } else {
+            self.plain_ok.insert(id);
+            format!(
+                "Plain text allowed here until you quit: what you send goes unencrypted to {addr}"
+            )
+        }));
+    }
+
     pub(super) fn trust_command(&mut self, name: &str) -> Vec<Effect> {
         let Some(conversation) = self.selected else {
             self.error("Open a conversation first".into());

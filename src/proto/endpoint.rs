@@ -271,6 +271,12 @@ pub enum Event {
         id: MsgId,
         state: DeliveryState,
     },
+    /// Peer `from` read these messages (a read receipt). They count only where they are
+    /// mine and in the conversation with `from`: the app and the store check that.
+    Read {
+        from: NodeId,
+        ids: Vec<MsgId>,
+    },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -617,6 +623,11 @@ impl Endpoint {
         if self.plain_ok.len() < MAX_PLAIN {
             self.plain_ok.insert(addr);
         }
+    }
+
+    /// Takes back [`allow_plain`](Self::allow_plain).
+    pub fn forbid_plain(&mut self, addr: SocketAddr) {
+        self.plain_ok.remove(&addr);
     }
 
     /// The lanchat peer at `addr`, if a lanchat key is known or answers there: `Some(None)`
@@ -1406,13 +1417,14 @@ impl Endpoint {
                     }
                 },
                 Content::Read if read_receipts => {
-                    for chunk in r.bytes.chunks_exact(8) {
-                        let mut b = [0u8; 8];
-                        b.copy_from_slice(chunk);
-                        self.events.push_back(Event::State {
-                            id: MsgId(u64::from_be_bytes(b)),
-                            state: DeliveryState::Read,
-                        });
+                    let ids: Vec<MsgId> = r
+                        .bytes
+                        .chunks_exact(8)
+                        .filter_map(|c| <[u8; 8]>::try_from(c).ok())
+                        .map(|b| MsgId(u64::from_be_bytes(b)))
+                        .collect();
+                    if !ids.is_empty() {
+                        self.events.push_back(Event::Read { from: p.from, ids });
                     }
                 }
                 _ => {}

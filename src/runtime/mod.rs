@@ -35,6 +35,13 @@ pub const RECALL_WINDOW_MS: i64 = crate::app::RECALL_WINDOW_MS;
 /// batches, so a turn may take up to [`net::RECV_SLOTS`] coalesced runs more).
 const BATCH: usize = 256;
 
+/// Plain-text messages handed to the store and not written yet, at most. Beyond this, more
+/// plain text is dropped until the store catches up. Anyone can send plain text from any
+/// address, faster than it can be stored (about 37,000 a second from new addresses, release
+/// build); a lanchat peer's message waits in the same queue, so this bounds how long a flood
+/// can hold it up (about 30 ms of the store's time), and the work a flood costs.
+const MAX_PLAIN_BACKLOG: usize = 1024;
+
 /// The monotonic time for the protocol. Read through tokio so that paused-time tests
 /// control it.
 pub fn mono_now() -> Instant {
@@ -90,6 +97,12 @@ pub struct Node {
     times_written: Instant,
     /// `known_peers`: a line is appended for each key whose entry changed.
     known_peers: crate::config::KnownPeersWriter,
+    /// Plain-text messages sent to the store and not answered yet (see
+    /// [`MAX_PLAIN_BACKLOG`]), and whether plain text is being dropped for it now.
+    plain_backlog: usize,
+    shedding: bool,
+    /// Plain-text messages dropped so, since start.
+    pub plain_dropped: u64,
 }
 
 /// The latest IK handshake timestamp of each key (`KEY TIMESTAMP` per line), kept so that a
@@ -206,6 +219,9 @@ impl Node {
             times: None,
             times_written: Instant::now(),
             known_peers: known_file,
+            plain_backlog: 0,
+            shedding: false,
+            plain_dropped: 0,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -228,12 +244,15 @@ impl Node {
         let io = |e: crate::store::StoreError| std::io::Error::other(e.to_string());
         store.set_me(self.endpoint.node());
         let peers = store.peers().map_err(io)?;
-        let conversations = store.conversations().map_err(io)?;
+        // No more than the app keeps: a flood of plain-text strangers must not make the
+        // start load (and sort) tens of thousands of conversations.
+        let cap = crate::app::MAX_CONVERSATIONS;
+        let conversations = store.first_conversations(cap).map_err(io)?;
         let outbox = store.outbox().map_err(io)?;
         // Unread messages that may mention me (the app decides which really do).
         let needle = format!("@{}", self.endpoint.name());
         let mentions = store
-            .unread_containing(&needle, MAX_MENTION_SCAN)
+            .unread_containing(&needle, MAX_MENTION_SCAN, cap)
             .map_err(io)?;
         let now = mono_now();
         for p in &peers {
@@ -252,6 +271,9 @@ impl Node {
         let (handle, rx) = StoreHandle::spawn(store)?;
         self.store = Some(handle);
         self.store_rx = Some(rx);
+        // Strangers beyond the bounds (left by an older version, or unpinned) go, on the
+        // store's thread once the file is checked.
+        self.store(storage::Request::PruneStrangers);
         Ok(Restored {
             peers,
             conversations,
@@ -282,6 +304,7 @@ impl Node {
     /// Messages the store could not keep: received ones are never acknowledged, so their
     /// senders keep them and try again.
     pub fn store_failed(&mut self, messages: &[NewMessage]) {
+        self.plain_answered(messages.iter());
         for m in messages {
             if let store::Author::Peer(peer) = m.author {
                 self.endpoint.store_failed(peer, m.id);
@@ -291,6 +314,7 @@ impl Node {
 
     /// After messages were stored: received ones may be acknowledged now.
     pub fn stored(&mut self, inserted: &[(NewMessage, Option<i64>)]) {
+        self.plain_answered(inserted.iter().map(|(m, _)| m));
         let now = mono_now();
         let mut by_peer: std::collections::HashMap<NodeId, Vec<MsgId>> = Default::default();
         for (m, _) in inserted {
@@ -301,6 +325,35 @@ impl Node {
         for (peer, ids) in by_peer {
             self.endpoint.confirm_stored(now, peer, &ids);
         }
+    }
+
+    /// The store answered for these messages: the plain-text ones leave the backlog.
+    fn plain_answered<'a>(&mut self, messages: impl Iterator<Item = &'a NewMessage>) {
+        let plain = messages
+            .filter(|m| matches!(m.author, store::Author::Raw(_)))
+            .count();
+        self.plain_backlog = self.plain_backlog.saturating_sub(plain);
+        if self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
+            self.shedding = false;
+        }
+    }
+
+    /// Whether a plain-text message may go to the store now (see [`MAX_PLAIN_BACKLOG`]).
+    fn take_plain(&mut self) -> bool {
+        if self.plain_backlog >= MAX_PLAIN_BACKLOG {
+            self.plain_dropped += 1;
+            if !std::mem::replace(&mut self.shedding, true) {
+                tracing::warn!("plain text arrives faster than it is stored: dropping some");
+                self.send_error = Some(
+                    "plain text is arriving faster than it can be saved (a flood?): \
+                     some is dropped"
+                        .into(),
+                );
+            }
+            return false;
+        }
+        self.plain_backlog += 1;
+        true
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -409,6 +462,12 @@ impl Node {
         let mut settled = Vec::new();
         for e in events {
             match e {
+                // Plain text beyond what the store can take is dropped (a flood of it must
+                // not hold up what lanchat peers say, which queues behind it).
+                proto::Event::Message {
+                    conversation: ConversationId::Raw(_),
+                    ..
+                } if !self.take_plain() => {}
                 proto::Event::Message {
                     conversation,
                     id,
@@ -428,19 +487,27 @@ impl Node {
                     state: None,
                     quote,
                 }),
-                // Applied by the store first, then acknowledged and shown.
+                // Applied by the store first, then acknowledged and shown. The window is
+                // measured on this machine's clock, from when the target arrived here: the
+                // recall's own time is the sender's word.
                 proto::Event::Recall {
-                    from,
-                    id,
-                    target,
-                    sent_at_ms,
+                    from, id, target, ..
                 } => self.store(storage::Request::Recall {
                     conversation: ConversationId::Peer(from),
                     author: store::Author::Peer(from),
                     target,
-                    within: Some((sent_at_ms, RECALL_WINDOW_MS)),
+                    within: Some((now_ms, RECALL_WINDOW_MS)),
                     id: Some(id),
                 }),
+                // Only my messages to `from` can be read by `from`: the store checks, and so
+                // does the app with the event.
+                proto::Event::Read { from, ref ids } => {
+                    self.store(storage::Request::Read {
+                        peer: from,
+                        ids: ids.clone(),
+                    });
+                    out.push(e);
+                }
                 proto::Event::State { id, state } => {
                     states.push((id, state));
                     if matches!(state, DeliveryState::Delivered | DeliveryState::Read) {

@@ -287,6 +287,10 @@ where
                         Err(e) => pipe.error(format!("recall not saved: {e}")).await?,
                     }
                 }
+                // A read receipt, checked by the store: only my messages to that peer.
+                Wake::Store(Reply::Read { peer, ids }) => {
+                    pipe.receipts(ConversationId::Peer(peer), ids).await?;
+                }
                 Wake::Store(Reply::Failed { error, messages }) => {
                     node.store_failed(&messages);
                     pipe.error(format!("not saved: {error}")).await?;
@@ -399,6 +403,25 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         }
     }
 
+    /// `state: read` for each of `ids`, my messages in `conversation`, now read.
+    async fn receipts(
+        &mut self,
+        conversation: ConversationId,
+        ids: Vec<MsgId>,
+    ) -> std::io::Result<()> {
+        for id in ids {
+            self.in_flight.remove(&id);
+            self.outgoing.remove(&id);
+            self.emit(&Output::State {
+                id: id.to_string(),
+                conversation: Some(conversation.to_string()),
+                state: proto::DeliveryState::Read.as_str(),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
         let out = match event {
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
@@ -464,6 +487,19 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 conversation: ConversationId::Peer(from).to_string(),
                 id: target.to_string(),
             },
+            // With a store, the store checks the receipt and the loop reports it. Without one,
+            // only messages this pipe sent to that peer count.
+            proto::Event::Read { from, ids } => {
+                if node.has_store() {
+                    return Ok(());
+                }
+                let conversation = ConversationId::Peer(from);
+                let mine: Vec<MsgId> = ids
+                    .into_iter()
+                    .filter(|id| self.outgoing.get(id) == Some(&conversation))
+                    .collect();
+                return self.receipts(conversation, mine).await;
+            }
             proto::Event::State { id, state } => {
                 if state == proto::DeliveryState::Sending {
                     self.in_flight.insert(id);

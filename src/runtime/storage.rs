@@ -5,7 +5,7 @@
 //! which is what keeps a flood of incoming messages cheap.
 
 use crate::app::Page;
-use crate::proto::{ConversationId, DeliveryState, MsgId};
+use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use crate::store::{
     Author, NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoreError, StoredMessage,
 };
@@ -30,6 +30,21 @@ const MAX_INDEX_BACKLOG: i64 = 100_000;
 pub enum Request {
     Insert(Vec<NewMessage>),
     States(Vec<(MsgId, DeliveryState)>),
+    /// A read receipt from `peer` (see [`Store::read_by`]): answered with [`Reply::Read`].
+    Read {
+        peer: NodeId,
+        ids: Vec<MsgId>,
+    },
+    /// Find the message a reply quotes (see [`Store::original_excerpt`]): answered with
+    /// [`Reply::QuoteChecked`].
+    CheckQuote {
+        conversation: ConversationId,
+        reply: MsgId,
+        author: Author,
+        quote: Box<Quote>,
+    },
+    /// Bring the strangers within bounds (see [`Store::prune_strangers`]).
+    PruneStrangers,
     Page {
         conversation: ConversationId,
         page: Page,
@@ -86,6 +101,18 @@ pub enum Reply {
     Search {
         query: String,
         hits: Vec<SearchHit>,
+    },
+    /// A read receipt from `peer` marked these of my messages to it read.
+    Read {
+        peer: NodeId,
+        ids: Vec<MsgId>,
+    },
+    /// The start of the text a reply quotes, if the quoted message is in its conversation.
+    QuoteChecked {
+        conversation: ConversationId,
+        reply: MsgId,
+        author: Author,
+        excerpt: Option<String>,
     },
     /// A recall was applied (`Ok(true)`), matched nothing (`Ok(false)`), or failed.
     Recalled {
@@ -156,7 +183,10 @@ impl Verified {
 }
 
 fn is_write(r: &Request) -> bool {
-    !matches!(r, Request::Page { .. } | Request::Search { .. })
+    !matches!(
+        r,
+        Request::Page { .. } | Request::Search { .. } | Request::CheckQuote { .. }
+    )
 }
 
 fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::UnboundedSender<Reply>) {
@@ -377,6 +407,26 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
     match r {
         Request::Insert(_) => None, // batched above
         Request::States(changes) => store.set_states(&changes).err().and_then(failed),
+        Request::Read { peer, ids } => match store.read_by(peer, &ids) {
+            Ok(ids) if ids.is_empty() => None,
+            Ok(ids) => Some(Reply::Read { peer, ids }),
+            Err(e) => failed(e),
+        },
+        Request::CheckQuote {
+            conversation,
+            reply,
+            author,
+            quote,
+        } => match store.original_excerpt(&conversation, &quote) {
+            Ok(excerpt) => Some(Reply::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            }),
+            Err(e) => failed(e),
+        },
+        Request::PruneStrangers => store.prune_strangers().err().and_then(failed),
         Request::ReadUpTo { conversation, seq } => {
             store.mark_read(&conversation, seq).err().and_then(failed)
         }

@@ -158,8 +158,9 @@ where
     let mut input = false;
     loop {
         let now_ms = wall_now_ms();
-        for event in node.drain() {
-            let effects = app.update(now_ms, Msg::Net(event));
+        let events = node.drain();
+        if !events.is_empty() {
+            let effects = app.update_all(now_ms, events.into_iter().map(Msg::Net));
             run_effects(&mut app, &mut node, effects);
         }
         if let Some(e) = node.take_send_error() {
@@ -322,8 +323,17 @@ pub fn restore_msg(restored: Restored, my_name: &str) -> Msg {
                 pinned: c.pinned,
                 muted: c.muted,
                 alias: c.alias,
+                wrote: c.wrote,
             })
             .collect(),
+    }
+}
+
+fn store_author(a: Author) -> store::Author {
+    match a {
+        Author::Me => store::Author::Me,
+        Author::Peer(p) => store::Author::Peer(p),
+        Author::Raw(a) => store::Author::Raw(a),
     }
 }
 
@@ -345,6 +355,7 @@ pub fn app_message(m: StoredMessage) -> Message {
         state: m.state,
         seq: Some(m.seq),
         quote: m.quote,
+        quote_found: m.quote_found,
         recalled: m.recalled,
     }
 }
@@ -354,7 +365,8 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
     let effects = match reply {
         Reply::Inserted(list) => {
             node.stored(&list);
-            let mut effects = Vec::new();
+            // The whole batch in one update: the sidebar is sorted once, not per message.
+            let mut msgs = Vec::with_capacity(list.len());
             for (m, seq) in list {
                 let Some(seq) = seq else {
                     continue; // a copy of a message already stored: shown once already
@@ -374,14 +386,32 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                         state: m.state,
                         read: false,
                         quote: m.quote,
+                        // Checked by the app, against what it holds and then the store.
+                        quote_found: false,
                         recalled: false,
                     };
                     Msg::Received(app_message(stored), conversation)
                 };
-                effects.extend(app.update(now, msg));
+                msgs.push(msg);
             }
-            coalesce(effects)
+            coalesce(app.update_all(now, msgs))
         }
+        // The app checked the receipt against the conversation itself.
+        Reply::Read { .. } => Vec::new(),
+        Reply::QuoteChecked {
+            conversation,
+            reply,
+            author,
+            excerpt,
+        } => app.update(
+            now,
+            Msg::QuoteChecked {
+                conversation,
+                reply,
+                author: app_author(author),
+                excerpt,
+            },
+        ),
         Reply::Page {
             conversation,
             page,
@@ -513,6 +543,14 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     Some(quote) => Body::Reply { quote, text },
                     None => Body::Text(text),
                 };
+                // `/plain` in this chat: the user names the address as a plain-text peer.
+                if let ConversationId::Raw(addr) = to {
+                    if app.plain_ok.contains(&to) {
+                        node.endpoint.allow_plain(addr);
+                    } else {
+                        node.endpoint.forbid_plain(addr);
+                    }
+                }
                 if let Err(e) = node.send_body(to, id, sent_at_ms, body) {
                     app.update(
                         wall_now_ms(),
@@ -589,6 +627,18 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             Effect::ReadUpTo { conversation, seq } => {
                 node.store(Request::ReadUpTo { conversation, seq });
             }
+            // Without a store, what is not in memory is not anywhere: the quote stays a claim.
+            Effect::CheckQuote {
+                conversation,
+                reply,
+                author,
+                quote,
+            } => node.store(Request::CheckQuote {
+                conversation,
+                reply,
+                author: store_author(author),
+                quote: Box::new(quote),
+            }),
             Effect::Quit => {}
         }
     }

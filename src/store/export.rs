@@ -9,8 +9,8 @@
 //! lines keep the text exactly, with those characters as `\uXXXX` escapes.
 
 use super::{
-    At, Author, MESSAGE_COLUMNS, Store, StoreError, StoredMessage, conversation_from_key,
-    conversation_key, message_from_row,
+    At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage,
+    conversation_from_key, conversation_key, message_from_row,
 };
 use crate::inert::{push_visible, visible};
 use crate::proto::ConversationId;
@@ -119,7 +119,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages m CROSS JOIN authors a ON a.aid = m.author
+                "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
                  WHERE m.conversation = ?1 ORDER BY m.seq"
             ))
             .at(path)?;

@@ -40,6 +40,17 @@ use std::path::{Path, PathBuf};
 /// Characters of the last message that [`Store::conversations`] returns as its preview.
 pub const PREVIEW_CHARS: i64 = 200;
 
+/// Stranger conversations kept at most: plain-text addresses I never wrote to, not pinned
+/// and not renamed (anyone can send from any address). Beyond this, the least recently
+/// active go, messages and all. The app keeps as many in memory (`app::MAX_STRANGERS`).
+pub const MAX_STRANGERS: usize = 256;
+/// Messages kept per stranger conversation: the newest.
+pub const MAX_STRANGER_MESSAGES: usize = 100;
+
+/// The SQL condition (on `conversations`) for a stranger: a plain-text key (`ip:port`, the
+/// only kind with a colon), nothing written by me, not pinned, no alias.
+const STRANGER: &str = "instr(key, ':') > 0 AND wrote = 0 AND pinned = 0 AND alias IS NULL";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{}: not a lanchat history database ({reason}); the file was left untouched", path.display())]
@@ -203,7 +214,11 @@ pub struct StoredMessage {
     pub state: Option<DeliveryState>,
     /// Mine, or at or below the conversation's read mark.
     pub read: bool,
+    /// What it replies to. When `quote_found`, the author and the start of the text are the
+    /// quoted message's own, looked up in this conversation; otherwise they are only what
+    /// the sender claims.
     pub quote: Option<Quote>,
+    pub quote_found: bool,
     /// Its author took it back; the text is gone.
     pub recalled: bool,
 }
@@ -227,6 +242,8 @@ pub struct ConversationRow {
     /// The last message was recalled.
     pub last_recalled: bool,
     pub last_id: Option<MsgId>,
+    /// I have written in it.
+    pub wrote: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,10 +338,19 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// The columns every message query selects, in this order; `m` is `messages`, `a` is
-/// `authors`.
+/// The columns every message query selects, in this order, from [`MESSAGE_FROM`]: the
+/// message (`m`), its author's key (`a`), and the text of the message it quotes (`o`), if
+/// that is in the same conversation.
 const MESSAGE_COLUMNS: &str = "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state, \
-     m.quote_id, m.quote_author, m.quote_excerpt, m.recalled";
+     m.quote_id, m.quote_author, m.quote_excerpt, m.recalled, o.text, o.recalled";
+
+/// What [`MESSAGE_COLUMNS`] select from. CROSS JOIN keeps `messages` the outer loop (so the
+/// (conversation, seq) index gives the order); the quoted original is found by its author
+/// and id, the unique key, and must be in the reply's own conversation.
+const MESSAGE_FROM: &str = "messages m CROSS JOIN authors a ON a.aid = m.author
+     LEFT JOIN authors qa ON qa.key = m.quote_author
+     LEFT JOIN messages o ON o.author = qa.aid AND o.id = m.quote_id
+                         AND o.conversation = m.conversation";
 
 /// A quote from three columns (id, author key, excerpt) starting at `idx`; `None` if the id
 /// is NULL. The author is `me` (this node, `me` given) or 64 hex digits.
@@ -362,6 +388,17 @@ fn message_from_row(
 ) -> rusqlite::Result<StoredMessage> {
     let seq: i64 = row.get(0)?;
     let author = col_author(row, 2)?;
+    let mut quote = col_quote(row, 7, me)?;
+    // The quoted original, when it is here: its own words, not the sender's version.
+    let original: Option<String> = row.get(11)?;
+    let quote_found = quote.is_some() && original.is_some();
+    if let (Some(q), Some(text)) = (quote.as_mut(), original) {
+        q.excerpt = if row.get::<_, Option<bool>>(12)?.unwrap_or(false) {
+            String::new()
+        } else {
+            crate::proto::wire::excerpt(&text).to_owned()
+        };
+    }
     Ok(StoredMessage {
         seq,
         conversation,
@@ -372,7 +409,8 @@ fn message_from_row(
         text: row.get(5)?,
         state: col_state(row, 6)?,
         read: author == Author::Me || seq <= last_read_seq,
-        quote: col_quote(row, 7, me)?,
+        quote,
+        quote_found,
         recalled: row.get(10)?,
     })
 }
@@ -555,8 +593,8 @@ impl Store {
         let mut out = Vec::with_capacity(ms.len());
         {
             let mut convs: HashMap<ConversationId, i64> = HashMap::new();
-            // cid -> (new messages not by me, largest received_at_ms)
-            let mut touched: HashMap<i64, (i64, i64)> = HashMap::new();
+            // cid -> (new messages not by me, largest received_at_ms, one by me)
+            let mut touched: HashMap<i64, (i64, i64, bool)> = HashMap::new();
             let mut authors: HashMap<Author, i64> = HashMap::new();
             // Conversation and author of each message, looked up once per batch.
             let mut keys = Vec::with_capacity(ms.len());
@@ -626,9 +664,10 @@ impl Store {
                 for (m, &(cid, aid)) in chunk.iter().zip(chunk_keys) {
                     let seq = inserted.remove(&(aid, sql_id(m.id)));
                     if seq.is_some() {
-                        let t = touched.entry(cid).or_insert((0, i64::MIN));
+                        let t = touched.entry(cid).or_insert((0, i64::MIN, false));
                         t.0 += i64::from(aid != 0);
                         t.1 = t.1.max(m.received_at_ms);
+                        t.2 |= aid == 0;
                     }
                     out.push(seq);
                 }
@@ -638,12 +677,24 @@ impl Store {
             let mut update = tx
                 .prepare_cached(
                     "UPDATE conversations SET unread = unread + ?2,
-                        last_activity_ms = max(last_activity_ms, ?3)
+                        last_activity_ms = max(last_activity_ms, ?3),
+                        wrote = max(wrote, ?4)
                      WHERE cid = ?1",
                 )
                 .at(path)?;
-            for (cid, (unread, last)) in touched {
-                update.execute(params![cid, unread, last]).at(path)?;
+            for (&cid, &(unread, last, mine)) in &touched {
+                update.execute(params![cid, unread, last, mine]).at(path)?;
+            }
+            // Plain-text conversations that got messages from their peer: strangers among
+            // them are kept within bounds (no other kind can be a stranger).
+            let grown: Vec<i64> = convs
+                .iter()
+                .filter(|(c, _)| matches!(c, ConversationId::Raw(_)))
+                .map(|(_, cid)| *cid)
+                .filter(|cid| touched.get(cid).is_some_and(|t| t.0 > 0))
+                .collect();
+            if !grown.is_empty() {
+                prune_strangers(&tx, &grown).at(path)?;
             }
         }
         if !self.defer_index && out.iter().any(Option::is_some) {
@@ -779,7 +830,7 @@ impl Store {
         // Only fixed fragments are spliced in; values are bound. CROSS JOIN keeps `messages`
         // the outer loop so the (conversation, seq) index gives the order.
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m CROSS JOIN authors a ON a.aid = m.author
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
              WHERE m.conversation = ?1 AND m.seq {op} ?3
              ORDER BY m.seq {order} LIMIT ?2"
         );
@@ -805,12 +856,20 @@ impl Store {
 
     /// All conversations: pinned first, then most recent activity first, then by key.
     pub fn conversations(&self) -> Result<Vec<ConversationRow>, StoreError> {
+        self.first_conversations(usize::MAX)
+    }
+
+    /// The first `limit` conversations in that order: what the app shows at start (it
+    /// keeps no more than its own cap in memory, whatever a flood left on disk).
+    pub fn first_conversations(&self, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT c.key, c.alias, c.pinned, c.muted, c.draft, c.last_read_seq, c.unread,
-                        c.last_activity_ms, substr(m.text, 1, ?1), a.key, m.recalled, m.id
-                 FROM conversations c
+                        c.last_activity_ms, substr(m.text, 1, ?1), a.key, m.recalled, m.id,
+                        c.wrote
+                 FROM (SELECT * FROM conversations
+                       ORDER BY pinned DESC, last_activity_ms DESC, key LIMIT ?2) c
                  LEFT JOIN messages m ON m.seq = (SELECT max(seq) FROM messages
                                                   WHERE conversation = c.cid)
                  LEFT JOIN authors a ON a.aid = m.author
@@ -818,7 +877,7 @@ impl Store {
             )
             .at(&self.path)?;
         let rows = stmt
-            .query_map([PREVIEW_CHARS], |r| {
+            .query_map(params![PREVIEW_CHARS, sql_limit(limit)], |r| {
                 Ok(ConversationRow {
                     id: col_conversation(r, 0)?,
                     alias: r.get(1)?,
@@ -837,6 +896,7 @@ impl Store {
                     last_id: r
                         .get::<_, Option<i64>>(11)?
                         .map(|id| MsgId(id.cast_unsigned())),
+                    wrote: r.get(12)?,
                 })
             })
             .at(&self.path)?;
@@ -999,9 +1059,10 @@ impl Store {
     /// Takes back message `target` of `author` in `conv`: its text (and any quote it
     /// made) is emptied and it is marked recalled, and replies quoting it lose their
     /// excerpt. Only the author's own message matches, so a peer can recall nothing but
-    /// what it wrote. With `within`, (the recall's sent time, a window in ms), a message
-    /// sent longer than the window before the recall (both on the author's clock) is
-    /// left alone. Returns whether a message was recalled.
+    /// what it wrote. With `within`, (now, a window in ms), a message received longer than
+    /// the window before now is left alone: both times are this machine's clock, so the
+    /// sender's clock (which it can set to anything) decides nothing. Returns whether a
+    /// message was recalled.
     pub fn recall(
         &mut self,
         conv: &ConversationId,
@@ -1028,7 +1089,7 @@ impl Store {
                     quote_author = NULL, quote_excerpt = NULL
                  WHERE conversation = ?1 AND id = ?2 AND recalled = 0
                    AND author = (SELECT aid FROM authors WHERE key = ?3)
-                   AND (?4 - sent_at_ms) <= ?5",
+                   AND (?4 - received_at_ms) <= ?5",
             )
             .at(path)?
             .execute(params![cid, sql_id(target), author.key(), at, window])
@@ -1052,19 +1113,24 @@ impl Store {
 
     /// Unread messages from peers in which `needle` occurs (in any case),
     /// newest first, at most `limit`: to find mentions of me at start. Only the newest
-    /// [`MENTION_SCAN_DEPTH`] unread messages of each conversation are looked at, so a
-    /// history with a million unread messages still opens at once.
+    /// [`MENTION_SCAN_DEPTH`] unread messages of each conversation are looked at, and only
+    /// in the first `conversations` with unread messages (in sidebar order), so a history
+    /// with a million unread messages, or a flood of strangers, still opens at once.
     pub fn unread_containing(
         &self,
         needle: &str,
         limit: usize,
+        conversations: usize,
     ) -> Result<Vec<(ConversationId, String)>, StoreError> {
         let mut convs = self
             .conn
-            .prepare_cached("SELECT cid, key, last_read_seq FROM conversations WHERE unread > 0")
+            .prepare_cached(
+                "SELECT cid, key, last_read_seq FROM conversations WHERE unread > 0
+                 ORDER BY pinned DESC, last_activity_ms DESC, key LIMIT ?1",
+            )
             .at(&self.path)?;
         let convs = convs
-            .query_map([], |r| {
+            .query_map([sql_limit(conversations)], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     col_conversation(r, 1)?,
@@ -1100,6 +1166,89 @@ impl Store {
         hits.sort_by_key(|(seq, ..)| std::cmp::Reverse(*seq));
         hits.truncate(limit);
         Ok(hits.into_iter().map(|(_, c, t)| (c, t)).collect())
+    }
+
+    /// A read receipt from `peer`: marks read those of `ids` that are my messages in the
+    /// conversation with `peer` (and takes them out of the outbox), and nothing else, so
+    /// a receipt can never touch my messages to someone else. Returns the ids it marked
+    /// read now.
+    pub fn read_by(&mut self, peer: NodeId, ids: &[MsgId]) -> Result<Vec<MsgId>, StoreError> {
+        let path = &self.path;
+        let key = peer.to_hex();
+        let tx = write_tx(&mut self.conn).at(path)?;
+        let mut marked = Vec::new();
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE messages SET state = 'read'
+                     WHERE author = 0 AND id = ?1 AND state IS NOT 'read'
+                       AND conversation = (SELECT cid FROM conversations WHERE key = ?2)",
+                )
+                .at(path)?;
+            let mut unqueue = tx
+                .prepare_cached("DELETE FROM outbox WHERE id = ?1 AND to_peer = ?2")
+                .at(path)?;
+            for id in ids {
+                if update.execute(params![sql_id(*id), key]).at(path)? > 0 {
+                    marked.push(*id);
+                }
+                unqueue.execute(params![sql_id(*id), key]).at(path)?;
+            }
+        }
+        tx.commit().at(path)?;
+        Ok(marked)
+    }
+
+    /// The start of the message `quote` names, if it is in conversation `conv` by the
+    /// author the quote names (empty if recalled): what a reply there may show as quoted.
+    pub fn original_excerpt(
+        &self,
+        conv: &ConversationId,
+        quote: &Quote,
+    ) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT o.text, o.recalled FROM messages o
+                 JOIN authors qa ON qa.aid = o.author
+                 JOIN conversations c ON c.cid = o.conversation
+                 WHERE qa.key = ?1 AND o.id = ?2 AND c.key = ?3",
+            )
+            .at(&self.path)?
+            .query_row(
+                params![
+                    quote_author_key(quote, self.me),
+                    sql_id(quote.id),
+                    conversation_key(conv)
+                ],
+                |r| {
+                    let text: String = r.get(0)?;
+                    let recalled: bool = r.get(1)?;
+                    Ok(if recalled {
+                        String::new()
+                    } else {
+                        crate::proto::wire::excerpt(&text).to_owned()
+                    })
+                },
+            )
+            .optional()
+            .at(&self.path)
+    }
+
+    /// Keeps the strangers within bounds (see [`MAX_STRANGERS`]): what a flood left from
+    /// before the bounds, or from before a stranger was unpinned. Inserts keep them so as
+    /// they go.
+    pub fn prune_strangers(&mut self) -> Result<(), StoreError> {
+        let path = &self.path;
+        let tx = write_tx(&mut self.conn).at(path)?;
+        let all: Vec<i64> = tx
+            .prepare(&format!("SELECT cid FROM conversations WHERE {STRANGER}"))
+            .at(path)?
+            .query_map([], |r| r.get(0))
+            .at(path)?
+            .collect::<rusqlite::Result<_>>()
+            .at(path)?;
+        prune_strangers(&tx, &all).at(path)?;
+        tx.commit().at(path)
     }
 
     /// Removes messages from the outbox, in one transaction; an unknown id is not an error.
@@ -1210,6 +1359,45 @@ fn index_after_mark(conn: &Connection, limit: usize) -> rusqlite::Result<usize> 
 /// upgrade (SQLITE_BUSY, no waiting) if another process wrote in between.
 fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
+/// Cuts each stranger among `grown` (conversation ids) to its newest
+/// [`MAX_STRANGER_MESSAGES`], then lets the least recently active strangers beyond
+/// [`MAX_STRANGERS`] go: their messages, their row, and their author key (a plain-text
+/// author writes only in its own conversation).
+fn prune_strangers(conn: &Connection, grown: &[i64]) -> rusqlite::Result<()> {
+    let mut trim = conn.prepare_cached(&format!(
+        "DELETE FROM messages WHERE conversation = ?1
+           AND seq <= (SELECT seq FROM messages WHERE conversation = ?1
+                       ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+           AND EXISTS (SELECT 1 FROM conversations WHERE cid = ?1 AND {STRANGER})"
+    ))?;
+    let keep = sql_limit(MAX_STRANGER_MESSAGES);
+    for cid in grown {
+        trim.execute(params![cid, keep])?;
+    }
+    let victims: Vec<(i64, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT cid, key FROM conversations WHERE {STRANGER}
+             ORDER BY last_activity_ms DESC, cid DESC LIMIT -1 OFFSET ?1"
+        ))?
+        .query_map([sql_limit(MAX_STRANGERS)], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if victims.is_empty() {
+        return Ok(());
+    }
+    let mut messages = conn.prepare_cached("DELETE FROM messages WHERE conversation = ?1")?;
+    let mut conversation = conn.prepare_cached("DELETE FROM conversations WHERE cid = ?1")?;
+    let mut author = conn.prepare_cached(
+        "DELETE FROM authors WHERE key = ?1
+           AND NOT EXISTS (SELECT 1 FROM messages WHERE author = authors.aid)",
+    )?;
+    for (cid, key) in victims {
+        messages.execute([cid])?;
+        conversation.execute([cid])?;
+        author.execute([key])?;
+    }
+    Ok(())
 }
 
 fn ensure_conversation(conn: &Connection, conv: &ConversationId) -> rusqlite::Result<i64> {

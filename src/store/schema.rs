@@ -154,6 +154,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
     END;
     "#,
+    // 5: strangers are bounded. `wrote` marks a conversation I have written in (kept by
+    // insert_messages); a plain-text one (its key is `ip:port`) without it, not pinned and
+    // not renamed, is a stranger, and only the newest strangers are kept (see
+    // `Store::prune_strangers`). The index serves the start, which loads only the first
+    // conversations in sidebar order.
+    r#"
+    ALTER TABLE conversations ADD COLUMN wrote INTEGER NOT NULL DEFAULT 0 CHECK (wrote IN (0, 1));
+    UPDATE conversations SET wrote = EXISTS (SELECT 1 FROM messages m
+                                             WHERE m.conversation = conversations.cid
+                                               AND m.author = 0);
+    CREATE INDEX conversations_in_order ON conversations (pinned DESC, last_activity_ms DESC, key);
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.

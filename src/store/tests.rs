@@ -1481,11 +1481,11 @@ fn unread_mentions_are_found_at_start() {
         msg(d, Author::Me, 3, 3, "@me by me"),
     ])
     .unwrap();
-    let found = s.unread_containing("@me", 10).unwrap();
+    let found = s.unread_containing("@me", 10, 10).unwrap();
     assert_eq!(found, vec![(c, "hi @Me there".to_string())]);
     let seq = s.latest(&c, 1).unwrap()[0].seq;
     s.mark_read(&c, seq).unwrap();
-    assert!(s.unread_containing("@me", 10).unwrap().is_empty());
+    assert!(s.unread_containing("@me", 10, 10).unwrap().is_empty());
 }
 
 #[test]
@@ -1498,4 +1498,294 @@ fn integrity_check_indexes_the_backlog_first() {
     assert_eq!(s.search_backlog().unwrap(), 1);
     assert_eq!(s.integrity_check().unwrap(), "ok");
     assert_eq!(s.search_backlog().unwrap(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 12: bounded strangers, receipts from the right peer, the receiver's clock, quotes
+
+/// The `i`-th plain-text sender of a flood.
+fn stranger(i: usize) -> ConversationId {
+    ConversationId::Raw(SocketAddr::from((
+        [10, 7, (i / 256) as u8, (i % 256) as u8],
+        4000,
+    )))
+}
+
+fn stranger_msg(i: usize, id: u64, t: i64) -> NewMessage {
+    let c = stranger(i);
+    let ConversationId::Raw(addr) = c else {
+        unreachable!()
+    };
+    msg(c, Author::Raw(addr), id, t, "flood")
+}
+
+fn count(s: &Store, sql: &str) -> i64 {
+    s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_recall_claiming_an_old_message_with_a_forged_recent_sent_at_is_refused() {
+    let mut s = Store::open_in_memory().unwrap();
+    let c = peer_conv(1);
+    let bob = Author::Peer(node(1));
+    let minute = 60_000;
+    // Received here at t = 1 min; bob's clock claims he sent it ten minutes later, so that a
+    // recall "sent" then looks a second old.
+    s.insert_messages(&[NewMessage {
+        sent_at_ms: 11 * minute,
+        ..msg(c, bob, 1, minute, "I owe you 100 EUR")
+    }])
+    .unwrap();
+    // Ten minutes after it arrived (this machine's clock): too late.
+    assert!(
+        !s.recall(&c, bob, MsgId(1), Some((11 * minute, 2 * minute)))
+            .unwrap()
+    );
+    assert_eq!(texts(&s.latest(&c, 1).unwrap()), ["I owe you 100 EUR"]);
+    // Within two minutes of arriving it goes, whatever bob's clock said.
+    s.insert_messages(&[NewMessage {
+        sent_at_ms: 0,
+        ..msg(c, bob, 2, 20 * minute, "typo")
+    }])
+    .unwrap();
+    assert!(
+        s.recall(&c, bob, MsgId(2), Some((22 * minute, 2 * minute)))
+            .unwrap()
+    );
+}
+
+#[test]
+fn a_read_receipt_marks_only_my_messages_to_its_sender() {
+    let mut s = Store::open_in_memory().unwrap();
+    let (alice, bob) = (peer_conv(1), peer_conv(2));
+    s.insert_messages(&[
+        msg(alice, Author::Me, 1, 1000, "for alice"),
+        msg(bob, Author::Me, 2, 2000, "for bob"),
+        msg(bob, Author::Peer(node(2)), 3, 3000, "bob's own"),
+    ])
+    .unwrap();
+    for (id, to) in [(1, node(1)), (2, node(2))] {
+        s.outbox_add(&OutboxRow {
+            id: MsgId(id),
+            to,
+            sent_at_ms: 0,
+            body: Body::Text("x".into()),
+        })
+        .unwrap();
+    }
+    let state = |s: &Store, c: &ConversationId, id: u64| {
+        s.latest(c, 10)
+            .unwrap()
+            .into_iter()
+            .find(|m| m.id == MsgId(id))
+            .unwrap()
+            .state
+    };
+    // Bob names my message to alice, his own message, and mine to him: only the last counts.
+    let read = s.read_by(node(2), &[MsgId(1), MsgId(3), MsgId(2)]).unwrap();
+    assert_eq!(read, [MsgId(2)]);
+    assert_eq!(state(&s, &alice, 1), Some(DeliveryState::Sending));
+    assert_eq!(state(&s, &bob, 2), Some(DeliveryState::Read));
+    assert_eq!(state(&s, &bob, 3), None);
+    // The outbox still holds my message to alice for her.
+    let waiting: Vec<MsgId> = s.outbox().unwrap().iter().map(|o| o.id).collect();
+    assert_eq!(waiting, [MsgId(1)]);
+    // Alice's own receipt counts, once.
+    assert_eq!(s.read_by(node(1), &[MsgId(1)]).unwrap(), [MsgId(1)]);
+    assert_eq!(
+        s.read_by(node(1), &[MsgId(1)]).unwrap(),
+        Vec::<MsgId>::new()
+    );
+    assert!(s.outbox().unwrap().is_empty());
+}
+
+#[test]
+fn strangers_are_capped_with_their_messages_and_the_rest_is_kept() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.defer_indexing();
+    let peer = peer_conv(1);
+    let answered = stranger(100_000);
+    let pinned = stranger(100_001);
+    s.insert_messages(&[
+        msg(peer, Author::Peer(node(1)), 1, 1, "a real peer"),
+        stranger_msg(100_000, 2, 2),
+        msg(answered, Author::Me, 3, 3, "I wrote here"),
+        stranger_msg(100_001, 4, 4),
+    ])
+    .unwrap();
+    s.set_pinned(&pinned, true).unwrap();
+    // A flood from many addresses, in batches as the store thread takes them, then one
+    // address that keeps talking.
+    let n = MAX_STRANGERS + 40;
+    let mut id = 10;
+    for batch in (0..n).collect::<Vec<_>>().chunks(64) {
+        let ms: Vec<NewMessage> = batch
+            .iter()
+            .map(|&i| {
+                id += 1;
+                stranger_msg(i, id, 10 + i as i64)
+            })
+            .collect();
+        s.insert_messages(&ms).unwrap();
+    }
+    let chatty: Vec<NewMessage> = (0..MAX_STRANGER_MESSAGES as u64 + 50)
+        .map(|k| stranger_msg(n, 10_000 + k, 100_000 + k as i64))
+        .collect();
+    s.insert_messages(&chatty).unwrap();
+
+    let strangers = count(
+        &s,
+        &format!("SELECT count(*) FROM conversations WHERE {STRANGER}"),
+    );
+    assert_eq!(strangers, MAX_STRANGERS as i64);
+    // The least recent went, with their messages and author keys; the newest stayed.
+    assert!(s.latest(&stranger(0), 10).unwrap().is_empty());
+    assert_eq!(s.latest(&stranger(n - 1), 10).unwrap().len(), 1);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT count(*) FROM authors WHERE key = '10.7.0.0:4000'"
+        ),
+        0
+    );
+    // The chatty one keeps its newest messages only.
+    let kept = s.latest(&stranger(n), 1000).unwrap();
+    assert_eq!(kept.len(), MAX_STRANGER_MESSAGES);
+    assert_eq!(
+        kept.last().unwrap().id,
+        MsgId(10_000 + MAX_STRANGER_MESSAGES as u64 + 49)
+    );
+    // Nothing else was touched: a peer, a plain-text chat I wrote in, a pinned one.
+    for c in [peer, answered, pinned] {
+        assert_eq!(
+            s.latest(&c, 10).unwrap().len(),
+            1 + usize::from(c == answered)
+        );
+    }
+    let rows = s.conversations().unwrap();
+    assert_eq!(rows.len(), MAX_STRANGERS + 3);
+    assert!(rows.iter().find(|r| r.id == answered).unwrap().wrote);
+    assert!(!rows.iter().find(|r| r.id == pinned).unwrap().wrote);
+    // Unread counts follow the deletions.
+    let unread: i64 = rows.iter().map(|r| i64::from(r.unread)).sum();
+    assert_eq!(
+        unread,
+        count(&s, "SELECT count(*) FROM messages WHERE author <> 0")
+    );
+    s.index_pending(usize::MAX).unwrap();
+    assert_fts_consistent(&s);
+    assert_eq!(s.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn strangers_left_over_are_pruned_and_the_start_reads_only_the_first_conversations() {
+    let mut s = Store::open_in_memory().unwrap();
+    // Pinned, they are not strangers and nothing prunes them...
+    let n = MAX_STRANGERS + 30;
+    for i in 0..n {
+        s.set_pinned(&stranger(i), true).unwrap();
+    }
+    let ms: Vec<NewMessage> = (0..n)
+        .map(|i| stranger_msg(i, i as u64 + 1, i as i64 + 1))
+        .collect();
+    s.insert_messages(&ms).unwrap();
+    assert_eq!(s.conversations().unwrap().len(), n);
+    // ...until they are unpinned (or were left by a version without bounds).
+    for i in 0..n {
+        s.set_pinned(&stranger(i), false).unwrap();
+    }
+    assert_eq!(s.conversations().unwrap().len(), n);
+    s.prune_strangers().unwrap();
+    let rows = s.conversations().unwrap();
+    assert_eq!(rows.len(), MAX_STRANGERS);
+    assert_eq!(rows[0].id, stranger(n - 1), "the newest stay");
+    // The start asks for no more than it keeps, in sidebar order.
+    let first = s.first_conversations(10).unwrap();
+    assert_eq!(first, rows[..10]);
+}
+
+#[test]
+fn a_quote_shows_the_stored_original_only_from_its_own_conversation() {
+    let mut s = Store::open_in_memory().unwrap();
+    let me = node(0xEE);
+    s.set_me(me);
+    let (alice, mallory) = (peer_conv(1), peer_conv(2));
+    let quote = |excerpt: &str| Quote {
+        id: MsgId(1),
+        author: me,
+        excerpt: excerpt.into(),
+    };
+    s.insert_messages(&[
+        msg(
+            alice,
+            Author::Me,
+            1,
+            1000,
+            "I will bring the cake\nand candles",
+        ),
+        // Alice quotes me in other words; mallory quotes the same id in his chat.
+        NewMessage {
+            quote: Some(quote("I will bring nothing")),
+            ..msg(alice, Author::Peer(node(1)), 2, 2000, "great")
+        },
+        NewMessage {
+            quote: Some(quote("I agree to pay mallory 1000 EUR")),
+            ..msg(mallory, Author::Peer(node(2)), 3, 3000, "deal")
+        },
+    ])
+    .unwrap();
+    let reply = s.latest(&alice, 1).unwrap().remove(0);
+    assert!(reply.quote_found);
+    assert_eq!(reply.quote.unwrap().excerpt, "I will bring the cake");
+    let claim = s.latest(&mallory, 1).unwrap().remove(0);
+    assert!(!claim.quote_found);
+    assert_eq!(
+        claim.quote.unwrap().excerpt,
+        "I agree to pay mallory 1000 EUR"
+    );
+    // The same lookup, for a reply the app has in memory.
+    let q = quote("whatever");
+    assert_eq!(
+        s.original_excerpt(&alice, &q).unwrap().as_deref(),
+        Some("I will bring the cake")
+    );
+    assert_eq!(s.original_excerpt(&mallory, &q).unwrap(), None);
+    // Recalled, the original says nothing, and the reply shows that.
+    assert!(s.recall(&alice, Author::Me, MsgId(1), None).unwrap());
+    assert_eq!(s.original_excerpt(&alice, &q).unwrap().as_deref(), Some(""));
+    let reply = s.latest(&alice, 1).unwrap().remove(0);
+    assert!(reply.quote_found && reply.quote.unwrap().excerpt.is_empty());
+}
+
+#[test]
+fn a_version_4_database_learns_where_i_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    for step in &schema::MIGRATIONS[..4] {
+        conn.execute_batch(step).unwrap();
+    }
+    conn.execute_batch(
+        "PRAGMA user_version = 4;
+        INSERT INTO conversations (key) VALUES ('10.0.0.1:1'), ('10.0.0.2:2');
+        INSERT INTO authors (key) VALUES ('10.0.0.1:1'), ('10.0.0.2:2');
+        INSERT INTO messages (conversation, author, id, sent_at_ms, received_at_ms, text)
+        VALUES (1, 1, 1, 10, 10, 'hi'), (1, 0, 2, 20, 20, 'hello'), (2, 2, 3, 30, 30, 'spam');",
+    )
+    .unwrap();
+    drop(conn);
+    let s = Store::open(&path).unwrap();
+    let wrote: Vec<(String, bool)> = s
+        .conversations()
+        .unwrap()
+        .iter()
+        .map(|r| (r.id.to_string(), r.wrote))
+        .collect();
+    assert_eq!(
+        wrote,
+        [
+            ("10.0.0.1:1".to_string(), true),
+            ("10.0.0.2:2".to_string(), false)
+        ]
+    );
 }

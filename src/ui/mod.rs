@@ -9,7 +9,7 @@
 pub mod text;
 pub mod time;
 
-use crate::app::{App, Author, Conversation, Hit, Message, Notice, SearchView, Switcher};
+use crate::app::{App, Author, Conversation, Hit, Message, Notice, Row, SearchView, Switcher};
 use crate::proto::{ConversationId, DeliveryState, NodeId, Quote, Trust};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -157,9 +157,7 @@ fn sidebar_layout(app: &App, height: u16) -> (u16, usize, usize) {
         1
     };
     let rows = usize::from(height / row_h).max(1);
-    let selected = app
-        .selected
-        .and_then(|id| app.conversations.iter().position(|c| c.id == id));
+    let selected = app.selected.and_then(|id| app.row_of(&id));
     let first = selected.map_or(0, |s| s.saturating_sub(rows - 1));
     (row_h, first, rows)
 }
@@ -167,8 +165,8 @@ fn sidebar_layout(app: &App, height: u16) -> (u16, usize, usize) {
 /// Where a mouse event at (column, row) landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spot {
-    /// The sidebar row of this conversation (its index in `app.conversations`).
-    Conversation(usize),
+    /// This sidebar row (its index in `app.sidebar`).
+    Row(usize),
     Messages,
     Elsewhere,
 }
@@ -184,8 +182,8 @@ pub fn spot_at(app: &App, column: u16, row: u16) -> Spot {
         if side.contains(at) {
             let (row_h, first, _) = sidebar_layout(app, side.height);
             let index = first + usize::from((row - side.y) / row_h);
-            return if index < app.conversations.len() {
-                Spot::Conversation(index)
+            return if index < app.sidebar.len() {
+                Spot::Row(index)
             } else {
                 Spot::Elsewhere
             };
@@ -431,19 +429,37 @@ fn encryption_line(app: &App, id: &NodeId) -> String {
     }
 }
 
-/// The identity-change banner over the open conversation's messages, wrapped to `width`
-/// (at most three lines); empty when nothing is pending.
+/// The banner over the open conversation's messages, wrapped to `width` (at most three
+/// lines): an identity change waiting for a decision, or plain text at a lanchat peer's
+/// address; empty when neither.
 fn banner_lines(app: &App, width: u16) -> Vec<String> {
-    let Some(c) = app.selected.and_then(|id| app.identity_change(&id)) else {
+    let Some(id) = app.selected else {
         return Vec::new();
     };
-    let name = text::sanitize_line(&app.title(&ConversationId::Peer(c.previous)));
-    let msg = format!(
-        "⚠ {name}'s key changed: now {}, was {}. Held until you /trust or /block it \
-         (/verify compares).",
-        short_fp(&c.new),
-        short_fp(&c.previous)
-    );
+    let msg = if let Some(c) = app.identity_change(&id) {
+        let name = text::sanitize_line(&app.title(&ConversationId::Peer(c.previous)));
+        format!(
+            "⚠ {name}'s key changed: now {}, was {}. Held until you /trust or /block it \
+             (/verify compares).",
+            short_fp(&c.new),
+            short_fp(&c.previous)
+        )
+    } else if let ConversationId::Raw(addr) = id
+        && let Some(owner) = app.lanchat_owner(&addr)
+    {
+        let name = text::sanitize_line(&app.title(&ConversationId::Peer(owner)));
+        let choice = if app.plain_ok.contains(&id) {
+            "you chose /plain: you send here anyway.".to_string()
+        } else {
+            format!("write to {name} instead (/plain overrides).")
+        };
+        format!(
+            "⚠ {addr} is {name}'s encrypted lanchat address. Text here goes unencrypted and \
+             can be forged: {choice}"
+        )
+    } else {
+        return Vec::new();
+    };
     let mut lines = text::wrap(&msg, usize::from(width));
     lines.truncate(3);
     lines
@@ -477,23 +493,32 @@ fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
     if inner.height == 0 {
         return;
     }
-    if app.conversations.is_empty() {
+    if app.sidebar.is_empty() {
         put_wrapped(buf, inner, "Looking for peers…", dim(app));
         return;
     }
     let (row_h, first, rows) = sidebar_layout(app, inner.height);
     let width = usize::from(inner.width);
-    for (row, conv) in app.conversations.iter().skip(first).take(rows).enumerate() {
-        let y = inner.y + row as u16 * row_h;
-        let lines = if row_h == 2 {
-            sidebar_rows(app, conv, width).to_vec()
-        } else {
-            vec![sidebar_row(app, conv, width)]
+    let selected = app.selected.and_then(|id| app.row_of(&id));
+    for (row, entry) in app.sidebar.iter().enumerate().skip(first).take(rows) {
+        let y = inner.y + (row - first) as u16 * row_h;
+        let lines = match entry {
+            Row::Conversation(id) => {
+                let Some(conv) = app.conversation(id) else {
+                    continue;
+                };
+                if row_h == 2 {
+                    sidebar_rows(app, conv, width).to_vec()
+                } else {
+                    vec![sidebar_row(app, conv, width)]
+                }
+            }
+            Row::Strangers => strangers_rows(app, width, usize::from(row_h)),
         };
         for (dy, line) in lines.iter().enumerate() {
             buf.set_line(inner.x, y + dy as u16, line, inner.width);
         }
-        if Some(conv.id) == app.selected {
+        if Some(row) == selected {
             buf.set_style(
                 Rect::new(inner.x, y, inner.width, row_h),
                 Style::default().add_modifier(Modifier::REVERSED),
@@ -519,8 +544,14 @@ fn presence(app: &App, conv: &Conversation) -> Span<'static> {
 fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
     let p = pal(app);
     let mut out = Vec::new();
-    if let ConversationId::Peer(id) = conv.id {
-        out.extend(trust_marks(app, &id));
+    match conv.id {
+        ConversationId::Peer(id) => out.extend(trust_marks(app, &id)),
+        // Plain text at a lanchat peer's address: a downgrade, marked loudly.
+        ConversationId::Raw(addr) if app.lanchat_owner(&addr).is_some() => out.push(Span::styled(
+            "⚠",
+            Style::default().fg(p.badge).add_modifier(Modifier::BOLD),
+        )),
+        ConversationId::Raw(_) => {}
     }
     if app.drafts.contains_key(&conv.id) {
         out.push(Span::styled("✎", Style::default().fg(Color::Magenta)));
@@ -661,6 +692,74 @@ fn sidebar_row_top(app: &App, conv: &Conversation, width: usize) -> Line<'static
     justify(left, right, width)
 }
 
+/// The Strangers row: how many, their unread messages (without the muted), the newest
+/// one's time; on two lines, what they are.
+fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
+    let p = pal(app);
+    let strangers: Vec<&Conversation> = app.conversations.iter().filter(|c| app.folds(c)).collect();
+    let unread: u32 = strangers
+        .iter()
+        .filter(|c| !c.muted)
+        .map(|c| c.unread)
+        .fold(0, u32::saturating_add);
+    let badge = match unread {
+        0 => None,
+        n if n > 99 => Some(" 99+".to_string()),
+        n => Some(format!(" {n}")),
+    }
+    .map(|t| Span::styled(t, Style::default().fg(p.badge).add_modifier(Modifier::BOLD)));
+    let left = vec![
+        Span::styled("≈", Style::default().fg(p.raw_name)),
+        Span::raw(" "),
+        Span::raw(format!("Strangers ({})", strangers.len())),
+    ];
+    if lines < 2 {
+        return vec![justify(left, badge.into_iter().collect(), width)];
+    }
+    let newest = strangers
+        .iter()
+        .map(|c| c.last.as_ref().map_or(c.last_activity_ms, |m| m.time_ms))
+        .max()
+        .filter(|ms| *ms > 0);
+    let right: Vec<Span<'static>> = newest
+        .map(|ms| {
+            Span::styled(
+                format!(" {}", time::short_label(ms, app.clock_ms, app.utc_offset_s)),
+                dim(app),
+            )
+        })
+        .into_iter()
+        .collect();
+    let second = vec![
+        Span::raw("  "),
+        Span::styled(
+            "never answered".to_string(),
+            dim(app).add_modifier(Modifier::ITALIC),
+        ),
+    ];
+    vec![
+        justify(left, right, width),
+        justify(second, badge.into_iter().collect(), width),
+    ]
+}
+
+/// A stranger in the list of them: address, when it last wrote, what (cut to fit), and
+/// its unread count.
+fn stranger_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
+    let mut left = name_spans(app, conv);
+    if let Some(m) = &conv.last {
+        left.push(Span::styled(
+            format!(
+                "  {}  ",
+                time::short_label(m.time_ms, app.clock_ms, app.utc_offset_s)
+            ),
+            dim(app),
+        ));
+        left.push(Span::styled(preview(app, conv).0, dim(app)));
+    }
+    justify(left, unread_badge(app, conv).into_iter().collect(), width)
+}
+
 fn conversation_header(app: &App, id: &ConversationId) -> String {
     let name = text::sanitize_line(&app.title(id));
     match id {
@@ -669,6 +768,10 @@ fn conversation_header(app: &App, id: &ConversationId) -> String {
             Some(p) => format!("{name} · offline · last at {}", p.addr),
             None => name,
         },
+        ConversationId::Raw(_) if app.is_folded(id) => format!(
+            "{name} · plain UDP, unencrypted · one of {} strangers (/strangers)",
+            app.strangers
+        ),
         ConversationId::Raw(_) => format!("{name} · plain UDP, unencrypted"),
     }
 }
@@ -845,13 +948,10 @@ fn recalled_text(app: &App, author: &Author) -> String {
     }
 }
 
-/// The line above a reply: who wrote what it quotes, and the start of that.
-fn quote_text(app: &App, q: &Quote) -> String {
-    let who = if q.author == app.me.id {
-        "You".to_string()
-    } else {
-        text::sanitize_line(&app.author_name(&Author::Peer(q.author)))
-    };
+/// The line above a reply, and its style. Found in this conversation (or a reply of mine):
+/// who wrote what it quotes, and the start of that. Not found: only what the sender claims,
+/// marked as such ("↱ bob quotes: …") and never as anyone's own words.
+fn quote_line(app: &App, m: &Message, q: &Quote) -> (String, Style) {
     // A recall empties every quote of the message, in memory and in the store (and a
     // quote of text is never empty).
     let excerpt = if q.excerpt.is_empty() {
@@ -859,7 +959,20 @@ fn quote_text(app: &App, q: &Quote) -> String {
     } else {
         text::sanitize_line(&q.excerpt)
     };
-    format!("↱ {who}: {excerpt}")
+    if m.quote_found || m.author == Author::Me {
+        let who = if q.author == app.me.id {
+            "You".to_string()
+        } else {
+            text::sanitize_line(&app.author_name(&Author::Peer(q.author)))
+        };
+        let style = dim(app).add_modifier(Modifier::ITALIC);
+        return (format!("↱ {who}: {excerpt}"), style);
+    }
+    let sender = text::sanitize_line(&app.author_name(&m.author));
+    let style = Style::default()
+        .fg(pal(app).raw_name)
+        .add_modifier(Modifier::ITALIC);
+    (format!("↱ {sender} quotes: {excerpt}"), style)
 }
 
 /// The names a message may mention: mine first, then every peer's.
@@ -959,12 +1072,9 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     let mut lines = vec![header];
     let text_w = bubble_text_width(width);
     if let Some(q) = &m.quote {
-        let quote = text::truncate(&quote_text(app, q), text_w + 2);
-        lines.push(align(
-            vec![Span::styled(quote, dim(app).add_modifier(Modifier::ITALIC))],
-            mine,
-            w,
-        ));
+        let (quote, style) = quote_line(app, m, q);
+        let quote = text::truncate(&quote, text_w + 2);
+        lines.push(align(vec![Span::styled(quote, style)], mine, w));
     }
     let body = text::wrap(&text::sanitize(&m.text), text_w);
     let bubble_w = body.iter().map(|l| text::width(l)).max().unwrap_or(0) + 2;
@@ -1289,8 +1399,16 @@ fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &
 }
 
 fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
-    let matches = app.switcher_matches(&sw.filter);
-    let title = format!("Go to: {}▏", text::sanitize_line(&sw.filter));
+    let matches = app.switcher_list(sw);
+    let title = if sw.strangers {
+        format!(
+            "Strangers ({}) · Enter opens · {}▏",
+            app.strangers,
+            text::sanitize_line(&sw.filter)
+        )
+    } else {
+        format!("Go to: {}▏", text::sanitize_line(&sw.filter))
+    };
     let inner = centred_box(buf, area, app, 50, matches.len().min(10) as u16 + 2, &title);
     if matches.is_empty() {
         put_wrapped(buf, inner, "No conversation matches.", dim(app));
@@ -1309,12 +1427,12 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
             continue;
         };
         let y = inner.y + row as u16;
-        buf.set_line(
-            inner.x,
-            y,
-            &sidebar_row(app, conv, usize::from(inner.width)),
-            inner.width,
-        );
+        let line = if sw.strangers {
+            stranger_row(app, conv, usize::from(inner.width))
+        } else {
+            sidebar_row(app, conv, usize::from(inner.width))
+        };
+        buf.set_line(inner.x, y, &line, inner.width);
         if i == sw.selected {
             buf.set_style(
                 Rect::new(inner.x, y, inner.width, 1),

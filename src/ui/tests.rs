@@ -742,7 +742,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 36 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "│┌ Keys and commands 1–20 of 38 · ↑↓ PgUp PgDn · Esc closes {}┐│",
             "─".repeat(18)
         )
     );
@@ -772,8 +772,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 16, "36 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 17–36 of 36"));
+    assert_eq!(app.help_scroll, 18, "38 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 19–38 of 38"));
     assert!(
         rows_of(&t, 21).starts_with("││ Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine")
     );
@@ -1042,6 +1042,7 @@ proptest! {
             state: None,
             seq: None,
             quote: None,
+            quote_found: false,
             recalled: false,
         };
         prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
@@ -1680,4 +1681,112 @@ fn the_whole_verification_code_fits_at_any_width() {
             "{width}: {lines:?}"
         );
     }
+}
+
+/// Issue 12 on screen: a quote only the sender vouches for, plain text at a lanchat peer's
+/// address, and a crowd of strangers in one row.
+#[test]
+fn snapshot_claims_downgrades_and_strangers() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice", true);
+    peer_up(&mut app, T0, 2, "mallory", true);
+    app.select(peer(1));
+    let mine = send(&mut app, T0, "lunch at 12?");
+    // Alice quotes what I said (in other words: the original's are shown).
+    app.update(
+        T0 + MINUTE,
+        Msg::Net(Event::Message {
+            conversation: peer(1),
+            id: MsgId(2),
+            sent_at_ms: None,
+            text: "sure".into(),
+            quote: Some(crate::proto::Quote {
+                id: mine,
+                author: app.me.id,
+                excerpt: "lunch at 3?".into(),
+            }),
+        }),
+    );
+    // Mallory "quotes" me saying what I never said.
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::Net(Event::Message {
+            conversation: peer(2),
+            id: MsgId(3),
+            sent_at_ms: None,
+            text: "deal, see you in court".into(),
+            quote: Some(crate::proto::Quote {
+                id: MsgId(99),
+                author: app.me.id,
+                excerpt: "I agree to pay mallory 1000 EUR".into(),
+            }),
+        }),
+    );
+    let t = render(&app, 80, 24);
+    assert!(
+        find(&t, "↱ You: lunch at 12?").is_some(),
+        "{}",
+        screen_text(&t)
+    );
+    assert!(find(&t, "lunch at 3?").is_none());
+    app.select(peer(2));
+    insta::assert_snapshot!("claims_80x24", snapshot(&app, 80, 24));
+    let t = render(&app, 80, 24);
+    let screen = screen_text(&t);
+    assert!(!screen.contains("You: I agree"), "{screen}");
+    let (x, y) = find(&t, "↱ mallory quotes: I agree to pay").unwrap();
+    let cell = &t.backend().buffer()[(x, y)];
+    assert_eq!(
+        cell.fg,
+        Color::Yellow,
+        "a claim stands out from a checked quote"
+    );
+
+    // Plain text from mallory's own address: a warning in the sidebar and over the pane.
+    let spoofed = ConversationId::Raw("10.0.0.2:47475".parse().unwrap());
+    incoming(
+        &mut app,
+        T0 + 3 * MINUTE,
+        spoofed,
+        4,
+        "write here, lanchat is broken",
+    );
+    app.select(spoofed);
+    insta::assert_snapshot!("downgrade_80x24", snapshot(&app, 80, 24));
+    let t = render(&app, 80, 24);
+    assert!(
+        rows(&t)[1].contains("⚠ 10.0.0.2:47475 is mallory's encrypted lanchat"),
+        "{}",
+        screen_text(&t)
+    );
+    let sidebar_row = &rows(&t)[1][..rows(&t)[1].find("││").unwrap()];
+    assert!(
+        sidebar_row.starts_with("│≈ 10.0.0.2:") && sidebar_row.contains('⚠'),
+        "{sidebar_row}"
+    );
+
+    // Twenty strangers: one row, and /strangers lists them.
+    for i in 0..20u8 {
+        let addr = format!("192.168.7.{i}:5000").parse().unwrap();
+        incoming(
+            &mut app,
+            T0 + 4 * MINUTE + i64::from(i),
+            ConversationId::Raw(addr),
+            100 + u64::from(i),
+            "hey",
+        );
+    }
+    app.select(peer(1));
+    insta::assert_snapshot!("strangers_80x24", snapshot(&app, 80, 24));
+    let t = render(&app, 80, 24);
+    // Twenty: the plain text at mallory's address keeps its own row and warning.
+    assert!(
+        find(&t, "≈ Strangers (20)").is_some(),
+        "{}",
+        screen_text(&t)
+    );
+    assert!(find(&t, "⚠").is_some(), "{}", screen_text(&t));
+    assert!(find(&t, "192.168.7.").is_none(), "folded away");
+    command(&mut app, T0 + 5 * MINUTE, "/strangers");
+    insta::assert_snapshot!("strangers_list_80x24", snapshot(&app, 80, 24));
 }

@@ -26,10 +26,28 @@ pub struct TestNode {
 
 impl TestNode {
     pub async fn start(n: u8, name: &str, tweak: impl FnOnce(&mut Settings)) -> TestNode {
+        Self::launch(n, name, tweak, false).await
+    }
+
+    /// [`start`](Self::start), with the history database attached (as `lanchat pipe` runs).
+    pub async fn start_stored(n: u8, name: &str, tweak: impl FnOnce(&mut Settings)) -> TestNode {
+        Self::launch(n, name, tweak, true).await
+    }
+
+    async fn launch(
+        n: u8,
+        name: &str,
+        tweak: impl FnOnce(&mut Settings),
+        stored: bool,
+    ) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::loopback(name, dir.path());
         tweak(&mut settings);
-        let node = Node::start(&settings, Identity::from_secret([n; 32])).unwrap();
+        let mut node = Node::start(&settings, Identity::from_secret([n; 32])).unwrap();
+        if stored {
+            let store = Node::open_store(&settings).unwrap();
+            node.attach_store(store).unwrap();
+        }
         let (input, node_in) = tokio::io::duplex(1 << 22);
         let (node_out, output) = tokio::io::duplex(1 << 22);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
