@@ -21,12 +21,15 @@
 //!   key is known or answers, unless the user named the address as plain
 //!   ([`Endpoint::allow_plain`]).
 
+mod guard;
+
 use super::rawtext;
 use super::secure::{Identity, Opened, Secure, SecureStats};
 use super::stream::{RecvStream, SendOutcome, SendStream};
 use super::wire::{self, Beacon, Body, Content, EncodeError, Frame, Quote};
 use super::{ConversationId, MsgId, NodeId};
 use crate::rng::Rng;
+use guard::Guard;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -45,13 +48,6 @@ const SEEN_PER_PEER: usize = 4096;
 const MAX_MANUAL_PEERS: usize = 64;
 /// Keys probed because a beacon named them, before any handshake proved them.
 pub const MAX_CANDIDATES: usize = 256;
-/// Source IPs whose byte credit is tracked (the table starts afresh when full, which only
-/// ever lowers what may be sent).
-const MAX_CREDIT_SOURCES: usize = 4096;
-/// Addresses remembered as proven (they sent authenticated traffic) or as lanchat ones.
-const MAX_ADDRESSES: usize = 4096;
-/// Addresses the user named as plain-text peers.
-const MAX_PLAIN: usize = 256;
 const MAX_OUTBOX_PER_PEER: usize = 1000;
 /// Bytes of incomplete or out-of-order messages held for all peers together.
 pub const MAX_BUFFERED_TOTAL: usize = 16 << 20;
@@ -436,31 +432,6 @@ impl Peer {
     }
 }
 
-/// A set of addresses that forgets the oldest beyond [`MAX_ADDRESSES`].
-#[derive(Debug, Default)]
-struct Bounded {
-    set: HashSet<SocketAddr>,
-    order: VecDeque<SocketAddr>,
-}
-
-impl Bounded {
-    fn insert(&mut self, addr: SocketAddr) {
-        if !self.set.insert(addr) {
-            return;
-        }
-        self.order.push_back(addr);
-        if self.order.len() > MAX_ADDRESSES
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-    }
-
-    fn contains(&self, addr: &SocketAddr) -> bool {
-        self.set.contains(addr)
-    }
-}
-
 #[derive(Debug)]
 struct ManualPeer {
     addr: SocketAddr,
@@ -484,15 +455,8 @@ pub struct Endpoint {
     last_reply: HashMap<SocketAddr, Instant>,
     /// Keys probed because of a beacon, not proven yet: when each was last hinted.
     candidates: HashMap<NodeId, Instant>,
-    /// Per source IP: bytes received minus bytes sent in answer, while unproven.
-    credit: HashMap<IpAddr, u64>,
-    /// Addresses that sent authenticated traffic (they receive, so sending there is free),
-    /// and the last proven addresses of peers met in earlier runs.
-    proven: Bounded,
-    /// Addresses that spoke a lanchat handshake: never sent plain text.
-    lanchat_addrs: Bounded,
-    /// Addresses the user named as plain-text peers.
-    plain_ok: HashSet<SocketAddr>,
+    /// No amplification, no plain text by surprise.
+    guard: Guard,
     /// Keys whose `known_peers` line changed since [`take_known_changes`](Self::take_known_changes).
     known_changed: Vec<NodeId>,
     transmits: VecDeque<Transmit>,
@@ -543,10 +507,7 @@ impl Endpoint {
             discovery,
             last_reply: HashMap::new(),
             candidates: HashMap::new(),
-            credit: HashMap::new(),
-            proven: Bounded::default(),
-            lanchat_addrs: Bounded::default(),
-            plain_ok: HashSet::new(),
+            guard: Guard::default(),
             known_changed: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -609,9 +570,7 @@ impl Endpoint {
     /// The user names `addr` as a plain-text peer: text to it goes in the clear even if a
     /// lanchat key answered there.
     pub fn allow_plain(&mut self, addr: SocketAddr) {
-        if self.plain_ok.len() < MAX_PLAIN {
-            self.plain_ok.insert(addr);
-        }
+        self.guard.allow_plain(addr);
     }
 
     /// The lanchat peer at `addr`, if a lanchat key is known or answers there: `Some(None)`
@@ -629,7 +588,7 @@ impl Endpoint {
             return Some(Some(*id));
         }
         let named = self.manual.iter().any(|m| m.addr == addr);
-        (named || self.lanchat_addrs.contains(&addr)).then_some(None)
+        (named || self.guard.is_lanchat(&addr)).then_some(None)
     }
 
     /// Where `peer` stands now (None for a key never proven).
@@ -819,28 +778,8 @@ impl Endpoint {
         let Destination::Unicast(addr) = t.dst else {
             return true;
         };
-        // Plain text goes only where the user chose to write.
-        if !wire::is_native(&t.payload)
-            || self.proven.contains(&addr)
-            || self.manual.iter().any(|m| m.addr == addr)
-        {
-            return true;
-        }
-        match self.credit.get_mut(&addr.ip()) {
-            Some(credit) if *credit >= t.payload.len() as u64 => {
-                *credit -= t.payload.len() as u64;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn earn_credit(&mut self, ip: IpAddr, bytes: usize) {
-        if self.credit.len() >= MAX_CREDIT_SOURCES && !self.credit.contains_key(&ip) {
-            self.credit.clear();
-        }
-        let credit = self.credit.entry(ip).or_insert(0);
-        *credit = credit.saturating_add(bytes as u64);
+        let named = self.manual.iter().any(|m| m.addr == addr);
+        self.guard.may_send(addr, &t.payload, named)
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -913,7 +852,7 @@ impl Endpoint {
                 let Body::Text(text) = body else {
                     return Err(SendError::PlainText);
                 };
-                if !self.plain_ok.contains(&addr)
+                if !self.guard.plain_allowed(&addr)
                     && let Some(peer) = self.lanchat_at(addr)
                 {
                     return Err(SendError::LanchatAddress(peer));
@@ -991,7 +930,7 @@ impl Endpoint {
         self.peers.insert(id, peer);
         // Where the key was proven last time: our own handshakes to it (for its outbox) are
         // not answers to anything, so they need no credit.
-        self.proven.insert(addr);
+        self.guard.prove(addr);
     }
 
     /// With [`EndpointConfig::durable_acks`]: messages `ids` from `peer` (handed up as
@@ -1231,7 +1170,7 @@ impl Endpoint {
             return;
         }
         self.stats.datagrams_in += 1;
-        self.earn_credit(src.ip(), data.len());
+        self.guard.earn_credit(src.ip(), data.len());
         if !wire::is_native(data) {
             match rawtext::decode(data) {
                 Some(text) => {
@@ -1267,7 +1206,7 @@ impl Endpoint {
             }
             #[cfg(feature = "bench-plaintext")]
             Frame::Packet(p) if self.cfg.plaintext_for_benchmarks => {
-                self.proven.insert(src);
+                self.guard.prove(src);
                 self.on_packet(now, src, p)
             }
             Frame::Packet(_) => {
@@ -1281,7 +1220,7 @@ impl Endpoint {
                         | Frame::HandshakeReply { .. }
                         | Frame::HandshakeFinal { .. }
                 ) {
-                    self.lanchat_addrs.insert(src);
+                    self.guard.saw_handshake(src);
                 }
                 if let Some(opened) = self.secure.open(now, src, other) {
                     self.on_opened(now, opened);
@@ -1298,8 +1237,7 @@ impl Endpoint {
             established,
             plaintext,
         } = o;
-        self.proven.insert(addr);
-        self.lanchat_addrs.insert(addr);
+        self.guard.on_authenticated(addr);
         if let Some(name) = established {
             self.on_established(now, peer, addr, &name);
         }
