@@ -21,6 +21,7 @@
 //!   key is known or answers, unless the user named the address as plain
 //!   ([`Endpoint::allow_plain`]).
 
+mod discovery;
 mod guard;
 
 use super::rawtext;
@@ -29,25 +30,15 @@ use super::stream::{RecvStream, SendOutcome, SendStream};
 use super::wire::{self, Beacon, Body, Content, EncodeError, Frame, Quote};
 use super::{ConversationId, MsgId, NodeId};
 use crate::rng::Rng;
+use discovery::{BeaconAction, Discovery, Standing};
 use guard::Guard;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// Beacon times after start, then every `beacon_interval` (± jitter).
-const STARTUP_BEACONS: [Duration; 3] = [
-    Duration::ZERO,
-    Duration::from_secs(1),
-    Duration::from_secs(3),
-];
-/// At most one beacon reply per source address in this time.
-const REPLY_GAP: Duration = Duration::from_secs(1);
 /// Message ids remembered per peer for duplicate suppression.
 const SEEN_PER_PEER: usize = 4096;
-const MAX_MANUAL_PEERS: usize = 64;
-/// Keys probed because a beacon named them, before any handshake proved them.
-pub const MAX_CANDIDATES: usize = 256;
 const MAX_OUTBOX_PER_PEER: usize = 1000;
 /// Bytes of incomplete or out-of-order messages held for all peers together.
 pub const MAX_BUFFERED_TOTAL: usize = 16 << 20;
@@ -314,37 +305,6 @@ pub struct Stats {
     pub unproven_dropped: u64,
 }
 
-/// When to send the next beacon: the start-up burst, then the interval with jitter.
-#[derive(Debug, Clone)]
-struct Schedule {
-    start: Instant,
-    step: usize,
-    next: Instant,
-}
-
-impl Schedule {
-    fn new(now: Instant) -> Self {
-        Self {
-            start: now,
-            step: 0,
-            next: now,
-        }
-    }
-
-    fn advance(&mut self, now: Instant, interval: Duration, rng: &mut Rng) {
-        self.step += 1;
-        self.next = match STARTUP_BEACONS.get(self.step) {
-            Some(offset) => self.start + *offset,
-            None => {
-                // ±20% jitter so that instances started together drift apart.
-                let span = interval.as_millis() as u64 * 2 / 5;
-                let low = interval - Duration::from_millis(span / 2);
-                now + low + Duration::from_millis(rng.below(span + 1))
-            }
-        };
-    }
-}
-
 /// A message waiting for its peer to come (back) online.
 #[derive(Debug, Clone)]
 struct Waiting {
@@ -432,12 +392,6 @@ impl Peer {
     }
 }
 
-#[derive(Debug)]
-struct ManualPeer {
-    addr: SocketAddr,
-    schedule: Schedule,
-}
-
 pub struct Endpoint {
     cfg: EndpointConfig,
     secure: Secure,
@@ -450,11 +404,8 @@ pub struct Endpoint {
     /// Chosen at start: tells peers that this is a new life with fresh numbering.
     epoch: u64,
     peers: HashMap<NodeId, Peer>,
-    manual: Vec<ManualPeer>,
-    discovery: Option<Schedule>,
-    last_reply: HashMap<SocketAddr, Instant>,
-    /// Keys probed because of a beacon, not proven yet: when each was last hinted.
-    candidates: HashMap<NodeId, Instant>,
+    /// Beacons, manual peers, candidates.
+    discovery: Discovery,
     /// No amplification, no plain text by surprise.
     guard: Guard,
     /// Keys whose `known_peers` line changed since [`take_known_changes`](Self::take_known_changes).
@@ -475,7 +426,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn new(cfg: EndpointConfig, now: Instant, seed: u64) -> Self {
-        let discovery = cfg.discovery.then(|| Schedule::new(now));
+        let discovery = Discovery::new(now, cfg.discovery);
         let mut rng = Rng::new(seed);
         let epoch = rng.next_u64();
         let mut secure = Secure::new(
@@ -503,10 +454,7 @@ impl Endpoint {
             rng,
             epoch,
             peers: HashMap::new(),
-            manual: Vec::new(),
             discovery,
-            last_reply: HashMap::new(),
-            candidates: HashMap::new(),
             guard: Guard::default(),
             known_changed: Vec::new(),
             transmits: VecDeque::new(),
@@ -587,7 +535,7 @@ impl Endpoint {
         if let Some(id) = at.first() {
             return Some(Some(*id));
         }
-        let named = self.manual.iter().any(|m| m.addr == addr);
+        let named = self.discovery.is_manual(&addr);
         (named || self.guard.is_lanchat(&addr)).then_some(None)
     }
 
@@ -702,7 +650,7 @@ impl Endpoint {
     /// A handshake proved `peer`'s key from `addr`, under `name`, and that `addr` receives.
     fn on_established(&mut self, now: Instant, peer: NodeId, addr: SocketAddr, name: &str) {
         let name = clip_name(name);
-        self.candidates.remove(&peer);
+        self.discovery.proven(&peer);
         if let Some(k) = self.known.get_mut(&peer) {
             if k.ip != Some(addr.ip()) || k.name != name {
                 k.ip = Some(addr.ip());
@@ -778,7 +726,7 @@ impl Endpoint {
         let Destination::Unicast(addr) = t.dst else {
             return true;
         };
-        let named = self.manual.iter().any(|m| m.addr == addr);
+        let named = self.discovery.is_manual(&addr);
         self.guard.may_send(addr, &t.payload, named)
     }
 
@@ -791,11 +739,7 @@ impl Endpoint {
         if self.closed {
             return None;
         }
-        let beacons = self
-            .discovery
-            .iter()
-            .map(|s| s.next)
-            .chain(self.manual.iter().map(|m| m.schedule.next));
+        let beacons = self.discovery.next_deadline();
         let timeout = self.cfg.peer_timeout;
         let keepalive = self.cfg.beacon_interval;
         let peers = self.peers.values().flat_map(|p| {
@@ -803,20 +747,19 @@ impl Endpoint {
             let ping = p.online.then(|| p.last_sent + keepalive);
             expiry.into_iter().chain(ping).chain(p.deadline())
         });
-        beacons.chain(peers).chain(self.secure.poll_timeout()).min()
+        beacons
+            .into_iter()
+            .chain(peers)
+            .chain(self.secure.poll_timeout())
+            .min()
     }
 
     /// Probe a peer at an address that discovery may not reach. It is asked for a beacon now,
     /// after 1 and 3 seconds, then every beacon interval, so it is found whenever it starts.
     pub fn add_peer(&mut self, now: Instant, addr: SocketAddr) {
-        if self.manual.iter().any(|m| m.addr == addr) || self.manual.len() >= MAX_MANUAL_PEERS {
-            return;
+        if self.discovery.add_manual(now, addr) {
+            self.handle_timeout(now);
         }
-        self.manual.push(ManualPeer {
-            addr,
-            schedule: Schedule::new(now),
-        });
-        self.handle_timeout(now);
     }
 
     /// Sends a message typed by the user, with the id it was given when typed. Sending the
@@ -993,26 +936,9 @@ impl Endpoint {
         }
         self.secure.handle_timeout(now);
         let interval = self.cfg.beacon_interval;
-        if let Some(mut schedule) = self.discovery.take() {
-            if schedule.next <= now {
-                // The start-up burst asks everyone to answer, so a (re)started node learns
-                // its peers at once rather than at their next periodic beacon.
-                let beacon = self.beacon(schedule.step < STARTUP_BEACONS.len(), false);
-                self.push(Destination::Discovery, beacon);
-                schedule.advance(now, interval, &mut self.rng);
-            }
-            self.discovery = Some(schedule);
-        }
-        let mut probes = Vec::new();
-        for m in &mut self.manual {
-            if m.schedule.next <= now {
-                probes.push(m.addr);
-                m.schedule.advance(now, interval, &mut self.rng);
-            }
-        }
-        for addr in probes {
-            let beacon = self.beacon(true, true);
-            self.push(Destination::Unicast(addr), beacon);
+        for due in self.discovery.due(now, interval, &mut self.rng) {
+            let beacon = self.beacon(due.want_reply, &due.dst);
+            self.push(due.dst, beacon);
         }
 
         // Idle online peers get a keepalive: presence is only what authenticated traffic
@@ -1361,61 +1287,52 @@ impl Endpoint {
         self.pump(now, p.from);
     }
 
-    /// A beacon is a hint, never news: it names a key and where it might be. From a key we
-    /// have no session with, it starts one handshake toward that address (which proves the
-    /// key, and where it receives, or fails). From a key we have a session with, a beacon
-    /// asking for an answer (its sender restarted, and lost the session) gets one beacon
-    /// back, so that the sender starts the handshake. Either costs at most the beacon's own
-    /// size (see [`may_send`](Self::may_send)).
+    /// A beacon is a hint, never news: it names a key and where it might be (see
+    /// `discovery` for what it leads to). From a key we have no session with, it starts one
+    /// handshake toward that address (which proves the key, and where it receives, or
+    /// fails). Either costs at most the beacon's own size (see [`may_send`](Self::may_send)).
     fn on_beacon(&mut self, now: Instant, src: SocketAddr, b: Beacon) {
         if b.node == self.cfg.identity.public() {
             return; // our own beacon, looped back
         }
         self.stats.beacons += 1;
-        let hint = if b.unicast {
-            src
-        } else {
-            SocketAddr::new(src.ip(), b.port)
-        };
-        if self.held.contains_key(&b.node)
+        let refused = self.held.contains_key(&b.node)
             || self
                 .known
                 .get(&b.node)
-                .is_some_and(|k| k.level == TrustLevel::Blocked)
-        {
-            return;
-        }
-        if self.secure.is_linked(now, &b.node) {
-            if b.want_reply {
-                self.reply_beacon(now, hint);
+                .is_some_and(|k| k.level == TrustLevel::Blocked);
+        let standing = if refused {
+            Standing::Refused
+        } else if self.secure.is_linked(now, &b.node) {
+            Standing::Linked
+        } else if self.peers.contains_key(&b.node) {
+            Standing::Peer
+        } else {
+            Standing::Stranger
+        };
+        match self.discovery.on_beacon(now, src, &b, standing) {
+            BeaconAction::Nothing => {}
+            BeaconAction::Reply(addr) => {
+                let dst = Destination::Unicast(addr);
+                let beacon = self.beacon(false, &dst);
+                self.push(dst, beacon);
             }
-            return;
-        }
-        if !self.peers.contains_key(&b.node) {
-            // A candidate: bounded, the oldest forgotten first.
-            if !self.candidates.contains_key(&b.node) && self.candidates.len() >= MAX_CANDIDATES {
-                let oldest = self
-                    .candidates
-                    .iter()
-                    .min_by_key(|(id, t)| (**t, **id))
-                    .map(|(id, _)| *id);
-                if let Some(old) = oldest {
-                    self.candidates.remove(&old);
+            BeaconAction::Connect { hint, evicted } => {
+                if let Some(old) = evicted {
                     self.secure.forget(&old);
                 }
+                let waiting = self
+                    .peers
+                    .get(&b.node)
+                    .is_some_and(|p| !p.outbox.is_empty() || !p.failed.is_empty());
+                if waiting {
+                    // Messages wait for it: keep trying while it is likely there.
+                    let until = now + self.cfg.peer_timeout;
+                    self.secure.connect_until(now, b.node, hint, until);
+                } else {
+                    self.secure.connect(now, b.node, hint);
+                }
             }
-            self.candidates.insert(b.node, now);
-        }
-        let waiting = self
-            .peers
-            .get(&b.node)
-            .is_some_and(|p| !p.outbox.is_empty() || !p.failed.is_empty());
-        if waiting {
-            // Messages wait for it: keep trying while it is likely there.
-            let until = now + self.cfg.peer_timeout;
-            self.secure.connect_until(now, b.node, hint, until);
-        } else {
-            self.secure.connect(now, b.node, hint);
         }
     }
 
@@ -1532,28 +1449,13 @@ impl Endpoint {
         }
     }
 
-    fn reply_beacon(&mut self, now: Instant, addr: SocketAddr) {
-        if let Some(last) = self.last_reply.get(&addr)
-            && now.duration_since(*last) < REPLY_GAP
-        {
-            return;
-        }
-        if self.last_reply.len() >= 4096 {
-            self.last_reply
-                .retain(|_, t| now.duration_since(*t) < REPLY_GAP);
-        }
-        self.last_reply.insert(addr, now);
-        let beacon = self.beacon(false, true);
-        self.push(Destination::Unicast(addr), beacon);
-    }
-
-    /// Our beacon; `unicast` when it leaves from the unicast socket (to one address).
-    fn beacon(&self, want_reply: bool, unicast: bool) -> Vec<u8> {
+    /// Our beacon to `dst`: one to a single address leaves from the unicast socket.
+    fn beacon(&self, want_reply: bool, dst: &Destination) -> Vec<u8> {
         Frame::Beacon(Beacon {
             node: self.cfg.identity.public(),
             port: self.cfg.port,
             want_reply,
-            unicast,
+            unicast: matches!(dst, Destination::Unicast(_)),
             name: self.cfg.name.clone(),
         })
         .encode()
