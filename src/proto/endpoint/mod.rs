@@ -23,6 +23,7 @@
 
 mod discovery;
 mod guard;
+mod trust;
 
 use super::rawtext;
 use super::secure::{Identity, Opened, Secure, SecureStats};
@@ -33,9 +34,11 @@ use crate::rng::Rng;
 use discovery::{BeaconAction, Discovery, Standing};
 use guard::Guard;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use thiserror::Error;
+use trust::TrustBook;
+pub use trust::{KnownPeer, Trust, TrustLevel};
 
 /// Message ids remembered per peer for duplicate suppression.
 const SEEN_PER_PEER: usize = 4096;
@@ -162,61 +165,6 @@ pub struct PeerView {
     pub name: String,
     pub addr: SocketAddr,
     pub online: bool,
-}
-
-/// What the user decided about a key, as kept in `known_peers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrustLevel {
-    /// Accepted on first contact (SSH's accept-new); nobody compared fingerprints.
-    Unverified,
-    /// The user compared the verification code with the peer.
-    Verified,
-    /// Refused: its handshakes and frames are dropped.
-    Blocked,
-}
-
-impl TrustLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrustLevel::Unverified => "unverified",
-            TrustLevel::Verified => "verified",
-            TrustLevel::Blocked => "blocked",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "unverified" => Some(TrustLevel::Unverified),
-            "verified" => Some(TrustLevel::Verified),
-            "blocked" => Some(TrustLevel::Blocked),
-            _ => None,
-        }
-    }
-}
-
-/// A key met before: one line of `known_peers`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownPeer {
-    pub id: NodeId,
-    /// The name it gave in its last handshake.
-    pub name: String,
-    /// Where its last handshake came from.
-    pub ip: Option<IpAddr>,
-    pub level: TrustLevel,
-}
-
-/// Where a peer stands, as shown to the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trust {
-    Unverified,
-    Verified,
-    Blocked,
-    /// A new key using the name and address of `previous`, a key we know: maybe a
-    /// reinstall, maybe an impostor. Nothing goes to it or comes from it until the user
-    /// trusts or blocks it.
-    Changed {
-        previous: NodeId,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -395,11 +343,8 @@ impl Peer {
 pub struct Endpoint {
     cfg: EndpointConfig,
     secure: Secure,
-    known: HashMap<NodeId, KnownPeer>,
-    /// New keys that took a known peer's name and address: new → the known one.
-    held: HashMap<NodeId, NodeId>,
-    /// The trust last told to the application, per key.
-    told: HashMap<NodeId, (Trust, Option<NodeId>)>,
+    /// What the user decided about keys, and what the application was told.
+    trust: TrustBook,
     rng: Rng,
     /// Chosen at start: tells peers that this is a new life with fresh numbering.
     epoch: u64,
@@ -408,8 +353,6 @@ pub struct Endpoint {
     discovery: Discovery,
     /// No amplification, no plain text by surprise.
     guard: Guard,
-    /// Keys whose `known_peers` line changed since [`take_known_changes`](Self::take_known_changes).
-    known_changed: Vec<NodeId>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
@@ -437,26 +380,22 @@ impl Endpoint {
             rng.next_u64(),
         );
         secure.restore_handshake_times(&cfg.handshake_times);
-        let mut known = HashMap::new();
         for k in &cfg.known_peers {
             match k.level {
                 TrustLevel::Blocked => secure.block(k.id),
                 _ => secure.pin(k.id),
             }
-            known.insert(k.id, k.clone());
         }
+        let trust = TrustBook::new(&cfg.known_peers);
         Self {
             cfg,
             secure,
-            known,
-            held: HashMap::new(),
-            told: HashMap::new(),
+            trust,
             rng,
             epoch,
             peers: HashMap::new(),
             discovery,
             guard: Guard::default(),
-            known_changed: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -491,19 +430,12 @@ impl Endpoint {
 
     /// Every key met, for `known_peers`.
     pub fn known_peers(&self) -> Vec<KnownPeer> {
-        let mut all: Vec<KnownPeer> = self.known.values().cloned().collect();
-        all.sort_by_key(|k| k.id);
-        all
+        self.trust.known_peers()
     }
 
     /// The `known_peers` lines that changed since the last call (to append to the file).
     pub fn take_known_changes(&mut self) -> Vec<KnownPeer> {
-        let mut ids = std::mem::take(&mut self.known_changed);
-        ids.sort();
-        ids.dedup();
-        ids.iter()
-            .filter_map(|id| self.known.get(id).cloned())
-            .collect()
+        self.trust.take_changes()
     }
 
     /// The latest IK timestamp of each key, when it changed since the last call: to keep
@@ -541,16 +473,7 @@ impl Endpoint {
 
     /// Where `peer` stands now (None for a key never proven).
     pub fn trust(&self, peer: &NodeId) -> Option<Trust> {
-        if let Some(previous) = self.held.get(peer) {
-            return Some(Trust::Changed {
-                previous: *previous,
-            });
-        }
-        self.known.get(peer).map(|k| match k.level {
-            TrustLevel::Unverified => Trust::Unverified,
-            TrustLevel::Verified => Trust::Verified,
-            TrustLevel::Blocked => Trust::Blocked,
-        })
+        self.trust.trust(peer)
     }
 
     /// What a sealed datagram for this endpoint carries (an encoded packet), without taking
@@ -567,18 +490,11 @@ impl Endpoint {
     /// The user accepts `peer`'s key: after an identity change it takes the place of the
     /// key it replaced (which is forgotten, as SSH forgets a replaced host key).
     pub fn trust_peer(&mut self, now: Instant, peer: NodeId) {
-        if let Some(previous) = self.held.remove(&peer) {
-            self.known.remove(&previous);
-            self.told.remove(&previous);
-        }
-        let entry = self.known_entry(peer, TrustLevel::Unverified);
-        if entry.level == TrustLevel::Blocked {
-            entry.level = TrustLevel::Unverified;
-        }
+        let met = self.peers.get(&peer).map(|p| p.view(peer));
+        let told = self.trust.accept(peer, met);
         self.secure.unblock(&peer);
         self.secure.pin(peer);
-        self.known_changed.push(peer);
-        self.tell_trust(peer);
+        self.events.extend(told);
         if let Some(p) = self.peers.get(&peer) {
             let addr = p.addr;
             self.secure.connect(now, peer, addr);
@@ -586,109 +502,30 @@ impl Endpoint {
         self.pump(now, peer);
     }
 
-    /// `peer`'s line in `known_peers`, made (at `level`, with what the peer table knows) if
-    /// there is none.
-    fn known_entry(&mut self, peer: NodeId, level: TrustLevel) -> &mut KnownPeer {
-        let p = self.peers.get(&peer);
-        let name = p.map(|p| p.name.clone()).unwrap_or_default();
-        let ip = p.map(|p| p.addr.ip());
-        self.known.entry(peer).or_insert(KnownPeer {
-            id: peer,
-            name,
-            ip,
-            level,
-        })
-    }
-
     /// The user refuses `peer`'s key: nothing more is sent to it or taken from it.
     pub fn block_peer(&mut self, peer: NodeId) {
-        self.held.remove(&peer);
-        self.known_entry(peer, TrustLevel::Blocked).level = TrustLevel::Blocked;
-        self.known_changed.push(peer);
+        let met = self.peers.get(&peer).map(|p| p.view(peer));
+        let told = self.trust.block(peer, met);
         self.secure.block(peer);
-        self.tell_trust(peer);
+        self.events.extend(told);
     }
 
     /// The user compared the verification code with `peer` and it matched.
     pub fn verify_peer(&mut self, peer: NodeId) {
-        if self.held.contains_key(&peer) {
-            return; // decide on the identity change first
-        }
-        if let Some(k) = self.known.get_mut(&peer)
-            && k.level == TrustLevel::Unverified
-        {
-            k.level = TrustLevel::Verified;
-            self.known_changed.push(peer);
-            self.tell_trust(peer);
-        }
-    }
-
-    /// Sends an [`Event::Trust`] if what the application knows of `peer` changed.
-    fn tell_trust(&mut self, peer: NodeId) {
-        let Some(trust) = self.trust(&peer) else {
-            return;
-        };
-        let name = self.known.get(&peer).map(|k| k.name.as_str());
-        let same_name_as = name.and_then(|name| {
-            self.known
-                .values()
-                .filter(|k| k.id != peer && k.name == name && k.level != TrustLevel::Blocked)
-                .map(|k| k.id)
-                .min()
-        });
-        if self.told.get(&peer) == Some(&(trust, same_name_as)) {
-            return;
-        }
-        self.told.insert(peer, (trust, same_name_as));
-        self.events.push_back(Event::Trust {
-            peer,
-            trust,
-            same_name_as,
-        });
+        let told = self.trust.verify(peer);
+        self.events.extend(told);
     }
 
     /// A handshake proved `peer`'s key from `addr`, under `name`, and that `addr` receives.
     fn on_established(&mut self, now: Instant, peer: NodeId, addr: SocketAddr, name: &str) {
         let name = clip_name(name);
         self.discovery.proven(&peer);
-        if let Some(k) = self.known.get_mut(&peer) {
-            if k.ip != Some(addr.ip()) || k.name != name {
-                k.ip = Some(addr.ip());
-                k.name = name.clone();
-                self.known_changed.push(peer);
-            }
-        } else if !self.held.contains_key(&peer) {
-            // A key never seen. If a known key had this name at this address and is not
-            // here now under its own key, this looks like that peer with a new key.
-            let previous = self
-                .known
-                .values()
-                .filter(|k| {
-                    k.name == name && k.ip == Some(addr.ip()) && k.level != TrustLevel::Blocked
-                })
-                .filter(|k| !self.secure.has_session(now, &k.id))
-                .map(|k| k.id)
-                .min();
-            match previous {
-                Some(previous) => {
-                    self.held.insert(peer, previous);
-                }
-                None => {
-                    self.known.insert(
-                        peer,
-                        KnownPeer {
-                            id: peer,
-                            name: name.clone(),
-                            ip: Some(addr.ip()),
-                            level: TrustLevel::Unverified,
-                        },
-                    );
-                    self.known_changed.push(peer);
-                }
-            }
-        }
+        let secure = &self.secure;
+        self.trust
+            .on_established(peer, addr.ip(), &name, |k| secure.has_session(now, k));
         self.touch(now, peer, addr, Some(&name));
-        self.tell_trust(peer);
+        let told = self.trust.tell(peer);
+        self.events.extend(told);
         self.pump(now, peer);
     }
 
@@ -955,7 +792,7 @@ impl Endpoint {
             if let Some(p) = self.peers.get_mut(&id) {
                 p.last_sent = now;
             }
-            if !self.held.contains_key(&id) {
+            if !self.trust.is_held(&id) {
                 self.secure.seal(now, id, addr, Vec::new());
             }
         }
@@ -1038,7 +875,7 @@ impl Endpoint {
     fn pump(&mut self, now: Instant, id: NodeId) {
         let from = self.cfg.identity.public();
         let epoch = self.epoch;
-        if self.held.contains_key(&id) {
+        if self.trust.is_held(&id) {
             return; // nothing goes to a changed identity until the user decides
         }
         let Some(peer) = self.peers.get_mut(&id) else {
@@ -1167,7 +1004,7 @@ impl Endpoint {
         if let Some(name) = established {
             self.on_established(now, peer, addr, &name);
         }
-        if self.held.contains_key(&peer) {
+        if self.trust.is_held(&peer) {
             if !plaintext.is_empty() {
                 self.stats.held += 1;
             }
@@ -1296,12 +1133,7 @@ impl Endpoint {
             return; // our own beacon, looped back
         }
         self.stats.beacons += 1;
-        let refused = self.held.contains_key(&b.node)
-            || self
-                .known
-                .get(&b.node)
-                .is_some_and(|k| k.level == TrustLevel::Blocked);
-        let standing = if refused {
+        let standing = if self.trust.is_refused(&b.node) {
             Standing::Refused
         } else if self.secure.is_linked(now, &b.node) {
             Standing::Linked
