@@ -8,8 +8,9 @@
 //!   only by bytes received from that IP ([`Guard::earn_credit`]) and spent by what
 //!   [`Guard::may_send`] lets through, so what goes to an unproven address never exceeds
 //!   what came from it. When the credit table is full it starts afresh, which only ever
-//!   lowers what may be sent. Plain text is not limited here: it goes only where the user
-//!   writes.
+//!   lowers what may be sent. Beacons and initiations are padded to one size (see `wire`),
+//!   so one beacon pays for one beacon or initiation in answer. Plain text is not limited
+//!   here: it goes only where the user writes.
 //! - **No plain text by surprise.** An address is a lanchat one once a handshake frame came
 //!   from it ([`Guard::saw_handshake`]) or authenticated traffic did; the endpoint then
 //!   refuses to write text there in the clear unless the user named the address as plain
