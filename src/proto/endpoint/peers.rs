@@ -766,3 +766,87 @@ fn chat_event(from: NodeId, id: MsgId, sent_at_ms: i64, body: Body) -> Event {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn node(n: u8) -> NodeId {
+        NodeId([n; 32])
+    }
+
+    fn addr(n: u8) -> SocketAddr {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)), 4000)
+    }
+
+    fn peers(max_peers: usize) -> Peers {
+        Peers::new(Settings {
+            me: node(0),
+            epoch: 1,
+            give_up: Duration::from_secs(30),
+            max_peers,
+            durable_acks: false,
+            read_receipts: true,
+        })
+    }
+
+    fn text(peers: &mut Peers, to: NodeId, id: u64, events: &mut VecDeque<Event>) -> bool {
+        let body = Body::Text(format!("m{id}"));
+        let bytes = body.encode().unwrap_or_default();
+        let sent = peers.send(to, MsgId(id), 0, body.content(), bytes, events);
+        sent.unwrap_or_default()
+    }
+
+    #[test]
+    fn a_full_table_forgets_only_a_silent_peer_with_nothing_waiting() {
+        let start = Instant::now();
+        let later = |s| start + Duration::from_secs(s);
+        let mut events = VecDeque::new();
+        let mut table = peers(2);
+        assert!(table.remember(node(1), "a".into(), addr(1), later(0)));
+        assert!(table.remember(node(2), "b".into(), addr(2), later(1)));
+        assert!(
+            !text(&mut table, node(1), 7, &mut events),
+            "queued, not sent"
+        );
+        // The table is full: the newcomer takes b's place, not a's (a message waits for a).
+        assert!(table.touch(later(2), node(3), addr(3), Some("c"), &mut events));
+        assert!(table.contains(&node(1)) && !table.contains(&node(2)));
+        // Now every peer is online or awaited: a newcomer is ignored.
+        assert!(!table.touch(later(3), node(4), addr(4), None, &mut events));
+        assert!(!table.contains(&node(4)));
+    }
+
+    #[test]
+    fn queued_messages_go_out_in_typing_order_when_the_peer_comes_online() {
+        let now = Instant::now();
+        let mut events = VecDeque::new();
+        let mut stats = Stats::default();
+        let mut table = peers(8);
+        assert!(table.remember(node(1), "a".into(), addr(1), now));
+        assert!(!text(&mut table, node(1), 5, &mut events));
+        assert!(!text(&mut table, node(1), 6, &mut events));
+        events.clear();
+        assert!(table.touch(now, node(1), addr(9), None, &mut events));
+        let states: Vec<MsgId> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::State { id, state } if *state == DeliveryState::Sending => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(states, vec![MsgId(5), MsgId(6)]);
+        assert!(matches!(events.front(), Some(Event::PeerUp(v)) if v.addr == addr(9)));
+        let (to, packets) = table
+            .packets(now, node(1), &mut stats)
+            .unwrap_or((addr(0), vec![]));
+        assert_eq!(to, addr(9), "sent where it was last heard from");
+        let ids: Vec<MsgId> = packets
+            .iter()
+            .filter_map(|p| p.data.as_ref())
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(ids, vec![MsgId(5), MsgId(6)]);
+    }
+}

@@ -30,8 +30,9 @@ pub struct EndpointConfig {
     pub peer_timeout: Duration,
     /// Send read receipts, and show the ones peers send. Off is off both ways.
     pub read_receipts: bool,
-    /// Acknowledge a message only once [`Endpoint::confirm_stored`](super::Endpoint::confirm_stored) says it is stored, so a
-    /// crash can never lose a message its sender saw as delivered.
+    /// Acknowledge a message only once
+    /// [`Endpoint::confirm_stored`](super::Endpoint::confirm_stored) says it is stored, so
+    /// a crash can never lose a message its sender saw as delivered.
     pub durable_acks: bool,
     /// A message not acknowledged this long after it was first sent has failed.
     pub give_up: Duration,
@@ -212,6 +213,6 @@ pub struct Stats {
     /// Goodbyes in the clear: ignored (only a sealed goodbye counts).
     pub clear_goodbyes: u64,
     /// Datagrams not sent: their address never proved it receives, and what it sent us
-    /// did not pay for them (see the module doc: no amplification).
+    /// did not pay for them (no amplification: see the endpoint's `guard`).
     pub unproven_dropped: u64,
 }
