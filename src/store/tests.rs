@@ -1144,7 +1144,32 @@ fn a_million_messages_page_instantly() {
     eprintln!("file size: {} MB", size / 1_000_000);
     let s = timed("reopen (quick_check)", || Store::open(&path).unwrap());
     assert_eq!(s.latest(&c, 1).unwrap()[0].id, MsgId(N - 1));
-    assert!(worst.as_micros() < 5_000);
+    // What keeps paging instant however long the history (its time is a benchmark, not
+    // an assertion here): a page is an index search, never a scan or a sort of the table.
+    for (op, order) in [("<", "DESC"), (">", "ASC")] {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
+             WHERE m.conversation = ?1 AND m.seq {op} ?3
+             ORDER BY m.seq {order} LIMIT ?2"
+        );
+        let mut stmt = s.conn.prepare(&sql).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params![c.to_string(), 50, mid], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let main = plan
+            .iter()
+            .find(|l| l.contains(" m "))
+            .expect("the messages table");
+        assert!(
+            main.starts_with("SEARCH") && main.contains("INDEX"),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
+    }
 }
 
 /// The FTS5 index matches the messages table, checked by FTS5 itself against the content.
