@@ -706,3 +706,103 @@ fn sixty_nodes_on_one_host_get_a_first_message_from_one_of_them_within_a_second(
         .count();
     assert_eq!(undelivered, 0, "not delivered within 1 s");
 }
+
+// ---------------------------------------------------------------------------------------
+// Found by an attacker's-eye review of the fix
+// ---------------------------------------------------------------------------------------
+
+/// Alice and bob restart (each remembers the other); mallory names each to the other at a
+/// dead address twice a second. A hint only gets a probe of its own, so the real beacons
+/// and the last proven address still bring them together and alice's message arrives.
+#[test]
+fn beacons_naming_peers_at_a_dead_address_do_not_keep_them_apart() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |_| {});
+    let b = net.add(2, "bob", |_| {});
+    net.nodes[a]
+        .endpoint
+        .remember_peer(node_id(2), "bob", addr(2));
+    net.nodes[b]
+        .endpoint
+        .remember_peer(node_id(1), "alice", addr(1));
+    let dead = SocketAddr::from(([10, 0, 0, 66], 40_000));
+    let mut t = 0.0;
+    let mut sent = false;
+    while t < 20.0 {
+        net.inject(a, dead, &beacon(node_id(2), 40_000, false, "bob"));
+        net.inject(b, dead, &beacon(node_id(1), 40_000, false, "alice"));
+        if !sent && t >= 0.5 {
+            let now = net.now;
+            net.nodes[a]
+                .endpoint
+                .send_message(now, ConversationId::Peer(node_id(2)), MsgId(7), 0, "hi")
+                .unwrap();
+            net.flush(a);
+            sent = true;
+        }
+        t += 0.5;
+        net.run_until(secs(t));
+    }
+    assert_eq!(texts(&net.take_events(b)), vec!["hi"]);
+    assert!(delivered(&net.take_events(a), 7));
+}
+
+/// Mallory holds a real key and session, and seals a keepalive with the victim's address
+/// as its source; then beacons with fresh keys "from" the victim. The source of a sealed
+/// frame proves nothing about receiving, so alice still answers the victim only within the
+/// bytes it sent her.
+#[test]
+fn a_key_holder_cannot_make_an_address_proven_and_reflect_handshakes_at_it() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |c| c.discovery = false);
+    net.run_until(secs(0.5));
+    let mut m = sim::HandPeer::new(66, SocketAddr::from(([10, 0, 0, 66], 47475)), net.now);
+    m.connect(&mut net, a);
+    let victim = spoofed(7);
+    net.log = Some(Vec::new());
+    m.addr = victim;
+    m.send(&mut net, a, Vec::new());
+    let mut rng = Rng::new(3);
+    let mut bytes_in = 0usize;
+    for _ in 0..100 {
+        let d = beacon(random_key(&mut rng), victim.port(), false, "x");
+        bytes_in += d.len();
+        net.inject(a, victim, &d);
+    }
+    net.run_until(secs(30.0));
+    let out: usize = take_log(&mut net)
+        .iter()
+        .filter(|(f, t, _)| *f == addr(1) && t.ip() == victim.ip())
+        .map(|(_, _, d)| d.len())
+        .sum();
+    // The sealed keepalive's answer may add a few dozen bytes; a reflection would be 3x.
+    assert!(out <= bytes_in + 200, "{out} bytes out for {bytes_in} in");
+}
+
+/// Anyone who saw an initiation's index on the wire can answer first with garbage: the
+/// attempt survives it and takes the genuine reply.
+#[test]
+fn a_forged_reply_does_not_spoil_the_handshake_it_names() {
+    use lanchat::proto::secure::Secure;
+    let now = std::time::Instant::now();
+    let mut alice = Secure::new(identity(1), "alice", now, 1, 1);
+    let mut bob = Secure::new(identity(2), "bob", now, 1, 2);
+    alice.connect(now, node_id(2), addr(2));
+    let (_, init) = alice.poll_transmit().unwrap();
+    let Ok(Frame::HandshakeInit { sender, .. }) = Frame::decode(&init) else {
+        panic!("an initiation");
+    };
+    let forged = Frame::HandshakeReply {
+        sender: 9,
+        receiver: sender,
+        message: vec![0; 80],
+    };
+    assert!(alice.open(now, addr(2), forged).is_none());
+    bob.open(now, addr(1), Frame::decode(&init).unwrap());
+    let (_, reply) = bob.poll_transmit().unwrap();
+    let opened = alice.open(now, addr(2), Frame::decode(&reply).unwrap());
+    assert!(
+        opened.is_some_and(|o| o.established.is_some()),
+        "the genuine reply was refused"
+    );
+}

@@ -83,6 +83,13 @@ pub const GLOBAL_PER_SEC: f64 = 100.0;
 const GLOBAL_BURST: f64 = 200.0;
 /// A cookie secret is replaced this often; cookies made with the one before still count.
 const COOKIE_LIFE: Duration = Duration::from_secs(120);
+/// Probes (one-shot initiations toward hinted addresses) in flight per key, and in all.
+const MAX_PROBES_PER_KEY: usize = 4;
+const MAX_PROBES: usize = 512;
+/// Under load, initiations with a valid cookie from one IP (any port): a burst, then a rate,
+/// so that one host with many ports cannot spend the global budget alone.
+const LOADED_IP_BURST: f64 = 16.0;
+const LOADED_IP_PER_SEC: f64 = 4.0;
 /// Keys whose latest IK timestamp is remembered (across restarts too).
 const MAX_TIMESTAMPS: usize = 16_384;
 /// Ephemeral keys of recent initiations, remembered to drop replays.
@@ -256,6 +263,11 @@ pub struct Opened {
     /// What a sealed frame carried: an encoded frame, or nothing (a keepalive, or the proof
     /// that a handshake's reply arrived).
     pub plaintext: Vec<u8>,
+    /// With `established`: the address the handshake proved the key holder receives at
+    /// (where our handshake message went, which the answer depended on). `addr`, the source
+    /// of a datagram, proves nothing about receiving: a key holder can put any source on
+    /// its sealed frames.
+    pub proven: Option<SocketAddr>,
 }
 
 enum Role {
@@ -263,6 +275,9 @@ enum Role {
     Initiator {
         peer: NodeId,
         cookie: Option<[u8; wire::COOKIE_BYTES]>,
+        /// A one-shot probe toward a hinted address (see [`Secure::probe`]), not the link's
+        /// own attempt.
+        probe: bool,
     },
     /// Our XX reply, waiting for the initiator's final message.
     Responder { remote: u32 },
@@ -272,6 +287,9 @@ struct Pending {
     hs: HandshakeState,
     role: Role,
     created: Instant,
+    /// Where our last handshake message went: the answer proves that the key holder
+    /// receives there (whatever source address the answer itself carries).
+    sent_to: SocketAddr,
 }
 
 struct Session {
@@ -292,6 +310,8 @@ struct Session {
     unproven: Option<String>,
     /// The IK timestamp of the initiation that made it (IK responder only).
     timestamp: Option<u64>,
+    /// Where an unproven session's reply went (IK responder only).
+    sent_to: SocketAddr,
 }
 
 /// An XX initiator's final message, sent again (backing off) until the responder answers.
@@ -342,6 +362,8 @@ pub struct Secure {
     recent_e: HashSet<[u8; 32]>,
     recent_e_order: VecDeque<[u8; 32]>,
     buckets: HashMap<SocketAddr, Bucket>,
+    /// Per source IP, used only under load (see [`LOADED_IP_BURST`]).
+    ip_buckets: HashMap<IpAddr, Bucket>,
     /// Handshake work for all sources together.
     global: Bucket,
     cookie_secret: [u8; 32],
@@ -382,6 +404,7 @@ impl Secure {
             recent_e: HashSet::new(),
             recent_e_order: VecDeque::new(),
             buckets: HashMap::new(),
+            ip_buckets: HashMap::new(),
             global: Bucket {
                 tokens: GLOBAL_BURST,
                 at: start,
@@ -618,7 +641,6 @@ impl Secure {
     }
 
     fn initiate(&mut self, now: Instant, peer: NodeId) {
-        let idx = self.new_index();
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
@@ -630,11 +652,75 @@ impl Secure {
         let attempts = link.attempts;
         let addr = link.addr;
         let cookie = link.cookie.filter(|(at, _)| *at == addr).map(|(_, c)| c);
-        let pattern = if self.pinned.contains(&peer) && attempts <= IK_ATTEMPTS {
-            Pattern::Ik
-        } else {
-            Pattern::Xx
-        };
+        let ik = self.pinned.contains(&peer) && attempts <= IK_ATTEMPTS;
+        if let Some(idx) = self.send_initiation(now, peer, addr, ik, cookie, false)
+            && let Some(link) = self.links.get_mut(&peer)
+        {
+            link.initiating = Some(idx);
+        }
+    }
+
+    /// One handshake attempt toward `addr`, a hint (a beacon named it): it does not take the
+    /// place of the link's own attempt, does not move where the link's attempts go, and is
+    /// never retried. So hints, forged or not, can neither hold up nor redirect the
+    /// handshakes toward where a key was last proven. At most [`MAX_PROBES_PER_KEY`] per key
+    /// (the oldest gives way) and [`MAX_PROBES`] in all; none while a session is up or a
+    /// probe to the same address is in flight.
+    pub fn probe(&mut self, now: Instant, peer: NodeId, addr: SocketAddr) {
+        if self.blocked.contains(&peer) || peer == self.me.public || self.has_session(now, &peer) {
+            return;
+        }
+        let mut mine: Vec<(Instant, u32, SocketAddr)> = self
+            .pending
+            .iter()
+            .filter_map(|(i, p)| match p.role {
+                Role::Initiator {
+                    peer: k,
+                    probe: true,
+                    ..
+                } if k == peer => Some((p.created, *i, p.sent_to)),
+                _ => None,
+            })
+            .collect();
+        if mine.iter().any(|(_, _, to)| *to == addr) {
+            return;
+        }
+        mine.sort();
+        if mine.len() >= MAX_PROBES_PER_KEY {
+            self.pending.remove(&mine[0].1);
+        }
+        let probes = self
+            .pending
+            .values()
+            .filter(|p| matches!(p.role, Role::Initiator { probe: true, .. }))
+            .count();
+        if probes >= MAX_PROBES {
+            let oldest = self
+                .pending
+                .iter()
+                .filter(|(_, p)| matches!(p.role, Role::Initiator { probe: true, .. }))
+                .min_by_key(|(i, p)| (p.created, **i))
+                .map(|(i, _)| *i);
+            if let Some(i) = oldest {
+                self.pending.remove(&i);
+            }
+        }
+        let ik = self.pinned.contains(&peer);
+        self.send_initiation(now, peer, addr, ik, None, true);
+    }
+
+    /// Builds and queues an initiation to `peer` at `addr`; its index.
+    fn send_initiation(
+        &mut self,
+        now: Instant,
+        peer: NodeId,
+        addr: SocketAddr,
+        ik: bool,
+        cookie: Option<[u8; wire::COOKIE_BYTES]>,
+        probe: bool,
+    ) -> Option<u32> {
+        let idx = self.new_index();
+        let pattern = if ik { Pattern::Ik } else { Pattern::Xx };
         let built = match pattern {
             Pattern::Ik => builder(IK).and_then(|b| {
                 b.local_private_key(&self.me.secret)?
@@ -649,7 +735,7 @@ impl Secure {
             Ok(hs) => hs,
             Err(e) => {
                 tracing::error!(%e, "could not start a handshake");
-                return;
+                return None;
             }
         };
         let payload = match pattern {
@@ -659,7 +745,7 @@ impl Secure {
         let mut msg = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
         let Ok(n) = hs.write_message(&payload, &mut msg) else {
             tracing::error!("could not write a handshake initiation");
-            return;
+            return None;
         };
         msg.truncate(n);
         let frame = Frame::HandshakeInit {
@@ -670,20 +756,23 @@ impl Secure {
         };
         let Ok(bytes) = frame.encode() else {
             tracing::error!("could not encode a handshake initiation");
-            return;
+            return None;
         };
         self.pending.insert(
             idx,
             Pending {
                 hs,
-                role: Role::Initiator { peer, cookie },
+                role: Role::Initiator {
+                    peer,
+                    cookie,
+                    probe,
+                },
                 created: now,
+                sent_to: addr,
             },
         );
-        if let Some(link) = self.links.get_mut(&peer) {
-            link.initiating = Some(idx);
-        }
         self.out.push_back((addr, bytes));
+        Some(idx)
     }
 
     /// Takes a handshake or sealed frame from `src`. Anything else is not ours to handle and
@@ -757,28 +846,44 @@ impl Secure {
         cookie: [u8; wire::COOKIE_BYTES],
     ) {
         let Some(Pending {
-            role: Role::Initiator { peer, cookie: sent },
+            role:
+                Role::Initiator {
+                    peer,
+                    cookie: sent,
+                    probe,
+                },
+            sent_to,
             ..
         }) = self.pending.get(&receiver)
         else {
             self.stats.unknown_session += 1;
             return;
         };
-        let peer = *peer;
-        if *sent == Some(cookie) {
+        let (peer, probe, sent_to) = (*peer, *probe, *sent_to);
+        // One cookie per attempt: an attempt that carried one is not sent again (so forged
+        // cookies cannot make us initiate over and over), and the cookie must come from
+        // where the attempt went.
+        if sent.is_some() || sent_to != src {
+            self.stats.unknown_session += 1;
+            return;
+        }
+        self.pending.remove(&receiver);
+        self.stats.cookies_used += 1;
+        if probe {
+            let ik = self.pinned.contains(&peer);
+            self.send_initiation(now, peer, src, ik, Some(cookie), true);
             return;
         }
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
-        if link.initiating != Some(receiver) || link.addr != src {
-            self.stats.unknown_session += 1;
+        if link.initiating != Some(receiver) {
             return;
         }
+        link.initiating = None;
         link.cookie = Some((src, cookie));
         // Not a new attempt: the same one, proving its address.
         link.attempts = link.attempts.saturating_sub(1);
-        self.stats.cookies_used += 1;
         self.initiate(now, peer);
     }
 
@@ -797,6 +902,32 @@ impl Secure {
         });
         let refill = now.saturating_duration_since(b.at).as_secs_f64() * RATE_PER_SEC;
         b.tokens = (b.tokens + refill).min(RATE_BURST);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Under load: one host (any number of ports, each with a valid cookie) gets at most a
+    /// share of the global budget.
+    fn allow_loaded_ip(&mut self, now: Instant, ip: IpAddr) -> bool {
+        if self.ip_buckets.len() >= MAX_RATE_SOURCES && !self.ip_buckets.contains_key(&ip) {
+            let full_after = Duration::from_secs_f64(LOADED_IP_BURST / LOADED_IP_PER_SEC);
+            self.ip_buckets
+                .retain(|_, b| now.saturating_duration_since(b.at) < full_after);
+            if self.ip_buckets.len() >= MAX_RATE_SOURCES {
+                return false;
+            }
+        }
+        let b = self.ip_buckets.entry(ip).or_insert(Bucket {
+            tokens: LOADED_IP_BURST,
+            at: now,
+        });
+        let refill = now.saturating_duration_since(b.at).as_secs_f64() * LOADED_IP_PER_SEC;
+        b.tokens = (b.tokens + refill).min(LOADED_IP_BURST);
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -848,7 +979,10 @@ impl Secure {
             }
             return None;
         }
-        if self.global.tokens < 1.0 || !self.allow(now, src) {
+        if self.global.tokens < 1.0
+            || !self.allow(now, src)
+            || (under_load && !self.allow_loaded_ip(now, src.ip()))
+        {
             self.stats.rate_limited += 1;
             return None;
         }
@@ -933,6 +1067,7 @@ impl Secure {
                         unconfirmed: None,
                         unproven: Some(name),
                         timestamp: Some(timestamp),
+                        sent_to: src,
                     },
                 );
                 None
@@ -944,6 +1079,7 @@ impl Secure {
                         hs,
                         role: Role::Responder { remote: sender },
                         created: now,
+                        sent_to: src,
                     },
                 );
                 self.out.push_back((src, bytes));
@@ -969,10 +1105,17 @@ impl Secure {
             self.stats.unknown_session += 1;
             return None;
         }
-        let mut pending = self.pending.remove(&receiver)?;
+        // Read in place: a forged message (anyone who saw the index on the wire can send
+        // one) fails to decrypt and leaves the attempt as it was, for the genuine answer.
+        let pending = self.pending.get_mut(&receiver)?;
         let mut payload = vec![0u8; wire::MAX_HANDSHAKE_MESSAGE];
         let read = pending.hs.read_message(message, &mut payload);
-        let Some((_, name)) = read.ok().and_then(|n| parse_payload(&payload[..n])) else {
+        let Ok(n) = read else {
+            self.stats.bad_auth += 1;
+            return None;
+        };
+        let pending = self.pending.remove(&receiver)?;
+        let Some((_, name)) = parse_payload(&payload[..n]) else {
             self.stats.bad_auth += 1;
             return None;
         };
@@ -992,6 +1135,7 @@ impl Secure {
         let Role::Initiator { peer, .. } = pending.role else {
             return None;
         };
+        let proven = pending.sent_to;
         if remote_key(&pending.hs) != Some(peer) {
             // Someone else answered at that address: not the key we meant to reach.
             self.stats.wrong_key += 1;
@@ -1041,6 +1185,7 @@ impl Secure {
             addr: src,
             established: Some(name),
             plaintext: Vec::new(),
+            proven: Some(proven),
         })
     }
 
@@ -1056,6 +1201,7 @@ impl Secure {
         let Role::Responder { remote } = pending.role else {
             return None;
         };
+        let proven = pending.sent_to;
         let peer = remote_key(&pending.hs)?;
         if self.blocked.contains(&peer) {
             self.stats.blocked += 1;
@@ -1071,6 +1217,7 @@ impl Secure {
             addr: src,
             established: Some(name),
             plaintext: Vec::new(),
+            proven: Some(proven),
         })
     }
 
@@ -1105,6 +1252,7 @@ impl Secure {
                 }),
                 unproven: None,
                 timestamp: None,
+                sent_to: addr,
             },
         );
         self.link_session(idx, peer, addr)
@@ -1162,6 +1310,7 @@ impl Secure {
         let peer = s.peer;
         let established = s.unproven.take();
         let timestamp = s.timestamp.take();
+        let proven = established.as_ref().map(|_| s.sent_to);
         if established.is_some() {
             // The IK initiator used the session we answered it with: it holds its key and
             // receives where we sent the answer. Only now does the handshake count.
@@ -1185,6 +1334,7 @@ impl Secure {
             addr: src,
             established,
             plaintext,
+            proven,
         })
     }
 

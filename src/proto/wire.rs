@@ -420,6 +420,11 @@ pub enum EncodeError {
     Invalid(&'static str),
 }
 
+/// Is this (native) datagram a sealed frame? (It may still fail to decode.)
+pub fn is_sealed(data: &[u8]) -> bool {
+    data.get(MAGIC.len() + 1) == Some(&KIND_SEALED)
+}
+
 /// Does this datagram claim to be ours? (It may still fail to decode.)
 pub fn is_native(data: &[u8]) -> bool {
     data.first() == Some(&MAGIC[0])

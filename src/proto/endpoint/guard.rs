@@ -60,8 +60,16 @@ impl Guard {
     /// May `payload` go to `addr`? Plain text goes (only where the user chose to write), and
     /// so does anything to a proven address or one the user `named`; anything else spends
     /// its size from the IP's credit, or is refused.
+    ///
+    /// Sealed frames go too: they only ever go where a session's key holder sent its own
+    /// latest authenticated datagram from, and how much we send on a session follows what
+    /// that key holder sends (acks, keepalives, messages the user typed).
     pub(super) fn may_send(&mut self, addr: SocketAddr, payload: &[u8], named: bool) -> bool {
-        if !wire::is_native(payload) || self.proven.contains(&addr) || named {
+        if !wire::is_native(payload)
+            || wire::is_sealed(payload)
+            || self.proven.contains(&addr)
+            || named
+        {
             return true;
         }
         match self.credit.get_mut(&addr.ip()) {
@@ -73,10 +81,16 @@ impl Guard {
         }
     }
 
-    /// Authenticated traffic came from `addr`: it receives, and a lanchat key is there.
-    pub(super) fn on_authenticated(&mut self, addr: SocketAddr) {
-        self.proven.insert(addr);
+    /// Authenticated traffic came from `addr` (so a lanchat key is there), and a handshake
+    /// proved that its key holder receives at `proven`. The source of a datagram proves
+    /// nothing about receiving (a key holder can write any source on its sealed frames), so
+    /// only `proven` is spared the credit rule.
+    pub(super) fn on_authenticated(&mut self, addr: SocketAddr, proven: Option<SocketAddr>) {
         self.lanchat.insert(addr);
+        if let Some(proven) = proven {
+            self.proven.insert(proven);
+            self.lanchat.insert(proven);
+        }
     }
 
     /// `addr` was proven in an earlier run (a remembered peer's address), or in the clear
@@ -189,7 +203,11 @@ mod tests {
         let b = beacon();
         assert!(guard.may_send(addr(1, 5), &b, true), "the user named it");
         assert!(guard.may_send(addr(1, 5), b"hello\n", false), "plain text");
-        guard.on_authenticated(addr(3, 5));
+        guard.on_authenticated(addr(3, 9), Some(addr(3, 5)));
+        assert!(
+            !guard.may_send(addr(3, 9), &b, false),
+            "a source proves nothing"
+        );
         assert!(guard.may_send(addr(3, 5), &b, false));
         assert!(
             !guard.may_send(addr(3, 6), &b, false),

@@ -537,8 +537,9 @@ impl Endpoint {
             addr,
             established,
             plaintext,
+            proven,
         } = o;
-        self.guard.on_authenticated(addr);
+        self.guard.on_authenticated(addr, proven);
         if let Some(name) = established {
             self.on_established(now, peer, addr, &name);
         }
@@ -603,7 +604,7 @@ impl Endpoint {
         self.stats.beacons += 1;
         let standing = if self.trust.is_refused(&b.node) {
             Standing::Refused
-        } else if self.secure.is_linked(now, &b.node) {
+        } else if self.secure.has_session(now, &b.node) {
             Standing::Linked
         } else if self.peers.contains(&b.node) {
             Standing::Peer
@@ -621,12 +622,19 @@ impl Endpoint {
                 if let Some(old) = evicted {
                     self.secure.forget(&old);
                 }
-                if self.peers.has_waiting(&b.node) {
-                    // Messages wait for it: keep trying while it is likely there.
+                // The hint gets one probe of its own: it neither holds up nor moves the
+                // link's attempts, so forged hints cannot keep a peer away.
+                let known_at = self.peers.addr(&b.node);
+                if known_at != Some(hint) || !self.peers.has_waiting(&b.node) {
+                    self.secure.probe(now, b.node, hint);
+                }
+                if let Some(at) = known_at
+                    && self.peers.has_waiting(&b.node)
+                {
+                    // Messages wait for it: keep trying where it was last proven, while it
+                    // is likely there (it just announced itself).
                     let until = now + self.cfg.peer_timeout;
-                    self.secure.connect_until(now, b.node, hint, until);
-                } else {
-                    self.secure.connect(now, b.node, hint);
+                    self.secure.connect_until(now, b.node, at, until);
                 }
             }
         }
