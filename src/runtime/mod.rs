@@ -22,7 +22,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use storage::StoreHandle;
+use storage::{StoreEvent, StoreHandle};
 use tokio::sync::mpsc;
 
 /// The history database, in the data dir.
@@ -613,6 +613,85 @@ impl Node {
                 self.endpoint.confirm_stored(mono_now(), peer, &[id]);
             } else {
                 self.endpoint.store_failed(peer, id);
+            }
+        }
+    }
+
+    /// Does the node's part of a store reply (received messages now stored are
+    /// acknowledged, ones that could not be are let go so that their senders try again) and
+    /// returns what is left for the front end to show. The one place both front ends take
+    /// the store's replies from.
+    pub fn settle(&mut self, reply: storage::Reply) -> Vec<StoreEvent> {
+        use storage::Reply;
+        match reply {
+            Reply::Inserted(list) => {
+                self.stored(&list);
+                list.into_iter()
+                    .filter_map(|(m, seq)| {
+                        // `None`: a copy of a message already stored, shown once already.
+                        let seq = seq?;
+                        Some(if m.author == store::Author::Me {
+                            StoreEvent::Mine { id: m.id, seq }
+                        } else {
+                            StoreEvent::Received {
+                                conversation: m.conversation,
+                                sent_at_ms: m.sent_at_ms,
+                                message: m.stored(seq),
+                            }
+                        })
+                    })
+                    .collect()
+            }
+            Reply::Page {
+                conversation,
+                page,
+                messages,
+                more,
+            } => vec![StoreEvent::Page {
+                conversation,
+                page,
+                messages,
+                more,
+            }],
+            Reply::Search { query, hits } => vec![StoreEvent::Search { query, hits }],
+            Reply::Read { peer, ids } => vec![StoreEvent::Read { peer, ids }],
+            Reply::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            } => vec![StoreEvent::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            }],
+            Reply::Recalled {
+                conversation,
+                author,
+                target,
+                id,
+                result,
+            } => {
+                self.recall_stored(author, id, result.is_ok());
+                match result {
+                    Ok(true) => vec![StoreEvent::Recalled {
+                        conversation,
+                        author,
+                        target,
+                    }],
+                    Ok(false) => Vec::new(),
+                    Err(error) => vec![StoreEvent::RecallFailed { error }],
+                }
+            }
+            Reply::Failed { error, messages } => {
+                self.store_failed(&messages);
+                let mine = messages
+                    .iter()
+                    .filter(|m| m.author == store::Author::Me)
+                    .map(|m| m.id)
+                    .collect();
+                vec![StoreEvent::Failed { error, mine }]
             }
         }
     }

@@ -13,6 +13,7 @@ use super::{
     conversation_from_key, conversation_key, message_from_row,
 };
 use crate::inert::{push_visible, visible};
+use crate::message::{chosen_name, display_name, short_id};
 use crate::proto::ConversationId;
 use std::collections::HashMap;
 use std::io::Write;
@@ -48,38 +49,32 @@ struct Names {
 }
 
 impl Names {
+    /// My alias for `who` and the name it gave, by the keys they are kept under.
+    fn known(&self, who: &ConversationId) -> (Option<&str>, Option<&str>) {
+        let key = conversation_key(who);
+        (
+            self.aliases.get(&key).map(String::as_str),
+            self.peers.get(&key).map(String::as_str),
+        )
+    }
+
     fn title(&self, conv: &ConversationId) -> String {
-        let key = conversation_key(conv);
-        let (name, short) = match conv {
-            ConversationId::Peer(id) => (
-                self.aliases.get(&key).or_else(|| self.peers.get(&key)),
-                id.short(),
-            ),
-            ConversationId::Raw(addr) => (self.aliases.get(&key), addr.to_string()),
-        };
-        match name {
+        let (alias, name) = self.known(conv);
+        let short = short_id(conv);
+        match chosen_name(conv, alias, name) {
             Some(name) => format!("{name} ({short})"),
             None => short,
         }
     }
 
     fn author(&self, author: &Author) -> String {
-        match author {
-            Author::Me => "me".to_owned(),
-            Author::Peer(id) => {
-                let key = id.to_hex();
-                self.aliases
-                    .get(&key)
-                    .or_else(|| self.peers.get(&key))
-                    .cloned()
-                    .unwrap_or_else(|| id.short())
-            }
-            Author::Raw(addr) => self
-                .aliases
-                .get(&addr.to_string())
-                .cloned()
-                .unwrap_or_else(|| addr.to_string()),
-        }
+        let who = match author {
+            Author::Me => return "me".to_owned(),
+            Author::Peer(id) => ConversationId::Peer(*id),
+            Author::Raw(addr) => ConversationId::Raw(*addr),
+        };
+        let (alias, name) = self.known(&who);
+        display_name(&who, alias, name)
     }
 }
 
