@@ -128,7 +128,10 @@ mod tests {
         let raw = ConversationId::Raw("192.168.1.20:9999".parse().unwrap());
         assert_eq!(display_name(&raw, Some("printer"), None), "printer");
         // A plain-text peer has no handshake: a name for it is not its own.
-        assert_eq!(display_name(&raw, None, Some("claimed")), "192.168.1.20:9999");
+        assert_eq!(
+            display_name(&raw, None, Some("claimed")),
+            "192.168.1.20:9999"
+        );
         assert_eq!(chosen_name(&raw, None, Some("claimed")), None);
     }
 }

@@ -716,3 +716,115 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Author, Message};
+    use storage::Reply;
+
+    fn node() -> (Node, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::loopback("me", dir.path());
+        let node = Node::start(&settings, Identity::from_secret([1; 32])).unwrap();
+        (node, dir)
+    }
+
+    fn theirs(peer: NodeId, id: u64, text: &str) -> NewMessage {
+        NewMessage {
+            conversation: ConversationId::Peer(peer),
+            id: MsgId(id),
+            author: Author::Peer(peer),
+            sent_at_ms: 900,
+            received_at_ms: 1000,
+            text: text.to_owned(),
+            state: None,
+            quote: Some(Quote {
+                id: MsgId(50),
+                author: peer,
+                excerpt: "what they claim I said".into(),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_batch_shows_each_new_message_once_as_the_app_holds_it() {
+        let (mut node, _dir) = node();
+        let peer = NodeId([2; 32]);
+        let first = theirs(peer, 1, "hello");
+        let copy = theirs(peer, 2, "hello again");
+        let mine = NewMessage {
+            author: Author::Me,
+            state: Some(DeliveryState::Sending),
+            quote: None,
+            ..theirs(peer, 3, "mine")
+        };
+        let events = node.settle(Reply::Inserted(vec![
+            (first.clone(), Some(7)),
+            (copy, None),
+            (mine, Some(8)),
+        ]));
+        let [
+            StoreEvent::Received {
+                conversation,
+                message,
+                sent_at_ms,
+            },
+            StoreEvent::Mine { id, seq },
+        ] = events.as_slice()
+        else {
+            panic!("expected one received and one of mine, got {events:?}");
+        };
+        assert_eq!(*conversation, ConversationId::Peer(peer));
+        assert_eq!(*sent_at_ms, 900);
+        // This machine's clock, its place in the history; the quote is still a claim.
+        assert_eq!(
+            *message,
+            Message {
+                seq: Some(7),
+                quote: first.quote,
+                ..Message::new(MsgId(1), Author::Peer(peer), 1000, "hello".into())
+            }
+        );
+        assert_eq!((*id, *seq), (MsgId(3), 8));
+    }
+
+    #[tokio::test]
+    async fn what_was_not_stored_names_my_messages_and_a_lost_recall_says_so() {
+        let (mut node, _dir) = node();
+        let peer = NodeId([2; 32]);
+        let mine = NewMessage {
+            author: Author::Me,
+            ..theirs(peer, 3, "mine")
+        };
+        let events = node.settle(Reply::Failed {
+            error: "disk full".into(),
+            messages: vec![theirs(peer, 1, "theirs"), mine],
+        });
+        assert!(
+            matches!(events.as_slice(), [StoreEvent::Failed { error, mine }]
+                if error == "disk full" && mine == &[MsgId(3)]),
+            "{events:?}"
+        );
+        let events = node.settle(Reply::Recalled {
+            conversation: ConversationId::Peer(peer),
+            author: Author::Peer(peer),
+            target: MsgId(1),
+            id: Some(MsgId(9)),
+            result: Err("disk full".into()),
+        });
+        assert!(
+            matches!(events.as_slice(), [StoreEvent::RecallFailed { error }] if error == "disk full"),
+            "{events:?}"
+        );
+        // A recall that matched nothing shows nothing.
+        let events = node.settle(Reply::Recalled {
+            conversation: ConversationId::Peer(peer),
+            author: Author::Peer(peer),
+            target: MsgId(1),
+            id: Some(MsgId(9)),
+            result: Ok(false),
+        });
+        assert!(events.is_empty(), "{events:?}");
+    }
+}

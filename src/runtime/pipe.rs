@@ -16,9 +16,9 @@
 use super::storage::StoreEvent;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
+use crate::message::{Author, display_name};
 use crate::proto::{self, ConversationId, Identity, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
-use crate::message::{Author, display_name};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -477,14 +477,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 message: m,
                 sent_at_ms,
             } => {
-                let out = message(
-                    node,
-                    conversation,
-                    m.id,
-                    Some(sent_at_ms),
-                    m.text,
-                    m.quote,
-                );
+                let out = message(node, conversation, m.id, Some(sent_at_ms), m.text, m.quote);
                 self.emit(&out).await
             }
             StoreEvent::Recalled {

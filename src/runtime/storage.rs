@@ -141,7 +141,10 @@ pub enum StoreEvent {
         sent_at_ms: i64,
     },
     /// One of my messages took its place in the history.
-    Mine { id: MsgId, seq: i64 },
+    Mine {
+        id: MsgId,
+        seq: i64,
+    },
     Page {
         conversation: ConversationId,
         page: Page,
@@ -153,7 +156,10 @@ pub enum StoreEvent {
         hits: Vec<Hit>,
     },
     /// A read receipt from `peer`, checked by the store: these of my messages to it are read.
-    Read { peer: NodeId, ids: Vec<MsgId> },
+    Read {
+        peer: NodeId,
+        ids: Vec<MsgId>,
+    },
     /// The start of the text a reply quotes, if the quoted message is in its conversation.
     QuoteChecked {
         conversation: ConversationId,
@@ -168,9 +174,14 @@ pub enum StoreEvent {
         target: MsgId,
     },
     /// A recall could not be stored.
-    RecallFailed { error: String },
+    RecallFailed {
+        error: String,
+    },
     /// Messages could not be stored; `mine` are my own among them.
-    Failed { error: String, mine: Vec<MsgId> },
+    Failed {
+        error: String,
+        mine: Vec<MsgId>,
+    },
 }
 
 /// The loop's end of the store thread.

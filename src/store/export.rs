@@ -1,8 +1,9 @@
 //! Writing history out as Markdown, plain text or JSON lines.
 //!
 //! Messages are streamed from the database, never loaded all at once. Times are UTC,
-//! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names are the
-//! conversation's alias, else the peer's announced name, else the short key; mine are "me".
+//! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names follow the
+//! one rule of [`crate::message::display_name`] (alias, else the peer's announced name, else
+//! the short key); mine are "me".
 //! Peer text leaves inert, by one rule for all three formats ([`crate::inert`]): the
 //! Markdown and text formats are for people, so control, C1 and bidi characters are shown
 //! visibly (`^[`, `<9B>`, `<U+202E>`) and Markdown syntax in names and text is escaped; JSON

@@ -70,12 +70,7 @@ impl Store {
 impl Store {
     /// Messages after `after_seq` whose text is `LIKE` the escaped `pattern`, newest first,
     /// at most `limit`.
-    fn scan(
-        &self,
-        after_seq: i64,
-        pattern: &str,
-        limit: usize,
-    ) -> Result<Vec<Hit>, StoreError> {
+    fn scan(&self, after_seq: i64, pattern: &str, limit: usize) -> Result<Vec<Hit>, StoreError> {
         let path = &self.path;
         let mut stmt = self
             .conn
