@@ -18,6 +18,27 @@ pub enum Author {
     Raw(SocketAddr),
 }
 
+impl Author {
+    /// The peer or address that wrote it; `None` for mine.
+    pub fn who(&self) -> Option<ConversationId> {
+        match self {
+            Author::Me => None,
+            Author::Peer(id) => Some(ConversationId::Peer(*id)),
+            Author::Raw(addr) => Some(ConversationId::Raw(*addr)),
+        }
+    }
+}
+
+impl From<ConversationId> for Author {
+    /// The author of what arrives in a conversation: its peer.
+    fn from(c: ConversationId) -> Author {
+        match c {
+            ConversationId::Peer(id) => Author::Peer(id),
+            ConversationId::Raw(addr) => Author::Raw(addr),
+        }
+    }
+}
+
 /// A message as the app shows it and the store gives it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

@@ -525,10 +525,9 @@ impl App {
     }
 
     pub fn author_name(&self, author: &Author) -> String {
-        match author {
-            Author::Me => self.me.name.clone(),
-            Author::Peer(node) => self.title(&ConversationId::Peer(*node)),
-            Author::Raw(addr) => self.title(&ConversationId::Raw(*addr)),
+        match author.who() {
+            None => self.me.name.clone(),
+            Some(who) => self.title(&who),
         }
     }
 
@@ -1055,13 +1054,9 @@ impl App {
                 text,
                 quote,
             } => {
-                let author = match conversation {
-                    ConversationId::Peer(node) => Author::Peer(node),
-                    ConversationId::Raw(addr) => Author::Raw(addr),
-                };
                 let message = Message {
                     quote,
-                    ..Message::new(id, author, now_ms, text)
+                    ..Message::new(id, conversation.into(), now_ms, text)
                 };
                 self.received(now_ms, conversation, message);
             }

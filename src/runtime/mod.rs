@@ -477,10 +477,7 @@ impl Node {
                 } => inserts.push(NewMessage {
                     conversation,
                     id,
-                    author: match conversation {
-                        ConversationId::Peer(p) => store::Author::Peer(p),
-                        ConversationId::Raw(a) => store::Author::Raw(a),
-                    },
+                    author: conversation.into(),
                     sent_at_ms: sent_at_ms.unwrap_or(now_ms),
                     received_at_ms: now_ms,
                     text,

@@ -69,10 +69,8 @@ impl Names {
     }
 
     fn author(&self, author: &Author) -> String {
-        let who = match author {
-            Author::Me => return "me".to_owned(),
-            Author::Peer(id) => ConversationId::Peer(*id),
-            Author::Raw(addr) => ConversationId::Raw(*addr),
+        let Some(who) = author.who() else {
+            return "me".to_owned();
         };
         let (alias, name) = self.known(&who);
         display_name(&who, alias, name)

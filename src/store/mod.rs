@@ -139,10 +139,7 @@ impl Author {
         if s == "me" {
             return Some(Author::Me);
         }
-        match conversation_from_key(s)? {
-            ConversationId::Peer(id) => Some(Author::Peer(id)),
-            ConversationId::Raw(addr) => Some(Author::Raw(addr)),
-        }
+        conversation_from_key(s).map(Author::from)
     }
 }
 
