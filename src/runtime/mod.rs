@@ -2,7 +2,8 @@
 //!
 //! A [`Node`] owns the sockets and the sans-IO endpoint. The terminal front end ([`tui`]) and
 //! the JSON-lines front end ([`pipe`]) each run one `select!` loop that feeds the node and
-//! their model, carries out effects and draws or prints.
+//! their model, carries out effects and draws or prints. The store's replies reach both
+//! through [`Node::settle`], which does the node's part and says what is left to show.
 
 pub mod export;
 pub mod net;
