@@ -42,7 +42,7 @@ fn serve(app: &mut App, store: &Store, effects: Vec<Effect>) {
                 Msg::History {
                     conversation,
                     page,
-                    messages: messages.into_iter().map(tui::app_message).collect(),
+                    messages,
                     more,
                 },
             ));

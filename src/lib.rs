@@ -7,6 +7,7 @@
 pub mod app;
 pub mod config;
 pub mod inert;
+pub mod message;
 pub mod proto;
 pub mod rng;
 pub mod runtime;

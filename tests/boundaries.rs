@@ -101,3 +101,27 @@ fn the_checker_catches_a_violation() {
     let doc_only = code_only("// tokio is mentioned only in a comment");
     assert!(!FORBIDDEN.iter().any(|w| doc_only.contains(w)));
 }
+
+#[test]
+fn message_types_sit_below_app_and_store() {
+    // `message` holds what `app` and `store` share: it may know `proto`'s ids and nothing
+    // above it, and does no IO.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/message.rs");
+    let text = fs::read_to_string(&path).expect("src/message.rs");
+    let code = code_only(match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => &text,
+    });
+    let above = ["crate::app", "crate::ui", "crate::config"];
+    let found: Vec<&str> = FORBIDDEN
+        .iter()
+        .chain(&above)
+        .copied()
+        .filter(|w| code.contains(w))
+        .collect();
+    assert!(found.is_empty(), "src/message.rs uses {found:?}");
+    assert!(
+        code.contains("pub struct Message"),
+        "the check reads the right file"
+    );
+}

@@ -3,28 +3,13 @@
 
 use super::{
     App, Author, Conversation, Effect, MAX_CONVERSATIONS, MAX_MESSAGES_IN_MEMORY, MAX_STRANGERS,
-    Message, Notice, PeerInfo, mentions,
+    Message, Notice, Page, PeerInfo, mentions,
 };
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, wire};
 use crate::ui;
 
 /// Messages fetched per page.
 pub const PAGE: usize = 200;
-
-/// Which page of a conversation to fetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    /// The newest messages.
-    Latest,
-    /// The oldest messages.
-    Oldest,
-    /// Messages older than this position.
-    Before(i64),
-    /// Messages newer than this position.
-    After(i64),
-    /// Messages around this position (a search hit).
-    Around(i64),
-}
 
 /// A conversation as the store remembers it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,9 +18,11 @@ pub use conversations::Conversations;
 
 pub use switcher::Switcher;
 
-pub use search::{Hit, SEARCH_LIMIT, SearchView};
+pub use search::{SEARCH_LIMIT, SearchView};
 
-pub use history::{ConversationSummary, PAGE, Page};
+pub use history::{ConversationSummary, PAGE};
+
+pub use crate::message::{Author, Hit, Message, Page};
 
 pub use editor::{Editor, MAX_INPUT_BYTES};
 
@@ -79,51 +81,6 @@ pub struct PeerTrust {
     pub trust: proto::Trust,
     /// Another known key uses the same name.
     pub same_name_as: Option<NodeId>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Author {
-    Me,
-    Peer(NodeId),
-    Raw(SocketAddr),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub id: MsgId,
-    pub author: Author,
-    /// When it was sent (mine) or received (theirs), Unix milliseconds on this machine's
-    /// clock. A peer's own timestamp is not trusted for display.
-    pub time_ms: i64,
-    pub text: String,
-    /// Delivery state of my messages; `None` for received ones.
-    pub state: Option<DeliveryState>,
-    /// Position in the store (arrival order), once stored.
-    pub seq: Option<i64>,
-    /// The message this one replies to.
-    pub quote: Option<Quote>,
-    /// The quoted message was found in this conversation, so `quote` holds its real author
-    /// and the start of its real text. Otherwise `quote` is only what the sender claims.
-    pub quote_found: bool,
-    /// Its author took it back: the text is gone.
-    pub recalled: bool,
-}
-
-impl Message {
-    /// A message with nothing but the essentials (no quote, not recalled, not stored).
-    pub fn new(id: MsgId, author: Author, time_ms: i64, text: String) -> Message {
-        Message {
-            id,
-            author,
-            time_ms,
-            text,
-            state: None,
-            seq: None,
-            quote: None,
-            quote_found: false,
-            recalled: false,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -556,25 +513,21 @@ impl App {
         self.peers.values().filter(|p| p.online).count()
     }
 
-    /// The name a conversation is shown under (not yet sanitised: the UI does that).
+    /// The name a conversation is shown under (not yet sanitised: the UI does that), by the
+    /// one rule of [`crate::message::display_name`].
     pub fn title(&self, id: &ConversationId) -> String {
-        if let Some(alias) = self.conversation(id).and_then(|c| c.alias.clone()) {
-            return alias;
-        }
-        match id {
-            ConversationId::Peer(node) => self
-                .peers
-                .get(node)
-                .map_or_else(|| node.short(), |p| p.name.clone()),
-            ConversationId::Raw(addr) => addr.to_string(),
-        }
+        let alias = self.conversation(id).and_then(|c| c.alias.as_deref());
+        let name = match id {
+            ConversationId::Peer(node) => self.peers.get(node).map(|p| p.name.as_str()),
+            ConversationId::Raw(_) => None,
+        };
+        crate::message::display_name(id, alias, name)
     }
 
     pub fn author_name(&self, author: &Author) -> String {
-        match author {
-            Author::Me => self.me.name.clone(),
-            Author::Peer(node) => self.title(&ConversationId::Peer(*node)),
-            Author::Raw(addr) => addr.to_string(),
+        match author.who() {
+            None => self.me.name.clone(),
+            Some(who) => self.title(&who),
         }
     }
 
@@ -1101,13 +1054,9 @@ impl App {
                 text,
                 quote,
             } => {
-                let author = match conversation {
-                    ConversationId::Peer(node) => Author::Peer(node),
-                    ConversationId::Raw(addr) => Author::Raw(addr),
-                };
                 let message = Message {
                     quote,
-                    ..Message::new(id, author, now_ms, text)
+                    ..Message::new(id, conversation.into(), now_ms, text)
                 };
                 self.received(now_ms, conversation, message);
             }

@@ -1,25 +1,10 @@
 //! Searching the history: `/search TEXT` (or Ctrl-F), a list of hits, Enter jumps to one.
 
-use super::{App, Author, Effect, Notice, Page};
-use crate::proto::{ConversationId, MsgId};
+use super::{App, Effect, Hit, Notice, Page};
 use crossterm::event::{KeyCode, KeyEvent};
-use std::ops::Range;
 
 /// Hits fetched per search.
 pub const SEARCH_LIMIT: usize = 200;
-
-/// One search hit, as the app shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hit {
-    pub conversation: ConversationId,
-    pub seq: i64,
-    pub id: MsgId,
-    pub author: Author,
-    pub time_ms: i64,
-    pub text: String,
-    /// Byte ranges of the query in `text`.
-    pub matches: Vec<Range<usize>>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchView {

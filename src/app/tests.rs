@@ -2685,3 +2685,18 @@ fn a_conversation_the_start_did_not_load_still_scrolls_back_into_the_store() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn a_plain_text_author_is_named_by_the_same_rule_as_its_conversation() {
+    let mut app = new_app();
+    let addr = raw_addr("10.0.0.9:9999");
+    let conversation = ConversationId::Raw(addr);
+    app.ensure_conversation(conversation);
+    assert_eq!(app.author_name(&Author::Raw(addr)), "10.0.0.9:9999");
+    if let Some(c) = app.conversation_mut(&conversation) {
+        c.alias = Some("printer".into());
+    }
+    // My alias for the address, as its title (and the export) already showed it.
+    assert_eq!(app.title(&conversation), "printer");
+    assert_eq!(app.author_name(&Author::Raw(addr)), "printer");
+}

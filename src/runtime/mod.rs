@@ -2,7 +2,8 @@
 //!
 //! A [`Node`] owns the sockets and the sans-IO endpoint. The terminal front end ([`tui`]) and
 //! the JSON-lines front end ([`pipe`]) each run one `select!` loop that feeds the node and
-//! their model, carries out effects and draws or prints.
+//! their model, carries out effects and draws or prints. The store's replies reach both
+//! through [`Node::settle`], which does the node's part and says what is left to show.
 
 pub mod export;
 pub mod net;
@@ -22,7 +23,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use storage::StoreHandle;
+use storage::{StoreEvent, StoreHandle};
 use tokio::sync::mpsc;
 
 /// The history database, in the data dir.
@@ -477,10 +478,7 @@ impl Node {
                 } => inserts.push(NewMessage {
                     conversation,
                     id,
-                    author: match conversation {
-                        ConversationId::Peer(p) => store::Author::Peer(p),
-                        ConversationId::Raw(a) => store::Author::Raw(a),
-                    },
+                    author: conversation.into(),
                     sent_at_ms: sent_at_ms.unwrap_or(now_ms),
                     received_at_ms: now_ms,
                     text,
@@ -617,6 +615,85 @@ impl Node {
         }
     }
 
+    /// Does the node's part of a store reply (received messages now stored are
+    /// acknowledged, ones that could not be are let go so that their senders try again) and
+    /// returns what is left for the front end to show. The one place both front ends take
+    /// the store's replies from.
+    pub fn settle(&mut self, reply: storage::Reply) -> Vec<StoreEvent> {
+        use storage::Reply;
+        match reply {
+            Reply::Inserted(list) => {
+                self.stored(&list);
+                list.into_iter()
+                    .filter_map(|(m, seq)| {
+                        // `None`: a copy of a message already stored, shown once already.
+                        let seq = seq?;
+                        Some(if m.author == store::Author::Me {
+                            StoreEvent::Mine { id: m.id, seq }
+                        } else {
+                            StoreEvent::Received {
+                                conversation: m.conversation,
+                                sent_at_ms: m.sent_at_ms,
+                                message: m.stored(seq),
+                            }
+                        })
+                    })
+                    .collect()
+            }
+            Reply::Page {
+                conversation,
+                page,
+                messages,
+                more,
+            } => vec![StoreEvent::Page {
+                conversation,
+                page,
+                messages,
+                more,
+            }],
+            Reply::Search { query, hits } => vec![StoreEvent::Search { query, hits }],
+            Reply::Read { peer, ids } => vec![StoreEvent::Read { peer, ids }],
+            Reply::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            } => vec![StoreEvent::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            }],
+            Reply::Recalled {
+                conversation,
+                author,
+                target,
+                id,
+                result,
+            } => {
+                self.recall_stored(author, id, result.is_ok());
+                match result {
+                    Ok(true) => vec![StoreEvent::Recalled {
+                        conversation,
+                        author,
+                        target,
+                    }],
+                    Ok(false) => Vec::new(),
+                    Err(error) => vec![StoreEvent::RecallFailed { error }],
+                }
+            }
+            Reply::Failed { error, messages } => {
+                self.store_failed(&messages);
+                let mine = messages
+                    .iter()
+                    .filter(|m| m.author == store::Author::Me)
+                    .map(|m| m.id)
+                    .collect();
+                vec![StoreEvent::Failed { error, mine }]
+            }
+        }
+    }
+
     pub fn mark_read(&mut self, peer: NodeId, ids: &[MsgId]) {
         self.endpoint.mark_read(mono_now(), peer, ids);
     }
@@ -635,5 +712,117 @@ impl Node {
                 tracing::warn!(%e, "could not save handshake times");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Author, Message};
+    use storage::Reply;
+
+    fn node() -> (Node, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::loopback("me", dir.path());
+        let node = Node::start(&settings, Identity::from_secret([1; 32])).unwrap();
+        (node, dir)
+    }
+
+    fn theirs(peer: NodeId, id: u64, text: &str) -> NewMessage {
+        NewMessage {
+            conversation: ConversationId::Peer(peer),
+            id: MsgId(id),
+            author: Author::Peer(peer),
+            sent_at_ms: 900,
+            received_at_ms: 1000,
+            text: text.to_owned(),
+            state: None,
+            quote: Some(Quote {
+                id: MsgId(50),
+                author: peer,
+                excerpt: "what they claim I said".into(),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_batch_shows_each_new_message_once_as_the_app_holds_it() {
+        let (mut node, _dir) = node();
+        let peer = NodeId([2; 32]);
+        let first = theirs(peer, 1, "hello");
+        let copy = theirs(peer, 2, "hello again");
+        let mine = NewMessage {
+            author: Author::Me,
+            state: Some(DeliveryState::Sending),
+            quote: None,
+            ..theirs(peer, 3, "mine")
+        };
+        let events = node.settle(Reply::Inserted(vec![
+            (first.clone(), Some(7)),
+            (copy, None),
+            (mine, Some(8)),
+        ]));
+        let [
+            StoreEvent::Received {
+                conversation,
+                message,
+                sent_at_ms,
+            },
+            StoreEvent::Mine { id, seq },
+        ] = events.as_slice()
+        else {
+            panic!("expected one received and one of mine, got {events:?}");
+        };
+        assert_eq!(*conversation, ConversationId::Peer(peer));
+        assert_eq!(*sent_at_ms, 900);
+        // This machine's clock, its place in the history; the quote is still a claim.
+        assert_eq!(
+            *message,
+            Message {
+                seq: Some(7),
+                quote: first.quote,
+                ..Message::new(MsgId(1), Author::Peer(peer), 1000, "hello".into())
+            }
+        );
+        assert_eq!((*id, *seq), (MsgId(3), 8));
+    }
+
+    #[tokio::test]
+    async fn what_was_not_stored_names_my_messages_and_a_lost_recall_says_so() {
+        let (mut node, _dir) = node();
+        let peer = NodeId([2; 32]);
+        let mine = NewMessage {
+            author: Author::Me,
+            ..theirs(peer, 3, "mine")
+        };
+        let events = node.settle(Reply::Failed {
+            error: "disk full".into(),
+            messages: vec![theirs(peer, 1, "theirs"), mine],
+        });
+        assert!(
+            matches!(events.as_slice(), [StoreEvent::Failed { error, mine }]
+                if error == "disk full" && mine == &[MsgId(3)]),
+            "{events:?}"
+        );
+        let events = node.settle(Reply::Recalled {
+            conversation: ConversationId::Peer(peer),
+            author: Author::Peer(peer),
+            target: MsgId(1),
+            id: Some(MsgId(9)),
+            result: Err("disk full".into()),
+        });
+        assert!(
+            matches!(events.as_slice(), [StoreEvent::RecallFailed { error }] if error == "disk full"),
+            "{events:?}"
+        );
+        // A recall that matched nothing shows nothing.
+        let events = node.settle(Reply::Recalled {
+            conversation: ConversationId::Peer(peer),
+            author: Author::Peer(peer),
+            target: MsgId(1),
+            id: Some(MsgId(9)),
+            result: Ok(false),
+        });
+        assert!(events.is_empty(), "{events:?}");
     }
 }

@@ -13,12 +13,12 @@
 //! written by [`crate::inert`], so peer text is exact but carries no raw control, C1 or
 //! bidi character to the terminal a script may print it on.
 
-use super::storage::Reply;
+use super::storage::StoreEvent;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
+use crate::message::{Author, display_name};
 use crate::proto::{self, ConversationId, Identity, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
-use crate::store;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -257,45 +257,12 @@ where
                     Ok(addr) => node.add_peer(addr),
                     Err(e) => pipe.error(format!("cannot add peer {query}: {e}")).await?,
                 },
-                Wake::Store(Reply::Inserted(list)) => {
-                    node.stored(&list);
-                    for (m, seq) in list {
-                        // Shown once: a copy of a stored message is acknowledged, not shown.
-                        if seq.is_some() && m.author != store::Author::Me {
-                            let event = proto::Event::Message {
-                                conversation: m.conversation,
-                                id: m.id,
-                                sent_at_ms: Some(m.sent_at_ms),
-                                text: m.text,
-                                quote: m.quote,
-                            };
-                            pipe.forward(&node, event).await?;
-                        }
+                Wake::Store(reply) => {
+                    for event in node.settle(reply) {
+                        pipe.stored(&node, event).await?;
                     }
                 }
-                Wake::Store(Reply::Recalled { conversation, author, target, id, result }) => {
-                    node.recall_stored(author, id, result.is_ok());
-                    match result {
-                        Ok(true) if author != store::Author::Me => {
-                            pipe.emit(&Output::Recall {
-                                conversation: conversation.to_string(),
-                                id: target.to_string(),
-                            })
-                            .await?;
-                        }
-                        Ok(_) => {}
-                        Err(e) => pipe.error(format!("recall not saved: {e}")).await?,
-                    }
-                }
-                // A read receipt, checked by the store: only my messages to that peer.
-                Wake::Store(Reply::Read { peer, ids }) => {
-                    pipe.receipts(ConversationId::Peer(peer), ids).await?;
-                }
-                Wake::Store(Reply::Failed { error, messages }) => {
-                    node.store_failed(&messages);
-                    pipe.error(format!("not saved: {error}")).await?;
-                }
-                Wake::Store(_) | Wake::Datagrams | Wake::Timeout => {}
+                Wake::Datagrams | Wake::Timeout => {}
             },
         }
         if !input_open && pipe.in_flight.is_empty() {
@@ -439,30 +406,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 sent_at_ms,
                 text,
                 quote,
-            } => {
-                let (kind, sender, sender_id) = match conversation {
-                    ConversationId::Peer(node_id) => (
-                        "lanchat",
-                        node.endpoint
-                            .peer(&node_id)
-                            .map_or_else(|| node_id.short(), |p| p.name),
-                        Some(node_id.to_hex()),
-                    ),
-                    ConversationId::Raw(addr) => ("plain", addr.to_string(), None),
-                };
-                Output::Message {
-                    id: id.to_string(),
-                    conversation: conversation.to_string(),
-                    kind,
-                    sender,
-                    sender_id,
-                    time: wall_now_ms(),
-                    sent_at: sent_at_ms,
-                    text,
-                    reply_to: quote.as_ref().map(|q| q.id.to_string()),
-                    quote: quote.map(|q| q.excerpt),
-                }
-            }
+            } => message(node, conversation, id, sent_at_ms, text, quote),
             proto::Event::Trust {
                 peer,
                 trust,
@@ -521,6 +465,76 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             }
         };
         self.emit(&out).await
+    }
+}
+
+impl<W: AsyncWrite + Unpin> Pipe<W> {
+    /// What the store answered, once the node did its part.
+    async fn stored(&mut self, node: &Node, event: StoreEvent) -> std::io::Result<()> {
+        match event {
+            StoreEvent::Received {
+                conversation,
+                message: m,
+                sent_at_ms,
+            } => {
+                let out = message(node, conversation, m.id, Some(sent_at_ms), m.text, m.quote);
+                self.emit(&out).await
+            }
+            StoreEvent::Recalled {
+                conversation,
+                author,
+                target,
+            } if author != Author::Me => {
+                self.emit(&Output::Recall {
+                    conversation: conversation.to_string(),
+                    id: target.to_string(),
+                })
+                .await
+            }
+            // A read receipt, checked by the store: only my messages to that peer.
+            StoreEvent::Read { peer, ids } => self.receipts(ConversationId::Peer(peer), ids).await,
+            StoreEvent::RecallFailed { error } => {
+                self.error(format!("recall not saved: {error}")).await
+            }
+            StoreEvent::Failed { error, .. } => self.error(format!("not saved: {error}")).await,
+            StoreEvent::Recalled { .. }
+            | StoreEvent::Mine { .. }
+            | StoreEvent::Page { .. }
+            | StoreEvent::Search { .. }
+            | StoreEvent::QuoteChecked { .. } => Ok(()),
+        }
+    }
+}
+
+/// A received message as an output line. The sender is named by the one rule of
+/// [`display_name`] (the pipe keeps no aliases).
+fn message(
+    node: &Node,
+    conversation: ConversationId,
+    id: MsgId,
+    sent_at_ms: Option<i64>,
+    text: String,
+    quote: Option<proto::Quote>,
+) -> Output {
+    let name = match conversation {
+        ConversationId::Peer(peer) => node.endpoint.peer(&peer).map(|p| p.name),
+        ConversationId::Raw(_) => None,
+    };
+    let (kind, sender_id) = match conversation {
+        ConversationId::Peer(peer) => ("lanchat", Some(peer.to_hex())),
+        ConversationId::Raw(_) => ("plain", None),
+    };
+    Output::Message {
+        id: id.to_string(),
+        conversation: conversation.to_string(),
+        kind,
+        sender: display_name(&conversation, None, name.as_deref()),
+        sender_id,
+        time: wall_now_ms(),
+        sent_at: sent_at_ms,
+        text,
+        reply_to: quote.as_ref().map(|q| q.id.to_string()),
+        quote: quote.map(|q| q.excerpt),
     }
 }
 

@@ -4,11 +4,9 @@
 //! Inserts that queue up while a transaction runs are committed together in the next one,
 //! which is what keeps a flood of incoming messages cheap.
 
-use crate::app::Page;
+use crate::message::{Author, Hit, Message, Page};
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
-use crate::store::{
-    Author, NewMessage, OutboxRow, PeerRow, SearchHit, Store, StoreError, StoredMessage,
-};
+use crate::store::{NewMessage, OutboxRow, PeerRow, Store, StoreError, StoredMessage};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -95,12 +93,12 @@ pub enum Reply {
     Page {
         conversation: ConversationId,
         page: Page,
-        messages: Vec<StoredMessage>,
+        messages: Vec<Message>,
         more: bool,
     },
     Search {
         query: String,
-        hits: Vec<SearchHit>,
+        hits: Vec<Hit>,
     },
     /// A read receipt from `peer` marked these of my messages to it read.
     Read {
@@ -126,6 +124,63 @@ pub enum Reply {
     Failed {
         error: String,
         messages: Vec<NewMessage>,
+    },
+}
+
+/// What a store reply leaves for a front end once the node has done its part (see
+/// [`Node::settle`](super::Node::settle)). Both front ends read the store's replies only as
+/// these, each showing them its own way.
+#[derive(Debug)]
+pub enum StoreEvent {
+    /// A received message, in the history for the first time (a copy of one stored before is
+    /// acknowledged and not shown again). `sent_at_ms` is the sender's clock, or the time it
+    /// arrived if the sender gave none.
+    Received {
+        conversation: ConversationId,
+        message: Message,
+        sent_at_ms: i64,
+    },
+    /// One of my messages took its place in the history.
+    Mine {
+        id: MsgId,
+        seq: i64,
+    },
+    Page {
+        conversation: ConversationId,
+        page: Page,
+        messages: Vec<Message>,
+        more: bool,
+    },
+    Search {
+        query: String,
+        hits: Vec<Hit>,
+    },
+    /// A read receipt from `peer`, checked by the store: these of my messages to it are read.
+    Read {
+        peer: NodeId,
+        ids: Vec<MsgId>,
+    },
+    /// The start of the text a reply quotes, if the quoted message is in its conversation.
+    QuoteChecked {
+        conversation: ConversationId,
+        reply: MsgId,
+        author: Author,
+        excerpt: Option<String>,
+    },
+    /// `author`'s message `target` was taken back.
+    Recalled {
+        conversation: ConversationId,
+        author: Author,
+        target: MsgId,
+    },
+    /// A recall could not be stored.
+    RecallFailed {
+        error: String,
+    },
+    /// Messages could not be stored; `mine` are my own among them.
+    Failed {
+        error: String,
+        mine: Vec<MsgId>,
     },
 }
 
@@ -358,7 +413,7 @@ pub fn load_page(
     conversation: &ConversationId,
     page: Page,
     limit: usize,
-) -> Result<(Vec<StoredMessage>, bool), StoreError> {
+) -> Result<(Vec<Message>, bool), StoreError> {
     // One more than asked tells whether there is more: the extra one is the oldest of a
     // page that goes back, the newest of one that goes forward.
     let going_back = |mut v: Vec<StoredMessage>| {
@@ -373,13 +428,14 @@ pub fn load_page(
         v.truncate(limit);
         (v, more)
     };
-    match page {
+    let (rows, more) = match page {
         Page::Latest => store.latest(conversation, limit + 1).map(going_back),
         Page::Before(seq) => store.before(conversation, seq, limit + 1).map(going_back),
         Page::Oldest => store.oldest(conversation, limit + 1).map(going_forward),
         Page::After(seq) => store.after(conversation, seq, limit + 1).map(going_forward),
         Page::Around(seq) => store.around(conversation, seq, limit).map(|v| (v, true)),
-    }
+    }?;
+    Ok((rows.into_iter().map(Message::from).collect(), more))
 }
 
 /// Adds a chunk of the messages not yet indexed to the search index. Returns whether more

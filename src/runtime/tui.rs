@@ -1,12 +1,11 @@
 //! The full-screen front end's loop. Generic over the ratatui backend and the key stream,
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
-use super::storage::{Reply, Request};
+use super::storage::{Reply, Request, StoreEvent};
 use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
-use crate::app::{App, Author, ConversationSummary, Effect, Hit, Me, Message, Msg, PAGE, PeerInfo};
+use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
-use crate::proto::{Body, ConversationId, Identity, MsgId, NodeId};
-use crate::store::{self, StoredMessage};
+use crate::proto::{Body, ConversationId, Identity, NodeId};
 use crate::ui;
 use anyhow::Context;
 use crossterm::event::{Event, KeyEventKind};
@@ -307,18 +306,7 @@ pub fn restore_msg(restored: Restored, my_name: &str) -> Msg {
                 last_activity_ms: c.last_activity_ms,
                 has_messages: c.last_preview.is_some(),
                 mentioned: mentioned.contains(&c.id),
-                last: match (c.last_id, c.last_author) {
-                    (Some(id), Some(author)) => Some(Message {
-                        recalled: c.last_recalled,
-                        ..Message::new(
-                            id,
-                            app_author(author),
-                            c.last_activity_ms,
-                            c.last_preview.unwrap_or_default(),
-                        )
-                    }),
-                    _ => None,
-                },
+                last: c.last_message(),
                 draft: c.draft,
                 pinned: c.pinned,
                 muted: c.muted,
@@ -329,166 +317,65 @@ pub fn restore_msg(restored: Restored, my_name: &str) -> Msg {
     }
 }
 
-fn store_author(a: Author) -> store::Author {
-    match a {
-        Author::Me => store::Author::Me,
-        Author::Peer(p) => store::Author::Peer(p),
-        Author::Raw(a) => store::Author::Raw(a),
-    }
-}
-
-fn app_author(a: store::Author) -> Author {
-    match a {
-        store::Author::Me => Author::Me,
-        store::Author::Peer(p) => Author::Peer(p),
-        store::Author::Raw(a) => Author::Raw(a),
-    }
-}
-
-/// A stored message as the app shows it.
-pub fn app_message(m: StoredMessage) -> Message {
-    Message {
-        id: m.id,
-        author: app_author(m.author),
-        time_ms: m.received_at_ms,
-        text: m.text,
-        state: m.state,
-        seq: Some(m.seq),
-        quote: m.quote,
-        quote_found: m.quote_found,
-        recalled: m.recalled,
-    }
-}
-
+/// What the store answered, once the node did its part, as the app's messages.
 fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
-    let now = wall_now_ms();
-    let effects = match reply {
-        Reply::Inserted(list) => {
-            node.stored(&list);
-            // The whole batch in one update: the sidebar is sorted once, not per message.
-            let mut msgs = Vec::with_capacity(list.len());
-            for (m, seq) in list {
-                let Some(seq) = seq else {
-                    continue; // a copy of a message already stored: shown once already
-                };
-                let msg = if m.author == store::Author::Me {
-                    Msg::Stored { id: m.id, seq }
-                } else {
-                    let conversation = m.conversation;
-                    let stored = StoredMessage {
-                        seq,
-                        conversation,
-                        id: m.id,
-                        author: m.author,
-                        sent_at_ms: m.sent_at_ms,
-                        received_at_ms: m.received_at_ms,
-                        text: m.text,
-                        state: m.state,
-                        read: false,
-                        quote: m.quote,
-                        // Checked by the app, against what it holds and then the store.
-                        quote_found: false,
-                        recalled: false,
-                    };
-                    Msg::Received(app_message(stored), conversation)
-                };
-                msgs.push(msg);
-            }
-            coalesce(app.update_all(now, msgs))
-        }
-        // The app checked the receipt against the conversation itself.
-        Reply::Read { .. } => Vec::new(),
-        Reply::QuoteChecked {
-            conversation,
-            reply,
-            author,
-            excerpt,
-        } => app.update(
-            now,
-            Msg::QuoteChecked {
+    let mut msgs = Vec::new();
+    for event in node.settle(reply) {
+        match event {
+            StoreEvent::Received {
                 conversation,
-                reply,
-                author: app_author(author),
-                excerpt,
-            },
-        ),
-        Reply::Page {
-            conversation,
-            page,
-            messages,
-            more,
-        } => app.update(
-            now,
-            Msg::History {
+                message,
+                ..
+            } => msgs.push(Msg::Received(message, conversation)),
+            StoreEvent::Mine { id, seq } => msgs.push(Msg::Stored { id, seq }),
+            StoreEvent::Page {
                 conversation,
                 page,
-                messages: messages.into_iter().map(app_message).collect(),
+                messages,
                 more,
-            },
-        ),
-        Reply::Search { query, hits } => app.update(
-            now,
-            Msg::SearchResults {
-                query,
-                hits: hits
-                    .into_iter()
-                    .map(|h| Hit {
-                        conversation: h.conversation,
-                        seq: h.seq,
-                        id: h.id,
-                        author: app_author(h.author),
-                        time_ms: h.time_ms,
-                        text: h.text,
-                        matches: h.matches,
-                    })
-                    .collect(),
-            },
-        ),
-        Reply::Recalled {
-            conversation,
-            author,
-            target,
-            id,
-            result,
-        } => {
-            node.recall_stored(author, id, result.is_ok());
-            match result {
-                Ok(true) => app.update(
-                    now,
-                    Msg::Recalled {
-                        conversation,
-                        author: app_author(author),
-                        target,
-                    },
-                ),
-                Ok(false) => Vec::new(),
-                Err(error) => app.update(now, Msg::StoreFailed { id: None, error }),
+            } => msgs.push(Msg::History {
+                conversation,
+                page,
+                messages,
+                more,
+            }),
+            StoreEvent::Search { query, hits } => msgs.push(Msg::SearchResults { query, hits }),
+            // The app checked the receipt against the conversation itself.
+            StoreEvent::Read { .. } => {}
+            StoreEvent::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            } => msgs.push(Msg::QuoteChecked {
+                conversation,
+                reply,
+                author,
+                excerpt,
+            }),
+            StoreEvent::Recalled {
+                conversation,
+                author,
+                target,
+            } => msgs.push(Msg::Recalled {
+                conversation,
+                author,
+                target,
+            }),
+            StoreEvent::RecallFailed { error } => msgs.push(Msg::StoreFailed { id: None, error }),
+            StoreEvent::Failed { error, mine } if mine.is_empty() => {
+                msgs.push(Msg::StoreFailed { id: None, error });
+            }
+            StoreEvent::Failed { error, mine } => {
+                msgs.extend(mine.into_iter().map(|id| Msg::StoreFailed {
+                    id: Some(id),
+                    error: error.clone(),
+                }));
             }
         }
-        Reply::Failed { error, messages } => {
-            node.store_failed(&messages);
-            let mine: Vec<MsgId> = messages
-                .iter()
-                .filter(|m| m.author == store::Author::Me)
-                .map(|m| m.id)
-                .collect();
-            let mut effects = Vec::new();
-            if mine.is_empty() {
-                effects.extend(app.update(now, Msg::StoreFailed { id: None, error }));
-            } else {
-                for id in mine {
-                    effects.extend(app.update(
-                        now,
-                        Msg::StoreFailed {
-                            id: Some(id),
-                            error: error.clone(),
-                        },
-                    ));
-                }
-            }
-            effects
-        }
-    };
+    }
+    // The whole batch in one update: the sidebar is sorted once, not per message.
+    let effects = coalesce(app.update_all(wall_now_ms(), msgs));
     run_effects(app, node, effects);
 }
 
@@ -636,7 +523,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             } => node.store(Request::CheckQuote {
                 conversation,
                 reply,
-                author: store_author(author),
+                author,
                 quote: Box::new(quote),
             }),
             Effect::Quit => {}
@@ -647,6 +534,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::MsgId;
 
     #[test]
     fn keys_are_drawn_at_once_and_traffic_at_most_every_interval() {

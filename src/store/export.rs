@@ -1,8 +1,9 @@
 //! Writing history out as Markdown, plain text or JSON lines.
 //!
 //! Messages are streamed from the database, never loaded all at once. Times are UTC,
-//! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names are the
-//! conversation's alias, else the peer's announced name, else the short key; mine are "me".
+//! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names follow the
+//! one rule of [`crate::message::display_name`] (alias, else the peer's announced name, else
+//! the short key); mine are "me".
 //! Peer text leaves inert, by one rule for all three formats ([`crate::inert`]): the
 //! Markdown and text formats are for people, so control, C1 and bidi characters are shown
 //! visibly (`^[`, `<9B>`, `<U+202E>`) and Markdown syntax in names and text is escaped; JSON
@@ -13,6 +14,7 @@ use super::{
     conversation_from_key, conversation_key, message_from_row,
 };
 use crate::inert::{push_visible, visible};
+use crate::message::{chosen_name, display_name, short_id};
 use crate::proto::ConversationId;
 use std::collections::HashMap;
 use std::io::Write;
@@ -48,38 +50,30 @@ struct Names {
 }
 
 impl Names {
+    /// My alias for `who` and the name it gave, by the keys they are kept under.
+    fn known(&self, who: &ConversationId) -> (Option<&str>, Option<&str>) {
+        let key = conversation_key(who);
+        (
+            self.aliases.get(&key).map(String::as_str),
+            self.peers.get(&key).map(String::as_str),
+        )
+    }
+
     fn title(&self, conv: &ConversationId) -> String {
-        let key = conversation_key(conv);
-        let (name, short) = match conv {
-            ConversationId::Peer(id) => (
-                self.aliases.get(&key).or_else(|| self.peers.get(&key)),
-                id.short(),
-            ),
-            ConversationId::Raw(addr) => (self.aliases.get(&key), addr.to_string()),
-        };
-        match name {
+        let (alias, name) = self.known(conv);
+        let short = short_id(conv);
+        match chosen_name(conv, alias, name) {
             Some(name) => format!("{name} ({short})"),
             None => short,
         }
     }
 
     fn author(&self, author: &Author) -> String {
-        match author {
-            Author::Me => "me".to_owned(),
-            Author::Peer(id) => {
-                let key = id.to_hex();
-                self.aliases
-                    .get(&key)
-                    .or_else(|| self.peers.get(&key))
-                    .cloned()
-                    .unwrap_or_else(|| id.short())
-            }
-            Author::Raw(addr) => self
-                .aliases
-                .get(&addr.to_string())
-                .cloned()
-                .unwrap_or_else(|| addr.to_string()),
-        }
+        let Some(who) = author.who() else {
+            return "me".to_owned();
+        };
+        let (alias, name) = self.known(&who);
+        display_name(&who, alias, name)
     }
 }
 

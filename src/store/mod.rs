@@ -28,8 +28,10 @@ mod tests;
 
 pub use export::ExportFormat;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use search::{SHORT_QUERY_SCAN, SearchHit};
+pub use search::SHORT_QUERY_SCAN;
 
+pub use crate::message::Author;
+use crate::message::Message;
 use crate::proto::{Body, ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -122,15 +124,7 @@ impl<T> At<T> for rusqlite::Result<T> {
     }
 }
 
-/// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Author {
-    Me,
-    Peer(NodeId),
-    /// A plain-text peer, known only by its address.
-    Raw(SocketAddr),
-}
-
+/// The text keys of authors, as the `authors` table holds them.
 impl Author {
     /// The text key stored in the `authors` table: `me`, 64 hex digits, or `ip:port`.
     pub fn key(&self) -> String {
@@ -145,10 +139,7 @@ impl Author {
         if s == "me" {
             return Some(Author::Me);
         }
-        match conversation_from_key(s)? {
-            ConversationId::Peer(id) => Some(Author::Peer(id)),
-            ConversationId::Raw(addr) => Some(Author::Raw(addr)),
-        }
+        conversation_from_key(s).map(Author::from)
     }
 }
 
@@ -201,6 +192,8 @@ pub struct NewMessage {
 /// [`Store::unread_containing`]).
 pub const MENTION_SCAN_DEPTH: i64 = 2000;
 
+/// A message as the history holds it: a [`Message`] with the columns only the store needs
+/// (its conversation, the sender's clock, whether it is read). The app gets the [`Message`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
     /// Order of arrival, unique across all conversations, never reused.
@@ -221,6 +214,36 @@ pub struct StoredMessage {
     pub quote_found: bool,
     /// Its author took it back; the text is gone.
     pub recalled: bool,
+}
+
+impl From<StoredMessage> for Message {
+    /// The message as the app shows it: this machine's clock, its place in the history.
+    fn from(m: StoredMessage) -> Message {
+        Message {
+            id: m.id,
+            author: m.author,
+            time_ms: m.received_at_ms,
+            text: m.text,
+            state: m.state,
+            seq: Some(m.seq),
+            quote: m.quote,
+            quote_found: m.quote_found,
+            recalled: m.recalled,
+        }
+    }
+}
+
+impl NewMessage {
+    /// The message as the app shows it once stored at `seq`. Its quote is not checked yet
+    /// (the app checks it, against what it holds and then the store), and it is not recalled.
+    pub fn stored(self, seq: i64) -> Message {
+        Message {
+            state: self.state,
+            seq: Some(seq),
+            quote: self.quote,
+            ..Message::new(self.id, self.author, self.received_at_ms, self.text)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +267,22 @@ pub struct ConversationRow {
     pub last_id: Option<MsgId>,
     /// I have written in it.
     pub wrote: bool,
+}
+
+impl ConversationRow {
+    /// Its newest message, the text cut to the preview, for the sidebar.
+    pub fn last_message(&self) -> Option<Message> {
+        let (id, author) = (self.last_id?, self.last_author?);
+        Some(Message {
+            recalled: self.last_recalled,
+            ..Message::new(
+                id,
+                author,
+                self.last_activity_ms,
+                self.last_preview.clone().unwrap_or_default(),
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,7 +456,7 @@ fn message_from_row(
 
 /// Which way a page goes from its anchor.
 #[derive(Clone, Copy)]
-enum Page {
+enum Scan {
     Latest,
     Oldest,
     /// `seq < anchor`, newest of those first.
@@ -733,7 +772,7 @@ impl Store {
         conv: &ConversationId,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.page(conv, Page::Latest, limit)
+        self.page(conv, Scan::Latest, limit)
     }
 
     /// Up to `limit` messages just older than `seq`, oldest first.
@@ -743,7 +782,7 @@ impl Store {
         seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.page(conv, Page::Before(seq), limit)
+        self.page(conv, Scan::Before(seq), limit)
     }
 
     /// Up to `limit` messages just newer than `seq`, oldest first.
@@ -753,7 +792,7 @@ impl Store {
         seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.page(conv, Page::After(seq), limit)
+        self.page(conv, Scan::After(seq), limit)
     }
 
     /// Up to `limit` messages with `seq` in the middle (the message at `seq`, if it is in this
@@ -769,8 +808,8 @@ impl Store {
             return Ok(Vec::new());
         };
         // Both sides come back closest to `seq` first.
-        let older = self.page_rows(cid, *conv, last_read, Page::Before(seq), limit)?;
-        let newer = self.page_rows(cid, *conv, last_read, Page::From(seq), limit)?;
+        let older = self.page_rows(cid, *conv, last_read, Scan::Before(seq), limit)?;
+        let newer = self.page_rows(cid, *conv, last_read, Scan::From(seq), limit)?;
         let mut n_older = limit / 2;
         if newer.len() < limit - n_older {
             n_older = limit - newer.len();
@@ -789,20 +828,20 @@ impl Store {
         conv: &ConversationId,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.page(conv, Page::Oldest, limit)
+        self.page(conv, Scan::Oldest, limit)
     }
 
     fn page(
         &self,
         conv: &ConversationId,
-        page: Page,
+        scan: Scan,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let Some((cid, last_read)) = self.conversation_ids(conv)? else {
             return Ok(Vec::new());
         };
-        let mut rows = self.page_rows(cid, *conv, last_read, page, limit)?;
-        if matches!(page, Page::Latest | Page::Before(_)) {
+        let mut rows = self.page_rows(cid, *conv, last_read, scan, limit)?;
+        if matches!(scan, Scan::Latest | Scan::Before(_)) {
             rows.reverse();
         }
         Ok(rows)
@@ -814,18 +853,18 @@ impl Store {
         cid: i64,
         conv: ConversationId,
         last_read: i64,
-        page: Page,
+        scan: Scan,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let (op, order, anchor) = match page {
-            Page::Latest => ("<=", "DESC", i64::MAX),
-            Page::Oldest => (">=", "ASC", i64::MIN),
-            Page::Before(s) => ("<", "DESC", s),
-            Page::After(s) => (">", "ASC", s),
-            Page::From(s) => (">=", "ASC", s),
+        let (op, order, anchor) = match scan {
+            Scan::Latest => ("<=", "DESC", i64::MAX),
+            Scan::Oldest => (">=", "ASC", i64::MIN),
+            Scan::Before(s) => ("<", "DESC", s),
+            Scan::After(s) => (">", "ASC", s),
+            Scan::From(s) => (">=", "ASC", s),
         };
         // Only fixed fragments are spliced in; values are bound. CROSS JOIN keeps `messages`
         // the outer loop so the (conversation, seq) index gives the order.

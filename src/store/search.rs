@@ -6,25 +6,12 @@
 //! queries scan the newest [`SHORT_QUERY_SCAN`] messages with an escaped `LIKE`, newest first,
 //! stopping at `limit` hits.
 
-use super::{At, Author, Store, StoreError, col_author, col_conversation, col_msg_id, sql_limit};
-use crate::proto::{ConversationId, MsgId};
+use super::{At, Store, StoreError, col_author, col_conversation, col_msg_id, sql_limit};
+use crate::message::Hit;
 use std::ops::Range;
 
 /// How many of the newest messages a 1-2 character query looks at, at most.
 pub const SHORT_QUERY_SCAN: i64 = 1_000_000;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchHit {
-    pub conversation: ConversationId,
-    pub seq: i64,
-    pub id: MsgId,
-    pub author: Author,
-    /// `received_at_ms`: this machine's clock, what the UI shows.
-    pub time_ms: i64,
-    pub text: String,
-    /// Byte ranges of the query in `text` (case-insensitive), for highlighting.
-    pub matches: Vec<Range<usize>>,
-}
 
 const HIT_COLUMNS: &str = "m.seq, c.key, m.id, a.key, m.received_at_ms, m.text";
 
@@ -32,7 +19,7 @@ impl Store {
     /// Messages containing `query` (trimmed; ASCII case-insensitive), newest first, across
     /// all conversations. The query is plain text: quotes, `%`, `_`, `*` and FTS5 operators
     /// such as `AND` or `NEAR(` are matched literally.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<Hit>, StoreError> {
         let query = query.trim();
         let chars = query.chars().count();
         // SQLite reads LIKE patterns and FTS5 queries as C strings: a NUL would cut the query
@@ -83,12 +70,7 @@ impl Store {
 impl Store {
     /// Messages after `after_seq` whose text is `LIKE` the escaped `pattern`, newest first,
     /// at most `limit`.
-    fn scan(
-        &self,
-        after_seq: i64,
-        pattern: &str,
-        limit: usize,
-    ) -> Result<Vec<SearchHit>, StoreError> {
+    fn scan(&self, after_seq: i64, pattern: &str, limit: usize) -> Result<Vec<Hit>, StoreError> {
         let path = &self.path;
         let mut stmt = self
             .conn
@@ -119,8 +101,8 @@ impl Store {
     }
 }
 
-fn hit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SearchHit> {
-    Ok(SearchHit {
+fn hit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hit> {
+    Ok(Hit {
         seq: r.get(0)?,
         conversation: col_conversation(r, 1)?,
         id: col_msg_id(r, 2)?,

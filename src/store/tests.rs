@@ -7,6 +7,7 @@
 use super::export::iso_utc;
 use super::search::find_matches;
 use super::*;
+use crate::message::Hit;
 use std::time::Instant;
 
 fn node(n: u8) -> NodeId {
@@ -755,7 +756,7 @@ fn search_store() -> Store {
     s
 }
 
-fn hit_texts(hits: &[SearchHit]) -> Vec<&str> {
+fn hit_texts(hits: &[Hit]) -> Vec<&str> {
     hits.iter().map(|h| h.text.as_str()).collect()
 }
 
@@ -1405,7 +1406,7 @@ fn deferred_indexing_still_finds_everything_and_catches_up_in_chunks() {
     assert_eq!(s.search_backlog().unwrap(), 4);
     // Search sees the messages the index does not have yet, newest first, and the limit
     // holds across both parts.
-    let ids = |hits: Vec<SearchHit>| hits.iter().map(|h| h.id.0).collect::<Vec<_>>();
+    let ids = |hits: Vec<Hit>| hits.iter().map(|h| h.id.0).collect::<Vec<_>>();
     assert_eq!(ids(s.search("pancakes", 10).unwrap()), [4, 3, 2, 1]);
     assert_eq!(ids(s.search("pancakes", 2).unwrap()), [4, 3]);
     assert_eq!(ids(s.search("吃饭", 10).unwrap()), [3]);
