@@ -6,11 +6,12 @@
 
 pub mod app;
 pub mod config;
-pub mod inert;
+pub mod layout;
 pub mod proto;
 pub mod rng;
 pub mod runtime;
 pub mod store;
 #[doc(hidden)]
 pub mod testkit;
+pub mod text;
 pub mod ui;

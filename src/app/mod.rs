@@ -11,8 +11,11 @@ mod reply;
 mod search;
 mod switcher;
 mod trust;
+mod view;
 
 pub use trust::Changed;
+
+pub use view::short_fp;
 
 pub use conversations::Conversations;
 
@@ -30,7 +33,7 @@ use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
 use crate::rng::Rng;
-use crate::ui;
+use crate::layout;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keymap::{Action, Keymap};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -401,7 +404,7 @@ pub struct App {
     /// The keys in effect.
     pub keymap: Keymap,
     /// Colours.
-    pub theme: ui::Theme,
+    pub theme: crate::config::Theme,
     /// The conversation list: shown beside the messages when there is room; on a narrow
     /// terminal, over them when asked for.
     pub show_sidebar: bool,
@@ -431,7 +434,7 @@ pub struct App {
     rng: Rng,
     dirty: bool,
     /// Message heights by text and width, for scrolling and drawing (see `ui`).
-    pub heights: crate::ui::HeightCache,
+    pub heights: layout::HeightCache,
 }
 
 impl App {
@@ -470,7 +473,7 @@ impl App {
             show_info: false,
             verify: None,
             keymap: Keymap::default(),
-            theme: ui::Theme::Dark,
+            theme: crate::config::Theme::Dark,
             show_sidebar: true,
             help_scroll: 0,
             sidebar_overlay: false,
@@ -482,7 +485,7 @@ impl App {
             read_seq_marks: HashMap::new(),
             rng: Rng::new(seed),
             dirty: true,
-            heights: crate::ui::HeightCache::default(),
+            heights: layout::HeightCache::default(),
         }
     }
 
@@ -767,7 +770,7 @@ impl App {
             Action::DeleteWordBack => self.input.delete_word_back(),
             Action::ToggleHelp => self.toggle_help(),
             Action::ToggleSidebar => {
-                if ui::is_narrow(self.size.0) {
+                if layout::is_narrow(self.size.0) {
                     self.sidebar_overlay = !self.sidebar_overlay;
                 } else {
                     self.show_sidebar = !self.show_sidebar;
@@ -789,7 +792,7 @@ impl App {
     /// Keys while the conversation list is shown over the messages (narrow terminal):
     /// Up/Down open the previous/next chat, Enter or Esc close the list.
     fn overlay_key(&mut self, key: &KeyEvent) -> bool {
-        if !self.sidebar_overlay || !ui::is_narrow(self.size.0) {
+        if !self.sidebar_overlay || !layout::is_narrow(self.size.0) {
             return false;
         }
         match key.code {
@@ -823,7 +826,7 @@ impl App {
             KeyCode::Home => self.help_scroll = 0,
             _ => return None,
         }
-        self.help_scroll = self.help_scroll.min(ui::help_max_scroll(self));
+        self.help_scroll = self.help_scroll.min(self.help_max_scroll());
         Some(Vec::new())
     }
 
@@ -1430,7 +1433,10 @@ impl App {
             MouseEventKind::ScrollUp => self.scroll_by(WHEEL_LINES),
             MouseEventKind::ScrollDown => self.scroll_by(-WHEEL_LINES),
             MouseEventKind::Down(MouseButton::Left) => {
-                if let ui::Spot::Row(i) = ui::spot_at(self, m.column, m.row)
+                let selected = self.selected.and_then(|id| self.row_of(&id));
+                let spot =
+                    layout::spot_at(&self.screen(), self.sidebar.len(), selected, m.column, m.row);
+                if let layout::Spot::Row(i) = spot
                     && let Some(row) = self.sidebar.get(i).copied()
                 {
                     self.open_row(row);
@@ -1575,7 +1581,7 @@ impl App {
     }
 
     fn page(&self) -> usize {
-        let (_, h) = ui::message_pane_size(self);
+        let (_, h) = self.message_pane_size();
         usize::from(h).saturating_sub(1).max(1)
     }
 }
@@ -1587,7 +1593,7 @@ impl App {
 fn copy_text(m: &Message) -> String {
     match m.author {
         Author::Me => m.text.clone(),
-        Author::Peer(_) | Author::Raw(_) => ui::text::sanitize(&m.text),
+        Author::Peer(_) | Author::Raw(_) => crate::text::sanitize(&m.text),
     }
 }
 

@@ -858,13 +858,13 @@ fn scrolled_app() -> App {
             height: 24,
         },
     );
-    assert_eq!(ui::message_pane_size(&app), (54, 18));
+    assert_eq!(layout::message_pane_size(&app.screen()), (54, 18));
     peer_up(&mut app, T0, 1, "alice");
     for i in 0..50u64 {
         incoming(&mut app, T0 + i as i64, peer(1), i + 1, &format!("msg {i}"));
     }
     let c = app.conversation(&peer(1)).unwrap();
-    assert_eq!(ui::conversation_height(&app, c, 54), 100);
+    assert_eq!(layout::conversation_height(&app.heights, &c.messages, 54, app.utc_offset_s), 100);
     app
 }
 
@@ -2099,7 +2099,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
     );
     assert!(!app.show_sidebar);
     assert_eq!(
-        ui::message_pane_size(&app).0,
+        layout::message_pane_size(&app.screen()).0,
         78,
         "the pane takes the whole width"
     );
@@ -2107,7 +2107,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
     assert!(app.show_sidebar);
     // Narrow: the key shows the list over the messages; Down/Up switch, Enter closes.
     resize(&mut app, 50, 20);
-    assert_eq!(ui::message_pane_size(&app).0, 48);
+    assert_eq!(layout::message_pane_size(&app.screen()).0, 48);
     app.update(T0, alt(KeyCode::Char('l')));
     assert!(app.sidebar_overlay);
     let first = app.selected;
@@ -2144,10 +2144,10 @@ fn help_scrolls_with_arrows_and_pages_and_closes_with_esc() {
     for _ in 0..10 {
         press(&mut app, T0, KeyCode::PageDown);
     }
-    assert_eq!(app.help_scroll, ui::help_max_scroll(&app));
+    assert_eq!(app.help_scroll, layout::help_max_scroll(&app.help_lines(), app.size));
     assert!(app.help_scroll > 0);
     press(&mut app, T0, KeyCode::PageUp);
-    assert!(app.help_scroll < ui::help_max_scroll(&app));
+    assert!(app.help_scroll < layout::help_max_scroll(&app.help_lines(), app.size));
     press(&mut app, T0, KeyCode::Esc);
     assert!(!app.show_help);
     // ? on an empty input opens it at the top again.
@@ -2505,7 +2505,7 @@ fn y_copies_a_peers_text_only_as_the_screen_shows_it() {
             "{bad:?} reached the clipboard: {copied:?}"
         );
     }
-    assert_eq!(copied, &ui::text::sanitize(hostile));
+    assert_eq!(copied, &crate::text::sanitize(hostile));
     assert!(copied.contains("^[]52;c;"), "shown, harmless: {copied:?}");
     // My own words go as I wrote them.
     let (_, _, _) = send_text(&mut app, T0 + 1, "mine\tas typed");

@@ -3,7 +3,7 @@
 //! Messages are streamed from the database, never loaded all at once. Times are UTC,
 //! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names are the
 //! conversation's alias, else the peer's announced name, else the short key; mine are "me".
-//! Peer text leaves inert, by one rule for all three formats ([`crate::inert`]): the
+//! Peer text leaves inert, by one rule for all three formats ([`crate::text::inert`]): the
 //! Markdown and text formats are for people, so control, C1 and bidi characters are shown
 //! visibly (`^[`, `<9B>`, `<U+202E>`) and Markdown syntax in names and text is escaped; JSON
 //! lines keep the text exactly, with those characters as `\uXXXX` escapes.
@@ -12,7 +12,7 @@ use super::{
     At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage,
     conversation_from_key, conversation_key, message_from_row,
 };
-use crate::inert::{push_visible, visible};
+use crate::text::inert::{push_visible, visible};
 use crate::proto::ConversationId;
 use std::collections::HashMap;
 use std::io::Write;
@@ -206,7 +206,7 @@ fn write_message(
                 text: &m.text,
                 state: m.state.map(|s| s.as_str()),
             };
-            out.write_all(&crate::inert::json_line(&line)?)
+            out.write_all(&crate::text::inert::json_line(&line)?)
         }
     }
 }
@@ -259,7 +259,7 @@ pub(crate) fn iso_utc(ms: i64, millis: bool) -> String {
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let of_day = secs.rem_euclid(86_400);
-    let (y, mo, d) = crate::ui::time::civil_from_days(days);
+    let (y, mo, d) = crate::text::time::civil_from_days(days);
     let (h, mi, s) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
     if millis {
         let frac = ms.rem_euclid(1000);
