@@ -5,8 +5,8 @@ use super::{
     App, Author, Conversation, Effect, MAX_CONVERSATIONS, MAX_MESSAGES_IN_MEMORY, MAX_STRANGERS,
     Message, Notice, PeerInfo, mentions,
 };
-use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, wire};
 use crate::layout;
+use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, wire};
 
 /// Messages fetched per page.
 pub const PAGE: usize = 200;

@@ -29,11 +29,11 @@ pub use editor::{Editor, MAX_INPUT_BYTES};
 
 pub use reply::{RECALL_WINDOW_MS, Replying, mention_ranges, mentions};
 
+use crate::layout;
 use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
 use crate::rng::Rng;
-use crate::layout;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keymap::{Action, Keymap};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -265,6 +265,11 @@ pub enum Msg {
         id: Option<MsgId>,
         error: String,
     },
+    /// This machine's offset from UTC now, for showing times (the runtime sends it at
+    /// start and whenever it changes).
+    Clock {
+        utc_offset_s: i32,
+    },
 }
 
 /// What the runtime must do on the app's behalf.
@@ -346,6 +351,10 @@ pub enum Effect {
         author: Author,
         quote: Quote,
     },
+    /// Ring the terminal bell: something arrived out of view (once per batch).
+    Bell,
+    /// Show this many unread messages (not muted) in the window title; sent when it changes.
+    Title(u32),
     Quit,
 }
 
@@ -382,6 +391,9 @@ pub struct App {
     draft_saves: Vec<(ConversationId, String)>,
     /// Something arrived out of view and the bell has not rung for it yet.
     pub(super) bell: bool,
+    /// The unread count the window title was last told (see [`Effect::Title`]); the
+    /// terminal starts with no unread messages in its title.
+    title_unread: u32,
     pub size: (u16, u16),
     pub notice: Option<Notice>,
     pub show_help: bool,
@@ -420,7 +432,11 @@ pub struct App {
     notifications: Vec<String>,
     /// Desktop notifications are wanted (config `notify`).
     pub notify: bool,
-    /// This machine's offset from UTC, for showing times; the runtime keeps it current.
+    /// The bell is wanted for what arrives out of view (config `bell`): [`Effect::Bell`].
+    pub ring: bool,
+    /// The unread count is wanted in the window title (config `title`): [`Effect::Title`].
+    pub unread_title: bool,
+    /// This machine's offset from UTC, for showing times (from [`Msg::Clock`]).
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
     pub clock_ms: i64,
@@ -457,6 +473,7 @@ impl App {
             drafts: HashMap::new(),
             draft_saves: Vec::new(),
             bell: false,
+            title_unread: 0,
             size: (80, 24),
             notice: None,
             show_help: false,
@@ -468,6 +485,8 @@ impl App {
             replying: None,
             notifications: Vec::new(),
             notify: false,
+            ring: false,
+            unread_title: false,
             sent: VecDeque::new(),
             browsing: None,
             show_info: false,
@@ -550,11 +569,6 @@ impl App {
             .sum()
     }
 
-    /// True once per batch of messages that arrived out of view (not muted): ring.
-    pub fn take_bell(&mut self) -> bool {
-        std::mem::take(&mut self.bell)
-    }
-
     pub fn online_peers(&self) -> usize {
         self.peers.values().filter(|p| p.online).count()
     }
@@ -581,6 +595,8 @@ impl App {
         }
     }
 
+    /// Handles one input. The effects returned are the runtime's to carry out, every one.
+    #[must_use = "the runtime must carry out every effect the app asks for"]
     pub fn update(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
         self.update_all(now_ms, std::iter::once(msg))
     }
@@ -588,6 +604,7 @@ impl App {
     /// Several messages at once (a batch of datagrams or stored messages): each is handled
     /// as by [`update`](Self::update), and what follows from all of them (the sidebar order,
     /// read receipts, loads) is worked out once at the end.
+    #[must_use = "the runtime must carry out every effect the app asks for"]
     pub fn update_all(&mut self, now_ms: i64, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
         let mut effects = Vec::new();
         for msg in msgs {
@@ -604,6 +621,18 @@ impl App {
                 .map(|(conversation, text)| Effect::SaveDraft { conversation, text }),
         );
         effects.extend(self.notifications.drain(..).map(Effect::Notify));
+        // The terminal's own business: a bell for what arrived out of view, the unread
+        // count in the title.
+        if std::mem::take(&mut self.bell) && self.ring {
+            effects.push(Effect::Bell);
+        }
+        if self.unread_title {
+            let unread = self.unread_total();
+            if unread != self.title_unread {
+                self.title_unread = unread;
+                effects.push(Effect::Title(unread));
+            }
+        }
         effects
     }
 
@@ -670,6 +699,7 @@ impl App {
             Msg::Stored { id, seq } => self.stored(id, seq),
             Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
+            Msg::Clock { utc_offset_s } => self.utc_offset_s = utc_offset_s,
         }
         Vec::new()
     }
@@ -1434,8 +1464,13 @@ impl App {
             MouseEventKind::ScrollDown => self.scroll_by(-WHEEL_LINES),
             MouseEventKind::Down(MouseButton::Left) => {
                 let selected = self.selected.and_then(|id| self.row_of(&id));
-                let spot =
-                    layout::spot_at(&self.screen(), self.sidebar.len(), selected, m.column, m.row);
+                let spot = layout::spot_at(
+                    &self.screen(),
+                    self.sidebar.len(),
+                    selected,
+                    m.column,
+                    m.row,
+                );
                 if let layout::Spot::Row(i) = spot
                     && let Some(row) = self.sidebar.get(i).copied()
                 {

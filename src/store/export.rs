@@ -12,8 +12,8 @@ use super::{
     At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage,
     conversation_from_key, conversation_key, message_from_row,
 };
-use crate::text::inert::{push_visible, visible};
 use crate::proto::ConversationId;
+use crate::text::inert::{push_visible, visible};
 use std::collections::HashMap;
 use std::io::Write;
 

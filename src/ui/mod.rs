@@ -7,9 +7,9 @@
 //! `NO_COLOR` every cell is put back to the terminal's own colours after drawing.
 
 use crate::app::short_fp;
+use crate::app::{App, Author, Conversation, Hit, Message, Notice, Row, SearchView, Switcher};
 use crate::config::Theme;
 use crate::layout;
-use crate::app::{App, Author, Conversation, Hit, Message, Notice, Row, SearchView, Switcher};
 use crate::proto::{ConversationId, DeliveryState, NodeId, Quote, Trust};
 use crate::text::{self, time};
 use ratatui::Frame;

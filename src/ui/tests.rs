@@ -5,6 +5,9 @@
 //! person sees, and its width in columns is always the terminal's width.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// These tests drive the model and look at its state; where they want the effects they
+// assert them, and elsewhere leaving them is the point (no runtime here).
+#![allow(unused_must_use)]
 
 use super::*;
 use crate::app::{Me, Msg};
@@ -334,7 +337,10 @@ fn cjk_and_emoji_wrap_exactly_in_a_narrow_pane() {
     assert_eq!(buf[(39, 5)].symbol(), "┘");
     // And what the model says it takes is what was drawn.
     let conv = app.conversation(&peer(1)).unwrap();
-    assert_eq!(layout::conversation_height(&app.heights, &conv.messages, 38, app.utc_offset_s), 3);
+    assert_eq!(
+        layout::conversation_height(&app.heights, &conv.messages, 38, app.utc_offset_s),
+        3
+    );
     for line in message_lines(&app, &conv.messages[0], 38) {
         let line: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         assert!(text::width(&line) <= 38, "{line:?}");
@@ -1130,7 +1136,10 @@ fn a_new_day_gets_a_separator_between_messages() {
     assert!(rows[sep].contains("─── Today ───"), "{}", rows[sep]);
     // Heights count the separator, so scrolling reaches the top exactly.
     let c = app.conversation(&peer(1)).unwrap();
-    assert_eq!(layout::conversation_height(&app.heights, &c.messages, 43, app.utc_offset_s), 2 + 2 + 1);
+    assert_eq!(
+        layout::conversation_height(&app.heights, &c.messages, 43, app.utc_offset_s),
+        2 + 2 + 1
+    );
 }
 
 #[test]
@@ -1154,7 +1163,10 @@ fn every_scroll_position_shows_the_same_lines_as_the_whole_conversation_would() 
         .iter()
         .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
         .collect();
-    assert_eq!(all.len(), layout::conversation_height(&app.heights, &conv.messages, pw, app.utc_offset_s));
+    assert_eq!(
+        all.len(),
+        layout::conversation_height(&app.heights, &conv.messages, pw, app.utc_offset_s)
+    );
     let max = all.len() - usize::from(ph);
     for scroll in 0..=max {
         app.scroll = scroll;
