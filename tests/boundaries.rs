@@ -112,12 +112,18 @@ const IMPORT_RULES: &[(&str, &[&str])] = &[
     ("app", &["ui"]),
     // Geometry and the text policy are below both the model and the view.
     ("layout.rs", &["ui", "app", "store", "config", "runtime"]),
-    ("text", &["ui", "app", "store", "config", "runtime", "layout"]),
+    (
+        "text",
+        &["ui", "app", "store", "config", "runtime", "layout"],
+    ),
     // Storage and configuration know nothing of the model or the view.
     ("store", &["ui", "app", "runtime"]),
     ("config.rs", &["ui", "app", "runtime"]),
     // The protocol is the bottom.
-    ("proto", &["ui", "app", "store", "config", "runtime", "layout"]),
+    (
+        "proto",
+        &["ui", "app", "store", "config", "runtime", "layout"],
+    ),
 ];
 
 /// Imports tolerated against [`IMPORT_RULES`], each with its reason. `config` parses the
@@ -206,7 +212,11 @@ fn imports_point_down_the_layers() {
         if path.is_dir() {
             rust_files(&path, &mut files);
         } else {
-            assert!(path.exists(), "{} is gone: update IMPORT_RULES", path.display());
+            assert!(
+                path.exists(),
+                "{} is gone: update IMPORT_RULES",
+                path.display()
+            );
             files.push(path);
         }
         for file in files {
@@ -219,7 +229,10 @@ fn imports_point_down_the_layers() {
             violations.extend(import_violations(&name, &code, banned));
         }
     }
-    assert!(checked >= 15, "expected the layers' sources, checked {checked}");
+    assert!(
+        checked >= 15,
+        "expected the layers' sources, checked {checked}"
+    );
     assert!(
         violations.is_empty(),
         "imports pointing up:\n{}",
@@ -232,7 +245,10 @@ fn layout_and_text_draw_nothing_and_do_no_io() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![root.join("layout.rs")];
     rust_files(&root.join("text"), &mut files);
-    assert!(files.len() >= 3, "expected layout and text, found {files:?}");
+    assert!(
+        files.len() >= 3,
+        "expected layout and text, found {files:?}"
+    );
     let mut violations = Vec::new();
     for file in &files {
         let code = non_test_code(file);

@@ -449,7 +449,7 @@ pub struct App {
     read_seq_marks: HashMap<ConversationId, i64>,
     rng: Rng,
     dirty: bool,
-    /// Message heights by text and width, for scrolling and drawing (see `ui`).
+    /// Message heights by text and width, for scrolling and drawing (see [`layout`]).
     pub heights: layout::HeightCache,
 }
 

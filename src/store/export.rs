@@ -14,6 +14,7 @@ use super::{
 };
 use crate::proto::ConversationId;
 use crate::text::inert::{push_visible, visible};
+pub(crate) use crate::text::time::iso_utc;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -252,19 +253,4 @@ fn md_text(s: &str) -> String {
         }
     }
     out
-}
-
-/// `2024-01-01T12:00:05Z`, or with `.123` milliseconds.
-pub(crate) fn iso_utc(ms: i64, millis: bool) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let (y, mo, d) = crate::text::time::civil_from_days(days);
-    let (h, mi, s) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
-    if millis {
-        let frac = ms.rem_euclid(1000);
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
-    } else {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-    }
 }
