@@ -2727,3 +2727,28 @@ fn a_conversation_the_start_did_not_load_still_scrolls_back_into_the_store() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn the_time_zone_comes_in_as_a_message_and_moves_the_day_separators() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    // 2024-01-01 23:30 UTC, and an hour later: past midnight in UTC.
+    let late = 1_704_151_800_000;
+    incoming(&mut app, late, peer(1), 1, "before midnight");
+    incoming(&mut app, late + 3_600_000, peer(1), 2, "after");
+    let height = |app: &App| {
+        let c = app.conversation(&peer(1)).unwrap();
+        layout::conversation_height(&app.heights, &c.messages, 40, app.utc_offset_s)
+    };
+    let in_utc = height(&app);
+    let effects = app.update(
+        late + 3_600_000,
+        Msg::Clock {
+            utc_offset_s: 2 * 3600,
+        },
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.utc_offset_s, 2 * 3600);
+    // At UTC+2 both are on January 2nd: no separator between them.
+    assert_eq!(height(&app), in_utc - 1);
+}
