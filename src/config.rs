@@ -4,7 +4,6 @@
 
 use crate::app::keymap::{Action, KeySpec};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
-pub use crate::ui::Theme;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -14,6 +13,16 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+
+/// Light or dark terminal background: which of the 16 colours go where (a setting of the
+/// app; the view picks its palette by it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+}
 
 pub const CONFIG_FILE: &str = "config.toml";
 /// This node's X25519 secret key, 64 hex digits; the public key is derived from it.

@@ -28,7 +28,7 @@ const HOSTILE: &str =
 fn raw_unsafe(bytes: &[u8]) -> Vec<char> {
     String::from_utf8_lossy(bytes)
         .chars()
-        .filter(|&c| c != '\n' && lanchat::inert::is_unsafe(c))
+        .filter(|&c| c != '\n' && lanchat::text::inert::is_unsafe(c))
         .collect()
 }
 

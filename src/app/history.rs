@@ -5,8 +5,8 @@ use super::{
     App, Author, Conversation, Effect, MAX_CONVERSATIONS, MAX_MESSAGES_IN_MEMORY, MAX_STRANGERS,
     Message, Notice, Page, PeerInfo, mentions,
 };
+use crate::layout;
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, wire};
-use crate::ui;
 
 /// Messages fetched per page.
 pub const PAGE: usize = 200;
@@ -130,9 +130,10 @@ impl App {
     /// Lines the newest `n` messages of a conversation take on screen, with the day
     /// separators above them (what moves the view when they come or go below it).
     pub(super) fn tail_lines(&self, id: &ConversationId, n: usize) -> usize {
-        let (w, _) = ui::message_pane_size(self);
-        self.conversation(id)
-            .map_or(0, |c| ui::tail_height(self, c, n, w))
+        let (w, _) = self.message_pane_size();
+        self.conversation(id).map_or(0, |c| {
+            layout::tail_height(&self.heights, &c.messages, n, w, self.utc_offset_s)
+        })
     }
 
     pub(super) fn history(
@@ -195,7 +196,7 @@ impl App {
                         .filter(|m| m.seq.is_some_and(|s| s > seq))
                         .count();
                     let below = self.tail_lines(&id, newer);
-                    let (_, h) = ui::message_pane_size(self);
+                    let (_, h) = self.message_pane_size();
                     self.scroll = below.saturating_sub(usize::from(h) / 2);
                 }
             }
@@ -453,10 +454,10 @@ impl App {
     }
 
     fn max_scroll(&self) -> usize {
-        let (w, h) = ui::message_pane_size(self);
-        let total = self
-            .selected_conversation()
-            .map_or(0, |c| ui::conversation_height(self, c, w));
+        let (w, h) = self.message_pane_size();
+        let total = self.selected_conversation().map_or(0, |c| {
+            layout::conversation_height(&self.heights, &c.messages, w, self.utc_offset_s)
+        });
         total.saturating_sub(usize::from(h))
     }
 

@@ -11,8 +11,11 @@ mod reply;
 mod search;
 mod switcher;
 mod trust;
+mod view;
 
 pub use trust::Changed;
+
+pub use view::short_fp;
 
 pub use conversations::Conversations;
 
@@ -28,11 +31,11 @@ pub use editor::{Editor, MAX_INPUT_BYTES};
 
 pub use reply::{RECALL_WINDOW_MS, Replying, mention_ranges, mentions};
 
+use crate::layout;
 use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
 use crate::rng::Rng;
-use crate::ui;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keymap::{Action, Keymap};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -219,6 +222,11 @@ pub enum Msg {
         id: Option<MsgId>,
         error: String,
     },
+    /// This machine's offset from UTC now, for showing times (the runtime sends it at
+    /// start and whenever it changes).
+    Clock {
+        utc_offset_s: i32,
+    },
 }
 
 /// What the runtime must do on the app's behalf.
@@ -300,6 +308,10 @@ pub enum Effect {
         author: Author,
         quote: Quote,
     },
+    /// Ring the terminal bell: something arrived out of view (once per batch).
+    Bell,
+    /// Show this many unread messages (not muted) in the window title; sent when it changes.
+    Title(u32),
     Quit,
 }
 
@@ -336,6 +348,9 @@ pub struct App {
     draft_saves: Vec<(ConversationId, String)>,
     /// Something arrived out of view and the bell has not rung for it yet.
     pub(super) bell: bool,
+    /// The unread count the window title was last told (see [`Effect::Title`]); the
+    /// terminal starts with no unread messages in its title.
+    title_unread: u32,
     pub size: (u16, u16),
     pub notice: Option<Notice>,
     pub show_help: bool,
@@ -358,7 +373,7 @@ pub struct App {
     /// The keys in effect.
     pub keymap: Keymap,
     /// Colours.
-    pub theme: ui::Theme,
+    pub theme: crate::config::Theme,
     /// The conversation list: shown beside the messages when there is room; on a narrow
     /// terminal, over them when asked for.
     pub show_sidebar: bool,
@@ -374,7 +389,11 @@ pub struct App {
     notifications: Vec<String>,
     /// Desktop notifications are wanted (config `notify`).
     pub notify: bool,
-    /// This machine's offset from UTC, for showing times; the runtime keeps it current.
+    /// The bell is wanted for what arrives out of view (config `bell`): [`Effect::Bell`].
+    pub ring: bool,
+    /// The unread count is wanted in the window title (config `title`): [`Effect::Title`].
+    pub unread_title: bool,
+    /// This machine's offset from UTC, for showing times (from [`Msg::Clock`]).
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
     pub clock_ms: i64,
@@ -387,8 +406,8 @@ pub struct App {
     read_seq_marks: HashMap<ConversationId, i64>,
     rng: Rng,
     dirty: bool,
-    /// Message heights by text and width, for scrolling and drawing (see `ui`).
-    pub heights: crate::ui::HeightCache,
+    /// Message heights by text and width, for scrolling and drawing (see [`layout`]).
+    pub heights: layout::HeightCache,
 }
 
 impl App {
@@ -411,6 +430,7 @@ impl App {
             drafts: HashMap::new(),
             draft_saves: Vec::new(),
             bell: false,
+            title_unread: 0,
             size: (80, 24),
             notice: None,
             show_help: false,
@@ -422,12 +442,14 @@ impl App {
             replying: None,
             notifications: Vec::new(),
             notify: false,
+            ring: false,
+            unread_title: false,
             sent: VecDeque::new(),
             browsing: None,
             show_info: false,
             verify: None,
             keymap: Keymap::default(),
-            theme: ui::Theme::Dark,
+            theme: crate::config::Theme::Dark,
             show_sidebar: true,
             help_scroll: 0,
             sidebar_overlay: false,
@@ -439,7 +461,7 @@ impl App {
             read_seq_marks: HashMap::new(),
             rng: Rng::new(seed),
             dirty: true,
-            heights: crate::ui::HeightCache::default(),
+            heights: layout::HeightCache::default(),
         }
     }
 
@@ -504,11 +526,6 @@ impl App {
             .sum()
     }
 
-    /// True once per batch of messages that arrived out of view (not muted): ring.
-    pub fn take_bell(&mut self) -> bool {
-        std::mem::take(&mut self.bell)
-    }
-
     pub fn online_peers(&self) -> usize {
         self.peers.values().filter(|p| p.online).count()
     }
@@ -531,6 +548,8 @@ impl App {
         }
     }
 
+    /// Handles one input. The effects returned are the runtime's to carry out, every one.
+    #[must_use = "the runtime must carry out every effect the app asks for"]
     pub fn update(&mut self, now_ms: i64, msg: Msg) -> Vec<Effect> {
         self.update_all(now_ms, std::iter::once(msg))
     }
@@ -538,6 +557,7 @@ impl App {
     /// Several messages at once (a batch of datagrams or stored messages): each is handled
     /// as by [`update`](Self::update), and what follows from all of them (the sidebar order,
     /// read receipts, loads) is worked out once at the end.
+    #[must_use = "the runtime must carry out every effect the app asks for"]
     pub fn update_all(&mut self, now_ms: i64, msgs: impl IntoIterator<Item = Msg>) -> Vec<Effect> {
         let mut effects = Vec::new();
         for msg in msgs {
@@ -554,6 +574,18 @@ impl App {
                 .map(|(conversation, text)| Effect::SaveDraft { conversation, text }),
         );
         effects.extend(self.notifications.drain(..).map(Effect::Notify));
+        // The terminal's own business: a bell for what arrived out of view, the unread
+        // count in the title.
+        if std::mem::take(&mut self.bell) && self.ring {
+            effects.push(Effect::Bell);
+        }
+        if self.unread_title {
+            let unread = self.unread_total();
+            if unread != self.title_unread {
+                self.title_unread = unread;
+                effects.push(Effect::Title(unread));
+            }
+        }
         effects
     }
 
@@ -620,6 +652,7 @@ impl App {
             Msg::Stored { id, seq } => self.stored(id, seq),
             Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
+            Msg::Clock { utc_offset_s } => self.utc_offset_s = utc_offset_s,
         }
         Vec::new()
     }
@@ -720,7 +753,7 @@ impl App {
             Action::DeleteWordBack => self.input.delete_word_back(),
             Action::ToggleHelp => self.toggle_help(),
             Action::ToggleSidebar => {
-                if ui::is_narrow(self.size.0) {
+                if layout::is_narrow(self.size.0) {
                     self.sidebar_overlay = !self.sidebar_overlay;
                 } else {
                     self.show_sidebar = !self.show_sidebar;
@@ -742,7 +775,7 @@ impl App {
     /// Keys while the conversation list is shown over the messages (narrow terminal):
     /// Up/Down open the previous/next chat, Enter or Esc close the list.
     fn overlay_key(&mut self, key: &KeyEvent) -> bool {
-        if !self.sidebar_overlay || !ui::is_narrow(self.size.0) {
+        if !self.sidebar_overlay || !layout::is_narrow(self.size.0) {
             return false;
         }
         match key.code {
@@ -776,7 +809,7 @@ impl App {
             KeyCode::Home => self.help_scroll = 0,
             _ => return None,
         }
-        self.help_scroll = self.help_scroll.min(ui::help_max_scroll(self));
+        self.help_scroll = self.help_scroll.min(self.help_max_scroll());
         Some(Vec::new())
     }
 
@@ -1379,7 +1412,15 @@ impl App {
             MouseEventKind::ScrollUp => self.scroll_by(WHEEL_LINES),
             MouseEventKind::ScrollDown => self.scroll_by(-WHEEL_LINES),
             MouseEventKind::Down(MouseButton::Left) => {
-                if let ui::Spot::Row(i) = ui::spot_at(self, m.column, m.row)
+                let selected = self.selected.and_then(|id| self.row_of(&id));
+                let spot = layout::spot_at(
+                    &self.screen(),
+                    self.sidebar.len(),
+                    selected,
+                    m.column,
+                    m.row,
+                );
+                if let layout::Spot::Row(i) = spot
                     && let Some(row) = self.sidebar.get(i).copied()
                 {
                     self.open_row(row);
@@ -1524,7 +1565,7 @@ impl App {
     }
 
     fn page(&self) -> usize {
-        let (_, h) = ui::message_pane_size(self);
+        let (_, h) = self.message_pane_size();
         usize::from(h).saturating_sub(1).max(1)
     }
 }
@@ -1536,7 +1577,7 @@ impl App {
 fn copy_text(m: &Message) -> String {
     match m.author {
         Author::Me => m.text.clone(),
-        Author::Peer(_) | Author::Raw(_) => ui::text::sanitize(&m.text),
+        Author::Peer(_) | Author::Raw(_) => crate::text::sanitize(&m.text),
     }
 }
 

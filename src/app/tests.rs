@@ -2,6 +2,9 @@
 //! Time is always passed in explicitly; nothing here sleeps or reads a clock.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// These tests drive the model and look at its state; where they want the effects they
+// assert them, and elsewhere leaving them is the point (no runtime here).
+#![allow(unused_must_use)]
 
 use super::*;
 use crate::proto::{Event, PeerView};
@@ -88,6 +91,16 @@ fn peer_down(app: &mut App, now: i64, n: u8, name: &str) {
 }
 
 /// A message arriving, and what the app asks for because of it.
+fn incoming_msg(now: i64, conversation: ConversationId, id: u64, text: &str) -> Msg {
+    Msg::Net(Event::Message {
+        conversation,
+        id: MsgId(id),
+        sent_at_ms: Some(now - 5),
+        text: text.into(),
+        quote: None,
+    })
+}
+
 fn incoming_effects(
     app: &mut App,
     now: i64,
@@ -95,16 +108,14 @@ fn incoming_effects(
     id: u64,
     text: &str,
 ) -> Vec<Effect> {
-    app.update(
-        now,
-        Msg::Net(Event::Message {
-            conversation,
-            id: MsgId(id),
-            sent_at_ms: Some(now - 5),
-            text: text.into(),
-            quote: None,
-        }),
-    )
+    app.update(now, incoming_msg(now, conversation, id, text))
+}
+
+/// Takes the bell out of a list of effects: whether it rang.
+fn rang(effects: &mut Vec<Effect>) -> bool {
+    let before = effects.len();
+    effects.retain(|e| *e != Effect::Bell);
+    effects.len() < before
 }
 
 /// A message arriving, asking for nothing but its read receipt when its chat is open.
@@ -858,13 +869,16 @@ fn scrolled_app() -> App {
             height: 24,
         },
     );
-    assert_eq!(ui::message_pane_size(&app), (54, 18));
+    assert_eq!(layout::message_pane_size(&app.screen()), (54, 18));
     peer_up(&mut app, T0, 1, "alice");
     for i in 0..50u64 {
         incoming(&mut app, T0 + i as i64, peer(1), i + 1, &format!("msg {i}"));
     }
     let c = app.conversation(&peer(1)).unwrap();
-    assert_eq!(ui::conversation_height(&app, c, 54), 100);
+    assert_eq!(
+        layout::conversation_height(&app.heights, &c.messages, 54, app.utc_offset_s),
+        100
+    );
     app
 }
 
@@ -1586,9 +1600,10 @@ fn pin_mute_and_rename_change_the_sidebar_and_are_remembered() {
         }]
     );
     app.update(T0 + 12, ctrl('n'));
-    app.take_bell();
-    incoming(&mut app, T0 + 13, peer(1), 2, "quietly");
-    assert!(!app.take_bell());
+    app.ring = true;
+    app.unread_title = true;
+    let effects = incoming_effects(&mut app, T0 + 13, peer(1), 2, "quietly");
+    assert!(effects.is_empty(), "muted: no bell, no title: {effects:?}");
     assert_eq!(app.unread_total(), 0);
     assert_eq!(app.conversation(&peer(1)).unwrap().unread, 1);
 }
@@ -1596,19 +1611,40 @@ fn pin_mute_and_rename_change_the_sidebar_and_are_remembered() {
 #[test]
 fn a_message_out_of_view_rings_once_and_counts_in_the_title() {
     let mut app = new_app();
+    app.ring = true;
+    app.unread_title = true;
     peer_up(&mut app, T0, 1, "alice");
     peer_up(&mut app, T0, 2, "bob");
-    assert!(!app.take_bell());
-    incoming(&mut app, T0 + 1, peer(1), 1, "in view");
+    let mut effects = incoming_effects(&mut app, T0 + 1, peer(1), 1, "in view");
     assert!(
-        !app.take_bell(),
+        !rang(&mut effects),
         "the open conversation at the bottom does not ring"
     );
-    incoming(&mut app, T0 + 2, peer(2), 2, "elsewhere");
-    incoming(&mut app, T0 + 3, peer(2), 3, "again");
-    assert!(app.take_bell());
-    assert!(!app.take_bell(), "once per batch");
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Title(_))),
+        "{effects:?}"
+    );
+    // Two out of view in one batch (as the runtime hands over a burst of datagrams).
+    let effects = app.update_all(
+        T0 + 2,
+        [
+            incoming_msg(T0 + 2, peer(2), 2, "elsewhere"),
+            incoming_msg(T0 + 2, peer(2), 3, "again"),
+        ],
+    );
+    let bells = effects.iter().filter(|e| **e == Effect::Bell).count();
+    assert_eq!(bells, 1, "once per batch: {effects:?}");
     assert_eq!(app.unread_total(), 2);
+    assert!(effects.contains(&Effect::Title(2)), "{effects:?}");
+    // The title is told again only when the count changes: opening bob's chat reads them.
+    let mut effects = incoming_effects(&mut app, T0 + 3, peer(2), 4, "more");
+    assert!(rang(&mut effects));
+    assert!(effects.contains(&Effect::Title(3)), "{effects:?}");
+    app.select(peer(2));
+    let effects = app.update(T0 + 4, Msg::Info(String::new()));
+    assert!(effects.contains(&Effect::Title(0)), "{effects:?}");
+    let effects = app.update(T0 + 5, Msg::Info(String::new()));
+    assert!(effects.is_empty(), "{effects:?}");
 }
 
 #[test]
@@ -2056,13 +2092,14 @@ fn a_mention_of_me_marks_the_chat_rings_even_muted_and_notifies_by_name_only() {
     app.input.set("/mute");
     press(&mut app, T0, KeyCode::Enter);
     app.select(peer(1));
-    app.take_bell();
+    app.ring = true;
     let effects = said(&mut app, T0 + 1, peer(2), 1, "no mention \x1b]0;x\x07");
-    assert!(!app.take_bell(), "muted, no mention: quiet");
-    assert!(effects.is_empty(), "{effects:?}");
-    let effects = said(&mut app, T0 + 2, peer(2), 2, "hey @me, look \x1b[2J");
-    assert!(app.take_bell(), "a mention rings through mute");
+    assert!(effects.is_empty(), "muted, no mention: quiet: {effects:?}");
+    let mut effects = said(&mut app, T0 + 2, peer(2), 2, "hey @me, look \x1b[2J");
+    assert!(rang(&mut effects), "a mention rings through mute");
     assert_eq!(effects, vec![Effect::Notify("bob mentioned you".into())]);
+    // Below, the notifications alone.
+    app.ring = false;
     assert!(app.conversation(&peer(2)).unwrap().mentioned);
     // Not muted, no mention: a plain notification naming the sender, never the text.
     let effects = said(
@@ -2099,7 +2136,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
     );
     assert!(!app.show_sidebar);
     assert_eq!(
-        ui::message_pane_size(&app).0,
+        layout::message_pane_size(&app.screen()).0,
         78,
         "the pane takes the whole width"
     );
@@ -2107,7 +2144,7 @@ fn the_sidebar_key_hides_the_list_or_shows_it_over_a_narrow_screen() {
     assert!(app.show_sidebar);
     // Narrow: the key shows the list over the messages; Down/Up switch, Enter closes.
     resize(&mut app, 50, 20);
-    assert_eq!(ui::message_pane_size(&app).0, 48);
+    assert_eq!(layout::message_pane_size(&app.screen()).0, 48);
     app.update(T0, alt(KeyCode::Char('l')));
     assert!(app.sidebar_overlay);
     let first = app.selected;
@@ -2144,10 +2181,13 @@ fn help_scrolls_with_arrows_and_pages_and_closes_with_esc() {
     for _ in 0..10 {
         press(&mut app, T0, KeyCode::PageDown);
     }
-    assert_eq!(app.help_scroll, ui::help_max_scroll(&app));
+    assert_eq!(
+        app.help_scroll,
+        layout::help_max_scroll(&app.help_lines(), app.size)
+    );
     assert!(app.help_scroll > 0);
     press(&mut app, T0, KeyCode::PageUp);
-    assert!(app.help_scroll < ui::help_max_scroll(&app));
+    assert!(app.help_scroll < layout::help_max_scroll(&app.help_lines(), app.size));
     press(&mut app, T0, KeyCode::Esc);
     assert!(!app.show_help);
     // ? on an empty input opens it at the top again.
@@ -2505,7 +2545,7 @@ fn y_copies_a_peers_text_only_as_the_screen_shows_it() {
             "{bad:?} reached the clipboard: {copied:?}"
         );
     }
-    assert_eq!(copied, &ui::text::sanitize(hostile));
+    assert_eq!(copied, &crate::text::sanitize(hostile));
     assert!(copied.contains("^[]52;c;"), "shown, harmless: {copied:?}");
     // My own words go as I wrote them.
     let (_, _, _) = send_text(&mut app, T0 + 1, "mine\tas typed");
@@ -2532,19 +2572,21 @@ fn many_strangers_fold_into_one_quiet_row_that_lists_them() {
     // Up to the threshold, each has its own row.
     assert!(!app.strangers_folded());
     assert_eq!(app.sidebar.len(), STRANGER_FOLD + 1);
-    app.take_bell();
+    app.ring = true;
     // More: one row for all, where the most recent of them would be.
     let n = STRANGER_FOLD + 4;
     for i in STRANGER_FOLD..n {
         let effects = incoming_effects(&mut app, T0 + i as i64, stranger(i), i as u64 + 1, "psst");
         if i == STRANGER_FOLD {
-            app.take_bell(); // the one that made them many still rang
+            assert!(
+                effects.contains(&Effect::Bell),
+                "the one that made them many still rang"
+            );
         } else {
             // Folded strangers are quiet: no bell, no desktop notification.
             assert!(effects.is_empty(), "{effects:?}");
         }
     }
-    assert!(!app.take_bell());
     assert!(app.strangers_folded());
     assert_eq!(app.strangers, n);
     assert_eq!(
@@ -2699,4 +2741,29 @@ fn a_plain_text_author_is_named_by_the_same_rule_as_its_conversation() {
     // My alias for the address, as its title (and the export) already showed it.
     assert_eq!(app.title(&conversation), "printer");
     assert_eq!(app.author_name(&Author::Raw(addr)), "printer");
+}
+
+#[test]
+fn the_time_zone_comes_in_as_a_message_and_moves_the_day_separators() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    // 2024-01-01 23:30 UTC, and an hour later: past midnight in UTC.
+    let late = 1_704_151_800_000;
+    incoming(&mut app, late, peer(1), 1, "before midnight");
+    incoming(&mut app, late + 3_600_000, peer(1), 2, "after");
+    let height = |app: &App| {
+        let c = app.conversation(&peer(1)).unwrap();
+        layout::conversation_height(&app.heights, &c.messages, 40, app.utc_offset_s)
+    };
+    let in_utc = height(&app);
+    let effects = app.update(
+        late + 3_600_000,
+        Msg::Clock {
+            utc_offset_s: 2 * 3600,
+        },
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.utc_offset_s, 2 * 3600);
+    // At UTC+2 both are on January 2nd: no separator between them.
+    assert_eq!(height(&app), in_utc - 1);
 }

@@ -670,6 +670,11 @@ impl Secure {
         if self.blocked.contains(&peer) || peer == self.me.public || self.has_session(now, &peer) {
             return;
         }
+        // A probe unanswered this long is lost: the next hint may try again.
+        self.pending.retain(|_, p| {
+            !matches!(p.role, Role::Initiator { probe: true, .. })
+                || now.saturating_duration_since(p.created) < HANDSHAKE_WAIT
+        });
         let mut mine: Vec<(Instant, u32, SocketAddr)> = self
             .pending
             .iter()
@@ -1379,6 +1384,14 @@ impl Secure {
 
     /// Drops the oldest half-open responder handshakes: all expired ones, and with `force`
     /// the oldest one too, to make room.
+    /// Probes are answered within a round trip or lost; keep none for long.
+    fn expire_probes(&mut self, now: Instant) {
+        self.pending.retain(|_, p| {
+            !matches!(p.role, Role::Initiator { probe: true, .. })
+                || now.saturating_duration_since(p.created) < HALF_OPEN_LIFE
+        });
+    }
+
     fn half_open(&self) -> usize {
         let responders = self
             .pending
@@ -1430,6 +1443,7 @@ impl Secure {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         self.expire_half_open(now, false);
+        self.expire_probes(now);
         // Sessions past their life go; links forget them.
         let dead: Vec<u32> = self
             .sessions

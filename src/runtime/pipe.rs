@@ -10,7 +10,7 @@
 //! `trust`, `peers`, `error`.
 //!
 //! Input lines are read with a bound ([`BoundedLines`], [`MAX_LINE_BYTES`]); output is
-//! written by [`crate::inert`], so peer text is exact but carries no raw control, C1 or
+//! written by [`crate::text::inert`], so peer text is exact but carries no raw control, C1 or
 //! bidi character to the terminal a script may print it on.
 
 use super::storage::StoreEvent;
@@ -178,9 +178,9 @@ struct Pipe<W> {
 
 impl<W: AsyncWrite + Unpin> Pipe<W> {
     /// Writes one event line. Peer text in it leaves inert: C1 and bidi controls are
-    /// escaped as well as C0 ([`crate::inert`]).
+    /// escaped as well as C0 ([`crate::text::inert`]).
     async fn emit(&mut self, o: &Output) -> std::io::Result<()> {
-        let line = crate::inert::json_line(o)?;
+        let line = crate::text::inert::json_line(o)?;
         self.out.write_all(&line).await?;
         self.out.flush().await
     }

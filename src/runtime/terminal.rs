@@ -53,7 +53,7 @@ pub fn enable_attention(bell: bool, title: bool, notify: Notify, in_tmux: bool) 
 /// and short.
 pub fn notification_text(s: &str) -> String {
     const MAX_CHARS: usize = 100;
-    crate::ui::text::sanitize_line(s)
+    crate::text::sanitize_line(s)
         .chars()
         .filter(|c| !c.is_control())
         .map(|c| if c == ';' { ',' } else { c })

@@ -12,7 +12,7 @@ use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::task::Poll;
@@ -56,6 +56,8 @@ pub fn start_chat(
     app.keymap = crate::app::keymap::Keymap::with(&settings.keys);
     app.theme = settings.theme;
     app.notify = settings.notify != crate::config::Notify::Off;
+    app.ring = settings.bell;
+    app.unread_title = settings.title;
     let effects = app.update(wall_now_ms(), restore_msg(restored, &settings.name));
     Ok((node, app, effects))
 }
@@ -69,6 +71,9 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
         terminal::init(settings.mouse).context("could not set up the terminal")?;
     let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     terminal::enable_attention(settings.bell, settings.title, settings.notify, in_tmux);
+    // The app starts out believing the title shows no unread messages; make it so. From
+    // here on the title changes only by `Effect::Title`.
+    terminal::set_unread_title(0);
     run_with(
         &mut term,
         terminal_events().context("could not read the terminal")?,
@@ -140,16 +145,21 @@ where
     F: Future<Output = ()>,
 {
     run_effects(&mut app, &mut node, effects);
-    let mut title_unread = None;
     tokio::pin!(stop);
     let size = term.size()?;
-    app.update(
+    let effects = app.update_all(
         wall_now_ms(),
-        Msg::Resize {
-            width: size.width,
-            height: size.height,
-        },
+        [
+            Msg::Clock {
+                utc_offset_s: utc_offset_s(),
+            },
+            Msg::Resize {
+                width: size.width,
+                height: size.height,
+            },
+        ],
     );
+    run_effects(&mut app, &mut node, effects);
     // When the last frame was drawn, and whether the model changed since.
     let mut last_frame: Option<Instant> = None;
     let mut changed = false;
@@ -163,25 +173,27 @@ where
             run_effects(&mut app, &mut node, effects);
         }
         if let Some(e) = node.take_send_error() {
-            app.update(now_ms, Msg::Error(e));
+            let effects = app.update(now_ms, Msg::Error(e));
+            run_effects(&mut app, &mut node, effects);
         }
         if !app.running {
             break;
         }
-        // The terminal's own business (written only on a real terminal): a bell for what
-        // arrived out of view, the unread count in the title.
-        if app.take_bell() {
-            terminal::ring();
-        }
-        let unread = app.unread_total();
-        if title_unread != Some(unread) {
-            title_unread = Some(unread);
-            terminal::set_unread_title(unread);
-        }
         changed |= app.take_dirty();
         let now = Instant::now();
         if changed && frame_due(input, last_frame, now) {
-            app.utc_offset_s = utc_offset_s();
+            // Times are shown in the zone of the moment (a change of daylight saving time
+            // shows at the next frame).
+            let offset = utc_offset_s();
+            if offset != app.utc_offset_s {
+                let effects = app.update(
+                    now_ms,
+                    Msg::Clock {
+                        utc_offset_s: offset,
+                    },
+                );
+                run_effects(&mut app, &mut node, effects);
+            }
             term.draw(|f| ui::draw(f, &app))?;
             last_frame = Some(now);
             changed = false;
@@ -257,20 +269,17 @@ fn handle_terminal_event(app: &mut App, node: &mut Node, event: Event) {
 }
 
 fn handle_aux(app: &mut App, node: &mut Node, aux: Aux) {
-    match aux {
+    let msg = match aux {
         Aux::Resolved { query, result } => match result {
             Ok(addr) => {
                 node.add_peer(addr);
-                app.update(
-                    wall_now_ms(),
-                    Msg::Info(format!("Probing {addr} ({query}) for a lanchat peer…")),
-                );
+                Msg::Info(format!("Probing {addr} ({query}) for a lanchat peer…"))
             }
-            Err(e) => {
-                app.update(wall_now_ms(), Msg::Error(format!("cannot add peer: {e}")));
-            }
+            Err(e) => Msg::Error(format!("cannot add peer: {e}")),
         },
-    }
+    };
+    let effects = app.update(wall_now_ms(), msg);
+    run_effects(app, node, effects);
 }
 
 /// What the store remembered, as the app's start-up message.
@@ -416,8 +425,11 @@ fn coalesce(effects: Vec<Effect>) -> Vec<Effect> {
     out
 }
 
+/// Carries out every effect, and every effect of what they tell the app in turn (a send
+/// that fails, a load or search without a store), in order.
 fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
-    for effect in effects {
+    let mut queue: VecDeque<Effect> = effects.into();
+    while let Some(effect) = queue.pop_front() {
         match effect {
             Effect::Send {
                 to,
@@ -439,13 +451,13 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     }
                 }
                 if let Err(e) = node.send_body(to, id, sent_at_ms, body) {
-                    app.update(
+                    queue.extend(app.update(
                         wall_now_ms(),
                         Msg::SendFailed {
                             id,
                             error: e.to_string(),
                         },
-                    );
+                    ));
                 }
             }
             Effect::Recall {
@@ -455,10 +467,10 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 sent_at_ms,
             } => {
                 if let Err(e) = node.send_body(to, id, sent_at_ms, Body::Recall(target)) {
-                    app.update(
+                    queue.extend(app.update(
                         wall_now_ms(),
                         Msg::Error(format!("The recall was not sent: {e}")),
-                    );
+                    ));
                 }
             }
             Effect::Notify(text) => terminal::notify(&text),
@@ -473,7 +485,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             // Without a store there is no history beyond what is in memory.
             Effect::Load { conversation, page } => {
-                app.update(
+                queue.extend(app.update(
                     wall_now_ms(),
                     Msg::History {
                         conversation,
@@ -481,19 +493,19 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                         messages: Vec::new(),
                         more: false,
                     },
-                );
+                ));
             }
             Effect::Search { query, limit } if node.has_store() => {
                 node.store(Request::Search { query, limit });
             }
             Effect::Search { query, .. } => {
-                app.update(
+                queue.extend(app.update(
                     wall_now_ms(),
                     Msg::SearchResults {
                         query,
                         hits: Vec::new(),
                     },
-                );
+                ));
             }
             Effect::Pin { conversation, on } => node.store(Request::Pin { conversation, on }),
             Effect::Mute { conversation, on } => node.store(Request::Mute { conversation, on }),
@@ -526,6 +538,8 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 author,
                 quote: Box::new(quote),
             }),
+            Effect::Bell => terminal::ring(),
+            Effect::Title(unread) => terminal::set_unread_title(unread),
             Effect::Quit => {}
         }
     }

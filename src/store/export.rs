@@ -4,7 +4,7 @@
 //! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names follow the
 //! one rule of [`crate::message::display_name`] (alias, else the peer's announced name, else
 //! the short key); mine are "me".
-//! Peer text leaves inert, by one rule for all three formats ([`crate::inert`]): the
+//! Peer text leaves inert, by one rule for all three formats ([`crate::text::inert`]): the
 //! Markdown and text formats are for people, so control, C1 and bidi characters are shown
 //! visibly (`^[`, `<9B>`, `<U+202E>`) and Markdown syntax in names and text is escaped; JSON
 //! lines keep the text exactly, with those characters as `\uXXXX` escapes.
@@ -13,9 +13,10 @@ use super::{
     At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage,
     conversation_from_key, conversation_key, message_from_row,
 };
-use crate::inert::{push_visible, visible};
 use crate::message::{chosen_name, display_name, short_id};
 use crate::proto::ConversationId;
+use crate::text::inert::{push_visible, visible};
+pub(crate) use crate::text::time::iso_utc;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -200,7 +201,7 @@ fn write_message(
                 text: &m.text,
                 state: m.state.map(|s| s.as_str()),
             };
-            out.write_all(&crate::inert::json_line(&line)?)
+            out.write_all(&crate::text::inert::json_line(&line)?)
         }
     }
 }
@@ -246,19 +247,4 @@ fn md_text(s: &str) -> String {
         }
     }
     out
-}
-
-/// `2024-01-01T12:00:05Z`, or with `.123` milliseconds.
-pub(crate) fn iso_utc(ms: i64, millis: bool) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let of_day = secs.rem_euclid(86_400);
-    let (y, mo, d) = crate::ui::time::civil_from_days(days);
-    let (h, mi, s) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
-    if millis {
-        let frac = ms.rem_euclid(1000);
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
-    } else {
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-    }
 }

@@ -6,42 +6,21 @@
 //! Colours are the 16 ANSI ones only (plus bold, dim, reverse), picked by [`Theme`]; with
 //! `NO_COLOR` every cell is put back to the terminal's own colours after drawing.
 
-pub mod text;
-pub mod time;
-
+use crate::app::short_fp;
 use crate::app::{App, Author, Conversation, Hit, Message, Notice, Row, SearchView, Switcher};
+use crate::config::Theme;
+use crate::layout;
 use crate::proto::{ConversationId, DeliveryState, NodeId, Quote, Trust};
+use crate::text::{self, time};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
-use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
-use unicode_segmentation::UnicodeSegmentation;
+use std::collections::VecDeque;
 
-/// Below this the screen shows a "too small" notice instead of the chat.
-pub const MIN_WIDTH: u16 = 40;
-pub const MIN_HEIGHT: u16 = 10;
-/// Below this many columns the conversation list is not shown beside the messages; a key
-/// shows it over them.
-pub const NARROW_WIDTH: u16 = 60;
-const STATUS_HEIGHT: u16 = 1;
-/// Columns kept free on the far side of a bubble, so mine and theirs stand apart.
-const GUTTER: usize = 6;
-/// Sidebar rows take two lines (name and time; preview and badges) from this inner height.
-const TWO_LINE_SIDEBAR_FROM: u16 = 8;
-
-/// Light or dark terminal background: which of the 16 colours go where.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Theme {
-    #[default]
-    Dark,
-    Light,
-}
+pub use crate::layout::{MIN_HEIGHT, MIN_WIDTH, NARROW_WIDTH, input_cap, is_narrow};
 
 /// The colours of a theme.
 struct Palette {
@@ -97,192 +76,14 @@ fn dim(app: &App) -> Style {
     Style::default().fg(pal(app).dim)
 }
 
-struct Areas {
-    /// Beside the messages; `None` when narrow or hidden.
-    sidebar: Option<Rect>,
-    messages: Rect,
-    input: Rect,
-    status: Rect,
+/// Lines one message takes at `width` (the layout's count, remembered in the app's cache).
+fn message_height(app: &App, m: &Message, width: u16) -> usize {
+    layout::message_height(&app.heights, m, width)
 }
 
-/// Is a terminal this wide too narrow for the list beside the messages?
-pub fn is_narrow(width: u16) -> bool {
-    width < NARROW_WIDTH
-}
-
-/// Text lines the input box shows at most for a terminal this high (5 at 24 rows).
-pub fn input_cap(height: u16) -> usize {
-    usize::from(height.saturating_sub(4) / 4).clamp(1, 10)
-}
-
-fn areas(area: Rect, app: &App) -> Option<Areas> {
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        return None;
-    }
-    let input_h = input_height(app, area.width, area.height);
-    let main_h = area.height - input_h - STATUS_HEIGHT;
-    let sidebar_w = if is_narrow(area.width) || !app.show_sidebar {
-        0
-    } else {
-        (area.width * 3 / 10).clamp(16, 32)
-    };
-    Some(Areas {
-        sidebar: (sidebar_w > 0).then(|| Rect::new(area.x, area.y, sidebar_w, main_h)),
-        messages: Rect::new(area.x + sidebar_w, area.y, area.width - sidebar_w, main_h),
-        input: Rect::new(area.x, area.y + main_h, area.width, input_h),
-        status: Rect::new(area.x, area.y + main_h + input_h, area.width, STATUS_HEIGHT),
-    })
-}
-
-fn inner(r: Rect) -> Rect {
-    Block::default().borders(Borders::ALL).inner(r)
-}
-
-/// Where the conversation list is drawn: beside the messages, or (narrow, when asked for)
-/// over the message pane.
-fn list_area(app: &App, a: &Areas) -> Option<Rect> {
-    match a.sidebar {
-        Some(r) => Some(r),
-        None if app.sidebar_overlay && is_narrow(app.size.0) => Some(a.messages),
-        None => None,
-    }
-}
-
-/// Lines per sidebar row (1 or 2), the index of the first conversation shown, and how many
-/// fit, for a list of this inner height, keeping the selected one in view.
-fn sidebar_layout(app: &App, height: u16) -> (u16, usize, usize) {
-    let row_h = if height >= TWO_LINE_SIDEBAR_FROM {
-        2
-    } else {
-        1
-    };
-    let rows = usize::from(height / row_h).max(1);
-    let selected = app.selected.and_then(|id| app.row_of(&id));
-    let first = selected.map_or(0, |s| s.saturating_sub(rows - 1));
-    (row_h, first, rows)
-}
-
-/// Where a mouse event at (column, row) landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Spot {
-    /// This sidebar row (its index in `app.sidebar`).
-    Row(usize),
-    Messages,
-    Elsewhere,
-}
-
-/// What is at (column, row) of a terminal of the app's size.
-pub fn spot_at(app: &App, column: u16, row: u16) -> Spot {
-    let Some(a) = areas(Rect::new(0, 0, app.size.0, app.size.1), app) else {
-        return Spot::Elsewhere;
-    };
-    let at = Position::new(column, row);
-    if let Some(list) = list_area(app, &a) {
-        let side = inner(list);
-        if side.contains(at) {
-            let (row_h, first, _) = sidebar_layout(app, side.height);
-            let index = first + usize::from((row - side.y) / row_h);
-            return if index < app.sidebar.len() {
-                Spot::Row(index)
-            } else {
-                Spot::Elsewhere
-            };
-        }
-    }
-    if a.messages.contains(at) {
-        return Spot::Messages;
-    }
-    Spot::Elsewhere
-}
-
-/// Columns and rows inside the message pane for the app's terminal (0×0 if too small).
-pub fn message_pane_size(app: &App) -> (u16, u16) {
-    areas(Rect::new(0, 0, app.size.0, app.size.1), app).map_or((0, 0), |a| {
-        let r = inner(a.messages);
-        let banner = banner_lines(app, r.width).len() as u16;
-        (r.width, r.height.saturating_sub(banner))
-    })
-}
-
-/// Columns of text in a bubble, in a message pane `width` wide.
-fn bubble_text_width(width: u16) -> usize {
-    let w = usize::from(width);
-    let bubble = if w > GUTTER + 12 { w - GUTTER } else { w };
-    bubble.saturating_sub(2).max(2)
-}
-
-/// Lines one message takes in a message pane `width` columns wide: its header, the quoted
-/// line of a reply, and its wrapped text (the same as [`message_lines`] gives, without
-/// building them). Remembered in the app's [`HeightCache`].
-pub fn message_height(app: &App, m: &Message, width: u16) -> usize {
-    if m.recalled {
-        return 1;
-    }
-    let quoted = m.quote.is_some();
-    app.heights.get(&m.text, quoted, width, || {
-        let body = text::wrapped_height(&text::sanitize(&m.text), bubble_text_width(width));
-        1 + usize::from(quoted) + body
-    })
-}
-
-/// The heights of messages, remembered by text and width. Scrolling clamps against the
-/// height of the whole window (up to 1,000 messages) on every key, and a frame scrolled
-/// up must know the height of everything below the view: sanitising and wrapping each
-/// message every time took milliseconds per key.
-#[derive(Debug, Default)]
-pub struct HeightCache(RefCell<HashMap<(u64, u16), usize>>);
-
-/// Entries kept at most; beyond this the cache starts again (a few windows' worth).
-const HEIGHT_CACHE_MAX: usize = 8192;
-
-impl HeightCache {
-    /// The height of a message with this text (and a quoted line above it, if `quoted`) at
-    /// `width`, computed once.
-    fn get(&self, text: &str, quoted: bool, width: u16, compute: impl FnOnce() -> usize) -> usize {
-        let mut h = std::hash::DefaultHasher::new();
-        text.hash(&mut h);
-        quoted.hash(&mut h);
-        let key = (h.finish(), width);
-        if let Some(&n) = self.0.borrow().get(&key) {
-            return n;
-        }
-        let n = compute();
-        let mut map = self.0.borrow_mut();
-        if map.len() >= HEIGHT_CACHE_MAX {
-            map.clear();
-        }
-        map.insert(key, n);
-        n
-    }
-}
-
-/// Lines a conversation takes in a message pane `width` columns wide.
-pub fn conversation_height(app: &App, conv: &Conversation, width: u16) -> usize {
-    let messages: usize = conv
-        .messages
-        .iter()
-        .map(|m| message_height(app, m, width))
-        .sum();
-    messages + day_changes(app, conv)
-}
-
-/// Lines the newest `n` messages of `conv` take at `width`, with the day separators above
-/// them.
-pub fn tail_height(app: &App, conv: &Conversation, n: usize, width: u16) -> usize {
-    let len = conv.messages.len();
-    (len.saturating_sub(n)..len)
-        .map(|i| {
-            message_height(app, &conv.messages[i], width) + usize::from(starts_day(app, conv, i))
-        })
-        .sum()
-}
-
-/// How many day separators a conversation shows (one where the local day changes between
-/// two messages).
-fn day_changes(app: &App, conv: &Conversation) -> usize {
-    (1..conv.messages.len())
-        .filter(|&i| starts_day(app, conv, i))
-        .count()
+/// Whether message `i` of `conv` starts a new local day.
+fn starts_day(app: &App, conv: &Conversation, i: usize) -> bool {
+    layout::starts_day(&conv.messages, i, app.utc_offset_s)
 }
 
 /// A line of `width` with `s` in the middle.
@@ -309,7 +110,8 @@ fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    let Some(a) = areas(area, app) else {
+    let screen = app.screen();
+    let Some(a) = layout::areas(area, &screen) else {
         too_small(frame.buffer_mut(), area);
         return;
     };
@@ -319,7 +121,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     draw_messages(buf, a.messages, app);
     if a.sidebar.is_none()
-        && let Some(list) = list_area(app, &a)
+        && let Some(list) = layout::list_area(&screen, &a)
     {
         Clear.render(list, buf);
         draw_sidebar(buf, list, app);
@@ -429,52 +231,10 @@ fn encryption_line(app: &App, id: &NodeId) -> String {
     }
 }
 
-/// The banner over the open conversation's messages, wrapped to `width` (at most three
-/// lines): an identity change waiting for a decision, or plain text at a lanchat peer's
-/// address; empty when neither.
-fn banner_lines(app: &App, width: u16) -> Vec<String> {
-    let Some(id) = app.selected else {
-        return Vec::new();
-    };
-    let msg = if let Some(c) = app.identity_change(&id) {
-        let name = text::sanitize_line(&app.title(&ConversationId::Peer(c.previous)));
-        format!(
-            "⚠ {name}'s key changed: now {}, was {}. Held until you /trust or /block it \
-             (/verify compares).",
-            short_fp(&c.new),
-            short_fp(&c.previous)
-        )
-    } else if let ConversationId::Raw(addr) = id
-        && let Some(owner) = app.lanchat_owner(&addr)
-    {
-        let name = text::sanitize_line(&app.title(&ConversationId::Peer(owner)));
-        let choice = if app.plain_ok.contains(&id) {
-            "you chose /plain: you send here anyway.".to_string()
-        } else {
-            format!("write to {name} instead (/plain overrides).")
-        };
-        format!(
-            "⚠ {addr} is {name}'s encrypted lanchat address. Text here goes unencrypted and \
-             can be forged: {choice}"
-        )
-    } else {
-        return Vec::new();
-    };
-    let mut lines = text::wrap(&msg, usize::from(width));
-    lines.truncate(3);
-    lines
-}
-
 fn banner_style() -> Style {
     Style::default()
         .fg(Color::Red)
         .add_modifier(Modifier::BOLD | Modifier::REVERSED)
-}
-
-/// The first two groups of a key's fingerprint: enough to tell keys apart at a glance.
-pub(crate) fn short_fp(id: &NodeId) -> String {
-    let fp = crate::proto::fingerprint(id);
-    fp.split(' ').take(2).collect::<Vec<_>>().join(" ")
 }
 
 fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
@@ -497,9 +257,9 @@ fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
         put_wrapped(buf, inner, "Looking for peers…", dim(app));
         return;
     }
-    let (row_h, first, rows) = sidebar_layout(app, inner.height);
-    let width = usize::from(inner.width);
     let selected = app.selected.and_then(|id| app.row_of(&id));
+    let (row_h, first, rows) = layout::sidebar_layout(inner.height, selected);
+    let width = usize::from(inner.width);
     for (row, entry) in app.sidebar.iter().enumerate().skip(first).take(rows) {
         let y = inner.y + (row - first) as u16 * row_h;
         let lines = match entry {
@@ -786,7 +546,7 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let banner = banner_lines(app, inner.width);
+    let banner = layout::banner_lines(app.banner().as_deref(), inner.width);
     for (row, line) in banner.iter().enumerate().take(usize::from(inner.height)) {
         let y = inner.y + row as u16;
         buf.set_style(Rect::new(inner.x, y, inner.width, 1), banner_style());
@@ -894,19 +654,6 @@ fn view_lines(
         }
     }
     lines
-}
-
-/// Whether message `i` is on another local day than the one before it.
-fn starts_day(app: &App, conv: &Conversation, i: usize) -> bool {
-    i > 0
-        && conv
-            .messages
-            .get(i - 1)
-            .zip(conv.messages.get(i))
-            .is_some_and(|(a, b)| {
-                time::local_day(a.time_ms, app.utc_offset_s)
-                    != time::local_day(b.time_ms, app.utc_offset_s)
-            })
 }
 
 fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {
@@ -1070,7 +817,7 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
         header = header.style(Style::default().add_modifier(Modifier::REVERSED));
     }
     let mut lines = vec![header];
-    let text_w = bubble_text_width(width);
+    let text_w = layout::bubble_text_width(width);
     if let Some(q) = &m.quote {
         let (quote, style) = quote_line(app, m, q);
         let quote = text::truncate(&quote, text_w + 2);
@@ -1099,66 +846,6 @@ fn align(spans: Vec<Span<'static>>, right: bool, width: usize) -> Line<'static> 
     let mut out = vec![Span::raw(" ".repeat(pad))];
     out.extend(spans);
     Line::from(out)
-}
-
-/// One row of the input as drawn: (grapheme as shown, its width, its byte offset).
-type InputRow = Vec<(String, usize, usize)>;
-
-/// The input laid out in rows of at most `width` columns (a line break starts a row, and a
-/// grapheme that would cross the edge goes to the next row whole), and the row and column
-/// of byte offset `cursor`: before the grapheme there, or after the last one; after a
-/// full last row, the start of the row below.
-fn input_layout(input: &str, cursor: usize, width: usize) -> (Vec<InputRow>, (usize, usize)) {
-    let width = width.max(2);
-    let mut rows: Vec<InputRow> = vec![Vec::new()];
-    let mut used = 0;
-    let mut at_cursor = None;
-    for (at, g) in input.grapheme_indices(true) {
-        let newline = g == "\n" || g == "\r\n";
-        let shown = match g {
-            "\t" => "→".to_string(),
-            g => text::sanitize_line(g),
-        };
-        let w = text::width(&shown);
-        if !newline && used + w > width {
-            rows.push(Vec::new());
-            used = 0;
-        }
-        if at_cursor.is_none() && at >= cursor {
-            at_cursor = Some((rows.len() - 1, used));
-        }
-        if newline {
-            rows.push(Vec::new());
-            used = 0;
-            continue;
-        }
-        if let Some(row) = rows.last_mut() {
-            row.push((shown, w, at));
-        }
-        used += w;
-    }
-    let end = if used >= width {
-        (rows.len(), 0)
-    } else {
-        (rows.len() - 1, used)
-    };
-    (rows, at_cursor.unwrap_or(end))
-}
-
-/// Rows the input box shows (text, plus the reply line), borders excluded.
-fn input_text_rows(app: &App, width: u16, height: u16) -> (usize, usize) {
-    let w = usize::from(width.saturating_sub(2));
-    let (rows, (cursor_row, _)) = input_layout(app.input.text(), app.input.cursor(), w);
-    let needed = rows.len().max(cursor_row + 1);
-    (
-        needed.min(input_cap(height)),
-        usize::from(app.replying.is_some()),
-    )
-}
-
-fn input_height(app: &App, width: u16, height: u16) -> u16 {
-    let (text, reply) = input_text_rows(app, width, height);
-    (text + reply) as u16 + 2
 }
 
 /// Draws the input box and returns where the cursor goes.
@@ -1194,7 +881,7 @@ fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
     }
     let width = usize::from(inner.width);
     let (rows, (cursor_row, cursor_col)) =
-        input_layout(app.input.text(), app.input.cursor(), width);
+        layout::input_layout(app.input.text(), app.input.cursor(), width);
     let shown = usize::from(inner.height);
     // Scroll so that the cursor's row is in view.
     let first = (cursor_row + 1).saturating_sub(shown);
@@ -1281,7 +968,7 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
 fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
     let w = area.width.saturating_sub(4).max(10).min(area.width);
     let h = area.height.saturating_sub(4).max(3).min(area.height);
-    let r = centred_rect(area, w, h);
+    let r = layout::centred_rect(area, w, h);
     Clear.render(r, buf);
     let count = view.hits.as_ref().map(Vec::len);
     let title = match count {
@@ -1370,27 +1057,10 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-/// A box of `w`×`h` (at most the area) in the middle of `area`, cleared and framed.
-/// A `w`×`h` rectangle in the middle of `area` (no bigger than it).
-fn centred_rect(area: Rect, w: u16, h: u16) -> Rect {
-    let (w, h) = (w.min(area.width), h.min(area.height));
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
-}
-
-/// How wide [`centred_box`] draws a box that would like to be `w` wide in `area`.
-fn box_width(area: Rect, w: u16) -> u16 {
-    w.min(area.width.saturating_sub(2)).max(1).min(area.width)
-}
-
 fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &str) -> Rect {
-    let w = box_width(area, w);
+    let w = layout::box_width(area, w);
     let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
-    let r = centred_rect(area, w, h);
+    let r = layout::centred_rect(area, w, h);
     Clear.render(r, buf);
     let b = block(app, title_for(title, w));
     let inner = b.inner(r);
@@ -1472,7 +1142,7 @@ fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
     let name = text::sanitize_line(&app.title(&ConversationId::Peer(*peer)));
     let code = crate::proto::verification_code(&app.me.id, peer);
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    let inner_width = usize::from(box_width(area, VERIFY_WIDTH).saturating_sub(2));
+    let inner_width = usize::from(layout::box_width(area, VERIFY_WIDTH).saturating_sub(2));
     let mut lines: Vec<Line<'static>> = vec![
         Line::from(format!(" Read this code to {name} (in person, by phone):")),
         Line::from(""),
@@ -1559,38 +1229,9 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
     }
 }
 
-/// The help's lines: every action with the keys bound to it now, then the commands.
-fn help_lines(app: &App) -> Vec<String> {
-    let help = app.keymap.help();
-    let key_w = help.iter().map(|(k, _)| text::width(k)).max().unwrap_or(0);
-    let mut lines: Vec<String> = help
-        .iter()
-        .map(|(k, what)| format!("{k:<key_w$}  {what}", k = k))
-        .collect();
-    lines.push(String::new());
-    lines.push("Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine (2 min), Esc".to_string());
-    lines
-}
-
-/// The help box for a terminal of `area`: its rectangle, and the lines that fit.
-fn help_box(app: &App, area: Rect) -> (Rect, usize) {
-    let lines = help_lines(app);
-    let want_w = lines.iter().map(|l| text::width(l)).max().unwrap_or(0) as u16 + 4;
-    let w = want_w.min(area.width.saturating_sub(2));
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let r = centred_rect(area, w, h);
-    (r, usize::from(h.saturating_sub(2)))
-}
-
-/// How far the help can scroll on the app's terminal.
-pub fn help_max_scroll(app: &App) -> usize {
-    let (_, shown) = help_box(app, Rect::new(0, 0, app.size.0, app.size.1));
-    help_lines(app).len().saturating_sub(shown)
-}
-
 fn draw_help(buf: &mut Buffer, area: Rect, app: &App) {
-    let lines = help_lines(app);
-    let (r, shown) = help_box(app, area);
+    let lines = app.help_lines();
+    let (r, shown) = layout::help_box(&lines, area);
     let scroll = app.help_scroll.min(lines.len().saturating_sub(shown));
     Clear.render(r, buf);
     let more = lines.len() > shown;

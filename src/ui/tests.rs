@@ -5,6 +5,9 @@
 //! person sees, and its width in columns is always the terminal's width.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// These tests drive the model and look at its state; where they want the effects they
+// assert them, and elsewhere leaving them is the point (no runtime here).
+#![allow(unused_must_use)]
 
 use super::*;
 use crate::app::{Me, Msg};
@@ -14,6 +17,7 @@ use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Cell;
+use unicode_segmentation::UnicodeSegmentation;
 
 /// 2024-01-01 10:00:00 UTC.
 const T0: i64 = 1_704_103_200_000;
@@ -219,7 +223,7 @@ fn wide_screen_status_line_has_the_key_hints() {
         format!(
             " me · 127.0.0.1:47475 · key {} · 1 online · ⚠ no route to host{}Ctrl-S search · \
              F1 help ",
-            crate::ui::short_fp(&app.me.id),
+            crate::app::short_fp(&app.me.id),
             " ".repeat(100 - 69 - 24)
         )
     );
@@ -333,7 +337,10 @@ fn cjk_and_emoji_wrap_exactly_in_a_narrow_pane() {
     assert_eq!(buf[(39, 5)].symbol(), "┘");
     // And what the model says it takes is what was drawn.
     let conv = app.conversation(&peer(1)).unwrap();
-    assert_eq!(conversation_height(&app, conv, 38), 3);
+    assert_eq!(
+        layout::conversation_height(&app.heights, &conv.messages, 38, app.utc_offset_s),
+        3
+    );
     for line in message_lines(&app, &conv.messages[0], 38) {
         let line: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         assert!(text::width(&line) <= 38, "{line:?}");
@@ -605,11 +612,11 @@ fn multi_line_input_grows_the_box_up_to_five_lines_at_80x24() {
         assert_eq!(rows[top + shown], format!("│line {n}{}│", " ".repeat(72)));
         assert_eq!(cursor(&mut t), Position::new(7, (top + shown) as u16));
         // The message pane gives up what the box takes.
-        let (_, h) = message_pane_size(&{
+        let (_, h) = {
             let mut a = chat_with_alice();
             a.input.set(&text.join("\n"));
-            a
-        });
+            layout::message_pane_size(&a.screen())
+        };
         assert_eq!(usize::from(h), 24 - 1 - (shown + 2) - 2);
     }
     // A newline at the very end puts the cursor on a fresh line.
@@ -1129,7 +1136,10 @@ fn a_new_day_gets_a_separator_between_messages() {
     assert!(rows[sep].contains("─── Today ───"), "{}", rows[sep]);
     // Heights count the separator, so scrolling reaches the top exactly.
     let c = app.conversation(&peer(1)).unwrap();
-    assert_eq!(super::conversation_height(&app, c, 43), 2 + 2 + 1);
+    assert_eq!(
+        layout::conversation_height(&app.heights, &c.messages, 43, app.utc_offset_s),
+        2 + 2 + 1
+    );
 }
 
 #[test]
@@ -1146,14 +1156,17 @@ fn every_scroll_position_shows_the_same_lines_as_the_whole_conversation_would() 
     }
     let (w, h) = (60u16, 16u16);
     resize(&mut app, w, h);
-    let (pw, ph) = super::message_pane_size(&app);
+    let (pw, ph) = layout::message_pane_size(&app.screen());
     let conv = app.conversation(&peer(1)).unwrap();
     let all = super::view_lines(&app, conv, conv.messages.len(), usize::MAX, pw);
     let all: Vec<String> = all
         .iter()
         .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
         .collect();
-    assert_eq!(all.len(), super::conversation_height(&app, conv, pw));
+    assert_eq!(
+        all.len(),
+        layout::conversation_height(&app.heights, &conv.messages, pw, app.utc_offset_s)
+    );
     let max = all.len() - usize::from(ph);
     for scroll in 0..=max {
         app.scroll = scroll;

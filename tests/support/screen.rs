@@ -30,7 +30,7 @@ impl Shared {
                 let symbol = buf[(x, y)].symbol();
                 out.push_str(symbol);
                 // A wide character covers the next cell too.
-                x += lanchat::ui::text::width(symbol).max(1) as u16;
+                x += lanchat::text::width(symbol).max(1) as u16;
             }
             out.push('\n');
         }

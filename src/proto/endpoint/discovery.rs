@@ -27,6 +27,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// How often a manual address nobody answered at yet is probed (after the start-up burst).
+pub(super) const UNANSWERED_PROBE: Duration = Duration::from_secs(5);
+
 /// Beacon times after start, then every `beacon_interval` (± jitter).
 const STARTUP_BEACONS: [Duration; 3] = [
     Duration::ZERO,
@@ -133,7 +136,17 @@ impl Discovery {
 
     /// The beacons due at `now`, group first, then the manual probes in the order they
     /// were added; each schedule moves on.
-    pub(super) fn due(&mut self, now: Instant, interval: Duration, rng: &mut Rng) -> Vec<Due> {
+    ///
+    /// A manual address where no key has answered yet (`answered` says) is asked again every
+    /// [`UNANSWERED_PROBE`] rather than every `interval`: the user named it, and on a lossy
+    /// link the first few handshakes it leads to may be lost.
+    pub(super) fn due(
+        &mut self,
+        now: Instant,
+        interval: Duration,
+        rng: &mut Rng,
+        answered: impl Fn(&SocketAddr) -> bool,
+    ) -> Vec<Due> {
         let mut due = Vec::new();
         if let Some(schedule) = self.group.as_mut()
             && schedule.next <= now
@@ -152,7 +165,12 @@ impl Discovery {
                     dst: Destination::Unicast(m.addr),
                     want_reply: true,
                 });
-                m.schedule.advance(now, interval, rng);
+                let every = if answered(&m.addr) {
+                    interval
+                } else {
+                    interval.min(UNANSWERED_PROBE)
+                };
+                m.schedule.advance(now, every, rng);
             }
         }
         due
@@ -408,14 +426,18 @@ mod tests {
         assert!(d.add_manual(start, addr(6000)));
         assert!(!d.add_manual(start, addr(6000)), "added once");
         let mut asked = Vec::new();
+        let mut probes = Vec::new();
         let mut now = start;
+        // Nobody answers at the manual address for the first 60 s.
+        let answered_after = start + Duration::from_secs(60);
         while now < start + Duration::from_secs(200) {
-            for due in d.due(now, interval, &mut rng) {
+            for due in d.due(now, interval, &mut rng, |_| now >= answered_after) {
                 if due.dst == Destination::Discovery {
                     asked.push((now - start, due.want_reply));
                 } else {
                     assert_eq!(due.dst, Destination::Unicast(addr(6000)));
                     assert!(due.want_reply, "a probe always asks for an answer");
+                    probes.push(now - start);
                 }
             }
             now = d
@@ -435,5 +457,24 @@ mod tests {
             );
         }
         assert!(asked.len() > 5);
+        // The manual address: the same burst, then every 5 s while nobody answers there,
+        // then by the interval.
+        let gaps: Vec<Duration> = probes.windows(2).map(|w| w[1] - w[0]).collect();
+        let unanswered = probes
+            .iter()
+            .filter(|t| **t < Duration::from_secs(60))
+            .count();
+        assert!(unanswered >= 12, "{probes:?}");
+        for (t, gap) in probes[1..].iter().zip(&gaps) {
+            if *t > Duration::from_secs(4) && *t <= Duration::from_secs(60) {
+                assert!(
+                    *gap <= UNANSWERED_PROBE + Duration::from_secs(1),
+                    "{probes:?}"
+                );
+            }
+            if *t > Duration::from_secs(100) {
+                assert!(*gap >= interval * 4 / 5, "{probes:?}");
+            }
+        }
     }
 }

@@ -437,7 +437,11 @@ impl Endpoint {
         }
         self.secure.handle_timeout(now);
         let interval = self.cfg.beacon_interval;
-        for due in self.discovery.due(now, interval, &mut self.rng) {
+        let peers = &self.peers;
+        let dues = self
+            .discovery
+            .due(now, interval, &mut self.rng, |a| peers.at(*a).is_some());
+        for due in dues {
             let beacon = self.beacon(due.want_reply, &due.dst);
             self.push(due.dst, beacon);
         }

@@ -1,9 +1,21 @@
-//! All column math and all cleaning of untrusted text, in one place.
+//! The untrusted-text policy and all column math, in one place, below both the model and
+//! the view.
 //!
-//! Anything a peer controls (names, messages, addresses read from packets) goes through
-//! [`sanitize`] or [`sanitize_line`] before it is laid out, and every width comes from
-//! [`grapheme_width`], which is the rule ratatui's buffer uses, so that what we measure is what
-//! gets drawn.
+//! One list says what in peer text is dangerous ([`is_unsafe`]: C0 and C1 controls, DEL,
+//! bidi controls, the Unicode line and paragraph separators) and one rule shows a control
+//! visibly ([`push_visible_control`]: `^[` for C0 and DEL, `<9B>` for C1). Every way out uses
+//! them:
+//! - the screen (and the clipboard, and desktop notifications): [`sanitize`] /
+//!   [`sanitize_line`], which also drop bidi controls and invisible junk and cap combining
+//!   piles, so that what is laid out is what is drawn;
+//! - the pipe's JSON lines and the exports: [`inert`] (JSON escapes each unsafe character,
+//!   the human formats show each visibly).
+//!
+//! Every width comes from [`grapheme_width`], which is the rule ratatui's buffer uses, so
+//! that what we measure is what gets drawn. Times and dates are in [`time`].
+
+pub mod inert;
+pub mod time;
 
 use ratatui::buffer::CellWidth;
 use unicode_segmentation::UnicodeSegmentation;
@@ -17,9 +29,21 @@ pub const TAB_WIDTH: usize = 4;
 
 const ZWJ: char = '\u{200D}';
 
-/// Bidirectional controls: dropped so peer text cannot reorder what surrounds it.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+/// Bidirectional formatting characters: embeddings, overrides, isolates and marks. Any of
+/// them can make text display in another order than it is stored. The screen drops them;
+/// the exports show them (`<U+202E>`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// What must not reach a terminal as itself: C0 controls, DEL, C1 controls, bidi controls,
+/// and the Unicode line and paragraph separators (which some readers take as line ends, so a
+/// JSON line could be split by one).
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_control(c)
 }
 
 /// Invisible characters with no business in chat text.
@@ -52,8 +76,9 @@ fn is_extender(c: char) -> bool {
     c != ZWJ && !is_tag(c) && unicode_width::UnicodeWidthChar::width(c) == Some(0)
 }
 
-/// Caret notation for C0 controls and DEL (`^[` for ESC), `<9B>` for C1 controls.
-fn push_visible_control(out: &mut String, c: char) {
+/// Caret notation for C0 controls and DEL (`^[` for ESC), `<9B>` for C1 controls: how a
+/// control character is shown, on the screen and in the human export formats alike.
+pub fn push_visible_control(out: &mut String, c: char) {
     let v = c as u32;
     if v < 0x20 || v == 0x7F {
         out.push('^');

@@ -8,28 +8,14 @@
 //!   inert on a terminal. serde_json alone escapes only C0 controls, so a C1 CSI (U+009B)
 //!   or a bidi override would leave raw.
 //! - The human formats show each visibly ([`push_visible`]): C0 controls and DEL in caret
-//!   notation (`^[`), C1 controls as `<9B>` (as the chat screen does), and bidi and line
+//!   notation (`^[`), C1 controls as `<9B>` (the screen's rule,
+//!   [`super::push_visible_control`]), and bidi and line
 //!   separator controls as `<U+202E>`, so a reader sees that something was there and what.
 
 use serde::Serialize;
 use std::io::{self, Write};
 
-/// Bidirectional formatting characters: embeddings, overrides, isolates and marks. Any of
-/// them can make text display in another order than it is stored.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
-    )
-}
-
-/// What must not reach a terminal as itself: C0 controls, DEL, C1 controls, bidi controls,
-/// and the Unicode line and paragraph separators (which some readers take as line ends, so a
-/// JSON line could be split by one).
-pub fn is_unsafe(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{2028}' | '\u{2029}')
-        || is_bidi_control(c)
-}
+pub use super::{is_bidi_control, is_unsafe};
 
 /// Writes `value` as one line of JSON (no newline) with every [`is_unsafe`] character
 /// escaped.
@@ -75,11 +61,7 @@ impl serde_json::ser::Formatter for InertFormatter {
 pub fn push_visible(out: &mut String, c: char) {
     match c {
         '\n' | '\t' => out.push(c),
-        '\u{0}'..='\u{1F}' | '\u{7F}' => {
-            out.push('^');
-            out.push(char::from((c as u8) ^ 0x40));
-        }
-        '\u{80}'..='\u{9F}' => out.push_str(&format!("<{:02X}>", u32::from(c))),
+        c if c.is_control() => super::push_visible_control(out, c),
         c if is_unsafe(c) => out.push_str(&format!("<U+{:04X}>", u32::from(c))),
         c => out.push(c),
     }

@@ -69,6 +69,22 @@ pub fn format_time(ms: i64, now_ms: i64, offset_s: i32) -> String {
     }
 }
 
+/// A time in UTC as ISO 8601 (for the exports): `2024-01-01T12:00:05Z`, or with `.123`
+/// milliseconds.
+pub fn iso_utc(ms: i64, millis: bool) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (y, mo, d) = civil_from_days(days);
+    let (h, mi, s) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
+    if millis {
+        let frac = ms.rem_euclid(1000);
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,93 @@
+//! What the screen's geometry needs of the model, as the plain values [`crate::layout`]
+//! takes: the model scrolls and takes clicks by the same layout the view draws with.
+
+use super::{App, Message};
+use crate::layout::{self, Screen, Shape, Shaped};
+use crate::proto::{ConversationId, NodeId};
+use crate::text;
+
+impl Shaped for Message {
+    fn shape(&self) -> Shape<'_> {
+        Shape {
+            text: &self.text,
+            quoted: self.quote.is_some(),
+            recalled: self.recalled,
+            time_ms: self.time_ms,
+        }
+    }
+}
+
+/// The first two groups of a key's fingerprint: enough to tell keys apart at a glance.
+pub fn short_fp(id: &NodeId) -> String {
+    let fp = crate::proto::fingerprint(id);
+    fp.split(' ').take(2).collect::<Vec<_>>().join(" ")
+}
+
+impl App {
+    /// The screen as the layout sees it.
+    pub fn screen(&self) -> Screen<'_> {
+        Screen {
+            size: self.size,
+            show_sidebar: self.show_sidebar,
+            sidebar_overlay: self.sidebar_overlay,
+            input: self.input.text(),
+            cursor: self.input.cursor(),
+            replying: self.replying.is_some(),
+            banner: self.banner(),
+        }
+    }
+
+    /// Columns and rows of the message pane, under the banner.
+    pub fn message_pane_size(&self) -> (u16, u16) {
+        layout::message_pane_size(&self.screen())
+    }
+
+    /// The banner over the open conversation (unwrapped): an identity change waiting for a
+    /// decision, or plain text at a lanchat peer's address; `None` when neither.
+    pub fn banner(&self) -> Option<String> {
+        let id = self.selected?;
+        if let Some(c) = self.identity_change(&id) {
+            let name = text::sanitize_line(&self.title(&ConversationId::Peer(c.previous)));
+            return Some(format!(
+                "⚠ {name}'s key changed: now {}, was {}. Held until you /trust or /block it \
+                 (/verify compares).",
+                short_fp(&c.new),
+                short_fp(&c.previous)
+            ));
+        }
+        let ConversationId::Raw(addr) = id else {
+            return None;
+        };
+        let owner = self.lanchat_owner(&addr)?;
+        let name = text::sanitize_line(&self.title(&ConversationId::Peer(owner)));
+        let choice = if self.plain_ok.contains(&id) {
+            "you chose /plain: you send here anyway.".to_string()
+        } else {
+            format!("write to {name} instead (/plain overrides).")
+        };
+        Some(format!(
+            "⚠ {addr} is {name}'s encrypted lanchat address. Text here goes unencrypted and \
+             can be forged: {choice}"
+        ))
+    }
+
+    /// The help's lines: every action with the keys bound to it now, then the commands.
+    pub fn help_lines(&self) -> Vec<String> {
+        let help = self.keymap.help();
+        let key_w = help.iter().map(|(k, _)| text::width(k)).max().unwrap_or(0);
+        let mut lines: Vec<String> = help
+            .iter()
+            .map(|(k, what)| format!("{k:<key_w$}  {what}", k = k))
+            .collect();
+        lines.push(String::new());
+        lines.push(
+            "Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine (2 min), Esc".to_string(),
+        );
+        lines
+    }
+
+    /// How far the help can scroll on this terminal.
+    pub fn help_max_scroll(&self) -> usize {
+        layout::help_max_scroll(&self.help_lines(), self.size)
+    }
+}
