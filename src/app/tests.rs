@@ -1809,7 +1809,9 @@ fn alt_up_picks_a_message_and_y_copies_exactly_it() {
     let effects = press(&mut app, T0 + 2, KeyCode::Char('y'));
     assert_eq!(effects, vec![Effect::Copy("first 你好".into())]);
     assert_eq!(app.picked, None);
-    // Esc lets go without copying; other keys let go and do their job.
+    // Esc lets go without copying; other keys let go and do their job, but a typed
+    // character is not typed into the input (nor does it let go): y, r and d are keys
+    // here, so no letter is text.
     app.update(
         T0 + 3,
         Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
@@ -1821,7 +1823,9 @@ fn alt_up_picks_a_message_and_y_copies_exactly_it() {
         Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
     );
     press(&mut app, T0 + 3, KeyCode::Char('x'));
-    assert_eq!((app.picked, app.input.text()), (None, "x"));
+    assert_eq!((app.picked, app.input.text()), (Some(MsgId(2)), ""));
+    press(&mut app, T0 + 3, KeyCode::F(1));
+    assert_eq!((app.picked, app.show_help), (None, true));
 }
 
 // ---------------------------------------------------------------------------------------
