@@ -87,13 +87,13 @@ pub struct FileConfig {
     /// "dark" (the default) or "light".
     pub theme: Option<Theme>,
     /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds); a mode's keys
-    /// in a section of their own, `[keys.help]` and so on.
+    /// in a section of their own, `[keys.in_help]` and so on.
     #[serde(default)]
     pub keys: KeysConfig,
 }
 
-/// `[keys]`: the main screen's actions, and a table per mode over it (`[keys.picked]`,
-/// `[keys.search]`, ...), each action = "key" or ["key", ...].
+/// `[keys]`: the main screen's actions, and a table per mode over it (`[keys.in_picked]`,
+/// `[keys.in_search]`, ...), each action = "key" or ["key", ...].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeysConfig {
     pub base: BTreeMap<ActionName, KeyList>,
@@ -129,7 +129,7 @@ impl<'de> Deserialize<'de> for KeysConfig {
 }
 
 /// A `[keys]` entry: the keys of a main-screen action, or a mode's table (told apart by
-/// the value: a table is a mode's, so `search = "alt-s"` and `[keys.search]` both work).
+/// the value: a table is a mode's).
 enum Entry {
     Base(ActionName, KeyList),
     Mode(Mode, Vec<(Action, Vec<KeySpec>)>),
@@ -200,16 +200,24 @@ impl<'de> de::Visitor<'de> for EntrySeed<'_> {
         Ok(Entry::Mode(mode, actions))
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
-        Err(E::custom("a key is a string such as \"ctrl-n\", or a list of them"))
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
-        Err(E::custom("a key is a string such as \"ctrl-n\", or a list of them"))
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Entry, E> {
-        Err(E::custom("a key is a string such as \"ctrl-n\", or a list of them"))
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
-        Err(E::custom("a key is a string such as \"ctrl-n\", or a list of them"))
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
     }
 }
 
@@ -229,7 +237,12 @@ impl<'de> de::DeserializeSeed<'de> for ModeKeysSeed<'_> {
                 "unknown action {:?} in [keys.{}]; its actions are: {}",
                 self.name,
                 def.map_or("", |d| d.name),
-                def.map(|d| d.actions.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", "))
+                def.map(|d| d
+                    .actions
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "))
                     .unwrap_or_default()
             ))
         })?;
@@ -445,7 +458,12 @@ pub fn resolve(
         mouse: file.mouse.unwrap_or(true),
         notify: file.notify.unwrap_or_default(),
         theme: file.theme.unwrap_or_default(),
-        keys: file.keys.base.into_iter().map(|(a, k)| (a.0, k.0)).collect(),
+        keys: file
+            .keys
+            .base
+            .into_iter()
+            .map(|(a, k)| (a.0, k.0))
+            .collect(),
         mode_keys: file.keys.modes,
         data_dir,
         config_dir,
@@ -945,12 +963,8 @@ mod tests {
         .expect("parses");
         assert_eq!(ok.theme, Some(Theme::Light));
         assert_eq!(ok.notify, Some(Notify::Osc777));
-        let keys: Vec<(Action, usize)> = ok
-            .keys
-            .base
-            .iter()
-            .map(|(a, k)| (a.0, k.0.len()))
-            .collect();
+        let keys: Vec<(Action, usize)> =
+            ok.keys.base.iter().map(|(a, k)| (a.0, k.0.len())).collect();
         assert_eq!(
             keys,
             vec![
@@ -974,6 +988,45 @@ mod tests {
             ("[keys]\nsearch = [\"ctrl-s\", \"f99\"]\n", 2, "f1 to f12"),
             ("theme = \"neon\"\n", 1, "neon"),
             ("notify = \"yes\"\n", 1, "yes"),
+        ] {
+            let err = parse_file(path, text).expect_err(text).to_string();
+            assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_mode_has_its_own_keys_section_and_mistakes_name_the_line() {
+        let path = Path::new("/x/config.toml");
+        let ok = parse_file(
+            path,
+            "[keys]\nsearch = \"alt-s\"\n[keys.in_help]\nclose = [\"q\", \"esc\"]\n[keys.in_search]\nopen = \"tab\"\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            ok.keys.base.len(),
+            1,
+            "search = \"alt-s\" is the main screen's"
+        );
+        let q = KeySpec::parse("q", true).expect("q");
+        let esc: KeySpec = "esc".parse().expect("esc");
+        let tab: KeySpec = "tab".parse().expect("tab");
+        assert_eq!(
+            ok.keys.modes,
+            vec![
+                (Mode::Help, Action::Close, vec![q, esc]),
+                (Mode::Search, Action::Open, vec![tab]),
+            ]
+        );
+        for (text, line, says) in [
+            (
+                "[keys.in_help]\nclose = \"q\"\nfly = \"x\"\n",
+                3,
+                "unknown action \"fly\"",
+            ),
+            ("[keys.nowhere]\nclose = \"q\"\n", 1, "unknown mode"),
+            // A plain letter is typing where the mode takes text.
+            ("[keys.in_switcher]\n\nopen = \"o\"\n", 3, "plain character"),
         ] {
             let err = parse_file(path, text).expect_err(text).to_string();
             assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");

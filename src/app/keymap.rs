@@ -549,9 +549,11 @@ pub enum Unbound {
     CloseAndPassOn,
 }
 
-/// One mode: its name in config.toml (`[keys.NAME]`), its heading in the help, whether
-/// typed characters are its text (a filter), what it does with other keys, the actions it
-/// knows, its default keys, and the help's lines for it.
+/// One mode: its name in config.toml (`[keys.NAME]`; `in_` and the mode, so that it is
+/// never an action's name, as TOML cannot have both `search = "alt-s"` and
+/// `[keys.search]`), its heading in the help, whether typed characters are its text (a
+/// filter), what it does with other keys, the actions it knows, its default keys, and the
+/// help's lines for it.
 pub struct ModeDef {
     pub mode: Mode,
     pub name: &'static str,
@@ -604,7 +606,7 @@ const LIST_HELP: &[(&[Action], &str)] = &[
 pub const MODES: &[ModeDef] = &[
     ModeDef {
         mode: Mode::Picked,
-        name: "picked",
+        name: "in_picked",
         title: "A picked message; other keys let go of it and do their job",
         takes_text: false,
         unbound: Unbound::CloseAndPassOn,
@@ -635,7 +637,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::Search,
-        name: "search",
+        name: "in_search",
         title: "Search results",
         takes_text: false,
         unbound: Unbound::Ignore,
@@ -670,7 +672,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::Switcher,
-        name: "switcher",
+        name: "in_switcher",
         title: "The switcher; typing filters it",
         takes_text: true,
         unbound: Unbound::Ignore,
@@ -680,7 +682,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::Strangers,
-        name: "strangers",
+        name: "in_strangers",
         title: "The list of strangers; typing filters it",
         takes_text: true,
         unbound: Unbound::Ignore,
@@ -690,7 +692,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::Verify,
-        name: "verify",
+        name: "in_verify",
         title: "Verifying a key",
         takes_text: false,
         unbound: Unbound::Ignore,
@@ -718,7 +720,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::PeerInfo,
-        name: "peer_info",
+        name: "in_peer_info",
         title: "Who is this; other keys do their job",
         takes_text: false,
         unbound: Unbound::PassOn,
@@ -731,7 +733,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::ChatList,
-        name: "chat_list",
+        name: "in_chat_list",
         title: "The chat list over the messages; other keys do their job",
         takes_text: false,
         unbound: Unbound::PassOn,
@@ -753,7 +755,7 @@ pub const MODES: &[ModeDef] = &[
     },
     ModeDef {
         mode: Mode::Help,
-        name: "help",
+        name: "in_help",
         title: "This help",
         takes_text: false,
         unbound: Unbound::Ignore,
@@ -799,7 +801,7 @@ impl Mode {
         MODES.iter().find(|d| d.name == name).map(|d| d.mode)
     }
 
-    /// The action a mode knows by `name` in its `[keys.MODE]` section.
+    /// The action a mode knows by `name` in its `[keys.in_MODE]` section.
     pub fn action(self, name: &str) -> Option<Action> {
         let def = self.def()?;
         def.actions
@@ -860,8 +862,7 @@ impl ModeKeymap {
                 Bind::Like(main) => base.keys_for(*main),
             };
             for k in found {
-                let works =
-                    self.action_for(&KeyEvent::new(k.code, k.mods), base) == Some(action);
+                let works = self.action_for(&KeyEvent::new(k.code, k.mods), base) == Some(action);
                 if works && !keys.contains(&k) {
                     keys.push(k);
                 }
@@ -883,7 +884,7 @@ impl ModeKeymap {
 }
 
 /// The keys in effect in every mode over the main screen: the defaults, changed by the
-/// `[keys.MODE]` sections of config.toml.
+/// `[keys.in_MODE]` sections of config.toml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeKeymaps {
     maps: Vec<ModeKeymap>,
@@ -914,10 +915,7 @@ impl ModeKeymaps {
                 continue;
             };
             map.rows.retain(|(b, a)| {
-                a != action
-                    && !keys
-                        .iter()
-                        .any(|k| *b == Bind::Key(k.code, k.mods))
+                a != action && !keys.iter().any(|k| *b == Bind::Key(k.code, k.mods))
             });
             // In front, so that a key given here wins over one borrowed from the main
             // screen.

@@ -32,8 +32,8 @@ use crate::proto::{
 };
 use crate::rng::Rng;
 use crate::ui;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use commands::Command;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keymap::{Action, HelpSection, Keymap, Mode, ModeKeymaps, Unbound};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;

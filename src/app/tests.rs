@@ -2821,7 +2821,10 @@ fn text_typed_in_the_switcher_and_the_strangers_list_filters_them() {
         type_text(&mut app, T0, "al i");
         app.update(T0, Msg::Paste("ce\n".into()));
         press(&mut app, T0, KeyCode::Backspace);
-        assert_eq!(app.switcher.as_ref().map(|s| s.filter.as_str()), Some("al ic"));
+        assert_eq!(
+            app.switcher.as_ref().map(|s| s.filter.as_str()),
+            Some("al ic")
+        );
         assert_eq!(app.input.text(), "draft");
     }
 }
@@ -2942,10 +2945,23 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
             }
         }
         // Esc was rebound away from dismissing: no mode lists it as closing.
-        let close = def.help.iter().position(|(a, _)| a.contains(&Action::Close));
+        let close = def
+            .help
+            .iter()
+            .position(|(a, _)| a.contains(&Action::Close));
         if let Some(line) = close {
-            assert!(!rows[line].0.contains("Esc"), "{}: {:?}", def.name, rows[line]);
-            assert!(rows[line].0.contains("F9"), "{}: {:?}", def.name, rows[line]);
+            assert!(
+                !rows[line].0.contains("Esc"),
+                "{}: {:?}",
+                def.name,
+                rows[line]
+            );
+            assert!(
+                rows[line].0.contains("F9"),
+                "{}: {:?}",
+                def.name,
+                rows[line]
+            );
         }
     }
 }

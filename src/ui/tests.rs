@@ -776,7 +776,11 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(app.help_scroll, 70, "90 lines, 20 shown");
     assert!(screen_text(&t).contains("Keys and commands 71–90 of 90"));
     // The last mode is the help's own, and its last line is quitting.
-    assert!(rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"), "{}", rows_of(&t, 21));
+    assert!(
+        rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"),
+        "{}",
+        rows_of(&t, 21)
+    );
     key(&mut app, KeyCode::Home);
     assert_eq!(app.help_scroll, 0);
     assert!(app.show_help, "scrolling keeps the help open");
