@@ -278,50 +278,13 @@ pub enum Notify {
     Osc777 = 2,
 }
 
-/// An action name in `[keys]`: an unknown one is an error naming its line.
+/// An action name in `[keys]` (an unknown one is an error naming its line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ActionName(pub Action);
-
-impl<'de> Deserialize<'de> for ActionName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Action::from_name(&name).map(ActionName).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown action {name:?} in [keys]; the actions are: {}",
-                crate::app::keymap::ACTION_NAMES
-                    .iter()
-                    .map(|(_, n)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
-    }
-}
 
 /// The keys for one action: a string or a list of strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyList(pub Vec<KeySpec>);
-
-impl<'de> Deserialize<'de> for KeyList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
-        }
-        let list = match OneOrMany::deserialize(d).map_err(|_| {
-            de::Error::custom("a key is a string such as \"ctrl-n\", or a list of them")
-        })? {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        };
-        list.iter()
-            .map(|s| s.parse::<KeySpec>().map_err(de::Error::custom))
-            .collect::<Result<Vec<_>, _>>()
-            .map(KeyList)
-    }
-}
 
 /// Everything resolved: what the runtime starts with.
 #[derive(Debug, Clone)]
