@@ -2,7 +2,7 @@
 //! over `config.toml` over defaults. Also the identity key, `known_peers` and the data-dir
 //! lock.
 
-use crate::app::keymap::{Action, KeySpec};
+use crate::app::keymap::{Action, KeySpec, Mode};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -95,9 +95,185 @@ pub struct FileConfig {
     pub notify: Option<Notify>,
     /// "dark" (the default) or "light".
     pub theme: Option<Theme>,
-    /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds).
+    /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds); a mode's keys
+    /// in a section of their own, `[keys.in_help]` and so on.
     #[serde(default)]
-    pub keys: BTreeMap<ActionName, KeyList>,
+    pub keys: KeysConfig,
+}
+
+/// `[keys]`: the main screen's actions, and a table per mode over it (`[keys.in_picked]`,
+/// `[keys.in_search]`, ...), each action = "key" or ["key", ...].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeysConfig {
+    pub base: BTreeMap<ActionName, KeyList>,
+    pub modes: Vec<(Mode, Action, Vec<KeySpec>)>,
+}
+
+impl<'de> Deserialize<'de> for KeysConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = KeysConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of actions and keys")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<KeysConfig, A::Error> {
+                let mut out = KeysConfig::default();
+                while let Some(name) = map.next_key::<String>()? {
+                    match map.next_value_seed(EntrySeed { name: &name })? {
+                        Entry::Base(action, keys) => {
+                            out.base.insert(action, keys);
+                        }
+                        Entry::Mode(mode, actions) => {
+                            out.modes
+                                .extend(actions.into_iter().map(|(a, k)| (mode, a, k)));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// A `[keys]` entry: the keys of a main-screen action, or a mode's table (told apart by
+/// the value: a table is a mode's).
+enum Entry {
+    Base(ActionName, KeyList),
+    Mode(Mode, Vec<(Action, Vec<KeySpec>)>),
+}
+
+struct EntrySeed<'a> {
+    name: &'a str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for EntrySeed<'_> {
+    type Value = Entry;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Entry, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl EntrySeed<'_> {
+    fn action<E: de::Error>(&self) -> Result<ActionName, E> {
+        Action::from_name(self.name).map(ActionName).ok_or_else(|| {
+            E::custom(format!(
+                "unknown action {:?} in [keys]; the actions are: {}",
+                self.name,
+                crate::app::keymap::ACTION_NAMES
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+}
+
+impl<'de> de::Visitor<'de> for EntrySeed<'_> {
+    type Value = Entry;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key such as \"ctrl-n\", a list of them, or a mode's table")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Entry, E> {
+        let action = self.action()?;
+        let key = v.parse::<KeySpec>().map_err(E::custom)?;
+        Ok(Entry::Base(action, KeyList(vec![key])))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Entry, A::Error> {
+        let action = self.action()?;
+        let mut keys = Vec::new();
+        while let Some(s) = seq.next_element::<String>()? {
+            keys.push(s.parse::<KeySpec>().map_err(de::Error::custom)?);
+        }
+        Ok(Entry::Base(action, KeyList(keys)))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+        let mode = Mode::from_name(self.name).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown mode [keys.{}]; the modes are: {}",
+                self.name,
+                crate::app::keymap::MODES
+                    .iter()
+                    .map(|m| m.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        let mut actions = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let keys = map.next_value_seed(ModeKeysSeed { mode, name: &name })?;
+            actions.push(keys);
+        }
+        Ok(Entry::Mode(mode, actions))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Entry, E> {
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
+        Err(E::custom(
+            "a key is a string such as \"ctrl-n\", or a list of them",
+        ))
+    }
+}
+
+/// The keys of one action in a mode's table; a plain character is a key there unless the
+/// mode takes text.
+struct ModeKeysSeed<'a> {
+    mode: Mode,
+    name: &'a str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ModeKeysSeed<'_> {
+    type Value = (Action, Vec<KeySpec>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let def = self.mode.def();
+        let action = self.mode.action(self.name).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown action {:?} in [keys.{}]; its actions are: {}",
+                self.name,
+                def.map_or("", |d| d.name),
+                def.map(|d| d
+                    .actions
+                    .iter()
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                    .unwrap_or_default()
+            ))
+        })?;
+        let plain = def.is_some_and(|d| !d.takes_text);
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        let list = match OneOrMany::deserialize(d).map_err(|_| {
+            de::Error::custom("a key is a string such as \"ctrl-n\", or a list of them")
+        })? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        };
+        let keys = list
+            .iter()
+            .map(|s| KeySpec::parse(s, plain).map_err(de::Error::custom))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((action, keys))
+    }
 }
 
 /// Desktop notifications as a terminal escape: OSC 9 (iTerm2, WezTerm, kitty, Windows
@@ -111,50 +287,13 @@ pub enum Notify {
     Osc777 = 2,
 }
 
-/// An action name in `[keys]`: an unknown one is an error naming its line.
+/// An action name in `[keys]` (an unknown one is an error naming its line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ActionName(pub Action);
-
-impl<'de> Deserialize<'de> for ActionName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        Action::from_name(&name).map(ActionName).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown action {name:?} in [keys]; the actions are: {}",
-                crate::app::keymap::ACTION_NAMES
-                    .iter()
-                    .map(|(_, n)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
-    }
-}
 
 /// The keys for one action: a string or a list of strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyList(pub Vec<KeySpec>);
-
-impl<'de> Deserialize<'de> for KeyList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
-        }
-        let list = match OneOrMany::deserialize(d).map_err(|_| {
-            de::Error::custom("a key is a string such as \"ctrl-n\", or a list of them")
-        })? {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        };
-        list.iter()
-            .map(|s| s.parse::<KeySpec>().map_err(de::Error::custom))
-            .collect::<Result<Vec<_>, _>>()
-            .map(KeyList)
-    }
-}
 
 /// Everything resolved: what the runtime starts with.
 #[derive(Debug, Clone)]
@@ -174,6 +313,8 @@ pub struct Settings {
     pub theme: Theme,
     /// Changes to the default keys.
     pub keys: Vec<(Action, Vec<KeySpec>)>,
+    /// Changes to the default keys of the modes over the main screen.
+    pub mode_keys: Vec<(Mode, Action, Vec<KeySpec>)>,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
     /// Send runs of equal-sized datagrams with segmentation offload. Always on in the
@@ -198,6 +339,7 @@ impl Settings {
             notify: Notify::Off,
             theme: Theme::Dark,
             keys: Vec::new(),
+            mode_keys: Vec::new(),
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
             segmentation_offload: true,
@@ -288,7 +430,13 @@ pub fn resolve(
         mouse: file.mouse.unwrap_or(true),
         notify: file.notify.unwrap_or_default(),
         theme: file.theme.unwrap_or_default(),
-        keys: file.keys.into_iter().map(|(a, k)| (a.0, k.0)).collect(),
+        keys: file
+            .keys
+            .base
+            .into_iter()
+            .map(|(a, k)| (a.0, k.0))
+            .collect(),
+        mode_keys: file.keys.modes,
         data_dir,
         config_dir,
         segmentation_offload: true,
@@ -787,7 +935,8 @@ mod tests {
         .expect("parses");
         assert_eq!(ok.theme, Some(Theme::Light));
         assert_eq!(ok.notify, Some(Notify::Osc777));
-        let keys: Vec<(Action, usize)> = ok.keys.iter().map(|(a, k)| (a.0, k.0.len())).collect();
+        let keys: Vec<(Action, usize)> =
+            ok.keys.base.iter().map(|(a, k)| (a.0, k.0.len())).collect();
         assert_eq!(
             keys,
             vec![
@@ -811,6 +960,45 @@ mod tests {
             ("[keys]\nsearch = [\"ctrl-s\", \"f99\"]\n", 2, "f1 to f12"),
             ("theme = \"neon\"\n", 1, "neon"),
             ("notify = \"yes\"\n", 1, "yes"),
+        ] {
+            let err = parse_file(path, text).expect_err(text).to_string();
+            assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_mode_has_its_own_keys_section_and_mistakes_name_the_line() {
+        let path = Path::new("/x/config.toml");
+        let ok = parse_file(
+            path,
+            "[keys]\nsearch = \"alt-s\"\n[keys.in_help]\nclose = [\"q\", \"esc\"]\n[keys.in_search]\nopen = \"tab\"\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            ok.keys.base.len(),
+            1,
+            "search = \"alt-s\" is the main screen's"
+        );
+        let q = KeySpec::parse("q", true).expect("q");
+        let esc: KeySpec = "esc".parse().expect("esc");
+        let tab: KeySpec = "tab".parse().expect("tab");
+        assert_eq!(
+            ok.keys.modes,
+            vec![
+                (Mode::Help, Action::Close, vec![q, esc]),
+                (Mode::Search, Action::Open, vec![tab]),
+            ]
+        );
+        for (text, line, says) in [
+            (
+                "[keys.in_help]\nclose = \"q\"\nfly = \"x\"\n",
+                3,
+                "unknown action \"fly\"",
+            ),
+            ("[keys.nowhere]\nclose = \"q\"\n", 1, "unknown mode"),
+            // A plain letter is typing where the mode takes text.
+            ("[keys.in_switcher]\n\nopen = \"o\"\n", 3, "plain character"),
         ] {
             let err = parse_file(path, text).expect_err(text).to_string();
             assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");

@@ -49,6 +49,22 @@ pub enum Action {
     NextUnread,
     /// Show or hide the conversation list (on a narrow terminal: over the messages).
     ToggleSidebar,
+    // What keys do in the modes over the main screen (see [`Mode`]).
+    /// Close what is open (let go of a picked message).
+    Close,
+    /// Move the selection (or the help) up or down by one.
+    Up,
+    Down,
+    /// To the top of the help.
+    Top,
+    /// Open the selected search hit or conversation.
+    Open,
+    /// The picked message: copy it, reply to it, recall it.
+    Copy,
+    Reply,
+    Recall,
+    /// The verification codes matched: mark the key verified.
+    Confirm,
 }
 
 /// Every action with the name `[keys]` in config.toml knows it by.
@@ -218,7 +234,16 @@ const NAMED: &[(&str, KeyCode)] = &[
 impl std::str::FromStr for KeySpec {
     type Err = String;
 
+    /// A key for the main screen, where a plain character is typing.
     fn from_str(s: &str) -> Result<KeySpec, String> {
+        KeySpec::parse(s, false)
+    }
+}
+
+impl KeySpec {
+    /// Parses a key; a plain character (`y`, `?`) only where `plain` allows it (a mode
+    /// that takes no text).
+    pub fn parse(s: &str, plain: bool) -> Result<KeySpec, String> {
         let bad =
             |why: &str| format!("bad key {s:?}: {why} (e.g. \"ctrl-n\", \"alt-enter\", \"f1\")");
         let lower = s.trim().to_ascii_lowercase();
@@ -262,7 +287,7 @@ impl std::str::FromStr for KeySpec {
         } else {
             (code, mods)
         };
-        if matches!(code, KeyCode::Char(_)) && mods.is_empty() {
+        if matches!(code, KeyCode::Char(_)) && mods.is_empty() && !plain {
             return Err(bad("a plain character is for typing; add ctrl- or alt-"));
         }
         Ok(KeySpec { code, mods })
@@ -284,6 +309,8 @@ impl fmt::Display for KeySpec {
         }
         match self.code {
             KeyCode::Char(' ') => f.write_str("Space"),
+            // A letter with a modifier is named in capitals (Ctrl-N); alone, as typed (y).
+            KeyCode::Char(c) if self.mods.is_empty() => write!(f, "{c}"),
             KeyCode::Char(c) => write!(f, "{}", c.to_ascii_uppercase()),
             KeyCode::F(n) => write!(f, "F{n}"),
             KeyCode::BackTab => f.write_str("Shift-Tab"),
@@ -366,47 +393,52 @@ impl Keymap {
         self.keys_for(action).first().map(ToString::to_string)
     }
 
-    /// What the help overlay lists: (keys, what they do), keys as bound now.
+    /// What the help overlay lists for the main screen: (keys, what they do), keys as
+    /// bound now.
     pub fn help(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (actions, what) in HELP {
-            let groups: Vec<String> = actions
-                .iter()
-                .map(|a| {
-                    let mut keys: Vec<String> = Vec::new();
-                    for k in self.keys_for(*a) {
-                        let k = k.to_string();
-                        if !keys.contains(&k) {
-                            keys.push(k);
-                        }
-                    }
-                    keys.join(", ")
-                })
-                .collect();
-            let keys = if actions.len() > 2 {
-                // Alt-1 … Alt-9.
-                format!(
-                    "{} … {}",
-                    groups.first().map_or("", String::as_str),
-                    groups.last().map_or("", String::as_str)
-                )
-            } else {
-                groups.join(" / ")
-            };
-            let keys = if groups.iter().all(String::is_empty) {
-                "(unbound)".to_string()
-            } else {
-                keys
-            };
-            out.push((keys, (*what).to_string()));
-        }
-        out.extend(
-            COMMAND_HELP
-                .iter()
-                .map(|(k, what)| ((*k).to_string(), (*what).to_string())),
-        );
-        out
+        help_rows(HELP, |a| self.keys_for(a))
     }
+}
+
+/// Help rows for `groups`, each action's keys found by `keys_for`: one row per group,
+/// its actions' keys joined with " / " (a run of more than two, such as Alt-1 … Alt-9,
+/// shown by its ends), "(unbound)" when none has a key.
+fn help_rows(
+    groups: &[(&[Action], &str)],
+    keys_for: impl Fn(Action) -> Vec<KeySpec>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (actions, what) in groups {
+        let groups: Vec<String> = actions
+            .iter()
+            .map(|a| {
+                let mut keys: Vec<String> = Vec::new();
+                for k in keys_for(*a) {
+                    let k = k.to_string();
+                    if !keys.contains(&k) {
+                        keys.push(k);
+                    }
+                }
+                keys.join(", ")
+            })
+            .collect();
+        let keys = if actions.len() > 2 {
+            format!(
+                "{} … {}",
+                groups.first().map_or("", String::as_str),
+                groups.last().map_or("", String::as_str)
+            )
+        } else {
+            groups.join(" / ")
+        };
+        let keys = if groups.iter().all(String::is_empty) {
+            "(unbound)".to_string()
+        } else {
+            keys
+        };
+        out.push((keys, (*what).to_string()));
+    }
+    out
 }
 
 /// The actions the help overlay describes, grouped, in the order it lists them.
@@ -436,7 +468,7 @@ const HELP: &[(&[Action], &str)] = &[
     (&[Action::Switcher], "switcher (empty input; else kill)"),
     (&[Action::PeerInfo], "who is this peer"),
     (&[Action::ToggleSidebar], "show / hide the chat list"),
-    (&[Action::Pick], "pick: y copy, r reply, d recall"),
+    (&[Action::Pick], "pick a message: copy, reply, recall"),
     (
         &[Action::HistoryPrev, Action::HistoryNext],
         "what I sent before, to the input",
@@ -472,20 +504,458 @@ const HELP: &[(&[Action], &str)] = &[
     (&[Action::Quit], "quit"),
 ];
 
-/// Commands, for the help overlay.
-const COMMAND_HELP: &[(&str, &str)] = &[
-    ("/add HOST:PORT", "reach a peer discovery cannot see"),
-    ("/pin, /mute", "pin or mute this chat (again: undo)"),
-    ("/rename NAME", "my name for this chat (no NAME: undo)"),
-    ("/recall", "recall my last message (within 2 min)"),
-    ("/verify", "compare keys, mark verified"),
-    ("/trust, /block", "accept / refuse a (new) key"),
-    ("/search TEXT", "search all chats"),
-    ("/strangers", "plain-text senders never answered"),
-    ("/plain", "send here unencrypted anyway"),
-    ("/help, /quit", "this help; quit"),
-    ("//text", "send text that starts with a slash"),
+/// Where keys go: the main screen, or what is open over it. Each mode has its own table
+/// of keys ([`ModeKeymaps`]); the app works out the mode from what is open and asks that
+/// table what a key does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mode {
+    /// The main screen: typing goes into the input ([`Keymap`]).
+    Base,
+    /// A message is picked (Alt-Up).
+    Picked,
+    /// Search results are open.
+    Search,
+    /// The quick switcher is open (typing filters it).
+    Switcher,
+    /// The list of strangers is open (typing filters it).
+    Strangers,
+    /// The help is open.
+    Help,
+    /// The verify overlay is open.
+    Verify,
+    /// The peer info overlay is open.
+    PeerInfo,
+    /// On a narrow terminal, the conversation list is shown over the messages.
+    ChatList,
+}
+
+/// A row of a mode's default table: a key, or every key the main screen binds to an
+/// action (so rebinding `dismiss` moves the key that closes each overlay too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind {
+    Key(KeyCode, KeyModifiers),
+    Like(Action),
+}
+
+/// What a mode does with a key its table does not bind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unbound {
+    /// Nothing: the overlay covers the screen (and the input), so the key is dropped.
+    Ignore,
+    /// A typed character is dropped; any other key does its job on the main screen,
+    /// with the mode left open.
+    PassOn,
+    /// As [`Unbound::PassOn`], but the mode closes first.
+    CloseAndPassOn,
+}
+
+/// One mode: its name in config.toml (`[keys.NAME]`; `in_` and the mode, so that it is
+/// never an action's name, as TOML cannot have both `search = "alt-s"` and
+/// `[keys.search]`), its heading in the help, whether typed characters are its text (a
+/// filter), what it does with other keys, the actions it knows, its default keys, and the
+/// help's lines for it.
+pub struct ModeDef {
+    pub mode: Mode,
+    pub name: &'static str,
+    pub title: &'static str,
+    pub takes_text: bool,
+    pub unbound: Unbound,
+    pub actions: &'static [(Action, &'static str)],
+    pub defaults: &'static [(Bind, Action)],
+    pub help: &'static [(&'static [Action], &'static str)],
+}
+
+const fn key(code: KeyCode) -> Bind {
+    Bind::Key(code, NONE)
+}
+
+const fn ch(c: char) -> Bind {
+    Bind::Key(KeyCode::Char(c), NONE)
+}
+
+const LIST_ACTIONS: &[(Action, &str)] = &[
+    (Action::Up, "up"),
+    (Action::Down, "down"),
+    (Action::Open, "open"),
+    (Action::Backspace, "backspace"),
+    (Action::Close, "close"),
+    (Action::ToggleHelp, "help"),
+    (Action::Quit, "quit"),
 ];
+
+const LIST_KEYS: &[(Bind, Action)] = &[
+    (key(KeyCode::Up), Action::Up),
+    (key(KeyCode::Down), Action::Down),
+    (key(KeyCode::Enter), Action::Open),
+    (Bind::Like(Action::Backspace), Action::Backspace),
+    (Bind::Like(Action::Dismiss), Action::Close),
+    (Bind::Like(Action::ToggleHelp), Action::ToggleHelp),
+    (Bind::Like(Action::Quit), Action::Quit),
+];
+
+const LIST_HELP: &[(&[Action], &str)] = &[
+    (&[Action::Up, Action::Down], "choose"),
+    (&[Action::Open], "open it"),
+    (&[Action::Backspace], "take back a typed letter"),
+    (&[Action::Close], "close"),
+    (&[Action::ToggleHelp], "this help"),
+    (&[Action::Quit], "quit"),
+];
+
+/// Every mode over the main screen, in the order the help lists them.
+pub const MODES: &[ModeDef] = &[
+    ModeDef {
+        mode: Mode::Picked,
+        name: "in_picked",
+        title: "A picked message; other keys let go of it and do their job",
+        takes_text: false,
+        unbound: Unbound::CloseAndPassOn,
+        actions: &[
+            (Action::Up, "up"),
+            (Action::Down, "down"),
+            (Action::Copy, "copy"),
+            (Action::Reply, "reply"),
+            (Action::Recall, "recall"),
+            (Action::Close, "close"),
+        ],
+        defaults: &[
+            (key(KeyCode::Up), Action::Up),
+            (key(KeyCode::Down), Action::Down),
+            (ch('y'), Action::Copy),
+            (ch('c'), Action::Copy),
+            (ch('r'), Action::Reply),
+            (ch('d'), Action::Recall),
+            (Bind::Like(Action::Dismiss), Action::Close),
+        ],
+        help: &[
+            (&[Action::Up, Action::Down], "pick an earlier / later one"),
+            (&[Action::Copy], "copy it to the clipboard"),
+            (&[Action::Reply], "reply to it"),
+            (&[Action::Recall], "recall it (mine, within 2 min)"),
+            (&[Action::Close], "let go"),
+        ],
+    },
+    ModeDef {
+        mode: Mode::Search,
+        name: "in_search",
+        title: "Search results",
+        takes_text: false,
+        unbound: Unbound::Ignore,
+        actions: &[
+            (Action::Up, "up"),
+            (Action::Down, "down"),
+            (Action::PageUp, "page_up"),
+            (Action::PageDown, "page_down"),
+            (Action::Open, "open"),
+            (Action::Close, "close"),
+            (Action::ToggleHelp, "help"),
+            (Action::Quit, "quit"),
+        ],
+        defaults: &[
+            (key(KeyCode::Up), Action::Up),
+            (key(KeyCode::Down), Action::Down),
+            (key(KeyCode::PageUp), Action::PageUp),
+            (key(KeyCode::PageDown), Action::PageDown),
+            (key(KeyCode::Enter), Action::Open),
+            (Bind::Like(Action::Dismiss), Action::Close),
+            (Bind::Like(Action::ToggleHelp), Action::ToggleHelp),
+            (Bind::Like(Action::Quit), Action::Quit),
+        ],
+        help: &[
+            (&[Action::Up, Action::Down], "choose"),
+            (&[Action::PageUp, Action::PageDown], "choose, ten at a time"),
+            (&[Action::Open], "show it in its chat"),
+            (&[Action::Close], "close"),
+            (&[Action::ToggleHelp], "this help"),
+            (&[Action::Quit], "quit"),
+        ],
+    },
+    ModeDef {
+        mode: Mode::Switcher,
+        name: "in_switcher",
+        title: "The switcher; typing filters it",
+        takes_text: true,
+        unbound: Unbound::Ignore,
+        actions: LIST_ACTIONS,
+        defaults: LIST_KEYS,
+        help: LIST_HELP,
+    },
+    ModeDef {
+        mode: Mode::Strangers,
+        name: "in_strangers",
+        title: "The list of strangers; typing filters it",
+        takes_text: true,
+        unbound: Unbound::Ignore,
+        actions: LIST_ACTIONS,
+        defaults: LIST_KEYS,
+        help: LIST_HELP,
+    },
+    ModeDef {
+        mode: Mode::Verify,
+        name: "in_verify",
+        title: "Verifying a key",
+        takes_text: false,
+        unbound: Unbound::Ignore,
+        actions: &[
+            (Action::Confirm, "confirm"),
+            (Action::Close, "close"),
+            (Action::ToggleHelp, "help"),
+            (Action::Quit, "quit"),
+        ],
+        defaults: &[
+            (ch('y'), Action::Confirm),
+            (key(KeyCode::Enter), Action::Confirm),
+            (ch('n'), Action::Close),
+            (ch('q'), Action::Close),
+            (Bind::Like(Action::Dismiss), Action::Close),
+            (Bind::Like(Action::ToggleHelp), Action::ToggleHelp),
+            (Bind::Like(Action::Quit), Action::Quit),
+        ],
+        help: &[
+            (&[Action::Confirm], "the codes match: mark verified"),
+            (&[Action::Close], "not now"),
+            (&[Action::ToggleHelp], "this help"),
+            (&[Action::Quit], "quit"),
+        ],
+    },
+    ModeDef {
+        mode: Mode::PeerInfo,
+        name: "in_peer_info",
+        title: "Who is this; other keys do their job",
+        takes_text: false,
+        unbound: Unbound::PassOn,
+        actions: &[(Action::Close, "close")],
+        defaults: &[
+            (Bind::Like(Action::Dismiss), Action::Close),
+            (Bind::Like(Action::PeerInfo), Action::Close),
+        ],
+        help: &[(&[Action::Close], "close")],
+    },
+    ModeDef {
+        mode: Mode::ChatList,
+        name: "in_chat_list",
+        title: "The chat list over the messages; other keys do their job",
+        takes_text: false,
+        unbound: Unbound::PassOn,
+        actions: &[
+            (Action::Up, "up"),
+            (Action::Down, "down"),
+            (Action::Close, "close"),
+        ],
+        defaults: &[
+            (key(KeyCode::Up), Action::Up),
+            (key(KeyCode::Down), Action::Down),
+            (key(KeyCode::Enter), Action::Close),
+            (Bind::Like(Action::Dismiss), Action::Close),
+        ],
+        help: &[
+            (&[Action::Up, Action::Down], "open the previous / next chat"),
+            (&[Action::Close], "close the list"),
+        ],
+    },
+    ModeDef {
+        mode: Mode::Help,
+        name: "in_help",
+        title: "This help",
+        takes_text: false,
+        unbound: Unbound::Ignore,
+        actions: &[
+            (Action::Up, "up"),
+            (Action::Down, "down"),
+            (Action::PageUp, "page_up"),
+            (Action::PageDown, "page_down"),
+            (Action::Top, "top"),
+            (Action::Close, "close"),
+            (Action::Quit, "quit"),
+        ],
+        defaults: &[
+            (key(KeyCode::Up), Action::Up),
+            (key(KeyCode::Down), Action::Down),
+            (key(KeyCode::PageUp), Action::PageUp),
+            (key(KeyCode::PageDown), Action::PageDown),
+            (ch(' '), Action::PageDown),
+            (key(KeyCode::Home), Action::Top),
+            (ch('?'), Action::Close),
+            (Bind::Like(Action::ToggleHelp), Action::Close),
+            (Bind::Like(Action::Dismiss), Action::Close),
+            (Bind::Like(Action::Quit), Action::Quit),
+        ],
+        help: &[
+            (&[Action::Up, Action::Down], "scroll by a line"),
+            (&[Action::PageUp, Action::PageDown], "scroll by a page"),
+            (&[Action::Top], "back to the top"),
+            (&[Action::Close], "close"),
+            (&[Action::Quit], "quit"),
+        ],
+    },
+];
+
+impl Mode {
+    /// The definition of a mode over the main screen; `None` for [`Mode::Base`].
+    pub fn def(self) -> Option<&'static ModeDef> {
+        MODES.iter().find(|d| d.mode == self)
+    }
+
+    /// The mode whose section in config.toml is `[keys.NAME]`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        MODES.iter().find(|d| d.name == name).map(|d| d.mode)
+    }
+
+    /// The action a mode knows by `name` in its `[keys.in_MODE]` section.
+    pub fn action(self, name: &str) -> Option<Action> {
+        let def = self.def()?;
+        def.actions
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(a, _)| *a)
+    }
+}
+
+/// The keys in effect in one mode over the main screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeKeymap {
+    pub mode: Mode,
+    rows: Vec<(Bind, Action)>,
+}
+
+impl ModeKeymap {
+    /// The action a key does in this mode: a key bound here, else a key the main screen
+    /// binds to an action this mode borrows ([`Bind::Like`]). A key with Shift that has no
+    /// binding of its own counts as the key without, as on the main screen.
+    pub fn action_for(&self, key: &KeyEvent, base: &Keymap) -> Option<Action> {
+        let literal = |mods: KeyModifiers| {
+            self.rows
+                .iter()
+                .find(|(b, _)| *b == Bind::Key(key.code, mods))
+                .map(|(_, a)| *a)
+        };
+        let like = || {
+            let main = base.action_for(key)?;
+            self.rows
+                .iter()
+                .find(|(b, _)| *b == Bind::Like(main))
+                .map(|(_, a)| *a)
+        };
+        literal(key.modifiers).or_else(like).or_else(|| {
+            let shifted = key.modifiers.contains(KeyModifiers::SHIFT)
+                && key.code != KeyCode::BackTab
+                && key.code != KeyCode::Enter;
+            shifted
+                .then(|| literal(key.modifiers - KeyModifiers::SHIFT))
+                .flatten()
+        })
+    }
+
+    /// The keys that do `action` in this mode now, in table order: exactly those for which
+    /// [`ModeKeymap::action_for`] answers `action`.
+    pub fn keys_for(&self, action: Action, base: &Keymap) -> Vec<KeySpec> {
+        let mut keys: Vec<KeySpec> = Vec::new();
+        for (bind, a) in &self.rows {
+            if *a != action {
+                continue;
+            }
+            let found = match bind {
+                Bind::Key(code, mods) => vec![KeySpec {
+                    code: *code,
+                    mods: *mods,
+                }],
+                Bind::Like(main) => base.keys_for(*main),
+            };
+            for k in found {
+                let works = self.action_for(&KeyEvent::new(k.code, k.mods), base) == Some(action);
+                if works && !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+        }
+        keys
+    }
+
+    /// The actions with at least one key in this mode.
+    pub fn bound_actions(&self, base: &Keymap) -> Vec<Action> {
+        let mut out: Vec<Action> = Vec::new();
+        for (_, a) in &self.rows {
+            if !out.contains(a) && !self.keys_for(*a, base).is_empty() {
+                out.push(*a);
+            }
+        }
+        out
+    }
+}
+
+/// The keys in effect in every mode over the main screen: the defaults, changed by the
+/// `[keys.in_MODE]` sections of config.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeKeymaps {
+    maps: Vec<ModeKeymap>,
+}
+
+impl Default for ModeKeymaps {
+    fn default() -> Self {
+        ModeKeymaps {
+            maps: MODES
+                .iter()
+                .map(|d| ModeKeymap {
+                    mode: d.mode,
+                    rows: d.defaults.to_vec(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ModeKeymaps {
+    /// The defaults with `changes` applied, as [`Keymap::with`] does for the main screen:
+    /// each (mode, action) named gets exactly the keys given, and those keys leave
+    /// whatever action had them in that mode.
+    pub fn with(changes: &[(Mode, Action, Vec<KeySpec>)]) -> ModeKeymaps {
+        let mut maps = ModeKeymaps::default();
+        for (mode, action, keys) in changes {
+            let Some(map) = maps.maps.iter_mut().find(|m| m.mode == *mode) else {
+                continue;
+            };
+            map.rows.retain(|(b, a)| {
+                a != action && !keys.iter().any(|k| *b == Bind::Key(k.code, k.mods))
+            });
+            // In front, so that a key given here wins over one borrowed from the main
+            // screen.
+            for k in keys.iter().rev() {
+                map.rows.insert(0, (Bind::Key(k.code, k.mods), *action));
+            }
+        }
+        maps
+    }
+
+    /// The table of a mode over the main screen; `None` for [`Mode::Base`].
+    pub fn get(&self, mode: Mode) -> Option<&ModeKeymap> {
+        self.maps.iter().find(|m| m.mode == mode)
+    }
+}
+
+/// A section of the help: a heading (none for the main screen) and its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpSection {
+    pub title: Option<&'static str>,
+    pub rows: Vec<(String, String)>,
+}
+
+/// The help, made from the keymaps in effect: the main screen, then each mode.
+pub fn help(base: &Keymap, modes: &ModeKeymaps) -> Vec<HelpSection> {
+    let mut out = vec![HelpSection {
+        title: None,
+        rows: base.help(),
+    }];
+    for def in MODES {
+        let Some(map) = modes.get(def.mode) else {
+            continue;
+        };
+        out.push(HelpSection {
+            title: Some(def.title),
+            rows: help_rows(def.help, |a| map.keys_for(a, base)),
+        });
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

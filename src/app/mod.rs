@@ -3,6 +3,7 @@
 //! Nothing here reads a clock, touches a socket or a file, or draws: the runtime passes the
 //! wall-clock time in with every message and carries out the [`Effect`]s that come back.
 
+pub mod commands;
 mod conversations;
 mod editor;
 mod history;
@@ -36,8 +37,9 @@ use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
 use crate::rng::Rng;
+use commands::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use keymap::{Action, Keymap};
+use keymap::{Action, HelpSection, Keymap, Mode, ModeKeymaps, Unbound};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
@@ -370,8 +372,10 @@ pub struct App {
     pub show_info: bool,
     /// The verify overlay is open for this key.
     pub verify: Option<NodeId>,
-    /// The keys in effect.
+    /// The keys in effect on the main screen.
     pub keymap: Keymap,
+    /// The keys in effect in each mode over it (see [`App::mode`]).
+    pub modes: ModeKeymaps,
     /// Colours.
     pub theme: crate::config::Theme,
     /// The conversation list: shown beside the messages when there is room; on a narrow
@@ -449,6 +453,7 @@ impl App {
             show_info: false,
             verify: None,
             keymap: Keymap::default(),
+            modes: ModeKeymaps::default(),
             theme: crate::config::Theme::Dark,
             show_sidebar: true,
             help_scroll: 0,
@@ -606,6 +611,17 @@ impl App {
         match msg {
             Msg::Key(key) => return self.on_key(now_ms, key),
             Msg::Paste(text) => {
+                match self.mode() {
+                    // An overlay covers the input: a paste does not go into it unseen.
+                    Mode::Help | Mode::Search | Mode::Verify => return Vec::new(),
+                    Mode::Switcher | Mode::Strangers => {
+                        for c in text.chars().filter(|c| !c.is_control()) {
+                            self.switcher_type(c);
+                        }
+                        return Vec::new();
+                    }
+                    Mode::Base | Mode::Picked | Mode::PeerInfo | Mode::ChatList => {}
+                }
                 // Pasted text is inserted as is, newlines included: a paste never sends.
                 let text = text.replace("\r\n", "\n").replace('\r', "\n");
                 if !self.input.insert(&text) {
@@ -661,36 +677,116 @@ impl App {
         self.notice = Some(Notice::Error(text));
     }
 
+    /// Where keys go now: the overlay on top (as the screen draws them), else a picked
+    /// message, else the main screen.
+    pub fn mode(&self) -> Mode {
+        if self.show_help {
+            Mode::Help
+        } else if self.search.is_some() {
+            Mode::Search
+        } else if let Some(sw) = &self.switcher {
+            if sw.strangers {
+                Mode::Strangers
+            } else {
+                Mode::Switcher
+            }
+        } else if self.verify.is_some() {
+            Mode::Verify
+        } else if self.sidebar_overlay && layout::is_narrow(self.size.0) {
+            Mode::ChatList
+        } else if self.picked.is_some() {
+            Mode::Picked
+        } else if self.show_info {
+            Mode::PeerInfo
+        } else {
+            Mode::Base
+        }
+    }
+
+    /// The help, made from the keys in effect in every mode and the command table: the
+    /// main screen's keys, the commands, then each mode's keys under its heading.
+    pub fn help(&self) -> Vec<HelpSection> {
+        let mut sections = keymap::help(&self.keymap, &self.modes);
+        sections.insert(
+            1,
+            HelpSection {
+                title: None,
+                rows: commands::help(),
+            },
+        );
+        sections
+    }
+
+    /// A key: the mode's table says what it does. A key the table does not bind is, in a
+    /// mode that takes text, typed into it; else a typed character is dropped (it never
+    /// reaches the input from a mode), and other keys go by the mode's [`Unbound`].
     fn on_key(&mut self, now_ms: i64, key: KeyEvent) -> Vec<Effect> {
-        if let Some(effects) = self.verify_key(&key) {
-            return effects;
+        let mode = self.mode();
+        let (Some(def), Some(map)) = (mode.def(), self.modes.get(mode)) else {
+            return self.base_key(now_ms, key);
+        };
+        if let Some(action) = map.action_for(&key, &self.keymap) {
+            return self.mode_action(mode, action, now_ms);
         }
-        if let Some(effects) = self.search_key(&key) {
-            return effects;
-        }
-        if self.switcher_key(&key) {
+        if let Some(c) = typed_char(&key) {
+            if def.takes_text {
+                self.switcher_type(c);
+            }
             return Vec::new();
         }
-        if let Some(effects) = self.pick_key(&key) {
-            return effects;
+        match def.unbound {
+            Unbound::Ignore => Vec::new(),
+            Unbound::PassOn => self.base_key(now_ms, key),
+            Unbound::CloseAndPassOn => {
+                self.close_mode(mode);
+                self.base_key(now_ms, key)
+            }
         }
-        if let Some(effects) = self.help_key(&key) {
-            return effects;
+    }
+
+    /// Closes what `mode` stands for.
+    fn close_mode(&mut self, mode: Mode) {
+        match mode {
+            Mode::Base => {}
+            Mode::Picked => self.picked = None,
+            Mode::Search => self.search = None,
+            Mode::Switcher | Mode::Strangers => self.switcher = None,
+            Mode::Verify => self.verify = None,
+            Mode::PeerInfo => self.show_info = false,
+            Mode::ChatList => self.sidebar_overlay = false,
+            Mode::Help => {
+                self.show_help = false;
+                self.notice = None;
+            }
         }
-        if self.overlay_key(&key) {
-            return Vec::new();
+    }
+
+    /// What an action does in a mode over the main screen.
+    fn mode_action(&mut self, mode: Mode, action: Action, now_ms: i64) -> Vec<Effect> {
+        match (mode, action) {
+            (_, Action::Quit) => return self.quit(),
+            (_, Action::Close) => self.close_mode(mode),
+            (Mode::Help, _) => self.help_action(action),
+            (Mode::Picked, _) => return self.pick_action(action, now_ms),
+            (Mode::Search, _) => return self.search_action(action),
+            (Mode::Switcher | Mode::Strangers, _) => self.switcher_action(action),
+            (Mode::Verify, _) => return self.verify_action(action),
+            (Mode::ChatList, Action::Up) => self.cycle(-1),
+            (Mode::ChatList, Action::Down) => self.cycle(1),
+            (_, Action::ToggleHelp) => self.toggle_help(),
+            _ => {}
         }
+        Vec::new()
+    }
+
+    /// The main screen's keys: typing goes into the input.
+    fn base_key(&mut self, now_ms: i64, key: KeyEvent) -> Vec<Effect> {
         let Some(action) = self.keymap.action_for(&key) else {
-            if let KeyCode::Char(c) = key.code {
-                let typed = !key
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-                if typed {
-                    if c == '?' && self.input.is_empty() {
-                        self.toggle_help();
-                    } else if !self.input.insert_char(c) {
-                        self.error("The input is full".into());
-                    }
+            if let Some(c) = typed_char(&key) {
+                if c == '?' && self.input.is_empty() {
+                    self.toggle_help();
+                } else if !self.input.insert_char(c) {
+                    self.error("The input is full".into());
                 }
             }
             return Vec::new();
@@ -761,30 +857,22 @@ impl App {
             }
             Action::Search => return self.start_search(""),
             Action::ResendFailed => return self.resend_failed(),
-            // The peer-info overlay closes alone (a reply being written stays).
-            Action::Dismiss if self.show_info => self.show_info = false,
             Action::Dismiss => {
-                self.show_help = false;
                 self.notice = None;
                 self.replying = None;
             }
+            // The modes' own actions: no main-screen key does them.
+            Action::Close
+            | Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Open
+            | Action::Copy
+            | Action::Reply
+            | Action::Recall
+            | Action::Confirm => {}
         }
         Vec::new()
-    }
-
-    /// Keys while the conversation list is shown over the messages (narrow terminal):
-    /// Up/Down open the previous/next chat, Enter or Esc close the list.
-    fn overlay_key(&mut self, key: &KeyEvent) -> bool {
-        if !self.sidebar_overlay || !layout::is_narrow(self.size.0) {
-            return false;
-        }
-        match key.code {
-            KeyCode::Up => self.cycle(-1),
-            KeyCode::Down => self.cycle(1),
-            KeyCode::Enter | KeyCode::Esc => self.sidebar_overlay = false,
-            _ => return false,
-        }
-        true
     }
 
     fn toggle_help(&mut self) {
@@ -792,25 +880,18 @@ impl App {
         self.help_scroll = 0;
     }
 
-    /// Keys while the help is open: arrows and pages scroll it, the help and dismiss keys
-    /// close it, anything else closes it and does its job.
-    fn help_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
-        if !self.show_help {
-            return None;
-        }
+    /// Scrolling the help.
+    fn help_action(&mut self, action: Action) {
         let page = usize::from(self.size.1.saturating_sub(4)).max(1);
-        match key.code {
-            KeyCode::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
-            KeyCode::Down => self.help_scroll = self.help_scroll.saturating_add(1),
-            KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
-            KeyCode::PageDown | KeyCode::Char(' ') => {
-                self.help_scroll = self.help_scroll.saturating_add(page);
-            }
-            KeyCode::Home => self.help_scroll = 0,
-            _ => return None,
+        match action {
+            Action::Up => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Action::Down => self.help_scroll = self.help_scroll.saturating_add(1),
+            Action::PageUp => self.help_scroll = self.help_scroll.saturating_sub(page),
+            Action::PageDown => self.help_scroll = self.help_scroll.saturating_add(page),
+            Action::Top => self.help_scroll = 0,
+            _ => {}
         }
         self.help_scroll = self.help_scroll.min(self.help_max_scroll());
-        Some(Vec::new())
     }
 
     /// Sends every failed message of the open conversation again, with its own id, so the
@@ -956,17 +1037,21 @@ impl App {
         let (name, arg) = command
             .split_once(char::is_whitespace)
             .map_or((command, ""), |(n, a)| (n, a.trim()));
-        match name {
-            "quit" | "q" | "exit" => {
+        let Some(def) = commands::find(name) else {
+            self.error(format!("Unknown command /{name}; F1 lists the commands"));
+            return Vec::new();
+        };
+        match def.command {
+            Command::Quit => {
                 self.input.take();
                 self.quit()
             }
-            "help" | "h" => {
+            Command::Help => {
                 self.input.take();
                 self.show_help = true;
                 Vec::new()
             }
-            "pin" | "mute" | "rename" => {
+            Command::Pin | Command::Mute | Command::Rename => {
                 let Some(id) = self.selected else {
                     self.error("Open a conversation first".into());
                     return Vec::new();
@@ -975,15 +1060,15 @@ impl App {
                 let Some(c) = self.conversation_mut(&id) else {
                     return Vec::new();
                 };
-                let effect = match name {
-                    "pin" => {
+                let effect = match def.command {
+                    Command::Pin => {
                         c.pinned = !c.pinned;
                         Effect::Pin {
                             conversation: id,
                             on: c.pinned,
                         }
                     }
-                    "mute" => {
+                    Command::Mute => {
                         c.muted = !c.muted;
                         Effect::Mute {
                             conversation: id,
@@ -1002,29 +1087,29 @@ impl App {
                 self.sort();
                 vec![effect]
             }
-            "trust" | "block" | "verify" => self.trust_command(name),
-            "plain" => {
+            Command::Trust | Command::Block | Command::Verify => self.trust_command(def.command),
+            Command::Plain => {
                 self.input.take();
                 self.plain_command();
                 Vec::new()
             }
-            "strangers" => {
+            Command::Strangers => {
                 self.input.take();
                 self.open_strangers();
                 Vec::new()
             }
-            "recall" => {
+            Command::Recall => {
                 self.input.take();
                 self.recall_last(now_ms)
             }
-            "search" | "s" => {
+            Command::Search => {
                 self.input.take();
                 if arg.is_empty() {
                     return self.start_search("");
                 }
                 self.start_search(arg)
             }
-            "add" => {
+            Command::Add => {
                 if arg.is_empty() || arg.contains(char::is_whitespace) {
                     self.error("Usage: /add HOST:PORT".into());
                     return Vec::new();
@@ -1032,10 +1117,6 @@ impl App {
                 self.input.take();
                 self.notice = Some(Notice::Info(format!("Looking for a peer at {arg}…")));
                 vec![Effect::AddPeer(arg.to_owned())]
-            }
-            _ => {
-                self.error(format!("Unknown command /{name}; F1 lists the commands"));
-                Vec::new()
             }
         }
     }
@@ -1432,31 +1513,37 @@ impl App {
         }
     }
 
-    /// Keys while a message is picked: Up/Down move the pick, y or c copies it, Esc (or
-    /// any other key) lets go. `None` if nothing is picked.
-    fn pick_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
-        let picked = self.picked?;
-        let conv = self.selected_conversation()?;
-        let at = conv.messages.iter().position(|m| m.id == picked)?;
-        match key.code {
-            KeyCode::Up => {
+    /// What an action does to the picked message: Up/Down move the pick, copy, reply to
+    /// or recall it.
+    fn pick_action(&mut self, action: Action, now_ms: i64) -> Vec<Effect> {
+        let Some(picked) = self.picked else {
+            return Vec::new();
+        };
+        let Some(conv) = self.selected_conversation() else {
+            self.picked = None;
+            return Vec::new();
+        };
+        let Some(at) = conv.messages.iter().position(|m| m.id == picked) else {
+            self.picked = None;
+            return Vec::new();
+        };
+        match action {
+            Action::Up => {
                 if let Some(m) = at.checked_sub(1).and_then(|i| conv.messages.get(i)) {
                     self.picked = Some(m.id);
                 }
             }
-            KeyCode::Down => {
+            Action::Down => {
                 if let Some(m) = conv.messages.get(at + 1) {
                     self.picked = Some(m.id);
                 }
             }
-            KeyCode::Char('r') if key.modifiers.is_empty() => return Some(self.start_reply(at)),
-            KeyCode::Char('d') if key.modifiers.is_empty() => {
-                return Some(self.recall_at(self.clock_ms, at));
-            }
-            KeyCode::Char('y') | KeyCode::Char('c') if key.modifiers.is_empty() => {
+            Action::Reply => return self.start_reply(at),
+            Action::Recall => return self.recall_at(now_ms, at),
+            Action::Copy => {
                 let copied = conv.messages.get(at).map(copy_text);
                 self.picked = None;
-                return Some(match copied {
+                return match copied {
                     Some(text) if !text.is_empty() => {
                         self.notice = Some(Notice::Info("Copied to the clipboard".into()));
                         vec![Effect::Copy(text)]
@@ -1465,16 +1552,11 @@ impl App {
                         self.error("Nothing to copy: that message was recalled".into());
                         Vec::new()
                     }
-                });
+                };
             }
-            _ => {
-                self.picked = None;
-                if key.code != KeyCode::Esc {
-                    return None; // the key does its usual job too
-                }
-            }
+            _ => {}
         }
-        Some(Vec::new())
+        Vec::new()
     }
 
     /// Opens the next conversation (in sidebar order, after the open one) with unread
@@ -1567,6 +1649,20 @@ impl App {
     fn page(&self) -> usize {
         let (_, h) = self.message_pane_size();
         usize::from(h).saturating_sub(1).max(1)
+    }
+}
+
+/// The character a key types, if it types one (no Ctrl, no Alt; Shift is part of it).
+fn typed_char(key: &KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
     }
 }
 

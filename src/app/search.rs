@@ -1,7 +1,7 @@
 //! Searching the history: `/search TEXT` (or Ctrl-F), a list of hits, Enter jumps to one.
 
+use super::keymap::Action;
 use super::{App, Effect, Hit, Notice, Page};
-use crossterm::event::{KeyCode, KeyEvent};
 
 /// Hits fetched per search.
 pub const SEARCH_LIMIT: usize = 200;
@@ -42,17 +42,22 @@ impl App {
         }
     }
 
-    /// Keys while the results are open. Returns `None` if the key is not the overlay's.
-    pub(super) fn search_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
-        let view = self.search.as_mut()?;
+    /// An action while the results are open: choose a hit, open it, or open the help.
+    pub(super) fn search_action(&mut self, action: Action) -> Vec<Effect> {
+        let Some(view) = self.search.as_mut() else {
+            return Vec::new();
+        };
         let count = view.hits.as_ref().map_or(0, Vec::len);
-        match key.code {
-            KeyCode::Esc => self.search = None,
-            KeyCode::Up => view.selected = view.selected.saturating_sub(1),
-            KeyCode::Down => view.selected = (view.selected + 1).min(count.saturating_sub(1)),
-            KeyCode::PageUp => view.selected = view.selected.saturating_sub(10),
-            KeyCode::PageDown => view.selected = (view.selected + 10).min(count.saturating_sub(1)),
-            KeyCode::Enter => {
+        match action {
+            Action::Up => view.selected = view.selected.saturating_sub(1),
+            Action::Down => view.selected = (view.selected + 1).min(count.saturating_sub(1)),
+            Action::PageUp => view.selected = view.selected.saturating_sub(10),
+            Action::PageDown => view.selected = (view.selected + 10).min(count.saturating_sub(1)),
+            Action::ToggleHelp => {
+                self.show_help = true;
+                self.help_scroll = 0;
+            }
+            Action::Open => {
                 let hit = view
                     .hits
                     .as_ref()
@@ -60,12 +65,12 @@ impl App {
                     .cloned();
                 self.search = None;
                 if let Some(hit) = hit {
-                    return Some(self.open_hit(hit));
+                    return self.open_hit(hit);
                 }
             }
-            _ => return None,
+            _ => {}
         }
-        Some(Vec::new())
+        Vec::new()
     }
 
     /// Shows a hit in its context: its conversation, the page around it, marked.

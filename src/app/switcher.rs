@@ -2,25 +2,9 @@
 //! completion of /commands and @names.
 
 use super::App;
+use super::commands::{self, COMMANDS, Completion};
+use super::keymap::Action;
 use crate::proto::ConversationId;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// The commands Tab completes.
-const COMMANDS: &[&str] = &[
-    "add",
-    "block",
-    "help",
-    "mute",
-    "pin",
-    "plain",
-    "quit",
-    "recall",
-    "rename",
-    "search",
-    "strangers",
-    "trust",
-    "verify",
-];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Switcher {
@@ -69,38 +53,40 @@ impl App {
         ids
     }
 
-    /// Keys while the switcher is open. True if the key was its.
-    pub(super) fn switcher_key(&mut self, key: &KeyEvent) -> bool {
+    /// An action while the switcher (or the list of strangers) is open.
+    pub(super) fn switcher_action(&mut self, action: Action) {
         let Some(mut sw) = self.switcher.take() else {
-            return false;
+            return;
         };
         let matches = self.switcher_list(&sw);
-        match key.code {
-            KeyCode::Esc => return true,
-            KeyCode::Enter => {
+        match action {
+            Action::Open => {
                 if let Some(id) = matches.get(sw.selected).copied() {
                     self.select(id);
                 }
-                return true;
+                return;
             }
-            KeyCode::Up => sw.selected = sw.selected.saturating_sub(1),
-            KeyCode::Down => sw.selected = (sw.selected + 1).min(matches.len().saturating_sub(1)),
-            KeyCode::Backspace => {
+            Action::Up => sw.selected = sw.selected.saturating_sub(1),
+            Action::Down => sw.selected = (sw.selected + 1).min(matches.len().saturating_sub(1)),
+            Action::Backspace => {
                 sw.filter.pop();
                 sw.selected = 0;
             }
-            KeyCode::Char(c)
-                if !key
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-            {
-                sw.filter.push(c);
-                sw.selected = 0;
+            Action::ToggleHelp => {
+                self.show_help = true;
+                self.help_scroll = 0;
             }
             _ => {}
         }
         self.switcher = Some(sw);
-        true
+    }
+
+    /// A character typed while the switcher is open: it goes into the filter.
+    pub(super) fn switcher_type(&mut self, c: char) {
+        if let Some(sw) = self.switcher.as_mut() {
+            sw.filter.push(c);
+            sw.selected = 0;
+        }
     }
 
     /// Tab: completes a /command at the start of the input, or an @name before the cursor;
@@ -112,7 +98,7 @@ impl App {
             let typed = &word[1..];
             let hits: Vec<&str> = COMMANDS
                 .iter()
-                .copied()
+                .map(|c| c.name)
                 .filter(|c| c.starts_with(typed))
                 .collect();
             match hits.as_slice() {
@@ -130,6 +116,33 @@ impl App {
                 }
             }
             return;
+        }
+        // In a command's argument, Tab completes what the command takes, and nothing else.
+        let text = self.input.text();
+        if text.starts_with('/') && !text.starts_with("//") {
+            let name = text[1..].split(char::is_whitespace).next().unwrap_or("");
+            if let Some(def) = commands::find(name) {
+                match def.completes {
+                    Completion::Nothing => {}
+                    Completion::PeerAddress => {
+                        let mut addrs: Vec<String> =
+                            self.peers.values().map(|p| p.addr.to_string()).collect();
+                        addrs.sort();
+                        addrs.dedup();
+                        addrs.retain(|a| a.starts_with(&word));
+                        let refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
+                        match refs.as_slice() {
+                            [] => {}
+                            [one] => self.input.replace_before_cursor(start, one),
+                            many => {
+                                let prefix = common_prefix(many);
+                                self.input.replace_before_cursor(start, prefix);
+                            }
+                        }
+                    }
+                }
+                return;
+            }
         }
         if let Some(typed) = word.strip_prefix('@') {
             let typed = typed.to_lowercase();

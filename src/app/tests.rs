@@ -1845,7 +1845,9 @@ fn alt_up_picks_a_message_and_y_copies_exactly_it() {
     let effects = press(&mut app, T0 + 2, KeyCode::Char('y'));
     assert_eq!(effects, vec![Effect::Copy("first 你好".into())]);
     assert_eq!(app.picked, None);
-    // Esc lets go without copying; other keys let go and do their job.
+    // Esc lets go without copying; other keys let go and do their job, but a typed
+    // character is not typed into the input (nor does it let go): y, r and d are keys
+    // here, so no letter is text.
     app.update(
         T0 + 3,
         Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
@@ -1857,7 +1859,9 @@ fn alt_up_picks_a_message_and_y_copies_exactly_it() {
         Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)),
     );
     press(&mut app, T0 + 3, KeyCode::Char('x'));
-    assert_eq!((app.picked, app.input.text()), (None, "x"));
+    assert_eq!((app.picked, app.input.text()), (Some(MsgId(2)), ""));
+    press(&mut app, T0 + 3, KeyCode::F(1));
+    assert_eq!((app.picked, app.show_help), (None, true));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2766,4 +2770,297 @@ fn the_time_zone_comes_in_as_a_message_and_moves_the_day_separators() {
     assert_eq!(app.utc_offset_s, 2 * 3600);
     // At UTC+2 both are on January 2nd: no separator between them.
     assert_eq!(height(&app), in_utc - 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 13: a keymap per mode; typing in a mode never reaches the input
+
+/// Every mode over the main screen, with how to open it (without touching the input) and
+/// how to tell that it is open.
+#[allow(clippy::type_complexity)]
+fn modes_to_open() -> Vec<(&'static str, fn(&mut App), fn(&App) -> bool)> {
+    vec![
+        (
+            "picked",
+            |app| {
+                app.update(T0 + 5, alt(KeyCode::Up));
+            },
+            |app| app.picked.is_some(),
+        ),
+        (
+            "search",
+            |app| {
+                app.search = Some(SearchView {
+                    query: "hello".into(),
+                    hits: Some(Vec::new()),
+                    selected: 0,
+                });
+            },
+            |app| app.search.is_some(),
+        ),
+        (
+            "switcher",
+            |app| app.switcher = Some(Switcher::default()),
+            |app| app.switcher.is_some(),
+        ),
+        (
+            "strangers",
+            |app| {
+                app.switcher = Some(Switcher {
+                    strangers: true,
+                    ..Switcher::default()
+                });
+            },
+            |app| app.switcher.is_some(),
+        ),
+        (
+            "help",
+            |app| {
+                press(app, T0 + 5, KeyCode::F(1));
+            },
+            |app| app.show_help,
+        ),
+        (
+            "verify",
+            |app| app.verify = Some(node(1)),
+            |app| app.verify.is_some(),
+        ),
+        (
+            "peer_info",
+            |app| {
+                press(app, T0 + 5, KeyCode::F(2));
+            },
+            |app| app.show_info,
+        ),
+        (
+            "chat_list",
+            |app| {
+                resize(app, 50, 20);
+                app.update(T0 + 5, alt(KeyCode::Char('l')));
+            },
+            |app| app.sidebar_overlay,
+        ),
+    ]
+}
+
+#[test]
+fn typing_in_any_mode_never_reaches_the_input() {
+    // The issue's report: F1, `x y z`, Esc, and the input held `xyz`. Every mode is
+    // tried with letters (lower and upper case), digits, punctuation, CJK and spaces that
+    // no mode binds (y, for one, confirms in the verify overlay), then closed with Esc.
+    let typed = "x w z X1!é 你";
+    let mut failed = Vec::new();
+    for (name, open, is_open) in modes_to_open() {
+        let mut app = new_app();
+        resize(&mut app, 80, 24);
+        peer_up(&mut app, T0, 1, "alice");
+        incoming(&mut app, T0 + 1, peer(1), 1, "hello");
+        type_text(&mut app, T0 + 2, "draft");
+        press(&mut app, T0 + 2, KeyCode::Left);
+        let before = app.input.clone();
+        open(&mut app);
+        assert!(is_open(&app), "{name} did not open");
+        for c in typed.chars() {
+            let mods = if c.is_uppercase() {
+                KeyModifiers::SHIFT
+            } else {
+                KeyModifiers::NONE
+            };
+            app.update(T0 + 6, Msg::Key(KeyEvent::new(KeyCode::Char(c), mods)));
+        }
+        let still_open = is_open(&app);
+        press(&mut app, T0 + 7, KeyCode::Esc);
+        if app.input != before || !still_open || is_open(&app) {
+            failed.push(format!(
+                "{name}: input {:?}, open after typing {still_open}, after Esc {}",
+                app.input.text(),
+                is_open(&app)
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn text_typed_in_the_switcher_and_the_strangers_list_filters_them() {
+    for strangers in [false, true] {
+        let mut app = new_app();
+        peer_up(&mut app, T0, 1, "alice");
+        type_text(&mut app, T0, "draft");
+        app.switcher = Some(Switcher {
+            strangers,
+            ..Switcher::default()
+        });
+        let mode = app.mode();
+        assert_eq!(
+            mode,
+            if strangers {
+                Mode::Strangers
+            } else {
+                Mode::Switcher
+            }
+        );
+        type_text(&mut app, T0, "al i");
+        app.update(T0, Msg::Paste("ce\n".into()));
+        press(&mut app, T0, KeyCode::Backspace);
+        assert_eq!(
+            app.switcher.as_ref().map(|s| s.filter.as_str()),
+            Some("al ic")
+        );
+        assert_eq!(app.input.text(), "draft");
+    }
+}
+
+#[test]
+fn a_paste_goes_nowhere_unseen() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    for (open, code) in [(true, KeyCode::F(1)), (false, KeyCode::F(2))] {
+        press(&mut app, T0, code);
+        app.update(T0, Msg::Paste("pasted".into()));
+        // Under the help the input is hidden: nothing goes in; beside the peer info it
+        // is in view, and the paste goes in as on the main screen.
+        assert_eq!(app.input.is_empty(), open, "{code:?}");
+        press(&mut app, T0, KeyCode::Esc);
+    }
+}
+
+#[test]
+fn the_mode_is_the_overlay_on_top_and_help_opens_over_the_others() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    assert_eq!(app.mode(), Mode::Base);
+    app.verify = Some(node(1));
+    assert_eq!(app.mode(), Mode::Verify);
+    // F1 opens the help over the verify overlay, and Esc closes the help first.
+    press(&mut app, T0, KeyCode::F(1));
+    assert_eq!(app.mode(), Mode::Help);
+    press(&mut app, T0, KeyCode::Esc);
+    assert_eq!(app.mode(), Mode::Verify);
+    // Ctrl-C quits from any mode that covers the screen.
+    let effects = app.update(T0, ctrl('c'));
+    assert_eq!(effects, vec![Effect::Quit]);
+}
+
+#[test]
+fn mode_keys_are_rebindable_and_borrowed_keys_follow_the_main_screen() {
+    use keymap::{KeySpec, ModeKeymaps};
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    incoming(&mut app, T0, peer(1), 1, "hello");
+    // Copy moves to `k` in the picked mode: `y` is free (and dropped), `k` copies.
+    let k = KeySpec::parse("k", true).unwrap();
+    app.modes = ModeKeymaps::with(&[(Mode::Picked, Action::Copy, vec![k])]);
+    app.update(T0, alt(KeyCode::Up));
+    assert!(press(&mut app, T0, KeyCode::Char('y')).is_empty());
+    assert_eq!(app.mode(), Mode::Picked);
+    assert_eq!(
+        press(&mut app, T0, KeyCode::Char('k')),
+        vec![Effect::Copy("hello".into())]
+    );
+    // The help closes with whatever key dismisses on the main screen.
+    let f9: KeySpec = "f9".parse().unwrap();
+    app.keymap = Keymap::with(&[(Action::Dismiss, vec![f9])]);
+    press(&mut app, T0, KeyCode::F(1));
+    press(&mut app, T0, KeyCode::Esc);
+    assert!(app.show_help, "Esc no longer closes");
+    press(&mut app, T0, KeyCode::F(9));
+    assert!(!app.show_help);
+}
+
+#[test]
+fn help_lists_every_command_and_every_key_of_every_mode() {
+    let mut app = new_app();
+    // A changed binding shows in the help as it is now.
+    let f9: keymap::KeySpec = "f9".parse().unwrap();
+    app.keymap = Keymap::with(&[(Action::Dismiss, vec![f9])]);
+    let help = app.help();
+    let all: Vec<&(String, String)> = help.iter().flat_map(|s| &s.rows).collect();
+    for c in commands::COMMANDS {
+        let row = all
+            .iter()
+            .find(|(k, _)| k.split([' ', ',']).next() == Some(&format!("/{}", c.name)))
+            .unwrap_or_else(|| panic!("/{} not in the help", c.name));
+        assert_eq!(row.1, c.help, "/{}", c.name);
+        assert!(row.0.contains(c.args), "/{}", c.name);
+        for a in c.aliases {
+            assert!(row.0.contains(&format!("/{a}")), "/{a}");
+        }
+    }
+    // Every key of every mode appears in that mode's section, on the line of its action.
+    let section = |title: Option<&str>| {
+        help.iter()
+            .find(|s| s.title == title)
+            .map(|s| s.rows.clone())
+            .unwrap()
+    };
+    let base = section(None);
+    for (action, name) in keymap::ACTION_NAMES {
+        // Alt-1 … Alt-9 is one line, by its ends.
+        if matches!(action, Action::Jump(2..=8)) {
+            continue;
+        }
+        for k in app.keymap.keys_for(*action) {
+            assert!(
+                base.iter().any(|(keys, _)| keys.contains(&k.to_string())),
+                "{name}: {k}"
+            );
+        }
+    }
+    assert!(base.iter().any(|(keys, _)| keys.contains("F9")));
+    for def in keymap::MODES {
+        let rows = section(Some(def.title));
+        let map = app.modes.get(def.mode).unwrap();
+        for action in map.bound_actions(&app.keymap) {
+            let line = def
+                .help
+                .iter()
+                .position(|(actions, _)| actions.contains(&action))
+                .unwrap_or_else(|| panic!("{}: {action:?} has no line", def.name));
+            for k in map.keys_for(action, &app.keymap) {
+                assert!(
+                    rows[line].0.contains(&k.to_string()),
+                    "{}: {action:?} {k} not in {:?}",
+                    def.name,
+                    rows[line]
+                );
+            }
+        }
+        // Esc was rebound away from dismissing: no mode lists it as closing.
+        let close = def
+            .help
+            .iter()
+            .position(|(a, _)| a.contains(&Action::Close));
+        if let Some(line) = close {
+            assert!(
+                !rows[line].0.contains("Esc"),
+                "{}: {:?}",
+                def.name,
+                rows[line]
+            );
+            assert!(
+                rows[line].0.contains("F9"),
+                "{}: {:?}",
+                def.name,
+                rows[line]
+            );
+        }
+    }
+}
+
+#[test]
+fn tab_in_a_command_argument_completes_what_the_command_takes() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    let selected = app.selected;
+    type_text(&mut app, T0, "/search al");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), "/search al", "nothing to complete");
+    assert_eq!(app.selected, selected, "and no switching chats under it");
+    app.input.take();
+    let alice = app.peers[&node(1)].addr.to_string();
+    type_text(&mut app, T0, &format!("/add {}", &alice[..alice.len() - 2]));
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.input.text(), format!("/add {alice}"));
 }

@@ -1,9 +1,10 @@
 //! Keys and trust in the app: the identity-change banner, `/trust`, `/block`, `/verify` and
 //! its overlay. The decisions themselves are the endpoint's; this turns keys into effects.
 
+use super::commands::Command;
+use super::keymap::Action;
 use super::{App, Effect, Notice};
 use crate::proto::{ConversationId, NodeId, Trust};
-use crossterm::event::{KeyCode, KeyEvent};
 
 /// An identity change waiting for the user: `new` took the name and address of `previous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,8 @@ impl App {
         }));
     }
 
-    pub(super) fn trust_command(&mut self, name: &str) -> Vec<Effect> {
+    /// `/trust`, `/block` or `/verify`.
+    pub(super) fn trust_command(&mut self, command: Command) -> Vec<Effect> {
         let Some(conversation) = self.selected else {
             self.error("Open a conversation first".into());
             return Vec::new();
@@ -115,8 +117,8 @@ impl App {
         };
         let change = self.identity_change(&conversation);
         let trust = self.trust.get(&peer).map(|t| t.trust);
-        match name {
-            "trust" => {
+        match command {
+            Command::Trust => {
                 let target = match (change, trust) {
                     (Some(c), _) => c.new,
                     (None, Some(Trust::Blocked)) => peer,
@@ -129,7 +131,7 @@ impl App {
                 self.notice = Some(Notice::Info("Key accepted".into()));
                 vec![Effect::TrustPeer(target)]
             }
-            "block" => {
+            Command::Block => {
                 let target = change.map_or(peer, |c| c.new);
                 self.input.take();
                 self.notice = Some(Notice::Info(
@@ -155,25 +157,29 @@ impl App {
         }
     }
 
-    /// Keys while the verify overlay is open: y or Enter confirms the codes matched.
-    pub(super) fn verify_key(&mut self, key: &KeyEvent) -> Option<Vec<Effect>> {
-        let peer = self.verify?;
-        Some(match key.code {
-            KeyCode::Char('y') | KeyCode::Enter => {
+    /// An action in the verify overlay: confirm that the codes matched, or open the help
+    /// over it.
+    pub(super) fn verify_action(&mut self, action: Action) -> Vec<Effect> {
+        let Some(peer) = self.verify else {
+            return Vec::new();
+        };
+        match action {
+            Action::Confirm => {
                 self.verify = None;
                 if self.identity_change(&ConversationId::Peer(peer)).is_some() {
                     self.error("Decide on the identity change first: /trust or /block".into());
-                    return Some(Vec::new());
+                    return Vec::new();
                 }
                 self.notice = Some(Notice::Info("Marked verified".into()));
                 vec![Effect::VerifyPeer(peer)]
             }
-            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
-                self.verify = None;
+            Action::ToggleHelp => {
+                self.show_help = true;
+                self.help_scroll = 0;
                 Vec::new()
             }
             _ => Vec::new(),
-        })
+        }
     }
 }
 
@@ -187,7 +193,7 @@ mod tests {
     use super::super::{Me, Msg};
     use super::*;
     use crate::proto::{Event, PeerView};
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     const T0: i64 = 1_704_103_200_000;
 

@@ -71,18 +71,28 @@ impl App {
         ))
     }
 
-    /// The help's lines: every action with the keys bound to it now, then the commands.
+    /// The help's lines, made from the keys in effect and the command table
+    /// ([`App::help`]): the main screen's keys and the commands, then each mode under its
+    /// heading.
     pub fn help_lines(&self) -> Vec<String> {
-        let help = self.keymap.help();
-        let key_w = help.iter().map(|(k, _)| text::width(k)).max().unwrap_or(0);
-        let mut lines: Vec<String> = help
+        let help = self.help();
+        let key_w = help
             .iter()
-            .map(|(k, what)| format!("{k:<key_w$}  {what}", k = k))
-            .collect();
-        lines.push(String::new());
-        lines.push(
-            "Picked (Alt-Up): ↑↓ move, y copy, r reply, d recall mine (2 min), Esc".to_string(),
-        );
+            .flat_map(|s| &s.rows)
+            .map(|(k, _)| text::width(k))
+            .max()
+            .unwrap_or(0);
+        let mut lines: Vec<String> = Vec::new();
+        for section in &help {
+            if let Some(title) = section.title {
+                lines.push(String::new());
+                lines.push(format!("{title}:"));
+            }
+            for (k, what) in &section.rows {
+                let pad = key_w.saturating_sub(text::width(k));
+                lines.push(format!("{k}{}  {what}", " ".repeat(pad)));
+            }
+        }
         lines
     }
 

@@ -54,6 +54,7 @@ pub fn start_chat(
         super::random_seed(),
     );
     app.keymap = crate::app::keymap::Keymap::with(&settings.keys);
+    app.modes = crate::app::keymap::ModeKeymaps::with(&settings.mode_keys);
     app.theme = settings.theme;
     app.notify = settings.notify != crate::config::Notify::Off;
     app.ring = settings.bell;
