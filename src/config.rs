@@ -2,7 +2,7 @@
 //! over `config.toml` over defaults. Also the identity key, `known_peers` and the data-dir
 //! lock.
 
-use crate::app::keymap::{Action, KeySpec, Mode};
+use crate::keys::{Action, KeySpec, Mode};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
@@ -161,7 +161,7 @@ impl EntrySeed<'_> {
             E::custom(format!(
                 "unknown action {:?} in [keys]; the actions are: {}",
                 self.name,
-                crate::app::keymap::ACTION_NAMES
+                crate::keys::ACTION_NAMES
                     .iter()
                     .map(|(_, n)| *n)
                     .collect::<Vec<_>>()
@@ -194,7 +194,7 @@ impl<'de> de::Visitor<'de> for EntrySeed<'_> {
             de::Error::custom(format!(
                 "unknown mode [keys.{}]; the modes are: {}",
                 self.name,
-                crate::app::keymap::MODES
+                crate::keys::MODES
                     .iter()
                     .map(|m| m.name)
                     .collect::<Vec<_>>()
