@@ -12,14 +12,16 @@
 
 mod sim;
 
-use lanchat::proto::wire::{self, Frame, Pattern};
+use lanchat::proto::wire::{self, Frame};
 use lanchat::proto::{
     ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, Identity, MsgId, NodeId,
     PeerView, Trust,
 };
 use lanchat::rng::Rng;
 use lanchat::runtime::pipe::resolve_target;
-use sim::{Network, addr, beacon, goodbye, identity, initiation_as, node_id, secs, spoofed, texts};
+use sim::{
+    Network, addr, beacon, goodbye, identity, initiation_as, kind, node_id, secs, spoofed, texts,
+};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -89,28 +91,6 @@ fn presence(events: &[(Duration, Event)]) -> Vec<(&'static str, PeerView)> {
             _ => None,
         })
         .collect()
-}
-
-fn kind(bytes: &[u8]) -> &'static str {
-    match Frame::decode(bytes) {
-        Ok(Frame::HandshakeInit {
-            pattern: Pattern::Xx,
-            ..
-        }) => "init-xx",
-        Ok(Frame::HandshakeInit {
-            pattern: Pattern::Ik,
-            ..
-        }) => "init-ik",
-        Ok(Frame::HandshakeReply { .. }) => "reply",
-        Ok(Frame::HandshakeFinal { .. }) => "final",
-        Ok(Frame::Sealed { .. }) => "sealed",
-        Ok(Frame::Packet(_)) => "packet",
-        Ok(Frame::Beacon(_)) => "beacon",
-        Ok(Frame::Goodbye { .. }) => "goodbye",
-        Ok(Frame::Cookie { .. }) => "cookie",
-        Err(_) if !wire::is_native(bytes) => "plain",
-        Err(_) => "garbage",
-    }
 }
 
 /// Every datagram logged since the log was last taken, as (from, to, bytes); logging

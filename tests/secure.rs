@@ -6,12 +6,12 @@
 mod sim;
 
 use lanchat::proto::secure::REKEY_AFTER;
-use lanchat::proto::wire::{self, Frame, Pattern};
+use lanchat::proto::wire::{self, Frame};
 use lanchat::proto::{
     ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, MsgId, NodeId, Trust,
     TrustLevel,
 };
-use sim::{Chaos, Network, addr, identity, node_id, secs, texts};
+use sim::{Chaos, Network, addr, identity, kind, node_id, secs, texts};
 use std::time::Duration;
 
 fn send(net: &mut Network, from: usize, to: NodeId, id: u64, text: &str) {
@@ -66,27 +66,6 @@ fn logged_kinds(net: &mut Network) -> Vec<&'static str> {
 /// stops it.
 fn replies_logged(net: &mut Network) -> usize {
     logged_kinds(net).iter().filter(|k| **k == "reply").count()
-}
-
-fn kind(bytes: &[u8]) -> &'static str {
-    match Frame::decode(bytes) {
-        Ok(Frame::HandshakeInit {
-            pattern: Pattern::Xx,
-            ..
-        }) => "init-xx",
-        Ok(Frame::HandshakeInit {
-            pattern: Pattern::Ik,
-            ..
-        }) => "init-ik",
-        Ok(Frame::HandshakeReply { .. }) => "reply",
-        Ok(Frame::HandshakeFinal { .. }) => "final",
-        Ok(Frame::Sealed { .. }) => "sealed",
-        Ok(Frame::Packet(_)) => "packet",
-        Ok(Frame::Beacon(_)) => "beacon",
-        Ok(Frame::Goodbye { .. }) => "goodbye",
-        Ok(Frame::Cookie { .. }) => "cookie",
-        Err(_) => "garbage",
-    }
 }
 
 #[test]

@@ -893,53 +893,19 @@ impl Secure {
     }
 
     fn allow(&mut self, now: Instant, src: SocketAddr) -> bool {
-        if self.buckets.len() >= MAX_RATE_SOURCES && !self.buckets.contains_key(&src) {
-            let full_after = Duration::from_secs_f64(RATE_BURST / RATE_PER_SEC);
-            self.buckets
-                .retain(|_, b| now.saturating_duration_since(b.at) < full_after);
-            if self.buckets.len() >= MAX_RATE_SOURCES {
-                return false;
-            }
-        }
-        let b = self.buckets.entry(src).or_insert(Bucket {
-            tokens: RATE_BURST,
-            at: now,
-        });
-        let refill = now.saturating_duration_since(b.at).as_secs_f64() * RATE_PER_SEC;
-        b.tokens = (b.tokens + refill).min(RATE_BURST);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        take_token(&mut self.buckets, src, now, RATE_BURST, RATE_PER_SEC)
     }
 
     /// Under load: one host (any number of ports, each with a valid cookie) gets at most a
     /// share of the global budget.
     fn allow_loaded_ip(&mut self, now: Instant, ip: IpAddr) -> bool {
-        if self.ip_buckets.len() >= MAX_RATE_SOURCES && !self.ip_buckets.contains_key(&ip) {
-            let full_after = Duration::from_secs_f64(LOADED_IP_BURST / LOADED_IP_PER_SEC);
-            self.ip_buckets
-                .retain(|_, b| now.saturating_duration_since(b.at) < full_after);
-            if self.ip_buckets.len() >= MAX_RATE_SOURCES {
-                return false;
-            }
-        }
-        let b = self.ip_buckets.entry(ip).or_insert(Bucket {
-            tokens: LOADED_IP_BURST,
-            at: now,
-        });
-        let refill = now.saturating_duration_since(b.at).as_secs_f64() * LOADED_IP_PER_SEC;
-        b.tokens = (b.tokens + refill).min(LOADED_IP_BURST);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        take_token(
+            &mut self.ip_buckets,
+            ip,
+            now,
+            LOADED_IP_BURST,
+            LOADED_IP_PER_SEC,
+        )
     }
 
     /// Remembers an initiation's ephemeral key, once the initiation checked out (so a
@@ -1519,6 +1485,38 @@ impl Secure {
             .filter(|p| matches!(p.role, Role::Responder { .. }))
             .map(|p| p.created + HALF_OPEN_LIFE);
         retries.chain(resends).chain(ends).chain(half_open).min()
+    }
+}
+
+/// Takes a token from `key`'s bucket (a burst of `burst`, refilled at `per_sec`). A full
+/// table ([`MAX_RATE_SOURCES`]) first forgets buckets that have refilled; if none has, the
+/// newcomer is refused.
+fn take_token<K: std::hash::Hash + Eq>(
+    buckets: &mut HashMap<K, Bucket>,
+    key: K,
+    now: Instant,
+    burst: f64,
+    per_sec: f64,
+) -> bool {
+    if buckets.len() >= MAX_RATE_SOURCES && !buckets.contains_key(&key) {
+        let full_after = Duration::from_secs_f64(burst / per_sec);
+        buckets.retain(|_, b| now.saturating_duration_since(b.at) < full_after);
+        if buckets.len() >= MAX_RATE_SOURCES {
+            return false;
+        }
+    }
+    let b = buckets.entry(key).or_insert(Bucket {
+        tokens: burst,
+        at: now,
+    });
+    let refill = now.saturating_duration_since(b.at).as_secs_f64() * per_sec;
+    b.tokens = (b.tokens + refill).min(burst);
+    b.at = now;
+    if b.tokens >= 1.0 {
+        b.tokens -= 1.0;
+        true
+    } else {
+        false
     }
 }
 

@@ -417,3 +417,27 @@ pub fn spoofed(i: usize) -> SocketAddr {
         40_000 + (i % 1000) as u16,
     ))
 }
+
+/// What a logged datagram is, by its frame kind (for tests that count what went where).
+pub fn kind(bytes: &[u8]) -> &'static str {
+    use lanchat::proto::wire::{self, Frame, Pattern};
+    match Frame::decode(bytes) {
+        Ok(Frame::HandshakeInit {
+            pattern: Pattern::Xx,
+            ..
+        }) => "init-xx",
+        Ok(Frame::HandshakeInit {
+            pattern: Pattern::Ik,
+            ..
+        }) => "init-ik",
+        Ok(Frame::HandshakeReply { .. }) => "reply",
+        Ok(Frame::HandshakeFinal { .. }) => "final",
+        Ok(Frame::Sealed { .. }) => "sealed",
+        Ok(Frame::Packet(_)) => "packet",
+        Ok(Frame::Beacon(_)) => "beacon",
+        Ok(Frame::Goodbye { .. }) => "goodbye",
+        Ok(Frame::Cookie { .. }) => "cookie",
+        Err(_) if !wire::is_native(bytes) => "plain",
+        Err(_) => "garbage",
+    }
+}
