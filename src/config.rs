@@ -29,6 +29,9 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const IDENTITY_FILE: &str = "identity";
 /// Keys met before, SSH-style: one line per key.
 pub const KNOWN_PEERS_FILE: &str = "known_peers";
+/// The latest IK handshake timestamp of each key (`KEY TIMESTAMP` per line), kept so that a
+/// captured initiation is refused after a restart too.
+pub const HANDSHAKE_TIMES_FILE: &str = "handshake_times";
 pub const LOCK_FILE: &str = "lanchat.lock";
 pub const LOG_FILE: &str = "lanchat.log";
 
@@ -714,6 +717,39 @@ fn cap_known_peers(mut peers: Vec<KnownPeer>) -> Vec<KnownPeer> {
     peers
 }
 
+/// Reads the handshake times. A line that does not parse is skipped, with a warning: this
+/// is state, not settings, and losing a line only lets an old initiation be answered once
+/// more, which still establishes nothing without its sender.
+pub fn load_handshake_times(dir: &Path) -> Vec<(NodeId, u64)> {
+    let Ok(text) = fs::read_to_string(dir.join(HANDSHAKE_TIMES_FILE)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut parts = line.split_whitespace();
+        let key = parts.next().and_then(NodeId::from_hex);
+        let time = parts.next().and_then(|t| t.parse::<u64>().ok());
+        match (key, time, parts.next()) {
+            (Some(key), Some(time), None) => out.push((key, time)),
+            _ => tracing::warn!(
+                line = n + 1,
+                "skipping a bad line in {HANDSHAKE_TIMES_FILE}"
+            ),
+        }
+    }
+    out
+}
+
+/// Writes the handshake times as [`write_private`] writes: a fresh 0600 file, renamed over
+/// the old one.
+pub fn save_handshake_times(dir: &Path, times: &[(NodeId, u64)]) -> Result<(), ConfigError> {
+    let text: String = times
+        .iter()
+        .map(|(key, t)| format!("{key} {t}\n"))
+        .collect();
+    write_private(&dir.join(HANDSHAKE_TIMES_FILE), &text)
+}
+
 /// Reads `known_peers`: the live entries, in the order of their last change. A bad line is
 /// an error naming it; the file is never rewritten over something we could not read.
 pub fn load_known_peers(dir: &Path) -> Result<Vec<KnownPeer>, ConfigError> {
@@ -1041,6 +1077,22 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
         let err = load_or_create_identity(&sub).expect_err("too open");
         assert!(err.to_string().contains("readable by others"), "{err}");
+    }
+
+    #[test]
+    fn handshake_times_round_trip_privately_and_bad_lines_are_skipped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert!(load_handshake_times(dir.path()).is_empty(), "none yet");
+        let times = vec![(NodeId([1; 32]), 7), (NodeId([2; 32]), u64::MAX)];
+        save_handshake_times(dir.path(), &times).expect("save");
+        assert_eq!(load_handshake_times(dir.path()), times);
+        let path = dir.path().join(HANDSHAKE_TIMES_FILE);
+        let mode = fs::metadata(&path).expect("written").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mut text = fs::read_to_string(&path).expect("text");
+        text.push_str("not a key 5\n");
+        fs::write(&path, text).expect("write");
+        assert_eq!(load_handshake_times(dir.path()), times);
     }
 
     #[test]

@@ -106,53 +106,8 @@ pub struct Node {
     pub plain_dropped: u64,
 }
 
-/// The latest IK handshake timestamp of each key (`KEY TIMESTAMP` per line), kept so that a
-/// captured initiation is refused after a restart too.
-pub const HANDSHAKE_TIMES_FILE: &str = "handshake_times";
 /// Handshake times are written at most this often (and at exit).
 const TIMES_WRITE_GAP: Duration = Duration::from_secs(5);
-
-/// Reads the handshake times; a line that does not parse is skipped (this is state, not
-/// settings: losing a line only lets an old initiation be answered once more, which still
-/// establishes nothing without its sender).
-pub fn load_handshake_times(dir: &std::path::Path) -> Vec<(NodeId, u64)> {
-    let Ok(text) = std::fs::read_to_string(dir.join(HANDSHAKE_TIMES_FILE)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let mut parts = line.split_whitespace();
-        let key = parts.next().and_then(NodeId::from_hex);
-        let time = parts.next().and_then(|t| t.parse::<u64>().ok());
-        match (key, time, parts.next()) {
-            (Some(key), Some(time), None) => out.push((key, time)),
-            _ => tracing::warn!(
-                line = n + 1,
-                "skipping a bad line in {HANDSHAKE_TIMES_FILE}"
-            ),
-        }
-    }
-    out
-}
-
-/// Writes the handshake times atomically (a temporary file renamed over the old one).
-pub fn save_handshake_times(dir: &std::path::Path, times: &[(NodeId, u64)]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = dir.join(format!("{HANDSHAKE_TIMES_FILE}.tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    let mut text = String::with_capacity(times.len() * 82);
-    for (key, time) in times {
-        text.push_str(&format!("{key} {time}\n"));
-    }
-    file.write_all(text.as_bytes())?;
-    drop(file);
-    std::fs::rename(&tmp, dir.join(HANDSHAKE_TIMES_FILE))
-}
 
 /// What woke the loop, as far as the node is concerned.
 pub enum Wake {
@@ -200,7 +155,7 @@ impl Node {
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
         let known_file = crate::config::KnownPeersWriter::new(&settings.config_dir, &known_peers);
         cfg.known_peers = known_peers;
-        cfg.handshake_times = load_handshake_times(&settings.config_dir);
+        cfg.handshake_times = crate::config::load_handshake_times(&settings.config_dir);
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
         cfg.read_receipts = settings.read_receipts;
@@ -708,7 +663,7 @@ impl Node {
     fn write_times(&mut self) {
         if let Some(times) = self.times.take() {
             self.times_written = Instant::now();
-            if let Err(e) = save_handshake_times(&self.config_dir, &times) {
+            if let Err(e) = crate::config::save_handshake_times(&self.config_dir, &times) {
                 tracing::warn!(%e, "could not save handshake times");
             }
         }
