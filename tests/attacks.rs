@@ -14,13 +14,13 @@ mod sim;
 
 use lanchat::proto::wire::{self, Frame};
 use lanchat::proto::{
-    ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, Identity, MsgId, NodeId,
-    PeerView, Trust,
+    ConversationId, Endpoint, EndpointConfig, Event, Identity, MsgId, NodeId, PeerView, Trust,
 };
 use lanchat::rng::Rng;
 use lanchat::runtime::pipe::resolve_target;
 use sim::{
-    Network, addr, beacon, goodbye, identity, initiation_as, kind, node_id, secs, spoofed, texts,
+    Network, addr, beacon, delivered, goodbye, identity, initiation_as, kind, node_id, run_for,
+    secs, send, spoofed, texts, trust_events,
 };
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -29,21 +29,6 @@ use std::time::Duration;
 /// Mallory's own address: a machine on the LAN that is not a lanchat node.
 fn mallory_addr(port: u16) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, 66], port))
-}
-
-fn send(net: &mut Network, from: usize, to: NodeId, id: u64, text: &str) {
-    let now = net.now;
-    net.nodes[from]
-        .endpoint
-        .send_message(now, ConversationId::Peer(to), MsgId(id), 0, text)
-        .expect("accepted");
-    net.flush(from);
-}
-
-/// Runs the network for `d` more virtual time.
-fn run_for(net: &mut Network, d: Duration) {
-    let until = net.elapsed() + d;
-    net.run_until(until);
 }
 
 /// Alice (node 1) and bob (node 2), found each other, one message exchanged, events taken.
@@ -58,26 +43,6 @@ fn pair() -> (Network, usize, usize) {
     assert_eq!(texts(&net.take_events(b)), vec!["hi bob"]);
     assert!(delivered(&net.take_events(a), 1));
     (net, a, b)
-}
-
-fn delivered(events: &[(Duration, Event)], id: u64) -> bool {
-    events.iter().any(|(_, e)| {
-        matches!(e, Event::State { id: i, state: DeliveryState::Delivered } if *i == MsgId(id))
-    })
-}
-
-fn trust_events(events: &[(Duration, Event)]) -> Vec<(NodeId, Trust, Option<NodeId>)> {
-    events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::Trust {
-                peer,
-                trust,
-                same_name_as,
-            } => Some((*peer, *trust, *same_name_as)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// PeerUp, PeerUpdated and PeerDown events, as (kind, view).

@@ -7,21 +7,11 @@ mod sim;
 
 use lanchat::proto::secure::REKEY_AFTER;
 use lanchat::proto::wire::{self, Frame};
-use lanchat::proto::{
-    ConversationId, DeliveryState, Endpoint, EndpointConfig, Event, MsgId, NodeId, Trust,
-    TrustLevel,
+use lanchat::proto::{Endpoint, EndpointConfig, MsgId, NodeId, Trust, TrustLevel};
+use sim::{
+    Chaos, Network, addr, delivered, identity, kind, node_id, secs, send, texts, trust_events,
 };
-use sim::{Chaos, Network, addr, identity, kind, node_id, secs, texts};
 use std::time::Duration;
-
-fn send(net: &mut Network, from: usize, to: NodeId, id: u64, text: &str) {
-    let now = net.now;
-    net.nodes[from]
-        .endpoint
-        .send_message(now, ConversationId::Peer(to), MsgId(id), 0, text)
-        .expect("accepted");
-    net.flush(from);
-}
 
 /// Replaces node `i`'s endpoint with a fresh one (a restart), and lets it find its peers.
 fn restart(net: &mut Network, i: usize, cfg: EndpointConfig, seed: u64) {
@@ -30,26 +20,6 @@ fn restart(net: &mut Network, i: usize, cfg: EndpointConfig, seed: u64) {
     net.flush(i);
     let settle = net.elapsed() + secs(0.5);
     net.run_until(settle);
-}
-
-fn trust_events(events: &[(Duration, Event)]) -> Vec<(NodeId, Trust, Option<NodeId>)> {
-    events
-        .iter()
-        .filter_map(|(_, e)| match e {
-            Event::Trust {
-                peer,
-                trust,
-                same_name_as,
-            } => Some((*peer, *trust, *same_name_as)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn delivered(events: &[(Duration, Event)], id: u64) -> bool {
-    events.iter().any(|(_, e)| {
-        matches!(e, Event::State { id: i, state: DeliveryState::Delivered } if *i == MsgId(id))
-    })
 }
 
 /// The kinds of the datagrams logged since logging was last (re)started, which stops it.

@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
-use lanchat::proto::{Destination, Endpoint, EndpointConfig, Event, Identity, NodeId};
+use lanchat::proto::{
+    ConversationId, DeliveryState, Destination, Endpoint, EndpointConfig, Event, Identity, MsgId,
+    NodeId, Trust,
+};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
@@ -440,4 +443,42 @@ pub fn kind(bytes: &[u8]) -> &'static str {
         Err(_) if !wire::is_native(bytes) => "plain",
         Err(_) => "garbage",
     }
+}
+
+/// Node `from` sends `text` to key `to` as message `id`.
+pub fn send(net: &mut Network, from: usize, to: NodeId, id: u64, text: &str) {
+    let now = net.now;
+    net.nodes[from]
+        .endpoint
+        .send_message(now, ConversationId::Peer(to), MsgId(id), 0, text)
+        .expect("accepted");
+    net.flush(from);
+}
+
+/// The trust events among `events`: (key, trust, same name as).
+pub fn trust_events(events: &[(Duration, Event)]) -> Vec<(NodeId, Trust, Option<NodeId>)> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Trust {
+                peer,
+                trust,
+                same_name_as,
+            } => Some((*peer, *trust, *same_name_as)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Was my message `id` delivered, as `events` say?
+pub fn delivered(events: &[(Duration, Event)], id: u64) -> bool {
+    events.iter().any(|(_, e)| {
+        matches!(e, Event::State { id: i, state: DeliveryState::Delivered } if *i == MsgId(id))
+    })
+}
+
+/// Runs the network for `d` more virtual time.
+pub fn run_for(net: &mut Network, d: Duration) {
+    let until = net.elapsed() + d;
+    net.run_until(until);
 }
