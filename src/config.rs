@@ -6,7 +6,7 @@ use crate::keys::{Action, KeySpec, Mode};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -767,19 +767,20 @@ pub fn save_known_peers(dir: &Path, peers: &[KnownPeer]) -> Result<(), ConfigErr
     write_private(&dir.join(KNOWN_PEERS_FILE), &text)
 }
 
-/// Adds a line to `known_peers` for each of `peers` (a new key, or a changed name, address
-/// or trust): the last line for a key wins when the file is read. One append and one sync;
-/// the file is rewritten only to compact it (see [`compact_known_peers`]).
-pub fn append_known_peers(dir: &Path, peers: &[KnownPeer]) -> Result<(), ConfigError> {
-    let text: String = peers.iter().map(known_peer_line).collect();
-    append_known_peers_text(dir, &text)
-}
-
-/// Adds a line to `known_peers` that forgets each of `ids`.
-pub fn forget_known_peers(dir: &Path, ids: &[NodeId]) -> Result<(), ConfigError> {
-    let text: String = ids
+/// Adds a line to `known_peers` for each change (as [`crate::proto::Endpoint::take_known_changes`]
+/// gives them): an entry now (a new key, or a changed name, address or trust), or `None`
+/// for a key forgotten. The last line for a key wins when the file is read. One append and
+/// one sync; the file is rewritten only to compact it (see [`compact_known_peers`]).
+pub fn record_known_peers(
+    dir: &Path,
+    changes: &[(NodeId, Option<KnownPeer>)],
+) -> Result<(), ConfigError> {
+    let text: String = changes
         .iter()
-        .map(|id| format!("{} {FORGOTTEN}\n", id.to_hex()))
+        .map(|(id, now)| match now {
+            Some(p) => known_peer_line(p),
+            None => format!("{} {FORGOTTEN}\n", id.to_hex()),
+        })
         .collect();
     append_known_peers_text(dir, &text)
 }
@@ -823,57 +824,6 @@ pub fn compact_known_peers(dir: &Path) -> Result<bool, ConfigError> {
     }
     save_known_peers(dir, &log.live)?;
     Ok(true)
-}
-
-/// What `known_peers` holds as this process last wrote it, so that only changes are
-/// appended.
-#[derive(Debug, Clone)]
-pub struct KnownPeersWriter {
-    dir: PathBuf,
-    written: HashMap<NodeId, KnownPeer>,
-}
-
-impl KnownPeersWriter {
-    /// For `dir`'s `known_peers`, which holds `loaded` (as [`load_known_peers`] read it).
-    pub fn new(dir: &Path, loaded: &[KnownPeer]) -> Self {
-        Self {
-            dir: dir.to_owned(),
-            written: loaded.iter().map(|p| (p.id, p.clone())).collect(),
-        }
-    }
-
-    /// Brings the file up to `now` (all known keys): appends a line for each new or changed
-    /// entry and forgets each key no longer in `now`. Returns the number of lines added.
-    pub fn sync(&mut self, now: &[KnownPeer]) -> Result<usize, ConfigError> {
-        let changed: Vec<KnownPeer> = now
-            .iter()
-            .filter(|p| self.written.get(&p.id) != Some(p))
-            .cloned()
-            .collect();
-        let keep: HashSet<NodeId> = now.iter().map(|p| p.id).collect();
-        let mut gone: Vec<NodeId> = self
-            .written
-            .keys()
-            .filter(|id| !keep.contains(id))
-            .copied()
-            .collect();
-        gone.sort_unstable();
-        if changed.is_empty() && gone.is_empty() {
-            return Ok(0);
-        }
-        let mut text: String = changed.iter().map(known_peer_line).collect();
-        for id in &gone {
-            text.push_str(&format!("{} {FORGOTTEN}\n", id.to_hex()));
-        }
-        append_known_peers_text(&self.dir, &text)?;
-        for id in &gone {
-            self.written.remove(id);
-        }
-        for p in &changed {
-            self.written.insert(p.id, p.clone());
-        }
-        Ok(changed.len() + gone.len())
-    }
 }
 
 /// Takes the data dir for this process. The lock lasts as long as the returned file is open
@@ -1273,8 +1223,10 @@ mod tests {
             known(1, "alice", TrustLevel::Unverified),
             known(2, "bob", TrustLevel::Unverified),
         );
-        let mut w = KnownPeersWriter::new(dir.path(), &[]);
-        assert_eq!(w.sync(&[alice.clone(), bob.clone()]).expect("sync"), 2);
+        let record = |changes: &[(NodeId, Option<KnownPeer>)]| {
+            record_known_peers(dir.path(), changes).expect("record")
+        };
+        record(&[(alice.id, Some(alice.clone())), (bob.id, Some(bob.clone()))]);
         let before = fs::read_to_string(&path).expect("read");
         let inode = fs::metadata(&path).expect("meta").ino();
         assert_eq!(
@@ -1282,13 +1234,17 @@ mod tests {
             0o600
         );
         // Nothing changed: nothing written.
-        assert_eq!(w.sync(&[alice.clone(), bob.clone()]).expect("sync"), 0);
+        record(&[]);
         assert_eq!(fs::read_to_string(&path).expect("read"), before);
 
         // Alice verified, bob forgotten (another key took his place), carol new.
         let alice_v = known(1, "alice", TrustLevel::Verified);
         let carol = known(3, "carol", TrustLevel::Unverified);
-        assert_eq!(w.sync(&[alice_v.clone(), carol.clone()]).expect("sync"), 3);
+        record(&[
+            (alice.id, Some(alice_v.clone())),
+            (bob.id, None),
+            (carol.id, Some(carol.clone())),
+        ]);
         let after = fs::read_to_string(&path).expect("read");
         assert!(
             after.starts_with(&before),
@@ -1298,15 +1254,7 @@ mod tests {
         assert_eq!(after.lines().count(), before.lines().count() + 3);
         assert_eq!(
             load_known_peers(dir.path()).expect("load"),
-            vec![alice_v.clone(), carol.clone()]
-        );
-
-        // The free functions do the same.
-        append_known_peers(dir.path(), &[known(2, "bob", TrustLevel::Blocked)]).expect("append");
-        forget_known_peers(dir.path(), &[carol.id]).expect("forget");
-        assert_eq!(
-            load_known_peers(dir.path()).expect("load"),
-            vec![alice_v, known(2, "bob", TrustLevel::Blocked)]
+            vec![alice_v, carol.clone()]
         );
         // A forgetting line with more on it is a bad line, named.
         fs::write(&path, format!("{} forgotten \"x\"\n", carol.id.to_hex())).expect("write");
@@ -1315,6 +1263,13 @@ mod tests {
             err.to_string().contains("line 1: expected unverified"),
             "{err}"
         );
+    }
+
+    /// A line for each of `peers`, as the runtime appends changes.
+    fn append_known_peers(dir: &Path, peers: &[KnownPeer]) -> Result<(), ConfigError> {
+        let changes: Vec<(NodeId, Option<KnownPeer>)> =
+            peers.iter().map(|p| (p.id, Some(p.clone()))).collect();
+        record_known_peers(dir, &changes)
     }
 
     #[test]

@@ -95,9 +95,7 @@ pub struct Node {
     config_dir: std::path::PathBuf,
     /// Handshake times changed and not yet written, and when they last were.
     times: Option<Vec<(NodeId, u64)>>,
-    times_written: Instant,
-    /// `known_peers`: a line is appended for each key whose entry changed.
-    known_peers: crate::config::KnownPeersWriter,
+    times_written: Option<Instant>,
     /// Plain-text messages sent to the store and not answered yet (see
     /// [`MAX_PLAIN_BACKLOG`]), and whether plain text is being dropped for it now.
     plain_backlog: usize,
@@ -153,7 +151,6 @@ impl Node {
         let discovery = settings.discovery && net.discovery_error.is_none();
         let send_error = net.discovery_error.clone();
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
-        let known_file = crate::config::KnownPeersWriter::new(&settings.config_dir, &known_peers);
         cfg.known_peers = known_peers;
         cfg.handshake_times = crate::config::load_handshake_times(&settings.config_dir);
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
@@ -173,8 +170,7 @@ impl Node {
             store_rx: None,
             config_dir: settings.config_dir.clone(),
             times: None,
-            times_written: Instant::now(),
-            known_peers: known_file,
+            times_written: None,
             plain_backlog: 0,
             shedding: false,
             plain_dropped: 0,
@@ -395,9 +391,10 @@ impl Node {
             self.send_error = Some(format!("send failed: {e}"));
         }
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
-        // Only entries that changed are appended; the endpoint says which.
-        if !self.endpoint.take_known_changes().is_empty()
-            && let Err(e) = self.known_peers.sync(&self.endpoint.known_peers())
+        // Only the lines that changed are appended; the endpoint says which.
+        let changes = self.endpoint.take_known_changes();
+        if !changes.is_empty()
+            && let Err(e) = crate::config::record_known_peers(&self.config_dir, &changes)
         {
             tracing::error!(%e, "could not save known_peers");
             self.send_error = Some(format!("could not save known peers: {e}"));
@@ -405,7 +402,10 @@ impl Node {
         if let Some(times) = self.endpoint.take_handshake_times() {
             self.times = Some(times);
         }
-        if self.times.is_some() && self.times_written.elapsed() >= TIMES_WRITE_GAP {
+        let due = self
+            .times_written
+            .is_none_or(|at| mono_now().saturating_duration_since(at) >= TIMES_WRITE_GAP);
+        if self.times.is_some() && due {
             self.write_times();
         }
         if self.store.is_none() {
@@ -662,7 +662,7 @@ impl Node {
 
     fn write_times(&mut self) {
         if let Some(times) = self.times.take() {
-            self.times_written = Instant::now();
+            self.times_written = Some(mono_now());
             if let Err(e) = crate::config::save_handshake_times(&self.config_dir, &times) {
                 tracing::warn!(%e, "could not save handshake times");
             }

@@ -151,8 +151,9 @@ impl Endpoint {
         self.trust.known_peers()
     }
 
-    /// The `known_peers` lines that changed since the last call (to append to the file).
-    pub fn take_known_changes(&mut self) -> Vec<KnownPeer> {
+    /// The `known_peers` lines that changed since the last call, to append to the file:
+    /// each key with its entry now, or `None` for a key forgotten.
+    pub fn take_known_changes(&mut self) -> Vec<(NodeId, Option<KnownPeer>)> {
         self.trust.take_changes()
     }
 

@@ -141,13 +141,14 @@ impl TrustBook {
         all
     }
 
-    /// The lines that changed since the last call.
-    pub(super) fn take_changes(&mut self) -> Vec<KnownPeer> {
+    /// The lines that changed since the last call: each key with its entry now, or `None`
+    /// for a key forgotten (replaced by the key the user accepted in its place).
+    pub(super) fn take_changes(&mut self) -> Vec<(NodeId, Option<KnownPeer>)> {
         let mut ids = std::mem::take(&mut self.changed);
         ids.sort();
         ids.dedup();
-        ids.iter()
-            .filter_map(|id| self.known.get(id).cloned())
+        ids.into_iter()
+            .map(|id| (id, self.known.get(&id).cloned()))
             .collect()
     }
 
@@ -157,6 +158,7 @@ impl TrustBook {
         if let Some(previous) = self.held.remove(&peer) {
             self.known.remove(&previous);
             self.told.remove(&previous);
+            self.changed.push(previous);
         }
         let entry = self.entry(peer, TrustLevel::Unverified, met);
         if entry.level == TrustLevel::Blocked {
@@ -310,8 +312,16 @@ mod tests {
         assert!(book.accept(node(3), None).is_some());
         assert_eq!(book.trust(&node(1)), None, "the replaced key is forgotten");
         assert_eq!(book.trust(&node(3)), Some(Trust::Unverified));
-        let changes: Vec<NodeId> = book.take_changes().iter().map(|k| k.id).collect();
-        assert_eq!(changes, vec![node(2), node(3)]);
+        let changes: Vec<(NodeId, bool)> = book
+            .take_changes()
+            .iter()
+            .map(|(id, now)| (*id, now.is_some()))
+            .collect();
+        // The replaced key's line goes too: it is forgotten on disk as in memory.
+        assert_eq!(
+            changes,
+            vec![(node(1), false), (node(2), true), (node(3), true)]
+        );
         assert!(book.take_changes().is_empty());
     }
 
