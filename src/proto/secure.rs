@@ -86,6 +86,8 @@ const COOKIE_LIFE: Duration = Duration::from_secs(120);
 /// Probes (one-shot initiations toward hinted addresses) in flight per key, and in all.
 const MAX_PROBES_PER_KEY: usize = 4;
 const MAX_PROBES: usize = 512;
+/// A probe unanswered this long is lost.
+const PROBE_LIFE: Duration = HANDSHAKE_WAIT;
 /// Under load, initiations with a valid cookie from one IP (any port): a burst, then a rate,
 /// so that one host with many ports cannot spend the global budget alone.
 const LOADED_IP_BURST: f64 = 16.0;
@@ -472,12 +474,10 @@ impl Secure {
         }
         self.sessions
             .retain(|_, s| s.unproven.is_none() || s.peer != *peer);
-    }
-
-    /// Is a handshake with `peer` under way or a session up (so that a probe would add
-    /// nothing)?
-    pub fn is_linked(&self, now: Instant, peer: &NodeId) -> bool {
-        self.links.get(peer).is_some_and(|l| l.initiating.is_some()) || self.has_session(now, peer)
+        // And its probes (a candidate's only state here).
+        self.pending.retain(
+            |_, p| !matches!(p.role, Role::Initiator { peer: k, probe: true, .. } if k == *peer),
+        );
     }
 
     /// Is there a session that frames to `peer` can be sealed with now?
@@ -670,11 +670,7 @@ impl Secure {
         if self.blocked.contains(&peer) || peer == self.me.public || self.has_session(now, &peer) {
             return;
         }
-        // A probe unanswered this long is lost: the next hint may try again.
-        self.pending.retain(|_, p| {
-            !matches!(p.role, Role::Initiator { probe: true, .. })
-                || now.saturating_duration_since(p.created) < HANDSHAKE_WAIT
-        });
+        self.expire_probes(now);
         let mut mine: Vec<(Instant, u32, SocketAddr)> = self
             .pending
             .iter()
@@ -1101,7 +1097,7 @@ impl Secure {
         receiver: u32,
         message: &[u8],
     ) -> Option<Opened> {
-        // A forged reply spoils the attempt; the retry timer starts another.
+        // A forged reply fails to read and leaves the attempt for the genuine one.
         let (mut pending, name) = self.take_pending(receiver, true, message)?;
         let Role::Initiator { peer, .. } = pending.role else {
             return None;
@@ -1348,13 +1344,12 @@ impl Secure {
         Some(plaintext)
     }
 
-    /// Drops the oldest half-open responder handshakes: all expired ones, and with `force`
-    /// the oldest one too, to make room.
-    /// Probes are answered within a round trip or lost; keep none for long.
+    /// Probes are answered within a round trip or lost: one unanswered for [`PROBE_LIFE`]
+    /// goes, and the next hint may try again.
     fn expire_probes(&mut self, now: Instant) {
         self.pending.retain(|_, p| {
             !matches!(p.role, Role::Initiator { probe: true, .. })
-                || now.saturating_duration_since(p.created) < HALF_OPEN_LIFE
+                || now.saturating_duration_since(p.created) < PROBE_LIFE
         });
     }
 

@@ -49,7 +49,7 @@ pub const MAX_CANDIDATES: usize = 256;
 pub(super) enum Standing {
     /// Blocked, or held back by an identity change: its beacons are ignored.
     Refused,
-    /// We have a session with it, or a handshake toward it runs.
+    /// We have a session with it.
     Linked,
     /// In the peer table, with no session.
     Peer,

@@ -9,8 +9,9 @@
 //!   datagram; online until `peer_timeout` of silence or a sealed goodbye; bounded) and
 //!   per-peer delivery (queued, sending, failed and resent in typing order; each message
 //!   handed up once; reassembly memory bounded for all peers together, [`MAX_BUFFERED_TOTAL`]);
-//! - `discovery`: a beacon is a hint, never news: it starts at most one handshake toward
-//!   the address it names, or earns at most one beacon in reply. Keys probed because of
+//! - `discovery`: a beacon is a hint, never news: it starts at most one one-shot probe (a
+//!   handshake) toward the address it names, or earns at most one beacon in reply; a peer
+//!   with messages waiting is, besides, retried at its last proven address. Keys probed because of
 //!   beacons are candidates, bounded and kept apart from the peer table, so they can never
 //!   crowd out a peer;
 //! - `trust`: what the user decided about keys (known, verified, blocked), new keys held
@@ -29,7 +30,7 @@
 //! - Every datagram, `secure`'s included, leaves through [`Endpoint::poll_transmit`], which
 //!   asks the guard first.
 //! - Parts never call each other. The endpoint asks one and tells another: for a beacon it
-//!   asks `trust` whether the key is refused, `secure` whether it is linked and `peers`
+//!   asks `trust` whether the key is refused, `secure` whether it has a session and `peers`
 //!   whether it is a peer, lets `discovery` decide, and carries the decision out.
 
 mod discovery;
@@ -598,10 +599,12 @@ impl Endpoint {
     }
 
     /// A beacon is a hint, never news: it names a key and where it might be, and
-    /// `discovery` decides what it leads to. At most one handshake toward that address
-    /// (which proves the key, and where it receives, or fails), or one beacon back to a
-    /// linked key that asks (its sender restarted, and lost the session). Either costs at
-    /// most the beacon's own size (see [`may_send`](Self::may_send)).
+    /// `discovery` decides what it leads to. At most one probe (a one-shot handshake)
+    /// toward that address, which proves the key and where it receives, or fails; or one
+    /// beacon back to a key we have a session with that asks (its sender restarted and lost
+    /// the session). Either costs at most the beacon's own size (see
+    /// [`may_send`](Self::may_send)). A peer with messages waiting is also retried where it
+    /// was last proven, which a beacon cannot move.
     fn on_beacon(&mut self, now: Instant, src: SocketAddr, b: Beacon) {
         if b.node == self.cfg.identity.public() {
             return; // our own beacon, looped back
@@ -697,7 +700,6 @@ impl Endpoint {
         if payload.is_empty() {
             return;
         }
-        self.stats.datagrams_out += 1;
         self.transmits.push_back(Transmit { dst, payload });
     }
 }
