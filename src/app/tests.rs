@@ -2694,21 +2694,31 @@ fn a_batch_ends_in_the_same_state_as_its_messages_one_by_one() {
             })
         })
         .collect();
+    // One clock for both (a batch arrives at one time), so the same order is expected.
     let mut one_by_one = new_app();
-    for (i, m) in batch.iter().enumerate() {
-        one_by_one.update(T0 + i as i64, m.clone());
+    for m in &batch {
+        let _ = one_by_one.update(T0 + 39, m.clone());
     }
     let mut together = new_app();
-    together.update_all(T0 + 39, batch);
+    let _ = together.update_all(T0 + 39, batch);
     assert_eq!(order(&together).len(), 25);
-    // (One clock for the whole batch: ties are broken by name, the same both ways here.)
-    let mut a = order(&one_by_one);
-    let mut b = order(&together);
-    a.sort();
-    b.sort();
-    assert_eq!(a, b);
+    assert_eq!(
+        order(&together),
+        order(&one_by_one),
+        "the same sidebar order"
+    );
+    assert_eq!(together.sidebar, one_by_one.sidebar);
     assert_eq!(together.sidebar, vec![Row::Strangers]);
+    assert_eq!(together.strangers, one_by_one.strangers);
     assert_eq!(together.strangers, 25);
+    for id in order(&together) {
+        let texts = |app: &App| -> Vec<String> {
+            app.conversation(&id)
+                .map(|c| c.messages.iter().map(|m| m.text.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(texts(&together), texts(&one_by_one), "{id}");
+    }
 }
 
 #[test]
@@ -2849,6 +2859,18 @@ fn typing_in_any_mode_never_reaches_the_input() {
     // tried with letters (lower and upper case), digits, punctuation, CJK and spaces that
     // no mode binds (y, for one, confirms in the verify overlay), then closed with Esc.
     let typed = "x w z X1!é 你";
+    // Every mode over the main screen is tried: a new one must be added here.
+    let mut tried: Vec<String> = modes_to_open()
+        .iter()
+        .map(|(name, ..)| format!("in_{name}"))
+        .collect();
+    let mut defined: Vec<String> = crate::keys::MODES
+        .iter()
+        .map(|d| d.name.to_owned())
+        .collect();
+    tried.sort();
+    defined.sort();
+    assert_eq!(tried, defined, "modes tried against modes defined");
     let mut failed = Vec::new();
     for (name, open, is_open) in modes_to_open() {
         let mut app = new_app();
