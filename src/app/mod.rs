@@ -284,6 +284,12 @@ pub enum Effect {
     BlockPeer(NodeId),
     /// The user compared the verification code: mark the key verified.
     VerifyPeer(NodeId),
+    /// The user names `addr` as a plain-text peer (`allowed`), or takes that back: text to
+    /// it goes in the clear even where a lanchat key answers.
+    PlainPeer {
+        addr: SocketAddr,
+        allowed: bool,
+    },
     /// Put this text on the clipboard (OSC 52, which works over SSH): only ever text the
     /// user picked.
     Copy(String),
@@ -768,12 +774,13 @@ impl App {
             (_, Action::Close) => self.close_mode(mode),
             (Mode::Help, _) => self.help_action(action),
             (Mode::Picked, _) => return self.pick_action(action, now_ms),
+            // The help opens over any other overlay, the same way from each.
+            (_, Action::ToggleHelp) => self.open_help(),
             (Mode::Search, _) => return self.search_action(action),
             (Mode::Switcher | Mode::Strangers, _) => self.switcher_action(action),
             (Mode::Verify, _) => return self.verify_action(action),
             (Mode::ChatList, Action::Up) => self.cycle(-1),
             (Mode::ChatList, Action::Down) => self.cycle(1),
-            (_, Action::ToggleHelp) => self.toggle_help(),
             _ => {}
         }
         Vec::new()
@@ -877,6 +884,11 @@ impl App {
 
     fn toggle_help(&mut self) {
         self.show_help = !self.show_help;
+        self.help_scroll = 0;
+    }
+
+    fn open_help(&mut self) {
+        self.show_help = true;
         self.help_scroll = 0;
     }
 
@@ -1048,7 +1060,7 @@ impl App {
             }
             Command::Help => {
                 self.input.take();
-                self.show_help = true;
+                self.open_help();
                 Vec::new()
             }
             Command::Pin | Command::Mute | Command::Rename => {
@@ -1090,8 +1102,7 @@ impl App {
             Command::Trust | Command::Block | Command::Verify => self.trust_command(def.command),
             Command::Plain => {
                 self.input.take();
-                self.plain_command();
-                Vec::new()
+                self.plain_command()
             }
             Command::Strangers => {
                 self.input.take();

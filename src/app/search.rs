@@ -53,10 +53,6 @@ impl App {
             Action::Down => view.selected = (view.selected + 1).min(count.saturating_sub(1)),
             Action::PageUp => view.selected = view.selected.saturating_sub(10),
             Action::PageDown => view.selected = (view.selected + 10).min(count.saturating_sub(1)),
-            Action::ToggleHelp => {
-                self.show_help = true;
-                self.help_scroll = 0;
-            }
             Action::Open => {
                 let hit = view
                     .hits

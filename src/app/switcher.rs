@@ -72,10 +72,6 @@ impl App {
                 sw.filter.pop();
                 sw.selected = 0;
             }
-            Action::ToggleHelp => {
-                self.show_help = true;
-                self.help_scroll = 0;
-            }
             _ => {}
         }
         self.switcher = Some(sw);

@@ -2512,13 +2512,29 @@ fn plain_text_at_a_lanchat_peers_address_is_not_sent_unless_the_user_says_plain(
     // The user decides: /plain, and then it goes, unencrypted, as asked.
     app.input.take();
     type_text(&mut app, T0, "/plain");
-    assert!(press(&mut app, T0, KeyCode::Enter).is_empty());
+    let ConversationId::Raw(at) = spoofed else {
+        panic!("a plain-text conversation");
+    };
+    assert_eq!(
+        press(&mut app, T0, KeyCode::Enter),
+        vec![Effect::PlainPeer {
+            addr: at,
+            allowed: true
+        }],
+        "the endpoint is told once, as the user decides"
+    );
     assert!(app.plain_ok.contains(&spoofed));
     let sent = send(&mut app, T0 + 1, "ok, plain then");
     assert!(matches!(sent, Effect::Send { to, .. } if to == spoofed));
     // /plain again: refused again.
     type_text(&mut app, T0, "/plain");
-    press(&mut app, T0, KeyCode::Enter);
+    assert_eq!(
+        press(&mut app, T0, KeyCode::Enter),
+        vec![Effect::PlainPeer {
+            addr: at,
+            allowed: false
+        }]
+    );
     type_text(&mut app, T0, "more");
     assert!(press(&mut app, T0, KeyCode::Enter).is_empty());
     assert!(is_error(&app));

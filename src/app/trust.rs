@@ -78,10 +78,10 @@ impl App {
 
     /// `/plain`: in a plain-text conversation at a lanchat peer's address, allow (or again
     /// refuse) sending unencrypted there, until lanchat quits.
-    pub(super) fn plain_command(&mut self) {
+    pub(super) fn plain_command(&mut self) -> Vec<Effect> {
         let Some(id) = self.selected else {
             self.error("Open a conversation first".into());
-            return;
+            return Vec::new();
         };
         let ConversationId::Raw(addr) = id else {
             self.error(
@@ -89,16 +89,18 @@ impl App {
                  peer's address"
                     .into(),
             );
-            return;
+            return Vec::new();
         };
-        self.notice = Some(Notice::Info(if self.plain_ok.remove(&id) {
-            "Plain text refused here again".to_string()
-        } else {
+        let allowed = !self.plain_ok.remove(&id);
+        self.notice = Some(Notice::Info(if allowed {
             self.plain_ok.insert(id);
             format!(
                 "Plain text allowed here until you quit: what you send goes unencrypted to {addr}"
             )
+        } else {
+            "Plain text refused here again".to_string()
         }));
+        vec![Effect::PlainPeer { addr, allowed }]
     }
 
     /// `/trust`, `/block` or `/verify`.
@@ -172,11 +174,6 @@ impl App {
                 }
                 self.notice = Some(Notice::Info("Marked verified".into()));
                 vec![Effect::VerifyPeer(peer)]
-            }
-            Action::ToggleHelp => {
-                self.show_help = true;
-                self.help_scroll = 0;
-                Vec::new()
             }
             _ => Vec::new(),
         }

@@ -100,8 +100,8 @@ pub struct Node {
     /// [`MAX_PLAIN_BACKLOG`]), and whether plain text is being dropped for it now.
     plain_backlog: usize,
     shedding: bool,
-    /// Plain-text messages dropped so, since start.
-    pub plain_dropped: u64,
+    /// Plain-text messages dropped so in the current spell (logged when it ends).
+    plain_dropped: u64,
 }
 
 /// Handshake times are written at most this often (and at exit).
@@ -285,8 +285,10 @@ impl Node {
             .filter(|m| matches!(m.author, store::Author::Raw(_)))
             .count();
         self.plain_backlog = self.plain_backlog.saturating_sub(plain);
-        if self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
+        if self.shedding && self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
             self.shedding = false;
+            let dropped = std::mem::take(&mut self.plain_dropped);
+            tracing::warn!(dropped, "plain text is stored again; dropped meanwhile");
         }
     }
 
@@ -316,7 +318,10 @@ impl Node {
     pub fn resolve(&mut self, query: String) {
         // A literal address is a lanchat peer from this moment: no text goes to it in the
         // clear while the lookup below (a formality) is on its way.
-        if let Ok(addr) = query.parse::<SocketAddr>() {
+        // (IPv4 only, as the lookup below: an IPv6 literal is refused there, not added here.)
+        if let Ok(addr) = query.parse::<SocketAddr>()
+            && addr.is_ipv4()
+        {
             self.endpoint.add_peer(mono_now(), addr);
         }
         let tx = self.aux_tx.clone();

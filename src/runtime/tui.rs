@@ -443,14 +443,6 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     Some(quote) => Body::Reply { quote, text },
                     None => Body::Text(text),
                 };
-                // `/plain` in this chat: the user names the address as a plain-text peer.
-                if let ConversationId::Raw(addr) = to {
-                    if app.plain_ok.contains(&to) {
-                        node.endpoint.allow_plain(addr);
-                    } else {
-                        node.endpoint.forbid_plain(addr);
-                    }
-                }
                 if let Err(e) = node.send_body(to, id, sent_at_ms, body) {
                     queue.extend(app.update(
                         wall_now_ms(),
@@ -521,6 +513,14 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             Effect::TrustPeer(peer) => node.endpoint.trust_peer(super::mono_now(), peer),
             Effect::BlockPeer(peer) => node.endpoint.block_peer(peer),
             Effect::VerifyPeer(peer) => node.endpoint.verify_peer(peer),
+            Effect::PlainPeer {
+                addr,
+                allowed: true,
+            } => node.endpoint.allow_plain(addr),
+            Effect::PlainPeer {
+                addr,
+                allowed: false,
+            } => node.endpoint.forbid_plain(addr),
             Effect::SaveDraft { conversation, text } => {
                 node.store(Request::Draft { conversation, text });
             }
