@@ -308,11 +308,17 @@ struct Session {
     /// Until the other side shows it holds this session (only ever for an XX initiator).
     unconfirmed: Option<Unconfirmed>,
     /// An IK responder's session before the initiator used it: not linked to the peer yet,
-    /// and reported (with this name) only when a frame sealed with it arrives.
-    unproven: Option<String>,
-    /// The IK timestamp of the initiation that made it (IK responder only).
-    timestamp: Option<u64>,
-    /// Where an unproven session's reply went (IK responder only).
+    /// and reported only when a frame sealed with it arrives.
+    unproven: Option<Unproven>,
+}
+
+/// What an IK responder keeps of the initiation until the initiator uses the session.
+struct Unproven {
+    /// The name the initiator gave.
+    name: String,
+    /// The initiation's timestamp, recorded once the session is proven.
+    timestamp: u64,
+    /// Where our reply went: what the first sealed frame proves receives.
     sent_to: SocketAddr,
 }
 
@@ -345,6 +351,15 @@ struct Link {
 struct Bucket {
     tokens: f64,
     at: Instant,
+}
+
+impl Bucket {
+    /// Adds what `per_sec` earned since the last look, up to `burst`.
+    fn refill(&mut self, now: Instant, burst: f64, per_sec: f64) {
+        let earned = now.saturating_duration_since(self.at).as_secs_f64() * per_sec;
+        self.tokens = (self.tokens + earned).min(burst);
+        self.at = now;
+    }
 }
 
 pub struct Secure {
@@ -928,9 +943,7 @@ impl Secure {
         cookie: Option<[u8; wire::COOKIE_BYTES]>,
     ) -> Option<Opened> {
         self.rotate_cookie_secret(now);
-        let refill = now.saturating_duration_since(self.global.at).as_secs_f64() * GLOBAL_PER_SEC;
-        self.global.tokens = (self.global.tokens + refill).min(GLOBAL_BURST);
-        self.global.at = now;
+        self.global.refill(now, GLOBAL_BURST, GLOBAL_PER_SEC);
         let under_load = self.global.tokens < GLOBAL_BURST / 2.0;
         if under_load && !cookie.is_some_and(|c| self.cookie_valid(src, &c)) {
             // Prove your address first: a hash, and 25 bytes back for 256 received.
@@ -1032,9 +1045,11 @@ impl Secure {
                         last_received: now,
                         initiator: false,
                         unconfirmed: None,
-                        unproven: Some(name),
-                        timestamp: Some(timestamp),
-                        sent_to: src,
+                        unproven: Some(Unproven {
+                            name,
+                            timestamp,
+                            sent_to: src,
+                        }),
                     },
                 );
                 None
@@ -1218,8 +1233,6 @@ impl Secure {
                     wait: HANDSHAKE_WAIT,
                 }),
                 unproven: None,
-                timestamp: None,
-                sent_to: addr,
             },
         );
         self.link_session(idx, peer, addr)
@@ -1275,10 +1288,9 @@ impl Secure {
         s.addr = src;
         s.unconfirmed = None;
         let peer = s.peer;
-        let established = s.unproven.take();
-        let timestamp = s.timestamp.take();
-        let proven = established.as_ref().map(|_| s.sent_to);
-        if established.is_some() {
+        let unproven = s.unproven.take();
+        let proven = unproven.as_ref().map(|u| u.sent_to);
+        if let Some(u) = &unproven {
             // The IK initiator used the session we answered it with: it holds its key and
             // receives where we sent the answer. Only now does the handshake count.
             if self.blocked.contains(&peer) {
@@ -1286,12 +1298,11 @@ impl Secure {
                 self.stats.blocked += 1;
                 return None;
             }
-            if let Some(t) = timestamp {
-                self.note_timestamp(peer, t);
-            }
+            self.note_timestamp(peer, u.timestamp);
             self.link_session(receiver, peer, src);
             self.stats.handshakes += 1;
         }
+        let established = unproven.map(|u| u.name);
         if let Some(link) = self.links.get_mut(&peer) {
             // The key proved itself from here: this is where it is now.
             link.addr = src;
@@ -1504,9 +1515,7 @@ fn take_token<K: std::hash::Hash + Eq>(
         tokens: burst,
         at: now,
     });
-    let refill = now.saturating_duration_since(b.at).as_secs_f64() * per_sec;
-    b.tokens = (b.tokens + refill).min(burst);
-    b.at = now;
+    b.refill(now, burst, per_sec);
     if b.tokens >= 1.0 {
         b.tokens -= 1.0;
         true
