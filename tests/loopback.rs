@@ -230,3 +230,52 @@ async fn an_address_added_as_a_lanchat_peer_gets_no_plain_text_unless_named_plai
     );
     alice.quit().await;
 }
+
+/// What the trust rules keep across restarts goes through the node to its files: the key
+/// met on first contact is appended to `known_peers`, and a node that answered an IK
+/// handshake (the peer restarted, knowing its key) writes that handshake's time to
+/// `handshake_times` by the time it quits, so a replay of it is refused after a restart.
+#[tokio::test]
+async fn keys_met_and_handshake_times_are_kept_on_disk() {
+    let alice_dir = tempfile::tempdir().unwrap();
+    let bob_dir = tempfile::tempdir().unwrap();
+    let in_dir = |dir: &std::path::Path| {
+        let dir = dir.to_owned();
+        move |s: &mut Settings| s.config_dir = dir
+    };
+    let mut bob = TestNode::start(26, "bob", in_dir(bob_dir.path())).await;
+    let mut alice = TestNode::start(25, "alice", in_dir(alice_dir.path())).await;
+    alice.send(json!({"cmd": "add", "addr": bob.addr})).await;
+    alice.expect(|e| e["event"] == "peer_up").await;
+    bob.expect(|e| e["event"] == "peer_up").await;
+    let known = std::fs::read_to_string(alice_dir.path().join("known_peers")).unwrap();
+    assert!(known.contains(&bob.id), "{known}");
+    assert!(
+        !bob_dir.path().join("handshake_times").exists(),
+        "first contact is XX: no IK time yet"
+    );
+    alice.quit().await;
+
+    // Alice again, knowing bob's key: her handshake is IK, and bob records its time.
+    let mut alice = TestNode::start(25, "alice", in_dir(alice_dir.path())).await;
+    alice.send(json!({"cmd": "add", "addr": bob.addr})).await;
+    alice.expect(|e| e["event"] == "peer_up").await;
+    alice
+        .send(json!({"cmd": "send", "to": "bob", "text": "back"}))
+        .await;
+    bob.expect(|e| e["event"] == "message").await;
+    let alice_id = alice.id.clone();
+    let bob_id = bob.id.clone();
+    alice.quit().await;
+    bob.quit().await;
+    // Whichever side answered the IK handshake (bob probes alice as readily as she reaches
+    // him) wrote the other's time.
+    let read = |dir: &std::path::Path| {
+        std::fs::read_to_string(dir.join("handshake_times")).unwrap_or_default()
+    };
+    let (at_bob, at_alice) = (read(bob_dir.path()), read(alice_dir.path()));
+    assert!(
+        at_bob.contains(&alice_id) || at_alice.contains(&bob_id),
+        "no IK time kept: bob {at_bob:?}, alice {at_alice:?}"
+    );
+}
