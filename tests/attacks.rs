@@ -353,6 +353,39 @@ fn a_handshake_flood_from_4096_sources_is_bounded_and_an_honest_newcomer_gets_th
     assert!(delivered(&net.take_events(a), 7));
 }
 
+/// Every beacon from a key with no session leads to a handshake, and building one costs a
+/// key pair (IK, two DH more): 10,000 beacons in a second, each a fresh key from its own
+/// spoofed address (each paying for its answer), may start only the probe budget's worth.
+#[test]
+fn a_beacon_flood_starts_a_bounded_number_of_handshakes() {
+    let mut net = Network::new();
+    let b = net.add(2, "bob", |c| c.discovery = false);
+    net.run_until(secs(1.0));
+    net.log = Some(Vec::new());
+    let mut rng = Rng::new(13);
+    for i in 0..10_000 {
+        let src = spoofed(i);
+        net.inject(
+            b,
+            src,
+            &beacon(random_key(&mut rng), src.port(), false, "x"),
+        );
+        if i % 1000 == 999 {
+            run_for(&mut net, secs(0.1));
+        }
+    }
+    let inits = take_log(&mut net)
+        .iter()
+        .filter(|(f, _, d)| *f == addr(2) && kind(d).starts_with("init"))
+        .count();
+    // A burst of 128, then 32 a second: about 160 over the flood's second.
+    assert!(
+        inits <= 128 + 40,
+        "{inits} handshakes started by 10,000 beacons"
+    );
+    assert!(inits >= 100, "the budget still lets hints through: {inits}");
+}
+
 #[test]
 fn fake_beacons_cannot_lock_a_real_newcomer_out() {
     let mut net = Network::new();

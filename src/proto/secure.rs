@@ -86,6 +86,10 @@ const COOKIE_LIFE: Duration = Duration::from_secs(120);
 /// Probes (one-shot initiations toward hinted addresses) in flight per key, and in all.
 const MAX_PROBES_PER_KEY: usize = 4;
 const MAX_PROBES: usize = 512;
+/// Probes started by hints, all keys together: a burst (the start-up of a host with many
+/// nodes), then a rate.
+const PROBE_BURST: f64 = 128.0;
+const PROBES_PER_SEC: f64 = 32.0;
 /// A probe unanswered this long is lost.
 const PROBE_LIFE: Duration = HANDSHAKE_WAIT;
 /// Under load, initiations with a valid cookie from one IP (any port): a burst, then a rate,
@@ -252,6 +256,8 @@ pub struct SecureStats {
     pub cookies_used: u64,
     /// IK sessions whose initiator never used them (a forged or replayed initiation).
     pub unproven_expired: u64,
+    /// Probes not started: hints came faster than the probe budget.
+    pub probes_limited: u64,
 }
 
 /// What [`Secure`] learned from a frame: authenticated news from `peer`, which has just
@@ -383,6 +389,8 @@ pub struct Secure {
     ip_buckets: HashMap<IpAddr, Bucket>,
     /// Handshake work for all sources together.
     global: Bucket,
+    /// Probes toward hinted addresses, all keys together.
+    probe_budget: Bucket,
     cookie_secret: [u8; 32],
     previous_cookie_secret: [u8; 32],
     cookie_rotated: Instant,
@@ -424,6 +432,10 @@ impl Secure {
             ip_buckets: HashMap::new(),
             global: Bucket {
                 tokens: GLOBAL_BURST,
+                at: start,
+            },
+            probe_budget: Bucket {
+                tokens: PROBE_BURST,
                 at: start,
             },
             cookie_secret,
@@ -701,6 +713,14 @@ impl Secure {
         if mine.iter().any(|(_, _, to)| *to == addr) {
             return;
         }
+        // Building an initiation costs a key pair (and for IK two DH): hints, which anyone
+        // can send, get a budget of their own.
+        self.probe_budget.refill(now, PROBE_BURST, PROBES_PER_SEC);
+        if self.probe_budget.tokens < 1.0 {
+            self.stats.probes_limited += 1;
+            return;
+        }
+        self.probe_budget.tokens -= 1.0;
         mine.sort();
         if mine.len() >= MAX_PROBES_PER_KEY {
             self.pending.remove(&mine[0].1);
