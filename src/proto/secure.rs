@@ -19,7 +19,10 @@
 //!   initiation is answered only with a cookie (a keyed hash of its source address, 16
 //!   bytes), and only an initiation carrying the right cookie costs a Diffie-Hellman: a
 //!   flood from forged addresses then costs a hash per datagram, while an honest initiator
-//!   pays one round trip.
+//!   pays one round trip. Under load one host gets at most a share of the budget, whatever
+//!   its ports. Handshakes we start because of a hint (a beacon: [`Secure::probe`]) have a
+//!   budget of their own, since building one costs a key pair and beacons are free to
+//!   forge.
 //! - A handshake is reported ([`Opened::established`]) only once its return path is proven:
 //!   the XX initiator holds the responder's answer to its own ephemeral key, the XX
 //!   responder the initiator's final message, and the IK responder waits for the first
