@@ -2,6 +2,7 @@
 //! over `config.toml` over defaults. Also the identity key, `known_peers` and the data-dir
 //! lock.
 
+use crate::i18n::Lang;
 use crate::keys::{Action, KeySpec, Mode};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
 use serde::Deserialize;
@@ -98,6 +99,9 @@ pub struct FileConfig {
     pub notify: Option<Notify>,
     /// "dark" (the default) or "light".
     pub theme: Option<Theme>,
+    /// The interface language, "en" or "zh-CN"; unset, it follows `LC_ALL`, `LC_MESSAGES`
+    /// or `LANG`.
+    pub language: Option<Language>,
     /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds); a mode's keys
     /// in a section of their own, `[keys.in_help]` and so on.
     #[serde(default)]
@@ -290,6 +294,21 @@ pub enum Notify {
     Osc777 = 2,
 }
 
+/// A `language` setting (an unknown one is an error naming its line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Language(pub Lang);
+
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Lang::parse(&s).map(Language).ok_or_else(|| {
+            de::Error::custom(format!(
+                "unknown language {s:?}; lanchat speaks \"en\" and \"zh-CN\""
+            ))
+        })
+    }
+}
+
 /// An action name in `[keys]` (an unknown one is an error naming its line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ActionName(pub Action);
@@ -314,6 +333,8 @@ pub struct Settings {
     pub mouse: bool,
     pub notify: Notify,
     pub theme: Theme,
+    /// The interface language: config.toml's `language`, else the locale.
+    pub language: Lang,
     /// Changes to the default keys.
     pub keys: Vec<(Action, Vec<KeySpec>)>,
     /// Changes to the default keys of the modes over the main screen.
@@ -341,6 +362,7 @@ impl Settings {
             mouse: false,
             notify: Notify::Off,
             theme: Theme::Dark,
+            language: Lang::En,
             keys: Vec::new(),
             mode_keys: Vec::new(),
             data_dir: dir.to_owned(),
@@ -433,6 +455,9 @@ pub fn resolve(
         mouse: file.mouse.unwrap_or(true),
         notify: file.notify.unwrap_or_default(),
         theme: file.theme.unwrap_or_default(),
+        language: file
+            .language
+            .map_or_else(|| Lang::from_locale(&env), |l| l.0),
         keys: file
             .keys
             .base
@@ -951,6 +976,36 @@ mod tests {
             assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");
             assert!(err.contains(says), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_language_comes_from_the_config_else_the_locale_and_a_bad_one_names_the_line() {
+        let path = Path::new("/x/config.toml");
+        let ok = parse_file(path, "name = \"a\"\nlanguage = \"zh-CN\"\n").expect("parses");
+        assert_eq!(ok.language, Some(Language(Lang::Zh)));
+        let err = parse_file(path, "name = \"a\"\n\nlanguage = \"klingon\"\n")
+            .expect_err("unknown language")
+            .to_string();
+        assert!(err.contains("line 3:"), "{err}");
+        assert!(err.contains("klingon") && err.contains("zh-CN"), "{err}");
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let with = |file: &str, lang: &'static str| {
+            let config = dir.path().join(format!("{}.toml", lang.len() + file.len()));
+            fs::write(&config, file).expect("write");
+            let o = Overrides {
+                config: Some(config),
+                data_dir: Some(dir.path().to_owned()),
+                ..Overrides::default()
+            };
+            resolve(o, move |k| (k == "LANG").then(|| lang.to_owned()))
+                .expect("resolves")
+                .language
+        };
+        assert_eq!(with("", "zh_CN.UTF-8"), Lang::Zh);
+        assert_eq!(with("", "en_GB.UTF-8"), Lang::En);
+        assert_eq!(with("language = \"en\"\n", "zh_CN.UTF-8"), Lang::En);
+        assert_eq!(with("language = \"zh-CN\"\n", "C"), Lang::Zh);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod config;
+pub mod i18n;
 pub mod keys;
 pub mod layout;
 pub mod message;

@@ -61,7 +61,7 @@ fn code_only(text: &str) -> String {
 fn proto_and_app_do_no_io_and_read_no_clock() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for layer in ["proto", "app"] {
+    for layer in ["proto", "app", "i18n"] {
         rust_files(&root.join(layer), &mut files);
     }
     assert!(
@@ -153,6 +153,13 @@ const IMPORT_RULES: &[(&str, &[&str])] = &[
     // Storage and configuration know nothing of the model or the view.
     ("store", &["ui", "app", "runtime"]),
     ("config.rs", &["ui", "app", "runtime"]),
+    // The words on the screen are below everything that shows them.
+    (
+        "i18n",
+        &[
+            "ui", "app", "store", "config", "runtime", "layout", "text", "message", "keys", "proto",
+        ],
+    ),
     // The protocol is the bottom.
     (
         "proto",

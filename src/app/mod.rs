@@ -384,6 +384,8 @@ pub struct App {
     pub modes: ModeKeymaps,
     /// Colours.
     pub theme: crate::config::Theme,
+    /// The interface language: every word the model and the view produce is in it.
+    pub lang: crate::i18n::Lang,
     /// The conversation list: shown beside the messages when there is room; on a narrow
     /// terminal, over them when asked for.
     pub show_sidebar: bool,
@@ -461,6 +463,7 @@ impl App {
             keymap: Keymap::default(),
             modes: ModeKeymaps::default(),
             theme: crate::config::Theme::Dark,
+            lang: crate::i18n::Lang::En,
             show_sidebar: true,
             help_scroll: 0,
             sidebar_overlay: false,

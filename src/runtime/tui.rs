@@ -56,6 +56,7 @@ pub fn start_chat(
     app.keymap = crate::app::keymap::Keymap::with(&settings.keys);
     app.modes = crate::app::keymap::ModeKeymaps::with(&settings.mode_keys);
     app.theme = settings.theme;
+    app.lang = settings.language;
     app.notify = settings.notify != crate::config::Notify::Off;
     app.ring = settings.bell;
     app.unread_title = settings.title;

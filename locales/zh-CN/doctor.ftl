@@ -1,0 +1,2 @@
+## zh-CN: doctor
+
