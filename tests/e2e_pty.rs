@@ -62,6 +62,18 @@ struct Instance {
 
 impl Instance {
     fn spawn(name: &'static str, cols: u16, rows: u16, extra_args: &[String]) -> Instance {
+        Instance::spawn_in("C.UTF-8", name, cols, rows, extra_args)
+    }
+
+    /// An instance under the locale `locale` (as `LANG`, with `LC_ALL` and `LC_MESSAGES`
+    /// unset, so the caller's own locale cannot pick the language).
+    fn spawn_in(
+        locale: &str,
+        name: &'static str,
+        cols: u16,
+        rows: u16,
+        extra_args: &[String],
+    ) -> Instance {
         let dir = tempfile::tempdir().expect("temp dir");
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -83,6 +95,9 @@ impl Instance {
         cmd.env_remove("LANCHAT_DATA_DIR");
         cmd.env_remove("LANCHAT_CONFIG");
         cmd.env_remove("LANCHAT_LOG");
+        cmd.env_remove("LC_ALL");
+        cmd.env_remove("LC_MESSAGES");
+        cmd.env("LANG", locale);
 
         let child = pty.slave.spawn_command(cmd).expect("spawn lanchat");
         // Only the child holds the slave side now, so the reader ends when the child does.

@@ -217,6 +217,7 @@ fn lanchat(dir: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("LANCHAT_DATA_DIR")
         .env_remove("LANCHAT_CONFIG")
         .env_remove("LANCHAT_CONFIG_DIR")
+        .env("LC_ALL", "C.UTF-8")
         .output()
         .expect("runs")
 }
