@@ -3019,8 +3019,8 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
             .iter()
             .find(|(k, _)| k.split([' ', ',']).next() == Some(&format!("/{}", c.name)))
             .unwrap_or_else(|| panic!("/{} not in the help", c.name));
-        assert_eq!(row.1, c.help, "/{}", c.name);
-        assert!(row.0.contains(c.args), "/{}", c.name);
+        assert_eq!(row.1, app.lang.text(c.help), "/{}", c.name);
+        assert!(row.0.contains(&c.args(app.lang)), "/{}", c.name);
         for a in c.aliases {
             assert!(row.0.contains(&format!("/{a}")), "/{a}");
         }
@@ -3028,7 +3028,7 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
     // Every key of every mode appears in that mode's section, on the line of its action.
     let section = |title: Option<&str>| {
         help.iter()
-            .find(|s| s.title == title)
+            .find(|s| s.title.as_deref() == title)
             .map(|s| s.rows.clone())
             .unwrap()
     };
@@ -3047,7 +3047,7 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
     }
     assert!(base.iter().any(|(keys, _)| keys.contains("F9")));
     for def in keymap::MODES {
-        let rows = section(Some(def.title));
+        let rows = section(Some(&app.lang.text(def.title)));
         let map = app.modes.get(def.mode).unwrap();
         for action in map.bound_actions(&app.keymap) {
             let line = def

@@ -795,7 +795,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     // screen.
     for section in app.help() {
         if let Some(title) = section.title {
-            assert!(seen.contains(title), "{title}");
+            assert!(seen.contains(&title), "{title}");
         }
         for (k, what) in section.rows {
             assert!(seen.contains(&k), "{k}");
