@@ -201,6 +201,58 @@ pub const BINDINGS: &[(KeyCode, KeyModifiers, Action)] = &[
     (KeyCode::Esc, NONE, Action::Dismiss),
 ];
 
+/// The actions the help overlay describes for the main screen, grouped, in the order it
+/// lists them, each group with the message id of what it does.
+pub const HELP: &[(&[Action], &str)] = &[
+    (&[Action::Submit], "keys-send"),
+    (&[Action::Newline], "keys-newline"),
+    (
+        &[Action::NextConversation, Action::PrevConversation],
+        "keys-next-prev-chat",
+    ),
+    (&[Action::Complete], "keys-complete"),
+    (
+        &[
+            Action::Jump(1),
+            Action::Jump(2),
+            Action::Jump(3),
+            Action::Jump(4),
+            Action::Jump(5),
+            Action::Jump(6),
+            Action::Jump(7),
+            Action::Jump(8),
+            Action::Jump(9),
+        ],
+        "keys-jump",
+    ),
+    (&[Action::NextUnread], "keys-next-unread"),
+    (&[Action::Switcher], "keys-switcher"),
+    (&[Action::PeerInfo], "keys-peer-info"),
+    (&[Action::ToggleSidebar], "keys-sidebar"),
+    (&[Action::Pick], "keys-pick"),
+    (&[Action::HistoryPrev, Action::HistoryNext], "keys-history"),
+    (&[Action::ScrollUp, Action::ScrollDown], "keys-scroll-line"),
+    (&[Action::PageUp, Action::PageDown], "keys-scroll-page"),
+    (
+        &[Action::ScrollTop, Action::ScrollBottom],
+        "keys-oldest-latest",
+    ),
+    (&[Action::Left, Action::Right], "keys-move-char"),
+    (&[Action::Home, Action::End], "keys-line-ends"),
+    (&[Action::WordLeft, Action::WordRight], "keys-move-word"),
+    (&[Action::Backspace, Action::Delete], "keys-delete"),
+    (
+        &[Action::DeleteWordBack, Action::DeleteWordForward],
+        "keys-delete-word",
+    ),
+    (&[Action::KillToStart, Action::Yank], "keys-kill-yank"),
+    (&[Action::ResendFailed], "keys-resend"),
+    (&[Action::Search], "keys-search"),
+    (&[Action::ToggleHelp], "keys-help"),
+    (&[Action::Dismiss], "keys-dismiss"),
+    (&[Action::Quit], "keys-quit"),
+];
+
 /// A key with its modifiers, as config.toml writes it: `ctrl-n`, `alt-enter`, `f1`,
 /// `shift-tab`, `pgup`, `ctrl-alt-x`, `?`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -376,15 +428,18 @@ pub enum Unbound {
 /// never an action's name, as TOML cannot have both `search = "alt-s"` and
 /// `[keys.search]`), its heading in the help, whether typed characters are its text (a
 /// filter), what it does with other keys, the actions it knows, its default keys, and the
-/// help's lines for it.
+/// help's lines for it. The heading and the help's words are message ids (`keys-…` in
+/// `locales/LANG/keys.ftl`); the names are config.toml's and never translated.
 pub struct ModeDef {
     pub mode: Mode,
     pub name: &'static str,
+    /// The message id of its heading in the help.
     pub title: &'static str,
     pub takes_text: bool,
     pub unbound: Unbound,
     pub actions: &'static [(Action, &'static str)],
     pub defaults: &'static [(Bind, Action)],
+    /// Groups of actions, each with the message id of what they do.
     pub help: &'static [(&'static [Action], &'static str)],
 }
 
@@ -417,12 +472,12 @@ const LIST_KEYS: &[(Bind, Action)] = &[
 ];
 
 const LIST_HELP: &[(&[Action], &str)] = &[
-    (&[Action::Up, Action::Down], "choose"),
-    (&[Action::Open], "open it"),
-    (&[Action::Backspace], "take back a typed letter"),
-    (&[Action::Close], "close"),
-    (&[Action::ToggleHelp], "this help"),
-    (&[Action::Quit], "quit"),
+    (&[Action::Up, Action::Down], "keys-choose"),
+    (&[Action::Open], "keys-open"),
+    (&[Action::Backspace], "keys-take-back"),
+    (&[Action::Close], "keys-close"),
+    (&[Action::ToggleHelp], "keys-this-help"),
+    (&[Action::Quit], "keys-quit"),
 ];
 
 /// Every mode over the main screen, in the order the help lists them.
@@ -430,7 +485,7 @@ pub const MODES: &[ModeDef] = &[
     ModeDef {
         mode: Mode::Picked,
         name: "in_picked",
-        title: "A picked message; other keys let go of it and do their job",
+        title: "keys-mode-picked",
         takes_text: false,
         unbound: Unbound::CloseAndPassOn,
         actions: &[
@@ -451,17 +506,17 @@ pub const MODES: &[ModeDef] = &[
             (Bind::Like(Action::Dismiss), Action::Close),
         ],
         help: &[
-            (&[Action::Up, Action::Down], "pick an earlier / later one"),
-            (&[Action::Copy], "copy it to the clipboard"),
-            (&[Action::Reply], "reply to it"),
-            (&[Action::Recall], "recall it (mine, within 2 min)"),
-            (&[Action::Close], "let go"),
+            (&[Action::Up, Action::Down], "keys-picked-move"),
+            (&[Action::Copy], "keys-picked-copy"),
+            (&[Action::Reply], "keys-picked-reply"),
+            (&[Action::Recall], "keys-picked-recall"),
+            (&[Action::Close], "keys-picked-close"),
         ],
     },
     ModeDef {
         mode: Mode::Search,
         name: "in_search",
-        title: "Search results",
+        title: "keys-mode-search",
         takes_text: false,
         unbound: Unbound::Ignore,
         actions: &[
@@ -485,18 +540,18 @@ pub const MODES: &[ModeDef] = &[
             (Bind::Like(Action::Quit), Action::Quit),
         ],
         help: &[
-            (&[Action::Up, Action::Down], "choose"),
-            (&[Action::PageUp, Action::PageDown], "choose, ten at a time"),
-            (&[Action::Open], "show it in its chat"),
-            (&[Action::Close], "close"),
-            (&[Action::ToggleHelp], "this help"),
-            (&[Action::Quit], "quit"),
+            (&[Action::Up, Action::Down], "keys-choose"),
+            (&[Action::PageUp, Action::PageDown], "keys-choose-ten"),
+            (&[Action::Open], "keys-search-open"),
+            (&[Action::Close], "keys-close"),
+            (&[Action::ToggleHelp], "keys-this-help"),
+            (&[Action::Quit], "keys-quit"),
         ],
     },
     ModeDef {
         mode: Mode::Switcher,
         name: "in_switcher",
-        title: "The switcher; typing filters it",
+        title: "keys-mode-switcher",
         takes_text: true,
         unbound: Unbound::Ignore,
         actions: LIST_ACTIONS,
@@ -506,7 +561,7 @@ pub const MODES: &[ModeDef] = &[
     ModeDef {
         mode: Mode::Strangers,
         name: "in_strangers",
-        title: "The list of strangers; typing filters it",
+        title: "keys-mode-strangers",
         takes_text: true,
         unbound: Unbound::Ignore,
         actions: LIST_ACTIONS,
@@ -516,7 +571,7 @@ pub const MODES: &[ModeDef] = &[
     ModeDef {
         mode: Mode::Verify,
         name: "in_verify",
-        title: "Verifying a key",
+        title: "keys-mode-verify",
         takes_text: false,
         unbound: Unbound::Ignore,
         actions: &[
@@ -535,16 +590,16 @@ pub const MODES: &[ModeDef] = &[
             (Bind::Like(Action::Quit), Action::Quit),
         ],
         help: &[
-            (&[Action::Confirm], "the codes match: mark verified"),
-            (&[Action::Close], "not now"),
-            (&[Action::ToggleHelp], "this help"),
-            (&[Action::Quit], "quit"),
+            (&[Action::Confirm], "keys-verify-confirm"),
+            (&[Action::Close], "keys-verify-close"),
+            (&[Action::ToggleHelp], "keys-this-help"),
+            (&[Action::Quit], "keys-quit"),
         ],
     },
     ModeDef {
         mode: Mode::PeerInfo,
         name: "in_peer_info",
-        title: "Who is this; other keys do their job",
+        title: "keys-mode-peer-info",
         takes_text: false,
         unbound: Unbound::PassOn,
         actions: &[(Action::Close, "close")],
@@ -552,12 +607,12 @@ pub const MODES: &[ModeDef] = &[
             (Bind::Like(Action::Dismiss), Action::Close),
             (Bind::Like(Action::PeerInfo), Action::Close),
         ],
-        help: &[(&[Action::Close], "close")],
+        help: &[(&[Action::Close], "keys-close")],
     },
     ModeDef {
         mode: Mode::ChatList,
         name: "in_chat_list",
-        title: "The chat list over the messages; other keys do their job",
+        title: "keys-mode-chat-list",
         takes_text: false,
         unbound: Unbound::PassOn,
         actions: &[
@@ -572,14 +627,14 @@ pub const MODES: &[ModeDef] = &[
             (Bind::Like(Action::Dismiss), Action::Close),
         ],
         help: &[
-            (&[Action::Up, Action::Down], "open the previous / next chat"),
-            (&[Action::Close], "close the list"),
+            (&[Action::Up, Action::Down], "keys-chat-list-move"),
+            (&[Action::Close], "keys-chat-list-close"),
         ],
     },
     ModeDef {
         mode: Mode::Help,
         name: "in_help",
-        title: "This help",
+        title: "keys-mode-help",
         takes_text: false,
         unbound: Unbound::Ignore,
         actions: &[
@@ -604,11 +659,11 @@ pub const MODES: &[ModeDef] = &[
             (Bind::Like(Action::Quit), Action::Quit),
         ],
         help: &[
-            (&[Action::Up, Action::Down], "scroll by a line"),
-            (&[Action::PageUp, Action::PageDown], "scroll by a page"),
-            (&[Action::Top], "back to the top"),
-            (&[Action::Close], "close"),
-            (&[Action::Quit], "quit"),
+            (&[Action::Up, Action::Down], "keys-scroll-line"),
+            (&[Action::PageUp, Action::PageDown], "keys-scroll-page"),
+            (&[Action::Top], "keys-help-top"),
+            (&[Action::Close], "keys-close"),
+            (&[Action::Quit], "keys-quit"),
         ],
     },
 ];
@@ -631,5 +686,38 @@ impl Mode {
             .iter()
             .find(|(_, n)| *n == name)
             .map(|(a, _)| *a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    /// Every message id the help reads from these tables.
+    fn help_ids() -> Vec<&'static str> {
+        let mut ids: Vec<&str> = HELP.iter().map(|(_, id)| *id).collect();
+        for def in MODES {
+            ids.push(def.title);
+            ids.extend(def.help.iter().map(|(_, id)| *id));
+        }
+        ids
+    }
+
+    #[test]
+    fn every_help_text_is_a_message_in_both_languages_and_translated() {
+        let ids = help_ids();
+        assert!(ids.len() > HELP.len() + MODES.len(), "the tables were read");
+        for id in ids {
+            assert!(id.starts_with("keys-"), "{id}");
+            for lang in Lang::ALL {
+                assert!(lang.has(id), "{lang}: no {id}");
+            }
+            assert_ne!(
+                Lang::Zh.text(id),
+                Lang::En.text(id),
+                "{id} is not translated"
+            );
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! The slash commands: one table that Tab completion, the help and the dispatch in
-//! [`App::command`](super::App) all read.
+//! [`App::command`](super::App) all read. The names are what is typed, the same in every
+//! language; the argument and what a command does are message ids (`app-arg-…`, `app-cmd-…`).
+
+use crate::i18n::Lang;
+use crate::tr;
 
 /// A slash command, as the app dispatches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +41,9 @@ pub struct CommandDef {
     pub name: &'static str,
     /// Other names that run it (not completed, not offered).
     pub aliases: &'static [&'static str],
-    /// The argument as the help writes it (`HOST:PORT`), empty if none.
+    /// The message id of the argument as the help writes it (`HOST:PORT`), empty if none.
     pub args: &'static str,
+    /// The message id of what it does.
     pub help: &'static str,
     pub completes: Completion,
 }
@@ -67,8 +72,8 @@ pub const COMMANDS: &[CommandDef] = &[
         Command::Add,
         "add",
         &[],
-        "HOST:PORT",
-        "reach a peer discovery cannot see",
+        "app-arg-host-port",
+        "app-cmd-add",
         Completion::PeerAddress,
     ),
     def(
@@ -76,7 +81,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "pin",
         &[],
         "",
-        "pin this chat (again: undo)",
+        "app-cmd-pin",
         Completion::Nothing,
     ),
     def(
@@ -84,15 +89,15 @@ pub const COMMANDS: &[CommandDef] = &[
         "mute",
         &[],
         "",
-        "mute this chat (again: undo)",
+        "app-cmd-mute",
         Completion::Nothing,
     ),
     def(
         Command::Rename,
         "rename",
         &[],
-        "NAME",
-        "my name for this chat (no NAME: undo)",
+        "app-arg-name",
+        "app-cmd-rename",
         Completion::Nothing,
     ),
     def(
@@ -100,7 +105,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "recall",
         &[],
         "",
-        "recall my last message (within 2 min)",
+        "app-cmd-recall",
         Completion::Nothing,
     ),
     def(
@@ -108,7 +113,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "verify",
         &[],
         "",
-        "compare keys, mark verified",
+        "app-cmd-verify",
         Completion::Nothing,
     ),
     def(
@@ -116,7 +121,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "trust",
         &[],
         "",
-        "accept a (new) key",
+        "app-cmd-trust",
         Completion::Nothing,
     ),
     def(
@@ -124,15 +129,15 @@ pub const COMMANDS: &[CommandDef] = &[
         "block",
         &[],
         "",
-        "refuse a (new) key",
+        "app-cmd-block",
         Completion::Nothing,
     ),
     def(
         Command::Search,
         "search",
         &["s"],
-        "TEXT",
-        "search all chats",
+        "app-arg-text",
+        "app-cmd-search",
         Completion::Nothing,
     ),
     def(
@@ -140,7 +145,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "strangers",
         &[],
         "",
-        "plain-text senders never answered",
+        "app-cmd-strangers",
         Completion::Nothing,
     ),
     def(
@@ -148,7 +153,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "plain",
         &[],
         "",
-        "send here unencrypted anyway",
+        "app-cmd-plain",
         Completion::Nothing,
     ),
     def(
@@ -156,7 +161,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "help",
         &["h"],
         "",
-        "this help",
+        "app-cmd-help",
         Completion::Nothing,
     ),
     def(
@@ -164,7 +169,7 @@ pub const COMMANDS: &[CommandDef] = &[
         "quit",
         &["q", "exit"],
         "",
-        "quit",
+        "app-cmd-quit",
         Completion::Nothing,
     ),
 ];
@@ -176,24 +181,42 @@ pub fn find(name: &str) -> Option<&'static CommandDef> {
         .find(|c| c.name == name || c.aliases.contains(&name))
 }
 
-/// The commands' lines in the help: (syntax, what it does).
-pub fn help() -> Vec<(String, String)> {
+impl CommandDef {
+    /// The argument as the help writes it in `lang` ("HOST:PORT"), empty if none.
+    pub fn args(&self, lang: Lang) -> String {
+        if self.args.is_empty() {
+            String::new()
+        } else {
+            lang.text(self.args)
+        }
+    }
+
+    /// `/name ARG`, as the help and the usage line write it in `lang`.
+    pub fn usage(&self, lang: Lang) -> String {
+        let args = self.args(lang);
+        if args.is_empty() {
+            format!("/{}", self.name)
+        } else {
+            format!("/{} {args}", self.name)
+        }
+    }
+}
+
+/// The commands' lines in the help, in `lang`: (syntax, what it does).
+pub fn help(lang: Lang) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = COMMANDS
         .iter()
         .map(|c| {
-            let mut syntax = format!("/{}", c.name);
-            if !c.args.is_empty() {
-                syntax = format!("{syntax} {}", c.args);
-            }
+            let mut syntax = c.usage(lang);
             for a in c.aliases {
                 syntax = format!("{syntax}, /{a}");
             }
-            (syntax, c.help.to_string())
+            (syntax, lang.text(c.help))
         })
         .collect();
     out.push((
-        "//text".to_string(),
-        "send text that starts with a slash".to_string(),
+        tr!(lang, "app-help-slash-syntax"),
+        tr!(lang, "app-help-slash"),
     ));
     out
 }
@@ -213,5 +236,33 @@ mod tests {
             }
         }
         assert!(find("frobnicate").is_none());
+    }
+
+    #[test]
+    fn every_command_text_is_a_message_in_both_languages_and_translated() {
+        for c in COMMANDS {
+            for id in [c.help, c.args].into_iter().filter(|id| !id.is_empty()) {
+                assert!(id.starts_with("app-"), "/{}: {id}", c.name);
+                for lang in Lang::ALL {
+                    assert!(lang.has(id), "{lang}: no {id}");
+                }
+            }
+            assert_ne!(
+                Lang::Zh.text(c.help),
+                Lang::En.text(c.help),
+                "/{}: what it does is not translated",
+                c.name
+            );
+        }
+        let en = help(Lang::En);
+        let zh = help(Lang::Zh);
+        assert_eq!(en.len(), COMMANDS.len() + 1);
+        assert_eq!(
+            en[0],
+            ("/add HOST:PORT".to_string(), Lang::En.text("app-cmd-add"))
+        );
+        for ((_, en), (_, zh)) in en.iter().zip(&zh) {
+            assert_ne!(en, zh);
+        }
     }
 }

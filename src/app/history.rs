@@ -7,6 +7,7 @@ use super::{
 };
 use crate::layout;
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, wire};
+use crate::tr;
 
 /// Messages fetched per page.
 pub const PAGE: usize = 200;
@@ -358,7 +359,11 @@ impl App {
     /// The store refused something. If it was a message I just sent, its text goes back
     /// into the input (when that is empty) so nothing typed is lost.
     pub(super) fn store_failed(&mut self, id: Option<MsgId>, error: String) {
-        self.notice = Some(Notice::Error(format!("Not saved: {error}")));
+        self.notice = Some(Notice::Error(tr!(
+            self.lang,
+            "app-not-saved",
+            error = error
+        )));
         // A page that was asked for is not coming: let the next scroll ask again.
         for c in self.conversations.iter_mut() {
             c.loading = false;

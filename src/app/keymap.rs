@@ -2,7 +2,9 @@
 //! it (the defaults from [`crate::keys`], changed by `[keys]` in config.toml), read by the
 //! app and by the help overlay.
 
+use crate::i18n::Lang;
 pub use crate::keys::*;
+use crate::tr;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The keys in effect: the defaults, changed by config.toml.
@@ -74,16 +76,18 @@ impl Keymap {
     }
 
     /// What the help overlay lists for the main screen: (keys, what they do), keys as
-    /// bound now.
-    pub fn help(&self) -> Vec<(String, String)> {
-        help_rows(HELP, |a| self.keys_for(a))
+    /// bound now, words in `lang`.
+    pub fn help(&self, lang: Lang) -> Vec<(String, String)> {
+        help_rows(lang, HELP, |a| self.keys_for(a))
     }
 }
 
 /// Help rows for `groups`, each action's keys found by `keys_for`: one row per group,
 /// its actions' keys joined with " / " (a run of more than two, such as Alt-1 … Alt-9,
-/// shown by its ends), "(unbound)" when none has a key.
+/// shown by its ends), "(unbound)" when none has a key; each group's words are the message
+/// its id names, in `lang`.
 fn help_rows(
+    lang: Lang,
     groups: &[(&[Action], &str)],
     keys_for: impl Fn(Action) -> Vec<KeySpec>,
 ) -> Vec<(String, String)> {
@@ -112,77 +116,14 @@ fn help_rows(
             groups.join(" / ")
         };
         let keys = if groups.iter().all(String::is_empty) {
-            "(unbound)".to_string()
+            tr!(lang, "app-help-unbound")
         } else {
             keys
         };
-        out.push((keys, (*what).to_string()));
+        out.push((keys, lang.text(what)));
     }
     out
 }
-
-/// The actions the help overlay describes, grouped, in the order it lists them.
-const HELP: &[(&[Action], &str)] = &[
-    (&[Action::Submit], "send, or run a /command"),
-    (&[Action::Newline], "a new line in the message"),
-    (
-        &[Action::NextConversation, Action::PrevConversation],
-        "next / previous chat",
-    ),
-    (&[Action::Complete], "complete /cmd or @name; else next"),
-    (
-        &[
-            Action::Jump(1),
-            Action::Jump(2),
-            Action::Jump(3),
-            Action::Jump(4),
-            Action::Jump(5),
-            Action::Jump(6),
-            Action::Jump(7),
-            Action::Jump(8),
-            Action::Jump(9),
-        ],
-        "chat 1 … 9 of the list",
-    ),
-    (&[Action::NextUnread], "next chat with unread messages"),
-    (&[Action::Switcher], "switcher (empty input; else kill)"),
-    (&[Action::PeerInfo], "who is this peer"),
-    (&[Action::ToggleSidebar], "show / hide the chat list"),
-    (&[Action::Pick], "pick a message: copy, reply, recall"),
-    (
-        &[Action::HistoryPrev, Action::HistoryNext],
-        "what I sent before, to the input",
-    ),
-    (&[Action::ScrollUp, Action::ScrollDown], "scroll by a line"),
-    (&[Action::PageUp, Action::PageDown], "scroll by a page"),
-    (
-        &[Action::ScrollTop, Action::ScrollBottom],
-        "first / latest message",
-    ),
-    (&[Action::Left, Action::Right], "move by character"),
-    (&[Action::Home, Action::End], "to start / end of the input"),
-    (&[Action::WordLeft, Action::WordRight], "move by word"),
-    (
-        &[Action::Backspace, Action::Delete],
-        "delete before / at the cursor",
-    ),
-    (
-        &[Action::DeleteWordBack, Action::DeleteWordForward],
-        "delete a word back / forward",
-    ),
-    (
-        &[Action::KillToStart, Action::Yank],
-        "kill to the start, put back",
-    ),
-    (&[Action::ResendFailed], "send failed messages again"),
-    (&[Action::Search], "search all chats (Chinese too)"),
-    (
-        &[Action::ToggleHelp],
-        "this help (also ? on an empty input)",
-    ),
-    (&[Action::Dismiss], "close, cancel a reply"),
-    (&[Action::Quit], "quit"),
-];
 
 /// The keys in effect in one mode over the main screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,23 +249,23 @@ impl ModeKeymaps {
 /// A section of the help: a heading (none for the main screen) and its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelpSection {
-    pub title: Option<&'static str>,
+    pub title: Option<String>,
     pub rows: Vec<(String, String)>,
 }
 
-/// The help, made from the keymaps in effect: the main screen, then each mode.
-pub fn help(base: &Keymap, modes: &ModeKeymaps) -> Vec<HelpSection> {
+/// The help, made from the keymaps in effect: the main screen, then each mode, in `lang`.
+pub fn help(lang: Lang, base: &Keymap, modes: &ModeKeymaps) -> Vec<HelpSection> {
     let mut out = vec![HelpSection {
         title: None,
-        rows: base.help(),
+        rows: base.help(lang),
     }];
     for def in MODES {
         let Some(map) = modes.get(def.mode) else {
             continue;
         };
         out.push(HelpSection {
-            title: Some(def.title),
-            rows: help_rows(def.help, |a| map.keys_for(a, base)),
+            title: Some(lang.text(def.title)),
+            rows: help_rows(lang, def.help, |a| map.keys_for(a, base)),
         });
     }
     out
@@ -478,7 +419,7 @@ mod tests {
             2,
             "Alt-Enter and Shift-Enter stay"
         );
-        let help = map.help();
+        let help = map.help(Lang::En);
         let row = help
             .iter()
             .find(|(_, what)| what == "next / previous chat")
@@ -486,7 +427,7 @@ mod tests {
         assert_eq!(row.0, "Ctrl-J, F5 / Shift-Tab, Ctrl-P");
         let unbound = Keymap::with(&[(Action::Search, vec![])]);
         let row = unbound
-            .help()
+            .help(Lang::En)
             .into_iter()
             .find(|(_, w)| w.starts_with("search all"))
             .expect("row");

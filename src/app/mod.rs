@@ -37,6 +37,7 @@ use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
 use crate::rng::Rng;
+use crate::tr;
 use commands::Command;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keymap::{Action, HelpSection, Keymap, Mode, ModeKeymaps, Unbound};
@@ -634,9 +635,10 @@ impl App {
                 // Pasted text is inserted as is, newlines included: a paste never sends.
                 let text = text.replace("\r\n", "\n").replace('\r', "\n");
                 if !self.input.insert(&text) {
-                    self.error(format!(
-                        "Paste cut: the input holds at most {} KiB",
-                        MAX_INPUT_BYTES / 1024
+                    self.error(tr!(
+                        self.lang,
+                        "app-paste-cut",
+                        kib = MAX_INPUT_BYTES / 1024
                     ));
                 }
             }
@@ -648,7 +650,7 @@ impl App {
             Msg::Net(event) => self.on_net(now_ms, event),
             Msg::SendFailed { id, error } => {
                 self.set_state(id, DeliveryState::Failed);
-                self.error(format!("Not sent: {error}"));
+                self.error(tr!(self.lang, "app-not-sent", error = error));
             }
             Msg::Error(text) => self.error(text),
             Msg::Info(text) => self.notice = Some(Notice::Info(text)),
@@ -715,12 +717,12 @@ impl App {
     /// The help, made from the keys in effect in every mode and the command table: the
     /// main screen's keys, the commands, then each mode's keys under its heading.
     pub fn help(&self) -> Vec<HelpSection> {
-        let mut sections = keymap::help(&self.keymap, &self.modes);
+        let mut sections = keymap::help(self.lang, &self.keymap, &self.modes);
         sections.insert(
             1,
             HelpSection {
                 title: None,
-                rows: commands::help(),
+                rows: commands::help(self.lang),
             },
         );
         sections
@@ -796,7 +798,7 @@ impl App {
                 if c == '?' && self.input.is_empty() {
                     self.toggle_help();
                 } else if !self.input.insert_char(c) {
-                    self.error("The input is full".into());
+                    self.error(tr!(self.lang, "app-input-full"));
                 }
             }
             return Vec::new();
@@ -832,12 +834,12 @@ impl App {
             Action::HistoryNext => self.history_step(1),
             Action::Newline => {
                 if !self.input.insert_char('\n') {
-                    self.error("The input is full".into());
+                    self.error(tr!(self.lang, "app-input-full"));
                 }
             }
             Action::Yank => {
                 if !self.input.yank() {
-                    self.error("The input is full".into());
+                    self.error(tr!(self.lang, "app-input-full"));
                 }
             }
             Action::DeleteWordForward => self.input.delete_word_forward(),
@@ -935,11 +937,11 @@ impl App {
                 });
             }
         }
-        self.notice = Some(Notice::Info(match effects.len() {
-            0 => "No failed messages here".to_string(),
-            1 => "Sending the failed message again".to_string(),
-            n => format!("Sending {n} failed messages again"),
-        }));
+        self.notice = Some(Notice::Info(tr!(
+            self.lang,
+            "app-resend",
+            n = effects.len()
+        )));
         effects
     }
 
@@ -1007,7 +1009,7 @@ impl App {
             .unwrap_or(&text)
             .to_owned();
         let Some(to) = self.selected else {
-            self.error("No conversation is open: pick one with Tab, or /add HOST:PORT".into());
+            self.error(tr!(self.lang, "app-no-conversation"));
             return Vec::new();
         };
         if self.sending_held(&to) || self.plain_refused(&to) {
@@ -1017,9 +1019,11 @@ impl App {
         let (text, quote) = self.reply_parts(to, text);
         let limit = proto::wire::MAX_MESSAGE_BYTES - quote.as_ref().map_or(0, reply::overhead);
         if text.len() > limit {
-            self.error(format!(
-                "Message too long: {} bytes, at most {limit} in one message",
-                text.len()
+            self.error(tr!(
+                self.lang,
+                "app-too-long",
+                bytes = text.len(),
+                limit = limit
             ));
             return Vec::new();
         }
@@ -1053,7 +1057,7 @@ impl App {
             .split_once(char::is_whitespace)
             .map_or((command, ""), |(n, a)| (n, a.trim()));
         let Some(def) = commands::find(name) else {
-            self.error(format!("Unknown command /{name}; F1 lists the commands"));
+            self.error(tr!(self.lang, "app-unknown-command", name = name));
             return Vec::new();
         };
         match def.command {
@@ -1068,7 +1072,7 @@ impl App {
             }
             Command::Pin | Command::Mute | Command::Rename => {
                 let Some(id) = self.selected else {
-                    self.error("Open a conversation first".into());
+                    self.error(tr!(self.lang, "app-open-first"));
                     return Vec::new();
                 };
                 self.input.take();
@@ -1125,11 +1129,11 @@ impl App {
             }
             Command::Add => {
                 if arg.is_empty() || arg.contains(char::is_whitespace) {
-                    self.error("Usage: /add HOST:PORT".into());
+                    self.error(tr!(self.lang, "app-usage", usage = def.usage(self.lang)));
                     return Vec::new();
                 }
                 self.input.take();
-                self.notice = Some(Notice::Info(format!("Looking for a peer at {arg}…")));
+                self.notice = Some(Notice::Info(tr!(self.lang, "app-looking", addr = arg)));
                 vec![Effect::AddPeer(arg.to_owned())]
             }
         }
@@ -1488,9 +1492,7 @@ impl App {
     /// `/strangers`, or the Strangers row opened: the switcher, listing only them.
     pub(super) fn open_strangers(&mut self) {
         if self.stranger_ids().is_empty() {
-            self.notice = Some(Notice::Info(
-                "No strangers: every plain-text address here is one you wrote to".into(),
-            ));
+            self.notice = Some(Notice::Info(tr!(self.lang, "app-no-strangers")));
             return;
         }
         self.switcher = Some(Switcher {
@@ -1559,11 +1561,11 @@ impl App {
                 self.picked = None;
                 return match copied {
                     Some(text) if !text.is_empty() => {
-                        self.notice = Some(Notice::Info("Copied to the clipboard".into()));
+                        self.notice = Some(Notice::Info(tr!(self.lang, "app-copied")));
                         vec![Effect::Copy(text)]
                     }
                     _ => {
-                        self.error("Nothing to copy: that message was recalled".into());
+                        self.error(tr!(self.lang, "app-nothing-to-copy"));
                         Vec::new()
                     }
                 };
@@ -1606,7 +1608,7 @@ impl App {
         });
         match found {
             Some(id) => self.select(id),
-            None => self.notice = Some(Notice::Info("Nothing unread".into())),
+            None => self.notice = Some(Notice::Info(tr!(self.lang, "app-nothing-unread"))),
         }
     }
 

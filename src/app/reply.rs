@@ -2,6 +2,7 @@
 
 use super::{App, Author, Effect, Message, Notice};
 use crate::proto::{ConversationId, MsgId, NodeId, Quote, wire};
+use crate::tr;
 
 /// How long after sending a message I may recall it.
 pub const RECALL_WINDOW_MS: i64 = 2 * 60 * 1000;
@@ -102,7 +103,7 @@ impl App {
             return Vec::new();
         };
         if m.recalled {
-            self.error("That message was recalled".into());
+            self.error(tr!(self.lang, "app-reply-recalled"));
             return Vec::new();
         }
         // Any node id will do for the excerpt; the author is kept as the app knows it.
@@ -112,7 +113,7 @@ impl App {
             author: m.author,
             excerpt,
         });
-        self.notice = Some(Notice::Info("Replying: Enter sends, Esc cancels".into()));
+        self.notice = Some(Notice::Info(tr!(self.lang, "app-replying")));
         Vec::new()
     }
 
@@ -145,7 +146,7 @@ impl App {
         match at {
             Some(at) => self.recall_at(now_ms, at),
             None => {
-                self.error("Nothing of mine here to recall".into());
+                self.error(tr!(self.lang, "app-recall-nothing"));
                 Vec::new()
             }
         }
@@ -162,23 +163,23 @@ impl App {
             return Vec::new();
         };
         let refusal = if m.author != Author::Me {
-            Some("Only your own messages can be recalled")
+            Some(tr!(self.lang, "app-recall-not-mine"))
         } else if m.recalled {
-            Some("Already recalled")
+            Some(tr!(self.lang, "app-recall-already"))
         } else if matches!(to, ConversationId::Raw(_)) {
-            Some("A plain-text peer cannot take a recall: what it got, it keeps")
+            Some(tr!(self.lang, "app-recall-plain"))
         } else if now_ms.saturating_sub(m.time_ms) > RECALL_WINDOW_MS {
-            Some("Only messages sent in the last 2 minutes can be recalled")
+            Some(tr!(self.lang, "app-recall-too-late"))
         } else {
             None
         };
         if let Some(why) = refusal {
-            self.error(why.into());
+            self.error(why);
             return Vec::new();
         }
         let target = m.id;
         self.recalled(to, Author::Me, target);
-        self.notice = Some(Notice::Info("You recalled a message".into()));
+        self.notice = Some(Notice::Info(tr!(self.lang, "app-recalled")));
         vec![Effect::Recall {
             to,
             id: MsgId(self.rng.nonzero_u64()),
@@ -220,11 +221,11 @@ impl App {
     pub(super) fn notify(&mut self, conversation: ConversationId, author: &Author, mention: bool) {
         let who = self.author_name(author);
         let text = if mention {
-            format!("{who} mentioned you")
+            tr!(self.lang, "app-notify-mention", name = who)
         } else {
             match conversation {
-                ConversationId::Raw(_) => format!("{who}: new plain-text message"),
-                ConversationId::Peer(_) => format!("{who}: new message"),
+                ConversationId::Raw(_) => tr!(self.lang, "app-notify-plain", name = who),
+                ConversationId::Peer(_) => tr!(self.lang, "app-notify-message", name = who),
             }
         };
         if self.notify && self.notifications.len() < 8 {

@@ -2,6 +2,7 @@
 
 use super::keymap::Action;
 use super::{App, Effect, Hit, Notice, Page};
+use crate::tr;
 
 /// Hits fetched per search.
 pub const SEARCH_LIMIT: usize = 200;
@@ -19,7 +20,7 @@ impl App {
         let query = query.trim();
         if query.is_empty() {
             self.input.set("/search ");
-            self.notice = Some(Notice::Info("Type what to look for, then Enter".into()));
+            self.notice = Some(Notice::Info(tr!(self.lang, "app-search-prompt")));
             return Vec::new();
         }
         self.search = Some(SearchView {

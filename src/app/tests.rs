@@ -7,6 +7,7 @@
 #![allow(unused_must_use)]
 
 use super::*;
+use crate::i18n::Lang;
 use crate::proto::{Event, PeerView};
 
 const LISTEN: &str = "127.0.0.1:47475";
@@ -3019,8 +3020,8 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
             .iter()
             .find(|(k, _)| k.split([' ', ',']).next() == Some(&format!("/{}", c.name)))
             .unwrap_or_else(|| panic!("/{} not in the help", c.name));
-        assert_eq!(row.1, c.help, "/{}", c.name);
-        assert!(row.0.contains(c.args), "/{}", c.name);
+        assert_eq!(row.1, app.lang.text(c.help), "/{}", c.name);
+        assert!(row.0.contains(&c.args(app.lang)), "/{}", c.name);
         for a in c.aliases {
             assert!(row.0.contains(&format!("/{a}")), "/{a}");
         }
@@ -3028,7 +3029,7 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
     // Every key of every mode appears in that mode's section, on the line of its action.
     let section = |title: Option<&str>| {
         help.iter()
-            .find(|s| s.title == title)
+            .find(|s| s.title.as_deref() == title)
             .map(|s| s.rows.clone())
             .unwrap()
     };
@@ -3047,7 +3048,7 @@ fn help_lists_every_command_and_every_key_of_every_mode() {
     }
     assert!(base.iter().any(|(keys, _)| keys.contains("F9")));
     for def in keymap::MODES {
-        let rows = section(Some(def.title));
+        let rows = section(Some(&app.lang.text(def.title)));
         let map = app.modes.get(def.mode).unwrap();
         for action in map.bound_actions(&app.keymap) {
             let line = def
@@ -3101,4 +3102,117 @@ fn tab_in_a_command_argument_completes_what_the_command_takes() {
     type_text(&mut app, T0, &format!("/add {}", &alice[..alice.len() - 2]));
     press(&mut app, T0, KeyCode::Tab);
     assert_eq!(app.input.text(), format!("/add {alice}"));
+}
+
+// ---------------------------------------------------------------------------------------
+// The interface in Simplified Chinese
+
+#[test]
+fn in_chinese_notices_and_notifications_are_chinese() {
+    let mut app = new_app();
+    app.lang = Lang::Zh;
+    app.notify = true;
+    peer_up(&mut app, T0, 1, "alice");
+    peer_up(&mut app, T0, 2, "bob");
+    app.input.set("/frobnicate now");
+    press(&mut app, T0, KeyCode::Enter);
+    assert_eq!(error_text(&app), "未知命令 /frobnicate；按 F1 查看命令列表");
+    app.input.set("/add");
+    press(&mut app, T0, KeyCode::Enter);
+    assert_eq!(error_text(&app), "用法：/add 主机:端口");
+    // A recall of my own message, and one refused with its reason.
+    send(&mut app, T0, "hi");
+    app.input.set("/recall");
+    let effects = press(&mut app, T0 + 1, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Recall { .. }]));
+    assert_eq!(app.notice, Some(Notice::Info("你撤回了一条消息".into())));
+    send(&mut app, T0, "again");
+    app.input.set("/recall");
+    press(&mut app, T0 + 3 * 60_000, KeyCode::Enter);
+    assert_eq!(error_text(&app), "只能撤回 2 分钟内发送的消息");
+    // A plural in English is none in Chinese.
+    app.update(T0, ctrl('r'));
+    assert_eq!(
+        app.notice,
+        Some(Notice::Info("这里没有发送失败的消息".into()))
+    );
+    // Notifications name the sender in Chinese words (the name itself is the peer's).
+    let mut effects = incoming_effects(&mut app, T0 + 5, peer(2), 7, "hey @me");
+    rang(&mut effects);
+    assert_eq!(effects, vec![Effect::Notify("bob 提到了你".into())]);
+    let mut effects = incoming_effects(&mut app, T0 + 6, peer(2), 8, "plain");
+    rang(&mut effects);
+    assert_eq!(effects, vec![Effect::Notify("bob：新消息".into())]);
+}
+
+#[test]
+fn in_chinese_the_help_and_the_commands_are_translated_and_fit_80_columns() {
+    let mut app = new_app();
+    let en = app.help();
+    let en_lines = app.help_lines();
+    app.lang = Lang::Zh;
+    let zh = app.help();
+    let zh_lines = app.help_lines();
+    let han = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    // The same sections and rows, with the same keys, and every word in Chinese.
+    assert_eq!(en.len(), zh.len());
+    for (e, z) in en.iter().zip(&zh) {
+        assert_eq!(e.title.is_some(), z.title.is_some());
+        if let Some(title) = &z.title {
+            assert!(han(title), "{title}");
+        }
+        assert_eq!(e.rows.len(), z.rows.len());
+        for ((ek, ew), (zk, zw)) in e.rows.iter().zip(&z.rows) {
+            assert!(han(zw), "not translated: {zw:?} ({ew:?})");
+            // Keys are the same in both languages; only command arguments and //text
+            // are words.
+            if !zk.starts_with('/') {
+                assert_eq!(ek, zk);
+            }
+        }
+    }
+    // Every line but the blank ones differs from its English twin.
+    assert_eq!(en_lines.len(), zh_lines.len());
+    for (e, z) in en_lines.iter().zip(&zh_lines) {
+        if !e.is_empty() {
+            assert_ne!(e, z);
+        }
+        // The help box at 80 columns has 74 for its text.
+        assert!(
+            crate::text::width(z) <= 74,
+            "{} columns: {z}",
+            crate::text::width(z)
+        );
+    }
+    let pin = zh_lines
+        .iter()
+        .find(|l| l.starts_with("/pin "))
+        .expect("/pin in the help");
+    assert!(pin.ends_with("置顶此会话（再执行一次：取消）"), "{pin}");
+    assert!(zh_lines.iter().any(|l| l == "本帮助："), "{zh_lines:?}");
+    assert!(zh_lines.iter().any(|l| l.starts_with("/add 主机:端口")));
+}
+
+#[test]
+fn in_chinese_the_banner_over_a_changed_key_is_chinese() {
+    let mut app = new_app();
+    app.lang = Lang::Zh;
+    peer_up(&mut app, T0, 1, "alice");
+    app.update(
+        T0,
+        Msg::Net(Event::Trust {
+            peer: node(2),
+            trust: proto::Trust::Changed { previous: node(1) },
+            same_name_as: None,
+        }),
+    );
+    app.select(peer(1));
+    let banner = app.banner().expect("a banner");
+    assert!(
+        banner.starts_with("⚠ alice 的密钥已变更：现为 "),
+        "{banner}"
+    );
+    app.input.set("hi");
+    press(&mut app, T0, KeyCode::Enter);
+    assert!(error_text(&app).starts_with("对方身份已变更"));
 }

@@ -5,6 +5,7 @@ use super::commands::Command;
 use super::keymap::Action;
 use super::{App, Effect, Notice};
 use crate::proto::{ConversationId, NodeId, Trust};
+use crate::tr;
 
 /// An identity change waiting for the user: `new` took the name and address of `previous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +46,7 @@ impl App {
         if self.identity_change(to).is_none() {
             return false;
         }
-        self.error(
-            "Identity changed: nothing is sent until you decide. /trust accepts the new key, \
-             /block refuses it; /verify shows the fingerprints"
-                .into(),
-        );
+        self.error(tr!(self.lang, "app-identity-held"));
         true
     }
 
@@ -68,10 +65,11 @@ impl App {
             return false;
         }
         let name = self.title(&ConversationId::Peer(owner));
-        self.error(format!(
-            "Not sent: {addr} is {name}'s lanchat address and text here would go \
-             unencrypted. Write to {name} in the encrypted chat instead (Ctrl-K {name}), or \
-             /plain to send here in the clear anyway"
+        self.error(tr!(
+            self.lang,
+            "app-plain-refused",
+            addr = addr.to_string(),
+            name = name
         ));
         true
     }
@@ -80,25 +78,19 @@ impl App {
     /// refuse) sending unencrypted there, until lanchat quits.
     pub(super) fn plain_command(&mut self) -> Vec<Effect> {
         let Some(id) = self.selected else {
-            self.error("Open a conversation first".into());
+            self.error(tr!(self.lang, "app-open-first"));
             return Vec::new();
         };
         let ConversationId::Raw(addr) = id else {
-            self.error(
-                "This chat is encrypted; /plain is for a plain-text chat at a lanchat \
-                 peer's address"
-                    .into(),
-            );
+            self.error(tr!(self.lang, "app-plain-encrypted-chat"));
             return Vec::new();
         };
         let allowed = !self.plain_ok.remove(&id);
         self.notice = Some(Notice::Info(if allowed {
             self.plain_ok.insert(id);
-            format!(
-                "Plain text allowed here until you quit: what you send goes unencrypted to {addr}"
-            )
+            tr!(self.lang, "app-plain-allowed", addr = addr.to_string())
         } else {
-            "Plain text refused here again".to_string()
+            tr!(self.lang, "app-plain-refused-again")
         }));
         vec![Effect::PlainPeer { addr, allowed }]
     }
@@ -106,15 +98,11 @@ impl App {
     /// `/trust`, `/block` or `/verify`.
     pub(super) fn trust_command(&mut self, command: Command) -> Vec<Effect> {
         let Some(conversation) = self.selected else {
-            self.error("Open a conversation first".into());
+            self.error(tr!(self.lang, "app-open-first"));
             return Vec::new();
         };
         let ConversationId::Peer(peer) = conversation else {
-            self.error(
-                "A plain-text peer has no key: its messages are unencrypted and anyone can \
-                 send them"
-                    .into(),
-            );
+            self.error(tr!(self.lang, "app-plain-peer-no-key"));
             return Vec::new();
         };
         let change = self.identity_change(&conversation);
@@ -125,30 +113,24 @@ impl App {
                     (Some(c), _) => c.new,
                     (None, Some(Trust::Blocked)) => peer,
                     (None, _) => {
-                        self.error("Nothing to decide: this key is already accepted".into());
+                        self.error(tr!(self.lang, "app-trust-nothing"));
                         return Vec::new();
                     }
                 };
                 self.input.take();
-                self.notice = Some(Notice::Info("Key accepted".into()));
+                self.notice = Some(Notice::Info(tr!(self.lang, "app-key-accepted")));
                 vec![Effect::TrustPeer(target)]
             }
             Command::Block => {
                 let target = change.map_or(peer, |c| c.new);
                 self.input.take();
-                self.notice = Some(Notice::Info(
-                    "Key blocked: nothing is sent to it or taken from it (/trust undoes)".into(),
-                ));
+                self.notice = Some(Notice::Info(tr!(self.lang, "app-key-blocked")));
                 vec![Effect::BlockPeer(target)]
             }
             _ => {
                 let target = change.map_or(peer, |c| c.new);
                 if !self.trust.contains_key(&target) {
-                    self.error(
-                        "No handshake with this peer yet: its key is not proven; try when it \
-                         is online"
-                            .into(),
-                    );
+                    self.error(tr!(self.lang, "app-no-handshake"));
                     return Vec::new();
                 }
                 self.input.take();
@@ -169,10 +151,10 @@ impl App {
             Action::Confirm => {
                 self.verify = None;
                 if self.identity_change(&ConversationId::Peer(peer)).is_some() {
-                    self.error("Decide on the identity change first: /trust or /block".into());
+                    self.error(tr!(self.lang, "app-decide-first"));
                     return Vec::new();
                 }
-                self.notice = Some(Notice::Info("Marked verified".into()));
+                self.notice = Some(Notice::Info(tr!(self.lang, "app-marked-verified")));
                 vec![Effect::VerifyPeer(peer)]
             }
             _ => Vec::new(),

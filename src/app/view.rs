@@ -5,6 +5,7 @@ use super::{App, Message};
 use crate::layout::{self, Screen, Shape, Shaped};
 use crate::proto::{ConversationId, NodeId};
 use crate::text;
+use crate::tr;
 
 impl Shaped for Message {
     fn shape(&self) -> Shape<'_> {
@@ -48,11 +49,12 @@ impl App {
         let id = self.selected?;
         if let Some(c) = self.identity_change(&id) {
             let name = text::sanitize_line(&self.title(&ConversationId::Peer(c.previous)));
-            return Some(format!(
-                "⚠ {name}'s key changed: now {}, was {}. Held until you /trust or /block it \
-                 (/verify compares).",
-                short_fp(&c.new),
-                short_fp(&c.previous)
+            return Some(tr!(
+                self.lang,
+                "app-banner-key-changed",
+                name = name,
+                new = short_fp(&c.new),
+                old = short_fp(&c.previous)
             ));
         }
         let ConversationId::Raw(addr) = id else {
@@ -60,15 +62,22 @@ impl App {
         };
         let owner = self.lanchat_owner(&addr)?;
         let name = text::sanitize_line(&self.title(&ConversationId::Peer(owner)));
-        let choice = if self.plain_ok.contains(&id) {
-            "you chose /plain: you send here anyway.".to_string()
+        let addr = addr.to_string();
+        Some(if self.plain_ok.contains(&id) {
+            tr!(
+                self.lang,
+                "app-banner-plain-chosen",
+                addr = addr,
+                name = name
+            )
         } else {
-            format!("write to {name} instead (/plain overrides).")
-        };
-        Some(format!(
-            "⚠ {addr} is {name}'s encrypted lanchat address. Text here goes unencrypted and \
-             can be forged: {choice}"
-        ))
+            tr!(
+                self.lang,
+                "app-banner-plain-other",
+                addr = addr,
+                name = name
+            )
+        })
     }
 
     /// The help's lines, made from the keys in effect and the command table
@@ -84,9 +93,9 @@ impl App {
             .unwrap_or(0);
         let mut lines: Vec<String> = Vec::new();
         for section in &help {
-            if let Some(title) = section.title {
+            if let Some(title) = &section.title {
                 lines.push(String::new());
-                lines.push(format!("{title}:"));
+                lines.push(tr!(self.lang, "app-help-heading", title = title.as_str()));
             }
             for (k, what) in &section.rows {
                 let pad = key_w.saturating_sub(text::width(k));

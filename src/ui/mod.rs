@@ -97,7 +97,7 @@ fn centred(s: &str, width: u16, style: Style) -> Line<'static> {
 fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
     let label = format!(
         " {} ",
-        time::day_label(m.time_ms, app.clock_ms, app.utc_offset_s)
+        time::day_label(app.lang, m.time_ms, app.clock_ms, app.utc_offset_s)
     );
     let w = usize::from(width);
     let side = w.saturating_sub(text::width(&label)) / 2;
@@ -445,7 +445,10 @@ fn sidebar_row_top(app: &App, conv: &Conversation, width: usize) -> Line<'static
         .or((conv.last_activity_ms > 0).then_some(conv.last_activity_ms));
     if let Some(ms) = when {
         right.push(Span::styled(
-            format!(" {}", time::short_label(ms, app.clock_ms, app.utc_offset_s)),
+            format!(
+                " {}",
+                time::short_label(app.lang, ms, app.clock_ms, app.utc_offset_s)
+            ),
             dim(app),
         ));
     }
@@ -484,7 +487,10 @@ fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
     let right: Vec<Span<'static>> = newest
         .map(|ms| {
             Span::styled(
-                format!(" {}", time::short_label(ms, app.clock_ms, app.utc_offset_s)),
+                format!(
+                    " {}",
+                    time::short_label(app.lang, ms, app.clock_ms, app.utc_offset_s)
+                ),
                 dim(app),
             )
         })
@@ -511,7 +517,7 @@ fn stranger_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
         left.push(Span::styled(
             format!(
                 "  {}  ",
-                time::short_label(m.time_ms, app.clock_ms, app.utc_offset_s)
+                time::short_label(app.lang, m.time_ms, app.clock_ms, app.utc_offset_s)
             ),
             dim(app),
         ));

@@ -795,7 +795,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     // screen.
     for section in app.help() {
         if let Some(title) = section.title {
-            assert!(seen.contains(title), "{title}");
+            assert!(seen.contains(&title), "{title}");
         }
         for (k, what) in section.rows {
             assert!(seen.contains(&k), "{k}");
@@ -1813,4 +1813,42 @@ fn snapshot_claims_downgrades_and_strangers() {
     assert!(find(&t, "192.168.7.").is_none(), "folded away");
     command(&mut app, T0 + 5 * MINUTE, "/strangers");
     insta::assert_snapshot!("strangers_list_80x24", snapshot(&app, 80, 24));
+}
+
+#[test]
+fn in_chinese_days_and_list_times_are_chinese_dates() {
+    const DAY: i64 = 24 * 60 * MINUTE;
+    let mut app = new_app();
+    app.lang = crate::i18n::Lang::Zh;
+    peer_up(&mut app, T0, 1, "alice", true);
+    peer_up(&mut app, T0, 2, "bob", true);
+    peer_up(&mut app, T0, 3, "carol", true);
+    // T0 is Monday 2024-01-01: three days before is a Friday, in 2023. (The first message
+    // has no separator over it.)
+    incoming(&mut app, T0 - 4 * DAY, peer(1), 5, "thursday");
+    incoming(&mut app, T0 - 3 * DAY, peer(1), 1, "friday");
+    incoming(&mut app, T0, peer(1), 2, "monday");
+    incoming(&mut app, T0 - DAY, peer(2), 3, "sunday");
+    incoming(&mut app, T0 - 10 * DAY, peer(3), 4, "long ago");
+    app.select(peer(1));
+    // The clock is the time of the latest input: now is T0.
+    resize(&mut app, 80, 24);
+    let t = render(&app, 80, 24);
+    let rows = rows(&t);
+    let screen = screen_text(&t);
+    for separator in ["─ 星期五 ─", "─ 今天 ─"] {
+        assert!(
+            rows.iter().any(|r| r.contains(separator)),
+            "{separator}: {screen}"
+        );
+    }
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {screen}"))
+            .clone()
+    };
+    assert!(row("● alice").contains(" 10:00│"), "{screen}");
+    assert!(row("● bob").contains(" 昨天│"), "{screen}");
+    assert!(row("● carol").contains(" 2023年│"), "{screen}");
 }
