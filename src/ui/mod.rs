@@ -126,7 +126,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if a.sidebar.is_none()
         && let Some(list) = layout::list_area(&screen, &a)
     {
-        Clear.render(list, buf);
+        clear(buf, list);
         draw_sidebar(buf, list, app);
     }
     draw_status(buf, a.status, app);
@@ -180,6 +180,22 @@ fn too_small(buf: &mut Buffer, area: Rect, lang: Lang) {
             usize::from(area.width),
             Style::default(),
         );
+    }
+}
+
+/// Clears `r` for what is drawn over the screen. A wide character just left of it would
+/// have its second half under `r`, cut in two by `r`'s left edge: it is blanked instead.
+fn clear(buf: &mut Buffer, r: Rect) {
+    Clear.render(r, buf);
+    let Some(left) = r.x.checked_sub(1) else {
+        return;
+    };
+    for y in r.top()..r.bottom() {
+        if let Some(cell) = buf.cell_mut(Position::new(left, y))
+            && text::width(cell.symbol()) > 1
+        {
+            cell.set_symbol(" ");
+        }
     }
 }
 
@@ -436,7 +452,11 @@ fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
 fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     if let Some(draft) = app.drafts.get(&conv.id) {
         return (
-            tr!(app.lang, "ui-preview-draft", text = text::sanitize_line(draft)),
+            tr!(
+                app.lang,
+                "ui-preview-draft",
+                text = text::sanitize_line(draft)
+            ),
             Style::default().fg(Color::Magenta),
         );
     }
@@ -560,9 +580,19 @@ fn conversation_header(app: &App, id: &ConversationId) -> String {
     match id {
         ConversationId::Peer(node) => match app.peers.get(node) {
             Some(p) if p.online => {
-                tr!(lang, "ui-header-online", name = name, addr = p.addr.to_string())
+                tr!(
+                    lang,
+                    "ui-header-online",
+                    name = name,
+                    addr = p.addr.to_string()
+                )
             }
-            Some(p) => tr!(lang, "ui-header-offline", name = name, addr = p.addr.to_string()),
+            Some(p) => tr!(
+                lang,
+                "ui-header-offline",
+                name = name,
+                addr = p.addr.to_string()
+            ),
             None => name,
         },
         ConversationId::Raw(_) if app.is_folded(id) => {
@@ -736,7 +766,10 @@ fn state_span(lang: Lang, state: DeliveryState) -> Span<'static> {
             Style::default().fg(Color::Green),
         ),
         DeliveryState::Read => (tr!(lang, "ui-state-read"), Style::default().fg(Color::Cyan)),
-        DeliveryState::Failed => (tr!(lang, "ui-state-failed"), Style::default().fg(Color::Red)),
+        DeliveryState::Failed => (
+            tr!(lang, "ui-state-failed"),
+            Style::default().fg(Color::Red),
+        ),
     };
     Span::styled(label, style)
 }
@@ -781,7 +814,12 @@ fn quote_line(app: &App, m: &Message, q: &Quote) -> (String, Style) {
         .fg(pal(app).raw_name)
         .add_modifier(Modifier::ITALIC);
     (
-        tr!(app.lang, "ui-quote-claimed", sender = sender, excerpt = excerpt),
+        tr!(
+            app.lang,
+            "ui-quote-claimed",
+            sender = sender,
+            excerpt = excerpt
+        ),
         style,
     )
 }
@@ -1025,10 +1063,7 @@ fn status_hints(app: &App, narrow: bool) -> (Vec<(usize, String)>, usize) {
         Mode::ChatList | Mode::PeerInfo => wanted.push((mode, Action::Close)),
         Mode::Base => {
             if !app.input.text().is_empty() {
-                wanted.extend([
-                    (Mode::Base, Action::Submit),
-                    (Mode::Base, Action::Newline),
-                ]);
+                wanted.extend([(Mode::Base, Action::Submit), (Mode::Base, Action::Newline)]);
             } else if failed_in_view(app) {
                 wanted.push((Mode::Base, Action::ResendFailed));
             }
@@ -1073,10 +1108,7 @@ fn failed_in_view(app: &App) -> bool {
 fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     let lang = app.lang;
     let online = app.online_peers();
-    let mut me = vec![
-        text::sanitize_line(&app.me.name),
-        app.me.listen.to_string(),
-    ];
+    let mut me = vec![text::sanitize_line(&app.me.name), app.me.listen.to_string()];
     // My key's short fingerprint where there is room for it (F2 and /verify show it all).
     if area.width >= 100 {
         me.push(tr!(lang, "ui-status-key", fp = short_fp(&app.me.id)));
@@ -1141,7 +1173,7 @@ fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
     let w = area.width.saturating_sub(4).max(10).min(area.width);
     let h = area.height.saturating_sub(4).max(3).min(area.height);
     let r = layout::centred_rect(area, w, h);
-    Clear.render(r, buf);
+    clear(buf, r);
     let count = view.hits.as_ref().map(Vec::len);
     let query = text::sanitize_line(&view.query);
     let title = match count {
@@ -1238,7 +1270,7 @@ fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &
     let w = layout::box_width(area, w);
     let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
     let r = layout::centred_rect(area, w, h);
-    Clear.render(r, buf);
+    clear(buf, r);
     let b = block(app, title_for(title, w));
     let inner = b.inner(r);
     b.render(r, buf);
@@ -1325,7 +1357,10 @@ fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
     let inner_width = usize::from(layout::box_width(area, VERIFY_WIDTH).saturating_sub(2));
     let lang = app.lang;
     let mut lines: Vec<Line<'static>> = vec![
-        Line::from(format!(" {}", tr!(lang, "ui-verify-read", name = name.clone()))),
+        Line::from(format!(
+            " {}",
+            tr!(lang, "ui-verify-read", name = name.clone())
+        )),
         Line::from(""),
     ];
     lines.extend(
@@ -1434,7 +1469,7 @@ fn draw_help(buf: &mut Buffer, area: Rect, app: &App) {
     let lines = app.help_lines();
     let (r, shown) = layout::help_box(&lines, area);
     let scroll = app.help_scroll.min(lines.len().saturating_sub(shown));
-    Clear.render(r, buf);
+    clear(buf, r);
     let more = lines.len() > shown;
     let close = key_or_blank(app, Mode::Help, Action::Close);
     let title = if more {
