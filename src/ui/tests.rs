@@ -2111,3 +2111,73 @@ fn the_chinese_overlays_fit_at_80x24_and_120x40() {
         insta::assert_snapshot!(format!("zh_peer_info_{w}x{h}"), snapshot(&app, w, h));
     }
 }
+
+#[test]
+fn the_chinese_verify_strangers_and_search_overlays_fit_at_80x24() {
+    let mut app = chinese(showcase());
+    app.notice = None;
+    // /verify: the code whole, the keys as bound.
+    trust(&mut app, 1, crate::proto::Trust::Unverified, None);
+    command(&mut app, T0 + 5 * MINUTE, "/verify");
+    assert!(app.verify.is_some());
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    assert_box_intact(&t, "┌ 验");
+    let text = screen_text(&t);
+    let code = crate::proto::verification_code(&app.me.id, &node(1));
+    assert!(text.contains(&code), "{text}");
+    assert!(
+        text.contains(" y：两边一致，标为已验证 · Esc：暂不"),
+        "{text}"
+    );
+    assert!(rows(&t)[23].ends_with(" y 确认 · Esc 关闭 "), "{text}");
+    key_at(&mut app, T0, KeyCode::Esc, KeyModifiers::NONE);
+
+    // Search results, with a hit in Chinese cut on a whole character.
+    app.search = Some(SearchView {
+        query: "天气".into(),
+        hits: Some(vec![Hit {
+            conversation: peer(1),
+            seq: 2,
+            id: MsgId(2),
+            author: Author::Peer(node(1)),
+            time_ms: T0,
+            text: "早上好！今天天气很好，我们去吃饭吧？".repeat(4),
+            // "天气", bytes 18 to 24.
+            matches: std::iter::once(18..24).collect(),
+        }]),
+        selected: 0,
+    });
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("“天气”：找到 1 条 · ↑↓ 选择 · Enter 打开 · Esc 关闭"),
+        "{text}"
+    );
+    assert!(rows(&t)[23].ends_with(" Enter 打开 · Esc 关闭 "), "{text}");
+    app.search = None;
+
+    // Twenty strangers fold into one row, and /strangers lists them.
+    for i in 0..20u8 {
+        let addr = format!("192.168.7.{i}:5000").parse().unwrap();
+        incoming(
+            &mut app,
+            T0 + 6 * MINUTE + i64::from(i),
+            ConversationId::Raw(addr),
+            100 + u64::from(i),
+            "你好",
+        );
+    }
+    app.select(peer(1));
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    let text = screen_text(&t);
+    assert!(text.contains("≈ 陌生人（21）"), "{text}");
+    assert!(text.contains("  从未回复"), "{text}");
+    command(&mut app, T0 + 7 * MINUTE, "/strangers");
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    assert_box_intact(&t, "┌ 陌");
+    assert!(screen_text(&t).contains("陌生人（21）· Enter 打开 · ▏"));
+}
