@@ -1013,6 +1013,9 @@ fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
     Some(Position::new(cx, cy))
 }
 
+/// Columns of who I am that the status line keeps when a hint needs the room.
+const IDENTITY_MIN: usize = 8;
+
 /// A hint for the status line: the key, and what it does there.
 fn hint(lang: Lang, action: Action, key: String) -> String {
     match action {
@@ -1130,17 +1133,23 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     }
     let width = usize::from(area.width);
     let (wanted, now) = status_hints(app, is_narrow(area.width));
-    // The most needed hint always shows: a notice gives way to it, and when it is about
-    // what is on screen now (a picked message, an overlay, typed text), so does who I am.
-    let reserve = wanted.first().map_or(0, |(_, h)| text::width(h) + 3);
-    let mut room = width.saturating_sub(reserve);
-    if now == 0 {
-        room = room.max(text::width(&spans[0].content));
-    }
-    for span in &mut spans {
-        let cut = text::truncate(&span.content, room);
-        room -= text::width(&cut);
-        span.content = cut.into();
+    // A hint about what is on screen now (a picked message, an overlay, typed text, a
+    // failure to resend) always shows: who I am gives way to it first (down to a few
+    // columns; F2 and /verify say it all), then a notice. The general hints only take
+    // the room that is left.
+    if now > 0 {
+        let reserve = wanted.first().map_or(0, |(_, h)| text::width(h) + 3);
+        let total: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+        let mut over = (total + reserve).saturating_sub(width);
+        for (i, span) in spans.iter_mut().enumerate() {
+            let w = text::width(&span.content);
+            let keep = if i == 0 { w.min(IDENTITY_MIN) } else { 0 };
+            let target = w.saturating_sub(over).max(keep);
+            if target < w {
+                span.content = text::truncate(&span.content, target).into();
+                over -= w - text::width(&span.content);
+            }
+        }
     }
     spans.retain(|s| !s.content.is_empty());
     let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
