@@ -5,8 +5,10 @@
 use crate::i18n::Lang;
 use crate::keys::{Action, KeySpec, Mode};
 use crate::proto::{self, Identity, KnownPeer, NodeId, TrustLevel};
+use crate::tr;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -52,6 +54,56 @@ pub enum ConfigError {
         .pid.as_ref().map(|p| format!(" (pid {p})")).unwrap_or_default()
     )]
     Locked { dir: PathBuf, pid: Option<String> },
+}
+
+impl ConfigError {
+    /// The error as the user reads it in `lang`: in English exactly its `Display`. Messages
+    /// made while parsing or resolving (`Parse`, `Invalid`) are already in the language
+    /// they were made in ([`parse_file_in`], [`resolve`]); what the system says (an
+    /// `io::Error`) stays as it says it.
+    pub fn text(&self, lang: Lang) -> String {
+        match (lang, self) {
+            (Lang::En, _) | (_, ConfigError::Parse { .. } | ConfigError::Invalid(_)) => {
+                self.to_string()
+            }
+            (_, ConfigError::Io { path, source }) => tr!(
+                lang,
+                "config-io",
+                path = path.display().to_string(),
+                detail = source.to_string()
+            ),
+            (_, ConfigError::NoHome) => tr!(lang, "config-no-home"),
+            (_, ConfigError::Locked { dir, pid }) => match pid {
+                Some(pid) => tr!(
+                    lang,
+                    "config-locked-pid",
+                    dir = dir.display().to_string(),
+                    pid = pid.clone()
+                ),
+                None => tr!(lang, "config-locked", dir = dir.display().to_string()),
+            },
+        }
+    }
+}
+
+thread_local! {
+    /// The language of the messages the deserialisers below write, for the one
+    /// [`parse_file_in`] running on this thread: serde hands them no context of ours, so
+    /// `parse_file_in` sets this for the length of its call and puts it back after.
+    static PARSE_LANG: Cell<Lang> = const { Cell::new(Lang::En) };
+}
+
+fn parse_lang() -> Lang {
+    PARSE_LANG.with(Cell::get)
+}
+
+/// The list an "unknown ..." message offers: the names joined with ", ".
+fn names_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}
+
+fn key_type_error() -> String {
+    tr!(parse_lang(), "config-key-type")
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ConfigError + '_ {
@@ -165,14 +217,11 @@ impl<'de> de::DeserializeSeed<'de> for EntrySeed<'_> {
 impl EntrySeed<'_> {
     fn action<E: de::Error>(&self) -> Result<ActionName, E> {
         Action::from_name(self.name).map(ActionName).ok_or_else(|| {
-            E::custom(format!(
-                "unknown action {:?} in [keys]; the actions are: {}",
-                self.name,
-                crate::keys::ACTION_NAMES
-                    .iter()
-                    .map(|(_, n)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            E::custom(tr!(
+                parse_lang(),
+                "config-unknown-action",
+                name = format!("{:?}", self.name),
+                list = names_list(crate::keys::ACTION_NAMES.iter().map(|(_, n)| *n))
             ))
         })
     }
@@ -198,14 +247,11 @@ impl<'de> de::Visitor<'de> for EntrySeed<'_> {
     }
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
         let mode = Mode::from_name(self.name).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown mode [keys.{}]; the modes are: {}",
-                self.name,
-                crate::keys::MODES
-                    .iter()
-                    .map(|m| m.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            de::Error::custom(tr!(
+                parse_lang(),
+                "config-unknown-mode",
+                name = self.name,
+                list = names_list(crate::keys::MODES.iter().map(|m| m.name))
             ))
         })?;
         let mut actions = Vec::new();
@@ -216,24 +262,16 @@ impl<'de> de::Visitor<'de> for EntrySeed<'_> {
         Ok(Entry::Mode(mode, actions))
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Entry, E> {
-        Err(E::custom(
-            "a key is a string such as \"ctrl-n\", or a list of them",
-        ))
+        Err(E::custom(key_type_error()))
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Entry, E> {
-        Err(E::custom(
-            "a key is a string such as \"ctrl-n\", or a list of them",
-        ))
+        Err(E::custom(key_type_error()))
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Entry, E> {
-        Err(E::custom(
-            "a key is a string such as \"ctrl-n\", or a list of them",
-        ))
+        Err(E::custom(key_type_error()))
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Entry, E> {
-        Err(E::custom(
-            "a key is a string such as \"ctrl-n\", or a list of them",
-        ))
+        Err(E::custom(key_type_error()))
     }
 }
 
@@ -249,16 +287,13 @@ impl<'de> de::DeserializeSeed<'de> for ModeKeysSeed<'_> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         let def = self.mode.def();
         let action = self.mode.action(self.name).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown action {:?} in [keys.{}]; its actions are: {}",
-                self.name,
-                def.map_or("", |d| d.name),
-                def.map(|d| d
-                    .actions
-                    .iter()
-                    .map(|(_, n)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", "))
+            de::Error::custom(tr!(
+                parse_lang(),
+                "config-unknown-mode-action",
+                name = format!("{:?}", self.name),
+                mode = def.map_or("", |d| d.name),
+                list = def
+                    .map(|d| names_list(d.actions.iter().map(|(_, n)| *n)))
                     .unwrap_or_default()
             ))
         })?;
@@ -269,12 +304,11 @@ impl<'de> de::DeserializeSeed<'de> for ModeKeysSeed<'_> {
             One(String),
             Many(Vec<String>),
         }
-        let list = match OneOrMany::deserialize(d).map_err(|_| {
-            de::Error::custom("a key is a string such as \"ctrl-n\", or a list of them")
-        })? {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        };
+        let list =
+            match OneOrMany::deserialize(d).map_err(|_| de::Error::custom(key_type_error()))? {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v,
+            };
         let keys = list
             .iter()
             .map(|s| KeySpec::parse(s, plain).map_err(de::Error::custom))
@@ -302,8 +336,10 @@ impl<'de> Deserialize<'de> for Language {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Lang::parse(&s).map(Language).ok_or_else(|| {
-            de::Error::custom(format!(
-                "unknown language {s:?}; lanchat speaks \"en\" and \"zh-CN\""
+            de::Error::custom(tr!(
+                parse_lang(),
+                "config-unknown-language",
+                value = format!("{s:?}")
             ))
         })
     }
@@ -372,13 +408,25 @@ impl Settings {
     }
 }
 
-/// Reads `config.toml`, naming the file, line and column of any mistake.
+/// Reads `config.toml`, naming the file, line and column of any mistake (in English; see
+/// [`parse_file_in`]).
 pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
-    toml::from_str(text).map_err(|e| {
+    parse_file_in(path, text, Lang::En)
+}
+
+/// [`parse_file`] with the mistakes told in `lang`: the line, and what lanchat itself says
+/// is wrong (an unknown action, mode, language; a key that is not a string). What the TOML
+/// parser and serde say in their own words (a type mismatch, an unknown field, a syntax
+/// error) stays in English.
+pub fn parse_file_in(path: &Path, text: &str, lang: Lang) -> Result<FileConfig, ConfigError> {
+    let before = PARSE_LANG.with(|l| l.replace(lang));
+    let parsed: Result<FileConfig, toml::de::Error> = toml::from_str(text);
+    PARSE_LANG.with(|l| l.set(before));
+    parsed.map_err(|e| {
         let message = match e.span() {
             Some(span) => {
                 let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                format!("line {line}: {}", e.message())
+                tr!(lang, "config-line", line = line, message = e.message())
             }
             None => e.message().to_owned(),
         };
@@ -394,10 +442,14 @@ pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
 /// With `--data-dir` (or `LANCHAT_DATA_DIR`), that one directory holds everything of this
 /// instance, config and identity included, so two instances on one host need nothing but
 /// their own data dirs. `LANCHAT_CONFIG_DIR` still wins for the config dir if set.
+///
+/// Mistakes are told in the locale's language (`LC_ALL`, `LC_MESSAGES`, `LANG` from `env`):
+/// the file that would say otherwise is the one that did not parse.
 pub fn resolve(
     o: Overrides,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
+    let lang = Lang::from_locale(&env);
     let dirs = directories::ProjectDirs::from("", "", "lanchat");
     let data_dir = match (&o.data_dir, &dirs) {
         (Some(d), _) => d.clone(),
@@ -415,7 +467,7 @@ pub fn resolve(
         None => (config_dir.join(CONFIG_FILE), false),
     };
     let file = match fs::read_to_string(&file_path) {
-        Ok(text) => parse_file(&file_path, &text)?,
+        Ok(text) => parse_file_in(&file_path, &text, lang)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound && !must_exist => FileConfig::default(),
         Err(e) => return Err(io_err(&file_path)(e)),
     };
@@ -428,10 +480,11 @@ pub fn resolve(
         .unwrap_or_else(|| "anonymous".to_owned());
     let name = name.trim().to_owned();
     if name.len() > proto::wire::MAX_NAME_BYTES {
-        return Err(ConfigError::Invalid(format!(
-            "name is {} bytes; at most {}",
-            name.len(),
-            proto::wire::MAX_NAME_BYTES
+        return Err(ConfigError::Invalid(tr!(
+            lang,
+            "config-name-too-long",
+            bytes = name.len(),
+            max = proto::wire::MAX_NAME_BYTES
         )));
     }
     let mut peers = file.peers;
@@ -1045,6 +1098,98 @@ mod tests {
             assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");
             assert!(err.contains(says), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn config_mistakes_are_told_in_the_locales_language_and_still_name_the_line() {
+        let path = Path::new("/x/config.toml");
+        for (text, line, says) in [
+            (
+                "name = \"a\"\n\nlanguage = \"klingon\"\n",
+                3,
+                "未知语言 \"klingon\"",
+            ),
+            (
+                "[keys]\n\nfly_away = \"ctrl-n\"\n",
+                3,
+                "未知动作 \"fly_away\"",
+            ),
+            ("[keys]\nsearch = 5\n", 2, "按键须写成字符串"),
+            (
+                "[keys.nowhere]\nclose = \"q\"\n",
+                1,
+                "未知模式 [keys.nowhere]",
+            ),
+            (
+                "[keys.in_help]\nclose = \"q\"\nfly = \"x\"\n",
+                3,
+                "[keys.in_help] 中有未知动作",
+            ),
+            // The TOML parser's own words stay English; the line is still named.
+            (
+                "name = \"a\"\n\nport = \"not a number\"\n",
+                3,
+                "/x/config.toml: 第 3 行：",
+            ),
+        ] {
+            let zh = parse_file_in(path, text, Lang::Zh)
+                .expect_err(text)
+                .to_string();
+            assert!(zh.contains(&format!("第 {line} 行：")), "{text:?}: {zh}");
+            assert!(zh.contains(says), "{text:?}: {zh}");
+            // The same mistake in English is told as before, and the language does not
+            // stay behind on the thread.
+            let en = parse_file(path, text).expect_err(text).to_string();
+            assert!(en.contains(&format!("line {line}:")), "{text:?}: {en}");
+            assert!(!en.contains('行'), "{text:?}: {en}");
+        }
+        // resolve takes the language from the locale, since the file did not parse.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("bad.toml");
+        fs::write(&config, "\nlanguage = \"zh-CN\"\n[keys]\nfly = \"x\"\n").expect("write");
+        let resolved = |lang: &'static str| {
+            let o = Overrides {
+                config: Some(config.clone()),
+                data_dir: Some(dir.path().to_owned()),
+                ..Overrides::default()
+            };
+            resolve(o, move |k| (k == "LANG").then(|| lang.to_owned()))
+                .expect_err("bad")
+                .to_string()
+        };
+        let zh = resolved("zh_CN.UTF-8");
+        assert!(zh.contains("第 4 行：[keys] 中有未知动作 \"fly\""), "{zh}");
+        // The file's own `language` is not believed: it is in the file that is wrong.
+        let en = resolved("C");
+        assert!(en.contains("line 4: unknown action \"fly\""), "{en}");
+    }
+
+    #[test]
+    fn config_errors_read_the_same_in_english_and_are_translated() {
+        let locked = ConfigError::Locked {
+            dir: PathBuf::from("/d"),
+            pid: Some("42".into()),
+        };
+        for e in [
+            &ConfigError::NoHome,
+            &locked,
+            &ConfigError::Locked {
+                dir: PathBuf::from("/d"),
+                pid: None,
+            },
+        ] {
+            assert_eq!(e.text(Lang::En), e.to_string());
+            assert_ne!(e.text(Lang::Zh), e.to_string());
+        }
+        assert_eq!(
+            locked.to_string(),
+            "another lanchat is already running with data dir /d (pid 42); give this one its \
+             own --data-dir"
+        );
+        assert_eq!(
+            locked.text(Lang::Zh),
+            "已有一个 lanchat 在使用数据目录 /d（pid 42）；请给这个实例另指定 --data-dir"
+        );
     }
 
     #[test]

@@ -2,18 +2,25 @@
 
 use super::Node;
 use crate::config::Settings;
+use crate::i18n::Lang;
 use crate::proto::{ConversationId, NodeId};
 use crate::store::ExportFormat;
+use crate::tr;
 use anyhow::{Context, bail};
 use std::io::Write;
 
 /// Which conversation `who` names: a peer's name or id (or a unique id prefix) as
-/// remembered in the database, or a plain-text peer's `ip:port`.
-pub fn find_conversation(store: &crate::store::Store, who: &str) -> anyhow::Result<ConversationId> {
+/// remembered in the database, or a plain-text peer's `ip:port`. Mistakes are told in
+/// `lang`.
+pub fn find_conversation(
+    store: &crate::store::Store,
+    who: &str,
+    lang: Lang,
+) -> anyhow::Result<ConversationId> {
     if let Some(id) = NodeId::from_hex(who) {
         return Ok(ConversationId::Peer(id));
     }
-    let peers = store.peers().context("cannot read peers")?;
+    let peers = store.peers().context(tr!(lang, "runtime-read-peers"))?;
     let by_name: Vec<_> = peers.iter().filter(|p| p.name == who).collect();
     let lower = who.to_ascii_lowercase();
     let by_prefix: Vec<_> = peers
@@ -23,12 +30,20 @@ pub fn find_conversation(store: &crate::store::Store, who: &str) -> anyhow::Resu
     match (by_name.as_slice(), by_prefix.as_slice()) {
         ([p], _) | ([], [p]) => return Ok(ConversationId::Peer(p.id)),
         ([], []) => {}
-        _ => bail!("{who:?} names several peers; use an id"),
+        _ => bail!(tr!(
+            lang,
+            "runtime-export-ambiguous",
+            who = format!("{who:?}")
+        )),
     }
     if let Ok(addr) = who.parse() {
         return Ok(ConversationId::Raw(addr));
     }
-    bail!("no conversation with {who:?} (a peer name, a peer id, or ip:port)")
+    bail!(tr!(
+        lang,
+        "runtime-export-unknown",
+        who = format!("{who:?}")
+    ))
 }
 
 pub fn run(
@@ -37,13 +52,14 @@ pub fn run(
     format: ExportFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<usize> {
-    let store = Node::open_store(settings).context("cannot open the message history")?;
+    let lang = settings.language;
+    let store = Node::open_store(settings).context(tr!(lang, "runtime-open-history"))?;
     let conv = conversation
-        .map(|who| find_conversation(&store, who))
+        .map(|who| find_conversation(&store, who, lang))
         .transpose()?;
     let n = store
         .export(conv.as_ref(), format, out)
-        .context("export failed")?;
-    out.flush().context("cannot write the export")?;
+        .context(tr!(lang, "runtime-export-failed"))?;
+    out.flush().context(tr!(lang, "runtime-export-write"))?;
     Ok(n)
 }

@@ -13,11 +13,13 @@ pub mod terminal;
 pub mod tui;
 
 use crate::config::Settings;
+use crate::i18n::Lang;
 use crate::proto::{
     self, Body, ConversationId, DeliveryState, Endpoint, EndpointConfig, Identity, MsgId, NodeId,
     Quote,
 };
 use crate::store::{self, ConversationRow, NewMessage, OutboxRow, PeerRow, Store};
+use crate::tr;
 use net::{Batch, Net, NetConfig};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -73,8 +75,70 @@ pub fn utc_offset_s() -> i32 {
 pub enum Aux {
     Resolved {
         query: String,
-        result: Result<SocketAddr, String>,
+        result: Result<SocketAddr, ResolveError>,
     },
+}
+
+/// Why `HOST:PORT` gave no address to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    /// The name has addresses, none of them IPv4.
+    NoIpv4 { query: String },
+    /// The lookup failed; `detail` is what the system said.
+    Lookup { query: String, detail: String },
+}
+
+impl ResolveError {
+    /// The reason in `lang` (the pipe's JSON takes English).
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            ResolveError::NoIpv4 { query } => tr!(lang, "runtime-no-ipv4", query = query.clone()),
+            ResolveError::Lookup { query, detail } => format!("{query}: {detail}"),
+        }
+    }
+}
+
+/// A problem of the node's to show the user: the full-screen front end tells it in the
+/// app's language, the pipe in English (its JSON is for programs). What the system said
+/// (`detail`, an `io::Error`) stays as it said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeNotice {
+    /// Discovery could not start; the chat goes on without it.
+    DiscoveryOff {
+        port: u16,
+        detail: String,
+    },
+    SendFailed(String),
+    KnownPeersNotSaved(String),
+    /// The store is far behind (or gone): received messages are refused for now.
+    StoreBehind,
+    /// Plain text arrives faster than it is stored: some is dropped.
+    PlainFlood,
+}
+
+impl NodeNotice {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            NodeNotice::DiscoveryOff { port, detail } => tr!(
+                lang,
+                "runtime-discovery-off",
+                port = port.to_string(),
+                detail = detail.clone()
+            ),
+            NodeNotice::SendFailed(detail) => {
+                tr!(lang, "runtime-send-failed", detail = detail.clone())
+            }
+            NodeNotice::KnownPeersNotSaved(detail) => {
+                tr!(
+                    lang,
+                    "runtime-known-peers-not-saved",
+                    detail = detail.clone()
+                )
+            }
+            NodeNotice::StoreBehind => tr!(lang, "runtime-store-behind"),
+            NodeNotice::PlainFlood => tr!(lang, "runtime-plain-flood"),
+        }
+    }
 }
 
 /// Sockets plus endpoint: one lanchat node.
@@ -87,7 +151,7 @@ pub struct Node {
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
-    send_error: Option<String>,
+    send_error: Option<NodeNotice>,
     /// History, outbox and peers on disk, when there is a store.
     store: Option<StoreHandle>,
     store_rx: Option<mpsc::UnboundedReceiver<storage::Reply>>,
@@ -140,16 +204,29 @@ impl Node {
             segmentation_offload: settings.segmentation_offload,
         })
         .with_context(|| {
-            format!(
-                "could not open UDP sockets on {} (port {})",
-                settings.bind,
-                settings
-                    .port
-                    .map_or_else(|| "default".to_string(), |p| p.to_string())
-            )
+            let lang = settings.language;
+            match settings.port {
+                Some(port) => tr!(
+                    lang,
+                    "runtime-no-sockets",
+                    bind = settings.bind.to_string(),
+                    port = port.to_string()
+                ),
+                None => tr!(
+                    lang,
+                    "runtime-no-sockets-default",
+                    bind = settings.bind.to_string()
+                ),
+            }
         })?;
         let discovery = settings.discovery && net.discovery_error.is_none();
-        let send_error = net.discovery_error.clone();
+        let send_error = net
+            .discovery_error
+            .clone()
+            .map(|detail| NodeNotice::DiscoveryOff {
+                port: settings.discovery_port,
+                detail,
+            });
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
         cfg.known_peers = known_peers;
         cfg.handshake_times = crate::config::load_handshake_times(&settings.config_dir);
@@ -246,7 +323,7 @@ impl Node {
         };
         if let Err(r) = s.send(r) {
             tracing::error!("the store is not taking requests");
-            self.send_error = Some("history not saved: the store is behind or gone".into());
+            self.send_error = Some(NodeNotice::StoreBehind);
             if let storage::Request::Insert(messages) = r {
                 self.store_failed(&messages);
             }
@@ -298,11 +375,7 @@ impl Node {
             self.plain_dropped += 1;
             if !std::mem::replace(&mut self.shedding, true) {
                 tracing::warn!("plain text arrives faster than it is stored: dropping some");
-                self.send_error = Some(
-                    "plain text is arriving faster than it can be saved (a flood?): \
-                     some is dropped"
-                        .into(),
-                );
+                self.send_error = Some(NodeNotice::PlainFlood);
             }
             return false;
         }
@@ -329,13 +402,16 @@ impl Node {
             let result = match tokio::net::lookup_host(query.as_str()).await {
                 Ok(addrs) => {
                     let addrs: Vec<SocketAddr> = addrs.collect();
-                    addrs
-                        .iter()
-                        .find(|a| a.is_ipv4())
-                        .copied()
-                        .ok_or_else(|| format!("{query}: no IPv4 address"))
+                    addrs.iter().find(|a| a.is_ipv4()).copied().ok_or_else(|| {
+                        ResolveError::NoIpv4 {
+                            query: query.clone(),
+                        }
+                    })
                 }
-                Err(e) => Err(format!("{query}: {e}")),
+                Err(e) => Err(ResolveError::Lookup {
+                    query: query.clone(),
+                    detail: e.to_string(),
+                }),
             };
             let _ = tx.send(Aux::Resolved { query, result }).await;
         });
@@ -393,7 +469,7 @@ impl Node {
             std::iter::from_fn(|| self.endpoint.poll_transmit()).collect();
         if let Err(e) = self.net.send_all(&outgoing) {
             tracing::warn!(%e, "send failed");
-            self.send_error = Some(format!("send failed: {e}"));
+            self.send_error = Some(NodeNotice::SendFailed(e.to_string()));
         }
         let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
         // Only the lines that changed are appended; the endpoint says which.
@@ -402,7 +478,7 @@ impl Node {
             && let Err(e) = crate::config::record_known_peers(&self.config_dir, &changes)
         {
             tracing::error!(%e, "could not save known_peers");
-            self.send_error = Some(format!("could not save known peers: {e}"));
+            self.send_error = Some(NodeNotice::KnownPeersNotSaved(e.to_string()));
         }
         if let Some(times) = self.endpoint.take_handshake_times() {
             self.times = Some(times);
@@ -497,7 +573,7 @@ impl Node {
         out
     }
 
-    pub fn take_send_error(&mut self) -> Option<String> {
+    pub fn take_send_error(&mut self) -> Option<NodeNotice> {
         self.send_error.take()
     }
 
@@ -686,6 +762,55 @@ mod tests {
         let settings = Settings::loopback("me", dir.path());
         let node = Node::start(&settings, Identity::from_secret([1; 32])).unwrap();
         (node, dir)
+    }
+
+    #[test]
+    fn node_notices_read_as_before_in_english_and_are_translated() {
+        // English is what the pipe's JSON has always said.
+        let cases = [
+            (
+                NodeNotice::DiscoveryOff {
+                    port: 47474,
+                    detail: "Address in use".into(),
+                },
+                "discovery is off: cannot use port 47474: Address in use",
+                "自动发现已关闭：无法使用端口 47474：Address in use",
+            ),
+            (
+                NodeNotice::SendFailed("Network is unreachable".into()),
+                "send failed: Network is unreachable",
+                "发送失败：Network is unreachable",
+            ),
+            (
+                NodeNotice::KnownPeersNotSaved("disk full".into()),
+                "could not save known peers: disk full",
+                "无法保存已知对端：disk full",
+            ),
+            (
+                NodeNotice::StoreBehind,
+                "history not saved: the store is behind or gone",
+                "消息记录未保存：存储跟不上或已停止",
+            ),
+            (
+                NodeNotice::PlainFlood,
+                "plain text is arriving faster than it can be saved (a flood?): some is dropped",
+                "明文消息来得比保存得快（遭遇刷屏？）：部分已丢弃",
+            ),
+        ];
+        for (notice, en, zh) in cases {
+            assert_eq!(notice.text(Lang::En), en);
+            assert_eq!(notice.text(Lang::Zh), zh);
+        }
+        let no_v4 = ResolveError::NoIpv4 {
+            query: "h:1".into(),
+        };
+        assert_eq!(no_v4.text(Lang::En), "h:1: no IPv4 address");
+        assert_eq!(no_v4.text(Lang::Zh), "h:1：没有 IPv4 地址");
+        let lookup = ResolveError::Lookup {
+            query: "h:1".into(),
+            detail: "failed to lookup".into(),
+        };
+        assert_eq!(lookup.text(Lang::Zh), "h:1: failed to lookup");
     }
 
     fn theirs(peer: NodeId, id: u64, text: &str) -> NewMessage {

@@ -262,10 +262,7 @@ impl Net {
                 // this is reported rather than fatal.
                 Err(e) => {
                     tracing::warn!(%e, port = cfg.discovery_port, "discovery unavailable");
-                    discovery_error = Some(format!(
-                        "discovery is off: cannot use port {}: {e}",
-                        cfg.discovery_port
-                    ));
+                    discovery_error = Some(e.to_string());
                     None
                 }
             }

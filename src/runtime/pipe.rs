@@ -16,6 +16,7 @@
 use super::storage::StoreEvent;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
+use crate::i18n::Lang;
 use crate::message::{Author, display_name};
 use crate::proto::{self, ConversationId, Identity, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
@@ -224,7 +225,7 @@ where
             pipe.forward(&node, event).await?;
         }
         if let Some(e) = node.take_send_error() {
-            pipe.error(e).await?;
+            pipe.error(e.text(Lang::En)).await?;
         }
         tokio::select! {
             biased;
@@ -255,7 +256,10 @@ where
             wake = node.wake() => match wake {
                 Wake::Aux(Aux::Resolved { query, result }) => match result {
                     Ok(addr) => node.add_peer(addr),
-                    Err(e) => pipe.error(format!("cannot add peer {query}: {e}")).await?,
+                    Err(e) => {
+                        pipe.error(format!("cannot add peer {query}: {}", e.text(Lang::En)))
+                            .await?;
+                    }
                 },
                 Wake::Store(reply) => {
                     for event in node.settle(reply) {

@@ -6,6 +6,7 @@ use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
 use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
 use crate::proto::{Body, ConversationId, Identity, NodeId};
+use crate::tr;
 use crate::ui;
 use anyhow::Context;
 use crossterm::event::{Event, KeyEventKind};
@@ -38,12 +39,13 @@ pub fn start_chat(
     settings: &Settings,
     identity: Identity,
 ) -> anyhow::Result<(Node, App, Vec<Effect>)> {
-    let store = Node::open_store(settings).context("cannot open the message history")?;
+    let lang = settings.language;
+    let store = Node::open_store(settings).context(tr!(lang, "runtime-open-history"))?;
     let id = identity.public();
     let mut node = Node::start(settings, identity)?;
     let restored = node
         .attach_store(store)
-        .context("cannot start the message history")?;
+        .context(tr!(lang, "runtime-start-history"))?;
     let mut app = App::new(
         Me {
             id,
@@ -69,8 +71,9 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     let (node, mut app, effects) = start_chat(&settings, id)?;
     // https://no-color.org: present and not empty.
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let lang = settings.language;
     let (mut term, _guard) =
-        terminal::init(settings.mouse).context("could not set up the terminal")?;
+        terminal::init(settings.mouse).context(tr!(lang, "runtime-terminal-setup"))?;
     let in_tmux = std::env::var_os("TMUX").is_some_and(|v| !v.is_empty());
     terminal::enable_attention(settings.bell, settings.title, settings.notify, in_tmux);
     // The app starts out believing the title shows no unread messages; make it so. From
@@ -78,7 +81,7 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     terminal::set_unread_title(0);
     run_with(
         &mut term,
-        terminal_events().context("could not read the terminal")?,
+        terminal_events().context(tr!(lang, "runtime-terminal-read"))?,
         node,
         app,
         effects,
@@ -175,7 +178,7 @@ where
             run_effects(&mut app, &mut node, effects);
         }
         if let Some(e) = node.take_send_error() {
-            let effects = app.update(now_ms, Msg::Error(e));
+            let effects = app.update(now_ms, Msg::Error(e.text(app.lang)));
             run_effects(&mut app, &mut node, effects);
         }
         if !app.running {
@@ -209,14 +212,16 @@ where
             event = keys.next() => {
                 let Some(event) = event else { break };
                 input = true;
-                handle_terminal_event(&mut app, &mut node, event.context("reading the terminal")?);
+                let lang = app.lang;
+                let event = event.with_context(|| tr!(lang, "runtime-terminal-reading"))?;
+                handle_terminal_event(&mut app, &mut node, event);
                 for _ in 1..KEY_BATCH {
                     match ready_now(&mut keys).await {
-                        Some(Some(event)) => handle_terminal_event(
-                            &mut app,
-                            &mut node,
-                            event.context("reading the terminal")?,
-                        ),
+                        Some(Some(event)) => {
+                            let event =
+                                event.with_context(|| tr!(lang, "runtime-terminal-reading"))?;
+                            handle_terminal_event(&mut app, &mut node, event);
+                        }
                         Some(None) => break,
                         None => break,
                     }
@@ -275,9 +280,18 @@ fn handle_aux(app: &mut App, node: &mut Node, aux: Aux) {
         Aux::Resolved { query, result } => match result {
             Ok(addr) => {
                 node.add_peer(addr);
-                Msg::Info(format!("Probing {addr} ({query}) for a lanchat peer…"))
+                Msg::Info(tr!(
+                    app.lang,
+                    "runtime-probing",
+                    addr = addr.to_string(),
+                    query = query
+                ))
             }
-            Err(e) => Msg::Error(format!("cannot add peer: {e}")),
+            Err(e) => Msg::Error(tr!(
+                app.lang,
+                "runtime-add-peer-failed",
+                error = e.text(app.lang)
+            )),
         },
     };
     let effects = app.update(wall_now_ms(), msg);
@@ -463,7 +477,11 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 if let Err(e) = node.send_body(to, id, sent_at_ms, Body::Recall(target)) {
                     queue.extend(app.update(
                         wall_now_ms(),
-                        Msg::Error(format!("The recall was not sent: {e}")),
+                        Msg::Error(tr!(
+                            app.lang,
+                            "runtime-recall-not-sent",
+                            error = e.to_string()
+                        )),
                     ));
                 }
             }

@@ -6,12 +6,15 @@
 //! Colours are the 16 ANSI ones only (plus bold, dim, reverse), picked by [`Theme`]; with
 //! `NO_COLOR` every cell is put back to the terminal's own colours after drawing.
 
+use crate::app::keymap::{Action, Mode};
 use crate::app::short_fp;
 use crate::app::{App, Author, Conversation, Hit, Message, Notice, Row, SearchView, Switcher};
 use crate::config::Theme;
+use crate::i18n::Lang;
 use crate::layout;
 use crate::proto::{ConversationId, DeliveryState, NodeId, Quote, Trust};
 use crate::text::{self, time};
+use crate::tr;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect};
@@ -112,7 +115,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let screen = app.screen();
     let Some(a) = layout::areas(area, &screen) else {
-        too_small(frame.buffer_mut(), area);
+        too_small(frame.buffer_mut(), area, app.lang);
         return;
     };
     let buf = frame.buffer_mut();
@@ -123,7 +126,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if a.sidebar.is_none()
         && let Some(list) = layout::list_area(&screen, &a)
     {
-        Clear.render(list, buf);
+        clear(buf, list);
         draw_sidebar(buf, list, app);
     }
     draw_status(buf, a.status, app);
@@ -156,10 +159,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-fn too_small(buf: &mut Buffer, area: Rect) {
-    let msg = format!(
-        "Terminal too small ({}×{}): lanchat needs {MIN_WIDTH}×{MIN_HEIGHT}",
-        area.width, area.height
+fn too_small(buf: &mut Buffer, area: Rect, lang: Lang) {
+    let msg = tr!(
+        lang,
+        "ui-too-small",
+        width = area.width,
+        height = area.height,
+        min_width = MIN_WIDTH,
+        min_height = MIN_HEIGHT
     );
     for (i, line) in text::wrap(&msg, usize::from(area.width)).iter().enumerate() {
         let Ok(dy) = u16::try_from(i) else { break };
@@ -173,6 +180,22 @@ fn too_small(buf: &mut Buffer, area: Rect) {
             usize::from(area.width),
             Style::default(),
         );
+    }
+}
+
+/// Clears `r` for what is drawn over the screen. A wide character just left of it would
+/// have its second half under `r`, cut in two by `r`'s left edge: it is blanked instead.
+fn clear(buf: &mut Buffer, r: Rect) {
+    Clear.render(r, buf);
+    let Some(left) = r.x.checked_sub(1) else {
+        return;
+    };
+    for y in r.top()..r.bottom() {
+        if let Some(cell) = buf.cell_mut(Position::new(left, y))
+            && text::width(cell.symbol()) > 1
+        {
+            cell.set_symbol(" ");
+        }
     }
 }
 
@@ -219,16 +242,43 @@ fn trust_marks(app: &App, id: &NodeId) -> Vec<Span<'static>> {
 /// How a peer's traffic is protected, for the peer info overlay.
 fn encryption_line(app: &App, id: &NodeId) -> String {
     const NOISE: &str = "Noise, ChaCha20-Poly1305";
+    let lang = app.lang;
     if let Some(c) = app.identity_change(&ConversationId::Peer(*id)) {
         let other = if c.new == *id { c.previous } else { c.new };
-        return format!("held: identity changed (other key {})", short_fp(&other));
+        return tr!(lang, "ui-enc-held", key = short_fp(&other));
     }
     match app.trust.get(id).map(|t| t.trust) {
-        Some(Trust::Verified) => format!("{NOISE} · verified"),
-        Some(Trust::Unverified) => format!("{NOISE} · not verified (/verify)"),
-        Some(Trust::Blocked) => "blocked: nothing sent or taken (/trust)".into(),
-        Some(Trust::Changed { .. }) | None => "no handshake with this key yet".into(),
+        Some(Trust::Verified) => tr!(lang, "ui-enc-verified", noise = NOISE),
+        Some(Trust::Unverified) => tr!(lang, "ui-enc-unverified", noise = NOISE),
+        Some(Trust::Blocked) => tr!(lang, "ui-enc-blocked"),
+        Some(Trust::Changed { .. }) | None => tr!(lang, "ui-enc-no-handshake"),
     }
+}
+
+/// The key that does `action` in `mode` now (the main screen's keys for [`Mode::Base`]),
+/// as the hints name it; for closing, the main screen's dismiss key where the mode takes it
+/// too ("Esc" rather than "?"). `None` when no key does it.
+fn key_name(app: &App, mode: Mode, action: Action) -> Option<String> {
+    let keys = match app.modes.get(mode) {
+        Some(map) => map.keys_for(action, &app.keymap),
+        None => app.keymap.keys_for(action),
+    };
+    let dismiss = app.keymap.keys_for(Action::Dismiss);
+    let best = (action == Action::Close)
+        .then(|| keys.iter().find(|k| dismiss.contains(k)))
+        .flatten();
+    best.or(keys.first()).map(ToString::to_string)
+}
+
+/// [`key_name`], or an empty string when unbound (for titles that name a key).
+fn key_or_blank(app: &App, mode: Mode, action: Action) -> String {
+    key_name(app, mode, action).unwrap_or_default()
+}
+
+/// `label` padded with spaces to `cols` columns (by width, so CJK labels line up too).
+fn pad_to(label: &str, cols: usize) -> String {
+    let pad = cols.saturating_sub(text::width(label));
+    format!("{label}{}", " ".repeat(pad))
 }
 
 fn banner_style() -> Style {
@@ -241,11 +291,11 @@ fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
     let title = if is_narrow(app.size.0) {
         let key = app
             .keymap
-            .first_key(crate::app::keymap::Action::ToggleSidebar)
+            .first_key(Action::ToggleSidebar)
             .unwrap_or_default();
-        format!("Chats · {key} closes")
+        tr!(app.lang, "ui-sidebar-title-narrow", key = key)
     } else {
-        "Chats".to_string()
+        tr!(app.lang, "ui-sidebar-title")
     };
     let b = block(app, title_for(&title, area.width));
     let inner = b.inner(area);
@@ -254,7 +304,7 @@ fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     if app.sidebar.is_empty() {
-        put_wrapped(buf, inner, "Looking for peers…", dim(app));
+        put_wrapped(buf, inner, &tr!(app.lang, "ui-sidebar-looking"), dim(app));
         return;
     }
     let selected = app.selected.and_then(|id| app.row_of(&id));
@@ -345,7 +395,7 @@ fn unread_badge(app: &App, conv: &Conversation) -> Option<Span<'static>> {
 fn mention_mark(app: &App, conv: &Conversation) -> Option<Span<'static>> {
     conv.mentioned.then(|| {
         Span::styled(
-            "@me ",
+            format!("{} ", tr!(app.lang, "ui-mention-mark")),
             Style::default()
                 .fg(pal(app).badge)
                 .add_modifier(Modifier::BOLD),
@@ -402,23 +452,27 @@ fn sidebar_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
 fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     if let Some(draft) = app.drafts.get(&conv.id) {
         return (
-            format!("[draft] {}", text::sanitize_line(draft)),
+            tr!(
+                app.lang,
+                "ui-preview-draft",
+                text = text::sanitize_line(draft)
+            ),
             Style::default().fg(Color::Magenta),
         );
     }
     let Some(m) = conv.last.as_ref() else {
         let hint = match conv.id {
-            ConversationId::Raw(_) => "plain UDP, unencrypted",
-            ConversationId::Peer(_) => "no messages yet",
+            ConversationId::Raw(_) => tr!(app.lang, "ui-preview-raw"),
+            ConversationId::Peer(_) => tr!(app.lang, "ui-preview-empty"),
         };
-        return (hint.to_string(), dim(app).add_modifier(Modifier::ITALIC));
+        return (hint, dim(app).add_modifier(Modifier::ITALIC));
     };
     if m.recalled {
         return (recalled_text(app, &m.author), dim(app));
     }
     let body = text::sanitize_line(&m.text);
     let text = match m.author {
-        Author::Me => format!("You: {body}"),
+        Author::Me => tr!(app.lang, "ui-preview-mine", text = body),
         _ => body,
     };
     (text, dim(app))
@@ -474,7 +528,7 @@ fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
     let left = vec![
         Span::styled("≈", Style::default().fg(p.raw_name)),
         Span::raw(" "),
-        Span::raw(format!("Strangers ({})", strangers.len())),
+        Span::raw(tr!(app.lang, "ui-strangers", n = strangers.len())),
     ];
     if lines < 2 {
         return vec![justify(left, badge.into_iter().collect(), width)];
@@ -499,7 +553,7 @@ fn strangers_rows(app: &App, width: usize, lines: usize) -> Vec<Line<'static>> {
     let second = vec![
         Span::raw("  "),
         Span::styled(
-            "never answered".to_string(),
+            tr!(app.lang, "ui-strangers-never-answered"),
             dim(app).add_modifier(Modifier::ITALIC),
         ),
     ];
@@ -528,17 +582,29 @@ fn stranger_row(app: &App, conv: &Conversation, width: usize) -> Line<'static> {
 
 fn conversation_header(app: &App, id: &ConversationId) -> String {
     let name = text::sanitize_line(&app.title(id));
+    let lang = app.lang;
     match id {
         ConversationId::Peer(node) => match app.peers.get(node) {
-            Some(p) if p.online => format!("{name} · online · {}", p.addr),
-            Some(p) => format!("{name} · offline · last at {}", p.addr),
+            Some(p) if p.online => {
+                tr!(
+                    lang,
+                    "ui-header-online",
+                    name = name,
+                    addr = p.addr.to_string()
+                )
+            }
+            Some(p) => tr!(
+                lang,
+                "ui-header-offline",
+                name = name,
+                addr = p.addr.to_string()
+            ),
             None => name,
         },
-        ConversationId::Raw(_) if app.is_folded(id) => format!(
-            "{name} · plain UDP, unencrypted · one of {} strangers (/strangers)",
-            app.strangers
-        ),
-        ConversationId::Raw(_) => format!("{name} · plain UDP, unencrypted"),
+        ConversationId::Raw(_) if app.is_folded(id) => {
+            tr!(lang, "ui-header-raw-folded", name = name, n = app.strangers)
+        }
+        ConversationId::Raw(_) => tr!(lang, "ui-header-raw", name = name),
     }
 }
 
@@ -570,19 +636,25 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         } else {
             app.me.listen.ip().to_string()
         };
-        let guide = format!(
-            "No conversations yet.\n\nPeers running lanchat on your network appear on the left \
-             by themselves. To reach one that discovery cannot see, type /add HOST:PORT.\n\n\
-             Plain-text UDP works too: nc -u {host} {} sends straight into a chat here.",
-            app.me.listen.port()
-        );
+        let guide = [
+            tr!(app.lang, "ui-guide-none"),
+            tr!(app.lang, "ui-guide-discovery"),
+            tr!(
+                app.lang,
+                "ui-guide-plain",
+                host = host,
+                port = app.me.listen.port().to_string()
+            ),
+        ]
+        .join("\n\n");
         put_wrapped(buf, inner, &guide, dim(app));
         return;
     };
     if conv.messages.is_empty() {
-        let hello = format!(
-            "Say hello to {}.",
-            text::sanitize_line(&app.title(&conv.id))
+        let hello = tr!(
+            app.lang,
+            "ui-say-hello",
+            name = text::sanitize_line(&app.title(&conv.id))
         );
         put_wrapped(buf, inner, &hello, dim(app));
         return;
@@ -618,10 +690,13 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
     }
     if app.scroll > 0 && (below > 0 || end < lines.len()) {
-        let hint = match app.new_below {
-            0 => " ↓ more below (Ctrl-End) ".to_string(),
-            1 => " 1 new message ↓ (Ctrl-End) ".to_string(),
-            n => format!(" {n} new messages ↓ (Ctrl-End) "),
+        let what = match app.new_below {
+            0 => tr!(app.lang, "ui-more-below"),
+            n => tr!(app.lang, "ui-new-below", n = n),
+        };
+        let hint = match app.keymap.first_key(Action::ScrollBottom) {
+            Some(key) => format!(" {what} ({key}) "),
+            None => format!(" {what} "),
         };
         let hint = hint.as_str();
         let w = text::width(hint) as u16;
@@ -678,14 +753,29 @@ fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {
     }
 }
 
-fn state_span(state: DeliveryState) -> Span<'static> {
+fn state_span(lang: Lang, state: DeliveryState) -> Span<'static> {
     let (label, style) = match state {
-        DeliveryState::Queued => ("queued", Style::default().fg(Color::Yellow)),
-        DeliveryState::Sending => ("sending…", Style::default().fg(Color::DarkGray)),
-        DeliveryState::Sent => ("sent", Style::default().fg(Color::DarkGray)),
-        DeliveryState::Delivered => ("✓ delivered", Style::default().fg(Color::Green)),
-        DeliveryState::Read => ("✓✓ read", Style::default().fg(Color::Cyan)),
-        DeliveryState::Failed => ("✗ failed", Style::default().fg(Color::Red)),
+        DeliveryState::Queued => (
+            tr!(lang, "ui-state-queued"),
+            Style::default().fg(Color::Yellow),
+        ),
+        DeliveryState::Sending => (
+            tr!(lang, "ui-state-sending"),
+            Style::default().fg(Color::DarkGray),
+        ),
+        DeliveryState::Sent => (
+            tr!(lang, "ui-state-sent"),
+            Style::default().fg(Color::DarkGray),
+        ),
+        DeliveryState::Delivered => (
+            tr!(lang, "ui-state-delivered"),
+            Style::default().fg(Color::Green),
+        ),
+        DeliveryState::Read => (tr!(lang, "ui-state-read"), Style::default().fg(Color::Cyan)),
+        DeliveryState::Failed => (
+            tr!(lang, "ui-state-failed"),
+            Style::default().fg(Color::Red),
+        ),
     };
     Span::styled(label, style)
 }
@@ -693,10 +783,11 @@ fn state_span(state: DeliveryState) -> Span<'static> {
 /// "You recalled a message" / "bob recalled a message".
 fn recalled_text(app: &App, author: &Author) -> String {
     match author {
-        Author::Me => "You recalled a message".to_string(),
-        other => format!(
-            "{} recalled a message",
-            text::sanitize_line(&app.author_name(other))
+        Author::Me => tr!(app.lang, "ui-recalled-mine"),
+        other => tr!(
+            app.lang,
+            "ui-recalled-theirs",
+            name = text::sanitize_line(&app.author_name(other))
         ),
     }
 }
@@ -708,24 +799,35 @@ fn quote_line(app: &App, m: &Message, q: &Quote) -> (String, Style) {
     // A recall empties every quote of the message, in memory and in the store (and a
     // quote of text is never empty).
     let excerpt = if q.excerpt.is_empty() {
-        "(a recalled message)".to_string()
+        tr!(app.lang, "ui-quote-recalled")
     } else {
         text::sanitize_line(&q.excerpt)
     };
     if m.quote_found || m.author == Author::Me {
         let who = if q.author == app.me.id {
-            "You".to_string()
+            tr!(app.lang, "ui-quote-me")
         } else {
             text::sanitize_line(&app.author_name(&Author::Peer(q.author)))
         };
         let style = dim(app).add_modifier(Modifier::ITALIC);
-        return (format!("↱ {who}: {excerpt}"), style);
+        return (
+            tr!(app.lang, "ui-quote", who = who, excerpt = excerpt),
+            style,
+        );
     }
     let sender = text::sanitize_line(&app.author_name(&m.author));
     let style = Style::default()
         .fg(pal(app).raw_name)
         .add_modifier(Modifier::ITALIC);
-    (format!("↱ {sender} quotes: {excerpt}"), style)
+    (
+        tr!(
+            app.lang,
+            "ui-quote-claimed",
+            sender = sender,
+            excerpt = excerpt
+        ),
+        style,
+    )
 }
 
 /// The names a message may mention: mine first, then every peer's.
@@ -796,7 +898,7 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     };
     let name_style = Style::default().fg(name_color).add_modifier(Modifier::BOLD);
     let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
-    let state = m.state.map(state_span);
+    let state = m.state.map(|s| state_span(app.lang, s));
     // The name gives way first: time and delivery state always show.
     let state_w = state.as_ref().map_or(0, |s| text::width(&s.content) + 2);
     let room = w.saturating_sub(text::width(&time) + 2 + state_w);
@@ -857,8 +959,12 @@ fn align(spans: Vec<Span<'static>>, right: bool, width: usize) -> Line<'static> 
 /// Draws the input box and returns where the cursor goes.
 fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
     let title = match app.selected {
-        Some(id) => format!("To {}", text::sanitize_line(&app.title(&id))),
-        None => "Message".to_string(),
+        Some(id) => tr!(
+            app.lang,
+            "ui-input-to",
+            name = text::sanitize_line(&app.title(&id))
+        ),
+        None => tr!(app.lang, "ui-input-none"),
     };
     let b = block(app, title_for(&title, area.width));
     let mut inner = b.inner(area);
@@ -868,10 +974,15 @@ fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
     }
     if let Some(r) = &app.replying {
         let who = match r.author {
-            Author::Me => "yourself".to_string(),
+            Author::Me => tr!(app.lang, "ui-reply-to-self"),
             other => text::sanitize_line(&app.author_name(&other)),
         };
-        let line = format!("↱ Replying to {who}: {}", text::sanitize_line(&r.excerpt));
+        let line = tr!(
+            app.lang,
+            "ui-replying",
+            who = who,
+            excerpt = text::sanitize_line(&r.excerpt)
+        );
         buf.set_stringn(
             inner.x,
             inner.y,
@@ -908,23 +1019,112 @@ fn draw_input(buf: &mut Buffer, area: Rect, app: &App) -> Option<Position> {
     Some(Position::new(cx, cy))
 }
 
+/// Columns of who I am that the status line keeps when a hint needs the room.
+const IDENTITY_MIN: usize = 8;
+
+/// A hint for the status line: the key, and what it does there.
+fn hint(lang: Lang, action: Action, key: String) -> String {
+    match action {
+        Action::ToggleHelp => tr!(lang, "ui-hint-help", key = key),
+        Action::Search => tr!(lang, "ui-hint-search", key = key),
+        Action::Quit => tr!(lang, "ui-hint-quit", key = key),
+        Action::ToggleSidebar => tr!(lang, "ui-hint-chats", key = key),
+        Action::Copy => tr!(lang, "ui-hint-copy", key = key),
+        Action::Reply => tr!(lang, "ui-hint-reply", key = key),
+        Action::Submit => tr!(lang, "ui-hint-send", key = key),
+        Action::Newline => tr!(lang, "ui-hint-newline", key = key),
+        Action::ResendFailed => tr!(lang, "ui-hint-resend", key = key),
+        Action::Open => tr!(lang, "ui-hint-open", key = key),
+        Action::Confirm => tr!(lang, "ui-hint-confirm", key = key),
+        Action::Dismiss => tr!(lang, "ui-hint-cancel-reply", key = key),
+        _ => tr!(lang, "ui-hint-close", key = key),
+    }
+}
+
+/// The status line's hints, most needed first, each with its place in the line (`order`):
+/// first what helps with what is on screen now (the open overlay's keys, a picked message's,
+/// sending what is typed, resending what failed), then help, search and quit. Keys are
+/// named as bound now; an action without a key gets no hint. Also says how many of them
+/// are about what is on screen now.
+fn status_hints(app: &App, narrow: bool) -> (Vec<(usize, String)>, usize) {
+    let mode = app.mode();
+    let mut wanted: Vec<(Mode, Action)> = Vec::new();
+    // Overlays that cover the screen take only their own keys.
+    let mut general = true;
+    match mode {
+        Mode::Help => {
+            wanted.push((mode, Action::Close));
+            general = false;
+        }
+        Mode::Search | Mode::Switcher | Mode::Strangers => {
+            wanted.extend([(mode, Action::Open), (mode, Action::Close)]);
+            general = false;
+        }
+        Mode::Verify => {
+            wanted.extend([(mode, Action::Confirm), (mode, Action::Close)]);
+            general = false;
+        }
+        Mode::Picked => wanted.extend([
+            (mode, Action::Copy),
+            (mode, Action::Reply),
+            (mode, Action::Close),
+        ]),
+        Mode::ChatList | Mode::PeerInfo => wanted.push((mode, Action::Close)),
+        Mode::Base => {
+            if !app.input.text().is_empty() {
+                wanted.extend([(Mode::Base, Action::Submit), (Mode::Base, Action::Newline)]);
+            } else if failed_in_view(app) {
+                wanted.push((Mode::Base, Action::ResendFailed));
+            }
+            if app.replying.is_some() {
+                wanted.push((Mode::Base, Action::Dismiss));
+            }
+        }
+    }
+    let mut hints: Vec<(usize, String)> = wanted
+        .into_iter()
+        .filter_map(|(m, a)| key_name(app, m, a).map(|k| hint(app.lang, a, k)))
+        .enumerate()
+        .collect();
+    let now = hints.len();
+    if general {
+        // In order of need; shown in the order of the keys (chats, search, help, quit).
+        let mut rest = Vec::new();
+        if narrow {
+            rest.push((100, Action::ToggleSidebar));
+        }
+        rest.extend([
+            (103, Action::ToggleHelp),
+            (101, Action::Search),
+            (104, Action::Quit),
+        ]);
+        hints.extend(rest.into_iter().filter_map(|(order, a)| {
+            key_name(app, Mode::Base, a).map(|k| (order, hint(app.lang, a, k)))
+        }));
+    }
+    (hints, now)
+}
+
+/// Whether the open conversation has a message of mine that failed (Ctrl-R sends it).
+fn failed_in_view(app: &App) -> bool {
+    app.selected_conversation().is_some_and(|c| {
+        c.messages
+            .iter()
+            .any(|m| m.author == Author::Me && m.state == Some(DeliveryState::Failed))
+    })
+}
+
 fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
-    use crate::app::keymap::Action;
+    let lang = app.lang;
     let online = app.online_peers();
+    let mut me = vec![text::sanitize_line(&app.me.name), app.me.listen.to_string()];
     // My key's short fingerprint where there is room for it (F2 and /verify show it all).
-    let key = if area.width >= 100 {
-        format!(" · key {}", short_fp(&app.me.id))
-    } else {
-        String::new()
-    };
-    let left = format!(
-        " {} · {}{key} · {} online",
-        text::sanitize_line(&app.me.name),
-        app.me.listen,
-        online
-    );
+    if area.width >= 100 {
+        me.push(tr!(lang, "ui-status-key", fp = short_fp(&app.me.id)));
+    }
+    me.push(tr!(lang, "ui-status-online", n = online));
     let mut spans = vec![Span::styled(
-        left,
+        format!(" {}", me.join(" · ")),
         Style::default().add_modifier(Modifier::BOLD),
     )];
     match &app.notice {
@@ -937,20 +1137,31 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
         Some(Notice::Info(i)) => spans.push(Span::raw(format!(" · {}", text::sanitize_line(i)))),
         None => {}
     }
-    let key = |a: Action, what: &str| app.keymap.first_key(a).map(|k| format!("{k} {what}"));
-    // Hints in order of need, as many as fit, shown in the order of the keys.
-    let mut wanted = Vec::new();
-    if is_narrow(area.width) {
-        wanted.push((0, key(Action::ToggleSidebar, "chats")));
-    }
-    wanted.push((3, key(Action::ToggleHelp, "help")));
-    wanted.push((1, key(Action::Search, "search")));
-    wanted.push((4, key(Action::Quit, "quit")));
-    let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
     let width = usize::from(area.width);
-    let mut shown: Vec<(i32, String)> = Vec::new();
+    let (wanted, now) = status_hints(app, is_narrow(area.width));
+    // A hint about what is on screen now (a picked message, an overlay, typed text, a
+    // failure to resend) always shows: who I am gives way to it first (down to a few
+    // columns; F2 and /verify say it all), then a notice. The general hints only take
+    // the room that is left.
+    if now > 0 {
+        let reserve = wanted.first().map_or(0, |(_, h)| text::width(h) + 3);
+        let total: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+        let mut over = (total + reserve).saturating_sub(width);
+        for (i, span) in spans.iter_mut().enumerate() {
+            let w = text::width(&span.content);
+            let keep = if i == 0 { w.min(IDENTITY_MIN) } else { 0 };
+            let target = w.saturating_sub(over).max(keep);
+            if target < w {
+                span.content = text::truncate(&span.content, target).into();
+                over -= w - text::width(&span.content);
+            }
+        }
+    }
+    spans.retain(|s| !s.content.is_empty());
+    let used: usize = spans.iter().map(|s| text::width(&s.content)).sum();
+    // Hints in order of need, as many as fit, shown in their order.
+    let mut shown: Vec<(usize, String)> = Vec::new();
     for (order, hint) in wanted {
-        let Some(hint) = hint else { continue };
         let mut trial = shown.clone();
         trial.push((order, hint));
         trial.sort();
@@ -962,7 +1173,9 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     if !shown.is_empty() {
         let text: Vec<&str> = shown.iter().map(|(_, h)| h.as_str()).collect();
         let hints = format!("{} ", text.join(" · "));
-        spans.push(Span::raw(" ".repeat(width - used - text::width(&hints))));
+        spans.push(Span::raw(
+            " ".repeat(width.saturating_sub(used + text::width(&hints))),
+        ));
         spans.push(Span::raw(hints));
     }
     buf.set_style(area, pal(app).status);
@@ -975,13 +1188,18 @@ fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
     let w = area.width.saturating_sub(4).max(10).min(area.width);
     let h = area.height.saturating_sub(4).max(3).min(area.height);
     let r = layout::centred_rect(area, w, h);
-    Clear.render(r, buf);
+    clear(buf, r);
     let count = view.hits.as_ref().map(Vec::len);
+    let query = text::sanitize_line(&view.query);
     let title = match count {
-        None => format!("Searching for “{}”…", text::sanitize_line(&view.query)),
-        Some(n) => format!(
-            "“{}”: {n} found · ↑↓ choose · Enter opens · Esc closes",
-            text::sanitize_line(&view.query)
+        None => tr!(app.lang, "ui-search-pending", query = query),
+        Some(n) => tr!(
+            app.lang,
+            "ui-search-title",
+            query = query,
+            n = n,
+            open = key_or_blank(app, Mode::Search, Action::Open),
+            close = key_or_blank(app, Mode::Search, Action::Close)
         ),
     };
     let b = block(app, title_for(&title, w));
@@ -991,7 +1209,7 @@ fn draw_search(buf: &mut Buffer, area: Rect, app: &App, view: &SearchView) {
         return;
     };
     if hits.is_empty() {
-        put_wrapped(buf, inner, "Nothing found.", dim(app));
+        put_wrapped(buf, inner, &tr!(app.lang, "ui-search-none"), dim(app));
         return;
     }
     let rows = usize::from(inner.height);
@@ -1067,7 +1285,7 @@ fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &
     let w = layout::box_width(area, w);
     let h = h.min(area.height.saturating_sub(2)).max(1).min(area.height);
     let r = layout::centred_rect(area, w, h);
-    Clear.render(r, buf);
+    clear(buf, r);
     let b = block(app, title_for(title, w));
     let inner = b.inner(r);
     b.render(r, buf);
@@ -1076,18 +1294,21 @@ fn centred_box(buf: &mut Buffer, area: Rect, app: &App, w: u16, h: u16, title: &
 
 fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     let matches = app.switcher_list(sw);
+    let filter = text::sanitize_line(&sw.filter);
     let title = if sw.strangers {
-        format!(
-            "Strangers ({}) · Enter opens · {}▏",
-            app.strangers,
-            text::sanitize_line(&sw.filter)
+        tr!(
+            app.lang,
+            "ui-switcher-strangers",
+            n = app.strangers,
+            open = key_or_blank(app, Mode::Strangers, Action::Open),
+            filter = filter
         )
     } else {
-        format!("Go to: {}▏", text::sanitize_line(&sw.filter))
+        tr!(app.lang, "ui-switcher-title", filter = filter)
     };
     let inner = centred_box(buf, area, app, 50, matches.len().min(10) as u16 + 2, &title);
     if matches.is_empty() {
-        put_wrapped(buf, inner, "No conversation matches.", dim(app));
+        put_wrapped(buf, inner, &tr!(app.lang, "ui-switcher-none"), dim(app));
         return;
     }
     let rows = usize::from(inner.height);
@@ -1149,8 +1370,12 @@ fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
     let code = crate::proto::verification_code(&app.me.id, peer);
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let inner_width = usize::from(layout::box_width(area, VERIFY_WIDTH).saturating_sub(2));
+    let lang = app.lang;
     let mut lines: Vec<Line<'static>> = vec![
-        Line::from(format!(" Read this code to {name} (in person, by phone):")),
+        Line::from(format!(
+            " {}",
+            tr!(lang, "ui-verify-read", name = name.clone())
+        )),
         Line::from(""),
     ];
     lines.extend(
@@ -1161,20 +1386,34 @@ fn draw_verify(buf: &mut Buffer, area: Rect, app: &App, peer: &NodeId) {
     lines.extend([
         Line::from(""),
         Line::from(vec![
-            Span::styled(" Your key     ".to_string(), dim(app)),
+            Span::styled(
+                format!(" {}", pad_to(&tr!(lang, "ui-verify-yours"), 13)),
+                dim(app),
+            ),
             Span::raw(crate::proto::fingerprint(&app.me.id)),
         ]),
         Line::from(vec![
-            Span::styled(" Their key    ".to_string(), dim(app)),
+            Span::styled(
+                format!(" {}", pad_to(&tr!(lang, "ui-verify-theirs"), 13)),
+                dim(app),
+            ),
             Span::raw(crate::proto::fingerprint(peer)),
         ]),
         Line::from(""),
         Line::from(Span::styled(
-            " y: the same on both screens, mark verified · Esc: not now".to_string(),
+            format!(
+                " {}",
+                tr!(
+                    lang,
+                    "ui-verify-keys",
+                    confirm = key_or_blank(app, Mode::Verify, Action::Confirm),
+                    close = key_or_blank(app, Mode::Verify, Action::Close)
+                )
+            ),
             dim(app),
         )),
     ]);
-    let title = format!("Verify {name}");
+    let title = tr!(lang, "ui-verify-title", name = name);
     let inner = centred_box(buf, area, app, VERIFY_WIDTH, lines.len() as u16 + 2, &title);
     for (row, line) in lines.iter().enumerate().take(usize::from(inner.height)) {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
@@ -1186,49 +1425,55 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
     let Some(id) = app.selected else {
         return;
     };
-    let mut lines: Vec<(String, String)> =
-        vec![("Shown as".into(), text::sanitize_line(&app.title(&id)))];
+    let lang = app.lang;
+    let mut lines: Vec<(String, String)> = vec![(
+        tr!(lang, "ui-info-shown-as"),
+        text::sanitize_line(&app.title(&id)),
+    )];
     match id {
         ConversationId::Peer(node) => {
             if let Some(p) = app.peers.get(&node) {
-                lines.push(("Calls itself".into(), text::sanitize_line(&p.name)));
-                lines.push(("Address".into(), p.addr.to_string()));
                 lines.push((
-                    "Status".into(),
-                    if p.online { "online" } else { "offline" }.into(),
+                    tr!(lang, "ui-info-calls-itself"),
+                    text::sanitize_line(&p.name),
                 ));
-                let seen = match p.last_seen_ms {
-                    _ if p.online => "now".to_string(),
-                    Some(ms) => time::format_time(ms, app.clock_ms, app.utc_offset_s),
-                    None => "never".to_string(),
+                lines.push((tr!(lang, "ui-info-address"), p.addr.to_string()));
+                let status = if p.online {
+                    tr!(lang, "ui-info-online")
+                } else {
+                    tr!(lang, "ui-info-offline")
                 };
-                lines.push(("Last seen".into(), seen));
+                lines.push((tr!(lang, "ui-info-status"), status));
+                let seen = match p.last_seen_ms {
+                    _ if p.online => tr!(lang, "ui-info-now"),
+                    Some(ms) => time::format_time(ms, app.clock_ms, app.utc_offset_s),
+                    None => tr!(lang, "ui-info-never"),
+                };
+                lines.push((tr!(lang, "ui-info-last-seen"), seen));
             }
             let hex = node.to_hex();
-            lines.push(("Key".into(), hex[..32].to_string()));
+            lines.push((tr!(lang, "ui-info-key"), hex[..32].to_string()));
             lines.push((String::new(), hex[32..].to_string()));
-            lines.push(("Fingerprint".into(), crate::proto::fingerprint(&node)));
-            lines.push(("Encryption".into(), encryption_line(app, &node)));
+            lines.push((
+                tr!(lang, "ui-info-fingerprint"),
+                crate::proto::fingerprint(&node),
+            ));
+            lines.push((tr!(lang, "ui-info-encryption"), encryption_line(app, &node)));
         }
         ConversationId::Raw(addr) => {
-            lines.push(("Address".into(), addr.to_string()));
-            lines.push((
-                "Encryption".into(),
-                "none: a plain-text UDP peer (nc, scripts)".into(),
-            ));
+            lines.push((tr!(lang, "ui-info-address"), addr.to_string()));
+            lines.push((tr!(lang, "ui-info-encryption"), tr!(lang, "ui-enc-raw")));
         }
     }
-    let inner = centred_box(
-        buf,
-        area,
-        app,
-        64,
-        lines.len() as u16 + 2,
-        "Who is this · Esc closes",
+    let title = tr!(
+        lang,
+        "ui-info-title",
+        close = key_or_blank(app, Mode::PeerInfo, Action::Close)
     );
+    let inner = centred_box(buf, area, app, 64, lines.len() as u16 + 2, &title);
     for (row, (k, v)) in lines.iter().enumerate().take(usize::from(inner.height)) {
         let line = Line::from(vec![
-            Span::styled(format!(" {k:<13}"), dim(app)),
+            Span::styled(format!(" {}", pad_to(k, 13)), dim(app)),
             Span::raw(v.clone()),
         ]);
         buf.set_line(inner.x, inner.y + row as u16, &line, inner.width);
@@ -1239,17 +1484,20 @@ fn draw_help(buf: &mut Buffer, area: Rect, app: &App) {
     let lines = app.help_lines();
     let (r, shown) = layout::help_box(&lines, area);
     let scroll = app.help_scroll.min(lines.len().saturating_sub(shown));
-    Clear.render(r, buf);
+    clear(buf, r);
     let more = lines.len() > shown;
+    let close = key_or_blank(app, Mode::Help, Action::Close);
     let title = if more {
-        format!(
-            "Keys and commands {}–{} of {} · ↑↓ PgUp PgDn · Esc closes",
-            scroll + 1,
-            scroll + shown,
-            lines.len()
+        tr!(
+            app.lang,
+            "ui-help-title-scroll",
+            from = scroll + 1,
+            to = scroll + shown,
+            total = lines.len(),
+            close = close
         )
     } else {
-        "Keys and commands · Esc closes".to_string()
+        tr!(app.lang, "ui-help-title", close = close)
     };
     let b = block(app, title_for(&title, r.width));
     let inner = b.inner(r);

@@ -1852,3 +1852,370 @@ fn in_chinese_days_and_list_times_are_chinese_dates() {
     assert!(row("● bob").contains(" 昨天│"), "{screen}");
     assert!(row("● carol").contains(" 2023年│"), "{screen}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The status line's hints, and the screens in Chinese
+
+/// The hints at the right of the status line (what follows the last run of 2+ spaces).
+fn status_hints_of(t: &Terminal<TestBackend>) -> String {
+    let status = rows(t).pop().unwrap();
+    let status = status.trim_end();
+    status
+        .rfind("  ")
+        .map_or(status, |i| &status[i..])
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn the_status_line_leads_with_the_key_that_helps_now_in_both_languages() {
+    use crate::i18n::Lang;
+    let cases: [(Lang, [&str; 6]); 2] = [
+        (
+            Lang::En,
+            [
+                "Ctrl-S search · F1 help · Ctrl-C quit",
+                "Ctrl-R resend · Ctrl-S search · F1 help · Ctrl-C quit",
+                "Enter send · Alt-Enter newline · Ctrl-S search · F1 help",
+                "y copy · r reply · Esc close · Ctrl-S search · F1 help · Ctrl-C quit",
+                "Esc close",
+                "Enter open · Esc close",
+            ],
+        ),
+        (
+            Lang::Zh,
+            [
+                "Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出",
+                "Ctrl-R 重发 · Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出",
+                "Enter 发送 · Alt-Enter 换行 · Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出",
+                "y 复制 · r 回复 · Esc 关闭 · Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出",
+                "Esc 关闭",
+                "Enter 打开 · Esc 关闭",
+            ],
+        ),
+    ];
+    for (lang, [idle, failed, typing, picked, help, switcher]) in cases {
+        // Nobody yet: the general keys.
+        let mut app = new_app();
+        app.lang = lang;
+        assert_eq!(status_hints_of(&render(&app, 120, 24)), idle, "{lang}");
+        // A failed message of mine in view: resending it comes first.
+        let mut app = chat_with_alice();
+        app.lang = lang;
+        let id = send(&mut app, T0 + 2 * MINUTE, "lost");
+        app.update(
+            T0 + 2 * MINUTE,
+            Msg::SendFailed {
+                id,
+                error: "no route".into(),
+            },
+        );
+        app.notice = None;
+        assert_eq!(status_hints_of(&render(&app, 120, 24)), failed, "{lang}");
+        // Typing: how to send it and how to break a line.
+        app.input.set("half a thought");
+        assert_eq!(status_hints_of(&render(&app, 120, 24)), typing, "{lang}");
+        app.input.set("");
+        // A picked message: what can be done with it.
+        key_at(&mut app, T0 + 3 * MINUTE, KeyCode::Up, KeyModifiers::ALT);
+        assert!(app.picked.is_some());
+        assert_eq!(status_hints_of(&render(&app, 120, 24)), picked, "{lang}");
+        key_at(&mut app, T0 + 3 * MINUTE, KeyCode::Esc, KeyModifiers::NONE);
+        // Overlays: their own keys only.
+        key_at(&mut app, T0 + 3 * MINUTE, KeyCode::F(1), KeyModifiers::NONE);
+        assert_eq!(status_hints_of(&render(&app, 120, 24)), help, "{lang}");
+        key_at(&mut app, T0 + 3 * MINUTE, KeyCode::Esc, KeyModifiers::NONE);
+        key_at(
+            &mut app,
+            T0 + 3 * MINUTE,
+            KeyCode::Char('k'),
+            KeyModifiers::CONTROL,
+        );
+        assert!(app.switcher.is_some());
+        assert_eq!(status_hints_of(&render(&app, 120, 24)), switcher, "{lang}");
+    }
+}
+
+#[test]
+fn the_status_hints_follow_rebound_keys_and_always_show_the_first() {
+    use crate::app::keymap::{Keymap, Mode, ModeKeymaps};
+    let mut app = chat_with_alice();
+    app.lang = crate::i18n::Lang::Zh;
+    app.keymap = Keymap::with(&[
+        (Action::ResendFailed, vec!["alt-r".parse().unwrap()]),
+        (Action::Dismiss, vec!["ctrl-g".parse().unwrap()]),
+    ]);
+    app.modes = ModeKeymaps::with(&[(
+        Mode::Picked,
+        Action::Copy,
+        vec![crate::keys::KeySpec::parse("c", true).unwrap()],
+    )]);
+    let id = send(&mut app, T0 + 2 * MINUTE, "lost");
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::SendFailed {
+            id,
+            error: "no route to host, and a long story about why".into(),
+        },
+    );
+    // 60 columns: the notice gives way to the first hint.
+    let t = render(&app, 60, 12);
+    let status = rows(&t).pop().unwrap();
+    assert!(status.ends_with(" Alt-R 重发 "), "{status:?}");
+    assert!(status.contains('…'), "{status:?}");
+    key_at(&mut app, T0 + 3 * MINUTE, KeyCode::Up, KeyModifiers::ALT);
+    app.notice = None;
+    assert_eq!(
+        status_hints_of(&render(&app, 120, 24)),
+        "c 复制 · r 回复 · Ctrl-G 关闭 · Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出"
+    );
+    // Unbound: no hint for it at all.
+    app.modes = ModeKeymaps::with(&[(Mode::Picked, Action::Reply, vec![])]);
+    assert_eq!(
+        status_hints_of(&render(&app, 120, 24)),
+        "y 复制 · Ctrl-G 关闭 · Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出"
+    );
+}
+
+/// The Chinese screen is sound: every row is exactly the width (checked by [`rows`]), no
+/// wide character starts in the last column or runs over a box's right border, and each
+/// box's corners are where they should be.
+#[track_caller]
+fn assert_sound(t: &Terminal<TestBackend>) {
+    let buf = t.backend().buffer();
+    let (w, h) = (buf.area.width, buf.area.height);
+    let rows = rows(t);
+    assert_eq!(rows.len(), usize::from(h));
+    for y in 0..h {
+        for x in 0..w {
+            let sym = buf[(x, y)].symbol();
+            let cw = text::width(sym);
+            assert!(
+                x + cw as u16 <= w,
+                "row {y}: {sym:?} at column {x} is cut at the edge:\n{}",
+                rows.join("\n")
+            );
+            // A box's right border is never the second half of a wide character.
+            if cw == 2 {
+                let next = buf[(x + 1, y)].symbol();
+                assert!(
+                    !matches!(next, "│" | "┐" | "┘"),
+                    "row {y}: {sym:?} at column {x} covers a border:\n{}",
+                    rows.join("\n")
+                );
+            }
+        }
+    }
+}
+
+/// The box whose top-left corner starts `needle` ("┌ 对": `find` reads the cell a wide
+/// character covers as a space, so one character of the title) has its whole left and right
+/// borders on screen: nothing wide drawn beside it runs over them.
+#[track_caller]
+fn assert_box_intact(t: &Terminal<TestBackend>, needle: &str) {
+    let (x0, y0) = find(t, needle).unwrap_or_else(|| panic!("no {needle:?}"));
+    let buf = t.backend().buffer();
+    let x1 = (x0..buf.area.width)
+        .find(|x| buf[(*x, y0)].symbol() == "┐")
+        .expect("a top-right corner");
+    let screen = rows(t).join("\n");
+    let mut y = y0 + 1;
+    while buf[(x0, y)].symbol() != "└" {
+        for x in [x0, x1] {
+            assert_eq!(buf[(x, y)].symbol(), "│", "({x}, {y}):\n{screen}");
+        }
+        y += 1;
+        assert!(y < buf.area.height, "no bottom-left corner:\n{screen}");
+    }
+    assert_eq!(buf[(x1, y)].symbol(), "┘", "\n{screen}");
+}
+
+fn chinese(mut app: App) -> App {
+    app.lang = crate::i18n::Lang::Zh;
+    app
+}
+
+#[test]
+fn the_chinese_main_screen_fits_at_80x24_and_120x40() {
+    let mut app = chinese(showcase());
+    // (The notice is the model's words; the rows below are the view's.)
+    app.notice = None;
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    let r = rows(&t);
+    assert_eq!(
+        r[0],
+        format!(
+            "┌ 会话 {}┐┌ alice · 在线 · 10.0.0.1:47475 {}┐",
+            "─".repeat(16),
+            "─".repeat(23)
+        )
+    );
+    assert_eq!(
+        r[6],
+        "│  我：this one did no…││ a link                                               │"
+    );
+    assert_eq!(
+        r[8],
+        "│  暂无消息            ││ s                                                    │"
+    );
+    assert_eq!(
+        r[9],
+        "│                      ││                                    发送中…  10:01  me│"
+    );
+    assert_eq!(
+        r[11],
+        "│                      ││                                 ✗ 发送失败  10:02  me│"
+    );
+    assert_eq!(r[20], format!("┌ 发给 alice {}┐", "─".repeat(66)));
+    assert_eq!(
+        r[23],
+        format!(
+            " me · 127.0.0.1:47475 · 2 人在线{}Ctrl-R 重发 · Ctrl-S 搜索 · F1 帮助 ",
+            // 32 columns on the left, 36 of hints: quitting does not fit as well.
+            " ".repeat(80 - 32 - 36)
+        )
+    );
+    insta::assert_snapshot!("zh_chat_80x24", snapshot(&app, 80, 24));
+    let t = render(&app, 120, 40);
+    assert_sound(&t);
+    let r = rows(&t);
+    assert_eq!(
+        r[39],
+        format!(
+            " me · 127.0.0.1:47475 · 密钥 {} · 2 人在线{}Ctrl-R 重发 · Ctrl-S 搜索 · F1 帮助 · Ctrl-C 退出 ",
+            crate::app::short_fp(&app.me.id),
+            " ".repeat(120 - 49 - 50)
+        )
+    );
+    insta::assert_snapshot!("zh_chat_120x40", snapshot(&app, 120, 40));
+    // Nobody yet: the guide wraps on whole characters.
+    let t = render(&chinese(new_app()), 80, 24);
+    assert_sound(&t);
+    let r = rows(&t);
+    assert_eq!(
+        r[1],
+        "│正在寻找附近的用户…   ││还没有会话。                                          │"
+    );
+    insta::assert_snapshot!("zh_empty_80x24", snapshot(&chinese(new_app()), 80, 24));
+}
+
+#[test]
+fn the_chinese_overlays_fit_at_80x24_and_120x40() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = chinese(showcase());
+        resize(&mut app, w, h);
+        key_at(&mut app, T0 + 5 * MINUTE, KeyCode::F(1), KeyModifiers::NONE);
+        let t = render(&app, w, h);
+        assert_sound(&t);
+        let text = screen_text(&t);
+        assert!(text.contains("Esc 关闭"), "{text}");
+        assert!(rows(&t).pop().unwrap().ends_with(" Esc 关闭 "));
+        assert_box_intact(&t, "┌ 按");
+        insta::assert_snapshot!(format!("zh_help_{w}x{h}"), snapshot(&app, w, h));
+        key_at(&mut app, T0 + 5 * MINUTE, KeyCode::Esc, KeyModifiers::NONE);
+
+        key_at(
+            &mut app,
+            T0 + 5 * MINUTE,
+            KeyCode::Char('k'),
+            KeyModifiers::CONTROL,
+        );
+        let t = render(&app, w, h);
+        assert_sound(&t);
+        assert!(screen_text(&t).contains("转到：▏"));
+        assert_box_intact(&t, "┌ 转");
+        insta::assert_snapshot!(format!("zh_switcher_{w}x{h}"), snapshot(&app, w, h));
+        key_at(&mut app, T0 + 5 * MINUTE, KeyCode::Esc, KeyModifiers::NONE);
+
+        key_at(&mut app, T0 + 5 * MINUTE, KeyCode::F(2), KeyModifiers::NONE);
+        let t = render(&app, w, h);
+        assert_sound(&t);
+        let r = rows(&t);
+        // The labels line up by width: the values start in one column.
+        let value_col = |label: &str| {
+            let row = r.iter().find(|row| row.contains(label)).unwrap();
+            let at = row.find(label).unwrap();
+            text::width(&row[..at + label.len()])
+                + row[at + label.len()..]
+                    .chars()
+                    .take_while(|c| *c == ' ')
+                    .count()
+        };
+        assert_eq!(value_col("显示为"), value_col("指纹"));
+        assert_eq!(value_col("显示为"), value_col("最后在线"));
+        assert!(screen_text(&t).contains("对方信息 · Esc 关闭"));
+        assert_box_intact(&t, "┌ 对");
+        insta::assert_snapshot!(format!("zh_peer_info_{w}x{h}"), snapshot(&app, w, h));
+    }
+}
+
+#[test]
+fn the_chinese_verify_strangers_and_search_overlays_fit_at_80x24() {
+    let mut app = chinese(showcase());
+    app.notice = None;
+    // /verify: the code whole, the keys as bound.
+    trust(&mut app, 1, crate::proto::Trust::Unverified, None);
+    command(&mut app, T0 + 5 * MINUTE, "/verify");
+    assert!(app.verify.is_some());
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    assert_box_intact(&t, "┌ 验");
+    let text = screen_text(&t);
+    let code = crate::proto::verification_code(&app.me.id, &node(1));
+    assert!(text.contains(&code), "{text}");
+    assert!(
+        text.contains(" y：两边一致，标为已验证 · Esc：暂不"),
+        "{text}"
+    );
+    assert!(rows(&t)[23].ends_with(" y 确认 · Esc 关闭 "), "{text}");
+    key_at(&mut app, T0, KeyCode::Esc, KeyModifiers::NONE);
+
+    // Search results, with a hit in Chinese cut on a whole character.
+    app.search = Some(SearchView {
+        query: "天气".into(),
+        hits: Some(vec![Hit {
+            conversation: peer(1),
+            seq: 2,
+            id: MsgId(2),
+            author: Author::Peer(node(1)),
+            time_ms: T0,
+            text: "早上好！今天天气很好，我们去吃饭吧？".repeat(4),
+            // "天气", bytes 18 to 24.
+            matches: std::iter::once(18..24).collect(),
+        }]),
+        selected: 0,
+    });
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("“天气”：找到 1 条 · ↑↓ 选择 · Enter 打开 · Esc 关闭"),
+        "{text}"
+    );
+    assert!(rows(&t)[23].ends_with(" Enter 打开 · Esc 关闭 "), "{text}");
+    app.search = None;
+
+    // Twenty strangers fold into one row, and /strangers lists them.
+    for i in 0..20u8 {
+        let addr = format!("192.168.7.{i}:5000").parse().unwrap();
+        incoming(
+            &mut app,
+            T0 + 6 * MINUTE + i64::from(i),
+            ConversationId::Raw(addr),
+            100 + u64::from(i),
+            "你好",
+        );
+    }
+    app.select(peer(1));
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    let text = screen_text(&t);
+    assert!(text.contains("≈ 陌生人（21）"), "{text}");
+    assert!(text.contains("  从未回复"), "{text}");
+    command(&mut app, T0 + 7 * MINUTE, "/strangers");
+    let t = render(&app, 80, 24);
+    assert_sound(&t);
+    assert_box_intact(&t, "┌ 陌");
+    assert!(screen_text(&t).contains("陌生人（21）· Enter 打开 · ▏"));
+}
