@@ -335,7 +335,8 @@ pub fn diagnose(f: &Findings) -> Vec<Cause> {
         Some(via) => !via.is_loopback(),
         None => !p.to.is_loopback() && !Ipv4Addr::new(127, 255, 255, 255).eq(&p.to),
     };
-    let lost: Vec<Probe> = t.probes.iter().filter(|p| !p.back).cloned().collect();
+    let came_back = |p: &Probe| p.back && p.error.is_none();
+    let lost: Vec<Probe> = t.probes.iter().filter(|p| !came_back(p)).cloned().collect();
     let multicast_lost: Vec<&Probe> = lost
         .iter()
         .filter(|p| p.multicast())
@@ -367,7 +368,7 @@ pub fn diagnose(f: &Findings) -> Vec<Cause> {
         causes.push(Cause::VpnRoute { dev: dev.clone() });
     }
     // Beacons went out on a real network and came back, yet nobody else answered.
-    let network_probes_back = t.probes.iter().filter(on_network).any(|p| p.back);
+    let network_probes_back = t.probes.iter().filter(on_network).any(came_back);
     let others = t.heard.iter().any(|h| !h.this_host);
     if t.error.is_none() && has_network && network_probes_back && !others {
         let wireless = f
