@@ -46,6 +46,18 @@ enum Command {
     Fingerprint,
     /// Run without a screen: JSON lines on stdin and stdout (see the README).
     Pipe,
+    /// Why can't I see anyone? Checks interfaces, ports, beacons, firewall and past peers,
+    /// and says what to fix.
+    #[command(
+        after_help = "Example:\n  lanchat doctor                 check, listening 1 s for beacons\n  \
+                            lanchat doctor --listen 35     listen through a whole beacon round\n  \
+                            lanchat --port 5000 doctor     check with the settings you start with"
+    )]
+    Doctor {
+        /// Seconds to listen for beacons (others send one every 30 s).
+        #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+        listen: f64,
+    },
     /// Write the message history (one conversation, or all) to stdout or a file.
     Export {
         /// A peer's name or id, or ip:port for a plain-text peer (default: everything).
@@ -167,6 +179,19 @@ fn main() -> anyhow::Result<()> {
         eprintln!("{n} messages exported");
         return Ok(());
     }
+    if let Some(Command::Doctor { listen }) = cli.command {
+        let listen = std::time::Duration::try_from_secs_f64(listen).context("--listen")?;
+        let causes = lanchat::runtime::doctor::run_with(
+            &settings,
+            settings.language,
+            listen,
+            &mut std::io::stdout().lock(),
+        )?;
+        let problem = causes
+            .iter()
+            .any(|c| c.severity() == lanchat::runtime::doctor::Severity::Problem);
+        std::process::exit(i32::from(problem));
+    }
     if let Some(Command::Fingerprint) = cli.command {
         let identity = config::load_or_create_identity(&settings.config_dir)?;
         println!("{}", lanchat::proto::fingerprint(&identity.public()));
@@ -191,7 +216,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             None => lanchat::runtime::tui::run_terminal(settings, id).await,
             Some(Command::Pipe) => lanchat::runtime::pipe::run_stdio(settings, id).await,
-            Some(Command::Export { .. } | Command::Fingerprint) => Ok(()), // handled above
+            Some(Command::Export { .. } | Command::Fingerprint | Command::Doctor { .. }) => Ok(()), // handled above
         }
     })
 }

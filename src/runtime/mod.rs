@@ -5,6 +5,7 @@
 //! their model, carries out effects and draws or prints. The store's replies reach both
 //! through [`Node::settle`], which does the node's part and says what is left to show.
 
+pub mod doctor;
 pub mod export;
 pub mod net;
 pub mod pipe;

@@ -88,9 +88,42 @@ pub struct NetConfig {
 
 /// Where discovery beacons go: a destination, and for multicast the interface to send on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    dst: SocketAddrV4,
-    multicast_if: Option<Ipv4Addr>,
+pub(super) struct Target {
+    pub(super) dst: SocketAddrV4,
+    pub(super) multicast_if: Option<Ipv4Addr>,
+}
+
+/// Where beacons go for these interfaces: the group on each, and each one's broadcast
+/// address.
+pub(super) fn beacon_targets(ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)], port: u16) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for (ip, broadcast) in ifaces {
+        targets.push(Target {
+            dst: SocketAddrV4::new(proto::DISCOVERY_GROUP, port),
+            multicast_if: Some(*ip),
+        });
+        if let Some(b) = broadcast {
+            targets.push(Target {
+                dst: SocketAddrV4::new(*b, port),
+                multicast_if: None,
+            });
+        }
+    }
+    targets
+}
+
+/// Sends one beacon to one target from a discovery socket, without waiting.
+pub(super) fn send_to_target(
+    socket: SockRef<'_>,
+    target: &Target,
+    payload: &[u8],
+) -> io::Result<()> {
+    if let Some(ip) = target.multicast_if {
+        socket.set_multicast_if_v4(&ip)?;
+    }
+    socket
+        .send_to(payload, &SocketAddr::V4(target.dst).into())
+        .map(|_| ())
 }
 
 pub struct Net {
@@ -110,7 +143,7 @@ pub struct Net {
 ///   this host);
 /// - bound to one IPv4 address: the interface with that address, and no other;
 /// - bound to the unspecified address: every up interface, loopback included.
-fn interfaces(bind: IpAddr) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
+pub(super) fn interfaces(bind: IpAddr) -> Vec<(Ipv4Addr, Option<Ipv4Addr>)> {
     let lo = (Ipv4Addr::LOCALHOST, Some(Ipv4Addr::new(127, 255, 255, 255)));
     if bind.is_loopback() {
         return vec![lo];
@@ -171,6 +204,20 @@ fn discovery_sockets(
     port: u16,
     ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)],
 ) -> io::Result<(UdpSocket, Vec<UdpSocket>)> {
+    let (main, others) = discovery_sockets_std(bind, port, ifaces)?;
+    let others = others
+        .into_iter()
+        .map(|s| UdpSocket::from_std(s.into()))
+        .collect::<io::Result<Vec<_>>>()?;
+    Ok((UdpSocket::from_std(main.into())?, others))
+}
+
+/// [`discovery_sockets`] as plain sockets (non-blocking), for use outside tokio.
+pub(super) fn discovery_sockets_std(
+    bind: IpAddr,
+    port: u16,
+    ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)],
+) -> io::Result<(Socket, Vec<Socket>)> {
     let everywhere = bind.is_unspecified();
     if !everywhere && ifaces.is_empty() {
         return Err(io::Error::new(
@@ -196,10 +243,10 @@ fn discovery_sockets(
     let mut others = Vec::new();
     if !everywhere {
         for broadcast in ifaces.iter().filter_map(|(_, b)| *b) {
-            others.push(UdpSocket::from_std(shared_socket(broadcast, port)?.into())?);
+            others.push(shared_socket(broadcast, port)?);
         }
     }
-    Ok((UdpSocket::from_std(main.into())?, others))
+    Ok((main, others))
 }
 
 impl Net {
@@ -243,18 +290,7 @@ impl Net {
                     for listener in listeners {
                         tokio::spawn(receive(Arc::new(listener), tx.clone()));
                     }
-                    for (ip, broadcast) in &ifaces {
-                        targets.push(Target {
-                            dst: SocketAddrV4::new(proto::DISCOVERY_GROUP, cfg.discovery_port),
-                            multicast_if: Some(*ip),
-                        });
-                        if let Some(b) = broadcast {
-                            targets.push(Target {
-                                dst: SocketAddrV4::new(*b, cfg.discovery_port),
-                                multicast_if: None,
-                            });
-                        }
-                    }
+                    targets = beacon_targets(&ifaces, cfg.discovery_port);
                     tokio::spawn(receive(socket.clone(), tx));
                     Some(socket)
                 }
@@ -298,12 +334,7 @@ impl Net {
                 let mut first_err = None;
                 let mut any_ok = false;
                 for target in &self.targets {
-                    let r = match target.multicast_if {
-                        Some(ip) => SockRef::from(socket.as_ref())
-                            .set_multicast_if_v4(&ip)
-                            .and_then(|_| send_now(socket, &t.payload, target.dst.into())),
-                        None => send_now(socket, &t.payload, target.dst.into()),
-                    };
+                    let r = send_to_target(SockRef::from(socket.as_ref()), target, &t.payload);
                     match r {
                         Ok(_) => any_ok = true,
                         Err(e) => {
