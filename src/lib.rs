@@ -9,6 +9,7 @@
 //! sit beside them and import neither (`tests/boundaries.rs` holds this).
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod i18n;
 pub mod keys;
