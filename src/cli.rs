@@ -146,7 +146,9 @@ pub fn command(lang: Lang) -> clap::Command {
         .mut_subcommand("export", |s| {
             s.about(tr!(lang, "cli-export"))
                 .after_help(examples(lang, examples_of(lang, Some("export"))))
-                .mut_arg("conversation", |a| a.help(tr!(lang, "cli-export-conversation")))
+                .mut_arg("conversation", |a| {
+                    a.help(tr!(lang, "cli-export-conversation"))
+                })
                 .mut_arg("format", |a| a.help(tr!(lang, "cli-export-format")))
                 .mut_arg("output", |a| a.help(tr!(lang, "cli-export-output")))
         })
@@ -303,7 +305,10 @@ pub fn man_page(lang: Lang) -> std::io::Result<Vec<u8>> {
     };
     let mut roff = Roff::new();
     let global: Vec<&str> = cmd.get_arguments().map(|a| a.get_id().as_str()).collect();
-    roff.control("SH", [tr!(lang, "cli-commands-heading").to_uppercase().as_str()]);
+    roff.control(
+        "SH",
+        [tr!(lang, "cli-commands-heading").to_uppercase().as_str()],
+    );
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         roff.control("SS", [format!("lanchat {}", sub.get_name()).as_str()]);
         if let Some(about) = sub.get_about() {
@@ -337,7 +342,10 @@ pub fn man_page(lang: Lang) -> std::io::Result<Vec<u8>> {
         examples(&mut roff, &examples_of(lang, Some(sub.get_name())));
     }
     let heading = tr!(lang, "cli-examples-heading");
-    roff.control("SH", [heading.trim_end_matches(':').to_uppercase().as_str()]);
+    roff.control(
+        "SH",
+        [heading.trim_end_matches(':').to_uppercase().as_str()],
+    );
     examples(&mut roff, &examples_of(lang, None));
     roff.to_writer(&mut out)?;
     man.render_version_section(&mut out)?;

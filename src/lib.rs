@@ -14,6 +14,7 @@ pub mod config;
 pub mod i18n;
 pub mod keys;
 pub mod layout;
+pub mod logfile;
 pub mod message;
 pub mod proto;
 pub mod rng;

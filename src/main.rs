@@ -6,11 +6,12 @@ use lanchat::config::{self, Overrides};
 use lanchat::i18n::Lang;
 use std::io::Write;
 
-/// Logs to `lanchat.log` in `dir` (mode 0600; made so if it was not). Returns what was done
-/// about the file's mode, to be logged once logging works.
+/// Logs to `lanchat.log` in `dir` (mode 0600; made so if it was not), rotated to
+/// `lanchat.log.1` at [`lanchat::logfile::MAX_LOG_BYTES`]. Returns what was done about the
+/// file's mode, to be logged once logging works.
 fn init_logging(dir: &std::path::Path) -> anyhow::Result<config::Tightened> {
     let path = dir.join(config::LOG_FILE);
-    let (file, tightened) = config::open_private_file(&path, true)
+    let (file, tightened) = lanchat::logfile::LogFile::open(&path, lanchat::logfile::MAX_LOG_BYTES)
         .with_context(|| format!("cannot open log file {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("LANCHAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -42,7 +42,15 @@ fn every_argument_and_command_has_help_in_both_languages() {
 #[test]
 fn the_help_is_translated_headings_and_examples_included() {
     let zh = command(Lang::Zh).render_help().to_string();
-    for word in ["用法:", "选项:", "命令:", "示例:", "显示帮助", "显示版本", "开始聊天"] {
+    for word in [
+        "用法:",
+        "选项:",
+        "命令:",
+        "示例:",
+        "显示帮助",
+        "显示版本",
+        "开始聊天",
+    ] {
         assert!(zh.contains(word), "{word} missing in:\n{zh}");
     }
     for english in ["Usage:", "Options:", "Commands:", "Print help"] {
@@ -85,17 +93,25 @@ fn flags_parse_as_before() {
     let cli = try_parse_from(
         Lang::Zh,
         [
-            "lanchat", "export", "--format", "jsonl", "-o", "out", "--name", "bob", "--peer",
-            "10.0.0.1:5", "--peer", "h:6",
+            "lanchat",
+            "export",
+            "--format",
+            "jsonl",
+            "-o",
+            "out",
+            "--name",
+            "bob",
+            "--peer",
+            "10.0.0.1:5",
+            "--peer",
+            "h:6",
         ],
     )
     .expect("parses");
     assert_eq!(cli.name.as_deref(), Some("bob"));
     assert_eq!(cli.peers, ["10.0.0.1:5", "h:6"]);
     match cli.command {
-        Some(Command::Export {
-            format, output, ..
-        }) => {
+        Some(Command::Export { format, output, .. }) => {
             assert_eq!(format, Format::JsonLines);
             assert_eq!(output, Some(PathBuf::from("out")));
         }
