@@ -72,12 +72,11 @@ impl LogFile {
 
 impl Write for LogFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.rotates && self.len > 0 && self.len + buf.len() as u64 > self.limit {
-            if self.rotate().is_err() {
-                // The file cannot be moved aside (the directory went read-only, say): drop
-                // what would take it past its bound rather than grow without end.
-                return Ok(buf.len());
-            }
+        let full = self.rotates && self.len > 0 && self.len + buf.len() as u64 > self.limit;
+        // A file that cannot be moved aside (the directory went read-only, say) gets nothing
+        // more: what would take it past its bound is dropped rather than grow it without end.
+        if full && self.rotate().is_err() {
+            return Ok(buf.len());
         }
         let n = self.file.write(buf)?;
         self.len += n as u64;

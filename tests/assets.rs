@@ -170,3 +170,47 @@ fn the_uncommenting_and_the_field_names_can_fail() {
     }
     assert_eq!(field_names::<Two>(), ["a", "b_c"]);
 }
+
+/// The real binary, with no home directory and the locale given (the commands that print
+/// help, completions and the manual need no config, data or home directory).
+fn lanchat(locale: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lanchat"))
+        .args(args)
+        .env_remove("HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", locale)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_binary_prints_the_completions_the_man_page_and_help_in_the_locale_language() {
+    for shell in Shell::ALL {
+        let name = format!("{shell:?}").to_lowercase();
+        let out = lanchat("C", &["completions", &name]);
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(out.stdout, cli::completions(shell, Lang::En), "{name}");
+    }
+    let man = lanchat("C", &["man"]);
+    assert!(man.status.success(), "{man:?}");
+    assert_eq!(man.stdout, cli::man_page(Lang::En).unwrap());
+    let zh_man = lanchat("C", &["man", "--lang", "zh-CN"]);
+    assert_eq!(zh_man.stdout, cli::man_page(Lang::Zh).unwrap());
+
+    let help = lanchat("zh_CN.UTF-8", &["export", "--help"]);
+    assert!(help.status.success(), "{help:?}");
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        text.contains("用法: lanchat export") && text.contains("示例:"),
+        "{text}"
+    );
+    let help = lanchat("en_US.UTF-8", &["--help"]);
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(
+        text.contains("Usage: lanchat") && text.contains("Examples:"),
+        "{text}"
+    );
+}
