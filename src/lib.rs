@@ -9,10 +9,12 @@
 //! sit beside them and import neither (`tests/boundaries.rs` holds this).
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod i18n;
 pub mod keys;
 pub mod layout;
+pub mod logfile;
 pub mod message;
 pub mod proto;
 pub mod rng;

@@ -1,91 +1,17 @@
 //! The `lanchat` command: parse flags, set up paths and logging, start the runtime.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use lanchat::cli::{Command, Format};
 use lanchat::config::{self, Overrides};
-use std::net::IpAddr;
-use std::path::PathBuf;
+use lanchat::i18n::Lang;
+use std::io::Write;
 
-/// Chat with people on your network, peer to peer, in the terminal.
-#[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    /// Your display name (default: $USER).
-    #[arg(long, global = true)]
-    name: Option<String>,
-    /// Unicast port to listen on (default: 47475 if free, else any).
-    #[arg(long, global = true)]
-    port: Option<u16>,
-    /// Address to listen on; 127.0.0.1 keeps lanchat (and its discovery) on this host.
-    #[arg(long, global = true, value_name = "IP")]
-    bind: Option<IpAddr>,
-    /// A peer to reach by address when discovery cannot see it (repeatable).
-    #[arg(long = "peer", value_name = "HOST:PORT", global = true)]
-    peers: Vec<String>,
-    /// Do not announce or look for peers on the local network.
-    #[arg(long, global = true)]
-    no_discovery: bool,
-    /// The port all local instances share for discovery beacons.
-    #[arg(long, global = true, value_name = "PORT")]
-    discovery_port: Option<u16>,
-    /// Directory for this instance's state (identity, config, logs); lets several
-    /// instances run on one host.
-    #[arg(long, global = true, env = "LANCHAT_DATA_DIR", value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// Config file to read (default: config.toml in the config directory).
-    #[arg(long, global = true, env = "LANCHAT_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Print this node's key fingerprint (creating the key on first use), to compare with
-    /// what peers see.
-    Fingerprint,
-    /// Run without a screen: JSON lines on stdin and stdout (see the README).
-    Pipe,
-    /// Why can't I see anyone? Checks interfaces, ports, beacons, firewall and past peers,
-    /// and says what to fix.
-    #[command(
-        after_help = "Example:\n  lanchat doctor                 check, listening 1 s for beacons\n  \
-                            lanchat doctor --listen 35     listen through a whole beacon round\n  \
-                            lanchat --port 5000 doctor     check with the settings you start with"
-    )]
-    Doctor {
-        /// Seconds to listen for beacons (others send one every 30 s).
-        #[arg(long, value_name = "SECS", default_value_t = 1.0)]
-        listen: f64,
-    },
-    /// Write the message history (one conversation, or all) to stdout or a file.
-    Export {
-        /// A peer's name or id, or ip:port for a plain-text peer (default: everything).
-        #[arg(long, value_name = "WHO")]
-        conversation: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
-        /// Write here instead of stdout.
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Format {
-    #[value(name = "md")]
-    Markdown,
-    #[value(name = "txt")]
-    Text,
-    #[value(name = "jsonl")]
-    JsonLines,
-}
-
-/// Logs to `lanchat.log` in `dir` (mode 0600; made so if it was not). Returns what was done
-/// about the file's mode, to be logged once logging works.
+/// Logs to `lanchat.log` in `dir` (mode 0600; made so if it was not), rotated to
+/// `lanchat.log.1` at [`lanchat::logfile::MAX_LOG_BYTES`]. Returns what was done about the
+/// file's mode, to be logged once logging works.
 fn init_logging(dir: &std::path::Path) -> anyhow::Result<config::Tightened> {
     let path = dir.join(config::LOG_FILE);
-    let (file, tightened) = config::open_private_file(&path, true)
+    let (file, tightened) = lanchat::logfile::LogFile::open(&path, lanchat::logfile::MAX_LOG_BYTES)
         .with_context(|| format!("cannot open log file {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("LANCHAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -126,7 +52,27 @@ fn tighten_dirs(settings: &config::Settings) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    // The command line speaks the locale's language: config.toml, which may say otherwise,
+    // is found through these very flags, so it is read after them.
+    let lang = Lang::from_locale(|k| std::env::var(k).ok());
+    let cli = lanchat::cli::parse(lang);
+    // These two need no config, data or home directory.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            std::io::stdout()
+                .write_all(&lanchat::cli::completions(*shell, lang))
+                .context("cannot write to stdout")?;
+            return Ok(());
+        }
+        Some(Command::Man { lang }) => {
+            let page = lanchat::cli::man_page(*lang).context("cannot render the man page")?;
+            std::io::stdout()
+                .write_all(&page)
+                .context("cannot write to stdout")?;
+            return Ok(());
+        }
+        _ => {}
+    }
     let settings = config::resolve(
         Overrides {
             name: cli.name,
@@ -216,7 +162,14 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             None => lanchat::runtime::tui::run_terminal(settings, id).await,
             Some(Command::Pipe) => lanchat::runtime::pipe::run_stdio(settings, id).await,
-            Some(Command::Export { .. } | Command::Fingerprint | Command::Doctor { .. }) => Ok(()), // handled above
+            // Handled above.
+            Some(
+                Command::Export { .. }
+                | Command::Fingerprint
+                | Command::Doctor { .. }
+                | Command::Completions { .. }
+                | Command::Man { .. },
+            ) => Ok(()),
         }
     })
 }
