@@ -54,6 +54,44 @@ pub enum ConfigError {
         .pid.as_ref().map(|p| format!(" (pid {p})")).unwrap_or_default()
     )]
     Locked { dir: PathBuf, pid: Option<String> },
+    /// The identity key file can be read by others.
+    #[error("{} is readable by others (mode {mode:o}); run chmod 600 on it", .path.display())]
+    ReadableKey { path: PathBuf, mode: u32 },
+    #[error(
+        "{}: not a lanchat identity key (expected 64 hex digits); move it aside to create a \
+         new one",
+        .path.display()
+    )]
+    NotAKey { path: PathBuf },
+    #[error("no randomness for a new identity: {0}")]
+    NoRandom(String),
+    /// A line of `known_peers` that does not parse.
+    #[error("{}: line {line}: {}", .path.display(), .fault.text(Lang::En))]
+    KnownPeersLine {
+        path: PathBuf,
+        line: usize,
+        fault: PeersFault,
+    },
+}
+
+/// What is wrong with a line of `known_peers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeersFault {
+    Key,
+    Level,
+    Ip,
+    Name,
+}
+
+impl PeersFault {
+    fn text(self, lang: Lang) -> String {
+        match self {
+            PeersFault::Key => tr!(lang, "config-peers-key"),
+            PeersFault::Level => tr!(lang, "config-peers-level"),
+            PeersFault::Ip => tr!(lang, "config-peers-ip"),
+            PeersFault::Name => tr!(lang, "config-peers-name"),
+        }
+    }
 }
 
 impl ConfigError {
@@ -73,6 +111,23 @@ impl ConfigError {
                 detail = source.to_string()
             ),
             (_, ConfigError::NoHome) => tr!(lang, "config-no-home"),
+            (_, ConfigError::ReadableKey { path, mode }) => tr!(
+                lang,
+                "config-readable-key",
+                path = path.display().to_string(),
+                mode = format!("{mode:o}")
+            ),
+            (_, ConfigError::NotAKey { path }) => {
+                tr!(lang, "config-not-a-key", path = path.display().to_string())
+            }
+            (_, ConfigError::NoRandom(e)) => tr!(lang, "config-no-random", detail = e.clone()),
+            (_, ConfigError::KnownPeersLine { path, line, fault }) => tr!(
+                lang,
+                "config-line-in",
+                path = path.display().to_string(),
+                line = *line,
+                message = fault.text(lang)
+            ),
             (_, ConfigError::Locked { dir, pid }) => match pid {
                 Some(pid) => tr!(
                     lang,
@@ -234,14 +289,14 @@ impl<'de> de::Visitor<'de> for EntrySeed<'_> {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Entry, E> {
         let action = self.action()?;
-        let key = v.parse::<KeySpec>().map_err(E::custom)?;
+        let key = KeySpec::parse_in(v, false, parse_lang()).map_err(E::custom)?;
         Ok(Entry::Base(action, KeyList(vec![key])))
     }
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Entry, A::Error> {
         let action = self.action()?;
         let mut keys = Vec::new();
         while let Some(s) = seq.next_element::<String>()? {
-            keys.push(s.parse::<KeySpec>().map_err(de::Error::custom)?);
+            keys.push(KeySpec::parse_in(&s, false, parse_lang()).map_err(de::Error::custom)?);
         }
         Ok(Entry::Base(action, KeyList(keys)))
     }
@@ -311,7 +366,7 @@ impl<'de> de::DeserializeSeed<'de> for ModeKeysSeed<'_> {
             };
         let keys = list
             .iter()
-            .map(|s| KeySpec::parse(s, plain).map_err(de::Error::custom))
+            .map(|s| KeySpec::parse_in(s, plain, parse_lang()).map_err(de::Error::custom))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((action, keys))
     }
@@ -545,25 +600,18 @@ pub fn load_or_create_identity(dir: &Path) -> Result<Identity, ConfigError> {
                 .permissions()
                 .mode();
             if mode & 0o077 != 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "{} is readable by others (mode {:o}); run chmod 600 on it",
-                    path.display(),
-                    mode & 0o777
-                )));
+                return Err(ConfigError::ReadableKey {
+                    path,
+                    mode: mode & 0o777,
+                });
             }
-            let secret = NodeId::from_hex(&text).ok_or_else(|| ConfigError::Parse {
-                path: path.clone(),
-                message: "not a lanchat identity key (expected 64 hex digits); move it aside \
-                          to create a new one"
-                    .into(),
-            })?;
+            let secret = NodeId::from_hex(&text)
+                .ok_or_else(|| ConfigError::NotAKey { path: path.clone() })?;
             Ok(Identity::from_secret(secret.0))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(|e| {
-                ConfigError::Invalid(format!("no randomness for a new identity: {e}"))
-            })?;
+            getrandom::fill(&mut secret).map_err(|e| ConfigError::NoRandom(e.to_string()))?;
             write_private(&path, &format!("{}\n", NodeId(secret).to_hex()))?;
             Ok(Identity::from_secret(secret))
         }
@@ -723,15 +771,16 @@ fn parse_known_peers(path: &Path, text: &str) -> Result<KnownPeersLog, ConfigErr
             continue;
         }
         lines += 1;
-        let bad = |what: &str| ConfigError::Parse {
+        let bad = |fault: PeersFault| ConfigError::KnownPeersLine {
             path: path.to_owned(),
-            message: format!("line {}: {what}", n + 1),
+            line: n + 1,
+            fault,
         };
         let mut parts = line.splitn(4, ' ');
         let id = parts
             .next()
             .and_then(NodeId::from_hex)
-            .ok_or_else(|| bad("expected a key of 64 hex digits"))?;
+            .ok_or_else(|| bad(PeersFault::Key))?;
         let level = match parts.next() {
             Some(FORGOTTEN) if parts.next().is_none() => {
                 last.insert(id, (n, None));
@@ -739,20 +788,17 @@ fn parse_known_peers(path: &Path, text: &str) -> Result<KnownPeersLog, ConfigErr
             }
             level => level
                 .and_then(TrustLevel::parse)
-                .ok_or_else(|| bad("expected unverified, verified, blocked or forgotten"))?,
+                .ok_or_else(|| bad(PeersFault::Level))?,
         };
         let ip = match parts.next() {
             Some("-") => None,
-            Some(ip) => Some(
-                ip.parse::<IpAddr>()
-                    .map_err(|_| bad("expected an IP address or -"))?,
-            ),
-            None => return Err(bad("expected an IP address or -")),
+            Some(ip) => Some(ip.parse::<IpAddr>().map_err(|_| bad(PeersFault::Ip))?),
+            None => return Err(bad(PeersFault::Ip)),
         };
         let name: String = parts
             .next()
             .and_then(|n| serde_json::from_str(n).ok())
-            .ok_or_else(|| bad("expected a quoted name"))?;
+            .ok_or_else(|| bad(PeersFault::Name))?;
         last.insert(
             id,
             (

@@ -3,6 +3,8 @@
 //! default tables. `config` reads `[keys]` into these; `app::keymap` builds the keymaps in
 //! effect from them and dispatches on them.
 
+use crate::i18n::Lang;
+use crate::tr;
 use crossterm::event::{KeyCode, KeyModifiers};
 use std::fmt;
 
@@ -296,13 +298,17 @@ impl std::str::FromStr for KeySpec {
 
 impl KeySpec {
     /// Parses a key; a plain character (`y`, `?`) only where `plain` allows it (a mode
-    /// that takes no text).
+    /// that takes no text). A mistake is said in English (see [`KeySpec::parse_in`]).
     pub fn parse(s: &str, plain: bool) -> Result<KeySpec, String> {
-        let bad =
-            |why: &str| format!("bad key {s:?}: {why} (e.g. \"ctrl-n\", \"alt-enter\", \"f1\")");
+        KeySpec::parse_in(s, plain, Lang::En)
+    }
+
+    /// [`KeySpec::parse`], saying what is wrong in `lang`.
+    pub fn parse_in(s: &str, plain: bool, lang: Lang) -> Result<KeySpec, String> {
+        let bad = |why: String| tr!(lang, "keys-bad-key", key = format!("{s:?}"), why = why);
         let lower = s.trim().to_ascii_lowercase();
         if lower.is_empty() {
-            return Err(bad("empty"));
+            return Err(bad(tr!(lang, "keys-bad-empty")));
         }
         // The key is after the last '-', unless the key is '-' itself ("ctrl--").
         let (mods_part, key) = if lower == "-" {
@@ -318,21 +324,29 @@ impl KeySpec {
                 "ctrl" | "control" | "c" => KeyModifiers::CONTROL,
                 "alt" | "meta" | "m" | "a" => KeyModifiers::ALT,
                 "shift" | "s" => KeyModifiers::SHIFT,
-                other => return Err(bad(&format!("unknown modifier {other:?}"))),
+                other => {
+                    return Err(bad(tr!(
+                        lang,
+                        "keys-bad-modifier",
+                        modifier = format!("{other:?}")
+                    )));
+                }
             };
         }
         let code = if let Some((_, code)) = NAMED.iter().find(|(n, _)| *n == key) {
             *code
         } else if let Some(n) = key.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
             if !(1..=12).contains(&n) {
-                return Err(bad("function keys are f1 to f12"));
+                return Err(bad(tr!(lang, "keys-bad-function")));
             }
             KeyCode::F(n)
         } else {
             let mut chars = key.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) if !c.is_control() => KeyCode::Char(c),
-                _ => return Err(bad(&format!("unknown key {key:?}"))),
+                _ => {
+                    return Err(bad(tr!(lang, "keys-bad-unknown", key = format!("{key:?}"))));
+                }
             }
         };
         // Shift-Tab is BackTab to crossterm.
@@ -342,7 +356,7 @@ impl KeySpec {
             (code, mods)
         };
         if matches!(code, KeyCode::Char(_)) && mods.is_empty() && !plain {
-            return Err(bad("a plain character is for typing; add ctrl- or alt-"));
+            return Err(bad(tr!(lang, "keys-bad-plain")));
         }
         Ok(KeySpec { code, mods })
     }

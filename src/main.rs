@@ -2,17 +2,19 @@
 
 use anyhow::Context;
 use lanchat::cli::{Command, Format};
-use lanchat::config::{self, Overrides};
+use lanchat::config::{self, ConfigError, Overrides};
 use lanchat::i18n::Lang;
+use lanchat::tr;
 use std::io::Write;
+use std::process::ExitCode;
 
 /// Logs to `lanchat.log` in `dir` (mode 0600; made so if it was not), rotated to
 /// `lanchat.log.1` at [`lanchat::logfile::MAX_LOG_BYTES`]. Returns what was done about the
 /// file's mode, to be logged once logging works.
-fn init_logging(dir: &std::path::Path) -> anyhow::Result<config::Tightened> {
+fn init_logging(dir: &std::path::Path, lang: Lang) -> anyhow::Result<config::Tightened> {
     let path = dir.join(config::LOG_FILE);
     let (file, tightened) = lanchat::logfile::LogFile::open(&path, lanchat::logfile::MAX_LOG_BYTES)
-        .with_context(|| format!("cannot open log file {}", path.display()))?;
+        .with_context(|| tr!(lang, "cli-log-open", path = path.display().to_string()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("LANCHAT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -40,7 +42,7 @@ fn log_tightened(path: &std::path::Path, tightened: config::Tightened, private: 
 
 /// Makes the data and config directories private (0700) if they are ours and were not,
 /// logging what it did.
-fn tighten_dirs(settings: &config::Settings) -> anyhow::Result<()> {
+fn tighten_dirs(settings: &config::Settings) -> Result<(), ConfigError> {
     let mut dirs = vec![&settings.data_dir];
     if settings.config_dir != settings.data_dir {
         dirs.push(&settings.config_dir);
@@ -51,25 +53,40 @@ fn tighten_dirs(settings: &config::Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+/// A config error in the user's language, as an error to end with.
+fn said(lang: Lang) -> impl Fn(ConfigError) -> anyhow::Error {
+    move |e| anyhow::anyhow!(e.text(lang))
+}
+
+fn main() -> ExitCode {
     // The command line speaks the locale's language: config.toml, which may say otherwise,
     // is found through these very flags, so it is read after them.
     let lang = Lang::from_locale(|k| std::env::var(k).ok());
+    match run(lang) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", tr!(lang, "cli-error", detail = format!("{e:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(lang: Lang) -> anyhow::Result<ExitCode> {
     let cli = lanchat::cli::parse(lang);
     // These two need no config, data or home directory.
     match &cli.command {
         Some(Command::Completions { shell }) => {
             std::io::stdout()
                 .write_all(&lanchat::cli::completions(*shell, lang))
-                .context("cannot write to stdout")?;
-            return Ok(());
+                .with_context(|| tr!(lang, "cli-stdout"))?;
+            return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Man { lang }) => {
-            let page = lanchat::cli::man_page(*lang).context("cannot render the man page")?;
+            let page = lanchat::cli::man_page(*lang).context("man page")?;
             std::io::stdout()
                 .write_all(&page)
-                .context("cannot write to stdout")?;
-            return Ok(());
+                .with_context(|| tr!(*lang, "cli-stdout"))?;
+            return Ok(ExitCode::SUCCESS);
         }
         _ => {}
     }
@@ -85,7 +102,10 @@ fn main() -> anyhow::Result<()> {
             config: cli.config,
         },
         |k| std::env::var(k).ok(),
-    )?;
+    )
+    .map_err(said(lang))?;
+    // From here on, the language config.toml chose, if it did.
+    let lang = settings.language;
     if let Some(Command::Export {
         conversation,
         format,
@@ -103,16 +123,27 @@ fn main() -> anyhow::Result<()> {
             // that others could read is made so before anything is written to it.
             Some(path) => {
                 let (file, tightened) = config::open_private_file(path, false)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
+                    .map_err(said(lang))
+                    .with_context(|| tr!(lang, "cli-create", path = path.display().to_string()))?;
+                let path = path.display().to_string();
                 match tightened {
                     config::Tightened::From(mode) => eprintln!(
-                        "{} was readable by others (mode {mode:o}); made it 600",
-                        path.display()
+                        "{}",
+                        tr!(
+                            lang,
+                            "cli-tightened",
+                            path = path,
+                            mode = format!("{mode:o}")
+                        )
                     ),
                     config::Tightened::NotOurs(mode) => eprintln!(
-                        "warning: {} belongs to another user and others can read it (mode \
-                         {mode:o})",
-                        path.display()
+                        "{}",
+                        tr!(
+                            lang,
+                            "cli-not-ours",
+                            path = path,
+                            mode = format!("{mode:o}")
+                        )
                     ),
                     config::Tightened::No => {}
                 }
@@ -122,11 +153,12 @@ fn main() -> anyhow::Result<()> {
         };
         let n =
             lanchat::runtime::export::run(&settings, conversation.as_deref(), format, &mut out)?;
-        eprintln!("{n} messages exported");
-        return Ok(());
+        eprintln!("{}", tr!(lang, "cli-exported", n = n));
+        return Ok(ExitCode::SUCCESS);
     }
     if let Some(Command::Doctor { listen }) = cli.command {
-        let listen = std::time::Duration::try_from_secs_f64(listen).context("--listen")?;
+        let listen = std::time::Duration::try_from_secs_f64(listen)
+            .with_context(|| tr!(lang, "cli-bad-listen"))?;
         let causes = lanchat::runtime::doctor::run_with(
             &settings,
             settings.language,
@@ -136,28 +168,32 @@ fn main() -> anyhow::Result<()> {
         let problem = causes
             .iter()
             .any(|c| c.severity() == lanchat::runtime::doctor::Severity::Problem);
-        std::process::exit(i32::from(problem));
+        return Ok(if problem {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     if let Some(Command::Fingerprint) = cli.command {
-        let identity = config::load_or_create_identity(&settings.config_dir)?;
+        let identity = config::load_or_create_identity(&settings.config_dir).map_err(said(lang))?;
         println!("{}", lanchat::proto::fingerprint(&identity.public()));
         println!("key {}", identity.public().to_hex());
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
-    let _lock = config::lock_data_dir(&settings.data_dir)?;
-    let log_tightened_from = init_logging(&settings.data_dir)?;
+    let _lock = config::lock_data_dir(&settings.data_dir).map_err(said(lang))?;
+    let log_tightened_from = init_logging(&settings.data_dir, lang)?;
     log_tightened(
         &settings.data_dir.join(config::LOG_FILE),
         log_tightened_from,
         0o600,
     );
-    tighten_dirs(&settings)?;
-    let id = config::load_or_create_identity(&settings.config_dir)?;
+    tighten_dirs(&settings).map_err(said(lang))?;
+    let id = config::load_or_create_identity(&settings.config_dir).map_err(said(lang))?;
     tracing::info!(name = %settings.name, id = %id.public().short(), "starting");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .with_context(|| tr!(lang, "cli-async"))?;
     runtime.block_on(async move {
         match cli.command {
             None => lanchat::runtime::tui::run_terminal(settings, id).await,
@@ -171,5 +207,6 @@ fn main() -> anyhow::Result<()> {
                 | Command::Man { .. },
             ) => Ok(()),
         }
-    })
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

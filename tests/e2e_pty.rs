@@ -294,6 +294,27 @@ fn two_instances_discover_chat_and_say_goodbye() {
     eprintln!("two-instance scenario took {:?}", started.elapsed());
 }
 
+/// Under a Chinese locale the screen speaks Chinese: the status line, the list's title, the
+/// input's; and F1's help. The same binary under `C.UTF-8` (every other test here) speaks
+/// English.
+#[test]
+fn a_chinese_locale_gives_a_chinese_screen() {
+    let extra = ["--no-discovery".to_string()];
+    let mut lin = Instance::spawn_in("zh_CN.UTF-8", "lin", 80, 24, &extra);
+    lin.wait_for_status("0 人在线", DEADLINE);
+    lin.wait_for_status("F1 帮助", DEADLINE);
+    lin.wait_for("会话");
+    // F1: the help in Chinese, key names as they are.
+    lin.type_bytes(b"\x1bOP");
+    lin.wait_for("按键与命令");
+    lin.wait_for("在消息里换行");
+    lin.wait_for_status("Esc 关闭", DEADLINE);
+    lin.type_bytes(&[0x03]);
+    let status = lin.wait_exit(DEADLINE);
+    assert!(status.success(), "lin exited with {status:?}");
+    assert_terminal_restored("lin", &lin.raw_output_after_exit());
+}
+
 #[test]
 fn too_small_terminal_shows_a_notice_and_still_quits() {
     let started = Instant::now();

@@ -71,3 +71,18 @@ cli-man-examples =
     lanchat man | man -l -                                   # read it now
     lanchat man > ~/.local/share/man/man1/lanchat.1          # then: man lanchat
     lanchat man --lang zh-CN > ~/.local/share/man/zh_CN/man1/lanchat.1
+
+## What the command itself says on the terminal (outside the chat screen).
+
+cli-error = Error: { $detail }
+cli-log-open = cannot open log file { $path }
+cli-stdout = cannot write to stdout
+cli-create = cannot create { $path }
+cli-tightened = { $path } was readable by others (mode { $mode }); made it 600
+cli-not-ours = warning: { $path } belongs to another user and others can read it (mode { $mode })
+cli-exported = { $n ->
+    [one] 1 message exported
+   *[other] { $n } messages exported
+}
+cli-bad-listen = --listen takes a number of seconds, such as 1 or 35
+cli-async = cannot start the async runtime

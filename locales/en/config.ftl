@@ -16,3 +16,12 @@ config-io = { $path }: { $detail }
 config-no-home = no data directory: set --data-dir or LANCHAT_DATA_DIR
 config-locked = another lanchat is already running with data dir { $dir }; give this one its own --data-dir
 config-locked-pid = another lanchat is already running with data dir { $dir } (pid { $pid }); give this one its own --data-dir
+
+config-readable-key = { $path } is readable by others (mode { $mode }); run chmod 600 on it
+config-not-a-key = { $path }: not a lanchat identity key (expected 64 hex digits); move it aside to create a new one
+config-no-random = no randomness for a new identity: { $detail }
+config-line-in = { $path }: line { $line }: { $message }
+config-peers-key = expected a key of 64 hex digits
+config-peers-level = expected unverified, verified, blocked or forgotten
+config-peers-ip = expected an IP address or -
+config-peers-name = expected a quoted name

@@ -57,3 +57,12 @@ keys-chat-list-move = open the previous / next chat
 keys-chat-list-close = close the list
 keys-mode-help = This help
 keys-help-top = back to the top
+
+## Mistakes in a key written in config.toml's [keys].
+
+keys-bad-key = bad key { $key }: { $why } (e.g. "ctrl-n", "alt-enter", "f1")
+keys-bad-empty = empty
+keys-bad-modifier = unknown modifier { $modifier }
+keys-bad-function = function keys are f1 to f12
+keys-bad-unknown = unknown key { $key }
+keys-bad-plain = a plain character is for typing; add ctrl- or alt-

@@ -68,6 +68,7 @@ ui-status-online = { $n } online
 ui-hint-help = { $key } help
 ui-hint-search = { $key } search
 ui-hint-quit = { $key } quit
+ui-hint-doctor = nobody here? run: lanchat doctor
 ui-hint-chats = { $key } chats
 ui-hint-copy = { $key } copy
 ui-hint-reply = { $key } reply

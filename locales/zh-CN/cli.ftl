@@ -68,3 +68,15 @@ cli-man-examples =
     lanchat man | man -l -                                   # 立即阅读
     lanchat man > ~/.local/share/man/man1/lanchat.1          # 之后：man lanchat
     lanchat man --lang zh-CN > ~/.local/share/man/zh_CN/man1/lanchat.1
+
+## 命令本身在终端上说的话（聊天界面之外）。
+
+cli-error = 错误：{ $detail }
+cli-log-open = 无法打开日志文件 { $path }
+cli-stdout = 无法写入标准输出
+cli-create = 无法创建 { $path }
+cli-tightened = { $path } 原先别人也能读取（权限 { $mode }），已改为 600
+cli-not-ours = 警告：{ $path } 属于其他用户，且别人能读取（权限 { $mode }）
+cli-exported = 已导出 { $n } 条消息
+cli-bad-listen = --listen 需要秒数，例如 1 或 35
+cli-async = 无法启动异步运行时

@@ -16,3 +16,12 @@ config-io = { $path }：{ $detail }
 config-no-home = 没有数据目录：请用 --data-dir 或 LANCHAT_DATA_DIR 指定
 config-locked = 已有一个 lanchat 在使用数据目录 { $dir }；请给这个实例另指定 --data-dir
 config-locked-pid = 已有一个 lanchat 在使用数据目录 { $dir }（pid { $pid }）；请给这个实例另指定 --data-dir
+
+config-readable-key = { $path } 别人也能读取（权限 { $mode }）；请对它执行 chmod 600
+config-not-a-key = { $path }：不是 lanchat 身份密钥（应为 64 位十六进制数字）；把它移开即可生成新的
+config-no-random = 无法为新身份取得随机数：{ $detail }
+config-line-in = { $path }：第 { $line } 行：{ $message }
+config-peers-key = 应为 64 位十六进制的密钥
+config-peers-level = 应为 unverified、verified、blocked 或 forgotten
+config-peers-ip = 应为 IP 地址或 -
+config-peers-name = 应为带引号的名字

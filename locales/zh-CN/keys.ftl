@@ -57,3 +57,12 @@ keys-chat-list-move = 打开上一个 / 下一个会话
 keys-chat-list-close = 关闭列表
 keys-mode-help = 本帮助
 keys-help-top = 回到顶部
+
+## config.toml 的 [keys] 中按键写法的错误。
+
+keys-bad-key = 按键 { $key } 有误：{ $why }（例如 "ctrl-n"、"alt-enter"、"f1"）
+keys-bad-empty = 是空的
+keys-bad-modifier = 未知的修饰键 { $modifier }
+keys-bad-function = 功能键只有 f1 到 f12
+keys-bad-unknown = 未知的按键 { $key }
+keys-bad-plain = 单个字符是用来打字的；请加上 ctrl- 或 alt-

@@ -65,6 +65,7 @@ ui-status-online = { $n } 人在线
 ui-hint-help = { $key } 帮助
 ui-hint-search = { $key } 搜索
 ui-hint-quit = { $key } 退出
+ui-hint-doctor = 看不到别人？运行 lanchat doctor
 ui-hint-chats = { $key } 会话
 ui-hint-copy = { $key } 复制
 ui-hint-reply = { $key } 回复

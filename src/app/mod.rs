@@ -47,6 +47,9 @@ use std::net::SocketAddr;
 /// Messages kept in memory per conversation. The store holds the rest: scrolling past the
 /// edge of what is loaded asks it for the next page.
 pub const MAX_MESSAGES_IN_MEMORY: usize = 1000;
+/// How long nobody may be online before the status line suggests `lanchat doctor`: two
+/// beacon rounds and then some, so a slow start does not raise it.
+pub const ALONE_HINT_AFTER_MS: i64 = 90_000;
 /// Conversations kept at most. Plain-text peers can be anyone (and any spoofed address), so
 /// beyond this the least recent plain-text conversation is forgotten (strangers first).
 pub const MAX_CONVERSATIONS: usize = 512;
@@ -410,6 +413,8 @@ pub struct App {
     pub utc_offset_s: i32,
     /// The wall-clock time of the latest update, Unix milliseconds ("today" for the view).
     pub clock_ms: i64,
+    /// Since when no peer has been online (`None` while one is).
+    pub alone_since_ms: Option<i64>,
     pub running: bool,
     /// Where each of my not-yet-settled messages lives, to apply state changes.
     outgoing: HashMap<MsgId, ConversationId>,
@@ -470,6 +475,7 @@ impl App {
             sidebar_overlay: false,
             utc_offset_s: 0,
             clock_ms: 0,
+            alone_since_ms: None,
             running: true,
             outgoing: HashMap::new(),
             unreported: HashMap::new(),
@@ -589,6 +595,7 @@ impl App {
                 .map(|(conversation, text)| Effect::SaveDraft { conversation, text }),
         );
         effects.extend(self.notifications.drain(..).map(Effect::Notify));
+        self.note_company(now_ms);
         // The terminal's own business: a bell for what arrived out of view, the unread
         // count in the title.
         if std::mem::take(&mut self.bell) && self.ring {
@@ -602,6 +609,31 @@ impl App {
             }
         }
         effects
+    }
+
+    /// Keeps [`App::alone_since_ms`]: since when no peer has been online (from the first
+    /// update, which is the start, or from the moment the last one went).
+    fn note_company(&mut self, now_ms: i64) {
+        if self.online_peers() > 0 {
+            self.alone_since_ms = None;
+        } else if self.alone_since_ms.is_none() {
+            self.alone_since_ms = Some(now_ms);
+        }
+    }
+
+    /// Whether nobody has been online for [`ALONE_HINT_AFTER_MS`]: the status line then
+    /// suggests `lanchat doctor`.
+    pub fn alone_too_long(&self) -> bool {
+        self.alone_since_ms
+            .is_some_and(|since| self.clock_ms - since >= ALONE_HINT_AFTER_MS)
+    }
+
+    /// When the view changes by time alone, with no input (the runtime wakes the model
+    /// then): the moment being alone becomes worth a hint.
+    pub fn wake_at(&self) -> Option<i64> {
+        self.alone_since_ms
+            .map(|since| since + ALONE_HINT_AFTER_MS)
+            .filter(|at| *at > self.clock_ms)
     }
 
     /// Read receipts for peer messages received while running that are now in view (the

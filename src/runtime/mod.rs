@@ -196,7 +196,8 @@ impl Node {
     /// the background and probed as soon as they resolve.
     pub fn start(settings: &Settings, identity: Identity) -> anyhow::Result<Node> {
         use anyhow::Context;
-        let known_peers = crate::config::load_known_peers(&settings.config_dir)?;
+        let known_peers = crate::config::load_known_peers(&settings.config_dir)
+            .map_err(|e| anyhow::anyhow!(e.text(settings.language)))?;
         let (net, datagrams) = Net::bind(&NetConfig {
             bind: settings.bind,
             port: settings.port,

@@ -206,6 +206,11 @@ where
         input = false;
         // A change not drawn yet is drawn when the interval is up.
         let next_frame = last_frame.filter(|_| changed).map(|t| t + FRAME_INTERVAL);
+        // The model's own moment to look again (a hint that time alone brings).
+        let app_wake = app.wake_at().map(|at| {
+            let wait = u64::try_from(at.saturating_sub(now_ms)).unwrap_or(0);
+            tokio::time::Instant::now() + Duration::from_millis(wait)
+        });
         tokio::select! {
             biased;
             () = &mut stop => break,
@@ -238,6 +243,16 @@ where
                     None => std::future::pending().await,
                 }
             } => {}
+            () = async {
+                match app_wake {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let offset = app.utc_offset_s;
+                let effects = app.update(wall_now_ms(), Msg::Clock { utc_offset_s: offset });
+                run_effects(&mut app, &mut node, effects);
+            }
         }
     }
     node.shutdown();

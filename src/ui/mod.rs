@@ -1086,6 +1086,10 @@ fn status_hints(app: &App, narrow: bool) -> (Vec<(usize, String)>, usize) {
         .filter_map(|(m, a)| key_name(app, m, a).map(|k| hint(app.lang, a, k)))
         .enumerate()
         .collect();
+    // Nobody online for a while, and nothing else going on: say what finds out why.
+    if mode == Mode::Base && app.input.text().is_empty() && app.alone_too_long() {
+        hints.push((hints.len(), tr!(app.lang, "ui-hint-doctor")));
+    }
     let now = hints.len();
     if general {
         // In order of need; shown in the order of the keys (chats, search, help, quit).

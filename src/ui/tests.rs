@@ -1937,6 +1937,51 @@ fn the_status_line_leads_with_the_key_that_helps_now_in_both_languages() {
 }
 
 #[test]
+fn nobody_online_for_a_while_suggests_the_doctor_until_someone_comes() {
+    use crate::app::ALONE_HINT_AFTER_MS;
+    use crate::i18n::Lang;
+    for (lang, hint) in [
+        (Lang::En, "nobody here? run: lanchat doctor"),
+        (Lang::Zh, "看不到别人？运行 lanchat doctor"),
+    ] {
+        let mut app = new_app();
+        app.lang = lang;
+        resize(&mut app, 100, 24);
+        // Just started: too early to worry, and the model says when to look again.
+        assert!(!status_line(&render(&app, 100, 24)).contains(hint));
+        assert_eq!(app.wake_at(), Some(T0 + ALONE_HINT_AFTER_MS));
+        app.update(T0 + ALONE_HINT_AFTER_MS, Msg::Clock { utc_offset_s: 0 });
+        let status = status_line(&render(&app, 100, 24));
+        assert!(status.contains(hint), "{lang}: {status}");
+        assert_eq!(app.wake_at(), None, "nothing left to wake for");
+        // Typing: the keys for that come first, the hint waits.
+        app.input.set("hello?");
+        assert!(!status_line(&render(&app, 100, 24)).contains(hint));
+        app.input.set("");
+        // Someone comes online: no hint, and none while they stay.
+        peer_up(&mut app, T0 + ALONE_HINT_AFTER_MS + 1, 1, "alice", true);
+        app.update(
+            T0 + 10 * ALONE_HINT_AFTER_MS,
+            Msg::Clock { utc_offset_s: 0 },
+        );
+        assert!(!status_line(&render(&app, 100, 24)).contains(hint));
+        // They leave: the count starts again.
+        peer_up(&mut app, T0 + 10 * ALONE_HINT_AFTER_MS, 1, "alice", false);
+        assert!(!status_line(&render(&app, 100, 24)).contains(hint));
+        app.update(
+            T0 + 11 * ALONE_HINT_AFTER_MS,
+            Msg::Clock { utc_offset_s: 0 },
+        );
+        assert!(status_line(&render(&app, 100, 24)).contains(hint), "{lang}");
+    }
+}
+
+/// The status line (the last row) as text.
+fn status_line(t: &Terminal<TestBackend>) -> String {
+    rows(t).pop().unwrap()
+}
+
+#[test]
 fn the_status_hints_follow_rebound_keys_and_always_show_the_first() {
     use crate::app::keymap::{Keymap, Mode, ModeKeymaps};
     let mut app = chat_with_alice();
