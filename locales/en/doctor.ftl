@@ -21,6 +21,7 @@ doctor-service-unicast = this lanchat
 doctor-service-discovery = discovery, shared
 doctor-service-ipmsg = IP Messenger
 doctor-port-free = free
+doctor-port-line = { $transport } { $port } ({ $service }): { $state }
 doctor-port-shared = can be shared; also open in { $who }
 doctor-port-busy = in use by { $who }
 doctor-port-failed = cannot be used: { $error }

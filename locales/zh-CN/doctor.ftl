@@ -21,6 +21,7 @@ doctor-service-unicast = 本机 lanchat
 doctor-service-discovery = 发现，共用
 doctor-service-ipmsg = 飞鸽传书
 doctor-port-free = 空闲
+doctor-port-line = { $transport } { $port }（{ $service }）：{ $state }
 doctor-port-shared = 可共用；{ $who } 也在使用
 doctor-port-busy = 已被 { $who } 占用
 doctor-port-failed = 无法使用：{ $error }

@@ -1010,12 +1010,7 @@ pub fn render(lang: Lang, f: &Findings, causes: &[Cause], out: &mut dyn Write) -
 
     writeln!(out, "{}", tr!(lang, "doctor-section-ports"))?;
     for p in &f.ports {
-        let what = format!(
-            "{} {} ({})",
-            transport_name(p.transport),
-            p.port,
-            service_name(lang, p.service)
-        );
+        let (transport, service) = (transport_name(p.transport), service_name(lang, p.service));
         let state = match &p.state {
             PortState::Free if p.holders.is_empty() => tr!(lang, "doctor-port-free"),
             PortState::Free => tr!(
@@ -1030,7 +1025,15 @@ pub fn render(lang: Lang, f: &Findings, causes: &[Cause], out: &mut dyn Write) -
             ),
             PortState::Failed(e) => tr!(lang, "doctor-port-failed", error = e.clone()),
         };
-        writeln!(out, "  {what}: {state}")?;
+        let line = tr!(
+            lang,
+            "doctor-port-line",
+            transport = transport,
+            port = p.port,
+            service = service,
+            state = state
+        );
+        writeln!(out, "  {line}")?;
     }
     writeln!(out)?;
 

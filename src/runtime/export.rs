@@ -53,7 +53,9 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<usize> {
     let lang = settings.language;
-    let store = Node::open_store(settings).context(tr!(lang, "runtime-open-history"))?;
+    let store = Node::open_store(settings)
+        .map_err(|e| anyhow::anyhow!(e.text(lang)))
+        .context(tr!(lang, "runtime-open-history"))?;
     let conv = conversation
         .map(|who| find_conversation(&store, who, lang))
         .transpose()?;

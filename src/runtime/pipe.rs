@@ -151,7 +151,9 @@ enum Output {
 
 /// Runs `lanchat pipe` on stdin/stdout.
 pub async fn run_stdio(settings: Settings, id: Identity) -> anyhow::Result<()> {
-    let store = Node::open_store(&settings).context("cannot open the message history")?;
+    let store = Node::open_store(&settings)
+        .map_err(|e| anyhow::anyhow!(e.text(settings.language)))
+        .context(crate::tr!(settings.language, "runtime-open-history"))?;
     let mut node = Node::start(&settings, id)?;
     node.attach_store(store)
         .context("cannot start the message history")?;

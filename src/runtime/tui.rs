@@ -40,7 +40,9 @@ pub fn start_chat(
     identity: Identity,
 ) -> anyhow::Result<(Node, App, Vec<Effect>)> {
     let lang = settings.language;
-    let store = Node::open_store(settings).context(tr!(lang, "runtime-open-history"))?;
+    let store = Node::open_store(settings)
+        .map_err(|e| anyhow::anyhow!(e.text(lang)))
+        .context(tr!(lang, "runtime-open-history"))?;
     let id = identity.public();
     let mut node = Node::start(settings, identity)?;
     let restored = node

@@ -94,6 +94,76 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The error as the user reads it in `lang` (in English, exactly its `Display`). What
+    /// SQLite or the system says inside it stays as they say it.
+    pub fn text(&self, lang: crate::i18n::Lang) -> String {
+        use crate::tr;
+        let p = |path: &PathBuf| path.display().to_string();
+        match self {
+            StoreError::NotLanchat { path, reason } => {
+                tr!(
+                    lang,
+                    "store-not-lanchat",
+                    path = p(path),
+                    reason = reason.clone()
+                )
+            }
+            StoreError::TooNew { path, found, known } => tr!(
+                lang,
+                "store-too-new",
+                path = p(path),
+                found = *found,
+                known = *known
+            ),
+            StoreError::Damaged { path, detail } => {
+                tr!(
+                    lang,
+                    "store-damaged",
+                    path = p(path),
+                    detail = detail.clone()
+                )
+            }
+            StoreError::Open { path, source } => {
+                tr!(
+                    lang,
+                    "store-open",
+                    path = p(path),
+                    detail = source.to_string()
+                )
+            }
+            StoreError::Io { path, source } => {
+                tr!(
+                    lang,
+                    "store-io",
+                    path = p(path),
+                    detail = source.to_string()
+                )
+            }
+            StoreError::Sqlite { path, source } => {
+                tr!(
+                    lang,
+                    "store-io",
+                    path = p(path),
+                    detail = source.to_string()
+                )
+            }
+            StoreError::Migrate {
+                path,
+                version,
+                source,
+            } => tr!(
+                lang,
+                "store-migrate",
+                path = p(path),
+                version = *version,
+                detail = source.to_string()
+            ),
+            StoreError::Write(e) => tr!(lang, "store-write", detail = e.to_string()),
+        }
+    }
+}
+
+impl StoreError {
     /// The disk (or the database's size limit) is full: the write was rolled back and the
     /// store is still usable once space is freed.
     pub fn is_disk_full(&self) -> bool {

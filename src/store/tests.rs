@@ -1815,3 +1815,36 @@ fn a_version_4_database_learns_where_i_wrote() {
         ]
     );
 }
+
+#[test]
+fn store_errors_read_the_same_in_english_and_are_translated() {
+    use crate::i18n::Lang;
+    let path = PathBuf::from("/data/history.db");
+    let errors = [
+        StoreError::NotLanchat {
+            path: path.clone(),
+            reason: "no lanchat table".into(),
+        },
+        StoreError::TooNew {
+            path: path.clone(),
+            found: 9,
+            known: 7,
+        },
+        StoreError::Damaged {
+            path: path.clone(),
+            detail: "page 4".into(),
+        },
+        StoreError::Io {
+            path: path.clone(),
+            source: std::io::Error::other("disk"),
+        },
+        StoreError::Write(std::io::Error::other("pipe")),
+    ];
+    for e in &errors {
+        assert_eq!(e.text(Lang::En), e.to_string());
+        let zh = e.text(Lang::Zh);
+        assert_ne!(zh, e.to_string(), "{zh}");
+    }
+    assert!(errors[1].text(Lang::Zh).contains("文件原样保留"));
+    assert!(errors[1].text(Lang::Zh).contains("/data/history.db"));
+}
