@@ -7,3 +7,5 @@ store-open = { $path }: cannot open the history database: { $detail }
 store-io = { $path }: { $detail }
 store-migrate = { $path }: upgrading to schema version { $version } failed: { $detail }
 store-write = writing the export failed: { $detail }
+store-check-unfinished = the database check did not finish
+store-check-failed = cannot check the database: { $detail }

@@ -7,3 +7,5 @@ store-open = { $path }：无法打开消息记录数据库：{ $detail }
 store-io = { $path }：{ $detail }
 store-migrate = { $path }：升级到数据库版本 { $version } 失败：{ $detail }
 store-write = 写出导出内容失败：{ $detail }
+store-check-unfinished = 数据库检查没有完成
+store-check-failed = 无法检查数据库：{ $detail }

@@ -145,6 +145,9 @@ impl NodeNotice {
 /// Sockets plus endpoint: one lanchat node.
 pub struct Node {
     pub endpoint: Endpoint,
+    /// The language of what the store thread says went wrong (set before
+    /// [`Node::attach_store`]; English by default, as the pipe's JSON wants).
+    pub store_lang: Lang,
     /// Whether this node announces itself on the discovery port.
     pub discovery: bool,
     net: Net,
@@ -238,6 +241,7 @@ impl Node {
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let mut node = Node {
+            store_lang: Lang::En,
             endpoint,
             discovery,
             net,
@@ -299,7 +303,7 @@ impl Node {
             }
         }
         self.endpoint.set_durable_acks(true);
-        let (handle, rx) = StoreHandle::spawn(store)?;
+        let (handle, rx) = StoreHandle::spawn(store, self.store_lang)?;
         self.store = Some(handle);
         self.store_rx = Some(rx);
         // Strangers beyond the bounds (left by an older version, or unpinned) go, on the

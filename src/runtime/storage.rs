@@ -4,9 +4,11 @@
 //! Inserts that queue up while a transaction runs are committed together in the next one,
 //! which is what keeps a flood of incoming messages cheap.
 
+use crate::i18n::Lang;
 use crate::message::{Author, Hit, Message, Page};
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use crate::store::{NewMessage, OutboxRow, PeerRow, Store, StoreError, StoredMessage};
+use crate::tr;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -191,13 +193,17 @@ pub struct StoreHandle {
 
 impl StoreHandle {
     /// Moves `store` onto its own thread. Replies arrive on the returned receiver.
-    pub fn spawn(store: Store) -> std::io::Result<(StoreHandle, mpsc::UnboundedReceiver<Reply>)> {
+    /// What goes wrong is said in `lang`.
+    pub fn spawn(
+        store: Store,
+        lang: Lang,
+    ) -> std::io::Result<(StoreHandle, mpsc::UnboundedReceiver<Reply>)> {
         let (tx, rx) = std_mpsc::sync_channel(QUEUE);
         // Replies are never more than the requests, which are bounded.
         let (reply_tx, reply_rx) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("lanchat-store".into())
-            .spawn(move || run(store, rx, reply_tx))?;
+            .spawn(move || run(store, rx, reply_tx, lang))?;
         Ok((StoreHandle { tx }, reply_rx))
     }
 
@@ -219,14 +225,14 @@ enum Verified {
 
 impl Verified {
     /// The check's verdict if it is in: `None` while it runs.
-    fn poll(&mut self) -> Option<Result<(), String>> {
+    fn poll(&mut self, lang: Lang) -> Option<Result<(), String>> {
         if let Verified::Pending(rx) = self {
             *self = match rx.try_recv() {
                 Ok(Ok(())) => Verified::Ok,
                 Ok(Err(e)) => Verified::Damaged(e),
                 Err(std_mpsc::TryRecvError::Empty) => return None,
                 Err(std_mpsc::TryRecvError::Disconnected) => {
-                    Verified::Damaged("the database check did not finish".into())
+                    Verified::Damaged(tr!(lang, "store-check-unfinished"))
                 }
             };
         }
@@ -244,7 +250,12 @@ fn is_write(r: &Request) -> bool {
     )
 }
 
-fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::UnboundedSender<Reply>) {
+fn run(
+    mut store: Store,
+    rx: std_mpsc::Receiver<Request>,
+    replies: mpsc::UnboundedSender<Reply>,
+    lang: Lang,
+) {
     // The whole file is checked for damage on a thread of its own (a second or so for a
     // big history) while reads go ahead; nothing is written until it passes, and nothing
     // ever is if it does not.
@@ -253,11 +264,11 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
     let spawned = std::thread::Builder::new()
         .name("lanchat-store-check".into())
         .spawn(move || {
-            let _ = check_tx.send(Store::verify_file(&path).map_err(|e| e.to_string()));
+            let _ = check_tx.send(Store::verify_file(&path).map_err(|e| e.text(lang)));
         });
     let mut verified = match spawned {
         Ok(_) => Verified::Pending(check_rx),
-        Err(e) => Verified::Damaged(format!("cannot check the database: {e}")),
+        Err(e) => Verified::Damaged(tr!(lang, "store-check-failed", detail = e.to_string())),
     };
     let mut reported = false;
     store.defer_indexing();
@@ -265,7 +276,7 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
     // Writes that arrived while the check runs, in order.
     let mut deferred: Vec<Request> = Vec::new();
     loop {
-        let verdict = verified.poll();
+        let verdict = verified.poll(lang);
         let first = if verdict.is_none() {
             match rx.recv_timeout(std::time::Duration::from_millis(20)) {
                 Ok(r) => Some(r),
@@ -306,7 +317,7 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
                 batch.into_iter().partition(is_write);
             deferred = writes;
             for r in reads {
-                if let Some(reply) = handle(&mut store, r)
+                if let Some(reply) = handle(&mut store, r, lang)
                     && replies.send(reply).is_err()
                 {
                     return;
@@ -358,7 +369,7 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
                 return;
             }
             for r in reads {
-                if let Some(reply) = handle(&mut store, r)
+                if let Some(reply) = handle(&mut store, r, lang)
                     && replies.send(reply).is_err()
                 {
                     return;
@@ -382,7 +393,7 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
                 Err(e) => {
                     tracing::error!(%e, "could not store messages");
                     Reply::Failed {
-                        error: e.to_string(),
+                        error: e.text(lang),
                         messages: inserts,
                     }
                 }
@@ -396,7 +407,7 @@ fn run(mut store: Store, rx: std_mpsc::Receiver<Request>, replies: mpsc::Unbound
             }
         }
         for r in others {
-            if let Some(reply) = handle(&mut store, r)
+            if let Some(reply) = handle(&mut store, r, lang)
                 && replies.send(reply).is_err()
             {
                 return;
@@ -452,11 +463,11 @@ fn index_chunk(store: &mut Store) -> bool {
     }
 }
 
-fn handle(store: &mut Store, r: Request) -> Option<Reply> {
+fn handle(store: &mut Store, r: Request, lang: Lang) -> Option<Reply> {
     let failed = |e: crate::store::StoreError| {
         tracing::error!(%e, "store request failed");
         Some(Reply::Failed {
-            error: e.to_string(),
+            error: e.text(lang),
             messages: Vec::new(),
         })
     };
@@ -512,7 +523,7 @@ fn handle(store: &mut Store, r: Request) -> Option<Reply> {
                 .recall(&conversation, author, target, within)
                 .map_err(|e| {
                     tracing::error!(%e, "could not recall a message");
-                    e.to_string()
+                    e.text(lang)
                 });
             Some(Reply::Recalled {
                 conversation,

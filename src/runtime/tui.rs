@@ -45,6 +45,7 @@ pub fn start_chat(
         .context(tr!(lang, "runtime-open-history"))?;
     let id = identity.public();
     let mut node = Node::start(settings, identity)?;
+    node.store_lang = lang;
     let restored = node
         .attach_store(store)
         .context(tr!(lang, "runtime-start-history"))?;
