@@ -6,6 +6,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 fn lanchat(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    lanchat_in(dir, "C.UTF-8", args)
+}
+
+/// The binary on `dir` under the locale `locale` (as `LANG`; `LC_ALL` and `LC_MESSAGES`
+/// unset, so the caller's own locale cannot choose the language).
+fn lanchat_in(dir: &std::path::Path, locale: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lanchat"))
         .args(args)
         .arg("--data-dir")
@@ -13,8 +19,9 @@ fn lanchat(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .env_remove("LANCHAT_DATA_DIR")
         .env_remove("LANCHAT_CONFIG")
         .env_remove("LANCHAT_CONFIG_DIR")
+        .env_remove("LC_ALL")
         .env_remove("LC_MESSAGES")
-        .env("LC_ALL", "C.UTF-8")
+        .env("LANG", locale)
         .output()
         .expect("runs")
 }
@@ -78,20 +85,7 @@ fn a_bad_known_peers_line_stops_the_start_and_names_the_line() {
 /// and the line; a `language` in config.toml wins over the locale for what comes after it.
 #[test]
 fn errors_are_said_in_the_locale_language_and_name_the_line() {
-    let run = |dir: &std::path::Path, locale: &str, args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_lanchat"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(dir)
-            .env_remove("LANCHAT_DATA_DIR")
-            .env_remove("LANCHAT_CONFIG")
-            .env_remove("LANCHAT_CONFIG_DIR")
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .env("LANG", locale)
-            .output()
-            .expect("runs")
-    };
+    let run = lanchat_in;
     // A bad line in config.toml.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
