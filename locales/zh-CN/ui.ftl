@@ -31,7 +31,7 @@ ui-header-raw-folded = { $name } · UDP 明文，未加密 · { $n } 个陌生�
 
 ## 没有会话时的消息区：三段。
 ui-guide-none = 还没有会话。
-ui-guide-discovery = 同一网络中运行 lanchat 的用户会自动出现在左侧。自动发现找不到的，输入 /add HOST:PORT 添加。
+ui-guide-discovery = 同一网络中运行 lanchat 的用户会自动出现在左侧。自动发现找不到的，输入 /add 主机:端口 添加。
 ui-guide-plain = 也支持 UDP 明文：nc -u { $host } { $port } 发来的文字会直接进入这里的会话。
 ui-say-hello = 跟 { $name } 打个招呼吧。
 ## 向上滚动时；括号里跟着回到底部的按键。

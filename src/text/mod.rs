@@ -246,8 +246,11 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Wraps sanitised text into lines of at most `max` columns. Lines break at spaces where
-/// possible and inside a word only when a word alone is too long (a long URL); a grapheme
-/// cluster is never split. `\n` always breaks. Empty text gives one empty line.
+/// possible, and beside a wide (CJK) character, which needs no space to break (Chinese has
+/// none): but never before closing punctuation such as `，` `。` `）` or after opening
+/// punctuation such as `（` `「`. Inside a word a line breaks only when the word alone is
+/// too long (a long URL); a grapheme cluster is never split. `\n` always breaks. Empty text
+/// gives one empty line.
 pub fn wrap(s: &str, max: usize) -> Vec<String> {
     let max = max.max(2); // room for one wide character
     let mut lines = Vec::new();
@@ -270,6 +273,15 @@ fn wrap_paragraph(p: &str, max: usize, lines: &mut Vec<String>) {
             line_width = 0;
             last_break = None;
             continue;
+        }
+        // A break may come before `g`, between it and a wide neighbour.
+        if let Some(prev) = line.graphemes(true).next_back()
+            && (w == 2 || grapheme_width(prev) == 2)
+            && !closes(g)
+            && !opens(prev)
+            && prev != " "
+        {
+            last_break = Some((line.len(), line_width));
         }
         while line_width + w > max && !line.is_empty() {
             match last_break.take() {
@@ -295,6 +307,20 @@ fn wrap_paragraph(p: &str, max: usize, lines: &mut Vec<String>) {
         }
     }
     lines.push(line);
+}
+
+/// Punctuation that does not start a line (it closes what comes before it).
+fn closes(g: &str) -> bool {
+    g.chars()
+        .next()
+        .is_some_and(|c| "，。、．：；！？）」』】〕〉》”’…—～·%,.;:!?)]}>".contains(c))
+}
+
+/// Punctuation that does not end a line (it opens what comes after it).
+fn opens(g: &str) -> bool {
+    g.chars()
+        .next()
+        .is_some_and(|c| "（「『【〔〈《“‘([{<".contains(c))
 }
 
 /// Number of lines [`wrap`] would give.
@@ -400,6 +426,26 @@ mod tests {
         assert_eq!(wrap("🇨🇳🇨🇳🇨🇳", 5), vec!["🇨🇳🇨🇳", "🇨🇳"]);
         for line in wrap(&"中文 mixed 文字 text ".repeat(20), 13) {
             assert!(width(&line) <= 13, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn chinese_breaks_between_characters_but_not_before_closing_punctuation() {
+        // No spaces: the line fills up instead of moving the whole run down.
+        assert_eq!(
+            wrap("同一网络中运行 lanchat 的用户会自动出现在左侧。", 20),
+            vec!["同一网络中运行", "lanchat 的用户会自动", "出现在左侧。"]
+        );
+        // "，" and "。" stay with the character before them; "（" with the one after.
+        assert_eq!(wrap("一二三，四五", 6), vec!["一二", "三，四", "五"]);
+        assert_eq!(wrap("一二（三四）", 6), vec!["一二", "（三", "四）"]);
+        assert_eq!(wrap("你好。", 4), vec!["你", "好。"]);
+        // Latin words beside Chinese still break at their spaces only.
+        assert_eq!(wrap("中文abc def", 7), vec!["中文abc", "def"]);
+        for line in wrap(&"今天天气很好，我们去吃饭吧！（好的）".repeat(10), 9) {
+            assert!(width(&line) <= 9, "{line:?}");
+            assert!(!line.starts_with(['，', '！', '）']), "{line:?}");
+            assert!(!line.ends_with('（'), "{line:?}");
         }
     }
 }

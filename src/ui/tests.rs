@@ -1028,7 +1028,11 @@ fn wrap_trimmed(s: &str, width: usize) -> Vec<String> {
 #[test]
 fn wrap_examples() {
     assert_eq!(wrap_trimmed("ab 你好 de", 4), ["ab", "你好", "de"]);
-    assert_eq!(wrap_trimmed("see 一二三四五", 7), ["see", "一二三", "四五"]);
+    // Chinese needs no space to break: the line fills up.
+    assert_eq!(
+        wrap_trimmed("see 一二三四五", 7),
+        ["see 一", "二三四", "五"]
+    );
     assert_eq!(wrap_trimmed("a你 b好", 4), ["a你", "b好"]);
     assert_eq!(wrap_trimmed("  two leading", 6), ["  two", "leadin", "g"]);
     // Spaces past the edge still open a (blank) line.
