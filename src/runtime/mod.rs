@@ -628,6 +628,12 @@ impl Node {
                 within: None,
                 id: None,
             }),
+            // Wired in the files work: a file message is no history row (the outbox below
+            // keeps it until delivered).
+            Body::FileOffer(_)
+            | Body::FileAccept { .. }
+            | Body::FileDecline(_)
+            | Body::FileCancel { .. } => {}
         }
         if let ConversationId::Peer(peer) = to {
             self.store(storage::Request::OutboxAdd(Box::new(OutboxRow {

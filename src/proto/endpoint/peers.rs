@@ -27,6 +27,7 @@
 //! through `secure`, and sends nothing to a key held back by an identity change. Methods
 //! that return `true` (or `Ok(true)`) want the endpoint to pump that peer next.
 
+use super::super::files::FileSignal;
 use super::super::stream::{Received, RecvStream, SendOutcome, SendStream};
 use super::super::wire::{self, Body, Content, Data};
 use super::super::{ConversationId, MsgId, NodeId};
@@ -744,6 +745,12 @@ impl Peer {
 /// The event for a chat message from a peer.
 fn chat_event(from: NodeId, id: MsgId, sent_at_ms: i64, body: Body) -> Event {
     let conversation = ConversationId::Peer(from);
+    let file = |signal| Event::File {
+        from,
+        id,
+        sent_at_ms,
+        signal,
+    };
     match body {
         Body::Text(text) => Event::Message {
             conversation,
@@ -765,6 +772,10 @@ fn chat_event(from: NodeId, id: MsgId, sent_at_ms: i64, body: Body) -> Event {
             target,
             sent_at_ms,
         },
+        Body::FileOffer(offer) => file(FileSignal::Offer(offer)),
+        Body::FileAccept { id } => file(FileSignal::Accept(id)),
+        Body::FileDecline(id) => file(FileSignal::Decline(id)),
+        Body::FileCancel { id, reason } => file(FileSignal::Cancel { id, reason }),
     }
 }
 
