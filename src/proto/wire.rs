@@ -1361,7 +1361,37 @@ mod tests {
                 text: "x".into(),
             },
             Body::Recall(MsgId(u64::MAX)),
+            Body::FileOffer(offer()),
+            Body::FileOffer(FileOffer {
+                name: "x".repeat(files::MAX_NAME_BYTES),
+                size: files::MAX_FILE_BYTES,
+                port: u16::MAX,
+                ..offer()
+            }),
+            Body::FileOffer(FileOffer {
+                name: "\u{1b}]0;pwn\u{7}../../.bashrc".into(),
+                size: 0,
+                ..offer()
+            }),
+            Body::FileAccept {
+                id: TransferId([1; 16]),
+            },
+            Body::FileDecline(TransferId([2; 16])),
+            Body::FileCancel {
+                id: TransferId([3; 16]),
+                reason: CancelReason::Corrupt,
+            },
         ]
+    }
+
+    fn offer() -> FileOffer {
+        FileOffer {
+            id: TransferId([0xA5; 16]),
+            name: "照片 2024.jpg".into(),
+            size: 123_456,
+            hash: [7; 32],
+            port: 40_000,
+        }
     }
 
     #[test]
@@ -1389,6 +1419,175 @@ mod tests {
             Body::Recall(MsgId(5)).encode().expect("encodes"),
             vec![0, 0, 0, 0, 0, 0, 0, 5]
         );
+        // The exact layout of an offer: id, size, hash, port, name length, name.
+        let bytes = Body::FileOffer(FileOffer {
+            id: TransferId([1; 16]),
+            name: "a.txt".into(),
+            size: 0x0102,
+            hash: [9; 32],
+            port: 0x0304,
+        })
+        .encode()
+        .expect("encodes");
+        let mut want = vec![1; 16];
+        want.extend([0, 0, 0, 0, 0, 0, 1, 2]);
+        want.extend([9; 32]);
+        want.extend([3, 4, 5]);
+        want.extend(b"a.txt");
+        assert_eq!(bytes.len(), OFFER_OVERHEAD + 5);
+        assert_eq!(bytes, want);
+        let cancel = Body::FileCancel {
+            id: TransferId([4; 16]),
+            reason: CancelReason::Cancelled,
+        };
+        let mut want = vec![4; 16];
+        want.push(1);
+        assert_eq!(cancel.encode().expect("encodes"), want);
+        assert_eq!(
+            Body::FileAccept {
+                id: TransferId([4; 16])
+            }
+            .encode()
+            .expect("encodes"),
+            vec![4; 16]
+        );
+    }
+
+    #[test]
+    fn file_messages_convert_to_and_from_signals() {
+        for body in bodies() {
+            match FileSignal::try_from(body.clone()) {
+                Ok(signal) => {
+                    assert!(body.content().is_file());
+                    assert_eq!(Body::from(signal), body);
+                }
+                Err(back) => {
+                    assert!(!body.content().is_file());
+                    assert_eq!(back, body);
+                }
+            }
+        }
+        for (i, c) in Content::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(c.to_byte()), i);
+            assert_eq!(Content::from_byte(c.to_byte()), Some(c));
+        }
+        assert_eq!(Content::from_byte(Content::ALL.len() as u8), None);
+    }
+
+    #[test]
+    fn bad_file_messages_are_refused_both_ways() {
+        let bad_offers = [
+            (
+                FileOffer {
+                    id: TransferId([0; 16]),
+                    ..offer()
+                },
+                "transfer id 0",
+            ),
+            (
+                FileOffer {
+                    name: String::new(),
+                    ..offer()
+                },
+                "file name length",
+            ),
+            (
+                FileOffer {
+                    name: "x".repeat(files::MAX_NAME_BYTES + 1),
+                    ..offer()
+                },
+                "file name length",
+            ),
+            (
+                FileOffer {
+                    size: files::MAX_FILE_BYTES + 1,
+                    ..offer()
+                },
+                "file too large",
+            ),
+            (FileOffer { port: 0, ..offer() }, "port 0"),
+        ];
+        let good = Body::FileOffer(offer()).encode().expect("encodes");
+        for (bad, why) in bad_offers {
+            assert_eq!(
+                Body::FileOffer(bad.clone()).encode(),
+                Err(EncodeError::Invalid(why)),
+                "{bad:?}"
+            );
+            // The same fields patched into good bytes are refused on the way in.
+            let mut bytes = good[..OFFER_OVERHEAD - 1].to_vec();
+            bytes[..16].copy_from_slice(&bad.id.0);
+            bytes[16..24].copy_from_slice(&bad.size.to_be_bytes());
+            bytes[56..58].copy_from_slice(&bad.port.to_be_bytes());
+            // (A name longer than a length byte can say is cut by it: still a bad name.)
+            let name = &bad.name.as_bytes()[..bad.name.len().min(255)];
+            bytes.push(name.len() as u8);
+            bytes.extend_from_slice(name);
+            let r = Body::decode(Content::FileOffer, &bytes);
+            if bad.name.len() > files::MAX_NAME_BYTES {
+                // 255 bytes of name is a valid name: the wire cannot say more.
+                assert!(r.is_ok());
+                continue;
+            }
+            assert_eq!(r, Err(DecodeError::Invalid(why)), "{bad:?}");
+        }
+        // A name that is not UTF-8, a length past the end, bytes after the name.
+        let mut bytes = good[..OFFER_OVERHEAD - 1].to_vec();
+        bytes.extend([2, 0xC3, 0x28]);
+        assert_eq!(
+            Body::decode(Content::FileOffer, &bytes),
+            Err(DecodeError::Utf8)
+        );
+        let mut bytes = good[..OFFER_OVERHEAD - 1].to_vec();
+        bytes.extend([9, b'a']);
+        assert_eq!(
+            Body::decode(Content::FileOffer, &bytes),
+            Err(DecodeError::Truncated)
+        );
+        let mut bytes = good.clone();
+        bytes.push(b'x');
+        assert_eq!(
+            Body::decode(Content::FileOffer, &bytes),
+            Err(DecodeError::Trailing(1))
+        );
+        // Accept, decline, cancel: id 0, an unknown reason, a tail, a short id.
+        for content in [Content::FileAccept, Content::FileDecline] {
+            assert_eq!(
+                Body::decode(content, &[0; 16]),
+                Err(DecodeError::Invalid("transfer id 0"))
+            );
+            assert_eq!(
+                Body::decode(content, &[1; 17]),
+                Err(DecodeError::Trailing(1))
+            );
+            assert_eq!(Body::decode(content, &[1; 15]), Err(DecodeError::Truncated));
+        }
+        let mut bytes = vec![1; 16];
+        bytes.push(0);
+        assert_eq!(
+            Body::decode(Content::FileCancel, &bytes),
+            Err(DecodeError::Invalid("cancel reason"))
+        );
+        bytes[16] = 200;
+        assert_eq!(
+            Body::decode(Content::FileCancel, &bytes),
+            Err(DecodeError::Invalid("cancel reason"))
+        );
+        assert_eq!(
+            Body::decode(Content::FileCancel, &[1; 16]),
+            Err(DecodeError::Truncated)
+        );
+        let zero = TransferId([0; 16]);
+        for body in [
+            Body::FileAccept { id: zero },
+            Body::FileDecline(zero),
+            Body::FileCancel {
+                id: zero,
+                reason: CancelReason::Failed,
+            },
+        ] {
+            assert_eq!(body.encode(), Err(EncodeError::Invalid("transfer id 0")));
+        }
     }
 
     #[test]
@@ -1472,7 +1671,40 @@ mod tests {
                 }
             ),
             (1u64..).prop_map(|id| Body::Recall(MsgId(id))),
+            arb_offer().prop_map(Body::FileOffer),
+            arb_transfer().prop_map(|id| Body::FileAccept { id }),
+            arb_transfer().prop_map(Body::FileDecline),
+            (
+                arb_transfer(),
+                proptest::sample::select(CancelReason::ALL.to_vec())
+            )
+                .prop_map(|(id, reason)| Body::FileCancel { id, reason }),
         ]
+    }
+
+    fn arb_transfer() -> impl Strategy<Value = TransferId> {
+        any::<[u8; 16]>()
+            .prop_filter("not zero", |b| *b != [0; 16])
+            .prop_map(TransferId)
+    }
+
+    fn arb_offer() -> impl Strategy<Value = FileOffer> {
+        (
+            arb_transfer(),
+            // Any characters at all: the wire bounds names, `files::safe_name` makes them safe.
+            ".{1,80}",
+            0..=files::MAX_FILE_BYTES,
+            any::<[u8; 32]>(),
+            1u16..,
+        )
+            .prop_map(|(id, name, size, hash, port)| FileOffer {
+                id,
+                name: clip_utf8(&name, files::MAX_NAME_BYTES).to_owned(),
+                size,
+                hash,
+                port,
+            })
+            .prop_filter("a name", |o| !o.name.is_empty())
     }
 
     proptest! {
@@ -1483,12 +1715,35 @@ mod tests {
         }
 
         #[test]
-        fn body_decode_never_panics(kind in 0u8..4, bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn body_decode_never_panics(kind in 0u8..8, bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let content = Content::from_byte(kind).expect("a kind");
             if let Ok(body) = Body::decode(content, &bytes) {
                 // Whatever decodes must encode back to the same bytes.
                 prop_assert_eq!(body.content(), content);
                 prop_assert_eq!(body.encode().expect("re-encodes"), bytes);
+            }
+        }
+
+        #[test]
+        fn file_message_decode_never_panics(
+            kind in 4u8..8,
+            head in proptest::collection::vec(any::<u8>(), 0..=OFFER_OVERHEAD),
+            len in any::<u8>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            // Shaped like an offer, so that more of them get past the first checks.
+            let content = Content::from_byte(kind).expect("a kind");
+            let mut bytes = head;
+            if bytes.len() == OFFER_OVERHEAD {
+                bytes[OFFER_OVERHEAD - 1] = len;
+            }
+            bytes.extend(tail);
+            for cut in [bytes.len(), 17, 16] {
+                let bytes = &bytes[..cut.min(bytes.len())];
+                if let Ok(body) = Body::decode(content, bytes) {
+                    prop_assert_eq!(body.content(), content);
+                    prop_assert_eq!(body.encode().expect("re-encodes"), bytes.to_vec());
+                }
             }
         }
 
