@@ -503,6 +503,90 @@ fn replies_and_recalls_travel_reliably_and_name_their_sender() {
 }
 
 #[test]
+fn file_messages_travel_reliably_and_never_to_a_plain_text_peer() {
+    use lanchat::proto::Body;
+    use lanchat::proto::files::{CancelReason, FileOffer, FileSignal, TransferId};
+    let (mut net, a, b) = met();
+    let offer = FileOffer {
+        id: TransferId([0x11; 16]),
+        name: "照片.jpg".into(),
+        size: 2_000_000,
+        hash: [3; 32],
+        port: 41_000,
+    };
+    let signals = [
+        FileSignal::Offer(offer.clone()),
+        FileSignal::Accept(offer.id),
+        FileSignal::Decline(offer.id),
+        FileSignal::Cancel {
+            id: offer.id,
+            reason: CancelReason::Cancelled,
+        },
+    ];
+    let now = net.now;
+    for (n, signal) in signals.iter().enumerate() {
+        let body = Body::from(signal.clone());
+        net.nodes[a]
+            .endpoint
+            .send_body(
+                now,
+                ConversationId::Peer(node_id(2)),
+                MsgId(30 + n as u64),
+                n as i64,
+                &body,
+            )
+            .expect("sent");
+    }
+    net.flush(a);
+    net.run_until(secs(2.0));
+    let got: Vec<Event> = net
+        .take_events(b)
+        .into_iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, Event::File { .. }))
+        .collect();
+    let want: Vec<Event> = signals
+        .iter()
+        .enumerate()
+        .map(|(n, signal)| Event::File {
+            from: node_id(1),
+            id: MsgId(30 + n as u64),
+            sent_at_ms: n as i64,
+            signal: signal.clone(),
+        })
+        .collect();
+    assert_eq!(got, want);
+    let at_alice = net.take_events(a);
+    for n in 0..signals.len() as u64 {
+        let s: Vec<DeliveryState> = states(&at_alice, MsgId(30 + n))
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(s, vec![DeliveryState::Sending, DeliveryState::Delivered]);
+    }
+    // A plain-text peer never gets a file message: refused, and not a byte goes out.
+    net.log = Some(Vec::new());
+    let script = "192.168.1.9:40000".parse().expect("addr");
+    for signal in signals {
+        let now = net.now;
+        let r = net.nodes[a].endpoint.send_body(
+            now,
+            ConversationId::Raw(script),
+            MsgId(40),
+            0,
+            &Body::from(signal),
+        );
+        assert_eq!(r, Err(lanchat::proto::SendError::PlainText));
+    }
+    net.flush(a);
+    let log = net.log.take().unwrap_or_default();
+    assert!(
+        log.iter().all(|(_, to, _)| *to != script),
+        "something went to the plain-text peer"
+    );
+}
+
+#[test]
 fn a_recall_for_an_offline_peer_waits_in_its_outbox() {
     use lanchat::proto::Body;
     let (mut net, a, _) = bob_left(1.5);

@@ -1242,6 +1242,8 @@ impl App {
                 }
             }
             proto::Event::State { id, state } => self.set_state(id, state),
+            // Wired in the files work.
+            proto::Event::File { .. } => {}
             proto::Event::Read { from, ids } => {
                 for id in ids {
                     self.read_by(from, id);

@@ -34,7 +34,18 @@
 //! 2 reply   quoted_id:u64 quoted_author[32] excerpt_len:u8 excerpt text
 //!           (excerpt: UTF-8, at most MAX_EXCERPT_BYTES; text: UTF-8, not empty)
 //! 3 recall  target_id:u64              (only the author's own recall counts)
+//! 4 file-offer   transfer[16] size:u64 hash[32] port:u16 name_len:u8 name
+//!                (transfer: not all zero; size: at most files::MAX_FILE_BYTES; hash: BLAKE3
+//!                of the whole file; port: the sender's TCP port for the data, not 0; name:
+//!                UTF-8, 1 to files::MAX_NAME_BYTES, untrusted: see files::safe_name)
+//! 5 file-accept  transfer[16]
+//! 6 file-decline transfer[16]
+//! 7 file-cancel  transfer[16] reason:u8  (files::CancelReason: 1 cancelled, 2 failed,
+//!                3 corrupt, 4 changed)
 //! ```
+//!
+//! File messages say what may be fetched; the file's bytes go over TCP (`proto::filedata`).
+//! A plain-text peer never gets one (`Endpoint::send_body`).
 //!
 //! A packet's `epoch` is chosen at random when a node starts, so a restarted peer's fresh
 //! numbering is never mistaken for the old one. `pn` numbers every data packet sent
@@ -52,6 +63,7 @@
 //! initiation again with the cookie, which proves that it receives at its address
 //! (WireGuard's cookie reply). The cookie is a keyed hash of that address.
 
+use super::files::{self, CancelReason, FileOffer, FileSignal, TransferId};
 use super::{MsgId, NodeId};
 use thiserror::Error;
 
@@ -74,6 +86,8 @@ pub const MAX_ACK_RANGES: usize = 16;
 pub const MAX_EXCERPT_BYTES: usize = 160;
 /// Bytes of a reply's body before its excerpt and text.
 pub const REPLY_OVERHEAD: usize = 8 + 32 + 1;
+/// Bytes of a file offer's body before its name.
+pub const OFFER_OVERHEAD: usize = 16 + 8 + 32 + 2 + 1;
 
 const HEADER: usize = MAGIC.len() + 2;
 /// Bytes a sealed frame adds around its plaintext: header, index, counter, AEAD tag.
@@ -126,26 +140,53 @@ pub enum Content {
     Reply,
     /// The author takes back one of their messages ([`Body::Recall`]).
     Recall,
+    /// A file offered ([`Body::FileOffer`]).
+    FileOffer,
+    /// The receiver takes an offered file ([`Body::FileAccept`]).
+    FileAccept,
+    /// The receiver does not want it ([`Body::FileDecline`]).
+    FileDecline,
+    /// Either side stops a transfer ([`Body::FileCancel`]).
+    FileCancel,
 }
 
 impl Content {
-    fn to_byte(self) -> u8 {
+    /// Every kind, in the order of their bytes.
+    pub const ALL: [Content; 8] = [
+        Content::Text,
+        Content::Read,
+        Content::Reply,
+        Content::Recall,
+        Content::FileOffer,
+        Content::FileAccept,
+        Content::FileDecline,
+        Content::FileCancel,
+    ];
+
+    /// The kind's byte on the wire (and in the store's outbox).
+    pub fn to_byte(self) -> u8 {
         match self {
             Content::Text => 0,
             Content::Read => 1,
             Content::Reply => 2,
             Content::Recall => 3,
+            Content::FileOffer => 4,
+            Content::FileAccept => 5,
+            Content::FileDecline => 6,
+            Content::FileCancel => 7,
         }
     }
 
-    fn from_byte(b: u8) -> Option<Self> {
-        match b {
-            0 => Some(Content::Text),
-            1 => Some(Content::Read),
-            2 => Some(Content::Reply),
-            3 => Some(Content::Recall),
-            _ => None,
-        }
+    pub fn from_byte(b: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(b)).copied()
+    }
+
+    /// A file offer, accept, decline or cancel.
+    pub fn is_file(self) -> bool {
+        matches!(
+            self,
+            Content::FileOffer | Content::FileAccept | Content::FileDecline | Content::FileCancel
+        )
     }
 
     /// Something the user sent: tracked to delivered or failed, kept for a peer that is
@@ -202,6 +243,62 @@ pub enum Body {
     },
     /// Take back my message with this id.
     Recall(MsgId),
+    /// A file I offer.
+    FileOffer(FileOffer),
+    /// I take the file offered as `id`: the data may flow.
+    FileAccept {
+        id: TransferId,
+    },
+    /// I do not want the file offered as this id.
+    FileDecline(TransferId),
+    /// I stop transfer `id`, for `reason`.
+    FileCancel {
+        id: TransferId,
+        reason: CancelReason,
+    },
+}
+
+impl From<FileSignal> for Body {
+    fn from(signal: FileSignal) -> Body {
+        match signal {
+            FileSignal::Offer(offer) => Body::FileOffer(offer),
+            FileSignal::Accept(id) => Body::FileAccept { id },
+            FileSignal::Decline(id) => Body::FileDecline(id),
+            FileSignal::Cancel { id, reason } => Body::FileCancel { id, reason },
+        }
+    }
+}
+
+impl TryFrom<Body> for FileSignal {
+    /// Not a file message: the body back.
+    type Error = Body;
+
+    fn try_from(body: Body) -> Result<FileSignal, Body> {
+        match body {
+            Body::FileOffer(offer) => Ok(FileSignal::Offer(offer)),
+            Body::FileAccept { id } => Ok(FileSignal::Accept(id)),
+            Body::FileDecline(id) => Ok(FileSignal::Decline(id)),
+            Body::FileCancel { id, reason } => Ok(FileSignal::Cancel { id, reason }),
+            other => Err(other),
+        }
+    }
+}
+
+/// What makes an offer malformed, either way.
+fn check_offer(offer: &FileOffer) -> Result<(), &'static str> {
+    if offer.id.is_zero() {
+        return Err("transfer id 0");
+    }
+    if offer.name.is_empty() || offer.name.len() > files::MAX_NAME_BYTES {
+        return Err("file name length");
+    }
+    if offer.size > files::MAX_FILE_BYTES {
+        return Err("file too large");
+    }
+    if offer.port == 0 {
+        return Err("port 0");
+    }
+    Ok(())
 }
 
 impl Body {
@@ -210,6 +307,10 @@ impl Body {
             Body::Text(_) => Content::Text,
             Body::Reply { .. } => Content::Reply,
             Body::Recall(_) => Content::Recall,
+            Body::FileOffer(_) => Content::FileOffer,
+            Body::FileAccept { .. } => Content::FileAccept,
+            Body::FileDecline(_) => Content::FileDecline,
+            Body::FileCancel { .. } => Content::FileCancel,
         }
     }
 
@@ -237,6 +338,27 @@ impl Body {
                     return Err(EncodeError::Invalid("recall of id 0"));
                 }
                 target.0.to_be_bytes().to_vec()
+            }
+            Body::FileOffer(offer) => {
+                check_offer(offer).map_err(EncodeError::Invalid)?;
+                let mut out = Vec::with_capacity(OFFER_OVERHEAD + offer.name.len());
+                out.extend_from_slice(&offer.id.0);
+                out.extend_from_slice(&offer.size.to_be_bytes());
+                out.extend_from_slice(&offer.hash);
+                out.extend_from_slice(&offer.port.to_be_bytes());
+                out.push(offer.name.len() as u8);
+                out.extend_from_slice(offer.name.as_bytes());
+                out
+            }
+            Body::FileAccept { id } | Body::FileDecline(id) | Body::FileCancel { id, .. } => {
+                if id.is_zero() {
+                    return Err(EncodeError::Invalid("transfer id 0"));
+                }
+                let mut out = id.0.to_vec();
+                if let Body::FileCancel { reason, .. } = self {
+                    out.push(reason.to_byte());
+                }
+                out
             }
         };
         if bytes.len() > MAX_MESSAGE_BYTES {
@@ -294,6 +416,49 @@ impl Body {
                     return Err(DecodeError::Invalid("recall of id 0"));
                 }
                 Ok(Body::Recall(target))
+            }
+            Content::FileOffer => {
+                let mut r = Reader { data: bytes };
+                let id = TransferId(r.array()?);
+                let size = r.u64()?;
+                let hash = r.array()?;
+                let port = r.u16()?;
+                let len = usize::from(r.u8()?);
+                let name = utf8(r.take(len)?)?;
+                if !r.data.is_empty() {
+                    return Err(DecodeError::Trailing(r.data.len()));
+                }
+                let offer = FileOffer {
+                    id,
+                    name,
+                    size,
+                    hash,
+                    port,
+                };
+                check_offer(&offer).map_err(DecodeError::Invalid)?;
+                Ok(Body::FileOffer(offer))
+            }
+            Content::FileAccept | Content::FileDecline | Content::FileCancel => {
+                let mut r = Reader { data: bytes };
+                let id = TransferId(r.array()?);
+                let reason = match content {
+                    Content::FileCancel => Some(
+                        CancelReason::from_byte(r.u8()?)
+                            .ok_or(DecodeError::Invalid("cancel reason"))?,
+                    ),
+                    _ => None,
+                };
+                if !r.data.is_empty() {
+                    return Err(DecodeError::Trailing(r.data.len()));
+                }
+                if id.is_zero() {
+                    return Err(DecodeError::Invalid("transfer id 0"));
+                }
+                Ok(match (content, reason) {
+                    (Content::FileAccept, _) => Body::FileAccept { id },
+                    (_, Some(reason)) => Body::FileCancel { id, reason },
+                    _ => Body::FileDecline(id),
+                })
             }
         }
     }
@@ -1196,7 +1361,37 @@ mod tests {
                 text: "x".into(),
             },
             Body::Recall(MsgId(u64::MAX)),
+            Body::FileOffer(offer()),
+            Body::FileOffer(FileOffer {
+                name: "x".repeat(files::MAX_NAME_BYTES),
+                size: files::MAX_FILE_BYTES,
+                port: u16::MAX,
+                ..offer()
+            }),
+            Body::FileOffer(FileOffer {
+                name: "\u{1b}]0;pwn\u{7}../../.bashrc".into(),
+                size: 0,
+                ..offer()
+            }),
+            Body::FileAccept {
+                id: TransferId([1; 16]),
+            },
+            Body::FileDecline(TransferId([2; 16])),
+            Body::FileCancel {
+                id: TransferId([3; 16]),
+                reason: CancelReason::Corrupt,
+            },
         ]
+    }
+
+    fn offer() -> FileOffer {
+        FileOffer {
+            id: TransferId([0xA5; 16]),
+            name: "照片 2024.jpg".into(),
+            size: 123_456,
+            hash: [7; 32],
+            port: 40_000,
+        }
     }
 
     #[test]
@@ -1224,6 +1419,175 @@ mod tests {
             Body::Recall(MsgId(5)).encode().expect("encodes"),
             vec![0, 0, 0, 0, 0, 0, 0, 5]
         );
+        // The exact layout of an offer: id, size, hash, port, name length, name.
+        let bytes = Body::FileOffer(FileOffer {
+            id: TransferId([1; 16]),
+            name: "a.txt".into(),
+            size: 0x0102,
+            hash: [9; 32],
+            port: 0x0304,
+        })
+        .encode()
+        .expect("encodes");
+        let mut want = vec![1; 16];
+        want.extend([0, 0, 0, 0, 0, 0, 1, 2]);
+        want.extend([9; 32]);
+        want.extend([3, 4, 5]);
+        want.extend(b"a.txt");
+        assert_eq!(bytes.len(), OFFER_OVERHEAD + 5);
+        assert_eq!(bytes, want);
+        let cancel = Body::FileCancel {
+            id: TransferId([4; 16]),
+            reason: CancelReason::Cancelled,
+        };
+        let mut want = vec![4; 16];
+        want.push(1);
+        assert_eq!(cancel.encode().expect("encodes"), want);
+        assert_eq!(
+            Body::FileAccept {
+                id: TransferId([4; 16])
+            }
+            .encode()
+            .expect("encodes"),
+            vec![4; 16]
+        );
+    }
+
+    #[test]
+    fn file_messages_convert_to_and_from_signals() {
+        for body in bodies() {
+            match FileSignal::try_from(body.clone()) {
+                Ok(signal) => {
+                    assert!(body.content().is_file());
+                    assert_eq!(Body::from(signal), body);
+                }
+                Err(back) => {
+                    assert!(!body.content().is_file());
+                    assert_eq!(back, body);
+                }
+            }
+        }
+        for (i, c) in Content::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(c.to_byte()), i);
+            assert_eq!(Content::from_byte(c.to_byte()), Some(c));
+        }
+        assert_eq!(Content::from_byte(Content::ALL.len() as u8), None);
+    }
+
+    #[test]
+    fn bad_file_messages_are_refused_both_ways() {
+        let bad_offers = [
+            (
+                FileOffer {
+                    id: TransferId([0; 16]),
+                    ..offer()
+                },
+                "transfer id 0",
+            ),
+            (
+                FileOffer {
+                    name: String::new(),
+                    ..offer()
+                },
+                "file name length",
+            ),
+            (
+                FileOffer {
+                    name: "x".repeat(files::MAX_NAME_BYTES + 1),
+                    ..offer()
+                },
+                "file name length",
+            ),
+            (
+                FileOffer {
+                    size: files::MAX_FILE_BYTES + 1,
+                    ..offer()
+                },
+                "file too large",
+            ),
+            (FileOffer { port: 0, ..offer() }, "port 0"),
+        ];
+        let good = Body::FileOffer(offer()).encode().expect("encodes");
+        for (bad, why) in bad_offers {
+            assert_eq!(
+                Body::FileOffer(bad.clone()).encode(),
+                Err(EncodeError::Invalid(why)),
+                "{bad:?}"
+            );
+            // The same fields patched into good bytes are refused on the way in.
+            let mut bytes = good[..OFFER_OVERHEAD - 1].to_vec();
+            bytes[..16].copy_from_slice(&bad.id.0);
+            bytes[16..24].copy_from_slice(&bad.size.to_be_bytes());
+            bytes[56..58].copy_from_slice(&bad.port.to_be_bytes());
+            // (A name longer than a length byte can say is cut by it: still a bad name.)
+            let name = &bad.name.as_bytes()[..bad.name.len().min(255)];
+            bytes.push(name.len() as u8);
+            bytes.extend_from_slice(name);
+            let r = Body::decode(Content::FileOffer, &bytes);
+            if bad.name.len() > files::MAX_NAME_BYTES {
+                // 255 bytes of name is a valid name: the wire cannot say more.
+                assert!(r.is_ok());
+                continue;
+            }
+            assert_eq!(r, Err(DecodeError::Invalid(why)), "{bad:?}");
+        }
+        // A name that is not UTF-8, a length past the end, bytes after the name.
+        let mut bytes = good[..OFFER_OVERHEAD - 1].to_vec();
+        bytes.extend([2, 0xC3, 0x28]);
+        assert_eq!(
+            Body::decode(Content::FileOffer, &bytes),
+            Err(DecodeError::Utf8)
+        );
+        let mut bytes = good[..OFFER_OVERHEAD - 1].to_vec();
+        bytes.extend([9, b'a']);
+        assert_eq!(
+            Body::decode(Content::FileOffer, &bytes),
+            Err(DecodeError::Truncated)
+        );
+        let mut bytes = good.clone();
+        bytes.push(b'x');
+        assert_eq!(
+            Body::decode(Content::FileOffer, &bytes),
+            Err(DecodeError::Trailing(1))
+        );
+        // Accept, decline, cancel: id 0, an unknown reason, a tail, a short id.
+        for content in [Content::FileAccept, Content::FileDecline] {
+            assert_eq!(
+                Body::decode(content, &[0; 16]),
+                Err(DecodeError::Invalid("transfer id 0"))
+            );
+            assert_eq!(
+                Body::decode(content, &[1; 17]),
+                Err(DecodeError::Trailing(1))
+            );
+            assert_eq!(Body::decode(content, &[1; 15]), Err(DecodeError::Truncated));
+        }
+        let mut bytes = vec![1; 16];
+        bytes.push(0);
+        assert_eq!(
+            Body::decode(Content::FileCancel, &bytes),
+            Err(DecodeError::Invalid("cancel reason"))
+        );
+        bytes[16] = 200;
+        assert_eq!(
+            Body::decode(Content::FileCancel, &bytes),
+            Err(DecodeError::Invalid("cancel reason"))
+        );
+        assert_eq!(
+            Body::decode(Content::FileCancel, &[1; 16]),
+            Err(DecodeError::Truncated)
+        );
+        let zero = TransferId([0; 16]);
+        for body in [
+            Body::FileAccept { id: zero },
+            Body::FileDecline(zero),
+            Body::FileCancel {
+                id: zero,
+                reason: CancelReason::Failed,
+            },
+        ] {
+            assert_eq!(body.encode(), Err(EncodeError::Invalid("transfer id 0")));
+        }
     }
 
     #[test]
@@ -1307,7 +1671,40 @@ mod tests {
                 }
             ),
             (1u64..).prop_map(|id| Body::Recall(MsgId(id))),
+            arb_offer().prop_map(Body::FileOffer),
+            arb_transfer().prop_map(|id| Body::FileAccept { id }),
+            arb_transfer().prop_map(Body::FileDecline),
+            (
+                arb_transfer(),
+                proptest::sample::select(CancelReason::ALL.to_vec())
+            )
+                .prop_map(|(id, reason)| Body::FileCancel { id, reason }),
         ]
+    }
+
+    fn arb_transfer() -> impl Strategy<Value = TransferId> {
+        any::<[u8; 16]>()
+            .prop_filter("not zero", |b| *b != [0; 16])
+            .prop_map(TransferId)
+    }
+
+    fn arb_offer() -> impl Strategy<Value = FileOffer> {
+        (
+            arb_transfer(),
+            // Any characters at all: the wire bounds names, `files::safe_name` makes them safe.
+            ".{1,80}",
+            0..=files::MAX_FILE_BYTES,
+            any::<[u8; 32]>(),
+            1u16..,
+        )
+            .prop_map(|(id, name, size, hash, port)| FileOffer {
+                id,
+                name: clip_utf8(&name, files::MAX_NAME_BYTES).to_owned(),
+                size,
+                hash,
+                port,
+            })
+            .prop_filter("a name", |o| !o.name.is_empty())
     }
 
     proptest! {
@@ -1318,12 +1715,35 @@ mod tests {
         }
 
         #[test]
-        fn body_decode_never_panics(kind in 0u8..4, bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        fn body_decode_never_panics(kind in 0u8..8, bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let content = Content::from_byte(kind).expect("a kind");
             if let Ok(body) = Body::decode(content, &bytes) {
                 // Whatever decodes must encode back to the same bytes.
                 prop_assert_eq!(body.content(), content);
                 prop_assert_eq!(body.encode().expect("re-encodes"), bytes);
+            }
+        }
+
+        #[test]
+        fn file_message_decode_never_panics(
+            kind in 4u8..8,
+            head in proptest::collection::vec(any::<u8>(), 0..=OFFER_OVERHEAD),
+            len in any::<u8>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            // Shaped like an offer, so that more of them get past the first checks.
+            let content = Content::from_byte(kind).expect("a kind");
+            let mut bytes = head;
+            if bytes.len() == OFFER_OVERHEAD {
+                bytes[OFFER_OVERHEAD - 1] = len;
+            }
+            bytes.extend(tail);
+            for cut in [bytes.len(), 17, 16] {
+                let bytes = &bytes[..cut.min(bytes.len())];
+                if let Ok(body) = Body::decode(content, bytes) {
+                    prop_assert_eq!(body.content(), content);
+                    prop_assert_eq!(body.encode().expect("re-encodes"), bytes.to_vec());
+                }
             }
         }
 

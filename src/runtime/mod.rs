@@ -555,6 +555,12 @@ impl Node {
                     }
                     out.push(e);
                 }
+                // File messages have no transfer to go to yet: acknowledged at once, so the
+                // sender does not retry them, and handed up (the app and the pipe pass).
+                proto::Event::File { from, id, .. } => {
+                    self.endpoint.confirm_stored(mono_now(), from, &[id]);
+                    out.push(e);
+                }
                 proto::Event::PeerUp(ref p) | proto::Event::PeerUpdated(ref p) => {
                     self.store(storage::Request::Peer(PeerRow {
                         id: p.id,
@@ -633,6 +639,12 @@ impl Node {
                 within: None,
                 id: None,
             }),
+            // Wired in the files work: a file message is no history row (the outbox below
+            // keeps it until delivered).
+            Body::FileOffer(_)
+            | Body::FileAccept { .. }
+            | Body::FileDecline(_)
+            | Body::FileCancel { .. } => {}
         }
         if let ConversationId::Peer(peer) = to {
             self.store(storage::Request::OutboxAdd(Box::new(OutboxRow {

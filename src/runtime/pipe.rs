@@ -397,6 +397,8 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
 
     async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
         let out = match event {
+            // Wired in the files work.
+            proto::Event::File { .. } => return Ok(()),
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
             proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),
             proto::Event::PeerDown { peer, reason } => Output::PeerDown {

@@ -18,20 +18,24 @@
 //!   large chunks by [`Store::index_pending`] (see [`Store::defer_indexing`]);
 //!   `search_mark` says how far the index goes. Deletes and text updates of indexed rows are
 //!   kept in sync by triggers.
-//! - `peers`, `outbox`.
+//! - `peers`, `outbox` (a file message kept as its wire bytes).
+//! - `transfers`: files either way, their state and progress (see [`TransferRow`]).
 
 mod export;
 mod schema;
 mod search;
 #[cfg(test)]
 mod tests;
+mod transfers;
 
 pub use export::ExportFormat;
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use search::SHORT_QUERY_SCAN;
+pub use transfers::TransferRow;
 
 pub use crate::message::Author;
 use crate::message::Message;
+use crate::proto::wire::Content;
 use crate::proto::{Body, ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -1136,19 +1140,36 @@ impl Store {
 
     /// Adds a message waiting for its peer; adding an id again replaces the row in place.
     pub fn outbox_add(&mut self, r: &OutboxRow) -> Result<(), StoreError> {
+        let mut payload = None;
         let (text, quote, recall_of) = match &r.body {
             Body::Text(text) => (text.as_str(), None, None),
             Body::Reply { quote, text } => (text.as_str(), Some(quote), None),
             Body::Recall(target) => ("", None, Some(sql_id(*target))),
+            // A file message is kept as it travels.
+            Body::FileOffer(_)
+            | Body::FileAccept { .. }
+            | Body::FileDecline(_)
+            | Body::FileCancel { .. } => {
+                let bytes = r
+                    .body
+                    .encode()
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+                    .at(&self.path)?;
+                payload = Some((i64::from(r.body.content().to_byte()), bytes));
+                ("", None, None)
+            }
         };
+        let (content, payload) = payload.unzip();
         self.conn
             .prepare_cached(
                 "INSERT INTO outbox (id, to_peer, sent_at_ms, text, quote_id, quote_author,
-                    quote_excerpt, recall_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    quote_excerpt, recall_of, content, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET to_peer = excluded.to_peer,
                     sent_at_ms = excluded.sent_at_ms, text = excluded.text,
                     quote_id = excluded.quote_id, quote_author = excluded.quote_author,
-                    quote_excerpt = excluded.quote_excerpt, recall_of = excluded.recall_of",
+                    quote_excerpt = excluded.quote_excerpt, recall_of = excluded.recall_of,
+                    content = excluded.content, payload = excluded.payload",
             )
             .at(&self.path)?
             .execute(params![
@@ -1160,6 +1181,8 @@ impl Store {
                 quote.map(|q| quote_author_key(q, self.me)),
                 quote.map(|q| q.excerpt.as_str()),
                 recall_of,
+                content,
+                payload,
             ])
             .at(&self.path)?;
         Ok(())
@@ -1381,17 +1404,25 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT id, to_peer, sent_at_ms, text, quote_id, quote_author, quote_excerpt,
-                    recall_of FROM outbox ORDER BY ord",
+                    recall_of, content, payload FROM outbox ORDER BY ord",
             )
             .at(&self.path)?;
         let me = self.me;
         let rows = stmt
             .query_map([], |r| {
                 let text: String = r.get(3)?;
-                let body = match (col_quote(r, 4, me)?, r.get::<_, Option<i64>>(7)?) {
-                    (_, Some(target)) => Body::Recall(MsgId(target.cast_unsigned())),
-                    (Some(quote), None) => Body::Reply { quote, text },
-                    (None, None) => Body::Text(text),
+                let kept = r
+                    .get::<_, Option<i64>>(8)?
+                    .zip(r.get::<_, Option<Vec<u8>>>(9)?);
+                let body = match (col_quote(r, 4, me)?, r.get::<_, Option<i64>>(7)?, kept) {
+                    (_, _, Some((content, payload))) => u8::try_from(content)
+                        .ok()
+                        .and_then(Content::from_byte)
+                        .and_then(|c| Body::decode(c, &payload).ok())
+                        .ok_or_else(|| bad(9, format!("bad outbox message of kind {content}")))?,
+                    (_, Some(target), None) => Body::Recall(MsgId(target.cast_unsigned())),
+                    (Some(quote), None, None) => Body::Reply { quote, text },
+                    (None, None, None) => Body::Text(text),
                 };
                 Ok(OutboxRow {
                     id: col_msg_id(r, 0)?,

@@ -166,6 +166,40 @@ pub(crate) const MIGRATIONS: &[&str] = &[
                                                AND m.author = 0);
     CREATE INDEX conversations_in_order ON conversations (pinned DESC, last_activity_ms DESC, key);
     "#,
+    // 6: files. A transfer either way, keyed by its id (32 hex digits), with the other side's
+    // key in `peer` and the offer message's id in `msg_id`. `name` is the name as offered
+    // (untrusted: shown sanitized, never a path); `local_path` is where an incoming file goes,
+    // chosen by `proto::files::safe_name` when it is accepted; `source_path` is the file an
+    // outgoing transfer offers. Paths are the bytes of the OS's path. `state` follows
+    // `proto::files::TransferState`. The outbox keeps a file message as its kind
+    // (`content`, the wire byte) and its wire bytes (`payload`), with `text` empty.
+    r#"
+    CREATE TABLE transfers (
+        id          TEXT PRIMARY KEY,
+        peer        TEXT NOT NULL,
+        direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        msg_id      INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        size        INTEGER NOT NULL CHECK (size >= 0),
+        hash        TEXT NOT NULL CHECK (length(hash) = 64),
+        port        INTEGER NOT NULL CHECK (port BETWEEN 0 AND 65535),
+        local_path  BLOB,
+        source_path BLOB,
+        state       TEXT NOT NULL CHECK (state IN
+                        ('offered', 'accepted', 'declined', 'running', 'done', 'failed',
+                         'cancelled')),
+        bytes_done  INTEGER NOT NULL DEFAULT 0 CHECK (bytes_done BETWEEN 0 AND size),
+        error       TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX transfers_unfinished ON transfers (created_ms)
+        WHERE state IN ('offered', 'accepted', 'running');
+    CREATE INDEX transfers_by_peer ON transfers (peer, created_ms);
+
+    ALTER TABLE outbox ADD COLUMN content INTEGER;
+    ALTER TABLE outbox ADD COLUMN payload BLOB;
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.

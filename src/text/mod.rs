@@ -66,6 +66,12 @@ fn is_invisible_junk(c: char) -> bool {
     )
 }
 
+/// Characters that draw as nothing and mean nothing outside an emoji flag: the invisible
+/// junk [`sanitize`] drops, and tag characters. File names lose them (`proto::files`).
+pub fn is_invisible(c: char) -> bool {
+    is_invisible_junk(c) || is_tag(c)
+}
+
 fn is_tag(c: char) -> bool {
     matches!(c, '\u{E0020}'..='\u{E007F}')
 }

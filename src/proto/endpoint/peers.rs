@@ -27,6 +27,7 @@
 //! through `secure`, and sends nothing to a key held back by an identity change. Methods
 //! that return `true` (or `Ok(true)`) want the endpoint to pump that peer next.
 
+use super::super::files::FileSignal;
 use super::super::stream::{Received, RecvStream, SendOutcome, SendStream};
 use super::super::wire::{self, Body, Content, Data};
 use super::super::{ConversationId, MsgId, NodeId};
@@ -744,6 +745,12 @@ impl Peer {
 /// The event for a chat message from a peer.
 fn chat_event(from: NodeId, id: MsgId, sent_at_ms: i64, body: Body) -> Event {
     let conversation = ConversationId::Peer(from);
+    let file = |signal| Event::File {
+        from,
+        id,
+        sent_at_ms,
+        signal,
+    };
     match body {
         Body::Text(text) => Event::Message {
             conversation,
@@ -765,6 +772,10 @@ fn chat_event(from: NodeId, id: MsgId, sent_at_ms: i64, body: Body) -> Event {
             target,
             sent_at_ms,
         },
+        Body::FileOffer(offer) => file(FileSignal::Offer(offer)),
+        Body::FileAccept { id } => file(FileSignal::Accept(id)),
+        Body::FileDecline(id) => file(FileSignal::Decline(id)),
+        Body::FileCancel { id, reason } => file(FileSignal::Cancel { id, reason }),
     }
 }
 
@@ -782,8 +793,12 @@ mod tests {
     }
 
     fn peers(max_peers: usize) -> Peers {
+        peers_of(node(0), max_peers)
+    }
+
+    fn peers_of(me: NodeId, max_peers: usize) -> Peers {
         Peers::new(Settings {
-            me: node(0),
+            me,
             epoch: 1,
             give_up: Duration::from_secs(30),
             max_peers,
@@ -849,5 +864,80 @@ mod tests {
             .map(|d| d.id)
             .collect();
         assert_eq!(ids, vec![MsgId(5), MsgId(6)]);
+    }
+
+    #[test]
+    fn file_messages_come_up_as_file_events_and_malformed_ones_are_counted() {
+        use crate::proto::files::{CancelReason, FileOffer, TransferId};
+        let now = Instant::now();
+        let mut events = VecDeque::new();
+        let mut alice = peers_of(node(1), 8);
+        let mut bob = peers_of(node(2), 8);
+        assert!(alice.touch(now, node(2), addr(2), None, &mut events));
+        assert!(bob.touch(now, node(1), addr(1), None, &mut events));
+        let offer = FileOffer {
+            id: TransferId([5; 16]),
+            name: "../../.bashrc".into(),
+            size: 10,
+            hash: [1; 32],
+            port: 4000,
+        };
+        let cancel = FileSignal::Cancel {
+            id: offer.id,
+            reason: CancelReason::Changed,
+        };
+        let good = Body::FileOffer(offer.clone()).encode().unwrap_or_default();
+        // The same offer naming port 0: malformed.
+        let mut bad = good.clone();
+        bad[56..58].copy_from_slice(&[0, 0]);
+        let cancel_bytes = Body::from(cancel.clone()).encode().unwrap_or_default();
+        for (id, content, bytes) in [
+            (1, Content::FileOffer, good),
+            (2, Content::FileOffer, bad),
+            (3, Content::FileCancel, cancel_bytes),
+        ] {
+            let sent = alice.send(
+                node(2),
+                MsgId(id),
+                100 + id as i64,
+                content,
+                bytes,
+                &mut events,
+            );
+            assert_eq!(sent, Ok(true));
+        }
+        let mut stats = Stats::default();
+        let (_, packets) = alice
+            .packets(now, node(2), &mut stats)
+            .unwrap_or((addr(0), vec![]));
+        assert!(!packets.is_empty());
+        events.clear();
+        let mut at_bob = Stats::default();
+        for p in packets {
+            bob.on_packet(now, p, &mut events, &mut at_bob);
+        }
+        let files: Vec<&Event> = events
+            .iter()
+            .filter(|e| matches!(e, Event::File { .. }))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                &Event::File {
+                    from: node(1),
+                    id: MsgId(1),
+                    sent_at_ms: 101,
+                    signal: FileSignal::Offer(offer),
+                },
+                &Event::File {
+                    from: node(1),
+                    id: MsgId(3),
+                    sent_at_ms: 103,
+                    signal: cancel,
+                },
+            ]
+        );
+        assert_eq!(at_bob.malformed, 1);
+        assert_eq!(events.len(), 2, "nothing else came up: {events:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! The endpoint's public vocabulary: its configuration, what it hands back (datagrams to
 //! send, events) and its counters.
 
+use super::super::files::FileSignal;
 use super::super::secure::Identity;
 use super::super::wire::{self, EncodeError, Quote};
 use super::super::{ConversationId, MsgId, NodeId};
@@ -165,6 +166,17 @@ pub enum Event {
         target: MsgId,
         /// The sender's clock when it recalled.
         sent_at_ms: i64,
+    },
+    /// A file offer, accept, decline or cancel from a lanchat peer (`proto::files`). Like a
+    /// message, acknowledged (with durable acks) once the app confirms it is stored. It
+    /// counts only for a transfer with `from`: anyone can name any transfer id.
+    File {
+        from: NodeId,
+        /// The file message's own id.
+        id: MsgId,
+        /// The sender's clock when it sent it.
+        sent_at_ms: i64,
+        signal: FileSignal,
     },
     State {
         id: MsgId,
