@@ -2,7 +2,7 @@
 //! `ui::draw`, the buffer diff and the backend write), with a conversation of 100 messages
 //! and with one of 1,000,000 (the app keeps a window of at most 1,000 of them in memory).
 //! Also the time of a key that scrolls by a line plus the frame after it, which is what a
-//! user feels when holding Ctrl-Up.
+//! user feels when holding Ctrl-Up. The small case runs again with the interface in Chinese.
 //!
 //! The app is the real one, started by `tui::start_chat` on a real database; the pages it
 //! asks for are read from that database as the store thread would read them.
@@ -147,6 +147,11 @@ fn main() {
             frame: vec![],
             key: vec![],
         },
+        Case {
+            name: "100 messages, at the latest, in Chinese",
+            frame: vec![],
+            key: vec![],
+        },
     ];
     for _ in 0..runs {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -182,6 +187,15 @@ fn main() {
         assert_eq!(window(&app), 1000);
         cases[2].frame.push(ms(frame_time(&mut term, &app, frames)));
         cases[2]
+            .key
+            .push(ms(key_frame_time(&mut term, &mut app, frames)));
+
+        // The same small case with every label, state and date in Chinese (the words come
+        // through Fluent on every frame).
+        let (mut app, _store, _rt) = open(small.path());
+        app.lang = lanchat::i18n::Lang::Zh;
+        cases[3].frame.push(ms(frame_time(&mut term, &app, frames)));
+        cases[3]
             .key
             .push(ms(key_frame_time(&mut term, &mut app, frames)));
     }
