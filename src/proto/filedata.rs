@@ -648,7 +648,10 @@ mod tests {
         assert_eq!(reply.len(), LEN_BYTES + REPLY_LEN);
         let (status, size, chan_r) = init.read_reply(&reply[2..]).expect("read reply");
         assert_eq!((status, size), (Status::Ok, 1000));
-        (chan_r.expect("receiver session"), chan_s.expect("sender session"))
+        (
+            chan_r.expect("receiver session"),
+            chan_s.expect("sender session"),
+        )
     }
 
     #[test]
@@ -690,8 +693,7 @@ mod tests {
             id: TransferId([1; 16]),
             offset: 0,
         };
-        let (init, hello) =
-            Initiator::start(&r, &s.public(), req, Suite::DEFAULT).expect("start");
+        let (init, hello) = Initiator::start(&r, &s.public(), req, Suite::DEFAULT).expect("start");
         let (resp, _, _) = Responder::read_hello(&s, &hello[2..], Suite::DEFAULT).expect("hello");
         let (reply, chan) = resp.reply(Status::Gone, 0).expect("reply");
         assert!(chan.is_none());
@@ -721,7 +723,9 @@ mod tests {
             .and_then(|b| b.build_initiator())
             .expect("chat-like initiator");
         let mut msg = vec![0u8; HELLO_LEN];
-        let n = chat.write_message(&[0u8; HELLO_PAYLOAD], &mut msg).expect("write");
+        let n = chat
+            .write_message(&[0u8; HELLO_PAYLOAD], &mut msg)
+            .expect("write");
         assert_eq!(n, HELLO_LEN);
         assert!(Responder::read_hello(&s, &msg, Suite::DEFAULT).is_err());
     }
@@ -792,7 +796,10 @@ mod tests {
                 reason: ""
             })
         );
-        assert_eq!(parse_reply(&[9, 0, 0, 0, 0, 0, 0, 0, 0]), Err(FrameError::UnknownStatus(9)));
+        assert_eq!(
+            parse_reply(&[9, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(FrameError::UnknownStatus(9))
+        );
         assert_eq!(message_len([0, 16]), Err(FrameError::Length));
         assert_eq!(message_len([0xFF, 0xFF]), Ok(MAX_MESSAGE));
     }
