@@ -53,6 +53,7 @@
 
 use super::NodeId;
 use super::secure::Identity;
+use snow::resolvers::{DefaultResolver, FallbackResolver, RingResolver};
 use snow::{Builder, HandshakeState, TransportState};
 use std::fmt;
 
@@ -273,9 +274,12 @@ impl From<snow::Error> for FrameError {
     }
 }
 
+/// Ring's AEADs (hand-tuned assembly), and snow's own X25519 and BLAKE2s, which ring does
+/// not offer in this form.
 fn builder(suite: Suite) -> Result<Builder<'static>, FrameError> {
     let params = suite.params().parse().map_err(|_| FrameError::Crypto)?;
-    Ok(Builder::new(params).prologue(PROLOGUE)?)
+    let resolver = FallbackResolver::new(Box::new(RingResolver), Box::new(DefaultResolver));
+    Ok(Builder::with_resolver(params, Box::new(resolver)).prologue(PROLOGUE)?)
 }
 
 /// The receiver's side of the handshake.

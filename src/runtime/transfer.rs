@@ -31,7 +31,7 @@ use crate::proto::filedata::{
 use crate::proto::secure::Identity;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -517,36 +517,62 @@ fn open_source(offered: &Offered, offset: u64) -> (Status, Option<File>) {
     (Status::Ok, Some(file))
 }
 
-/// One connection's stream, with a buffered reader over it.
+/// One connection's stream, and a buffer that frames are read into and opened from in
+/// place (no copy between the socket's bytes and the cipher).
 struct Conn {
     stream: TcpStream,
-    reader: BufReader<TcpStream>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
 }
 
 impl Conn {
     fn new(stream: TcpStream) -> io::Result<Self> {
-        let reader = BufReader::with_capacity(READ_BUFFER, stream.try_clone()?);
-        Ok(Self { stream, reader })
+        Ok(Self {
+            stream,
+            buf: vec![0u8; READ_BUFFER],
+            start: 0,
+            end: 0,
+        })
+    }
+
+    /// Bytes read from the socket and not taken yet.
+    fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Makes at least `want` bytes available at `start` (`want` <= the buffer).
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        if self.start + want > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while self.end - self.start < want {
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(io::Error::from(ErrorKind::UnexpectedEof)),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next message (without its prefix), borrowed from the buffer.
+    fn next_message(&mut self) -> io::Result<&[u8]> {
+        self.fill(LEN_BYTES)?;
+        let prefix = [self.buf[self.start], self.buf[self.start + 1]];
+        let len = message_len(prefix).map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
+        self.fill(LEN_BYTES + len)?;
+        let at = self.start + LEN_BYTES;
+        self.start = at + len;
+        Ok(&self.buf[at..at + len])
     }
 
     /// Reads one message (without its prefix) into a new buffer.
     fn read_message(&mut self) -> io::Result<Vec<u8>> {
-        let mut msg = vec![0u8; MAX_MESSAGE];
-        let n = self.read_message_into(&mut msg)?;
-        msg.truncate(n);
-        Ok(msg)
-    }
-
-    /// Reads one message into `buf` (of [`MAX_MESSAGE`] bytes); returns its length.
-    fn read_message_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut prefix = [0u8; LEN_BYTES];
-        self.reader.read_exact(&mut prefix)?;
-        let len = message_len(prefix).map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
-        let msg = buf
-            .get_mut(..len)
-            .ok_or_else(|| io::Error::new(ErrorKind::InvalidData, "message too long"))?;
-        self.reader.read_exact(msg)?;
-        Ok(len)
+        self.next_message().map(<[u8]>::to_vec)
     }
 }
 
@@ -670,7 +696,7 @@ impl Sending<'_> {
     /// Checks, without waiting, whether the receiver sent anything (only an Error frame may
     /// come while we send).
     fn poll_peer(&mut self) -> Result<Option<TransferError>, TransferError> {
-        if self.conn.reader.buffer().is_empty() {
+        if self.conn.buffered() == 0 {
             let mut probe = [0u8; 1];
             match nix::sys::socket::recv(
                 self.conn.stream.as_raw_fd(),
@@ -977,21 +1003,20 @@ impl Receiving {
         progress: Option<&mpsc::Sender<Progress>>,
         abort: &Abort,
     ) -> Result<(), TransferError> {
-        let mut msg = vec![0u8; MAX_MESSAGE];
         let mut plain = vec![0u8; MAX_MESSAGE];
         let mut last_progress = Instant::now();
         loop {
             if abort.stop.load(Ordering::Relaxed) {
                 return Err(TransferError::Cancelled);
             }
-            let len = match self.conn.read_message_into(&mut msg) {
-                Ok(len) => len,
+            let msg = match self.conn.next_message() {
+                Ok(msg) => msg,
                 Err(_) if abort.stop.load(Ordering::Relaxed) => {
                     return Err(TransferError::Cancelled);
                 }
                 Err(e) => return Err(net_error(&e)),
             };
-            match self.channel.open(&msg[..len], &mut plain)? {
+            match self.channel.open(msg, &mut plain)? {
                 Frame::Data(data) => {
                     self.cursor.data(data.len())?;
                     file.write_all(data)
@@ -1053,7 +1078,7 @@ impl Receiving {
             let deadline = Instant::now() + Duration::from_secs(2);
             let mut sink = vec![0u8; 64 << 10];
             while Instant::now() < deadline {
-                match self.conn.reader.read(&mut sink) {
+                match self.conn.stream.read(&mut sink) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
