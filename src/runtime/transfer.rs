@@ -144,6 +144,15 @@ impl TransferError {
         !matches!(self, TransferError::Unknown)
     }
 
+    /// The text told to the peer with the code: never a local path or an OS message (they
+    /// would tell the peer about this machine); the code says the rest.
+    fn reason_for_peer(&self) -> String {
+        match self {
+            TransferError::Protocol(e) => e.to_string(),
+            _ => String::new(),
+        }
+    }
+
     /// The code this error is told to the peer with.
     fn code(&self) -> ErrorCode {
         match self {
@@ -685,7 +694,7 @@ impl Sending<'_> {
     fn fail(&mut self, error: TransferError) -> TransferError {
         if let Ok(frame) = self.channel.seal(&Frame::Error {
             code: error.code(),
-            reason: &error.to_string(),
+            reason: &error.reason_for_peer(),
         }) {
             let _ = self.conn.stream.write_all(&frame);
         }
@@ -1064,7 +1073,7 @@ impl Receiving {
         if tell {
             if let Ok(frame) = self.channel.seal(&Frame::Error {
                 code: error.code(),
-                reason: &error.to_string(),
+                reason: &error.reason_for_peer(),
             }) {
                 let _ = self.conn.stream.write_all(&frame);
             }
