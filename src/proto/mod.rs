@@ -7,6 +7,7 @@
 //! protocol in virtual time.
 
 mod endpoint;
+pub mod filedata;
 pub mod files;
 pub mod rawtext;
 pub mod secure;

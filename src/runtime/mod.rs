@@ -11,6 +11,7 @@ pub mod net;
 pub mod pipe;
 pub mod storage;
 pub mod terminal;
+pub mod transfer;
 pub mod tui;
 
 use crate::config::Settings;
