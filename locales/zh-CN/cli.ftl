@@ -69,6 +69,12 @@ cli-man-examples =
     lanchat man > ~/.local/share/man/man1/lanchat.1          # 之后：man lanchat
     lanchat man --lang zh-CN > ~/.local/share/man/zh_CN/man1/lanchat.1
 
+## 选项说明后面的注记（clap 自己只会写英文）。
+cli-note-env = 环境变量：{ $name }
+cli-note-default = 默认：{ $value }
+cli-note-possible = 可选：{ $values }
+cli-note-list-separator = 、
+
 ## 命令本身在终端上说的话（聊天界面之外）。
 
 cli-error = 错误：{ $detail }

@@ -1164,7 +1164,13 @@ pub fn render(lang: Lang, f: &Findings, causes: &[Cause], out: &mut dyn Write) -
         writeln!(
             out,
             "{}",
-            tr!(lang, "doctor-cause-item", n = n + 1, mark = mark, what = what)
+            tr!(
+                lang,
+                "doctor-cause-item",
+                n = n + 1,
+                mark = mark,
+                what = what
+            )
         )?;
         writeln!(out, "   {}", tr!(lang, "doctor-fix", fix = fix))?;
     }

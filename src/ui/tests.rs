@@ -1120,7 +1120,10 @@ fn the_switcher_and_the_peer_info_overlays_draw() {
 
 #[test]
 fn the_switcher_says_when_nothing_matches() {
-    for (lang, none) in [(Lang::En, "No conversation matches."), (Lang::Zh, "没有匹配的会话。")] {
+    for (lang, none) in [
+        (Lang::En, "No conversation matches."),
+        (Lang::Zh, "没有匹配的会话。"),
+    ] {
         let mut app = chat_with_alice();
         app.lang = lang;
         app.update(
@@ -1166,7 +1169,10 @@ fn a_search_hit_starts_at_the_beginning_when_its_match_is_in_view_anyway() {
     // Far along a long text, the row starts a dozen characters before the match.
     let long = format!("{}吃火锅", "很".repeat(60));
     let shown = line(&hit(&long, long.find('吃').unwrap()));
-    assert!(shown.contains(&format!("…{}吃火锅", "很".repeat(12))), "{shown}");
+    assert!(
+        shown.contains(&format!("…{}吃火锅", "很".repeat(12))),
+        "{shown}"
+    );
 }
 
 #[test]
