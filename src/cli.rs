@@ -9,10 +9,11 @@
 //! file is, so it is read after them. `main` asks for the locale's language
 //! ([`Lang::from_locale`]) instead.
 //!
-//! What stays English in both languages: clap's own words around our texts (`[default: md]`,
-//! `[possible values: …]`, `[env: …]`) and its error messages ("error: unexpected
-//! argument …", with their "Usage:" line). The headings, the usage line's label and the help
-//! texts of `-h` and `-V` are ours and translated.
+//! What stays English: clap's error messages ("error: unexpected argument …", with their
+//! "Usage:" line), and in English clap's own words around our texts (`[default: md]`,
+//! `[possible values: …]`, `[env: …]`), which in other languages are ours ([`own_notes`]).
+//! The headings, the usage line's label and the help texts of `-h` and `-V` are ours and
+//! translated.
 
 use crate::i18n::Lang;
 use crate::tr;
@@ -217,6 +218,7 @@ fn template(lang: Lang) -> String {
 /// Gives `cmd` and each of its subcommands our `-h` (its text translated), our headings
 /// and our usage label in place of clap's English ones.
 fn with_own_words(cmd: clap::Command, lang: Lang) -> clap::Command {
+    // (Each subcommand's own arguments; the global ones are propagated, notes and all.)
     let heading = tr!(lang, "cli-options-heading");
     let subs: Vec<String> = cmd
         .get_subcommands()
@@ -241,6 +243,9 @@ fn with_own_words(cmd: clap::Command, lang: Lang) -> clap::Command {
         .filter(|a| a.get_help_heading().is_none())
         .map(|a| a.get_id().to_string())
         .collect();
+    if lang != Lang::En {
+        cmd = own_notes(cmd, lang);
+    }
     for id in own {
         let heading = if cmd
             .get_arguments()
@@ -254,6 +259,61 @@ fn with_own_words(cmd: clap::Command, lang: Lang) -> clap::Command {
     }
     for name in subs {
         cmd = cmd.mut_subcommand(name, |s| with_own_words(s, lang));
+    }
+    cmd
+}
+
+/// Clap's bracketed notes after an argument's help (its environment variable, its default,
+/// its possible values), written by us in `lang` instead: `[默认：md]`.
+fn own_notes(mut cmd: clap::Command, lang: Lang) -> clap::Command {
+    let ids: Vec<String> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in ids {
+        cmd = cmd.mut_arg(id, |a| {
+            let takes_values = a.get_action().takes_values();
+            let mut notes = Vec::new();
+            if let Some(env) = a.get_env()
+                && !a.is_hide_env_set()
+            {
+                notes.push(tr!(
+                    lang,
+                    "cli-note-env",
+                    name = env.to_string_lossy().into_owned()
+                ));
+            }
+            let defaults: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            if takes_values && !defaults.is_empty() && !a.is_hide_default_value_set() {
+                notes.push(tr!(lang, "cli-note-default", value = defaults.join(" ")));
+            }
+            let possible: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            if takes_values && !possible.is_empty() && !a.is_hide_possible_values_set() {
+                notes.push(tr!(
+                    lang,
+                    "cli-note-possible",
+                    values = possible.join(tr!(lang, "cli-note-list-separator").as_str())
+                ));
+            }
+            if notes.is_empty() {
+                return a;
+            }
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let notes: Vec<String> = notes.into_iter().map(|n| format!("[{n}]")).collect();
+            a.help(format!("{help} {}", notes.join(" ")))
+                .hide_env(true)
+                .hide_default_value(true)
+                .hide_possible_values(true)
+        });
     }
     cmd
 }

@@ -101,9 +101,13 @@ impl ConfigError {
     /// `io::Error`) stays as it says it.
     pub fn text(&self, lang: Lang) -> String {
         match (lang, self) {
-            (Lang::En, _) | (_, ConfigError::Parse { .. } | ConfigError::Invalid(_)) => {
-                self.to_string()
-            }
+            (Lang::En, _) | (_, ConfigError::Invalid(_)) => self.to_string(),
+            (_, ConfigError::Parse { path, message }) => tr!(
+                lang,
+                "config-io",
+                path = path.display().to_string(),
+                detail = message.clone()
+            ),
             (_, ConfigError::Io { path, source }) => tr!(
                 lang,
                 "config-io",

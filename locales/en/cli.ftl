@@ -72,6 +72,13 @@ cli-man-examples =
     lanchat man > ~/.local/share/man/man1/lanchat.1          # then: man lanchat
     lanchat man --lang zh-CN > ~/.local/share/man/zh_CN/man1/lanchat.1
 
+## Clap's notes after an option's help, in languages other than English (in English clap
+## writes them itself, in these words).
+cli-note-env = env: { $name }=
+cli-note-default = default: { $value }
+cli-note-possible = possible values: { $values }
+cli-note-list-separator = {", "}
+
 ## What the command itself says on the terminal (outside the chat screen).
 
 cli-error = Error: { $detail }

@@ -109,3 +109,9 @@ doctor-cause-isolation = Beacons leave and come back, but no other host was hear
 doctor-fix-isolation = turn off client isolation in the router (often "AP isolation"), or use another network; `lanchat doctor --listen 35` listens through a whole beacon round
 doctor-cause-nobody-heard = Beacons leave and come back, but no other host was heard: nobody else runs lanchat here, or the network keeps hosts apart.
 doctor-fix-nobody-heard = start lanchat on another host and run `lanchat doctor --listen 35` (beacons come every 30 s), or add a peer by address: lanchat --peer HOST:47475
+
+## How lines are put together: a note after an interface, a self-test's result, an item of
+## the list of causes.
+doctor-tag = ({ $tag })
+doctor-probe-result = { $to }: { $result }
+doctor-cause-item = { $n }. [{ $mark }] { $what }

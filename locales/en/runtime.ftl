@@ -11,6 +11,8 @@ runtime-no-sockets-default = could not open UDP sockets on { $bind } (port defau
 
 ## Notices on the status line ($detail and $error are what the system said).
 runtime-probing = Probing { $addr } ({ $query }) for a lanchat peer…
+# When what was typed is already the address.
+runtime-probing-addr = Probing { $addr } for a lanchat peer…
 runtime-add-peer-failed = cannot add peer: { $error }
 runtime-no-ipv4 = { $query }: no IPv4 address
 runtime-recall-not-sent = The recall was not sent: { $error }

@@ -11,19 +11,19 @@ cli-help = 显示帮助
 cli-version = 显示版本
 cli-help-command = 显示本帮助或指定命令的帮助
 
-cli-name = 你的显示名称（默认：$USER）。
-cli-port = 监听的单播端口（默认：47475，被占用时任选一个）。
+cli-name = 你的名字（默认：$USER）。
+cli-port = 监听的单播端口（默认：47475，被占用时随机选一个）。
 cli-bind = 监听地址；127.0.0.1 让 lanchat（包括发现）只留在本机。
-cli-peer = 发现不到的对方，按地址联系（可重复）。
-cli-no-discovery = 不在局域网中广播自己，也不查找对方。
+cli-peer = 按地址添加自动发现找不到的联系人（可重复）。
+cli-no-discovery = 不在局域网中广播自己，也不查找别人。
 cli-discovery-port = 本机所有实例共用的发现端口。
 cli-data-dir = 本实例的状态目录（身份密钥、配置、日志）；可让一台主机运行多个实例。
 cli-config = 要读取的配置文件（默认：配置目录中的 config.toml）。
 
 cli-examples =
     lanchat                                  # 开始聊天
-    lanchat --name alice                     # 换个名称
-    lanchat --peer 10.1.2.3:47475            # 再联系一个发现不到的对方
+    lanchat --name alice                     # 换个名字
+    lanchat --peer 10.1.2.3:47475            # 添加一个自动发现找不到的联系人
     lanchat --data-dir /tmp/bob --name bob   # 本机的第二个实例
     lanchat --bind 127.0.0.1                 # 只留在本机，发现也是
     lanchat export --help                    # 某个命令的帮助
@@ -47,7 +47,7 @@ cli-doctor-examples =
     lanchat --port 5000 doctor       # 用你平时启动时的设置检查
 
 cli-export = 把消息记录（一个会话或全部）写到标准输出或文件。
-cli-export-conversation = 对方的名称或 ID，纯文本对方用 ip:端口（默认：全部）。
+cli-export-conversation = 联系人的名字或 ID，明文联系人用 ip:端口（默认：全部）。
 cli-export-format = 格式：md（Markdown）、txt（纯文本）或 jsonl（JSON 行）。
 cli-export-output = 写到这个文件，而不是标准输出。
 cli-export-examples =
@@ -68,6 +68,12 @@ cli-man-examples =
     lanchat man | man -l -                                   # 立即阅读
     lanchat man > ~/.local/share/man/man1/lanchat.1          # 之后：man lanchat
     lanchat man --lang zh-CN > ~/.local/share/man/zh_CN/man1/lanchat.1
+
+## 选项说明后面的注记（clap 自己只会写英文）。
+cli-note-env = 环境变量：{ $name }
+cli-note-default = 默认：{ $value }
+cli-note-possible = 可选：{ $values }
+cli-note-list-separator = 、
 
 ## 命令本身在终端上说的话（聊天界面之外）。
 

@@ -1,6 +1,6 @@
 ## zh-CN: doctor
 
-doctor-title = lanchat 诊断：为什么看不到其他人？
+doctor-title = lanchat 诊断：为什么看不到别人？
 doctor-section-interfaces = 网络接口
 doctor-no-interfaces = 未找到
 doctor-broadcast = 广播 { $addr }
@@ -35,7 +35,7 @@ doctor-probe-broadcast = 广播 { $addr }
 doctor-probe-back = 已发出并收回
 doctor-probe-lost = 已发出，未收回
 doctor-probe-not-sent = 未发出：{ $error }
-doctor-heard-nobody = 没有收到其他人的信号
+doctor-heard-nobody = 没有收到别人的信号
 doctor-heard-this-host = 收到本机另一个 lanchat：{ $from }
 doctor-heard-lanchat = 收到 lanchat：{ $from }
 doctor-heard-other = 收到非 lanchat 的数据：{ $from }
@@ -58,13 +58,13 @@ doctor-peer-known = { $name }，{ $addr }
 doctor-ago-minutes = { $n } 分钟前
 doctor-ago-hours = { $n } 小时前
 doctor-ago-days = { $n } 天前
-doctor-all-good = 未发现问题。如果仍然看不到任何人，请对方也运行 `lanchat doctor`，或按地址添加：lanchat --peer HOST:47475
+doctor-all-good = 未发现问题。如果仍然看不到任何人，请其他人也运行 `lanchat doctor`，或按地址添加：lanchat --peer 主机:47475
 doctor-section-causes = 可能的原因
 doctor-problem = 问题
 doctor-hint = 检查
 doctor-fix = 解决：{ $fix }
 doctor-cause-discovery-off = 发现功能已关闭：lanchat 既不广播自己，也不寻找他人。
-doctor-fix-discovery-off = 从 config.toml 删除 `discovery = false`（或去掉 --no-discovery），或用 --peer HOST:47475 添加联系人
+doctor-fix-discovery-off = 从 config.toml 删除 `discovery = false`（或去掉 --no-discovery），或用 --peer 主机:47475 添加联系人
 doctor-cause-loopback = lanchat 绑定在 { $addr }：只有本机能连上。
 doctor-fix-loopback = 在 config.toml 中写 `bind = "0.0.0.0"`（或用 --bind 0.0.0.0 启动）
 doctor-cause-only-loopback = 本机除回环外没有网络接口：看不到任何人。
@@ -78,7 +78,7 @@ doctor-fix-port-other = 换一个端口：lanchat --port 0
 doctor-fix-discovery-port = 停止该程序：同一网络中的所有 lanchat 必须共用一个发现端口（--discovery-port 需全体一起改）
 doctor-cause-port-error = 端口 { $port } 无法使用：{ $error }
 doctor-cause-selftest = 无法打开发现端口：{ $error }
-doctor-fix-selftest = 检查 `bind` 设置和上面的接口，或用 --peer HOST:47475 添加联系人
+doctor-fix-selftest = 检查 `bind` 设置和上面的接口，或用 --peer 主机:47475 添加联系人
 doctor-cause-no-multicast-route = 发往组播组的信号没有收回，且没有承载组播的路由。
 doctor-fix-multicast-route = sudo ip route add 224.0.0.0/4 dev { $dev }
 doctor-cause-beacons-lost = 发往 { $list } 的信号没有收回：本机有东西拦截了它们。
@@ -86,8 +86,13 @@ doctor-fix-firewall-ufw = sudo ufw allow { $ports }/udp
 doctor-fix-firewall-iptables = sudo iptables -I INPUT -p udp -m multiport --dports { $ports } -j ACCEPT
 doctor-cause-firewall = { $tool } 防火墙拦截了 lanchat 的端口：{ $rules }
 doctor-cause-vpn = 默认路由经由 VPN 接口 { $dev }；屏蔽局域网的 VPN 会让联系人无法连接。
-doctor-fix-vpn = 在 VPN 设置中允许访问局域网，或断开 VPN；按地址添加仍然可用：lanchat --peer HOST:47475
+doctor-fix-vpn = 在 VPN 设置中允许访问局域网，或断开 VPN；按地址添加仍然可用：lanchat --peer 主机:47475
 doctor-cause-isolation = 信号能发出并收回，但没有收到其他主机：Wi-Fi（{ $dev }）可能隔离了各个客户端（AP 隔离）。
 doctor-fix-isolation = 在路由器中关闭客户端隔离（常叫“AP 隔离”），或换一个网络；`lanchat doctor --listen 35` 可监听一整轮广播
 doctor-cause-nobody-heard = 信号能发出并收回，但没有收到其他主机：这里没有别人运行 lanchat，或网络隔离了各主机。
-doctor-fix-nobody-heard = 在另一台主机上启动 lanchat 并运行 `lanchat doctor --listen 35`（每 30 秒广播一次），或按地址添加：lanchat --peer HOST:47475
+doctor-fix-nobody-heard = 在另一台主机上启动 lanchat 并运行 `lanchat doctor --listen 35`（每 30 秒广播一次），或按地址添加：lanchat --peer 主机:47475
+
+## 拼接各行的格式：接口后面的标注、自检的结果、原因列表的一项。
+doctor-tag = （{ $tag }）
+doctor-probe-result = { $to }：{ $result }
+doctor-cause-item = { $n }.【{ $mark }】{ $what }

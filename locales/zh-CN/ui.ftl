@@ -9,12 +9,12 @@ ui-enc-verified = { $noise } · 已验证
 ui-enc-unverified = { $noise } · 未验证（/verify）
 ui-enc-blocked = 已屏蔽：不收也不发（/trust）
 ui-enc-no-handshake = 尚未与此密钥握手
-ui-enc-raw = 无：UDP 明文对端（nc、脚本）
+ui-enc-raw = 无：UDP 明文联系人（nc、脚本）
 
 ## 侧栏。
 ui-sidebar-title = 会话
 ui-sidebar-title-narrow = 会话 · { $key } 关闭
-ui-sidebar-looking = 正在寻找附近的用户…
+ui-sidebar-looking = 正在寻找附近的联系人…
 ui-mention-mark = @我
 ui-preview-draft = [草稿] { $text }
 ui-preview-raw = UDP 明文，未加密
@@ -25,13 +25,13 @@ ui-strangers-never-answered = 从未回复
 
 ## 消息区标题。
 ui-header-online = { $name } · 在线 · { $addr }
-ui-header-offline = { $name } · 离线 · 最后在 { $addr }
+ui-header-offline = { $name } · 离线 · 上次地址 { $addr }
 ui-header-raw = { $name } · UDP 明文，未加密
 ui-header-raw-folded = { $name } · UDP 明文，未加密 · { $n } 个陌生人之一（/strangers）
 
 ## 没有会话时的消息区：三段。
 ui-guide-none = 还没有会话。
-ui-guide-discovery = 同一网络中运行 lanchat 的用户会自动出现在左侧。自动发现找不到的，输入 /add 主机:端口 添加。
+ui-guide-discovery = 同一网络中运行 lanchat 的联系人会自动出现在左侧。自动发现找不到的，输入 /add 主机:端口 添加。
 ui-guide-plain = 也支持 UDP 明文：nc -u { $host } { $port } 发来的文字会直接进入这里的会话。
 ui-say-hello = 跟 { $name } 打个招呼吧。
 ## 向上滚动时；括号里跟着回到底部的按键。
@@ -39,14 +39,14 @@ ui-more-below = ↓ 下面还有
 ui-new-below = { $n } 条新消息 ↓
 
 ## 我发出的消息：送达状态。
-ui-state-queued = 排队中
+ui-state-queued = 待发送
 ui-state-sending = 发送中…
 ui-state-sent = 已发送
 ui-state-delivered = ✓ 已送达
 ui-state-read = ✓✓ 已读
 ui-state-failed = ✗ 发送失败
 ui-recalled-mine = 你撤回了一条消息
-ui-recalled-theirs = { $name } 撤回了一条消息
+ui-recalled-theirs = “{ $name }”撤回了一条消息
 ## 回复上方的引用行。
 ui-quote-recalled = （已撤回的消息）
 ui-quote-me = 我

@@ -1160,7 +1160,8 @@ impl App {
                 self.start_search(arg)
             }
             Command::Add => {
-                if arg.is_empty() || arg.contains(char::is_whitespace) {
+                // HOST:PORT: without a port there is nothing to look up.
+                if arg.is_empty() || arg.contains(char::is_whitespace) || !arg.contains(':') {
                     self.error(tr!(self.lang, "app-usage", usage = def.usage(self.lang)));
                     return Vec::new();
                 }

@@ -477,7 +477,7 @@ fn add_command_asks_the_runtime_to_probe() {
 #[test]
 fn add_without_or_with_two_arguments_is_a_usage_error() {
     let mut app = new_app();
-    for bad in ["/add", "/add   ", "/add a:1 b:2"] {
+    for bad in ["/add", "/add   ", "/add a:1 b:2", "/add nohost"] {
         app.notice = None;
         app.input.set(bad);
         assert_eq!(press(&mut app, T0, KeyCode::Enter), vec![], "{bad:?}");
@@ -3188,7 +3188,7 @@ fn in_chinese_the_help_and_the_commands_are_translated_and_fit_80_columns() {
         .iter()
         .find(|l| l.starts_with("/pin "))
         .expect("/pin in the help");
-    assert!(pin.ends_with("置顶此会话（再执行一次：取消）"), "{pin}");
+    assert!(pin.ends_with("置顶此会话（再次执行即取消）"), "{pin}");
     assert!(zh_lines.iter().any(|l| l == "本帮助："), "{zh_lines:?}");
     assert!(zh_lines.iter().any(|l| l.starts_with("/add 主机:端口")));
 }

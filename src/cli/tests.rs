@@ -72,6 +72,49 @@ fn the_help_is_translated_headings_and_examples_included() {
 }
 
 #[test]
+fn clap_notes_are_ours_in_chinese_and_clap_s_in_english() {
+    let help = |lang: Lang, sub: Option<&str>| {
+        let mut cmd = command(lang);
+        cmd.build();
+        match sub {
+            Some(name) => cmd
+                .find_subcommand_mut(name)
+                .expect("a command")
+                .render_help()
+                .to_string(),
+            None => cmd.render_help().to_string(),
+        }
+    };
+    let zh = [
+        None,
+        Some("export"),
+        Some("doctor"),
+        Some("completions"),
+        Some("man"),
+    ]
+    .map(|sub| help(Lang::Zh, sub))
+    .join("\n");
+    for note in [
+        "[环境变量：LANCHAT_DATA_DIR]",
+        "[默认：md] [可选：md、txt、jsonl]",
+        "[默认：1]",
+        "[可选：bash、zsh、fish]",
+        "[默认：en]",
+    ] {
+        assert!(zh.contains(note), "{note} missing in:\n{zh}");
+    }
+    for english in ["[default:", "[possible values:", "[env:"] {
+        assert!(!zh.contains(english), "{english} left in:\n{zh}");
+    }
+    let en = help(Lang::En, Some("export"));
+    assert!(
+        en.contains("[default: md] [possible values: md, txt, jsonl]"),
+        "{en}"
+    );
+    assert!(help(Lang::En, None).contains("[env: LANCHAT_DATA_DIR=]"));
+}
+
+#[test]
 fn each_command_has_examples_in_its_help() {
     for lang in Lang::ALL {
         let mut cmd = command(lang);

@@ -960,10 +960,12 @@ pub fn render(lang: Lang, f: &Findings, causes: &[Cause], out: &mut dyn Write) -
             ));
         }
         if i.loopback {
-            line.push_str(&format!("  ({})", tr!(lang, "doctor-loopback")));
+            let tag = tr!(lang, "doctor-loopback");
+            line.push_str(&format!("  {}", tr!(lang, "doctor-tag", tag = tag)));
         }
         if i.wireless {
-            line.push_str(&format!("  ({})", tr!(lang, "doctor-wireless")));
+            let tag = tr!(lang, "doctor-wireless");
+            line.push_str(&format!("  {}", tr!(lang, "doctor-tag", tag = tag)));
         }
         writeln!(out, "{line}")?;
     }
@@ -1070,7 +1072,11 @@ pub fn render(lang: Lang, f: &Findings, causes: &[Cause], out: &mut dyn Write) -
             (None, true) => tr!(lang, "doctor-probe-back"),
             (None, false) => tr!(lang, "doctor-probe-lost"),
         };
-        writeln!(out, "  {to}: {result}")?;
+        writeln!(
+            out,
+            "  {}",
+            tr!(lang, "doctor-probe-result", to = to, result = result)
+        )?;
     }
     if t.error.is_none() {
         if t.heard.is_empty() {
@@ -1155,7 +1161,17 @@ pub fn render(lang: Lang, f: &Findings, causes: &[Cause], out: &mut dyn Write) -
             Severity::Problem => tr!(lang, "doctor-problem"),
             Severity::Hint => tr!(lang, "doctor-hint"),
         };
-        writeln!(out, "{}. [{mark}] {what}", n + 1)?;
+        writeln!(
+            out,
+            "{}",
+            tr!(
+                lang,
+                "doctor-cause-item",
+                n = n + 1,
+                mark = mark,
+                what = what
+            )
+        )?;
         writeln!(out, "   {}", tr!(lang, "doctor-fix", fix = fix))?;
     }
     Ok(())

@@ -803,7 +803,7 @@ mod tests {
             (
                 NodeNotice::KnownPeersNotSaved("disk full".into()),
                 "could not save known peers: disk full",
-                "无法保存已知对端：disk full",
+                "无法保存已知联系人：disk full",
             ),
             (
                 NodeNotice::StoreBehind,

@@ -298,12 +298,12 @@ fn handle_aux(app: &mut App, node: &mut Node, aux: Aux) {
         Aux::Resolved { query, result } => match result {
             Ok(addr) => {
                 node.add_peer(addr);
-                Msg::Info(tr!(
-                    app.lang,
-                    "runtime-probing",
-                    addr = addr.to_string(),
-                    query = query
-                ))
+                let shown = addr.to_string();
+                Msg::Info(if shown == query {
+                    tr!(app.lang, "runtime-probing-addr", addr = shown)
+                } else {
+                    tr!(app.lang, "runtime-probing", addr = shown, query = query)
+                })
             }
             Err(e) => Msg::Error(tr!(
                 app.lang,

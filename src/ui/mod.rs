@@ -1236,16 +1236,23 @@ fn hit_line(app: &App, hit: &Hit, width: usize) -> Line<'static> {
     let time = time::format_time(hit.time_ms, app.clock_ms, app.utc_offset_s);
     let head = format!("{who}  {time}  ");
     let room = width.saturating_sub(text::width(&head));
-    // Start up to a dozen characters before the first match, so it is in view.
+    // Start up to a dozen characters before the first match, so it is in view; from the
+    // beginning when the match is in the first half of the row anyway.
     let first = hit
         .matches
         .first()
         .map_or(0, |m| m.start.min(hit.text.len()));
-    let start = hit
-        .text
-        .get(..first)
-        .and_then(|before| before.char_indices().rev().take(12).last())
-        .map_or(first, |(i, _)| i);
+    let before = hit.text.get(..first).unwrap_or("");
+    let start = if text::width(&text::sanitize_line(before)) <= room / 2 {
+        0
+    } else {
+        before
+            .char_indices()
+            .rev()
+            .take(12)
+            .last()
+            .map_or(first, |(i, _)| i)
+    };
     let mut spans = vec![Span::styled(head, dim(app))];
     if start > 0 {
         spans.push(Span::raw("…"));
@@ -1310,7 +1317,9 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
     } else {
         tr!(app.lang, "ui-switcher-title", filter = filter)
     };
-    let inner = centred_box(buf, area, app, 50, matches.len().min(10) as u16 + 2, &title);
+    // At least one row, for the line that says nothing matches.
+    let rows = matches.len().clamp(1, 10) as u16;
+    let inner = centred_box(buf, area, app, 50, rows + 2, &title);
     if matches.is_empty() {
         put_wrapped(buf, inner, &tr!(app.lang, "ui-switcher-none"), dim(app));
         return;

@@ -1119,6 +1119,63 @@ fn the_switcher_and_the_peer_info_overlays_draw() {
 }
 
 #[test]
+fn the_switcher_says_when_nothing_matches() {
+    for (lang, none) in [
+        (Lang::En, "No conversation matches."),
+        (Lang::Zh, "没有匹配的会话。"),
+    ] {
+        let mut app = chat_with_alice();
+        app.lang = lang;
+        app.update(
+            T0,
+            Msg::Key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL)),
+        );
+        for c in "zzz".chars() {
+            app.update(
+                T0,
+                Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+            );
+        }
+        let t = render(&app, 80, 24);
+        assert_sound(&t);
+        let screen = screen_text(&t);
+        assert!(screen.contains(none), "{lang:?}: {screen}");
+    }
+}
+
+#[test]
+fn a_search_hit_starts_at_the_beginning_when_its_match_is_in_view_anyway() {
+    let app = chat_with_alice();
+    let hit = |text: &str, at: usize| Hit {
+        conversation: peer(1),
+        seq: 1,
+        id: MsgId(1),
+        author: Author::Me,
+        time_ms: T0,
+        text: text.into(),
+        matches: std::iter::once(at..at + 3).collect(),
+    };
+    let line = |h: &Hit| -> String {
+        hit_line(&app, h, 70)
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect()
+    };
+    // "吃" is the 16th character: in the first half of the row, so nothing is cut.
+    let short = "hello @张伟 咱们去吃火锅";
+    let shown = line(&hit(short, short.find('吃').unwrap()));
+    assert!(shown.ends_with("hello @张伟 咱们去吃火锅"), "{shown}");
+    // Far along a long text, the row starts a dozen characters before the match.
+    let long = format!("{}吃火锅", "很".repeat(60));
+    let shown = line(&hit(&long, long.find('吃').unwrap()));
+    assert!(
+        shown.contains(&format!("…{}吃火锅", "很".repeat(12))),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_new_day_gets_a_separator_between_messages() {
     let mut app = new_app();
     app.utc_offset_s = 0;
@@ -2144,7 +2201,7 @@ fn the_chinese_main_screen_fits_at_80x24_and_120x40() {
     let r = rows(&t);
     assert_eq!(
         r[1],
-        "│正在寻找附近的用户…   ││还没有会话。                                          │"
+        "│正在寻找附近的联系人… ││还没有会话。                                          │"
     );
     insta::assert_snapshot!("zh_empty_80x24", snapshot(&chinese(new_app()), 80, 24));
 }
