@@ -13,7 +13,7 @@ time-weekday = { $weekday ->
     [5] Friday
    *[6] Saturday
 }
-# The short form, for the conversation list (keep it at most 5 columns).
+# The short form, for the conversation list (at most 9 columns, as "Yesterday" is).
 time-weekday-short = { $weekday ->
     [0] Sun
     [1] Mon
