@@ -309,6 +309,55 @@ fn peers_added_by_address_find_each_other_and_stay_without_discovery() {
     }
 }
 
+/// A peer added by address that leaves and comes back (a restart, no discovery on either
+/// side, and it does not know where alice is) is found again within the probe interval for
+/// unanswered addresses, not only at the next half-minute beacon.
+#[test]
+fn a_peer_added_by_address_is_found_again_after_it_restarts() {
+    let mut net = Network::new();
+    let a = net.add(1, "alice", |c| c.discovery = false);
+    let b = net.add(2, "bob", |c| c.discovery = false);
+    net.nodes[a].endpoint.add_peer(net.now, addr(2));
+    net.flush(a);
+    net.run_until(secs(40.0));
+    assert_eq!(peer_ups(&net.take_events(a)).len(), 1, "met");
+    // Bob leaves (a sealed goodbye) and is away for a while.
+    {
+        let now = net.now;
+        net.nodes[b].endpoint.shutdown(now);
+    }
+    net.flush(b);
+    net.nodes[b].down = true;
+    net.run_until(secs(47.0));
+    assert!(
+        net.take_events(a)
+            .iter()
+            .any(|(_, e)| matches!(e, Event::PeerDown { .. }))
+    );
+    // Bob restarts: a new endpoint, same identity, no discovery, no address for alice.
+    net.nodes[b].endpoint = Endpoint::new(
+        {
+            let mut cfg = EndpointConfig::new(sim::identity(2), "bob", 47475);
+            cfg.discovery = false;
+            cfg
+        },
+        net.now,
+        99,
+    );
+    net.nodes[b].down = false;
+    net.nodes[b].endpoint.handle_timeout(net.now);
+    net.flush(b);
+    net.run_until(secs(60.0));
+    let back = peer_ups(&net.take_events(a));
+    assert_eq!(back.len(), 1, "alice sees bob again: {back:?}");
+    assert!(
+        // Back up at 47 s; asked again within 5 s (the unanswered probe interval) and a
+        // little jitter, where a peer that answered is asked only every 30 s.
+        back[0].0 <= secs(53.0),
+        "within the unanswered probe interval: {back:?}"
+    );
+}
+
 #[test]
 fn plain_text_peers_and_garbage() {
     let mut net = Network::new();

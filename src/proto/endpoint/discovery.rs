@@ -130,6 +130,14 @@ impl Discovery {
     }
 
     /// Did the user add `addr`?
+    /// The peer that answered at manual address `addr` is gone: ask there again within
+    /// [`UNANSWERED_PROBE`] (and every so often after, while nobody answers).
+    pub(super) fn unanswered(&mut self, now: Instant, addr: SocketAddr) {
+        if let Some(m) = self.manual.iter_mut().find(|m| m.addr == addr) {
+            m.schedule.next = m.schedule.next.min(now + UNANSWERED_PROBE);
+        }
+    }
+
     pub(super) fn is_manual(&self, addr: &SocketAddr) -> bool {
         self.manual.iter().any(|m| m.addr == *addr)
     }

@@ -440,9 +440,9 @@ impl Endpoint {
         self.secure.handle_timeout(now);
         let interval = self.cfg.beacon_interval;
         let peers = &self.peers;
-        let dues = self
-            .discovery
-            .due(now, interval, &mut self.rng, |a| peers.at(*a).is_some());
+        let dues = self.discovery.due(now, interval, &mut self.rng, |a| {
+            peers.at(*a).is_some_and(|id| peers.is_online(&id))
+        });
         for due in dues {
             let beacon = self.beacon(due.want_reply, &due.dst);
             self.push(due.dst, beacon);
@@ -463,7 +463,7 @@ impl Endpoint {
             self.pump(now, id);
         }
         for id in self.peers.timed_out(now, self.cfg.peer_timeout) {
-            self.set_offline(id, PeerDownReason::Timeout);
+            self.set_offline(now, id, PeerDownReason::Timeout);
         }
     }
 
@@ -566,7 +566,7 @@ impl Endpoint {
             Ok(Frame::Packet(p)) if p.from == peer => self.on_packet(now, addr, p),
             Ok(Frame::Goodbye { node }) if node == peer => {
                 if self.peers.is_online(&peer) {
-                    self.set_offline(peer, PeerDownReason::Goodbye);
+                    self.set_offline(now, peer, PeerDownReason::Goodbye);
                 }
             }
             _ => self.stats.unauthenticated += 1,
@@ -657,8 +657,14 @@ impl Endpoint {
     }
 
     /// Marks a peer offline; whoever comes back under its key will shake hands anew.
-    fn set_offline(&mut self, node: NodeId, reason: PeerDownReason) {
+    /// `node` is gone. If the user added its address, that address is asked again soon (as
+    /// one nobody answers at), so a restart there is found without waiting a whole beacon
+    /// interval.
+    fn set_offline(&mut self, now: Instant, node: NodeId, reason: PeerDownReason) {
         self.secure.forget(&node);
+        if let Some(addr) = self.peers.addr(&node) {
+            self.discovery.unanswered(now, addr);
+        }
         self.peers.set_offline(node, reason, &mut self.events);
     }
 
