@@ -9,3 +9,8 @@ store-migrate = { $path }: upgrading to schema version { $version } failed: { $d
 store-write = writing the export failed: { $detail }
 store-check-unfinished = the database check did not finish
 store-check-failed = cannot check the database: { $detail }
+
+## Words an export adds to the history (Markdown and text).
+
+store-export-me = me
+store-export-recalled = (recalled)

@@ -9,3 +9,8 @@ store-migrate = { $path }：升级到数据库版本 { $version } 失败：{ $de
 store-write = 写出导出内容失败：{ $detail }
 store-check-unfinished = 数据库检查没有完成
 store-check-failed = 无法检查数据库：{ $detail }
+
+## 导出消息记录时加上的字（Markdown 和纯文本格式）。
+
+store-export-me = 我
+store-export-recalled = （已撤回）

@@ -60,7 +60,7 @@ pub fn run(
         .map(|who| find_conversation(&store, who, lang))
         .transpose()?;
     let n = store
-        .export(conv.as_ref(), format, out)
+        .export_in(conv.as_ref(), format, out, lang)
         .context(tr!(lang, "runtime-export-failed"))?;
     out.flush().context(tr!(lang, "runtime-export-write"))?;
     Ok(n)

@@ -3,7 +3,8 @@
 //! Messages are streamed from the database, never loaded all at once. Times are UTC,
 //! ISO-8601, and `received_at_ms` (this machine's clock, what the UI shows). Names follow the
 //! one rule of [`crate::message::display_name`] (alias, else the peer's announced name, else
-//! the short key); mine are "me".
+//! the short key); mine are "me" ("我" in Chinese: the words of the human formats follow the
+//! interface language, see [`Store::export_in`]). A recalled message is said to be so.
 //! Peer text leaves inert, by one rule for all three formats ([`crate::text::inert`]): the
 //! Markdown and text formats are for people, so control, C1 and bidi characters are shown
 //! visibly (`^[`, `<9B>`, `<U+202E>`) and Markdown syntax in names and text is escaped; JSON
@@ -13,10 +14,12 @@ use super::{
     At, Author, MESSAGE_COLUMNS, MESSAGE_FROM, Store, StoreError, StoredMessage,
     conversation_from_key, conversation_key, message_from_row,
 };
+use crate::i18n::Lang;
 use crate::message::{chosen_name, display_name, short_id};
 use crate::proto::ConversationId;
 use crate::text::inert::{push_visible, visible};
 pub(crate) use crate::text::time::iso_utc;
+use crate::tr;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -40,6 +43,9 @@ struct JsonMessage<'a> {
     time: String,
     text: &'a str,
     state: Option<&'static str>,
+    /// Its author took it back (the text is gone).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    recalled: bool,
 }
 
 /// Display names for the human formats.
@@ -48,6 +54,8 @@ struct Names {
     aliases: HashMap<String, String>,
     /// Peer key (64 hex) to announced name.
     peers: HashMap<String, String>,
+    /// The language of the words the export adds ("me", "recalled").
+    lang: Lang,
 }
 
 impl Names {
@@ -71,7 +79,7 @@ impl Names {
 
     fn author(&self, author: &Author) -> String {
         let Some(who) = author.who() else {
-            return "me".to_owned();
+            return tr!(self.lang, "store-export-me");
         };
         let (alias, name) = self.known(&who);
         display_name(&who, alias, name)
@@ -87,8 +95,19 @@ impl Store {
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> Result<usize, StoreError> {
+        self.export_in(conv, format, out, Lang::En)
+    }
+
+    /// [`Store::export`], with the words it adds to the human formats in `lang`.
+    pub fn export_in(
+        &self,
+        conv: Option<&ConversationId>,
+        format: ExportFormat,
+        out: &mut dyn Write,
+        lang: Lang,
+    ) -> Result<usize, StoreError> {
         let path = &self.path;
-        let names = self.names()?;
+        let names = self.names(lang)?;
         let convs: Vec<(i64, String)> = match conv {
             Some(c) => self
                 .conn
@@ -148,7 +167,7 @@ impl Store {
         Ok(written)
     }
 
-    fn names(&self) -> Result<Names, StoreError> {
+    fn names(&self, lang: Lang) -> Result<Names, StoreError> {
         let path = &self.path;
         let aliases = self
             .conn
@@ -166,7 +185,11 @@ impl Store {
             .at(path)?
             .collect::<rusqlite::Result<_>>()
             .at(path)?;
-        Ok(Names { aliases, peers })
+        Ok(Names {
+            aliases,
+            peers,
+            lang,
+        })
     }
 }
 
@@ -177,20 +200,22 @@ fn write_message(
     conv_key: &str,
     m: &StoredMessage,
 ) -> std::io::Result<()> {
+    let recalled = tr!(names.lang, "store-export-recalled");
+    let text = if m.recalled { &recalled } else { &m.text };
     match format {
         ExportFormat::Markdown => write!(
             out,
             "**{}** ({}): {}\n\n",
             md_inline(&names.author(&m.author)),
             iso_utc(m.received_at_ms, false),
-            md_text(&m.text)
+            md_text(text)
         ),
         ExportFormat::Text => writeln!(
             out,
             "[{}] {}: {}",
             iso_utc(m.received_at_ms, false),
             visible(&names.author(&m.author)),
-            visible(&m.text).replace('\n', "\n    ")
+            visible(text).replace('\n', "\n    ")
         ),
         ExportFormat::JsonLines => {
             let line = JsonMessage {
@@ -200,6 +225,7 @@ fn write_message(
                 time: iso_utc(m.received_at_ms, true),
                 text: &m.text,
                 state: m.state.map(|s| s.as_str()),
+                recalled: m.recalled,
             };
             out.write_all(&crate::text::inert::json_line(&line)?)
         }

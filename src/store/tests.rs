@@ -957,6 +957,35 @@ fn export_to_string(s: &Store, conv: Option<&ConversationId>, f: ExportFormat) -
 }
 
 #[test]
+fn an_export_says_a_message_was_recalled_and_speaks_the_interface_language() {
+    use crate::i18n::Lang;
+    let mut s = export_store();
+    let conv = peer_conv(0xab);
+    assert!(
+        s.recall(&conv, Author::Peer(node(0xab)), MsgId(0x1234), None)
+            .unwrap()
+    );
+    let export = |lang, f| {
+        let mut out = Vec::new();
+        s.export_in(Some(&conv), f, &mut out, lang).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let md = export(Lang::En, ExportFormat::Markdown);
+    assert!(md.contains("(2024-01-01T12:00:00Z): (recalled)"), "{md}");
+    assert!(md.contains("**me** ("), "{md}");
+    let txt = export(Lang::Zh, ExportFormat::Text);
+    assert!(txt.contains("alice*: （已撤回）"), "{txt}");
+    assert!(txt.contains("] 我: two"), "{txt}");
+    // JSON lines are for programs: the text is gone, and a flag says why.
+    let json = export(Lang::Zh, ExportFormat::JsonLines);
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["text"], "");
+    assert_eq!(first["recalled"], true);
+    let second: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
+    assert!(second.get("recalled").is_none(), "{second}");
+}
+
+#[test]
 fn export_markdown() {
     let s = export_store();
     let (n, md) = export_to_string(&s, Some(&peer_conv(0xab)), ExportFormat::Markdown);
