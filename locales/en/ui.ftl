@@ -15,6 +15,7 @@ ui-enc-raw = none: a plain-text UDP peer (nc, scripts)
 ui-sidebar-title = Chats
 ui-sidebar-title-narrow = Chats · { $key } closes
 ui-sidebar-looking = Looking for peers…
+ui-sidebar-no-discovery = Nobody yet. Discovery is off: add peers by address.
 ui-mention-mark = @me
 ui-preview-draft = [draft] { $text }
 ui-preview-raw = plain UDP, unencrypted
@@ -32,6 +33,7 @@ ui-header-raw-folded = { $name } · plain UDP, unencrypted · one of { $n } stra
 ## The message pane with no conversation: three paragraphs.
 ui-guide-none = No conversations yet.
 ui-guide-discovery = Peers running lanchat on your network appear on the left by themselves. To reach one that discovery cannot see, type /add HOST:PORT.
+ui-guide-no-discovery = Discovery is off (--no-discovery, or discovery = false), so nobody appears by themselves: type /add HOST:PORT to reach a peer by address.
 ui-guide-plain = Plain-text UDP works too: nc -u { $host } { $port } sends straight into a chat here.
 ui-say-hello = Say hello to { $name }.
 ## Scrolled up; the key that goes back down follows in parentheses.

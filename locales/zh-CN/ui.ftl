@@ -15,6 +15,7 @@ ui-enc-raw = 无：UDP 明文联系人（nc、脚本）
 ui-sidebar-title = 会话
 ui-sidebar-title-narrow = 会话 · { $key } 关闭
 ui-sidebar-looking = 正在寻找附近的联系人…
+ui-sidebar-no-discovery = 还没有联系人。自动发现已关闭：请按地址添加。
 ui-mention-mark = @我
 ui-preview-draft = [草稿] { $text }
 ui-preview-raw = UDP 明文，未加密
@@ -32,6 +33,7 @@ ui-header-raw-folded = { $name } · UDP 明文，未加密 · { $n } 个陌生�
 ## 没有会话时的消息区：三段。
 ui-guide-none = 还没有会话。
 ui-guide-discovery = 同一网络中运行 lanchat 的联系人会自动出现在左侧。自动发现找不到的，输入 /add 主机:端口 添加。
+ui-guide-no-discovery = 自动发现已关闭（--no-discovery 或 discovery = false），不会有人自动出现：输入 /add 主机:端口 按地址添加联系人。
 ui-guide-plain = 也支持 UDP 明文：nc -u { $host } { $port } 发来的文字会直接进入这里的会话。
 ui-say-hello = 跟 { $name } 打个招呼吧。
 ## 向上滚动时；括号里跟着回到底部的按键。

@@ -304,7 +304,12 @@ fn draw_sidebar(buf: &mut Buffer, area: Rect, app: &App) {
         return;
     }
     if app.sidebar.is_empty() {
-        put_wrapped(buf, inner, &tr!(app.lang, "ui-sidebar-looking"), dim(app));
+        let waiting = if app.me.discovery {
+            tr!(app.lang, "ui-sidebar-looking")
+        } else {
+            tr!(app.lang, "ui-sidebar-no-discovery")
+        };
+        put_wrapped(buf, inner, &waiting, dim(app));
         return;
     }
     let selected = app.selected.and_then(|id| app.row_of(&id));
@@ -638,7 +643,11 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         };
         let guide = [
             tr!(app.lang, "ui-guide-none"),
-            tr!(app.lang, "ui-guide-discovery"),
+            if app.me.discovery {
+                tr!(app.lang, "ui-guide-discovery")
+            } else {
+                tr!(app.lang, "ui-guide-no-discovery")
+            },
             tr!(
                 app.lang,
                 "ui-guide-plain",

@@ -2325,3 +2325,25 @@ fn the_chinese_verify_strangers_and_search_overlays_fit_at_80x24() {
     assert_box_intact(&t, "┌ 陌");
     assert!(screen_text(&t).contains("陌生人（21）· Enter 打开 · ▏"));
 }
+
+#[test]
+fn with_discovery_off_the_empty_screen_says_so_and_how_to_add_a_peer() {
+    use crate::i18n::Lang;
+    for (lang, sidebar, guide) in [
+        (Lang::En, "Discovery is off", "/add HOST:PORT"),
+        (Lang::Zh, "自动发现已关闭", "/add 主机:端口"),
+    ] {
+        let mut app = new_app();
+        app.lang = lang;
+        app.me.discovery = false;
+        resize(&mut app, 100, 24);
+        let screen = screen_text(&render(&app, 100, 24));
+        assert!(screen.contains(sidebar), "{lang}: {screen}");
+        assert!(screen.contains(guide), "{lang}: {screen}");
+        assert!(!screen.contains("Looking for peers"), "{lang}: {screen}");
+        // With discovery on, the list is looking.
+        app.me.discovery = true;
+        let screen = screen_text(&render(&app, 100, 24));
+        assert!(!screen.contains(sidebar), "{lang}: {screen}");
+    }
+}
