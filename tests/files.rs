@@ -54,9 +54,21 @@ fn entries(dir: &Path) -> Vec<String> {
 
 /// Two nodes that know each other, each saving into its own download directory.
 async fn pair(downloads: &Path) -> (TestNode, TestNode) {
+    pair_with(downloads, |_| {}).await
+}
+
+/// [`pair`], with Bob's settings changed.
+async fn pair_with(
+    downloads: &Path,
+    tweak: impl FnOnce(&mut lanchat::config::Settings),
+) -> (TestNode, TestNode) {
     let mut alice = TestNode::start_stored(81, "alice", |_| {}).await;
     let dir = downloads.to_path_buf();
-    let mut bob = TestNode::start_stored(82, "bob", move |s| s.download_dir = dir).await;
+    let mut bob = TestNode::start_stored(82, "bob", move |s| {
+        s.download_dir = dir;
+        tweak(s);
+    })
+    .await;
     alice.send(json!({"cmd": "add", "addr": bob.addr})).await;
     alice.expect(|e| e["event"] == "peer_up").await;
     bob.expect(|e| e["event"] == "peer_up").await;
@@ -279,4 +291,61 @@ async fn bad_file_commands_are_errors() {
     let e = alice.expect(|e| e["event"] == "error").await;
     assert!(e["message"].as_str().unwrap().contains("no peer"), "{e}");
     alice.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_over_the_size_limit_is_declined_unasked() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair_with(downloads.path(), |s| s.max_file_size = 100).await;
+    let path = make_file(src.path(), "large.bin", 101, 3);
+    alice
+        .send(json!({"cmd": "send_file", "to": bob.id, "path": path}))
+        .await;
+    let id = alice.expect(|e| e["event"] == "file_offered").await["id"].clone();
+    let refused = bob.expect(|e| e["event"] == "file_failed").await;
+    assert_eq!(refused["id"], id);
+    assert!(
+        refused["reason"].as_str().unwrap().contains("too large"),
+        "{refused}"
+    );
+    let failed = alice
+        .expect(|e| e["event"] == "file_failed" && e["id"] == id)
+        .await;
+    assert_eq!(failed["reason"], "declined");
+    assert!(entries(downloads.path()).is_empty());
+    alice.quit().await;
+    bob.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_offers_from_a_verified_peer_may_be_taken_unasked() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair_with(downloads.path(), |s| s.auto_accept_verified = 1000).await;
+    // Not verified yet: asked.
+    let path = make_file(src.path(), "asked.txt", 10, 4);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let asked = got["id"].as_str().unwrap().to_owned();
+    // Verified: a small file comes without asking, a larger one is asked about.
+    bob.send(json!({"cmd": "verify", "to": alice.id})).await;
+    bob.expect(|e| e["event"] == "trust" && e["trust"] == "verified")
+        .await;
+    let path = make_file(src.path(), "small.txt", 1000, 5);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id = got["id"].as_str().unwrap().to_owned();
+    let done = bob
+        .expect(|e| e["event"] == "file_done" && e["id"] == id.as_str())
+        .await;
+    assert_eq!(read(Path::new(done["path"].as_str().unwrap())), read(&path));
+    let path = make_file(src.path(), "larger.txt", 1001, 6);
+    offer(&mut alice, &mut bob, &path).await;
+    assert_eq!(entries(downloads.path()), vec!["small.txt"]);
+    // The first one still waits for an answer.
+    bob.send(json!({"cmd": "decline", "id": asked})).await;
+    alice
+        .expect(|e| e["event"] == "file_failed" && e["id"] == asked.as_str())
+        .await;
+    alice.quit().await;
+    bob.quit().await;
 }

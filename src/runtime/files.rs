@@ -70,8 +70,14 @@ pub enum FileEvent {
         size: u64,
     },
     /// Received and verified at `path` (incoming), or received whole by the peer (outgoing,
-    /// `path` is the source).
-    Done { id: TransferId, path: PathBuf },
+    /// `path` is the source). `bytes`: the file's bytes that crossed the network for it
+    /// since this node started (received by the last download, or sent over every
+    /// connection): with resuming, about what was missing rather than the whole file again.
+    Done {
+        id: TransferId,
+        path: PathBuf,
+        bytes: u64,
+    },
     /// Stopped: declined, cancelled, or failed (`reason`). A download that may resume is
     /// tried again when its peer is next online.
     Failed { id: TransferId, reason: String },
@@ -128,6 +134,11 @@ struct Live {
     reported: Option<Instant>,
     /// Incoming, accepted: start (or resume) it when the peer is next online.
     waiting: bool,
+    /// Outgoing: file bytes sent over connections that ended.
+    sent: u64,
+    /// Incoming: asked to start again while a download of it was still ending (a new port
+    /// came): it goes back in line when that one stops.
+    again: bool,
 }
 
 /// The node's file transfers.
@@ -547,6 +558,8 @@ impl Node {
                 row: row.clone(),
                 reported: None,
                 waiting: false,
+                sent: 0,
+                again: false,
             },
         );
         files.push(FileEvent::Offer {
@@ -600,6 +613,9 @@ impl Node {
         };
         if let Some(task) = files.running.get(&id) {
             if !task.is_finished() {
+                if let Some(live) = files.live.get_mut(&id) {
+                    live.again = true;
+                }
                 return;
             }
             files.running.remove(&id);
@@ -746,6 +762,8 @@ impl Node {
                 row: row.clone(),
                 reported: None,
                 waiting: false,
+                sent: 0,
+                again: false,
             },
         );
         files.push(FileEvent::Offered { id, to, name, size });
@@ -803,6 +821,7 @@ impl Node {
                 files.push(FileEvent::Done {
                     id,
                     path: fetched.path,
+                    bytes: fetched.received,
                 });
                 self.keep(TransferOp::Progress { id, done: size }, None);
                 self.keep_state(id, TransferState::Done, None, None);
@@ -811,16 +830,26 @@ impl Node {
             Err(e) => {
                 let reason = e.to_string();
                 let resumable = e.may_resume() && e != TransferError::PeerCancelled;
-                live.row.state = TransferState::Failed;
+                // One that may resume waits, accepted, for the peer (across a restart too).
+                let state = if resumable {
+                    TransferState::Accepted
+                } else {
+                    TransferState::Failed
+                };
+                live.row.state = state;
                 live.waiting = resumable;
+                let again = std::mem::take(&mut live.again) && resumable;
                 if !resumable {
                     files.live.remove(&id);
+                }
+                if again {
+                    files.queue.push_back(id);
                 }
                 files.push(FileEvent::Failed {
                     id,
                     reason: reason.clone(),
                 });
-                self.keep_state(id, TransferState::Failed, Some(reason), None);
+                self.keep_state(id, state, Some(reason), None);
             }
         }
         self.pump_fetches();
@@ -842,9 +871,10 @@ impl Node {
                 }
             }
             ServeEvent::Progress { id, done, size, .. } => self.on_progress(id, done, size),
-            ServeEvent::Finished { id, .. } => {
+            ServeEvent::Finished { id, sent, .. } => {
                 files.offers.remove(&id);
                 if let Some(live) = files.live.remove(&id) {
+                    let bytes = live.sent + sent;
                     let size = live.row.size;
                     files.push(FileEvent::Progress {
                         id,
@@ -852,14 +882,19 @@ impl Node {
                         size,
                     });
                     if let Some(path) = live.row.source_path {
-                        files.push(FileEvent::Done { id, path });
+                        files.push(FileEvent::Done { id, path, bytes });
                     }
                     self.keep(TransferOp::Progress { id, done: size }, None);
                     self.keep_state(id, TransferState::Done, None, None);
                 }
             }
-            ServeEvent::Failed { id, error, .. } => {
+            ServeEvent::Failed {
+                id, error, sent, ..
+            } => {
                 // The receiver tries again (or says it stopped): the offer stays.
+                if let Some(live) = files.live.get_mut(&id) {
+                    live.sent += sent;
+                }
                 tracing::info!(%id, %error, "a file connection ended early");
             }
             ServeEvent::Refused { id, status, .. } => {
@@ -908,6 +943,8 @@ impl Node {
                             row,
                             reported: None,
                             waiting: false,
+                            sent: 0,
+                            again: false,
                         },
                     );
                 }
@@ -931,6 +968,8 @@ impl Node {
                             row,
                             reported: None,
                             waiting,
+                            sent: 0,
+                            again: false,
                         },
                     );
                 }

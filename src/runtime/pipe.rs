@@ -193,6 +193,8 @@ enum Output {
     FileDone {
         id: String,
         path: String,
+        /// File bytes that crossed the network for it since this node started.
+        bytes: u64,
     },
     FileFailed {
         id: String,
@@ -501,9 +503,10 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 done,
                 size,
             },
-            FileEvent::Done { id, path } => Output::FileDone {
+            FileEvent::Done { id, path, bytes } => Output::FileDone {
                 id: id.to_hex(),
                 path: path.to_string_lossy().into_owned(),
+                bytes,
             },
             FileEvent::Failed { id, reason } => Output::FileFailed {
                 id: id.to_hex(),
