@@ -185,6 +185,9 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
 }
 
+/// Downloads running at once unless `max_transfers` says otherwise.
+pub const DEFAULT_MAX_TRANSFERS: usize = 4;
+
 /// `config.toml`. Every key is optional; unknown keys are an error, so a typo is not
 /// silently ignored.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -213,6 +216,16 @@ pub struct FileConfig {
     /// The interface language, "en" or "zh-CN"; unset, it follows `LC_ALL`, `LC_MESSAGES`
     /// or `LANG`.
     pub language: Option<Language>,
+    /// Where accepted files are saved. Default: the system's download directory, else
+    /// `downloads` in the data dir.
+    pub download_dir: Option<PathBuf>,
+    /// Largest file offer accepted, in bytes (8 GiB by default); larger ones are declined.
+    pub max_file_size: Option<u64>,
+    /// Downloads running at once (4 by default); more accepted ones wait their turn.
+    pub max_transfers: Option<usize>,
+    /// Accept offers from verified peers up to this many bytes without asking (0, the
+    /// default: always ask).
+    pub auto_accept_verified: Option<u64>,
     /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds); a mode's keys
     /// in a section of their own, `[keys.in_help]` and so on.
     #[serde(default)]
@@ -436,6 +449,14 @@ pub struct Settings {
     pub mode_keys: Vec<(Mode, Action, Vec<KeySpec>)>,
     pub data_dir: PathBuf,
     pub config_dir: PathBuf,
+    /// Where accepted files are saved.
+    pub download_dir: PathBuf,
+    /// Largest file offer accepted, in bytes.
+    pub max_file_size: u64,
+    /// Downloads running at once (at least 1).
+    pub max_transfers: usize,
+    /// Offers from verified peers up to this many bytes are accepted without asking (0: off).
+    pub auto_accept_verified: u64,
     /// Send runs of equal-sized datagrams with segmentation offload. Always on in the
     /// program; the ingest benchmark turns it off to show what it is worth.
     pub segmentation_offload: bool,
@@ -462,6 +483,10 @@ impl Settings {
             mode_keys: Vec::new(),
             data_dir: dir.to_owned(),
             config_dir: dir.to_owned(),
+            download_dir: dir.join("downloads"),
+            max_file_size: proto::files::DEFAULT_MAX_FILE_BYTES,
+            max_transfers: DEFAULT_MAX_TRANSFERS,
+            auto_accept_verified: 0,
             segmentation_offload: true,
         }
     }
@@ -577,6 +602,17 @@ pub fn resolve(
             .map(|(a, k)| (a.0, k.0))
             .collect(),
         mode_keys: file.keys.modes,
+        download_dir: file.download_dir.unwrap_or_else(|| {
+            directories::UserDirs::new()
+                .and_then(|u| u.download_dir().map(Path::to_path_buf))
+                .unwrap_or_else(|| data_dir.join("downloads"))
+        }),
+        max_file_size: file
+            .max_file_size
+            .unwrap_or(proto::files::DEFAULT_MAX_FILE_BYTES)
+            .min(proto::files::MAX_FILE_BYTES),
+        max_transfers: file.max_transfers.unwrap_or(DEFAULT_MAX_TRANSFERS).max(1),
+        auto_accept_verified: file.auto_accept_verified.unwrap_or(0),
         data_dir,
         config_dir,
         segmentation_offload: true,

@@ -7,6 +7,7 @@
 
 pub mod doctor;
 pub mod export;
+pub mod files;
 pub mod net;
 pub mod pipe;
 pub mod storage;
@@ -171,6 +172,8 @@ pub struct Node {
     shedding: bool,
     /// Plain-text messages dropped so in the current spell (logged when it ends).
     plain_dropped: u64,
+    /// File transfers (`None` where no TCP listener could be had).
+    files: Option<files::Files>,
 }
 
 /// Handshake times are written at most this often (and at exit).
@@ -182,6 +185,8 @@ pub enum Wake {
     Timeout,
     Aux(Aux),
     Store(storage::Reply),
+    /// File transfers moved on ([`Node::take_file_events`] says what to show).
+    Files,
 }
 
 /// What the store remembered at start, for the front end.
@@ -233,6 +238,8 @@ impl Node {
                 port: settings.discovery_port,
                 detail,
             });
+        let files =
+            files::Files::start(settings, identity.clone(), net.local_addr(), random_seed());
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
         cfg.known_peers = known_peers;
         cfg.handshake_times = crate::config::load_handshake_times(&settings.config_dir);
@@ -258,6 +265,7 @@ impl Node {
             plain_backlog: 0,
             shedding: false,
             plain_dropped: 0,
+            files,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -285,6 +293,7 @@ impl Node {
         let cap = crate::app::MAX_CONVERSATIONS;
         let conversations = store.first_conversations(cap).map_err(io)?;
         let outbox = store.outbox().map_err(io)?;
+        let transfers = store.unfinished_transfers().map_err(io)?;
         // Unread messages that may mention me (the app decides which really do).
         let needle = format!("@{}", self.endpoint.name());
         let mentions = store
@@ -310,6 +319,7 @@ impl Node {
         // Strangers beyond the bounds (left by an older version, or unpinned) go, on the
         // store's thread once the file is checked.
         self.store(storage::Request::PruneStrangers);
+        self.restore_transfers(transfers);
         Ok(Restored {
             peers,
             conversations,
@@ -460,6 +470,15 @@ impl Node {
                     None => std::future::pending().await,
                 }
             } => Wake::Store(reply),
+            Some(w) = async {
+                match self.files.as_mut() {
+                    Some(f) => Some(f.next().await),
+                    None => std::future::pending().await,
+                }
+            } => {
+                self.on_file_wake(w);
+                Wake::Files
+            }
             () = sleep => {
                 self.endpoint.handle_timeout(mono_now());
                 Wake::Timeout
@@ -471,6 +490,7 @@ impl Node {
     /// messages go to the store first and come back as [`Wake::Store`] once written;
     /// delivery states and peers are written along the way.
     pub fn drain(&mut self) -> Vec<proto::Event> {
+        let mut pending_files = Vec::new();
         // All at once, so that runs to one peer can leave together.
         let outgoing: Vec<proto::Transmit> =
             std::iter::from_fn(|| self.endpoint.poll_transmit()).collect();
@@ -478,7 +498,27 @@ impl Node {
             tracing::warn!(%e, "send failed");
             self.send_error = Some(NodeNotice::SendFailed(e.to_string()));
         }
-        let events: Vec<proto::Event> = std::iter::from_fn(|| self.endpoint.poll_event()).collect();
+        // File messages are the node's to act on (and to acknowledge once kept); a peer
+        // coming up may let downloads resume.
+        let mut events = Vec::new();
+        while let Some(e) = self.endpoint.poll_event() {
+            match e {
+                proto::Event::File {
+                    from, id, signal, ..
+                } => pending_files.push((from, id, signal)),
+                other => events.push(other),
+            }
+        }
+        for (from, id, signal) in pending_files {
+            self.on_file_signal(from, id, signal);
+        }
+        for e in &events {
+            if let proto::Event::PeerUp(p) | proto::Event::PeerUpdated(p) = e
+                && p.online
+            {
+                self.files_peer_up(p.id);
+            }
+        }
         // Only the lines that changed are appended; the endpoint says which.
         let changes = self.endpoint.take_known_changes();
         if !changes.is_empty()
@@ -554,12 +594,6 @@ impl Node {
                     if matches!(state, DeliveryState::Delivered | DeliveryState::Read) {
                         settled.push(id);
                     }
-                    out.push(e);
-                }
-                // File messages have no transfer to go to yet: acknowledged at once, so the
-                // sender does not retry them, and handed up (the app and the pipe pass).
-                proto::Event::File { from, id, .. } => {
-                    self.endpoint.confirm_stored(mono_now(), from, &[id]);
                     out.push(e);
                 }
                 proto::Event::PeerUp(ref p) | proto::Event::PeerUpdated(ref p) => {
@@ -736,6 +770,17 @@ impl Node {
                     Ok(false) => Vec::new(),
                     Err(error) => vec![StoreEvent::RecallFailed { error }],
                 }
+            }
+            Reply::FileKept {
+                ack: (peer, id),
+                ok,
+            } => {
+                if ok {
+                    self.endpoint.confirm_stored(mono_now(), peer, &[id]);
+                } else {
+                    self.endpoint.store_failed(peer, id);
+                }
+                Vec::new()
             }
             Reply::Failed { error, messages } => {
                 self.store_failed(&messages);

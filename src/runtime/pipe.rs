@@ -4,20 +4,26 @@
 //! In: `{"cmd":"send","to":"<peer name, id or ip:port>","text":"..."}` (with `"plain":true`
 //! an `ip:port` gets the text in the clear even where a lanchat key answers),
 //! `{"cmd":"add","addr":"host:port"}`, `{"cmd":"peers"}`, `{"cmd":"quit"}`,
-//! `{"cmd":"trust"|"block"|"verify","to":"<peer>"}`.
+//! `{"cmd":"trust"|"block"|"verify","to":"<peer>"}`,
+//! `{"cmd":"send_file","to":"<peer>","path":"..."}`, `{"cmd":"accept","id":"<transfer>"}`
+//! (with `"dir"` to save elsewhere than the download directory),
+//! `{"cmd":"decline"|"cancel","id":"<transfer>"}`.
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
 //! `message` (with `reply_to` and `quote` when it replies to another), `recall`, `state`,
-//! `trust`, `peers`, `error`.
+//! `trust`, `peers`, `file_offered`, `file_offer`, `file_progress`, `file_done`,
+//! `file_failed`, `error`.
 //!
 //! Input lines are read with a bound ([`BoundedLines`], [`MAX_LINE_BYTES`]); output is
 //! written by [`crate::text::inert`], so peer text is exact but carries no raw control, C1 or
 //! bidi character to the terminal a script may print it on.
 
+use super::files::FileEvent;
 use super::storage::StoreEvent;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
 use crate::i18n::Lang;
 use crate::message::{Author, display_name};
+use crate::proto::files::TransferId;
 use crate::proto::{self, ConversationId, Identity, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
 use anyhow::Context;
@@ -25,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Longest input line accepted (without its newline). A longer line is reported as an
@@ -64,6 +71,25 @@ enum Command {
     /// Mark a peer verified (its verification code was compared).
     Verify {
         to: String,
+    },
+    /// Offer the file at `path` to the lanchat peer `to`.
+    SendFile {
+        to: String,
+        path: PathBuf,
+    },
+    /// Take the file offered as `id` (into `dir`, else the download directory).
+    Accept {
+        id: String,
+        #[serde(default)]
+        dir: Option<PathBuf>,
+    },
+    /// Say no to the file offered as `id`.
+    Decline {
+        id: String,
+    },
+    /// Stop transfer `id`, either way.
+    Cancel {
+        id: String,
     },
 }
 
@@ -143,6 +169,36 @@ enum Output {
     },
     Peers {
         peers: Vec<PeerJson>,
+    },
+    /// My offer went out (the file is hashed).
+    FileOffered {
+        id: String,
+        to: String,
+        name: String,
+        size: u64,
+    },
+    /// A peer offers me a file. `name` is the peer's word.
+    FileOffer {
+        id: String,
+        from: String,
+        name: String,
+        size: u64,
+        kind: &'static str,
+    },
+    FileProgress {
+        id: String,
+        done: u64,
+        size: u64,
+    },
+    FileDone {
+        id: String,
+        path: String,
+        /// File bytes that crossed the network for it since this node started.
+        bytes: u64,
+    },
+    FileFailed {
+        id: String,
+        reason: String,
     },
     Error {
         message: String,
@@ -229,6 +285,9 @@ where
         if let Some(e) = node.take_send_error() {
             pipe.error(e.text(Lang::En)).await?;
         }
+        for event in node.take_file_events() {
+            pipe.file(event).await?;
+        }
         tokio::select! {
             biased;
             () = &mut stop => break,
@@ -268,7 +327,7 @@ where
                         pipe.stored(&node, event).await?;
                     }
                 }
-                Wake::Datagrams | Wake::Timeout => {}
+                Wake::Datagrams | Wake::Timeout | Wake::Files => {}
             },
         }
         if !input_open && pipe.in_flight.is_empty() {
@@ -325,6 +384,35 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     None => self.error("read: ids are 16 hex digits".into()).await?,
                 }
             }
+            Command::SendFile { to, path } => {
+                let why = "files go to lanchat peers only";
+                if let Some(peer) = self.keyed_peer(node, &to, why).await?
+                    && let Err(e) = node.send_file(peer, &path)
+                {
+                    self.error(format!("file not sent to {to}: {e}")).await?;
+                }
+            }
+            Command::Accept { id, dir } => {
+                if let Some(id) = self.transfer_id(&id).await?
+                    && let Err(e) = node.accept_file(id, dir)
+                {
+                    self.error(format!("accept: {e}")).await?;
+                }
+            }
+            Command::Decline { id } => {
+                if let Some(id) = self.transfer_id(&id).await?
+                    && let Err(e) = node.decline_file(id)
+                {
+                    self.error(format!("decline: {e}")).await?;
+                }
+            }
+            Command::Cancel { id } => {
+                if let Some(id) = self.transfer_id(&id).await?
+                    && let Err(e) = node.cancel_file(id)
+                {
+                    self.error(format!("cancel: {e}")).await?;
+                }
+            }
             Command::Send { to, text, plain } => {
                 let target = if plain {
                     to.parse::<SocketAddr>()
@@ -376,6 +464,58 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         }
     }
 
+    /// A transfer id from a command, or an error line and `None`.
+    async fn transfer_id(&mut self, id: &str) -> std::io::Result<Option<TransferId>> {
+        match TransferId::from_hex(id.trim()) {
+            Some(id) => Ok(Some(id)),
+            None => {
+                self.error(format!("not a transfer id (32 hex digits): {id:?}"))
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// A file event as an output line.
+    async fn file(&mut self, event: FileEvent) -> std::io::Result<()> {
+        let out = match event {
+            FileEvent::Offered { id, to, name, size } => Output::FileOffered {
+                id: id.to_hex(),
+                to: to.to_hex(),
+                name,
+                size,
+            },
+            FileEvent::Offer {
+                id,
+                from,
+                name,
+                size,
+                kind,
+            } => Output::FileOffer {
+                id: id.to_hex(),
+                from: from.to_hex(),
+                name,
+                size,
+                kind: kind.as_str(),
+            },
+            FileEvent::Progress { id, done, size } => Output::FileProgress {
+                id: id.to_hex(),
+                done,
+                size,
+            },
+            FileEvent::Done { id, path, bytes } => Output::FileDone {
+                id: id.to_hex(),
+                path: path.to_string_lossy().into_owned(),
+                bytes,
+            },
+            FileEvent::Failed { id, reason } => Output::FileFailed {
+                id: id.to_hex(),
+                reason,
+            },
+        };
+        self.emit(&out).await
+    }
+
     /// `state: read` for each of `ids`, my messages in `conversation`, now read.
     async fn receipts(
         &mut self,
@@ -397,7 +537,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
 
     async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
         let out = match event {
-            // Wired in the files work.
+            // The node acts on these (see `take_file_events`).
             proto::Event::File { .. } => return Ok(()),
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
             proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),

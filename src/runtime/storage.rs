@@ -6,9 +6,11 @@
 
 use crate::i18n::Lang;
 use crate::message::{Author, Hit, Message, Page};
+use crate::proto::files::{TransferId, TransferState};
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
-use crate::store::{NewMessage, OutboxRow, PeerRow, Store, StoreError, StoredMessage};
+use crate::store::{NewMessage, OutboxRow, PeerRow, Store, StoreError, StoredMessage, TransferRow};
 use crate::tr;
+use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -86,6 +88,35 @@ pub enum Request {
         query: String,
         limit: usize,
     },
+    /// A file transfer's row changes (`store/transfers.rs`). With `ack`, a peer's file
+    /// message that is acknowledged once this is kept: answered with [`Reply::FileKept`].
+    Transfer {
+        op: TransferOp,
+        ack: Option<(NodeId, MsgId)>,
+    },
+}
+
+/// A change to a transfer's row.
+#[derive(Debug)]
+pub enum TransferOp {
+    Insert(Box<TransferRow>),
+    Accept {
+        id: TransferId,
+        path: PathBuf,
+    },
+    State {
+        id: TransferId,
+        state: TransferState,
+        error: Option<String>,
+    },
+    Progress {
+        id: TransferId,
+        done: u64,
+    },
+    Port {
+        id: TransferId,
+        port: u16,
+    },
 }
 
 #[derive(Debug)]
@@ -121,6 +152,11 @@ pub enum Reply {
         target: MsgId,
         id: Option<MsgId>,
         result: Result<bool, String>,
+    },
+    /// A file message was kept (`ok`) or not: acknowledge it, or let the peer send it again.
+    FileKept {
+        ack: (NodeId, MsgId),
+        ok: bool,
     },
     /// Something could not be stored; `messages` lists the ones affected.
     Failed {
@@ -494,6 +530,29 @@ fn handle(store: &mut Store, r: Request, lang: Lang) -> Option<Reply> {
             Err(e) => failed(e),
         },
         Request::PruneStrangers => store.prune_strangers().err().and_then(failed),
+        Request::Transfer { op, ack } => {
+            let now = crate::runtime::wall_now_ms();
+            let result = match op {
+                TransferOp::Insert(row) => store.insert_transfer(&row).map(|_| ()),
+                TransferOp::Accept { id, path } => {
+                    store.accept_transfer(id, &path, now).map(|_| ())
+                }
+                TransferOp::State { id, state, error } => store
+                    .set_transfer_state(id, state, error.as_deref(), now)
+                    .map(|_| ()),
+                TransferOp::Progress { id, done } => {
+                    store.set_transfer_progress(id, done, now).map(|_| ())
+                }
+                TransferOp::Port { id, port } => store.set_transfer_port(id, port, now).map(|_| ()),
+            };
+            if let Err(e) = &result {
+                tracing::error!(%e, "could not store a file transfer");
+            }
+            ack.map(|ack| Reply::FileKept {
+                ack,
+                ok: result.is_ok(),
+            })
+        }
         Request::ReadUpTo { conversation, seq } => {
             store.mark_read(&conversation, seq).err().and_then(failed)
         }

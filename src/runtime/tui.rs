@@ -238,7 +238,7 @@ where
             wake = node.wake() => match wake {
                 Wake::Aux(aux) => handle_aux(&mut app, &mut node, aux),
                 Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
-                Wake::Datagrams | Wake::Timeout => {}
+                Wake::Datagrams | Wake::Timeout | Wake::Files => {}
             },
             () = async {
                 match next_frame {

@@ -324,4 +324,25 @@ impl Store {
             .at(&self.path)?;
         Ok(changed == 1)
     }
+
+    /// The sender of incoming transfer `id` offered it again from a new TCP port (after a
+    /// restart). `false` if it is not kept, not incoming or already final.
+    pub fn set_transfer_port(
+        &mut self,
+        id: TransferId,
+        port: u16,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE transfers SET port = ?2, updated_ms = ?3
+                 WHERE id = ?1 AND direction = 'in'
+                   AND state NOT IN ('done', 'declined', 'cancelled')",
+            )
+            .at(&self.path)?
+            .execute(params![id.to_hex(), i64::from(port), now_ms])
+            .at(&self.path)?;
+        Ok(changed == 1)
+    }
 }

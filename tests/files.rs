@@ -1,0 +1,351 @@
+//! Files between whole nodes over loopback (issue 15), through the `pipe` front end:
+//! offer, accept, progress, verified arrival; decline; cancel from either side; plain-text
+//! peers get no offer; hostile names stay inside the download directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use support::TestNode;
+
+/// Writes `len` pseudo-random bytes (seeded) to `dir/name`.
+fn make_file(dir: &Path, name: &str, len: u64, seed: u64) -> PathBuf {
+    let path = dir.join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        for word in block.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        f.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+    path
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    let mut v = Vec::new();
+    std::fs::File::open(path)
+        .unwrap()
+        .read_to_end(&mut v)
+        .unwrap();
+    v
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = list
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Two nodes that know each other, each saving into its own download directory.
+async fn pair(downloads: &Path) -> (TestNode, TestNode) {
+    pair_with(downloads, |_| {}).await
+}
+
+/// [`pair`], with Bob's settings changed.
+async fn pair_with(
+    downloads: &Path,
+    tweak: impl FnOnce(&mut lanchat::config::Settings),
+) -> (TestNode, TestNode) {
+    let mut alice = TestNode::start_stored(81, "alice", |_| {}).await;
+    let dir = downloads.to_path_buf();
+    let mut bob = TestNode::start_stored(82, "bob", move |s| {
+        s.download_dir = dir;
+        tweak(s);
+    })
+    .await;
+    alice.send(json!({"cmd": "add", "addr": bob.addr})).await;
+    alice.expect(|e| e["event"] == "peer_up").await;
+    bob.expect(|e| e["event"] == "peer_up").await;
+    (alice, bob)
+}
+
+/// Alice offers `path` to Bob; returns the offer as Bob sees it.
+async fn offer(alice: &mut TestNode, bob: &mut TestNode, path: &Path) -> Value {
+    alice
+        .send(json!({"cmd": "send_file", "to": bob.id, "path": path}))
+        .await;
+    let offered = alice.expect(|e| e["event"] == "file_offered").await;
+    let id = offered["id"].as_str().unwrap().to_owned();
+    let got = bob
+        .expect(|e| e["event"] == "file_offer" || e["event"] == "error")
+        .await;
+    assert_eq!(got["event"], "file_offer", "{got}");
+    assert_eq!(got["id"], id.as_str());
+    assert_eq!(got["from"], alice.id.as_str());
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_of_0_1_and_10mb_arrive_whole_after_accept() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair(downloads.path()).await;
+    for (i, (name, len)) in [("empty.bin", 0u64), ("one.txt", 1), ("big.jpg", 10 << 20)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = make_file(src.path(), name, len, i as u64 + 1);
+        let got = offer(&mut alice, &mut bob, &path).await;
+        assert_eq!(got["name"], name);
+        assert_eq!(got["size"], len);
+        let id = got["id"].as_str().unwrap().to_owned();
+        if name == "big.jpg" {
+            assert_eq!(got["kind"], "image");
+        }
+        // Nothing is written before the user accepts.
+        assert!(
+            !entries(downloads.path())
+                .iter()
+                .any(|e| e.starts_with(name)),
+            "{:?}",
+            entries(downloads.path())
+        );
+        bob.send(json!({"cmd": "accept", "id": id})).await;
+        let progress = bob
+            .expect(|e| e["event"] == "file_progress" && e["id"] == id.as_str())
+            .await;
+        assert_eq!(progress["size"], len);
+        let done = bob
+            .expect(|e| {
+                (e["event"] == "file_done" || e["event"] == "file_failed") && e["id"] == id.as_str()
+            })
+            .await;
+        assert_eq!(done["event"], "file_done", "{done}");
+        let at = PathBuf::from(done["path"].as_str().unwrap());
+        assert_eq!(at, downloads.path().join(name));
+        assert_eq!(read(&at), read(&path), "{name} arrives byte for byte");
+        let sent = alice
+            .expect(|e| {
+                (e["event"] == "file_done" || e["event"] == "file_failed") && e["id"] == id.as_str()
+            })
+            .await;
+        assert_eq!(sent["event"], "file_done", "{sent}");
+    }
+    // Only the files: no partial file is left behind.
+    assert_eq!(
+        entries(downloads.path()),
+        vec!["big.jpg", "empty.bin", "one.txt"]
+    );
+    alice.quit().await;
+    bob.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_offer_writes_nothing_and_the_sender_hears_it() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let path = make_file(src.path(), "no.txt", 1000, 7);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id = got["id"].as_str().unwrap().to_owned();
+    bob.send(json!({"cmd": "decline", "id": id})).await;
+    let failed = alice
+        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
+        .await;
+    assert_eq!(failed["reason"], "declined");
+    // Declined is final: accepting now is refused, and nothing was written.
+    bob.send(json!({"cmd": "accept", "id": id})).await;
+    let e = bob.expect(|e| e["event"] == "error").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("no file offer"),
+        "{e}"
+    );
+    assert!(entries(downloads.path()).is_empty());
+    alice.quit().await;
+    bob.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn either_side_may_cancel_and_the_other_hears_it() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair(downloads.path()).await;
+    // The sender takes back its offer before it is answered.
+    let path = make_file(src.path(), "first.txt", 1000, 8);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id = got["id"].as_str().unwrap().to_owned();
+    alice.send(json!({"cmd": "cancel", "id": id})).await;
+    let failed = bob
+        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
+        .await;
+    assert!(
+        failed["reason"].as_str().unwrap().contains("cancelled"),
+        "{failed}"
+    );
+    bob.send(json!({"cmd": "accept", "id": id})).await;
+    bob.expect(|e| e["event"] == "error").await;
+    // The receiver cancels an offer it has not answered.
+    let path = make_file(src.path(), "second.txt", 1000, 9);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id = got["id"].as_str().unwrap().to_owned();
+    bob.send(json!({"cmd": "cancel", "id": id})).await;
+    let failed = alice
+        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
+        .await;
+    assert!(
+        failed["reason"].as_str().unwrap().contains("cancelled"),
+        "{failed}"
+    );
+    assert!(entries(downloads.path()).is_empty());
+    // A cancelled transfer cannot be cancelled again.
+    alice.send(json!({"cmd": "cancel", "id": id})).await;
+    alice.expect(|e| e["event"] == "error").await;
+    alice.quit().await;
+    bob.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_text_peer_gets_no_offer() {
+    let src = tempfile::tempdir().unwrap();
+    let mut alice = TestNode::start(83, "alice", |_| {}).await;
+    let plain = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let at = plain.local_addr().unwrap().to_string();
+    let path = make_file(src.path(), "secret.txt", 10, 1);
+    alice
+        .send(json!({"cmd": "send_file", "to": at, "path": path}))
+        .await;
+    let e = alice.expect(|e| e["event"] == "error").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("plain-text peer"),
+        "{e}"
+    );
+    // Nothing went to the plain-text address.
+    plain
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(plain.recv_from(&mut buf).is_err());
+    alice.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_are_saved_safely_inside_the_download_directory() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair(downloads.path()).await;
+    for (i, name) in ["CON", "\u{1b}]0;pwn\u{7}.txt", "a\\b:c*?.txt", ".bashrc"]
+        .into_iter()
+        .enumerate()
+    {
+        let path = make_file(src.path(), name, 5, i as u64);
+        let got = offer(&mut alice, &mut bob, &path).await;
+        let id = got["id"].as_str().unwrap().to_owned();
+        // The name reaches the JSON exactly, but inert: no raw escape character.
+        let line = serde_json::to_string(&got).unwrap();
+        assert!(!line.contains('\u{1b}'), "{line}");
+        bob.send(json!({"cmd": "accept", "id": id})).await;
+        let done = bob
+            .expect(|e| {
+                (e["event"] == "file_done" || e["event"] == "file_failed") && e["id"] == id.as_str()
+            })
+            .await;
+        assert_eq!(done["event"], "file_done", "{done}");
+        let at = PathBuf::from(done["path"].as_str().unwrap());
+        assert_eq!(at.parent().unwrap(), downloads.path(), "{}", at.display());
+        let saved = at.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!saved.starts_with('.'), "{saved:?}");
+        assert!(!saved.chars().any(char::is_control), "{saved:?}");
+        assert_ne!(saved.to_ascii_uppercase(), "CON");
+        assert_eq!(read(&at), read(&path));
+    }
+    alice.quit().await;
+    bob.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_file_commands_are_errors() {
+    let mut alice = TestNode::start(84, "alice", |_| {}).await;
+    alice.send(json!({"cmd": "accept", "id": "xyz"})).await;
+    let e = alice.expect(|e| e["event"] == "error").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("transfer id"),
+        "{e}"
+    );
+    alice
+        .send(json!({"cmd": "accept", "id": "0123456789abcdef0123456789abcdef"}))
+        .await;
+    let e = alice.expect(|e| e["event"] == "error").await;
+    assert!(
+        e["message"].as_str().unwrap().contains("no file offer"),
+        "{e}"
+    );
+    alice
+        .send(json!({"cmd": "send_file", "to": "nobody", "path": "/etc/hostname"}))
+        .await;
+    let e = alice.expect(|e| e["event"] == "error").await;
+    assert!(e["message"].as_str().unwrap().contains("no peer"), "{e}");
+    alice.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_over_the_size_limit_is_declined_unasked() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair_with(downloads.path(), |s| s.max_file_size = 100).await;
+    let path = make_file(src.path(), "large.bin", 101, 3);
+    alice
+        .send(json!({"cmd": "send_file", "to": bob.id, "path": path}))
+        .await;
+    let id = alice.expect(|e| e["event"] == "file_offered").await["id"].clone();
+    let refused = bob.expect(|e| e["event"] == "file_failed").await;
+    assert_eq!(refused["id"], id);
+    assert!(
+        refused["reason"].as_str().unwrap().contains("too large"),
+        "{refused}"
+    );
+    let failed = alice
+        .expect(|e| e["event"] == "file_failed" && e["id"] == id)
+        .await;
+    assert_eq!(failed["reason"], "declined");
+    assert!(entries(downloads.path()).is_empty());
+    alice.quit().await;
+    bob.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_offers_from_a_verified_peer_may_be_taken_unasked() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair_with(downloads.path(), |s| s.auto_accept_verified = 1000).await;
+    // Not verified yet: asked.
+    let path = make_file(src.path(), "asked.txt", 10, 4);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let asked = got["id"].as_str().unwrap().to_owned();
+    // Verified: a small file comes without asking, a larger one is asked about.
+    bob.send(json!({"cmd": "verify", "to": alice.id})).await;
+    bob.expect(|e| e["event"] == "trust" && e["trust"] == "verified")
+        .await;
+    let path = make_file(src.path(), "small.txt", 1000, 5);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id = got["id"].as_str().unwrap().to_owned();
+    let done = bob
+        .expect(|e| e["event"] == "file_done" && e["id"] == id.as_str())
+        .await;
+    assert_eq!(read(Path::new(done["path"].as_str().unwrap())), read(&path));
+    let path = make_file(src.path(), "larger.txt", 1001, 6);
+    offer(&mut alice, &mut bob, &path).await;
+    assert_eq!(entries(downloads.path()), vec!["small.txt"]);
+    // The first one still waits for an answer.
+    bob.send(json!({"cmd": "decline", "id": asked})).await;
+    alice
+        .expect(|e| e["event"] == "file_failed" && e["id"] == asked.as_str())
+        .await;
+    alice.quit().await;
+    bob.quit().await;
+}
