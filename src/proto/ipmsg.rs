@@ -95,6 +95,9 @@ pub const FEIQ_SENDIMAGE: u32 = 0xC0;
 /// FeiQ: window shake ("knock").
 pub const FEIQ_KNOCK: u32 = 0xD1;
 
+/// FeiQ: a heartbeat, seen as 472 (this mode with 0x100); a scanner script answers it with 120.
+pub const FEIQ_HEARTBEAT: u32 = 0xD8;
+
 /// Mask of the mode bits.
 pub const MODE_MASK: u32 = 0xFF;
 

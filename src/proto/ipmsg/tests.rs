@@ -603,8 +603,9 @@ fn arb_attachment() -> impl Strategy<Value = Attachment> {
 proptest! {
     #[test]
     fn decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        if let Ok(p) = Packet::decode(&data) {
-            prop_assert!(is_ipmsg(&data));
+        let decoded = Packet::decode(&data);
+        prop_assert_eq!(is_ipmsg(&data), decoded.is_ok());
+        if let Ok(p) = decoded {
             let _ = (p.text(), p.entry(), p.attachments(), p.user_host());
             let _ = (p.referenced_packet_no(), FileRequest::parse(&p.extra));
         }
@@ -623,6 +624,7 @@ proptest! {
         }
         let p = Packet::decode(&data);
         prop_assert!(p.is_ok());
+        prop_assert!(is_ipmsg(&data));
         if let Ok(p) = p {
             let _ = (p.text(), p.entry(), p.attachments());
         }
