@@ -349,6 +349,33 @@ fn sigterm_and_sighup_quit_cleanly_and_restore_the_terminal() {
     }
 }
 
+/// A signal at the first byte lanchat writes (the terminal is changed from then on) still
+/// finds its handler: the terminal is restored and the exit is clean. The handlers used to be
+/// installed only after the first frame, and a SIGTERM in between ended the process the
+/// default way, leaving the terminal in raw mode on the alternate screen.
+#[test]
+fn a_signal_right_at_start_still_restores_the_terminal() {
+    for _ in 0..3 {
+        let extra = ["--no-discovery".to_string()];
+        let mut fay = Instance::spawn("fay", 80, 24, &extra);
+        let started = Instant::now();
+        while fay.raw.lock().unwrap().is_empty() {
+            assert!(started.elapsed() < DEADLINE, "fay wrote nothing");
+            thread::sleep(Duration::from_millis(1));
+        }
+        let pid = fay.child.process_id().expect("a pid");
+        let sent = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let status = fay.wait_exit(DEADLINE);
+        assert!(status.success(), "exited with {status:?}");
+        assert_terminal_restored("fay", &fay.raw_output_after_exit());
+    }
+}
+
 /// Hostile text from a plain UDP peer reaches the real terminal inert: shown visibly, and
 /// the terminal's state (title, clipboard, screen, modes) is what lanchat set, not what the
 /// peer asked for.
@@ -395,7 +422,9 @@ fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
     erin.wait_for("c1<9B>2Jcsi");
     erin.wait_for("aevilb");
 
-    let (alternate, paste, cursor, top) = {
+    // The terminal's state once a frame is done: sampled mid-frame (the output arrives in
+    // pieces), the cursor could be anywhere, so wait for a finished frame, up to the deadline.
+    let state = || {
         let parser = erin.parser.lock().unwrap();
         let s = parser.screen();
         (
@@ -404,6 +433,14 @@ fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
             s.cursor_position(),
             s.contents().lines().next().unwrap_or("").to_string(),
         )
+    };
+    let started = Instant::now();
+    let (alternate, paste, cursor, top) = loop {
+        let now = state();
+        if (now.2.0 >= 25 && now.3.starts_with("┌")) || started.elapsed() >= DEADLINE {
+            break now;
+        }
+        thread::sleep(POLL);
     };
     assert!(alternate, "still on the alternate screen");
     assert!(paste, "bracketed paste still on");

@@ -177,19 +177,27 @@ pub fn init(mouse: bool) -> io::Result<(Tui, RestoreGuard)> {
 }
 
 /// Resolves on SIGTERM, SIGHUP (the SSH link dropped) or SIGINT.
-pub async fn stop_signal() {
+///
+/// The handlers are installed here, when this is called, not when the future is first
+/// polled: the loop draws its first frame before it polls, and a signal in between would
+/// otherwise end the process the default way, with the terminal left as the chat set it.
+/// Must be called within the tokio runtime.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+    let streams = (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
         signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-        _ = int.recv() => {}
+    );
+    async move {
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = streams else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = int.recv() => {}
+        }
     }
 }
 

@@ -71,6 +71,8 @@ pub fn start_chat(
 
 /// Opens the chat on this terminal and runs it until the user quits or a signal arrives.
 pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()> {
+    // Before the terminal is changed: from then on, a signal must find its handler.
+    let stop = terminal::stop_signal();
     let (node, mut app, effects) = start_chat(&settings, id)?;
     // https://no-color.org: present and not empty.
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -88,7 +90,7 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
         node,
         app,
         effects,
-        terminal::stop_signal(),
+        stop,
     )
     .await
 }
