@@ -5,6 +5,16 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+/// `lanchat pipe` on loopback only, on a port the system picks, without discovery.
+const PIPE_ON_LOOPBACK: &[&str] = &[
+    "pipe",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--no-discovery",
+];
+
 fn lanchat(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     lanchat_in(dir, "C.UTF-8", args)
 }
@@ -57,17 +67,7 @@ fn a_bad_known_peers_line_stops_the_start_and_names_the_line() {
     )
     .unwrap();
     // (`output` gives the child an empty stdin: the pipe would end at once anyway.)
-    let out = lanchat(
-        dir.path(),
-        &[
-            "pipe",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-discovery",
-        ],
-    );
+    let out = lanchat(dir.path(), PIPE_ON_LOOPBACK);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -117,18 +117,7 @@ fn errors_are_said_in_the_locale_language_and_name_the_line() {
         "# c\n\nnot-a-key verified - \"bob\"\n",
     )
     .unwrap();
-    let out = run(
-        dir.path(),
-        "en_US.UTF-8",
-        &[
-            "pipe",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-discovery",
-        ],
-    );
+    let out = run(dir.path(), "en_US.UTF-8", PIPE_ON_LOOPBACK);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
