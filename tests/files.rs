@@ -349,3 +349,118 @@ async fn small_offers_from_a_verified_peer_may_be_taken_unasked() {
     alice.quit().await;
     bob.quit().await;
 }
+
+/// A third peer, Carol, who has learnt the id of Alice's offer to Bob, forges every file
+/// message about it: a cancel and a decline and an accept in Alice's and Bob's direction, and
+/// an offer of the same id pointing at a port of her own. Each is a real sealed message from
+/// Carol's own key (she is a lanchat peer of both), so only the rule "a file message counts
+/// only from the transfer's own peer" stands between her and the transfer. The offer stays
+/// Bob's to answer and the file arrives whole, from Alice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_peer_cannot_cancel_answer_or_redirect_someone_elses_transfer() {
+    use lanchat::proto::files::{CancelReason, FileOffer, TransferId};
+    use lanchat::proto::{Body, ConversationId, Identity, MsgId, NodeId};
+    use lanchat::runtime::Node;
+    use tokio::sync::mpsc;
+
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let path = make_file(src.path(), "report.pdf", 300_000, 11);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id_hex = got["id"].as_str().unwrap().to_owned();
+    let id = TransferId::from_hex(&id_hex).unwrap();
+
+    // Carol: a whole node of her own, driven here, that sends whatever bodies she is given.
+    let carol_dir = tempfile::tempdir().unwrap();
+    let settings = lanchat::config::Settings::loopback("carol", carol_dir.path());
+    let mut carol = Node::start(&settings, Identity::from_secret([83; 32])).unwrap();
+    carol.add_peer(alice.addr.parse().unwrap());
+    carol.add_peer(bob.addr.parse().unwrap());
+    let (forge, mut forged) = mpsc::channel::<(NodeId, Body)>(16);
+    let carol_task = tokio::spawn(async move {
+        let mut n = 1_000;
+        loop {
+            tokio::select! {
+                _ = carol.wake() => {}
+                body = forged.recv() => match body {
+                    Some((to, body)) => {
+                        n += 1;
+                        carol
+                            .send_body(ConversationId::Peer(to), MsgId(n), 1_700_000_000_000, body)
+                            .expect("carol sends");
+                    }
+                    None => break,
+                },
+            }
+            let _ = carol.drain();
+        }
+        carol.shutdown();
+    });
+    let carol_id = Identity::from_secret([83; 32]).public();
+    let is_carol = |e: &Value| e["event"] == "peer_up" && e["name"] == "carol";
+    alice.expect(is_carol).await;
+    bob.expect(is_carol).await;
+    let alice_id = NodeId::from_hex(&alice.id).unwrap();
+    let bob_id = NodeId::from_hex(&bob.id).unwrap();
+
+    let to_bob = [
+        Body::FileCancel {
+            id,
+            reason: CancelReason::Cancelled,
+        },
+        Body::FileOffer(FileOffer {
+            id,
+            name: "report.pdf".into(),
+            size: 300_000,
+            hash: [7; 32],
+            port: 9,
+        }),
+        Body::Text("after the forgeries".into()),
+    ];
+    let to_alice = [
+        Body::FileDecline(id),
+        Body::FileAccept { id },
+        Body::FileCancel {
+            id,
+            reason: CancelReason::Cancelled,
+        },
+        Body::Text("after the forgeries".into()),
+    ];
+    for body in to_bob {
+        forge.send((bob_id, body)).await.unwrap();
+    }
+    for body in to_alice {
+        forge.send((alice_id, body)).await.unwrap();
+    }
+    // A peer's messages arrive in order: once her text is there, so were her forgeries.
+    let marker = |e: &Value| e["event"] == "message" && e["text"] == "after the forgeries";
+    let seen = bob
+        .expect(|e| marker(e) || (e["event"] == "file_failed" && e["id"] == id_hex.as_str()))
+        .await;
+    assert_eq!(seen["event"], "message", "bob took carol's word: {seen}");
+    assert_eq!(seen["sender_id"], carol_id.to_hex());
+    let seen = alice
+        .expect(|e| marker(e) || (e["event"] == "file_failed" && e["id"] == id_hex.as_str()))
+        .await;
+    assert_eq!(seen["event"], "message", "alice took carol's word: {seen}");
+
+    // The offer is still Bob's to answer, and it comes from Alice, whole.
+    bob.send(json!({"cmd": "accept", "id": id_hex})).await;
+    let done = bob
+        .expect(|e| {
+            (e["event"] == "file_done" || e["event"] == "file_failed") && e["id"] == id_hex.as_str()
+        })
+        .await;
+    assert_eq!(done["event"], "file_done", "{done}");
+    let saved = PathBuf::from(done["path"].as_str().unwrap());
+    assert_eq!(read(&saved), read(&path));
+    alice
+        .expect(|e| e["event"] == "file_done" && e["id"] == id_hex.as_str())
+        .await;
+
+    drop(forge);
+    carol_task.await.unwrap();
+    alice.quit().await;
+    bob.quit().await;
+}
