@@ -22,8 +22,6 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
 use std::sync::OnceLock;
 
-pub use fluent_bundle::FluentValue as Value;
-
 /// Arguments for a message: `args.set("name", value)`; see [`tr!`].
 pub type Args<'a> = FluentArgs<'a>;
 

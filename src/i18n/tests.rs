@@ -172,7 +172,7 @@ fn every_id_the_code_asks_for_exists() {
 }
 
 #[test]
-fn the_scan_would_catch_a_missing_id() {
+fn a_missing_id_shows_as_itself() {
     let en = messages(Lang::En);
     assert!(!en.contains_key("app-no-such-message"));
     assert_eq!(Lang::En.text("app-no-such-message"), "app-no-such-message");
