@@ -6,6 +6,7 @@
 pub mod commands;
 mod conversations;
 mod editor;
+pub mod files;
 mod history;
 pub mod keymap;
 mod reply;
@@ -33,6 +34,7 @@ pub use editor::{Editor, MAX_INPUT_BYTES};
 pub use reply::{RECALL_WINDOW_MS, Replying, mention_ranges, mentions};
 
 use crate::layout;
+use crate::proto::files::TransferId;
 use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
@@ -233,6 +235,22 @@ pub enum Msg {
     Clock {
         utc_offset_s: i32,
     },
+    /// A file bubble, either way, took its place in the history.
+    FileMessage {
+        conversation: ConversationId,
+        message: Message,
+    },
+    /// A transfer moved on.
+    File(files::FileNews),
+    /// What was pasted names a file that exists (the runtime looked).
+    PastedFile(String),
+    /// What the path before the cursor (`word`, starting at byte `start` of the input) may
+    /// complete to: full paths, directories ending in `/`.
+    PathCompletions {
+        start: usize,
+        word: String,
+        candidates: Vec<String>,
+    },
 }
 
 /// What the runtime must do on the app's behalf.
@@ -324,6 +342,27 @@ pub enum Effect {
     Bell,
     /// Show this many unread messages (not muted) in the window title; sent when it changes.
     Title(u32),
+    /// Offer these files (paths as typed: `~` and relative paths are the runtime's to
+    /// resolve) to `to`.
+    SendFiles {
+        to: NodeId,
+        paths: Vec<String>,
+    },
+    /// Take the file offered as `id`, into `dir` (else the download directory).
+    AcceptFile {
+        id: TransferId,
+        dir: Option<String>,
+    },
+    DeclineFile(TransferId),
+    CancelFile(TransferId),
+    /// Open this file with the system's opener.
+    OpenFile(std::path::PathBuf),
+    /// List what the path `word` (at byte `start` of the input) may complete to: answered
+    /// with [`Msg::PathCompletions`].
+    CompletePath {
+        start: usize,
+        word: String,
+    },
     Quit,
 }
 
@@ -426,6 +465,8 @@ pub struct App {
     dirty: bool,
     /// Message heights by text and width, for scrolling and drawing (see [`layout`]).
     pub heights: layout::HeightCache,
+    /// Transfers under way, for the sidebar and the status line.
+    transfers: HashMap<TransferId, files::Live>,
 }
 
 impl App {
@@ -483,6 +524,7 @@ impl App {
             rng: Rng::new(seed),
             dirty: true,
             heights: layout::HeightCache::default(),
+            transfers: HashMap::new(),
         }
     }
 
@@ -664,16 +706,24 @@ impl App {
                     }
                     Mode::Base | Mode::Picked | Mode::PeerInfo | Mode::ChatList => {}
                 }
-                // Pasted text is inserted as is, newlines included: a paste never sends.
-                let text = text.replace("\r\n", "\n").replace('\r', "\n");
-                if !self.input.insert(&text) {
-                    self.error(tr!(
-                        self.lang,
-                        "app-paste-cut",
-                        kib = MAX_INPUT_BYTES / 1024
-                    ));
-                }
+                return self.paste_text(text);
             }
+            Msg::PastedFile(path) => {
+                return match self.mode() {
+                    Mode::Base | Mode::Picked => self.pasted_file(path),
+                    _ => self.handle(now_ms, Msg::Paste(path)),
+                };
+            }
+            Msg::FileMessage {
+                conversation,
+                message,
+            } => self.file_message(now_ms, conversation, message),
+            Msg::File(news) => self.file_news(now_ms, news),
+            Msg::PathCompletions {
+                start,
+                word,
+                candidates,
+            } => self.path_completions(start, &word, candidates),
             Msg::Mouse(m) => return self.on_mouse(m),
             Msg::Resize { width, height } => {
                 self.size = (width, height);
@@ -695,7 +745,10 @@ impl App {
                 page,
                 messages,
                 more,
-            } => self.history(conversation, page, messages, more),
+            } => {
+                self.follow_page(conversation, &messages);
+                self.history(conversation, page, messages, more);
+            }
             Msg::Received(message, conversation) => self.received(now_ms, conversation, message),
             Msg::Recalled {
                 conversation,
@@ -712,6 +765,19 @@ impl App {
             Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
             Msg::Clock { utc_offset_s } => self.utc_offset_s = utc_offset_s,
+        }
+        Vec::new()
+    }
+
+    /// Pasted text goes into the input as is, newlines included: a paste never sends.
+    fn paste_text(&mut self, text: String) -> Vec<Effect> {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if !self.input.insert(&text) {
+            self.error(tr!(
+                self.lang,
+                "app-paste-cut",
+                kib = MAX_INPUT_BYTES / 1024
+            ));
         }
         Vec::new()
     }
@@ -875,7 +941,7 @@ impl App {
                 }
             }
             Action::DeleteWordForward => self.input.delete_word_forward(),
-            Action::Complete => self.complete(),
+            Action::Complete => return self.complete(),
             Action::Switcher => {
                 if self.input.is_empty() {
                     self.switcher = Some(Switcher::default());
@@ -914,6 +980,9 @@ impl App {
             | Action::Copy
             | Action::Reply
             | Action::Recall
+            | Action::AcceptFile
+            | Action::StopFile
+            | Action::OpenFile
             | Action::Confirm => {}
         }
         Vec::new()
@@ -1143,6 +1212,11 @@ impl App {
                 self.input.take();
                 self.plain_command()
             }
+            Command::Send => self.send_command(arg),
+            Command::Accept => self.accept_command(arg),
+            Command::Decline => self.decline_command(),
+            Command::Cancel => self.cancel_command(),
+            Command::Open => self.open_command(),
             Command::Strangers => {
                 self.input.take();
                 self.open_strangers();
@@ -1591,6 +1665,9 @@ impl App {
             }
             Action::Reply => return self.start_reply(at),
             Action::Recall => return self.recall_at(now_ms, at),
+            Action::AcceptFile | Action::StopFile | Action::OpenFile => {
+                return self.pick_file_action(action);
+            }
             Action::Copy => {
                 let copied = conv.messages.get(at).map(copy_text);
                 self.picked = None;

@@ -24,7 +24,8 @@ use super::{Node, mono_now, wall_now_ms};
 use crate::config::Settings;
 use crate::proto::filedata::Suite;
 use crate::proto::files::{
-    self, CancelReason, Direction, FileKind, FileOffer, FileSignal, TransferId, TransferState,
+    self, CancelReason, Direction, FileKind, FileOffer, FileSignal, Problem, TransferId,
+    TransferState,
 };
 use crate::proto::{Body, ConversationId, Identity, MsgId, NodeId, Trust};
 use crate::rng::Rng;
@@ -78,9 +79,22 @@ pub enum FileEvent {
         path: PathBuf,
         bytes: u64,
     },
-    /// Stopped: declined, cancelled, or failed (`reason`). A download that may resume is
-    /// tried again when its peer is next online.
-    Failed { id: TransferId, reason: String },
+    /// Stopped: declined, cancelled, or failed (`reason`, in English for the pipe;
+    /// `problem` for the screen). A download that may resume is tried again when its peer
+    /// is next online.
+    Failed {
+        id: TransferId,
+        reason: String,
+        problem: Problem,
+    },
+    /// The transfer moved to `state` (or stays, with a new `problem`): what its bubble
+    /// shows. `path`: where an accepted file goes.
+    State {
+        id: TransferId,
+        state: TransferState,
+        problem: Option<Problem>,
+        path: Option<PathBuf>,
+    },
 }
 
 /// The file settings the node needs.
@@ -301,6 +315,12 @@ impl Node {
             .unwrap_or_default()
     }
 
+    /// The peer and direction of transfer `id`, while it is not finished.
+    pub fn transfer_about(&self, id: &TransferId) -> Option<(NodeId, Direction)> {
+        let live = self.files.as_ref()?.live.get(id)?;
+        Some((live.row.peer, live.row.direction))
+    }
+
     /// The TCP port files are served on, if files work here.
     pub fn file_port(&self) -> Option<u16> {
         self.files.as_ref().map(Files::port)
@@ -325,13 +345,24 @@ impl Node {
         self.endpoint.confirm_stored(mono_now(), peer, &[id]);
     }
 
+    /// Writes down that transfer `id` moved to `state` (or has a new `problem`) and shows
+    /// it.
     fn keep_state(
         &mut self,
         id: TransferId,
         state: TransferState,
-        error: Option<String>,
+        problem: Option<Problem>,
         ack: Option<(NodeId, MsgId)>,
     ) {
+        if let Some(files) = self.files.as_mut() {
+            files.push(FileEvent::State {
+                id,
+                state,
+                problem,
+                path: None,
+            });
+        }
+        let error = problem.map(|p| p.as_str().to_owned());
         self.keep(TransferOp::State { id, state, error }, ack);
     }
 
@@ -417,6 +448,12 @@ impl Node {
         live.row.local_path = Some(path.clone());
         live.row.state = TransferState::Accepted;
         let peer = live.row.peer;
+        files.push(FileEvent::State {
+            id,
+            state: TransferState::Accepted,
+            problem: None,
+            path: Some(path.clone()),
+        });
         self.keep(TransferOp::Accept { id, path }, None);
         self.send_file_body(peer, Body::FileAccept { id });
         self.queue_fetch(id);
@@ -436,7 +473,7 @@ impl Node {
         let Some(live) = files.live.remove(&id) else {
             return Ok(());
         };
-        self.keep_state(id, TransferState::Declined, None, None);
+        self.keep_state(id, TransferState::Declined, Some(Problem::Declined), None);
         self.send_file_body(live.row.peer, Body::FileDecline(id));
         Ok(())
     }
@@ -458,7 +495,7 @@ impl Node {
             let partial = dir.join(files::partial_name(&name.to_string_lossy()));
             let _ = std::fs::remove_file(partial);
         }
-        self.keep_state(id, TransferState::Cancelled, Some("cancelled".into()), None);
+        self.keep_state(id, TransferState::Cancelled, Some(Problem::Cancelled), None);
         self.send_file_body(
             live.row.peer,
             Body::FileCancel {
@@ -501,19 +538,22 @@ impl Node {
                 files.push(FileEvent::Failed {
                     id,
                     reason: "declined".into(),
+                    problem: Problem::Declined,
                 });
-                self.keep_state(id, TransferState::Declined, None, ack);
+                self.keep_state(id, TransferState::Declined, Some(Problem::Declined), ack);
             }
             (FileSignal::Cancel { reason, .. }, Some((peer, _))) if peer == from => {
                 files.offers.remove(&id);
                 files.stop_fetch(&id);
                 files.live.remove(&id);
                 let why = format!("cancelled by the peer ({})", reason.as_str());
+                let problem = Problem::from_cancel(reason);
                 files.push(FileEvent::Failed {
                     id,
-                    reason: why.clone(),
+                    reason: why,
+                    problem,
                 });
-                self.keep_state(id, TransferState::Cancelled, Some(why), ack);
+                self.keep_state(id, TransferState::Cancelled, Some(problem), ack);
             }
             (_, _) => {
                 tracing::debug!(%id, "file message for no transfer of this peer's: ignored");
@@ -529,20 +569,27 @@ impl Node {
             return;
         };
         let refusal = if offer.size > files.cfg.max_file_size {
-            Some(format!(
-                "offered file too large ({} bytes; the limit is {})",
-                offer.size, files.cfg.max_file_size
+            Some((
+                format!(
+                    "offered file too large ({} bytes; the limit is {})",
+                    offer.size, files.cfg.max_file_size
+                ),
+                Problem::TooLarge,
             ))
         } else if files.count(Direction::In) >= MAX_INCOMING {
-            Some(format!("too many file offers ({MAX_INCOMING}) waiting"))
+            Some((
+                format!("too many file offers ({MAX_INCOMING}) waiting"),
+                Problem::TooMany,
+            ))
         } else {
             None
         };
-        if let Some(reason) = refusal {
+        if let Some((reason, problem)) = refusal {
             tracing::info!(id = %offer.id, %reason, "file offer declined");
             files.push(FileEvent::Failed {
                 id: offer.id,
                 reason,
+                problem,
             });
             self.ack_now(from, msg);
             self.send_file_body(from, Body::FileDecline(offer.id));
@@ -734,7 +781,11 @@ impl Node {
         let (size, hash) = match result {
             Ok(r) => r,
             Err(reason) => {
-                files.push(FileEvent::Failed { id, reason });
+                files.push(FileEvent::Failed {
+                    id,
+                    reason,
+                    problem: Problem::SourceUnreadable,
+                });
                 return;
             }
         };
@@ -775,9 +826,10 @@ impl Node {
                 files.push(FileEvent::Failed {
                     id,
                     reason: format!("offer not sent: {e}"),
+                    problem: Problem::NotSent,
                 });
             }
-            self.keep_state(id, TransferState::Failed, Some(e.to_string()), None);
+            self.keep_state(id, TransferState::Failed, Some(Problem::NotSent), None);
         }
     }
 
@@ -845,11 +897,13 @@ impl Node {
                 if again {
                     files.queue.push_back(id);
                 }
+                let problem = e.problem();
                 files.push(FileEvent::Failed {
                     id,
-                    reason: reason.clone(),
+                    reason,
+                    problem,
                 });
-                self.keep_state(id, state, Some(reason), None);
+                self.keep_state(id, state, Some(problem), None);
             }
         }
         self.pump_fetches();
@@ -891,9 +945,14 @@ impl Node {
             ServeEvent::Failed {
                 id, error, sent, ..
             } => {
-                // The receiver tries again (or says it stopped): the offer stays.
+                // The receiver tries again (or says it stopped): the offer stays, and its
+                // bubble says what went wrong (the receiver's full disk, say).
                 if let Some(live) = files.live.get_mut(&id) {
                     live.sent += sent;
+                    let state = live.row.state;
+                    if error != TransferError::Cancelled {
+                        self.keep_state(id, state, Some(error.problem()), None);
+                    }
                 }
                 tracing::info!(%id, %error, "a file connection ended early");
             }
@@ -976,12 +1035,7 @@ impl Node {
             }
         }
         for (id, peer) in gone {
-            self.keep_state(
-                id,
-                TransferState::Failed,
-                Some("the file is no longer there to send".into()),
-                None,
-            );
+            self.keep_state(id, TransferState::Failed, Some(Problem::SourceGone), None);
             self.send_file_body(
                 peer,
                 Body::FileCancel {

@@ -199,6 +199,8 @@ enum Output {
     FileFailed {
         id: String,
         reason: String,
+        /// The reason as a stable code (`proto::files::Problem`).
+        code: &'static str,
     },
     Error {
         message: String,
@@ -508,10 +510,17 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 path: path.to_string_lossy().into_owned(),
                 bytes,
             },
-            FileEvent::Failed { id, reason } => Output::FileFailed {
+            FileEvent::Failed {
+                id,
+                reason,
+                problem,
+            } => Output::FileFailed {
                 id: id.to_hex(),
                 reason,
+                code: problem.as_str(),
             },
+            // What a bubble shows; the events above say it here.
+            FileEvent::State { .. } => return Ok(()),
         };
         self.emit(&out).await
     }
@@ -646,6 +655,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             }
             StoreEvent::Failed { error, .. } => self.error(format!("not saved: {error}")).await,
             StoreEvent::Recalled { .. }
+            | StoreEvent::File { .. }
             | StoreEvent::Mine { .. }
             | StoreEvent::Page { .. }
             | StoreEvent::Search { .. }
