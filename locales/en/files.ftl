@@ -56,7 +56,7 @@ files-problem-too-many = too many offers waiting
 files-problem-not-sent = the offer could not be sent
 files-problem-io = reading or writing failed
 
-files-preparing = Checking { $name } before offering it…
+files-preparing = Checking { $name } before offering it… { $percent }%
 files-saved = Saved { $name }
 files-not-sent = File not sent: { $reason }
 files-not-to-plain = Files go only to lanchat peers (this chat is unencrypted plain text)
@@ -77,3 +77,4 @@ files-cannot-send = Cannot send { $path }: { $reason }
 files-not-done = Could not do that: { $reason }
 files-opening = Opening { $name }…
 files-no-opener = No { $opener } here to open files; the file is at { $path }
+files-finishing = All through; saving and checking it…

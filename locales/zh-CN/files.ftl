@@ -53,7 +53,7 @@ files-problem-too-many = 等待中的文件太多
 files-problem-not-sent = 文件邀请发送失败
 files-problem-io = 读写失败
 
-files-preparing = 正在校验 { $name }，稍后发出…
+files-preparing = 正在校验 { $name }，稍后发出… { $percent }%
 files-saved = 已保存 { $name }
 files-not-sent = 文件未发送：{ $reason }
 files-not-to-plain = 文件只能发给 lanchat 用户（此会话是未加密的纯文本）
@@ -74,3 +74,4 @@ files-cannot-send = 无法发送 { $path }：{ $reason }
 files-not-done = 操作失败：{ $reason }
 files-opening = 正在打开 { $name }…
 files-no-opener = 这里没有 { $opener } 可打开文件；文件在 { $path }
+files-finishing = 已传完，正在保存并校验…

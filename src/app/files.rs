@@ -52,8 +52,9 @@ pub enum FileChange {
     /// bubble (a file that could not be read for an offer, an offer refused at once) is a
     /// notice.
     Failed { problem: Problem },
-    /// My `/send` of `name` is being prepared (the file is hashed before it is offered).
-    Preparing { name: String },
+    /// My `/send` of `name` is being prepared: the file is hashed before it is offered,
+    /// `done` bytes of `size` so far.
+    Preparing { name: String, done: u64, size: u64 },
 }
 
 /// A transfer under way, as the sidebar and the status line count it.
@@ -155,6 +156,7 @@ impl App {
     pub(super) fn file_message(&mut self, now_ms: i64, id: ConversationId, message: Message) {
         if let Some(card) = &message.file {
             self.follow(id, card);
+            self.prepared(&card.id);
         }
         if message.author == Author::Me {
             if message.state.is_some() {
@@ -166,6 +168,15 @@ impl App {
             self.push_message(id, message, now_ms);
         } else {
             self.received(now_ms, id, message);
+        }
+    }
+
+    /// My offer `id` is made (or failed): its "checking" notice goes.
+    fn prepared(&mut self, id: &TransferId) {
+        if let Some(text) = self.preparing.remove(id)
+            && matches!(&self.notice, Some(Notice::Info(t)) if *t == text)
+        {
+            self.notice = None;
         }
     }
 
@@ -205,9 +216,16 @@ impl App {
         let FileNews { id, about, change } = news;
         let conv_of_peer = about.map(|(peer, _)| ConversationId::Peer(peer));
         match change {
-            FileChange::Preparing { name } => {
+            FileChange::Preparing { name, done, size } => {
                 let name = crate::text::sanitize_line(&name);
-                self.notice = Some(Notice::Info(tr!(self.lang, "files-preparing", name = name)));
+                let text = tr!(
+                    self.lang,
+                    "files-preparing",
+                    name = name,
+                    percent = percent(done, size)
+                );
+                self.notice = Some(Notice::Info(text.clone()));
+                self.preparing.insert(id, text);
             }
             FileChange::Progress { done, size } => {
                 if let Some((conv, card)) = self.card_mut(&id) {
@@ -285,6 +303,7 @@ impl App {
                 }
             }
             FileChange::Failed { problem } => {
+                self.prepared(&id);
                 if self.card_mut(&id).is_none() && !self.transfers.contains_key(&id) {
                     let reason = problem_text(self.lang, problem);
                     self.error(tr!(self.lang, "files-not-sent", reason = reason));
@@ -367,6 +386,7 @@ impl App {
             return Vec::new();
         }
         self.input.take();
+        self.notice = None;
         vec![Effect::SendFiles { to: peer, paths }]
     }
 
@@ -388,6 +408,7 @@ impl App {
         };
         self.input.take();
         self.picked = None;
+        self.notice = None;
         if accept {
             vec![Effect::AcceptFile { id: card.id, dir }]
         } else {
@@ -404,6 +425,7 @@ impl App {
         };
         self.input.take();
         self.picked = None;
+        self.notice = None;
         if fits(&card, Want::Answer) {
             vec![Effect::DeclineFile(card.id)]
         } else {

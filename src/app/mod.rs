@@ -467,6 +467,8 @@ pub struct App {
     pub heights: layout::HeightCache,
     /// Transfers under way, for the sidebar and the status line.
     transfers: HashMap<TransferId, files::Live>,
+    /// My offers being prepared, and the notice that says so (cleared once made).
+    preparing: HashMap<TransferId, String>,
 }
 
 impl App {
@@ -525,6 +527,7 @@ impl App {
             dirty: true,
             heights: layout::HeightCache::default(),
             transfers: HashMap::new(),
+            preparing: HashMap::new(),
         }
     }
 

@@ -3224,3 +3224,6 @@ fn in_chinese_the_banner_over_a_changed_key_is_chinese() {
     press(&mut app, T0, KeyCode::Enter);
     assert!(error_text(&app).starts_with("对方身份已变更"));
 }
+
+#[path = "tests_files.rs"]
+mod files;

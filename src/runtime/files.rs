@@ -56,6 +56,13 @@ pub enum FileEvent {
         name: String,
         size: u64,
     },
+    /// My offer of `name` is being prepared: `done` bytes of `size` hashed.
+    Hashing {
+        id: TransferId,
+        name: String,
+        done: u64,
+        size: u64,
+    },
     /// `from` offers me a file. `name` is the peer's word: untrusted.
     Offer {
         id: TransferId,
@@ -120,6 +127,13 @@ impl FileSettings {
 /// Background results for the loop.
 #[derive(Debug)]
 pub enum Work {
+    /// A file being hashed for an offer got this far.
+    Hashing {
+        id: TransferId,
+        name: String,
+        done: u64,
+        size: u64,
+    },
     Hashed {
         id: TransferId,
         to: NodeId,
@@ -290,12 +304,17 @@ impl Files {
     }
 }
 
-/// BLAKE3 of the file at `path`, and its length.
-fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
+/// Bytes hashed between two reports of how far hashing got.
+const HASH_REPORT_BYTES: u64 = 64 << 20;
+
+/// BLAKE3 of the file at `path`, and its length; `report(done)` every
+/// [`HASH_REPORT_BYTES`].
+fn hash_file(path: &Path, mut report: impl FnMut(u64)) -> std::io::Result<(u64, [u8; 32])> {
     let mut f = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 256 << 10];
     let mut len = 0u64;
+    let mut reported = 0u64;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -303,6 +322,10 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
         }
         hasher.update(&buf[..n]);
         len += n as u64;
+        if len - reported >= HASH_REPORT_BYTES {
+            reported = len;
+            report(len);
+        }
     }
 }
 
@@ -410,8 +433,18 @@ impl Node {
         let id = files.new_id();
         files.hashing += 1;
         let tx = files.work_tx.clone();
+        let size = meta.len();
         tokio::task::spawn_blocking(move || {
-            let result = hash_file(&path).map_err(|e| format!("{}: {e}", path.display()));
+            let report = |done| {
+                // Dropped when the loop is behind: the next one says more.
+                let _ = tx.try_send(Work::Hashing {
+                    id,
+                    name: name.clone(),
+                    done,
+                    size,
+                });
+            };
+            let result = hash_file(&path, report).map_err(|e| format!("{}: {e}", path.display()));
             let _ = tx.blocking_send(Work::Hashed {
                 id,
                 to,
@@ -761,6 +794,21 @@ impl Node {
                 result,
             }) => self.on_hashed(id, to, path, name, result),
             FileWake::Work(Work::Fetched { id, result }) => self.on_fetched(id, result),
+            FileWake::Work(Work::Hashing {
+                id,
+                name,
+                done,
+                size,
+            }) => {
+                if let Some(files) = self.files.as_mut() {
+                    files.push(FileEvent::Hashing {
+                        id,
+                        name,
+                        done,
+                        size,
+                    });
+                }
+            }
             FileWake::Progress(p) => self.on_progress(p.id, p.done, p.size),
             FileWake::Serve(e) => self.on_serve(e),
         }

@@ -519,8 +519,8 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 reason,
                 code: problem.as_str(),
             },
-            // What a bubble shows; the events above say it here.
-            FileEvent::State { .. } => return Ok(()),
+            // What a bubble or a notice shows; the events above say it here.
+            FileEvent::State { .. } | FileEvent::Hashing { .. } => return Ok(()),
         };
         self.emit(&out).await
     }

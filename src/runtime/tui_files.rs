@@ -46,6 +46,12 @@ pub fn news(node: &Node, events: Vec<FileEvent>) -> Vec<Msg> {
                     },
                 ),
                 FileEvent::Progress { id, done, size } => (id, FileChange::Progress { done, size }),
+                FileEvent::Hashing {
+                    id,
+                    name,
+                    done,
+                    size,
+                } => (id, FileChange::Preparing { name, done, size }),
                 FileEvent::Done { id, path, .. } => (id, FileChange::Done { path }),
                 FileEvent::Failed { id, problem, .. } => (id, FileChange::Failed { problem }),
                 FileEvent::State {
@@ -127,6 +133,8 @@ pub fn send_files(node: &mut Node, lang: Lang, to: NodeId, paths: Vec<String>) -
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
+                    done: 0,
+                    size: std::fs::metadata(&path).map_or(0, |m| m.len()),
                 },
             })),
             Err(reason) => out.push(Msg::Error(tr!(

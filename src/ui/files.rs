@@ -105,15 +105,27 @@ fn status(app: &App, m: &Message, card: &FileCard, width: usize) -> (String, Str
         picked_key(app, action).map(|k| tr!(lang, "files-key-hint", key = k, what = lang.text(id)))
     };
     match (card.state, card.direction) {
+        (TransferState::Running, _) if card.size > 0 && card.done >= card.size => {
+            // All through: the receiver makes it durable and checks the whole file.
+            (meta, tr!(lang, "files-finishing"), false)
+        }
         (TransferState::Running, _) => {
             let live = app.transfer_live(&card.id);
-            let mut parts = vec![format!("{}%", percent(card.done, card.size))];
-            parts.push(format!("{} / {size}", human_size(card.done)));
+            // In order of need; each only if it still fits.
+            let mut wanted = vec![format!("{}%", percent(card.done, card.size))];
             if let Some(rate) = live.and_then(|l| l.rate()) {
-                parts.push(tr!(lang, "files-rate", rate = human_size(rate as u64)));
+                wanted.push(tr!(lang, "files-rate", rate = human_size(rate as u64)));
             }
             if let Some(eta) = live.and_then(|l| l.eta_s()) {
-                parts.push(tr!(lang, "files-left", time = duration(eta)));
+                wanted.push(tr!(lang, "files-left", time = duration(eta)));
+            }
+            wanted.push(format!("{} / {size}", human_size(card.done)));
+            let mut parts: Vec<String> = Vec::new();
+            for part in wanted {
+                let used: usize = parts.iter().map(|p| text::width(p) + 3).sum();
+                if used + text::width(&part) <= width {
+                    parts.push(part);
+                }
             }
             (parts.join(" · "), bar(card.done, card.size, width), false)
         }
