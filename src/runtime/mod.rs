@@ -781,9 +781,12 @@ impl Node {
                     }
                 }
                 shown
-                    .map(|(conversation, message)| StoreEvent::File {
-                        conversation,
-                        message,
+                    .map(|shown| {
+                        let (conversation, message) = *shown;
+                        StoreEvent::File {
+                            conversation,
+                            message,
+                        }
                     })
                     .into_iter()
                     .collect()

@@ -159,7 +159,7 @@ pub enum Reply {
     FileKept {
         ack: Option<(NodeId, MsgId)>,
         ok: bool,
-        shown: Option<(ConversationId, Message)>,
+        shown: Option<Box<(ConversationId, Message)>>,
     },
     /// Something could not be stored; `messages` lists the ones affected.
     Failed {
@@ -546,7 +546,7 @@ fn handle(store: &mut Store, r: Request, lang: Lang) -> Option<Reply> {
                     shown = seq.map(|seq| {
                         let mut message = row.message(now).stored(seq);
                         message.file = Some(row.card());
-                        (ConversationId::Peer(row.peer), message)
+                        Box::new((ConversationId::Peer(row.peer), message))
                     });
                 }),
                 TransferOp::Accept { id, path } => {

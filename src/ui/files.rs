@@ -148,7 +148,7 @@ fn status(app: &App, m: &Message, card: &FileCard, width: usize) -> (String, Str
             (meta, tr!(lang, "files-waiting-for-answer"), false)
         }
         (TransferState::Accepted, _) => match problem {
-            Some(p) => (meta, tr!(lang, "files-paused", problem = p), true),
+            Some(p) => (tr!(lang, "files-paused"), p, true),
             None if card.done > 0 => (
                 meta,
                 tr!(
