@@ -384,6 +384,8 @@ fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
     let extra = ["--no-discovery".to_string()];
     let mut erin = Instance::spawn("erin", 100, 30, &extra);
     erin.wait_for("No conversations yet");
+    // The frame may arrive in pieces: the status line, with the address, is drawn last.
+    erin.wait_for_status("127.0.0.1:", DEADLINE);
     let screen = erin.screen();
     let port: u16 = screen
         .split("127.0.0.1:")

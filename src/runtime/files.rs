@@ -45,6 +45,10 @@ pub const MAX_INCOMING: usize = 256;
 pub const MAX_EVENTS: usize = 1024;
 /// Progress is written down and shown at most this often per transfer (and at the end).
 pub const PROGRESS_GAP: Duration = Duration::from_millis(500);
+/// A download whose connection broke while its peer stayed online is tried again after
+/// this, doubling with each failure in a row up to [`RETRY_MAX`].
+pub const RETRY_FIRST: Duration = Duration::from_secs(2);
+pub const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// What the front end is told about files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +157,8 @@ pub enum FileWake {
     Serve(ServeEvent),
     Progress(Progress),
     Work(Work),
+    /// A broken download is due to be tried again.
+    Retry,
 }
 
 /// One transfer in memory.
@@ -167,6 +173,31 @@ struct Live {
     /// Incoming: asked to start again while a download of it was still ending (a new port
     /// came): it goes back in line when that one stops.
     again: bool,
+    /// Incoming, waiting: when to try again though its peer never went offline (a link that
+    /// broke under a chat that did not), and how many tries in a row failed.
+    retry_at: Option<Instant>,
+    failures: u32,
+}
+
+impl Live {
+    fn new(row: TransferRow, waiting: bool) -> Live {
+        Live {
+            row,
+            reported: None,
+            waiting,
+            sent: 0,
+            again: false,
+            retry_at: None,
+            failures: 0,
+        }
+    }
+}
+
+/// How long to wait before try number `failures + 1`.
+pub fn retry_delay(failures: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(RETRY_MAX)
 }
 
 /// The node's file transfers.
@@ -256,13 +287,20 @@ impl Files {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The next background result. Cancel-safe.
+    /// The next background result, or the moment a broken download is due to be tried
+    /// again. Cancel-safe.
     pub async fn next(&mut self) -> FileWake {
+        let retry = self.live.values().filter_map(|l| l.retry_at).min();
         tokio::select! {
             Some(e) = self.serve_rx.recv() => FileWake::Serve(e),
             Some(p) = self.progress_rx.recv() => FileWake::Progress(p),
             Some(w) = self.work_rx.recv() => FileWake::Work(w),
-            else => std::future::pending().await,
+            () = async {
+                match retry {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => FileWake::Retry,
         }
     }
 
@@ -632,16 +670,7 @@ impl Node {
         let auto = files.cfg.auto_accept_verified > 0
             && verified
             && offer.size <= files.cfg.auto_accept_verified;
-        files.live.insert(
-            offer.id,
-            Live {
-                row: row.clone(),
-                reported: None,
-                waiting: false,
-                sent: 0,
-                again: false,
-            },
-        );
+        files.live.insert(offer.id, Live::new(row.clone(), false));
         files.push(FileEvent::Offer {
             id: offer.id,
             from,
@@ -783,6 +812,27 @@ impl Node {
         }
     }
 
+    /// Tries again the downloads that are due: their link broke while their peer stayed
+    /// online (one whose peer went offline waits for it to come back instead).
+    fn retry_due(&mut self) {
+        let now = Instant::now();
+        let Some(files) = self.files.as_mut() else {
+            return;
+        };
+        let due: Vec<TransferId> = files
+            .live
+            .iter_mut()
+            .filter(|(_, l)| l.retry_at.is_some_and(|at| at <= now))
+            .map(|(id, l)| {
+                l.retry_at = None;
+                *id
+            })
+            .collect();
+        for id in due {
+            self.queue_fetch(id);
+        }
+    }
+
     /// Handles a background result.
     pub(super) fn on_file_wake(&mut self, wake: FileWake) {
         match wake {
@@ -811,6 +861,7 @@ impl Node {
             }
             FileWake::Progress(p) => self.on_progress(p.id, p.done, p.size),
             FileWake::Serve(e) => self.on_serve(e),
+            FileWake::Retry => self.retry_due(),
         }
     }
 
@@ -855,16 +906,7 @@ impl Node {
                 peer: to,
             },
         );
-        files.live.insert(
-            id,
-            Live {
-                row: row.clone(),
-                reported: None,
-                waiting: false,
-                sent: 0,
-                again: false,
-            },
-        );
+        files.live.insert(id, Live::new(row.clone(), false));
         files.push(FileEvent::Offered { id, to, name, size });
         self.keep(TransferOp::Insert(Box::new(row)), None);
         if let Err(e) = self.send_body(ConversationId::Peer(to), msg, now, Body::FileOffer(offer)) {
@@ -889,6 +931,7 @@ impl Node {
             return;
         };
         live.row.bytes_done = done;
+        live.failures = 0;
         let now = Instant::now();
         if live
             .reported
@@ -938,6 +981,11 @@ impl Node {
                 };
                 live.row.state = state;
                 live.waiting = resumable;
+                live.failures = live.failures.saturating_add(1);
+                // A file that did not match its hash is not fetched again and again by
+                // the clock (it would be whole each time): only when the peer comes back.
+                let by_clock = resumable && e != TransferError::HashMismatch;
+                live.retry_at = by_clock.then(|| Instant::now() + retry_delay(live.failures));
                 let again = std::mem::take(&mut live.again) && resumable;
                 if !resumable {
                     files.live.remove(&id);
@@ -1044,16 +1092,7 @@ impl Node {
                         },
                     );
                     reoffer.push((row.peer, row.offer()));
-                    files.live.insert(
-                        id,
-                        Live {
-                            row,
-                            reported: None,
-                            waiting: false,
-                            sent: 0,
-                            again: false,
-                        },
-                    );
+                    files.live.insert(id, Live::new(row, false));
                 }
                 Direction::In => {
                     if files.count(Direction::In) >= MAX_INCOMING {
@@ -1069,16 +1108,7 @@ impl Node {
                             kind: files::kind_of(&row.name),
                         });
                     }
-                    files.live.insert(
-                        id,
-                        Live {
-                            row,
-                            reported: None,
-                            waiting,
-                            sent: 0,
-                            again: false,
-                        },
-                    );
+                    files.live.insert(id, Live::new(row, waiting));
                 }
             }
         }
