@@ -166,7 +166,7 @@ fn files(lang: Lang, width: u16, height: u16) -> App {
     let mut app = office(lang, width, height);
     let alice = ConversationId::Peer(node(22));
     app.select(alice);
-    let mut bubble = |app: &mut App, at: i64, id: u64, name: &str, size: u64, dir, state| {
+    let bubble = |app: &mut App, at: i64, id: u64, name: &str, size: u64, dir, state| {
         let author = match dir {
             Direction::In => Author::Peer(node(22)),
             Direction::Out => Author::Me,
