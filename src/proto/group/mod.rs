@@ -47,6 +47,8 @@ pub mod frame;
 mod node;
 pub mod sign;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use entry::{GroupId, MAX_MEMBERS, Mentions, Op};
 pub use node::{GroupConfig, GroupError, GroupEvent, GroupStats, Groups, MAX_GROUPS};
