@@ -552,18 +552,17 @@ impl Groups {
         self.online.contains(peer)
     }
 
-    /// Opens sync with `peer`: a summary if it knows the group, else the membership
-    /// changes that make it a member.
+    /// Opens sync with `peer`: a summary, preceded by the membership changes that make it
+    /// a member if it never said anything about the group (it may not know it yet).
     fn greet(&mut self, group: GroupId, peer: NodeId) {
         let heard = self
             .groups
             .get(&group)
             .is_some_and(|s| s.heard.contains(&peer));
-        if heard {
-            self.send_summary(group, peer, false);
-        } else {
+        if !heard {
             self.send_membership(group, peer);
         }
+        self.send_summary(group, peer, false);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
