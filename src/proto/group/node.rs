@@ -544,8 +544,24 @@ impl Groups {
         }
     }
 
+    /// Brings the online set to `online`: peers that came up are greeted.
+    pub fn set_online(&mut self, now: Instant, online: &HashSet<NodeId>) {
+        let gone: Vec<NodeId> = self.online.difference(online).copied().collect();
+        for p in gone {
+            self.peer_down(p);
+        }
+        let came: Vec<NodeId> = online.difference(&self.online).copied().collect();
+        for p in came {
+            self.peer_up(now, p);
+        }
+    }
+
     pub fn peer_down(&mut self, peer: NodeId) {
         self.online.remove(&peer);
+        // It may come back without what it knew (a restart): greet it from the start.
+        for slot in self.groups.values_mut() {
+            slot.heard.remove(&peer);
+        }
     }
 
     pub fn is_online(&self, peer: &NodeId) -> bool {
