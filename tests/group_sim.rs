@@ -24,6 +24,9 @@ fn identity(n: usize) -> Identity {
     Identity::from_secret([n as u8 + 1; 32])
 }
 
+/// A frame on its way: (arrival, tie, to, from, bytes).
+type InFlight = Reverse<(Instant, u64, usize, usize, Vec<u8>)>;
+
 /// What a relay does to the frames it sends: `Some(bytes)` to send (maybe changed).
 type Tamper = Box<dyn FnMut(NodeId, Vec<u8>) -> Option<Vec<u8>>>;
 
@@ -33,8 +36,7 @@ struct Net {
     nodes: Vec<Groups>,
     keys: Vec<NodeId>,
     online: Vec<bool>,
-    /// (arrival, tie, to, from, bytes)
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, usize, Vec<u8>)>>,
+    queue: BinaryHeap<InFlight>,
     tie: u64,
     rng: Rng,
     loss: f64,

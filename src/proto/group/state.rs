@@ -832,7 +832,7 @@ impl Group {
             .collect();
         // Authors whose chain was dropped entirely still have a floor.
         for (author, (floor, _)) in &self.floors {
-            if !self.by_author.get(author).is_some_and(|c| !c.is_empty()) {
+            if self.by_author.get(author).is_none_or(|c| c.is_empty()) {
                 out.push(Have {
                     author: tag(author),
                     floor: *floor,

@@ -61,11 +61,11 @@ impl Mesh {
                     moved = true;
                     self.log.push((i, to, bytes.clone()));
                     let from = self.nodes[i].me();
-                    if let Some(j) = self.at(to) {
-                        if self.nodes[j].is_online(&from) {
-                            let now = self.now;
-                            self.nodes[j].handle_frame(now, from, &bytes);
-                        }
+                    if let Some(j) = self.at(to)
+                        && self.nodes[j].is_online(&from)
+                    {
+                        let now = self.now;
+                        self.nodes[j].handle_frame(now, from, &bytes);
                     }
                 }
             }
