@@ -1251,6 +1251,8 @@ impl App {
 
     fn on_net(&mut self, now_ms: i64, event: proto::Event) {
         match event {
+            // Groups reach the pipe only for now (the screen comes later).
+            proto::Event::Group(_) => {}
             proto::Event::Trust {
                 peer,
                 trust,

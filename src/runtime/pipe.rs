@@ -34,6 +34,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
+#[path = "pipe_groups.rs"]
+mod groups;
+
 /// Longest input line accepted (without its newline). A longer line is reported as an
 /// error once it passes this, and the rest of it is read and thrown away as it comes: it is
 /// never held whole.
@@ -346,6 +349,10 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         if line.trim().is_empty() {
             return Ok(true);
         }
+        if let Some(done) = self.group_command(node, line).await {
+            done?;
+            return Ok(true);
+        }
         let command: Command = match serde_json::from_str(line) {
             Ok(c) => c,
             Err(e) => {
@@ -548,6 +555,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         let out = match event {
             // The node acts on these (see `take_file_events`).
             proto::Event::File { .. } => return Ok(()),
+            proto::Event::Group(e) => return self.group_event(node, e).await,
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
             proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),
             proto::Event::PeerDown { peer, reason } => Output::PeerDown {
