@@ -6,6 +6,7 @@
 //! the store's reply to the model. It knows only the id types of [`crate::proto`].
 
 use crate::proto::files::{self, Direction, FileKind, Problem, TransferId, TransferState};
+pub use crate::proto::group::Change;
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -31,12 +32,14 @@ impl Author {
     }
 }
 
-impl From<ConversationId> for Author {
-    /// The author of what arrives in a conversation: its peer.
-    fn from(c: ConversationId) -> Author {
+impl Author {
+    /// The author of what arrives in a conversation with one peer: that peer. A group has
+    /// no one author (its messages name theirs).
+    pub fn of(c: ConversationId) -> Option<Author> {
         match c {
-            ConversationId::Peer(id) => Author::Peer(id),
-            ConversationId::Raw(addr) => Author::Raw(addr),
+            ConversationId::Peer(id) => Some(Author::Peer(id)),
+            ConversationId::Raw(addr) => Some(Author::Raw(addr)),
+            ConversationId::Group(_) => None,
         }
     }
 }
@@ -63,6 +66,70 @@ pub struct Message {
     pub recalled: bool,
     /// A file offered in it, either way: the message is its bubble (and `text` its name).
     pub file: Option<FileCard>,
+    /// A group's message or membership change: its place in the group's order, and more.
+    pub group: Option<GroupPart>,
+}
+
+/// What a message in a group has beyond a one-to-one message (issue 14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupPart {
+    /// Its place in the group's order, the same for every member (not the order it
+    /// arrived in: a late message goes where it belongs).
+    pub order: GroupOrder,
+    /// A membership change ("alice added bob"), shown as a system line; `None` for text.
+    pub change: Option<Change>,
+    /// The owner's `@all` (the group's rules let nobody else send one).
+    pub all: bool,
+    /// Of my messages: how many of the others hold it and have read it.
+    pub tally: Option<Tally>,
+}
+
+/// A place in a group's order: the Lamport clock, then the author, then the id (an author
+/// never has two entries that count at one clock, so the id only keeps it total).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupOrder {
+    pub lamport: u64,
+    pub author: NodeId,
+    pub id: MsgId,
+}
+
+/// Bytes of [`GroupOrder::to_bytes`].
+pub const GROUP_ORDER_BYTES: usize = 8 + 32 + 8;
+
+impl GroupOrder {
+    /// Big-endian, so that bytes compare as the order does (the store sorts by them).
+    pub fn to_bytes(&self) -> [u8; GROUP_ORDER_BYTES] {
+        let mut out = [0u8; GROUP_ORDER_BYTES];
+        out[..8].copy_from_slice(&self.lamport.to_be_bytes());
+        out[8..40].copy_from_slice(&self.author.0);
+        out[40..].copy_from_slice(&self.id.0.to_be_bytes());
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<GroupOrder> {
+        if b.len() != GROUP_ORDER_BYTES {
+            return None;
+        }
+        let mut lamport = [0u8; 8];
+        lamport.copy_from_slice(&b[..8]);
+        let mut author = [0u8; 32];
+        author.copy_from_slice(&b[8..40]);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&b[40..]);
+        Some(GroupOrder {
+            lamport: u64::from_be_bytes(lamport),
+            author: NodeId(author),
+            id: MsgId(u64::from_be_bytes(id)),
+        })
+    }
+}
+
+/// Of my group message: the others that hold it and have read it, out of how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tally {
+    pub delivered: usize,
+    pub read: usize,
+    pub of: usize,
 }
 
 /// A file message's transfer, as its bubble shows it.
@@ -109,7 +176,13 @@ impl Message {
             quote_found: false,
             recalled: false,
             file: None,
+            group: None,
         }
+    }
+
+    /// A group's membership change, shown as a system line.
+    pub fn change(&self) -> Option<&Change> {
+        self.group.as_ref().and_then(|g| g.change.as_ref())
     }
 }
 
@@ -148,18 +221,20 @@ pub fn short_id(who: &ConversationId) -> String {
     match who {
         ConversationId::Peer(id) => id.short(),
         ConversationId::Raw(addr) => addr.to_string(),
+        ConversationId::Group(g) => g.short(),
     }
 }
 
 /// The name chosen for `who`, if any: my alias for it, else the name it gave in its
-/// handshake. Only a lanchat peer has a handshake, so `name` counts only for one.
+/// handshake. Only a lanchat peer has a handshake, so `name` counts only for one. A group's
+/// `name` is the one its members gave it (signed, the same for every member).
 pub fn chosen_name<'a>(
     who: &ConversationId,
     alias: Option<&'a str>,
     name: Option<&'a str>,
 ) -> Option<&'a str> {
     match who {
-        ConversationId::Peer(_) => alias.or(name),
+        ConversationId::Peer(_) | ConversationId::Group(_) => alias.or(name),
         ConversationId::Raw(_) => alias,
     }
 }

@@ -19,3 +19,16 @@ group-member-unverified = unverified
 group-not-member = You are no longer in this group
 group-only-owner = Only the owner can do that
 group-too-many = A group has at most { $max } members
+group-header = { $name } · { $n ->
+    [one] 1 member
+   *[other] { $n } members
+} · { $online } online
+group-header-gone = { $name } · not a member any more
+group-members-title = Members · { $close } closes
+group-read-by-title = Who has read it · { $close } closes
+group-more = … { $n } more
+group-me = (you)
+group-asking = asking…
+group-read-list = Read ({ $k })
+group-unread-list = Not read ({ $k })
+group-not-delivered = not delivered

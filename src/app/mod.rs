@@ -7,6 +7,7 @@ pub mod commands;
 mod conversations;
 mod editor;
 pub mod files;
+pub mod groups;
 mod history;
 pub mod keymap;
 mod reply;
@@ -369,6 +370,12 @@ pub enum Effect {
 pub struct App {
     pub me: Me,
     pub peers: HashMap<NodeId, PeerInfo>,
+    /// The groups I am in or was in: members, owner, name (see [`groups`]).
+    pub groups: HashMap<proto::group::GroupId, groups::GroupInfo>,
+    /// Who has and has not read my picked group message, while the overlay shows it.
+    pub read_by: Option<groups::ReadBy>,
+    /// How far each group was reported read (the newest message in view then).
+    group_read: HashMap<proto::group::GroupId, crate::message::GroupOrder>,
     /// What the handshakes and the user's decisions say of each peer's key.
     pub trust: HashMap<NodeId, PeerTrust>,
     /// Every conversation in memory, in sidebar order: pinned, then most recent activity.
@@ -476,6 +483,9 @@ impl App {
         Self {
             me,
             peers: HashMap::new(),
+            groups: HashMap::new(),
+            read_by: None,
+            group_read: HashMap::new(),
             trust: HashMap::new(),
             conversations: Conversations::default(),
             sidebar: Vec::new(),
@@ -556,7 +566,7 @@ impl App {
         c.is_stranger()
             && match c.id {
                 ConversationId::Raw(addr) => self.lanchat_owner(&addr).is_none(),
-                ConversationId::Peer(_) => false,
+                ConversationId::Peer(_) | ConversationId::Group(_) => false,
             }
     }
 
@@ -603,6 +613,7 @@ impl App {
         let name = match id {
             ConversationId::Peer(node) => self.peers.get(node).map(|p| p.name.as_str()),
             ConversationId::Raw(_) => None,
+            ConversationId::Group(g) => self.groups.get(g).map(|i| i.name.as_str()),
         };
         crate::message::display_name(id, alias, name)
     }
@@ -1298,9 +1309,12 @@ impl App {
                 text,
                 quote,
             } => {
+                let Some(author) = Author::of(conversation) else {
+                    return;
+                };
                 let message = Message {
                     quote,
-                    ..Message::new(id, conversation.into(), now_ms, text)
+                    ..Message::new(id, author, now_ms, text)
                 };
                 self.received(now_ms, conversation, message);
             }

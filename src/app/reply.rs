@@ -226,6 +226,12 @@ impl App {
             match conversation {
                 ConversationId::Raw(_) => tr!(self.lang, "app-notify-plain", name = who),
                 ConversationId::Peer(_) => tr!(self.lang, "app-notify-message", name = who),
+                // Named by the group (its name is the members' word, made safe as a
+                // peer's name is).
+                ConversationId::Group(_) => {
+                    let group = self.title(&conversation);
+                    tr!(self.lang, "app-notify-message", name = group)
+                }
             }
         };
         if self.notify && self.notifications.len() < 8 {

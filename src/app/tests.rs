@@ -287,6 +287,7 @@ fn typing_and_enter_sends_exactly_one_message() {
             quote_found: false,
             recalled: false,
             file: None,
+            group: None,
         }]
     );
     assert_eq!(conv.unread, 0);
@@ -606,6 +607,7 @@ fn incoming_counts_unread_only_when_not_selected() {
             quote_found: false,
             recalled: false,
             file: None,
+            group: None,
         }
     );
     assert_eq!(app.author_name(&m.author), "bob");
@@ -1201,6 +1203,7 @@ fn stored_msg(n: i64, conv_peer: u8) -> Message {
         quote_found: false,
         recalled: false,
         file: None,
+        group: None,
     }
 }
 

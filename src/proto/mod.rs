@@ -97,12 +97,13 @@ impl MsgId {
     }
 }
 
-/// What a conversation is keyed by: a lanchat peer's identity, or the address of a peer that
-/// speaks plain text (the tutorial's scripts, `nc -u`).
+/// What a conversation is keyed by: a lanchat peer's identity, the address of a peer that
+/// speaks plain text (the tutorial's scripts, `nc -u`), or a group (`proto::group`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum ConversationId {
     Peer(NodeId),
     Raw(SocketAddr),
+    Group(group::GroupId),
 }
 
 impl fmt::Display for ConversationId {
@@ -110,6 +111,7 @@ impl fmt::Display for ConversationId {
         match self {
             ConversationId::Peer(id) => write!(f, "{id}"),
             ConversationId::Raw(addr) => write!(f, "{addr}"),
+            ConversationId::Group(g) => write!(f, "group-{g}"),
         }
     }
 }

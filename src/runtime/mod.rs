@@ -559,16 +559,16 @@ impl Node {
                     sent_at_ms,
                     text,
                     quote,
-                } => inserts.push(NewMessage {
+                } => inserts.extend(store::Author::of(conversation).map(|author| NewMessage {
                     conversation,
                     id,
-                    author: conversation.into(),
+                    author,
                     sent_at_ms: sent_at_ms.unwrap_or(now_ms),
                     received_at_ms: now_ms,
                     text,
                     state: None,
                     quote,
-                }),
+                })),
                 // Applied by the store first, then acknowledged and shown. The window is
                 // measured on this machine's clock, from when the target arrived here: the
                 // recall's own time is the sender's word.

@@ -466,6 +466,10 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     .await?;
                 Ok(None)
             }
+            Ok(ConversationId::Group(_)) => {
+                self.error(format!("{to} is a group: {why}")).await?;
+                Ok(None)
+            }
             Err(e) => {
                 self.error(e).await?;
                 Ok(None)
@@ -684,11 +688,13 @@ fn message(
 ) -> Output {
     let name = match conversation {
         ConversationId::Peer(peer) => node.endpoint.peer(&peer).map(|p| p.name),
-        ConversationId::Raw(_) => None,
+        ConversationId::Raw(_) | ConversationId::Group(_) => None,
     };
     let (kind, sender_id) = match conversation {
         ConversationId::Peer(peer) => ("lanchat", Some(peer.to_hex())),
         ConversationId::Raw(_) => ("plain", None),
+        // Group messages are `group_message` lines (`pipe_groups.rs`).
+        ConversationId::Group(_) => ("group", None),
     };
     Output::Message {
         id: id.to_string(),

@@ -15,8 +15,8 @@ use super::{
     conversation_from_key, conversation_key, message_from_row,
 };
 use crate::i18n::Lang;
-use crate::message::{chosen_name, display_name, short_id};
-use crate::proto::ConversationId;
+use crate::message::{Change, chosen_name, display_name, short_id};
+use crate::proto::{ConversationId, NodeId};
 use crate::text::inert::{push_visible, visible};
 pub(crate) use crate::text::time::iso_utc;
 use crate::tr;
@@ -130,11 +130,19 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()
                 .at(path)?,
         };
-        let mut stmt = self
+        let mut by_seq = self
             .conn
             .prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
                  WHERE m.conversation = ?1 ORDER BY m.seq"
+            ))
+            .at(path)?;
+        // A group's messages in the group's order, as its members see them.
+        let mut by_order = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
+                 WHERE m.conversation = ?1 ORDER BY m.ord, m.seq"
             ))
             .at(path)?;
         let mut written = 0;
@@ -143,6 +151,10 @@ impl Store {
                 continue;
             };
             let title = names.title(&conv);
+            let stmt = match conv {
+                ConversationId::Group(_) => &mut by_order,
+                _ => &mut by_seq,
+            };
             let mut rows = stmt.query([cid]).at(path)?;
             let mut first = true;
             while let Some(row) = rows.next().at(path)? {
@@ -177,7 +189,7 @@ impl Store {
             .at(path)?
             .collect::<rusqlite::Result<_>>()
             .at(path)?;
-        let peers = self
+        let mut peers: HashMap<String, String> = self
             .conn
             .prepare_cached("SELECT id, name FROM peers")
             .at(path)?
@@ -185,6 +197,16 @@ impl Store {
             .at(path)?
             .collect::<rusqlite::Result<_>>()
             .at(path)?;
+        // A group's name is its members' word, kept with it as a peer's is.
+        let groups: Vec<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT key, name FROM groups")
+            .at(path)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .at(path)?
+            .collect::<rusqlite::Result<_>>()
+            .at(path)?;
+        peers.extend(groups);
         Ok(Names {
             aliases,
             peers,
@@ -201,7 +223,16 @@ fn write_message(
     m: &StoredMessage,
 ) -> std::io::Result<()> {
     let recalled = tr!(names.lang, "store-export-recalled");
-    let text = if m.recalled { &recalled } else { &m.text };
+    let change = m
+        .group
+        .as_ref()
+        .and_then(|g| g.change.as_ref())
+        .map(|c| change_line(names, &m.author, c));
+    let text = match &change {
+        Some(line) => line,
+        None if m.recalled => &recalled,
+        None => &m.text,
+    };
     match format {
         ExportFormat::Markdown => write!(
             out,
@@ -223,12 +254,31 @@ fn write_message(
                 id: m.id.to_string(),
                 author: m.author.key(),
                 time: iso_utc(m.received_at_ms, true),
-                text: &m.text,
+                text: change.as_deref().unwrap_or(&m.text),
                 state: m.state.map(|s| s.as_str()),
                 recalled: m.recalled,
             };
             out.write_all(&crate::text::inert::json_line(&line)?)
         }
+    }
+}
+
+/// A group's membership change as the export says it ("alice added bob"), in the
+/// export's language.
+fn change_line(names: &Names, author: &Author, c: &Change) -> String {
+    let name = |k: &NodeId| names.author(&Author::Peer(*k));
+    let list = |ks: &[NodeId]| ks.iter().map(name).collect::<Vec<_>>().join(", ");
+    let who = names.author(author);
+    let lang = names.lang;
+    match c {
+        Change::Created { name: n, .. } => {
+            tr!(lang, "group-created", who = who, name = n.clone())
+        }
+        Change::Invited(ks) => tr!(lang, "group-added", who = who, whom = list(ks)),
+        Change::Left => tr!(lang, "group-left", who = who),
+        Change::Removed(k) => tr!(lang, "group-removed", who = who, whom = name(k)),
+        Change::Renamed(n) => tr!(lang, "group-renamed", who = who, name = n.clone()),
+        Change::Handover(k) => tr!(lang, "group-handover", who = who, whom = name(k)),
     }
 }
 

@@ -22,6 +22,7 @@
 //! - `transfers`: files either way, their state and progress (see [`TransferRow`]).
 
 mod export;
+mod groups;
 mod schema;
 mod search;
 #[cfg(test)]
@@ -29,12 +30,13 @@ mod tests;
 mod transfers;
 
 pub use export::ExportFormat;
+pub use groups::{GroupBatch, GroupInfoRow, GroupRestore, NewGroupMessage};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use search::SHORT_QUERY_SCAN;
 pub use transfers::TransferRow;
 
 pub use crate::message::Author;
-use crate::message::{FileCard, Message};
+use crate::message::{FileCard, GroupPart, Message};
 use crate::proto::wire::Content;
 use crate::proto::{Body, ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use rusqlite::types::Type;
@@ -213,20 +215,28 @@ impl Author {
         if s == "me" {
             return Some(Author::Me);
         }
-        conversation_from_key(s).map(Author::from)
+        conversation_from_key(s).and_then(Author::of)
     }
 }
 
-/// The text key of a conversation: 64 hex digits for a peer, `ip:port` for a plain-text peer.
+/// What a group's conversation key starts with (no colon: a key with one is a plain-text
+/// peer's, see [`STRANGER`]).
+pub const GROUP_KEY_PREFIX: &str = "group-";
+
+/// The text key of a conversation: 64 hex digits for a peer, `ip:port` for a plain-text peer,
+/// `group-` and 32 hex digits for a group.
 pub fn conversation_key(c: &ConversationId) -> String {
     match c {
         ConversationId::Peer(id) => id.to_hex(),
         ConversationId::Raw(addr) => addr.to_string(),
+        ConversationId::Group(g) => format!("{GROUP_KEY_PREFIX}{g}"),
     }
 }
 
 pub fn conversation_from_key(s: &str) -> Option<ConversationId> {
-    if s.len() == 64 {
+    if let Some(hex) = s.strip_prefix(GROUP_KEY_PREFIX) {
+        crate::proto::group::GroupId::from_hex(hex).map(ConversationId::Group)
+    } else if s.len() == 64 {
         NodeId::from_hex(s).map(ConversationId::Peer)
     } else {
         s.parse::<SocketAddr>().ok().map(ConversationId::Raw)
@@ -290,6 +300,8 @@ pub struct StoredMessage {
     pub recalled: bool,
     /// The file it offers, if it is a file message.
     pub file: Option<FileCard>,
+    /// A group's message: its place in the group's order, or a membership change.
+    pub group: Option<GroupPart>,
 }
 
 impl From<StoredMessage> for Message {
@@ -306,6 +318,7 @@ impl From<StoredMessage> for Message {
             quote_found: m.quote_found,
             recalled: m.recalled,
             file: m.file,
+            group: m.group,
         }
     }
 }
@@ -344,6 +357,8 @@ pub struct ConversationRow {
     pub last_id: Option<MsgId>,
     /// I have written in it.
     pub wrote: bool,
+    /// The last message's place in its group, or the membership change it is.
+    pub last_group: Option<GroupPart>,
 }
 
 impl ConversationRow {
@@ -352,6 +367,7 @@ impl ConversationRow {
         let (id, author) = (self.last_id?, self.last_author?);
         Some(Message {
             recalled: self.last_recalled,
+            group: self.last_group.clone(),
             ..Message::new(
                 id,
                 author,
@@ -460,7 +476,7 @@ fn sql_limit(limit: usize) -> i64 {
 const MESSAGE_COLUMNS: &str = "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state, \
      m.quote_id, m.quote_author, m.quote_excerpt, m.recalled, o.text, o.recalled, \
      t.id, t.name, t.size, t.direction, t.state, t.bytes_done, t.local_path, t.source_path, \
-     t.error";
+     t.error, m.ord, m.change, m.at_all";
 
 /// What [`MESSAGE_COLUMNS`] select from. CROSS JOIN keeps `messages` the outer loop (so the
 /// (conversation, seq) index gives the order); the quoted original is found by its author
@@ -533,6 +549,7 @@ fn message_from_row(
         quote_found,
         recalled: row.get(10)?,
         file: transfers::col_card(row, 13)?,
+        group: groups::col_group(row, 22, 5)?,
     })
 }
 
@@ -949,12 +966,17 @@ impl Store {
             Scan::From(s) => (">=", "ASC", s),
         };
         // Only fixed fragments are spliced in; values are bound. CROSS JOIN keeps `messages`
-        // the outer loop so the (conversation, seq) index gives the order.
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
-             WHERE m.conversation = ?1 AND m.seq {op} ?3
-             ORDER BY m.seq {order} LIMIT ?2"
-        );
+        // the outer loop so the (conversation, seq) index gives the order. A group's pages
+        // go by its order (`ord`); the anchor is still a message's `seq`.
+        let sql = if matches!(conv, ConversationId::Group(_)) {
+            groups::page_sql(op, order, matches!(scan, Scan::Latest | Scan::Oldest))
+        } else {
+            format!(
+                "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
+                 WHERE m.conversation = ?1 AND m.seq {op} ?3
+                 ORDER BY m.seq {order} LIMIT ?2"
+            )
+        };
         let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
         let rows = stmt
             .query_map(params![cid, sql_limit(limit), anchor], |r| {
@@ -988,11 +1010,13 @@ impl Store {
             .prepare_cached(
                 "SELECT c.key, c.alias, c.pinned, c.muted, c.draft, c.last_read_seq, c.unread,
                         c.last_activity_ms, substr(m.text, 1, ?1), a.key, m.recalled, m.id,
-                        c.wrote
+                        c.wrote, m.ord, m.change, m.at_all
                  FROM (SELECT * FROM conversations
                        ORDER BY pinned DESC, last_activity_ms DESC, key LIMIT ?2) c
-                 LEFT JOIN messages m ON m.seq = (SELECT max(seq) FROM messages
-                                                  WHERE conversation = c.cid)
+                 LEFT JOIN messages m ON m.seq = coalesce(
+                     (SELECT seq FROM messages WHERE conversation = c.cid AND ord IS NOT NULL
+                      ORDER BY ord DESC LIMIT 1),
+                     (SELECT max(seq) FROM messages WHERE conversation = c.cid))
                  LEFT JOIN authors a ON a.aid = m.author
                  ORDER BY c.pinned DESC, c.last_activity_ms DESC, c.key",
             )
@@ -1018,6 +1042,7 @@ impl Store {
                         .get::<_, Option<i64>>(11)?
                         .map(|id| MsgId(id.cast_unsigned())),
                     wrote: r.get(12)?,
+                    last_group: groups::col_group(r, 13, 8)?,
                 })
             })
             .at(&self.path)?;
@@ -1043,7 +1068,8 @@ impl Store {
             tx.prepare_cached(
                 "UPDATE conversations SET unread = (SELECT count(*) FROM messages m
                     WHERE m.conversation = conversations.cid
-                      AND m.seq > conversations.last_read_seq AND m.author <> 0)
+                      AND m.seq > conversations.last_read_seq AND m.author <> 0
+                      AND m.change IS NULL)
                  WHERE key = ?1",
             )
             .at(path)?

@@ -205,6 +205,66 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages ADD COLUMN transfer TEXT;
     "#,
+    // 8: groups (issue 14). A group is a conversation (key `group-` and 32 hex digits) whose
+    // messages are rows like any other (author: a member's key or `me`; id: the entry's),
+    // so unread, drafts, pin, mute, search and export work as for a peer. They are shown
+    // in the group's order, not the order they arrived in: `ord` is their place (Lamport
+    // clock, author, id; big-endian bytes that compare as the order does), and pages of a
+    // group go by it. A membership change is a row with `change` set ("added bob"), a
+    // system line that is never unread; `at_all` marks the owner's @all.
+    // `group_entries` keeps the signed entries themselves, to serve other members and to
+    // rebuild the group at start (membership changes all, messages the newest
+    // `proto::group::state::MAX_HELD_MESSAGES`); `groups` the members, owner and name as of
+    // the last change; `group_read` how far I have read; `group_receipts` what each member
+    // said it holds of mine and has read (the bytes of a one-author summary frame).
+    r#"
+    ALTER TABLE messages ADD COLUMN ord BLOB;
+    ALTER TABLE messages ADD COLUMN change TEXT;
+    ALTER TABLE messages ADD COLUMN at_all INTEGER NOT NULL DEFAULT 0 CHECK (at_all IN (0, 1));
+    CREATE INDEX messages_in_group_order ON messages (conversation, ord) WHERE ord IS NOT NULL;
+
+    DROP TRIGGER messages_after_delete;
+    CREATE TRIGGER messages_after_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, text)
+            SELECT 'delete', old.seq, old.text
+            WHERE old.seq <= (SELECT indexed_seq FROM search_mark);
+        UPDATE conversations SET unread = unread - 1
+        WHERE cid = old.conversation AND old.author <> 0 AND old.change IS NULL
+          AND old.seq > last_read_seq AND unread > 0;
+    END;
+
+    CREATE TABLE groups (
+        key        TEXT PRIMARY KEY,    -- 'group-' and 32 hex digits, as conversations.key
+        name       TEXT NOT NULL,
+        owner      TEXT,                -- 64 hex digits
+        members    TEXT NOT NULL,       -- 64 hex digits each, space separated
+        member     INTEGER NOT NULL CHECK (member IN (0, 1)),
+        updated_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE group_entries (
+        grp        TEXT NOT NULL,       -- 32 hex digits
+        hash       BLOB NOT NULL,
+        -- Lamport clock (8 bytes), author (32) and hash (32), big-endian: the group's order.
+        ord        BLOB NOT NULL,
+        membership INTEGER NOT NULL CHECK (membership IN (0, 1)),
+        bytes      BLOB NOT NULL,
+        PRIMARY KEY (grp, hash)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX group_entries_in_order ON group_entries (grp, membership, ord);
+
+    CREATE TABLE group_read (
+        grp  TEXT PRIMARY KEY,          -- 32 hex digits
+        mark BLOB NOT NULL              -- Lamport clock (8), author tag (8)
+    ) STRICT;
+
+    CREATE TABLE group_receipts (
+        grp    TEXT NOT NULL,           -- 32 hex digits
+        member TEXT NOT NULL,           -- 64 hex digits
+        state  BLOB NOT NULL,
+        PRIMARY KEY (grp, member)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.

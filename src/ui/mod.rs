@@ -7,6 +7,7 @@
 //! `NO_COLOR` every cell is put back to the terminal's own colours after drawing.
 
 mod files;
+mod groups;
 
 use crate::app::keymap::{Action, Mode};
 use crate::app::short_fp;
@@ -354,6 +355,7 @@ fn presence(app: &App, conv: &Conversation) -> Span<'static> {
         ConversationId::Peer(_) => Span::styled("○", dim(app)),
         // Plain UDP text: unencrypted, and marked so.
         ConversationId::Raw(_) => Span::styled("≈", Style::default().fg(p.raw_name)),
+        ConversationId::Group(g) => groups::presence(app, &g),
     }
 }
 
@@ -369,6 +371,7 @@ fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
             Style::default().fg(p.badge).add_modifier(Modifier::BOLD),
         )),
         ConversationId::Raw(_) => {}
+        ConversationId::Group(g) => out.extend(groups::marks(app, &g)),
     }
     if app.drafts.contains_key(&conv.id) {
         out.push(Span::styled("✎", Style::default().fg(Color::Magenta)));
@@ -471,7 +474,9 @@ fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     let Some(m) = conv.last.as_ref() else {
         let hint = match conv.id {
             ConversationId::Raw(_) => tr!(app.lang, "ui-preview-raw"),
-            ConversationId::Peer(_) => tr!(app.lang, "ui-preview-empty"),
+            ConversationId::Peer(_) | ConversationId::Group(_) => {
+                tr!(app.lang, "ui-preview-empty")
+            }
         };
         return (hint, dim(app).add_modifier(Modifier::ITALIC));
     };
@@ -620,6 +625,7 @@ fn conversation_header(app: &App, id: &ConversationId) -> String {
             tr!(lang, "ui-header-raw-folded", name = name, n = app.strangers)
         }
         ConversationId::Raw(_) => tr!(lang, "ui-header-raw", name = name),
+        ConversationId::Group(g) => groups::header(app, g, name),
     }
 }
 
@@ -1512,6 +1518,7 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
             lines.push((tr!(lang, "ui-info-address"), addr.to_string()));
             lines.push((tr!(lang, "ui-info-encryption"), tr!(lang, "ui-enc-raw")));
         }
+        ConversationId::Group(g) => return groups::draw_info(buf, area, app, &g),
     }
     let title = tr!(
         lang,

@@ -1066,6 +1066,7 @@ proptest! {
             quote_found: false,
             recalled: false,
             file: None,
+            group: None,
         };
         prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
     }

@@ -344,6 +344,7 @@ impl Endpoint {
         let bytes = body.encode()?;
         let content = body.content();
         match to {
+            ConversationId::Group(_) => Err(SendError::Group),
             ConversationId::Raw(addr) => {
                 let Body::Text(text) = body else {
                     return Err(SendError::PlainText);

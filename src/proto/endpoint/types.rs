@@ -211,6 +211,9 @@ pub enum SendError {
     /// Text in the clear to an address where a lanchat key is known or answers.
     #[error("a lanchat peer answers at this address: write to it by name (encrypted)")]
     LanchatAddress(Option<NodeId>),
+    /// A group's messages are its members' signed entries (`Groups`), not a peer's stream.
+    #[error("a group's messages go through its members' entries")]
+    Group,
 }
 
 /// Counters for the status line, the pipe and the network doctor.

@@ -253,6 +253,62 @@ impl Groups {
         }
     }
 
+    /// What `member` told us of itself in `group` (what it holds of my entries, how far it
+    /// has read), as bytes to keep: a summary frame of one author, so the frame's codec
+    /// and checks guard what comes back in [`restore_receipt`](Self::restore_receipt).
+    pub fn receipt_bytes(&self, group: &GroupId, member: &NodeId) -> Option<Vec<u8>> {
+        let r = self.groups.get(group)?.receipts.get(member)?;
+        Frame::Summary(Summary {
+            group: *group,
+            reply: false,
+            read: r.read,
+            have: vec![r.mine.clone()],
+        })
+        .encode()
+        .ok()
+    }
+
+    /// A member's receipt kept by [`receipt_bytes`](Self::receipt_bytes) in an earlier run.
+    /// Bytes that do not decode as this group's are ignored (and counted).
+    pub fn restore_receipt(&mut self, group: &GroupId, member: NodeId, bytes: &[u8]) {
+        let Some(slot) = self.groups.get_mut(group) else {
+            return;
+        };
+        match Frame::decode(bytes) {
+            Ok(Frame::Summary(s)) if s.group == *group && s.have.len() <= 1 => {
+                let mine = s.have.into_iter().next().unwrap_or_default();
+                slot.receipts.insert(member, Receipt { mine, read: s.read });
+            }
+            _ => self.stats.malformed += 1,
+        }
+    }
+
+    /// How far I have read `group` (see [`mark_read`](Self::mark_read)), as bytes to keep:
+    /// the clock (8 bytes) and the author's tag (8), big-endian.
+    pub fn read_mark_bytes(&self, group: &GroupId) -> Option<Vec<u8>> {
+        let mark = self.groups.get(group)?.my_read?;
+        let mut out = mark.lamport.to_be_bytes().to_vec();
+        out.extend_from_slice(&mark.author);
+        Some(out)
+    }
+
+    /// My read mark kept by [`read_mark_bytes`](Self::read_mark_bytes) in an earlier run.
+    pub fn restore_read_mark(&mut self, group: &GroupId, bytes: &[u8]) {
+        let (Some(slot), Ok(b)) = (self.groups.get_mut(group), <[u8; 16]>::try_from(bytes)) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let mut lamport = [0u8; 8];
+        lamport.copy_from_slice(&b[..8]);
+        let mut author = [0u8; 8];
+        author.copy_from_slice(&b[8..]);
+        let mark = Mark {
+            lamport: u64::from_be_bytes(lamport),
+            author,
+        };
+        slot.my_read = slot.my_read.max(Some(mark));
+    }
+
     fn slot(&mut self, now: Instant, group: Group) -> Slot {
         let jitter = self.jitter();
         Slot {
