@@ -229,9 +229,10 @@ fn sql_members(ms: &[NodeId]) -> String {
 
 impl Store {
     /// Keeps what a turn of the groups left (see [`GroupBatch`]) in one transaction. Of
-    /// each group's message entries only the newest `max_held` (and a little more) are kept:
-    /// the groups hold no more (`proto::group::state::MAX_HELD_MESSAGES`); the messages
-    /// themselves stay in the history.
+    /// each group's message entries only the newest `max_held` (and a little more) are kept,
+    /// and each author's latest (so that, rebuilt, the group knows where each author's
+    /// chain goes on): the groups hold no more (`proto::group::state::MAX_HELD_MESSAGES`);
+    /// the messages themselves stay in the history.
     pub fn apply_group_batch(
         &mut self,
         b: &GroupBatch,
@@ -276,7 +277,10 @@ impl Store {
                        AND ord <= (SELECT ord FROM group_entries WHERE grp = ?1 AND membership = 0
                                    ORDER BY ord DESC LIMIT 1 OFFSET ?2)
                        AND (SELECT count(*) FROM group_entries
-                            WHERE grp = ?1 AND membership = 0) > ?3",
+                            WHERE grp = ?1 AND membership = 0) > ?3
+                       AND hash NOT IN (SELECT hash FROM (
+                            SELECT hash, max(ord) FROM group_entries
+                            WHERE grp = ?1 AND membership = 0 GROUP BY substr(ord, 9, 32)))",
                 )
                 .at(path)?;
             for g in grown.keys() {

@@ -480,3 +480,58 @@ fn an_export_of_a_group_names_it_keeps_its_order_and_says_its_changes() {
         .unwrap();
     assert_eq!(n, 4);
 }
+
+#[test]
+fn each_authors_latest_entry_is_kept_however_old() {
+    let mut s = Store::open_in_memory().unwrap();
+    // Member 9 wrote once, long ago; then I wrote past the window.
+    let me = Identity::from_secret([7; 32]);
+    let mut groups = Groups::new(&me, GroupConfig::default(), 1);
+    let now = Instant::now();
+    let g = groups.create(now, 1000, "lunch", &[node(9)]).unwrap();
+    let theirs = entry::Entry {
+        group: g,
+        author: Identity::from_secret([9; 32]).public(),
+        seq: 1,
+        lamport: 2,
+        prev: [0; 32],
+        sent_at_ms: 1500,
+        op: entry::Op::Text {
+            text: "once".into(),
+            mentions: Mentions::default(),
+        },
+    }
+    .sign(&mut crate::proto::group::sign::Signer::new(
+        &Identity::from_secret([9; 32]),
+        3,
+    ))
+    .unwrap();
+    let mut kept = vec![theirs.bytes.clone()];
+    for i in 0..ENTRY_SLACK + 20 {
+        groups
+            .send(
+                2000 + i as i64,
+                g,
+                &format!("m{i}"),
+                None,
+                Mentions::default(),
+            )
+            .unwrap();
+    }
+    while let Some(e) = groups.poll_event() {
+        if let GroupEvent::Keep { bytes, .. } = e {
+            kept.push(bytes);
+        }
+    }
+    s.apply_group_batch(
+        &GroupBatch {
+            entries: kept.iter().map(|e| (g, e.clone())).collect(),
+            ..GroupBatch::default()
+        },
+        8,
+    )
+    .unwrap();
+    let back = s.group_restore().unwrap().entries;
+    assert_eq!(back.len(), 1 + 1 + 8, "the create, theirs, my newest");
+    assert!(back.contains(&theirs.bytes));
+}

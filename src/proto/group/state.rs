@@ -213,6 +213,9 @@ pub struct Group {
     strangers_held: usize,
     /// Per author: the highest number dropped from the window, and its clock.
     floors: HashMap<NodeId, (u64, u64)>,
+    /// Per author: the hash of its entry at the floor (its latest, once all its messages
+    /// were dropped), so that its next entry still names it and takes the next number.
+    floor_heads: HashMap<NodeId, Hash>,
     /// (author, id) → the entry, for recalls and receipts.
     by_id: HashMap<(NodeId, MsgId), Hash>,
     /// (author, target) → recalls naming it.
@@ -245,6 +248,7 @@ impl Group {
             messages_held: 0,
             strangers_held: 0,
             floors: HashMap::new(),
+            floor_heads: HashMap::new(),
             by_id: HashMap::new(),
             recalls: HashMap::new(),
             void: HashSet::new(),
@@ -411,12 +415,17 @@ impl Group {
         let Some(chain) = self.by_author.get(author) else {
             return;
         };
-        let (_, floor_lamport) = self.floors.get(author).copied().unwrap_or((0, 0));
-        let mut max_lamport = floor_lamport;
+        // Below the floor only membership changes are still held (checked against each
+        // other); everything above it comes after the dropped entries.
+        let (floor_seq, floor_lamport) = self.floors.get(author).copied().unwrap_or((0, 0));
+        let mut max_lamport = 0;
         let mut prev: Option<(u64, Hash)> = None;
         let mut void = Vec::new();
         let mut fine = Vec::new();
         for (seq, hashes) in chain {
+            if *seq > floor_seq {
+                max_lamport = max_lamport.max(floor_lamport);
+            }
             let mut highest = 0;
             for h in hashes {
                 let Some(e) = self.entries.get(h).map(|s| &s.entry) else {
@@ -657,6 +666,9 @@ impl Group {
             self.messages_held -= 1;
             if let Some(s) = self.entries.remove(&key.hash) {
                 let floor = self.floors.entry(s.entry.author).or_insert((0, 0));
+                if s.entry.seq >= floor.0 {
+                    self.floor_heads.insert(s.entry.author, s.hash);
+                }
                 floor.0 = floor.0.max(s.entry.seq);
                 floor.1 = floor.1.max(s.entry.lamport);
                 if let Some(chain) = self.by_author.get_mut(&s.entry.author) {
@@ -790,11 +802,25 @@ impl Group {
             .map_or(0, |k| k.lamport)
     }
 
-    /// `author`'s latest entry: (number, hash, clock).
+    /// `author`'s latest entry: (number, hash, clock). An entry dropped from the window
+    /// still counts here (its floor): the author's next entry must come after it.
     pub fn head(&self, author: &NodeId) -> Option<(u64, Hash, u64)> {
-        let (seq, hashes) = self.by_author.get(author)?.iter().next_back()?;
-        let h = *hashes.first()?;
-        Some((*seq, h, self.entries.get(&h)?.entry.lamport))
+        let held = self
+            .by_author
+            .get(author)
+            .and_then(|c| c.iter().next_back())
+            .and_then(|(seq, hashes)| {
+                let h = *hashes.first()?;
+                Some((*seq, h, self.entries.get(&h)?.entry.lamport))
+            });
+        let floor = self.floors.get(author).map(|(seq, lamport)| {
+            let h = self.floor_heads.get(author).copied().unwrap_or([0; 32]);
+            (*seq, h, *lamport)
+        });
+        match (held, floor) {
+            (Some(h), Some(f)) if f.0 > h.0 => Some(f),
+            (h, f) => h.or(f),
+        }
     }
 
     /// The key of the entry `id` by `author`.

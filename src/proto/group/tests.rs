@@ -635,3 +635,56 @@ fn an_invitation_needs_the_create_and_a_member_to_send_it() {
     third.handle_frame(mesh.now, key(7), &push_frame(g, &[&create]));
     assert!(third.group(&g).is_none());
 }
+
+/// A member whose messages all left the window (10,000 newer ones came) writes again: its
+/// entry takes the number after its last, names it, and counts. (With the window's floor
+/// forgotten, it reused a number, and the group refused it as below the floor.)
+#[test]
+fn a_member_whose_messages_all_left_the_window_writes_on() {
+    let (mut mesh, g) = group_of(2);
+    let now = mesh.now;
+    mesh.nodes[0]
+        .send(T0, g, "long ago", None, Mentions::default())
+        .unwrap();
+    mesh.run();
+    let (mine, _, _) = mesh.nodes[0].group(&g).unwrap().head(&key(1)).unwrap();
+    // Member 2 writes a window's worth, kept from an earlier run (one settle).
+    let top = mesh.nodes[0].group(&g).unwrap().max_lamport();
+    let mut prev = [0; 32];
+    let mut signer = Signer::new(&id(2), 5);
+    let mut entries = Vec::new();
+    for i in 0..=state::MAX_HELD_MESSAGES as u64 {
+        let s = Entry {
+            group: g,
+            author: key(2),
+            seq: i + 1,
+            lamport: top + 1 + i,
+            prev,
+            sent_at_ms: T0 + 1,
+            op: Op::Text {
+                text: format!("m{i}"),
+                mentions: Mentions::default(),
+            },
+        }
+        .sign(&mut signer)
+        .unwrap();
+        prev = s.hash;
+        entries.push(s.bytes);
+    }
+    mesh.nodes[0].restore(now, &entries);
+    let grp = mesh.nodes[0].group(&g).unwrap();
+    assert_eq!(
+        grp.name(),
+        "lunch",
+        "the create still counts below the floor"
+    );
+    assert!(grp.is_member(&key(1)) && grp.is_member(&key(2)));
+    assert_eq!(grp.head(&key(1)).map(|h| h.0), Some(mine), "the floor");
+    let id = mesh.nodes[0]
+        .send(T0 + 2, g, "back again", None, Mentions::default())
+        .unwrap();
+    let grp = mesh.nodes[0].group(&g).unwrap();
+    let s = grp.by_id(&key(1), id).unwrap();
+    assert_eq!(s.entry.seq, mine + 1);
+    assert!(grp.shown().iter().any(|p| p.id == id), "it counts");
+}
