@@ -129,3 +129,121 @@ async fn three_pipe_nodes_form_a_group_and_a_restarted_one_catches_up() {
     bob.quit().await;
     carol.quit().await;
 }
+
+/// The messages of a group as the history database in `dir` keeps them, in the group's
+/// order.
+fn kept_texts(dir: &std::path::Path, group: &str) -> Vec<String> {
+    let store = lanchat::store::Store::open(&dir.join(lanchat::runtime::DATABASE_FILE)).unwrap();
+    let g = lanchat::proto::group::GroupId::from_hex(group).unwrap();
+    store
+        .latest(&lanchat::proto::ConversationId::Group(g), 100)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.group.as_ref().is_some_and(|p| p.change.is_none()))
+        .map(|m| m.text)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_member_keeps_its_groups_history_and_receipts_and_converges() {
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut alice = TestNode::start_in(41, "alice", dirs[0].path()).await;
+    let mut bob = TestNode::start_in(42, "bob", dirs[1].path()).await;
+    let mut carol = TestNode::start_in(43, "carol", dirs[2].path()).await;
+    connect(&mut alice, &mut bob).await;
+    connect(&mut alice, &mut carol).await;
+    connect(&mut bob, &mut carol).await;
+    alice
+        .send(json!({"cmd": "group_create", "name": "午饭群", "members": [bob.id, carol.id]}))
+        .await;
+    let created = alice.expect(|e| e["event"] == "group_created").await;
+    let group = created["group"].as_str().unwrap().to_owned();
+    for node in [&mut bob, &mut carol] {
+        node.expect(|e| e["event"] == "group_members").await;
+    }
+    bob.send(json!({"cmd": "group_send", "group": group, "text": "noodles?"}))
+        .await;
+    let id = bob.expect(|e| e["event"] == "group_sent").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    message(&mut alice, "noodles?").await;
+    message(&mut carol, "noodles?").await;
+    carol
+        .send(json!({"cmd": "group_read", "group": group, "author": bob.id, "id": id}))
+        .await;
+    // Delivered to both, read by carol, in whatever order the receipts come.
+    let (mut delivered, mut read) = (0, 0);
+    while delivered < 2 || read < 1 {
+        let e = bob
+            .expect(|e| e["event"] == "group_delivered" || e["event"] == "group_read")
+            .await;
+        if e["event"] == "group_read" {
+            read += 1;
+        } else {
+            delivered += 1;
+        }
+    }
+    carol
+        .send(json!({"cmd": "group_send", "group": group, "text": "yes"}))
+        .await;
+    message(&mut alice, "yes").await;
+    message(&mut bob, "yes").await;
+
+    // Carol and bob stop; alice writes and renames meanwhile.
+    carol.quit().await;
+    bob.quit().await;
+    alice
+        .send(json!({"cmd": "group_send", "group": group, "text": "while you were away"}))
+        .await;
+    alice
+        .send(json!({"cmd": "group_rename", "group": group, "name": "lunch"}))
+        .await;
+    alice
+        .expect(|e| e["event"] == "group_change" && e["change"] == "renamed")
+        .await;
+    // Kept on disk as they were when they stopped.
+    assert_eq!(kept_texts(dirs[2].path(), &group), ["noodles?", "yes"]);
+
+    // Back, before anyone is reachable: the group, its members and the receipts of bob's
+    // message come from the history database, not from the others.
+    let mut bob = TestNode::start_in(42, "bob", dirs[1].path()).await;
+    let mut carol = TestNode::start_in(43, "carol", dirs[2].path()).await;
+    carol.send(json!({"cmd": "groups"})).await;
+    let groups = carol.expect(|e| e["event"] == "groups").await;
+    let kept = &groups["groups"][0];
+    assert_eq!(kept["group"], group.as_str());
+    assert_eq!(kept["name"], "午饭群");
+    assert_eq!(kept["member"], true);
+    assert_eq!(kept["members"].as_array().unwrap().len(), 3);
+    bob.send(json!({"cmd": "group_receipts", "group": group, "id": id}))
+        .await;
+    let receipts = bob.expect(|e| e["event"] == "group_receipts").await;
+    assert_eq!(receipts["delivered"].as_array().unwrap().len(), 2);
+    assert_eq!(receipts["read"], json!([carol.id]));
+
+    // Connected again: only what they missed comes (the first message carol is shown
+    // is the one written while she was away), and all three agree.
+    connect(&mut carol, &mut alice).await;
+    let first = carol.expect(|e| e["event"] == "group_message").await;
+    assert_eq!(first["text"], "while you were away");
+    connect(&mut bob, &mut alice).await;
+    let first = bob.expect(|e| e["event"] == "group_message").await;
+    assert_eq!(first["text"], "while you were away");
+    connect(&mut bob, &mut carol).await;
+    // The rename came with it (membership changes come first in a push).
+    for node in [&mut alice, &mut bob, &mut carol] {
+        let g = group.clone();
+        node.send(json!({"cmd": "groups"})).await;
+        let all = node.expect(|e| e["event"] == "groups").await;
+        assert_eq!(all["groups"][0]["group"], g.as_str());
+        assert_eq!(all["groups"][0]["name"], "lunch");
+    }
+    alice.quit().await;
+    bob.quit().await;
+    carol.quit().await;
+    let expected = ["noodles?", "yes", "while you were away"];
+    for d in &dirs {
+        assert_eq!(kept_texts(d.path(), &group), expected);
+    }
+}

@@ -24,6 +24,11 @@ pub enum Command {
     Decline,
     Cancel,
     Open,
+    Group,
+    Invite,
+    Leave,
+    Remove,
+    Owner,
     Help,
     Quit,
 }
@@ -38,6 +43,8 @@ pub enum Completion {
     PeerAddress,
     /// A path on this machine (the runtime reads the directory).
     Path,
+    /// `@name`: a peer, or in a group one of its members.
+    Mention,
 }
 
 /// One row of the table.
@@ -202,6 +209,46 @@ pub const COMMANDS: &[CommandDef] = &[
         "",
         "app-cmd-open",
         Completion::Nothing,
+    ),
+    def(
+        Command::Group,
+        "group",
+        &[],
+        "app-arg-group",
+        "app-cmd-group",
+        Completion::Mention,
+    ),
+    def(
+        Command::Invite,
+        "invite",
+        &[],
+        "app-arg-people",
+        "app-cmd-invite",
+        Completion::Mention,
+    ),
+    def(
+        Command::Leave,
+        "leave",
+        &[],
+        "",
+        "app-cmd-leave",
+        Completion::Nothing,
+    ),
+    def(
+        Command::Remove,
+        "remove",
+        &[],
+        "app-arg-person",
+        "app-cmd-remove",
+        Completion::Mention,
+    ),
+    def(
+        Command::Owner,
+        "owner",
+        &[],
+        "app-arg-person",
+        "app-cmd-owner",
+        Completion::Mention,
     ),
     def(
         Command::Help,

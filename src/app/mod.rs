@@ -243,6 +243,8 @@ pub enum Msg {
     },
     /// A transfer moved on.
     File(files::FileNews),
+    /// Something happened in a group (see [`groups`]).
+    Group(groups::GroupNews),
     /// What was pasted names a file that exists (the runtime looked).
     PastedFile(String),
     /// What the path before the cursor (`word`, starting at byte `start` of the input) may
@@ -364,6 +366,8 @@ pub enum Effect {
         start: usize,
         word: String,
     },
+    /// An act in a group (see [`groups::GroupAct`]).
+    Group(groups::GroupAct),
     Quit,
 }
 
@@ -643,6 +647,7 @@ impl App {
         self.sort_now();
         effects.append(&mut self.quote_checks);
         effects.extend(self.read_receipts());
+        effects.extend(self.pending_group_read());
         effects.extend(self.pending_read_mark());
         effects.extend(self.pending_load());
         effects.extend(
@@ -733,6 +738,7 @@ impl App {
                 message,
             } => self.file_message(now_ms, conversation, message),
             Msg::File(news) => self.file_news(now_ms, news),
+            Msg::Group(news) => self.group_news(now_ms, news),
             Msg::PathCompletions {
                 start,
                 word,
@@ -875,7 +881,10 @@ impl App {
             Mode::Search => self.search = None,
             Mode::Switcher | Mode::Strangers => self.switcher = None,
             Mode::Verify => self.verify = None,
-            Mode::PeerInfo => self.show_info = false,
+            Mode::PeerInfo => {
+                self.show_info = false;
+                self.read_by = None;
+            }
             Mode::ChatList => self.sidebar_overlay = false,
             Mode::Help => {
                 self.show_help = false;
@@ -963,7 +972,10 @@ impl App {
                     self.input.kill_to_end();
                 }
             }
-            Action::PeerInfo => self.show_info = !self.show_info,
+            Action::PeerInfo => {
+                self.show_info = !self.show_info;
+                self.read_by = None;
+            }
             Action::Pick => {
                 self.picked = self
                     .selected_conversation()
@@ -1127,6 +1139,9 @@ impl App {
             self.error(tr!(self.lang, "app-no-conversation"));
             return Vec::new();
         };
+        if let ConversationId::Group(g) = to {
+            return self.group_submit(g, text);
+        }
         if self.sending_held(&to) || self.plain_refused(&to) {
             return Vec::new();
         }
@@ -1184,6 +1199,14 @@ impl App {
                 self.input.take();
                 self.open_help();
                 Vec::new()
+            }
+            Command::Group => self.group_command(arg, def.usage(self.lang)),
+            Command::Invite | Command::Leave | Command::Remove | Command::Owner => {
+                self.group_member_command(def.command, arg, def.usage(self.lang))
+            }
+            // In a group, /rename renames it for everyone.
+            Command::Rename if self.open_group().is_some() => {
+                self.group_member_command(def.command, arg, def.usage(self.lang))
             }
             Command::Pin | Command::Mute | Command::Rename => {
                 let Some(id) = self.selected else {
@@ -1684,6 +1707,13 @@ impl App {
             }
             Action::Reply => return self.start_reply(at),
             Action::Recall => return self.recall_at(now_ms, at),
+            // On a picked message of mine in a group: who has read it.
+            Action::PeerInfo if self.open_group().is_some() => return self.ask_read_by(picked),
+            Action::PeerInfo => {
+                self.picked = None;
+                self.show_info = !self.show_info;
+                self.read_by = None;
+            }
             Action::AcceptFile | Action::StopFile | Action::OpenFile => {
                 return self.pick_file_action(action);
             }

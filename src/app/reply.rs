@@ -124,7 +124,7 @@ impl App {
             return (text, None);
         };
         match (to, self.node_of(&r.author)) {
-            (ConversationId::Peer(_), Some(author)) => (
+            (ConversationId::Peer(_) | ConversationId::Group(_), Some(author)) => (
                 text,
                 Some(Quote {
                     id: r.id,
@@ -180,6 +180,12 @@ impl App {
         let target = m.id;
         self.recalled(to, Author::Me, target);
         self.notice = Some(Notice::Info(tr!(self.lang, "app-recalled")));
+        if let ConversationId::Group(group) = to {
+            return vec![Effect::Group(super::groups::GroupAct::Recall {
+                group,
+                target,
+            })];
+        }
         vec![Effect::Recall {
             to,
             id: MsgId(self.rng.nonzero_u64()),

@@ -120,6 +120,8 @@ impl App {
             if let Some(def) = commands::find(name) {
                 match def.completes {
                     Completion::Nothing => {}
+                    // `@name`s, below.
+                    Completion::Mention if word.starts_with('@') => {}
                     Completion::Path => return self.complete_path(),
                     Completion::PeerAddress => {
                         let mut addrs: Vec<String> =
@@ -137,22 +139,20 @@ impl App {
                             }
                         }
                     }
+                    Completion::Mention => {}
                 }
-                return Vec::new();
+                if !(def.completes == Completion::Mention && word.starts_with('@')) {
+                    return Vec::new();
+                }
             }
         }
         if let Some(typed) = word.strip_prefix('@') {
             let typed = typed.to_lowercase();
-            let mut names: Vec<String> = self
-                .peers
-                .values()
-                .map(|p| p.name.clone())
-                .filter(|n| {
-                    !n.contains(char::is_whitespace) && n.to_lowercase().starts_with(&typed)
-                })
+            let names: Vec<String> = self
+                .mention_candidates()
+                .into_iter()
+                .filter(|n| n.to_lowercase().starts_with(&typed))
                 .collect();
-            names.sort();
-            names.dedup();
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             match refs.as_slice() {
                 [] => {}

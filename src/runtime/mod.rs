@@ -9,12 +9,16 @@ pub mod doctor;
 pub mod export;
 pub mod files;
 pub mod net;
+mod node_groups;
 pub mod pipe;
 pub mod storage;
 pub mod terminal;
 pub mod transfer;
 pub mod tui;
 pub mod tui_files;
+pub mod tui_groups;
+
+pub use node_groups::{group_info, group_message};
 
 use crate::config::Settings;
 use crate::i18n::Lang;
@@ -294,6 +298,7 @@ impl Node {
         let cap = crate::app::MAX_CONVERSATIONS;
         let conversations = store.first_conversations(cap).map_err(io)?;
         let outbox = store.outbox().map_err(io)?;
+        self.restore_groups(&store).map_err(io)?;
         let transfers = store.unfinished_transfers().map_err(io)?;
         // Unread messages that may mention me (the app decides which really do).
         let needle = format!("@{}", self.endpoint.name());
@@ -531,6 +536,7 @@ impl Node {
         if let Some(times) = self.endpoint.take_handshake_times() {
             self.times = Some(times);
         }
+        self.keep_group_events(&mut events);
         let due = self
             .times_written
             .is_none_or(|at| mono_now().saturating_duration_since(at) >= TIMES_WRITE_GAP);
@@ -791,6 +797,7 @@ impl Node {
                     .into_iter()
                     .collect()
             }
+            Reply::Group(applied) => vec![node_groups::group_stored(applied)],
             Reply::Failed { error, messages } => {
                 self.store_failed(&messages);
                 let mine = messages

@@ -666,7 +666,9 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 self.error(format!("recall not saved: {error}")).await
             }
             StoreEvent::Failed { error, .. } => self.error(format!("not saved: {error}")).await,
+            // Group lines go out as the groups say them (`pipe_groups.rs`), not once stored.
             StoreEvent::Recalled { .. }
+            | StoreEvent::Group { .. }
             | StoreEvent::File { .. }
             | StoreEvent::Mine { .. }
             | StoreEvent::Page { .. }

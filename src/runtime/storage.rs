@@ -8,7 +8,10 @@ use crate::i18n::Lang;
 use crate::message::{Author, Hit, Message, Page};
 use crate::proto::files::{TransferId, TransferState};
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
-use crate::store::{NewMessage, OutboxRow, PeerRow, Store, StoreError, StoredMessage, TransferRow};
+use crate::store::{
+    GroupApplied, GroupBatch, NewMessage, OutboxRow, PeerRow, Store, StoreError, StoredMessage,
+    TransferRow,
+};
 use crate::tr;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
@@ -94,6 +97,9 @@ pub enum Request {
         op: TransferOp,
         ack: Option<(NodeId, MsgId)>,
     },
+    /// What a turn of the groups left to keep (`store/groups.rs`), in one transaction:
+    /// answered with [`Reply::Group`] when it changed the history.
+    Group(Box<GroupBatch>),
 }
 
 /// A change to a transfer's row.
@@ -161,6 +167,8 @@ pub enum Reply {
         ok: bool,
         shown: Option<Box<(ConversationId, Message)>>,
     },
+    /// A group batch was kept: its new messages, recalls and withdrawals.
+    Group(GroupApplied),
     /// Something could not be stored; `messages` lists the ones affected.
     Failed {
         error: String,
@@ -227,6 +235,13 @@ pub enum StoreEvent {
     Failed {
         error: String,
         mine: Vec<MsgId>,
+    },
+    /// Groups' messages took their places in the history (each with its place in its
+    /// group's order), recalls and withdrawals were applied.
+    Group {
+        shown: Vec<(crate::proto::group::GroupId, Message)>,
+        recalled: Vec<(crate::proto::group::GroupId, Author, MsgId)>,
+        withdrawn: Vec<(crate::proto::group::GroupId, Author, MsgId)>,
     },
 }
 
@@ -609,6 +624,17 @@ fn handle(store: &mut Store, r: Request, lang: Lang) -> Option<Reply> {
             })
         }
         Request::OutboxRemove(ids) => store.outbox_remove(&ids).err().and_then(failed),
+        Request::Group(b) => {
+            match store.apply_group_batch(&b, crate::proto::group::state::MAX_HELD_MESSAGES) {
+                Ok(a)
+                    if a.messages.is_empty() && a.recalled.is_empty() && a.withdrawn.is_empty() =>
+                {
+                    None
+                }
+                Ok(a) => Some(Reply::Group(a)),
+                Err(e) => failed(e),
+            }
+        }
         Request::Search { query, limit } => match store.search(&query, limit) {
             Ok(hits) => Some(Reply::Search { query, hits }),
             Err(e) => failed(e),

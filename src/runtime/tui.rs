@@ -2,7 +2,9 @@
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
 use super::storage::{Reply, Request, StoreEvent};
-use super::{Aux, Node, Restored, Wake, terminal, tui_files, utc_offset_s, wall_now_ms};
+use super::{
+    Aux, Node, Restored, Wake, terminal, tui_files, tui_groups, utc_offset_s, wall_now_ms,
+};
 use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
 use crate::proto::{Body, ConversationId, Identity, NodeId};
@@ -65,7 +67,8 @@ pub fn start_chat(
     app.notify = settings.notify != crate::config::Notify::Off;
     app.ring = settings.bell;
     app.unread_title = settings.title;
-    let effects = app.update(wall_now_ms(), restore_msg(restored, &settings.name));
+    let mut effects = app.update(wall_now_ms(), restore_msg(restored, &settings.name));
+    effects.extend(app.update_all(wall_now_ms(), tui_groups::infos(&node)));
     Ok((node, app, effects))
 }
 
@@ -179,7 +182,7 @@ where
         let now_ms = wall_now_ms();
         let events = node.drain();
         if !events.is_empty() {
-            let effects = app.update_all(now_ms, events.into_iter().map(Msg::Net));
+            let effects = app.update_all(now_ms, tui_groups::news(&node, events));
             run_effects(&mut app, &mut node, effects);
         }
         if let Some(e) = node.take_send_error() {
@@ -391,14 +394,17 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
             StoreEvent::Page {
                 conversation,
                 page,
-                messages,
+                mut messages,
                 more,
-            } => msgs.push(Msg::History {
-                conversation,
-                page,
-                messages,
-                more,
-            }),
+            } => {
+                tui_groups::fill_tallies(node, &conversation, &mut messages);
+                msgs.push(Msg::History {
+                    conversation,
+                    page,
+                    messages,
+                    more,
+                });
+            }
             StoreEvent::Search { query, hits } => msgs.push(Msg::SearchResults { query, hits }),
             // The app checked the receipt against the conversation itself.
             StoreEvent::Read { .. } => {}
@@ -422,6 +428,11 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                 author,
                 target,
             }),
+            StoreEvent::Group {
+                shown,
+                recalled,
+                withdrawn,
+            } => msgs.extend(tui_groups::stored(node, shown, recalled, withdrawn)),
             StoreEvent::RecallFailed { error } => msgs.push(Msg::StoreFailed { id: None, error }),
             StoreEvent::Failed { error, mine } if mine.is_empty() => {
                 msgs.push(Msg::StoreFailed { id: None, error });
@@ -632,6 +643,12 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                         candidates,
                     },
                 ));
+            }
+            Effect::Group(act) => {
+                let msgs = tui_groups::act(node, app.lang, act);
+                if !msgs.is_empty() {
+                    queue.extend(app.update_all(wall_now_ms(), msgs));
+                }
             }
             Effect::Quit => {}
         }

@@ -47,8 +47,13 @@ pub struct NewGroupMessage {
 impl NewGroupMessage {
     /// The message as the app shows it once stored at `seq`.
     pub fn stored(self, seq: i64) -> Message {
+        self.message(Some(seq))
+    }
+
+    /// The message as the app shows it (`seq`: where it is stored, if it is).
+    pub fn message(self, seq: Option<i64>) -> Message {
         Message {
-            seq: Some(seq),
+            seq,
             quote: self.quote,
             group: Some(GroupPart {
                 order: self.order,

@@ -30,7 +30,7 @@ mod tests;
 mod transfers;
 
 pub use export::ExportFormat;
-pub use groups::{GroupBatch, GroupInfoRow, GroupRestore, NewGroupMessage};
+pub use groups::{GroupApplied, GroupBatch, GroupInfoRow, GroupRestore, NewGroupMessage};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use search::SHORT_QUERY_SCAN;
 pub use transfers::TransferRow;

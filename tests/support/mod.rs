@@ -19,7 +19,7 @@ pub struct TestNode {
     output: tokio::io::Lines<BufReader<DuplexStream>>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     pub addr: String,
     pub id: String,
 }
@@ -34,6 +34,12 @@ impl TestNode {
         Self::launch(n, name, tweak, true).await
     }
 
+    /// A node with its history in `dir`, which outlives it: started again in the same
+    /// `dir`, it is the same node with what it kept.
+    pub async fn start_in(n: u8, name: &str, dir: &std::path::Path) -> TestNode {
+        Self::launch_in(n, name, |_| {}, true, dir, None).await
+    }
+
     async fn launch(
         n: u8,
         name: &str,
@@ -41,7 +47,19 @@ impl TestNode {
         stored: bool,
     ) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::loopback(name, dir.path());
+        let path = dir.path().to_path_buf();
+        Self::launch_in(n, name, tweak, stored, &path, Some(dir)).await
+    }
+
+    async fn launch_in(
+        n: u8,
+        name: &str,
+        tweak: impl FnOnce(&mut Settings),
+        stored: bool,
+        path: &std::path::Path,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestNode {
+        let mut settings = Settings::loopback(name, path);
         tweak(&mut settings);
         let mut node = Node::start(&settings, Identity::from_secret([n; 32])).unwrap();
         if stored {

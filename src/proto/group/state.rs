@@ -359,6 +359,12 @@ impl Group {
                 .is_some_and(|s| s.entry.op.is_membership())
         });
         let mut timeline_changed = false;
+        // Before the walk below: it is what changes them.
+        let old_state = (
+            self.timeline.members.keys().copied().collect::<Vec<_>>(),
+            self.timeline.owner,
+            self.timeline.name.clone(),
+        );
         if self.membership_dirty || void_touches_ops {
             self.membership_dirty = false;
             let t = self.walk();
@@ -367,11 +373,6 @@ impl Group {
         }
         let old_valid = self.valid.clone();
         let old_recalled = self.recalled.clone();
-        let old_state = (
-            self.timeline.members.keys().copied().collect::<Vec<_>>(),
-            self.timeline.owner,
-            self.timeline.name.clone(),
-        );
         if timeline_changed || void_changed_for_old {
             self.revalidate_all();
         } else {

@@ -688,3 +688,21 @@ fn a_member_whose_messages_all_left_the_window_writes_on() {
     assert_eq!(s.entry.seq, mine + 1);
     assert!(grp.shown().iter().any(|p| p.id == id), "it counts");
 }
+
+/// A change that arrives from another member is reported as one (the members, owner and
+/// name before it are compared with those after it, not with themselves).
+#[test]
+fn a_rename_from_another_member_is_reported_to_each() {
+    let (mut mesh, g) = group_of(3);
+    while mesh.nodes[1].poll_event().is_some() {}
+    mesh.nodes[0].rename(T0 + 1, g, "dinner").unwrap();
+    mesh.run();
+    let mut told = false;
+    while let Some(e) = mesh.nodes[1].poll_event() {
+        if let GroupEvent::Members { name, members, .. } = e {
+            assert_eq!(members.len(), 3);
+            told |= name == "dinner";
+        }
+    }
+    assert!(told, "the rename is reported");
+}
