@@ -515,6 +515,7 @@ pub const MODES: &[ModeDef] = &[
             (Action::AcceptFile, "accept"),
             (Action::StopFile, "stop"),
             (Action::OpenFile, "open_file"),
+            (Action::PeerInfo, "info"),
             (Action::Close, "close"),
         ],
         defaults: &[
@@ -527,6 +528,8 @@ pub const MODES: &[ModeDef] = &[
             (ch('a'), Action::AcceptFile),
             (ch('x'), Action::StopFile),
             (ch('o'), Action::OpenFile),
+            (ch('i'), Action::PeerInfo),
+            (Bind::Like(Action::PeerInfo), Action::PeerInfo),
             (Bind::Like(Action::Dismiss), Action::Close),
         ],
         help: &[
@@ -537,6 +540,7 @@ pub const MODES: &[ModeDef] = &[
             (&[Action::AcceptFile], "keys-picked-accept"),
             (&[Action::StopFile], "keys-picked-stop"),
             (&[Action::OpenFile], "keys-picked-open"),
+            (&[Action::PeerInfo], "keys-picked-info"),
             (&[Action::Close], "keys-picked-close"),
         ],
     },

@@ -117,7 +117,12 @@ impl App {
         if c.has_newer {
             return None; // the newest is not in view
         }
-        let seq = c.messages.iter().rev().find_map(|m| m.seq)?;
+        // A group's window is in the group's order, not by arrival: the highest seq in it
+        // (a message that came late is read once in view too).
+        let seq = match id {
+            ConversationId::Group(_) => c.messages.iter().filter_map(|m| m.seq).max()?,
+            _ => c.messages.iter().rev().find_map(|m| m.seq)?,
+        };
         if self.read_seq_marks.get(&id).is_some_and(|s| *s >= seq) {
             return None;
         }

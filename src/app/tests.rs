@@ -3230,3 +3230,6 @@ fn in_chinese_the_banner_over_a_changed_key_is_chinese() {
 
 #[path = "tests_files.rs"]
 mod files;
+
+#[path = "tests_groups.rs"]
+mod groups_tests;

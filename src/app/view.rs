@@ -12,7 +12,8 @@ impl Shaped for Message {
         Shape {
             text: &self.text,
             quoted: self.quote.is_some(),
-            recalled: self.recalled,
+            // A group's membership change is one line, as a recall is.
+            recalled: self.recalled || self.change().is_some(),
             time_ms: self.time_ms,
             file: self.file.is_some(),
         }

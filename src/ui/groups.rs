@@ -13,7 +13,7 @@ use crate::text;
 use crate::tr;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 /// The sidebar's mark of a group, where a peer has its online dot.
@@ -119,13 +119,68 @@ pub fn tally_text(app: &App, t: &Tally) -> String {
 }
 
 /// The tally a message of mine in a group shows: what the runtime last said, or nothing
-/// delivered yet.
+/// delivered yet (of the group's other members now).
 pub fn tally_of(app: &App, m: &Message) -> Option<Tally> {
     let g = m.group.as_ref()?;
     if m.author != Author::Me || g.change.is_some() {
         return None;
     }
-    Some(g.tally.unwrap_or_default())
+    // Only the open conversation's messages are drawn.
+    let others = app
+        .open_group()
+        .and_then(|g| app.group(&g))
+        .map_or(0, |i| i.members.len().saturating_sub(1));
+    Some(g.tally.unwrap_or(Tally {
+        of: others,
+        ..Tally::default()
+    }))
+}
+
+/// My group message's receipts as its header shows them: green once everyone holds it,
+/// cyan once everyone has read it.
+pub fn tally_span(app: &App, m: &Message) -> Option<Span<'static>> {
+    let t = tally_of(app, m)?;
+    let style = if t.of > 0 && t.read >= t.of {
+        Style::default().fg(Color::Cyan)
+    } else if t.of > 0 && t.delivered >= t.of {
+        Style::default().fg(Color::Green)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    };
+    Some(Span::styled(tally_text(app, &t), style))
+}
+
+/// After a member's name in a group: its key's marks when they need attention (changed,
+/// unverified, blocked).
+pub fn author_marks(app: &App, m: &Message) -> Vec<Span<'static>> {
+    match (m.group.as_ref(), m.author) {
+        (Some(_), Author::Peer(who)) => {
+            let marks = trust_marks(app, &who);
+            let verified = matches!(
+                app.trust.get(&who).map(|t| t.trust),
+                Some(crate::proto::Trust::Verified)
+            ) && app
+                .identity_change(&crate::proto::ConversationId::Peer(who))
+                .is_none();
+            if marks.is_empty() || verified {
+                return Vec::new();
+            }
+            let mut out = vec![Span::raw(" ")];
+            out.extend(marks);
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A membership change's line in the middle of the pane ("alice added bob").
+pub fn system_line(app: &App, m: &Message, width: u16) -> Option<Line<'static>> {
+    let c = m.change()?;
+    let mut line = super::centred(&change_text(app, &m.author, c), width, dim(app));
+    if app.picked == Some(m.id) {
+        line = line.style(Style::default().add_modifier(Modifier::REVERSED));
+    }
+    Some(line)
 }
 
 /// The marks a member shows in the members' list: its key's trust marks.

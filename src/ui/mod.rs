@@ -483,6 +483,9 @@ fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     if m.recalled {
         return (recalled_text(app, &m.author), dim(app));
     }
+    if let Some(c) = m.change() {
+        return (groups::change_text(app, &m.author, c), dim(app));
+    }
     let body = match &m.file {
         Some(card) => tr!(
             app.lang,
@@ -493,6 +496,13 @@ fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     };
     let text = match m.author {
         Author::Me => tr!(app.lang, "ui-preview-mine", text = body),
+        // In a group, who said it.
+        Author::Peer(_) if matches!(conv.id, ConversationId::Group(_)) => tr!(
+            app.lang,
+            "group-preview",
+            name = text::sanitize_line(&app.author_name(&m.author)),
+            text = body
+        ),
         _ => body,
     };
     (text, dim(app))
@@ -908,6 +918,9 @@ fn with_mentions(line: &str, names: &[&str], base: Style, accent: Color) -> Vec<
 fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     let p = pal(app);
     let w = usize::from(width);
+    if let Some(line) = groups::system_line(app, m, width) {
+        return vec![line];
+    }
     if m.recalled {
         let mut line = centred(&recalled_text(app, &m.author), width, dim(app));
         if app.picked == Some(m.id) {
@@ -923,10 +936,12 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     };
     let name_style = Style::default().fg(name_color).add_modifier(Modifier::BOLD);
     let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
-    let state = m.state.map(|s| state_span(app.lang, s));
+    // Mine in a group: how many hold it and have read it, in place of one peer's state.
+    let state = groups::tally_span(app, m).or_else(|| m.state.map(|s| state_span(app.lang, s)));
+    let marks = groups::author_marks(app, m);
     // The name gives way first: time and delivery state always show.
     let state_w = state.as_ref().map_or(0, |s| text::width(&s.content) + 2);
-    let room = w.saturating_sub(text::width(&time) + 2 + state_w);
+    let room = w.saturating_sub(text::width(&time) + 2 + state_w + spans_width(&marks));
     let name = text::truncate(&text::sanitize_line(&app.author_name(&m.author)), room);
     let header_spans = if mine {
         let mut spans = Vec::new();
@@ -939,11 +954,11 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
         spans.push(Span::styled(name, name_style));
         spans
     } else {
-        vec![
-            Span::styled(name, name_style),
-            Span::raw("  "),
-            Span::styled(time, dim(app)),
-        ]
+        let mut spans = vec![Span::styled(name, name_style)];
+        spans.extend(marks);
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(time, dim(app)));
+        spans
     };
     let mut header = align(header_spans, mine, w);
     if app.highlight == Some(m.id) || app.picked == Some(m.id) {

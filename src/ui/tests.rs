@@ -749,8 +749,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 98 · ↑↓ PgUp PgDn · Esc closes {}┐│",
-            "─".repeat(18)
+            "│┌ Keys and commands 1–20 of 104 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "─".repeat(17)
         )
     );
     assert_eq!(
@@ -780,8 +780,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 78, "98 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 79–98 of 98"));
+    assert_eq!(app.help_scroll, 84, "104 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 85–104 of 104"));
     // The last mode is the help's own, and its last line is quitting.
     assert!(
         rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"),
@@ -2462,3 +2462,6 @@ fn a_file_bubble_shows_name_kind_size_and_where_it_stands_with_a_hostile_name_in
     assert!(screen.contains("已暂停，会自动继续"), "{screen}");
     assert!(screen.contains("本机磁盘已满"), "{screen}");
 }
+
+#[path = "tests_groups.rs"]
+mod groups_tests;
