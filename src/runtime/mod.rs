@@ -179,6 +179,9 @@ pub struct Node {
     plain_dropped: u64,
     /// File transfers (`None` where no TCP listener could be had).
     files: Option<files::Files>,
+    /// Group frames and entries dropped (malformed, forged, from strangers) as last
+    /// logged, and when (see `node_groups.rs`).
+    group_drops: (u64, Option<Instant>),
 }
 
 /// Handshake times are written at most this often (and at exit).
@@ -271,6 +274,7 @@ impl Node {
             shedding: false,
             plain_dropped: 0,
             files,
+            group_drops: (0, None),
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());

@@ -11,6 +11,10 @@ use crate::proto::group::{GroupEvent, GroupId, Groups, Posted, What};
 use crate::proto::{self, MsgId, NodeId};
 use crate::store::{Author, GroupBatch, GroupInfoRow, NewGroupMessage, Store, StoreError};
 use std::collections::HashSet;
+use std::time::Duration;
+
+/// Group drops are logged at most this often.
+const DROPS_LOG_GAP: Duration = Duration::from_secs(5);
 
 /// A group's message or change as the history keeps it. Its time on screen is the
 /// author's clock, never later than now (a message that comes late shows when it was
@@ -91,7 +95,28 @@ impl Node {
 
     /// Takes the groups' events out of `events`: what is to be kept goes to the store in
     /// one batch; entries to keep leave the list, everything else stays for the front end.
+    /// Logs what the groups dropped (malformed, forged or unauthorized frames and entries:
+    /// counted, never shown) when it grew, at most every [`DROPS_LOG_GAP`].
+    fn log_group_drops(&mut self) {
+        let s = self.endpoint.groups().stats();
+        let total = s.malformed + s.bad_signature + s.unauthorized + s.refused + s.unsolicited;
+        let (logged, at) = self.group_drops;
+        let now = mono_now();
+        if total > logged && at.is_none_or(|t| now.saturating_duration_since(t) >= DROPS_LOG_GAP) {
+            tracing::warn!(
+                malformed = s.malformed,
+                bad_signature = s.bad_signature,
+                unauthorized = s.unauthorized,
+                refused = s.refused,
+                unsolicited = s.unsolicited,
+                "group frames or entries dropped"
+            );
+            self.group_drops = (total, Some(now));
+        }
+    }
+
     pub(super) fn keep_group_events(&mut self, events: &mut Vec<proto::Event>) {
+        self.log_group_drops();
         let has_store = self.has_store();
         let me = self.endpoint.node();
         let now_ms = wall_now_ms();

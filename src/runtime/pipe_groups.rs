@@ -80,6 +80,17 @@ struct GroupJson {
     member: bool,
 }
 
+/// What the groups dropped: malformed, with a bad signature, from keys that were never
+/// members, refused by a bound, pushes nobody asked for.
+#[derive(Debug, Serialize)]
+struct DroppedJson {
+    malformed: u64,
+    bad_signature: u64,
+    unauthorized: u64,
+    refused: u64,
+    unsolicited: u64,
+}
+
 #[derive(Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum GroupOutput {
@@ -152,6 +163,8 @@ enum GroupOutput {
     },
     Groups {
         groups: Vec<GroupJson>,
+        /// Group frames and entries dropped so far, by why (never shown).
+        dropped: DroppedJson,
     },
     /// Of my message `id`: who holds it and who read it, out of `members` others.
     GroupReceipts {
@@ -319,7 +332,15 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     .into_iter()
                     .filter_map(|g| group_json(node, g))
                     .collect();
-                Ok(Some(GroupOutput::Groups { groups }))
+                let s = node.endpoint.groups().stats();
+                let dropped = DroppedJson {
+                    malformed: s.malformed,
+                    bad_signature: s.bad_signature,
+                    unauthorized: s.unauthorized,
+                    refused: s.refused,
+                    unsolicited: s.unsolicited,
+                };
+                Ok(Some(GroupOutput::Groups { groups, dropped }))
             }
             GroupCommand::GroupReceipts { group, id } => {
                 let (g, id) = (group_id(&group)?, msg_id(&id)?);
