@@ -498,6 +498,39 @@ const LIST_HELP: &[(&[Action], &str)] = &[
     (&[Action::Quit], "keys-quit"),
 ];
 
+/// The switcher's: the list's, and Tab to mark peers for a new group.
+const SWITCHER_ACTIONS: &[(Action, &str)] = &[
+    (Action::Up, "up"),
+    (Action::Down, "down"),
+    (Action::Open, "open"),
+    (Action::Complete, "mark"),
+    (Action::Backspace, "backspace"),
+    (Action::Close, "close"),
+    (Action::ToggleHelp, "help"),
+    (Action::Quit, "quit"),
+];
+
+const SWITCHER_KEYS: &[(Bind, Action)] = &[
+    (key(KeyCode::Up), Action::Up),
+    (key(KeyCode::Down), Action::Down),
+    (key(KeyCode::Enter), Action::Open),
+    (key(KeyCode::Tab), Action::Complete),
+    (Bind::Like(Action::Backspace), Action::Backspace),
+    (Bind::Like(Action::Dismiss), Action::Close),
+    (Bind::Like(Action::ToggleHelp), Action::ToggleHelp),
+    (Bind::Like(Action::Quit), Action::Quit),
+];
+
+const SWITCHER_HELP: &[(&[Action], &str)] = &[
+    (&[Action::Up, Action::Down], "keys-choose"),
+    (&[Action::Open], "keys-open"),
+    (&[Action::Complete], "keys-switcher-mark"),
+    (&[Action::Backspace], "keys-take-back"),
+    (&[Action::Close], "keys-close"),
+    (&[Action::ToggleHelp], "keys-this-help"),
+    (&[Action::Quit], "keys-quit"),
+];
+
 /// Every mode over the main screen, in the order the help lists them.
 pub const MODES: &[ModeDef] = &[
     ModeDef {
@@ -585,9 +618,9 @@ pub const MODES: &[ModeDef] = &[
         title: "keys-mode-switcher",
         takes_text: true,
         unbound: Unbound::Ignore,
-        actions: LIST_ACTIONS,
-        defaults: LIST_KEYS,
-        help: LIST_HELP,
+        actions: SWITCHER_ACTIONS,
+        defaults: SWITCHER_KEYS,
+        help: SWITCHER_HELP,
     },
     ModeDef {
         mode: Mode::Strangers,

@@ -70,3 +70,4 @@ keys-bad-function = function keys are f1 to f12
 keys-bad-unknown = unknown key { $key }
 keys-bad-plain = a plain character is for typing; add ctrl- or alt-
 keys-picked-info = who has read it (mine, in a group)
+keys-switcher-mark = mark a peer for a new group

@@ -35,3 +35,4 @@ group-preview = { $name }：{ $text }
 group-too-many-groups = 最多只能加入 { $max } 个群聊
 group-cannot-recall = 只能撤回自己 2 分钟内的消息
 group-refused = 未完成：{ $reason }
+group-name-it = 输入群名，然后按 Enter

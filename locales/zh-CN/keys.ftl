@@ -70,3 +70,4 @@ keys-bad-function = 功能键只有 f1 到 f12
 keys-bad-unknown = 未知的按键 { $key }
 keys-bad-plain = 单个字符是用来打字的；请加上 ctrl- 或 alt-
 keys-picked-info = 谁已读（群里我发的）
+keys-switcher-mark = 标记联系人，一起建群

@@ -594,6 +594,31 @@ impl App {
         names
     }
 
+    /// Enter in the switcher with peers marked: the input becomes `/group @them ` for the
+    /// group's name to be typed.
+    pub(super) fn start_group_with(&mut self, peers: &[NodeId]) {
+        let names: Vec<String> = peers
+            .iter()
+            .map(|p| {
+                let shown = self.title(&ConversationId::Peer(*p));
+                // A name the command would take apart (or take wrongly) goes by its key.
+                let unique = self
+                    .peers
+                    .keys()
+                    .filter(|k| self.title(&ConversationId::Peer(**k)) == shown)
+                    .count()
+                    == 1;
+                if shown.contains(char::is_whitespace) || !unique {
+                    format!("@{}", p.short())
+                } else {
+                    format!("@{shown}")
+                }
+            })
+            .collect();
+        self.input.set(&format!("/group {} ", names.join(" ")));
+        self.notice = Some(Notice::Info(tr!(self.lang, "group-name-it")));
+    }
+
     /// F2 on a picked message of mine in a group: who has and has not read it.
     pub(super) fn ask_read_by(&mut self, id: MsgId) -> Vec<Effect> {
         let Some(group) = self.open_group() else {

@@ -12,6 +12,8 @@ pub struct Switcher {
     pub selected: usize,
     /// Lists only the strangers (the sidebar's Strangers row, opened).
     pub strangers: bool,
+    /// Peers marked (Tab) for a new group: Enter then starts `/group` with them.
+    pub marked: Vec<crate::proto::NodeId>,
 }
 
 /// The longest prefix all `words` share.
@@ -60,11 +62,26 @@ impl App {
         };
         let matches = self.switcher_list(&sw);
         match action {
+            Action::Open if !sw.marked.is_empty() => {
+                self.start_group_with(&sw.marked);
+                return;
+            }
             Action::Open => {
                 if let Some(id) = matches.get(sw.selected).copied() {
                     self.select(id);
                 }
                 return;
+            }
+            // A peer marked for a new group, or unmarked.
+            Action::Complete if !sw.strangers => {
+                if let Some(ConversationId::Peer(p)) = matches.get(sw.selected).copied() {
+                    match sw.marked.iter().position(|m| *m == p) {
+                        Some(i) => {
+                            sw.marked.remove(i);
+                        }
+                        None => sw.marked.push(p),
+                    }
+                }
             }
             Action::Up => sw.selected = sw.selected.saturating_sub(1),
             Action::Down => sw.selected = (sw.selected + 1).min(matches.len().saturating_sub(1)),

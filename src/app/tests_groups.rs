@@ -493,3 +493,39 @@ fn withdrawn_entries_leave_and_refusals_are_said() {
     app.update(T0, Msg::Group(GroupNews::Refused("no".into())));
     assert_eq!(error_text(&app), "no");
 }
+
+#[test]
+fn the_switcher_marks_peers_for_a_new_group() {
+    let mut app = with_group(node(1));
+    app.select(peer(1));
+    app.update(T0, ctrl('k'));
+    assert_eq!(app.mode(), keymap::Mode::Switcher);
+    type_text(&mut app, T0, "ali");
+    press(&mut app, T0, KeyCode::Tab);
+    for _ in 0..3 {
+        press(&mut app, T0, KeyCode::Backspace);
+    }
+    type_text(&mut app, T0, "bob");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.switcher.as_ref().unwrap().marked, [node(1), node(2)]);
+    // Tab again takes a mark back; a group cannot be marked.
+    press(&mut app, T0, KeyCode::Tab);
+    press(&mut app, T0, KeyCode::Tab);
+    for _ in 0..3 {
+        press(&mut app, T0, KeyCode::Backspace);
+    }
+    type_text(&mut app, T0, "午饭");
+    press(&mut app, T0, KeyCode::Tab);
+    assert_eq!(app.switcher.as_ref().unwrap().marked, [node(1), node(2)]);
+    press(&mut app, T0, KeyCode::Enter);
+    assert!(app.switcher.is_none());
+    assert_eq!(app.input.text(), "/group @alice @bob ");
+    let effects = submit(&mut app, "lunch");
+    assert_eq!(
+        group_acts(&effects),
+        [GroupAct::Create {
+            name: "lunch".into(),
+            members: vec![node(1), node(2)],
+        }]
+    );
+}

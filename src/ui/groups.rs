@@ -331,3 +331,26 @@ fn read_by_lines(app: &App, r: &ReadBy) -> Vec<Line<'static>> {
     }
     out
 }
+
+/// A switcher row, with `+` on a peer marked for a new group.
+pub fn switcher_row(
+    app: &App,
+    sw: &crate::app::Switcher,
+    conv: &crate::app::Conversation,
+    row: Line<'static>,
+) -> Line<'static> {
+    let marked = matches!(conv.id, crate::proto::ConversationId::Peer(p) if sw.marked.contains(&p));
+    if !marked {
+        return row;
+    }
+    let mut spans = row.spans;
+    if let Some(first) = spans.first_mut() {
+        *first = Span::styled(
+            "+",
+            Style::default()
+                .fg(pal(app).accent)
+                .add_modifier(Modifier::BOLD),
+        );
+    }
+    Line::from(spans)
+}

@@ -1396,7 +1396,12 @@ fn draw_switcher(buf: &mut Buffer, area: Rect, app: &App, sw: &Switcher) {
         let line = if sw.strangers {
             stranger_row(app, conv, usize::from(inner.width))
         } else {
-            sidebar_row(app, conv, usize::from(inner.width))
+            groups::switcher_row(
+                app,
+                sw,
+                conv,
+                sidebar_row(app, conv, usize::from(inner.width)),
+            )
         };
         buf.set_line(inner.x, y, &line, inner.width);
         if i == sw.selected {

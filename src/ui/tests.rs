@@ -749,7 +749,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 104 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "│┌ Keys and commands 1–20 of 105 · ↑↓ PgUp PgDn · Esc closes {}┐│",
             "─".repeat(17)
         )
     );
@@ -780,8 +780,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 84, "104 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 85–104 of 104"));
+    assert_eq!(app.help_scroll, 85, "105 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 86–105 of 105"));
     // The last mode is the help's own, and its last line is quitting.
     assert!(
         rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"),
