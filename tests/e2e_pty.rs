@@ -702,3 +702,85 @@ fn a_file_offered_from_one_tui_is_accepted_in_the_other_with_progress() {
     bob.type_bytes(&[0x03]);
     assert!(bob.wait_exit(DEADLINE).success());
 }
+
+/// F2, as xterm sends it.
+const F2: &[u8] = b"\x1bOQ";
+
+/// Three real instances: alice makes a group from her TUI, everyone sees it, she writes,
+/// bob answers, and alice's message shows who holds it and who read it.
+#[test]
+fn a_group_made_in_the_tui_talks_and_shows_its_receipts() {
+    let discovery = free_udp_port();
+    let extra = ["--discovery-port".to_string(), discovery.to_string()];
+    let mut alice = Instance::spawn("alice", 100, 30, &extra);
+    let mut bob = Instance::spawn("bob", 100, 30, &extra);
+    let mut carol = Instance::spawn("carol", 100, 30, &extra);
+    for (who, others) in [
+        (&alice, ["bob", "carol"]),
+        (&bob, ["alice", "carol"]),
+        (&carol, ["alice", "bob"]),
+    ] {
+        for o in others {
+            who.wait_for(&format!("● {o}"));
+        }
+    }
+
+    // Alice makes it: it opens, with its first line.
+    alice.type_bytes("/group 午饭 lunch @bob @carol\r".as_bytes());
+    alice.wait_for("午饭 lunch · 3 members · 2 online");
+    alice.wait_for("alice created the group \"午饭 lunch\"");
+    for other in [&bob, &carol] {
+        other.wait_for("# 午饭 lunch");
+    }
+    // Bob opens it (the newest chat is first in the list).
+    bob.type_bytes(b"\x1b1");
+    bob.wait_for("To 午饭 lunch");
+    bob.wait_for("alice created the group \"午饭 lunch\"");
+
+    alice.type_bytes("noodles? 面条？\r".as_bytes());
+    bob.wait_for("noodles? 面条？");
+    carol.wait_for("alice: noodles? 面条？");
+    // Held by both; read by bob, who has the group open (carol has not opened it).
+    alice.wait_for("delivered to 2/2 · read by 1");
+
+    bob.type_bytes(b"yes\r");
+    alice.wait_for(" yes ");
+    bob.wait_until("bob's message held by both", DEADLINE, |s| {
+        s.contains("delivered to 2/2")
+    });
+
+    // Alice picks her message and asks who read it: bob did, carol not yet.
+    alice.type_bytes(ALT_UP);
+    alice.type_bytes(ALT_UP_PLAIN);
+    alice.type_bytes(F2);
+    alice.wait_for("Who has read it");
+    alice.wait_for("Read (1)");
+    alice.wait_for("Not read (1)");
+    let screen = alice.screen();
+    let read_at = screen.lines().position(|l| l.contains("Read (1)")).unwrap();
+    let unread_at = screen
+        .lines()
+        .position(|l| l.contains("Not read (1)"))
+        .unwrap();
+    let bob_at = screen.lines().position(|l| l.contains("│ ● bob")).unwrap();
+    let carol_at = screen
+        .lines()
+        .position(|l| l.contains("│ ● carol"))
+        .unwrap();
+    assert!(
+        read_at < bob_at && bob_at < unread_at && unread_at < carol_at,
+        "{screen}"
+    );
+    alice.type_bytes(b"\x1b");
+    alice.wait_until("the overlay closed", DEADLINE, |s| {
+        !s.contains("Who has read it")
+    });
+
+    for mut i in [alice, bob, carol] {
+        i.type_bytes(&[0x03]);
+        assert!(i.wait_exit(DEADLINE).success());
+    }
+}
+
+/// Up, as the picked message's mode takes it (to the message before).
+const ALT_UP_PLAIN: &[u8] = b"\x1b[A";
