@@ -9,7 +9,7 @@
 //! in below the view adds its lines to the scroll, and what comes in above it changes
 //! nothing on screen.
 
-use super::{App, Author, Conversation, Effect, MAX_MESSAGES_IN_MEMORY, Message, Notice, mentions};
+use super::{App, Author, Effect, MAX_MESSAGES_IN_MEMORY, Message, Notice, mentions};
 use crate::message::{GroupOrder, Tally};
 use crate::proto::group::{GroupId, MAX_MEMBERS, entry::MAX_TEXT_BYTES};
 use crate::proto::{ConversationId, MsgId, NodeId, Quote};
@@ -640,13 +640,5 @@ impl App {
             answer: None,
         });
         vec![Effect::Group(GroupAct::ReadBy { group, id })]
-    }
-}
-
-/// Is `c` a group I am no longer in?
-pub fn gone(app: &App, c: &Conversation) -> bool {
-    match c.id {
-        ConversationId::Group(g) => app.group(&g).is_some_and(|i| !i.member),
-        _ => false,
     }
 }

@@ -176,6 +176,13 @@ impl App {
                     })
                     .collect();
                 c.messages = messages.into_iter().chain(live).collect();
+                // A group's window is in the group's order (what came meanwhile may belong
+                // among the page's messages).
+                if matches!(id, ConversationId::Group(_)) {
+                    c.messages
+                        .make_contiguous()
+                        .sort_by_key(|m| m.group.as_ref().map(|g| g.order));
+                }
                 c.has_older = more;
                 c.has_newer = false;
                 if selected {

@@ -1285,7 +1285,7 @@ impl App {
 
     fn on_net(&mut self, now_ms: i64, event: proto::Event) {
         match event {
-            // Groups reach the pipe only for now (the screen comes later).
+            // The runtime hands groups' events over as `Msg::Group` (`runtime/tui_groups.rs`).
             proto::Event::Group(_) => {}
             proto::Event::Trust {
                 peer,

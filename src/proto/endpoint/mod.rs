@@ -267,6 +267,7 @@ impl Endpoint {
             };
             if self.may_send(&t) {
                 self.stats.datagrams_out += 1;
+                self.stats.bytes_out += t.payload.len() as u64;
                 return Some(t);
             }
             self.stats.unproven_dropped += 1;

@@ -230,6 +230,8 @@ pub struct Stats {
     /// Data packets sent again after a loss was detected or a timer ran out.
     pub retransmits: u64,
     pub datagrams_out: u64,
+    /// UDP payload bytes of those datagrams.
+    pub bytes_out: u64,
     /// Packets in the clear, or sealed frames that do not name their session's key: a
     /// forgery or a confused peer. Dropped.
     pub unauthenticated: u64,
