@@ -92,11 +92,15 @@ struct FanOut {
 
 /// (1): a sender and `members` others, each its own node with its own socket.
 async fn fan_out(members: usize, runs: usize) -> Vec<FanOut> {
-    let dirs: Vec<tempfile::TempDir> = (0..=members).map(|_| tempfile::tempdir().unwrap()).collect();
+    let dirs: Vec<tempfile::TempDir> = (0..=members)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
     let mut nodes: Vec<Node> = dirs
         .iter()
         .enumerate()
-        .map(|(i, d)| Node::start(&settings(&format!("n{i}"), d.path()), identity(i as u32)).unwrap())
+        .map(|(i, d)| {
+            Node::start(&settings(&format!("n{i}"), d.path()), identity(i as u32)).unwrap()
+        })
         .collect();
     let keys: Vec<NodeId> = nodes.iter().map(|n| n.endpoint.node()).collect();
     // Everyone reaches the sender (a session each; a node names at most 64 peers by
@@ -135,7 +139,15 @@ async fn fan_out(members: usize, runs: usize) -> Vec<FanOut> {
         let (d0, b0) = wire(&nodes);
         let t0 = Instant::now();
         let id: MsgId = nodes[0]
-            .group_act(|x, _| x.send(2 + run as i64, g, "lunch at noon?", None, Mentions::default()))
+            .group_act(|x, _| {
+                x.send(
+                    2 + run as i64,
+                    g,
+                    "lunch at noon?",
+                    None,
+                    Mentions::default(),
+                )
+            })
             .unwrap();
         let mut held = HashSet::new();
         let mut delivered = HashSet::new();
@@ -208,7 +220,13 @@ async fn catch_up(n: usize) -> CatchUp {
     let g = alice
         .group_act(|x, now| x.create(now, 1, "catch-up", &[bob_key]))
         .unwrap();
-    let (seq, prev, lamport) = alice.endpoint.groups().group(&g).unwrap().head(&alice_id.public()).unwrap();
+    let (seq, prev, lamport) = alice
+        .endpoint
+        .groups()
+        .group(&g)
+        .unwrap()
+        .head(&alice_id.public())
+        .unwrap();
     let mut signer = Signer::new(&alice_id, 3);
     let mut prev = prev;
     let mut entries = Vec::with_capacity(n);

@@ -6,7 +6,7 @@ use super::super::secure::Identity;
 use super::super::wire::Quote;
 use super::super::{MsgId, NodeId};
 use super::entry::{
-    self, Entry, EntryError, GroupId, MAX_INVITE, MAX_MEMBERS, MAX_NAME_BYTES, Mentions, Op,
+    self, Entry, EntryError, GroupId, Hash, MAX_INVITE, MAX_MEMBERS, MAX_NAME_BYTES, Mentions, Op,
     RECALL_WINDOW_MS, Signed,
 };
 use super::frame::{
@@ -142,7 +142,17 @@ struct Slot {
     /// Members owed a receipt (a summary) at the next ack time.
     acks: HashSet<NodeId>,
     was_member: bool,
+    /// Entries pushed to each member in answer to its summaries, and when: not pushed
+    /// again while on their way (see [`IN_FLIGHT`]).
+    pushed: HashMap<NodeId, HashMap<Hash, Instant>>,
 }
+
+/// How long an entry pushed to a member in answer to its summary is taken to be on its way
+/// (the per-peer stream is reliable): summaries that cross it (a receipt, the next request,
+/// a greeting) get the entries after it, not it again. Without this, every summary that
+/// crossed a push started another chain of the same pushes, and a catch-up of 10,000
+/// messages sent each one about twenty times.
+const IN_FLIGHT: Duration = Duration::from_secs(2);
 
 pub struct Groups {
     me: NodeId,
@@ -319,6 +329,7 @@ impl Groups {
             my_read: None,
             acks: HashSet::new(),
             was_member: false,
+            pushed: HashMap::new(),
         }
     }
 
@@ -614,9 +625,11 @@ impl Groups {
 
     pub fn peer_down(&mut self, peer: NodeId) {
         self.online.remove(&peer);
-        // It may come back without what it knew (a restart): greet it from the start.
+        // It may come back without what it knew (a restart): greet it from the start, and
+        // whatever was on its way to it is not.
         for slot in self.groups.values_mut() {
             slot.heard.remove(&peer);
+            slot.pushed.remove(&peer);
         }
     }
 
@@ -935,7 +948,16 @@ impl Groups {
                 });
             }
         }
-        let (entries, more) = missing_for(&slot.group, &from, &s.have);
+        let pushed = slot.pushed.entry(from).or_default();
+        pushed.retain(|_, at| now.saturating_duration_since(*at) < IN_FLIGHT);
+        let (entries, more) = missing_for(&slot.group, &from, &s.have, |h| pushed.contains_key(h));
+        let entries: Vec<Vec<u8>> = entries
+            .into_iter()
+            .map(|(hash, bytes)| {
+                pushed.insert(hash, now);
+                bytes
+            })
+            .collect();
         let lack = lacks(&slot.group, &s.have);
         if !entries.is_empty() {
             self.push(from, group, more, entries);
@@ -943,7 +965,6 @@ impl Groups {
         if lack && !s.reply {
             self.send_summary(group, from, true);
         }
-        let _ = now;
     }
 
     // Sending.
@@ -1121,7 +1142,12 @@ fn holds_any(h: &Have, lo: u64, hi: u64) -> bool {
 
 /// The entries `peer` lacks, by its summary, that it may have: membership changes first,
 /// then the rest in the group's order; at most one push. True if there are more.
-fn missing_for(g: &Group, peer: &NodeId, have: &[Have]) -> (Vec<Vec<u8>>, bool) {
+fn missing_for(
+    g: &Group,
+    peer: &NodeId,
+    have: &[Have],
+    on_its_way: impl Fn(&Hash) -> bool,
+) -> (Vec<(Hash, Vec<u8>)>, bool) {
     let theirs: HashMap<[u8; 8], &Have> = have.iter().map(|h| (h.author, h)).collect();
     // A former member gets nothing written after it left or was removed.
     let limit: Option<Key> = if g.is_member(peer) {
@@ -1144,7 +1170,7 @@ fn missing_for(g: &Group, peer: &NodeId, have: &[Have]) -> (Vec<Vec<u8>>, bool) 
                     break;
                 }
                 let key = Key::of(s);
-                if limit.is_some_and(|end| key > end) {
+                if limit.is_some_and(|end| key > end) || on_its_way(&s.hash) {
                     continue;
                 }
                 candidates.push((!s.entry.op.is_membership(), key, s));
@@ -1159,7 +1185,7 @@ fn missing_for(g: &Group, peer: &NodeId, have: &[Have]) -> (Vec<Vec<u8>>, bool) 
             return (out, true);
         }
         size += 2 + s.bytes.len();
-        out.push(s.bytes.clone());
+        out.push((s.hash, s.bytes.clone()));
     }
     (out, false)
 }
