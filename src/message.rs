@@ -67,7 +67,8 @@ pub struct Message {
     /// A file offered in it, either way: the message is its bubble (and `text` its name).
     pub file: Option<FileCard>,
     /// A group's message or membership change: its place in the group's order, and more.
-    pub group: Option<GroupPart>,
+    /// (Boxed: most messages are not a group's, and the window holds a thousand.)
+    pub group: Option<Box<GroupPart>>,
 }
 
 /// What a message in a group has beyond a one-to-one message (issue 14).

@@ -714,7 +714,7 @@ fn a_group_made_in_the_tui_talks_and_shows_its_receipts() {
     let extra = ["--discovery-port".to_string(), discovery.to_string()];
     let mut alice = Instance::spawn("alice", 100, 30, &extra);
     let mut bob = Instance::spawn("bob", 100, 30, &extra);
-    let mut carol = Instance::spawn("carol", 100, 30, &extra);
+    let carol = Instance::spawn("carol", 100, 30, &extra);
     for (who, others) in [
         (&alice, ["bob", "carol"]),
         (&bob, ["alice", "carol"]),

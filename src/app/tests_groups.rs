@@ -54,7 +54,7 @@ fn gmsg(author: u8, lamport: u64, id: u64, seq: i64, text: &str) -> Message {
         text.into(),
     );
     m.seq = Some(seq);
-    m.group = Some(GroupPart {
+    m.group = Some(Box::new(GroupPart {
         order: GroupOrder {
             lamport,
             author: who,
@@ -63,7 +63,7 @@ fn gmsg(author: u8, lamport: u64, id: u64, seq: i64, text: &str) -> Message {
         change: None,
         all: false,
         tally: None,
-    });
+    }));
     m
 }
 

@@ -55,12 +55,12 @@ impl NewGroupMessage {
         Message {
             seq,
             quote: self.quote,
-            group: Some(GroupPart {
+            group: Some(Box::new(GroupPart {
                 order: self.order,
                 change: self.change,
                 all: self.all,
                 tally: None,
-            }),
+            })),
             ..Message::new(self.id, self.author, self.received_at_ms, self.text)
         }
     }
@@ -179,7 +179,7 @@ pub(crate) fn col_group(
     row: &Row<'_>,
     idx: usize,
     text_idx: usize,
-) -> rusqlite::Result<Option<GroupPart>> {
+) -> rusqlite::Result<Option<Box<GroupPart>>> {
     let Some(ord) = row.get::<_, Option<Vec<u8>>>(idx)? else {
         return Ok(None);
     };
@@ -195,12 +195,12 @@ pub(crate) fn col_group(
             )
         }
     };
-    Ok(Some(GroupPart {
+    Ok(Some(Box::new(GroupPart {
         order,
         change,
         all: row.get(idx + 2)?,
         tally: None,
-    }))
+    })))
 }
 
 /// The SQL of a page of a group, in its order: `op` and `order` as for a peer's pages, the

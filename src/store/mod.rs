@@ -301,7 +301,7 @@ pub struct StoredMessage {
     /// The file it offers, if it is a file message.
     pub file: Option<FileCard>,
     /// A group's message: its place in the group's order, or a membership change.
-    pub group: Option<GroupPart>,
+    pub group: Option<Box<GroupPart>>,
 }
 
 impl From<StoredMessage> for Message {
@@ -358,7 +358,7 @@ pub struct ConversationRow {
     /// I have written in it.
     pub wrote: bool,
     /// The last message's place in its group, or the membership change it is.
-    pub last_group: Option<GroupPart>,
+    pub last_group: Option<Box<GroupPart>>,
 }
 
 impl ConversationRow {

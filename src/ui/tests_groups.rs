@@ -16,7 +16,7 @@ fn gid() -> GroupId {
 fn gmsg(author: Author, who: NodeId, lamport: u64, id: u64, t: i64, text: &str) -> Message {
     let mut m = Message::new(MsgId(id), author, t, text.into());
     m.seq = Some(id as i64);
-    m.group = Some(GroupPart {
+    m.group = Some(Box::new(GroupPart {
         order: GroupOrder {
             lamport,
             author: who,
@@ -25,7 +25,7 @@ fn gmsg(author: Author, who: NodeId, lamport: u64, id: u64, t: i64, text: &str) 
         change: None,
         all: false,
         tally: None,
-    });
+    }));
     m
 }
 
