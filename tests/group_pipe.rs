@@ -216,6 +216,16 @@ async fn a_restarted_member_keeps_its_groups_history_and_receipts_and_converges(
     assert_eq!(kept["name"], "午饭群");
     assert_eq!(kept["member"], true);
     assert_eq!(kept["members"].as_array().unwrap().len(), 3);
+    // Nothing was refused on the way (the counters of what would be dropped).
+    for why in [
+        "malformed",
+        "bad_signature",
+        "unauthorized",
+        "refused",
+        "unsolicited",
+    ] {
+        assert_eq!(groups["dropped"][why], 0, "{why}");
+    }
     bob.send(json!({"cmd": "group_receipts", "group": group, "id": id}))
         .await;
     let receipts = bob.expect(|e| e["event"] == "group_receipts").await;

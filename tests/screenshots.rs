@@ -242,6 +242,124 @@ fn files(lang: Lang, width: u16, height: u16) -> App {
     app
 }
 
+/// The office, with a group: 午饭群, which 张伟 made with lin, alice, 王芳 and bob; a change,
+/// a mention of lin, lin's answer with its receipts, and who has read it (F2 on it).
+fn group(lang: Lang, width: u16, height: u16, read_by: bool) -> App {
+    use lanchat::app::groups::{GroupInfo, GroupNews, ReadByAnswer};
+    use lanchat::message::{Author, Change, GroupOrder, GroupPart, Message, Tally};
+    use lanchat::proto::group::GroupId;
+    let mut app = office(lang, width, height);
+    let g = GroupId([0x5a; 16]);
+    let me = app.me.id;
+    app.update(
+        T0,
+        Msg::Group(GroupNews::Info {
+            group: g,
+            info: GroupInfo {
+                name: "午饭群".into(),
+                members: vec![node(21), node(22), node(23), node(24), me],
+                owner: Some(node(21)),
+                member: true,
+            },
+        }),
+    );
+    app.select(ConversationId::Group(g));
+    let post = |app: &mut App, lamport: u64, by: NodeId, at: i64, text: &str, change| {
+        let author = if by == me {
+            Author::Me
+        } else {
+            Author::Peer(by)
+        };
+        let mut m = Message::new(MsgId(100 + lamport), author, at, text.into());
+        m.seq = Some(100 + lamport as i64);
+        m.group = Some(Box::new(GroupPart {
+            order: GroupOrder {
+                lamport,
+                author: by,
+                id: MsgId(100 + lamport),
+            },
+            change,
+            all: false,
+            tally: (by == me).then_some(Tally {
+                delivered: 4,
+                read: 2,
+                of: 4,
+            }),
+        }));
+        app.update(
+            T0,
+            Msg::Group(GroupNews::Shown {
+                group: g,
+                message: m,
+            }),
+        );
+    };
+    post(
+        &mut app,
+        1,
+        node(21),
+        T0 - 20 * MINUTE,
+        "午饭群",
+        Some(Change::Created {
+            name: "午饭群".into(),
+            members: vec![node(22), node(23), node(24), me],
+        }),
+    );
+    post(
+        &mut app,
+        2,
+        node(22),
+        T0 - 18 * MINUTE,
+        "noodles or dumplings?",
+        None,
+    );
+    post(
+        &mut app,
+        3,
+        node(21),
+        T0 - 17 * MINUTE,
+        "饺子！@lin 你呢？",
+        None,
+    );
+    post(
+        &mut app,
+        4,
+        me,
+        T0 - 15 * MINUTE,
+        "dumplings 👍 12:15 downstairs",
+        None,
+    );
+    post(
+        &mut app,
+        5,
+        node(23),
+        T0 - 12 * MINUTE,
+        "",
+        Some(Change::Left),
+    );
+    if read_by {
+        app.update(T0, Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT)));
+        app.update(T0, Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE)));
+        app.update(
+            T0,
+            Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE)),
+        );
+        app.update(
+            T0,
+            Msg::Group(GroupNews::ReadBy {
+                group: g,
+                id: MsgId(104),
+                answer: ReadByAnswer {
+                    members: vec![node(21), node(22), node(24)],
+                    delivered: vec![node(21), node(22), node(24)],
+                    read: vec![node(21), node(22)],
+                },
+            }),
+        );
+    }
+    app
+}
+
 const PALETTE: [&str; 16] = [
     "#1e1e1e", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd", "#e5e5e5",
     "#666666", "#f14c4c", "#23d18b", "#f5f543", "#3b8eea", "#d670d6", "#29b8db", "#ffffff",
@@ -421,6 +539,10 @@ fn screenshots() -> Vec<(String, String)> {
         out.push((format!("peer-{tag}-120x40.svg"), shot(&app, 120, 40)));
         let app = files(lang, 120, 40);
         out.push((format!("files-{tag}-120x40.svg"), shot(&app, 120, 40)));
+        let app = group(lang, 120, 40, false);
+        out.push((format!("group-{tag}-120x40.svg"), shot(&app, 120, 40)));
+        let app = group(lang, 120, 40, true);
+        out.push((format!("group-read-{tag}-120x40.svg"), shot(&app, 120, 40)));
     }
     out
 }

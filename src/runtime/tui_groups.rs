@@ -248,3 +248,38 @@ pub fn act(node: &mut Node, lang: Lang, act: GroupAct) -> Vec<Msg> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_said_in_the_users_language_with_their_limits() {
+        let cases = [
+            (
+                GroupError::TooManyGroups(64),
+                "You can be in at most 64 groups",
+                "最多只能加入 64 个群聊",
+            ),
+            (
+                GroupError::TooManyMembers,
+                "A group has at most 256 members",
+                "群聊最多 256 人",
+            ),
+            (
+                GroupError::NotOwner,
+                "Only the owner can do that",
+                "只有群主可以这样做",
+            ),
+            (
+                GroupError::CannotRecall,
+                "Only your own messages, within 2 minutes",
+                "只能撤回自己 2 分钟内的消息",
+            ),
+        ];
+        for (e, en, zh) in cases {
+            assert_eq!(refusal(Lang::En, &e), en);
+            assert_eq!(refusal(Lang::Zh, &e), zh);
+        }
+    }
+}
