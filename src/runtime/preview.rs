@@ -27,6 +27,7 @@ use crate::i18n::Lang;
 use crate::proto::files::TransferId;
 use crate::tr;
 use crate::ui::picture::Pictures;
+use crossterm::terminal::{Clear, ClearType};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Position, Rect, Size};
@@ -135,18 +136,26 @@ pub fn multiplexed(env: &impl Fn(&str) -> Option<String>) -> bool {
         || term.starts_with("screen")
 }
 
+/// Whether the terminal is one that has no graphics and may show the query as text (the
+/// Linux console, a dumb terminal): it is not asked.
+fn never_asked(env: &impl Fn(&str) -> Option<String>) -> bool {
+    let term = env("TERM").unwrap_or_default();
+    term.is_empty() || term == "dumb" || term.starts_with("linux")
+}
+
 /// What to draw previews with, as the setting says; with "auto", as the terminal answers.
 ///
 /// Asks the terminal (writes the query to stdout, reads the answers from `/dev/tty` for at
-/// most [`QUERY_TIMEOUT`]): call it once the terminal is in raw mode and before anything
-/// else reads keys. Inside a multiplexer, when stdout is not a terminal, or when the
-/// terminal does not answer in time, half-blocks.
+/// most [`QUERY_TIMEOUT`]): call it once the terminal is in raw mode on the alternate
+/// screen, which it clears, and before anything else reads keys. Inside a multiplexer, on
+/// the Linux console, when stdout is not a terminal, or when the terminal does not answer in
+/// time, half-blocks.
 pub fn detect(mode: PreviewMode, env: impl Fn(&str) -> Option<String>) -> Graphics {
     match mode {
         PreviewMode::Off => Graphics::Off,
         PreviewMode::Halfblocks => Graphics::Halfblocks,
         PreviewMode::Auto => {
-            if multiplexed(&env) || !io::stdout().is_terminal() {
+            if multiplexed(&env) || never_asked(&env) || !io::stdout().is_terminal() {
                 return Graphics::Halfblocks;
             }
             let answers = query_terminal(QUERY_TIMEOUT).unwrap_or_else(|e| {
@@ -234,6 +243,9 @@ fn query_terminal(timeout: Duration) -> io::Result<Option<Vec<Response>>> {
     let query = Parser::query(false, QueryStdioOptions::default());
     let mut out = io::stdout().lock();
     out.write_all(query.as_bytes())?;
+    // A clean screen again, whatever a terminal made of the query (the first frame
+    // writes only the cells that are not blank).
+    crossterm::queue!(out, Clear(ClearType::All))?;
     out.flush()?;
     drop(out);
     let deadline = Instant::now() + timeout;

@@ -86,12 +86,11 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     // here on the title changes only by `Effect::Title`.
     terminal::set_unread_title(0);
     // Before the thread that reads keys: the terminal's answers to the graphics query
-    // must not reach it. Then a clean screen, whatever a terminal made of the query.
+    // must not reach it.
     let mut graphics = preview::detect(settings.previews, |name| std::env::var(name).ok());
     if !app.color {
         graphics = graphics.without_color();
     }
-    term.clear().context(tr!(lang, "runtime-terminal-setup"))?;
     run_with_previews(
         &mut term,
         terminal_events().context(tr!(lang, "runtime-terminal-read"))?,
