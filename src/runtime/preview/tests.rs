@@ -454,6 +454,58 @@ async fn a_two_by_two_picture_in_half_blocks_has_its_colours_in_its_cells() {
 }
 
 #[tokio::test]
+async fn a_half_block_preview_scrolled_partly_out_of_view_shows_the_rows_in_view() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two pixels wide, four high: red above, blue below; two rows of half-blocks.
+    let path = write(
+        dir.path(),
+        "stripes.png",
+        &picture(2, 4, ImageFormat::Png, |_, y| {
+            if y < 2 {
+                [255, 0, 0, 255]
+            } else {
+                [0, 0, 255, 255]
+            }
+        }),
+    );
+    let mut previews = Previews::new(Graphics::Halfblocks, Lang::En);
+    previews.request(id(1), path, 20, 10);
+    assert_eq!(
+        next(&mut previews).await,
+        PreviewEvent::Ready {
+            id: id(1),
+            cols: 2,
+            rows: 2
+        }
+    );
+    let view = Rect::new(0, 1, 4, 3);
+    let mut bg = |y: i32| {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 4, 5));
+        let slot = Slot {
+            x: 1,
+            y,
+            width: 2,
+            height: 2,
+        };
+        assert!(draw_preview(&mut previews, &id(1), slot, view, &mut buf));
+        (0..5).map(|row| buf[(1, row)].bg).collect::<Vec<_>>()
+    };
+    let (red, blue) = (Color::Rgb(255, 0, 0), Color::Rgb(0, 0, 255));
+    // Whole, from the view's top row.
+    assert_eq!(bg(1), [Color::Reset, red, blue, Color::Reset, Color::Reset]);
+    // Its top row above the view: only the blue row, at the top of the view.
+    assert_eq!(
+        bg(0),
+        [Color::Reset, blue, Color::Reset, Color::Reset, Color::Reset]
+    );
+    // Its bottom row below the view: only the red row, at the bottom of the view.
+    assert_eq!(
+        bg(3),
+        [Color::Reset, Color::Reset, Color::Reset, red, Color::Reset]
+    );
+}
+
+#[tokio::test]
 async fn at_most_so_many_previews_are_kept_the_least_recently_drawn_dropped_first() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "p.png", &png(8, 8));
