@@ -10,6 +10,7 @@ pub mod export;
 pub mod files;
 pub mod net;
 pub mod pipe;
+pub mod preview;
 pub mod storage;
 pub mod terminal;
 pub mod transfer;
