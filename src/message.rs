@@ -82,6 +82,9 @@ pub struct FileCard {
     pub path: Option<PathBuf>,
     /// Why it stopped or waits: a [`Problem`] code, or older text.
     pub problem: Option<String>,
+    /// A picture's preview is ready and takes this many rows under the bubble (the app
+    /// sets it when the runtime made one; the store never keeps it).
+    pub preview_rows: u16,
 }
 
 impl FileCard {

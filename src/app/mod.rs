@@ -244,6 +244,11 @@ pub enum Msg {
     File(files::FileNews),
     /// What was pasted names a file that exists (the runtime looked).
     PastedFile(String),
+    /// The preview of picture `id` is ready: `rows` lines under its bubble.
+    PreviewReady {
+        id: TransferId,
+        rows: u16,
+    },
     /// What the path before the cursor (`word`, starting at byte `start` of the input) may
     /// complete to: full paths, directories ending in `/`.
     PathCompletions {
@@ -357,6 +362,12 @@ pub enum Effect {
     CancelFile(TransferId),
     /// Open this file with the system's opener.
     OpenFile(std::path::PathBuf),
+    /// Make a preview of the picture at `path` (a verified download, or my own file),
+    /// answered with [`Msg::PreviewReady`] when there is one.
+    Preview {
+        id: TransferId,
+        path: std::path::PathBuf,
+    },
     /// List what the path `word` (at byte `start` of the input) may complete to: answered
     /// with [`Msg::PathCompletions`].
     CompletePath {
@@ -469,6 +480,9 @@ pub struct App {
     transfers: HashMap<TransferId, files::Live>,
     /// My offers being prepared, and the notice that says so (cleared once made).
     preparing: HashMap<TransferId, String>,
+    /// Pictures whose preview was asked for (each once), and the asks waiting to go out.
+    previews_asked: HashSet<TransferId>,
+    preview_asks: Vec<Effect>,
 }
 
 impl App {
@@ -528,6 +542,8 @@ impl App {
             heights: layout::HeightCache::default(),
             transfers: HashMap::new(),
             preparing: HashMap::new(),
+            previews_asked: HashSet::new(),
+            preview_asks: Vec::new(),
         }
     }
 
@@ -631,6 +647,7 @@ impl App {
         }
         self.sort_now();
         effects.append(&mut self.quote_checks);
+        effects.append(&mut self.preview_asks);
         effects.extend(self.read_receipts());
         effects.extend(self.pending_read_mark());
         effects.extend(self.pending_load());
@@ -722,6 +739,7 @@ impl App {
                 message,
             } => self.file_message(now_ms, conversation, message),
             Msg::File(news) => self.file_news(now_ms, news),
+            Msg::PreviewReady { id, rows } => self.preview_ready(&id, rows),
             Msg::PathCompletions {
                 start,
                 word,

@@ -21,6 +21,7 @@ fn card(n: u8, direction: Direction, state: TransferState) -> FileCard {
         done: 0,
         path: None,
         problem: None,
+        preview_rows: 0,
     }
 }
 
@@ -32,9 +33,6 @@ fn bubble(app: &mut App, now: i64, p: u8, msg: u64, card: FileCard) -> Vec<Effec
     };
     let mut m = Message::new(MsgId(msg), author, now, card.name.clone());
     m.seq = Some(i64::try_from(msg).unwrap());
-    if card.direction == Direction::Out {
-        m.state = Some(DeliveryState::Sending);
-    }
     m.file = Some(card);
     app.update(
         now,
@@ -453,4 +451,145 @@ fn the_checking_notice_goes_when_the_offer_is_made_and_a_failed_one_says_why() {
         },
     );
     assert!(error_text(&app).contains("cannot read"));
+}
+
+fn picture(n: u8, direction: Direction, state: TransferState) -> FileCard {
+    FileCard {
+        name: format!("photo{n}.png"),
+        path: Some(PathBuf::from(format!("/pics/photo{n}.png"))),
+        ..card(n, direction, state)
+    }
+}
+
+#[test]
+fn a_picture_is_previewed_once_it_is_here_and_its_bubble_grows_by_the_preview() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    // Offered to me: not on my disk yet, no preview.
+    let effects = bubble(
+        &mut app,
+        T0,
+        1,
+        10,
+        FileCard {
+            path: None,
+            ..picture(1, Direction::In, TransferState::Offered)
+        },
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Preview { .. })));
+    // Received and verified: now it is asked for.
+    let effects = app.update(
+        T0 + 1,
+        Msg::File(FileNews {
+            id: tid(1),
+            about: None,
+            change: FileChange::Done {
+                path: PathBuf::from("/dl/photo1.png"),
+            },
+        }),
+    );
+    assert_eq!(
+        effects,
+        [Effect::Preview {
+            id: tid(1),
+            path: PathBuf::from("/dl/photo1.png")
+        }]
+    );
+    // Mine: previewed at once, from my own file. A document is not.
+    let effects = bubble(
+        &mut app,
+        T0 + 3,
+        1,
+        11,
+        picture(2, Direction::Out, TransferState::Offered),
+    );
+    assert!(effects.contains(&Effect::Preview {
+        id: tid(2),
+        path: PathBuf::from("/pics/photo2.png")
+    }));
+    let effects = bubble(
+        &mut app,
+        T0 + 4,
+        1,
+        12,
+        FileCard {
+            path: Some("/docs/a.pdf".into()),
+            ..card(3, Direction::Out, TransferState::Offered)
+        },
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Preview { .. })));
+    // Asked once only, however often it shows up again.
+    let effects = app.update(
+        T0 + 5,
+        Msg::File(FileNews {
+            id: tid(1),
+            about: None,
+            change: FileChange::Done {
+                path: PathBuf::from("/dl/photo1.png"),
+            },
+        }),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    // Ready: the bubble keeps the preview's rows, within the bound.
+    app.update(
+        T0 + 7,
+        Msg::PreviewReady {
+            id: tid(1),
+            rows: 99,
+        },
+    );
+    assert_eq!(
+        shown_card(&app, 1, 1).preview_rows,
+        crate::app::files::PREVIEW_ROWS
+    );
+}
+
+#[test]
+fn a_preview_growing_below_the_view_does_not_move_what_is_read() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    for i in 0..40 {
+        incoming(
+            &mut app,
+            T0 + i,
+            peer(1),
+            100 + i as u64,
+            &format!("line {i}"),
+        );
+    }
+    bubble(
+        &mut app,
+        T0 + 50,
+        1,
+        10,
+        picture(1, Direction::Out, TransferState::Offered),
+    );
+    incoming(&mut app, T0 + 51, peer(1), 200, "after the picture");
+    // Scrolled up past the picture: it is below the view.
+    app.scroll = 12;
+    app.update(
+        T0 + 60,
+        Msg::PreviewReady {
+            id: tid(1),
+            rows: 6,
+        },
+    );
+    assert_eq!(app.scroll, 18, "the view stays on the same lines");
+    // Scrolled to the bottom, nothing to hold.
+    app.scroll = 0;
+    bubble(
+        &mut app,
+        T0 + 70,
+        1,
+        11,
+        picture(2, Direction::Out, TransferState::Offered),
+    );
+    app.update(
+        T0 + 71,
+        Msg::PreviewReady {
+            id: tid(2),
+            rows: 6,
+        },
+    );
+    assert_eq!(app.scroll, 0);
 }

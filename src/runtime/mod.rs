@@ -154,6 +154,9 @@ pub struct Node {
     pub store_lang: Lang,
     /// Whether this node announces itself on the discovery port.
     pub discovery: bool,
+    /// Pictures the model wants previews of (`Effect::Preview`), for the front end that
+    /// makes them.
+    pub preview_asks: Vec<(crate::proto::files::TransferId, std::path::PathBuf)>,
     net: Net,
     datagrams: mpsc::Receiver<Batch>,
     aux_tx: mpsc::Sender<Aux>,
@@ -252,6 +255,7 @@ impl Node {
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let mut node = Node {
             store_lang: Lang::En,
+            preview_asks: Vec::new(),
             endpoint,
             discovery,
             net,

@@ -1,9 +1,10 @@
 //! The full-screen front end's loop. Generic over the ratatui backend and the key stream,
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
-use super::preview::{self, Previews};
+use super::preview::{self, PreviewEvent, Previews};
 use super::storage::{Reply, Request, StoreEvent};
 use super::{Aux, Node, Restored, Wake, terminal, tui_files, utc_offset_s, wall_now_ms};
+use crate::app::files::{PREVIEW_COLS, PREVIEW_ROWS};
 use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
 use crate::proto::{Body, ConversationId, Identity, NodeId};
@@ -219,6 +220,10 @@ where
             let effects = app.update_all(now_ms, files);
             run_effects(&mut app, &mut node, effects);
         }
+        // Last of this turn's effects: every ask made above is taken now.
+        for (id, path) in node.preview_asks.drain(..) {
+            previews.request(id, path, PREVIEW_COLS, PREVIEW_ROWS);
+        }
         if !app.running {
             break;
         }
@@ -275,8 +280,15 @@ where
                 Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
                 Wake::Datagrams | Wake::Timeout | Wake::Files => {}
             },
-            // Nothing in the model asks for previews yet: one made or failed is drawn.
-            _ = previews.next() => changed = true,
+            made = previews.next() => match made {
+                PreviewEvent::Ready { id, rows, .. } => {
+                    let effects = app.update(wall_now_ms(), Msg::PreviewReady { id, rows });
+                    run_effects(&mut app, &mut node, effects);
+                }
+                PreviewEvent::Failed { id, reason } => {
+                    tracing::info!(%id, %reason, "no preview");
+                }
+            },
             () = async {
                 match next_frame {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -652,6 +664,8 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     queue.extend(app.update(wall_now_ms(), msg));
                 }
             }
+            // Made by the loop, which owns the previews (a bounded list: one per picture).
+            Effect::Preview { id, path } => node.preview_asks.push((id, path)),
             Effect::CompletePath { start, word } => {
                 let candidates = tui_files::completions(&word);
                 queue.extend(app.update(

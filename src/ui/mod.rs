@@ -132,7 +132,7 @@ pub fn draw_with(frame: &mut Frame, app: &App, pictures: &mut dyn picture::Pictu
     if let Some(side) = a.sidebar {
         draw_sidebar(buf, side, app);
     }
-    draw_messages(buf, a.messages, app);
+    draw_messages(buf, a.messages, app, pictures);
     if a.sidebar.is_none()
         && let Some(list) = layout::list_area(&screen, &a)
     {
@@ -632,7 +632,7 @@ fn conversation_header(app: &App, id: &ConversationId) -> String {
     }
 }
 
-fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
+fn draw_messages(buf: &mut Buffer, area: Rect, app: &App, pictures: &mut dyn picture::Pictures) {
     let title = app
         .selected
         .map_or_else(|| "lanchat".to_string(), |id| conversation_header(app, &id));
@@ -701,11 +701,11 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         top = i;
     }
     let need = height.saturating_add(app.scroll);
-    let mut lines = view_lines(app, conv, top, need - below, inner.width);
+    let (mut lines, mut slots) = view_lines(app, conv, top, need - below, inner.width);
     if lines.len() < need - below && below > 0 {
         // Scrolled further up than there is history: start from the bottom after all.
         below = 0;
-        lines = view_lines(app, conv, conv.messages.len(), need, inner.width);
+        (lines, slots) = view_lines(app, conv, conv.messages.len(), need, inner.width);
     }
     let scroll = app.scroll - below;
     // Scrolled further up than there is history: show the top.
@@ -716,6 +716,37 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     let start = end.saturating_sub(height);
     for (row, line) in lines.range(start..end).enumerate() {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+    // Pictures over the rows their bubbles keep for them.
+    for s in slots {
+        let Some(at) = lines.len().checked_sub(s.from_end) else {
+            continue;
+        };
+        let y = i32::from(inner.y) + at as i32 - start as i32;
+        let width = pictures
+            .size(&s.id)
+            .map_or(crate::app::files::PREVIEW_COLS, |size| size.width)
+            .min(inner.width.saturating_sub(2));
+        let x = if s.mine {
+            inner.right().saturating_sub(width + 1)
+        } else {
+            inner.x + 1
+        };
+        let slot = picture::Slot {
+            x,
+            y,
+            width,
+            height: s.rows,
+        };
+        if !picture::draw_preview(pictures, &s.id, slot, inner, buf) {
+            let top = y.max(i32::from(inner.y));
+            let bottom = (y + i32::from(s.rows)).min(i32::from(inner.bottom()));
+            if top < bottom {
+                let cells = |v: i32| u16::try_from(v).unwrap_or(0);
+                let seen = Rect::new(x, cells(top), width, cells(bottom - top));
+                picture::placeholder(seen, buf);
+            }
+        }
     }
     if app.scroll > 0 && (below > 0 || end < lines.len()) {
         let what = match app.new_below {
@@ -740,21 +771,41 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     }
 }
 
+/// Where a picture goes among the lines: its first row, counted from the end of the
+/// lines, and its rows.
+struct PreviewSlot {
+    from_end: usize,
+    id: crate::proto::files::TransferId,
+    rows: u16,
+    mine: bool,
+}
+
 /// The lines of the messages before `end`, built from the bottom up until there are `need`
-/// (or no more messages), with day separators.
+/// (or no more messages), with day separators; and where their pictures go.
 fn view_lines(
     app: &App,
     conv: &Conversation,
     end: usize,
     need: usize,
     width: u16,
-) -> VecDeque<Line<'static>> {
+) -> (VecDeque<Line<'static>>, Vec<PreviewSlot>) {
     let mut lines: VecDeque<Line<'static>> = VecDeque::with_capacity(need.min(1024));
+    let mut slots = Vec::new();
     for (i, m) in conv.messages.iter().enumerate().take(end).rev() {
         if lines.len() >= need {
             break;
         }
-        for line in message_lines(app, m, width).into_iter().rev() {
+        let own = message_lines(app, m, width);
+        if let Some(card) = m.file.as_ref().filter(|c| c.preview_rows > 0) {
+            // The preview's rows are the bubble's last.
+            slots.push(PreviewSlot {
+                from_end: lines.len() + usize::from(card.preview_rows),
+                id: card.id,
+                rows: card.preview_rows,
+                mine: m.author == Author::Me,
+            });
+        }
+        for line in own.into_iter().rev() {
             lines.push_front(line);
         }
         // A new day starts with this message: a separator above it.
@@ -762,7 +813,7 @@ fn view_lines(
             lines.push_front(day_separator(app, m, width));
         }
     }
-    lines
+    (lines, slots)
 }
 
 fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {
