@@ -19,6 +19,7 @@ pub enum Command {
     Search,
     Strangers,
     Plain,
+    Away,
     Help,
     Quit,
 }
@@ -154,6 +155,14 @@ pub const COMMANDS: &[CommandDef] = &[
         &[],
         "",
         "app-cmd-plain",
+        Completion::Nothing,
+    ),
+    def(
+        Command::Away,
+        "away",
+        &[],
+        "ipmsg-arg-away",
+        "ipmsg-cmd-away",
         Completion::Nothing,
     ),
     def(

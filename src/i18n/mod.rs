@@ -46,6 +46,7 @@ const EN: &[&str] = &[
     include_str!("../../locales/en/doctor.ftl"),
     include_str!("../../locales/en/i18n.ftl"),
     include_str!("../../locales/en/store.ftl"),
+    include_str!("../../locales/en/ipmsg.ftl"),
 ];
 const ZH: &[&str] = &[
     include_str!("../../locales/zh-CN/app.ftl"),
@@ -58,11 +59,12 @@ const ZH: &[&str] = &[
     include_str!("../../locales/zh-CN/doctor.ftl"),
     include_str!("../../locales/zh-CN/i18n.ftl"),
     include_str!("../../locales/zh-CN/store.ftl"),
+    include_str!("../../locales/zh-CN/ipmsg.ftl"),
 ];
 
 /// The names of the area files, in the order of [`EN`] and [`ZH`] (for tests and tools).
 pub const AREAS: &[&str] = &[
-    "app", "keys", "time", "ui", "runtime", "config", "cli", "doctor", "i18n", "store",
+    "app", "keys", "time", "ui", "runtime", "config", "cli", "doctor", "i18n", "store", "ipmsg",
 ];
 
 impl Lang {

@@ -117,6 +117,11 @@ pub enum NodeNotice {
     StoreBehind,
     /// Plain text arrives faster than it is stored: some is dropped.
     PlainFlood,
+    /// IP Messenger could not start (its port is taken); the chat goes on without it.
+    IpmsgOff {
+        port: u16,
+        detail: String,
+    },
 }
 
 impl NodeNotice {
@@ -140,6 +145,12 @@ impl NodeNotice {
             }
             NodeNotice::StoreBehind => tr!(lang, "runtime-store-behind"),
             NodeNotice::PlainFlood => tr!(lang, "runtime-plain-flood"),
+            NodeNotice::IpmsgOff { port, detail } => tr!(
+                lang,
+                "ipmsg-off",
+                port = port.to_string(),
+                detail = detail.clone()
+            ),
         }
     }
 }
@@ -154,6 +165,8 @@ pub struct Node {
     pub discovery: bool,
     net: Net,
     datagrams: mpsc::Receiver<Batch>,
+    /// Datagrams from the IP Messenger socket, when it is on.
+    ipmsg_datagrams: Option<mpsc::Receiver<Batch>>,
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
@@ -197,6 +210,28 @@ pub struct Restored {
     pub mentions: Vec<(ConversationId, String)>,
 }
 
+/// Who we are to IP Messenger peers: `1_lanchat <version>`, the login name, this machine's
+/// name, our display name as the nickname, and the configured group.
+fn ipmsg_local(settings: &Settings) -> proto::ipmsg::Local {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "lanchat".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "lanchat".to_owned());
+    proto::ipmsg::Local {
+        version: format!("1_lanchat {}", env!("CARGO_PKG_VERSION")),
+        user,
+        host,
+        nick: settings.name.clone(),
+        group: settings.ipmsg_group.clone(),
+    }
+}
+
 /// Unread messages looked at for mentions of me at start, at most.
 const MAX_MENTION_SCAN: usize = 1000;
 
@@ -230,14 +265,31 @@ impl Node {
                 ),
             }
         })?;
+        let mut net = net;
         let discovery = settings.discovery && net.discovery_error.is_none();
-        let send_error = net
+        let mut send_error = net
             .discovery_error
             .clone()
             .map(|detail| NodeNotice::DiscoveryOff {
                 port: settings.discovery_port,
                 detail,
             });
+        // IP Messenger beside lanchat's own ports; if its port is taken, said and skipped.
+        let ipmsg_datagrams = if settings.ipmsg {
+            match net.start_ipmsg(settings.bind, settings.ipmsg_port) {
+                Ok(rx) => Some(rx),
+                Err(e) => {
+                    tracing::warn!(%e, port = settings.ipmsg_port, "IP Messenger unavailable");
+                    send_error = Some(NodeNotice::IpmsgOff {
+                        port: settings.ipmsg_port,
+                        detail: e.to_string(),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let files =
             files::Files::start(settings, identity.clone(), net.local_addr(), random_seed());
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
@@ -246,6 +298,14 @@ impl Node {
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
         cfg.read_receipts = settings.read_receipts;
+        if let Some(addr) = net.ipmsg_addr() {
+            let mut ipmsg = proto::IpmsgConfig::new(
+                ipmsg_local(settings),
+                (wall_now_ms() / 1000).max(1) as u64,
+            );
+            ipmsg.port = addr.port();
+            cfg.ipmsg = Some(ipmsg);
+        }
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let mut node = Node {
@@ -254,6 +314,7 @@ impl Node {
             discovery,
             net,
             datagrams,
+            ipmsg_datagrams,
             aux_tx,
             aux_rx,
             send_error,
@@ -376,7 +437,7 @@ impl Node {
     /// The store answered for these messages: the plain-text ones leave the backlog.
     fn plain_answered<'a>(&mut self, messages: impl Iterator<Item = &'a NewMessage>) {
         let plain = messages
-            .filter(|m| matches!(m.author, store::Author::Raw(_)))
+            .filter(|m| matches!(m.author, store::Author::Raw(_) | store::Author::Ipmsg(_)))
             .count();
         self.plain_backlog = self.plain_backlog.saturating_sub(plain);
         if self.shedding && self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
@@ -460,6 +521,18 @@ impl Node {
                         Ok(next) => batch = next,
                         Err(_) => break,
                     }
+                }
+                Wake::Datagrams
+            }
+            Some(batch) = async {
+                match self.ipmsg_datagrams.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let now = mono_now();
+                for (src, data) in batch.iter() {
+                    self.endpoint.handle_ipmsg(now, src, data);
                 }
                 Wake::Datagrams
             }
@@ -549,7 +622,7 @@ impl Node {
                 // Plain text beyond what the store can take is dropped (a flood of it must
                 // not hold up what lanchat peers say, which queues behind it).
                 proto::Event::Message {
-                    conversation: ConversationId::Raw(_),
+                    conversation: ConversationId::Raw(_) | ConversationId::Ipmsg(_),
                     ..
                 } if !self.take_plain() => {}
                 proto::Event::Message {
@@ -626,6 +699,21 @@ impl Node {
 
     pub fn add_peer(&mut self, addr: SocketAddr) {
         self.endpoint.add_peer(mono_now(), addr);
+    }
+
+    /// Sends our IP Messenger entry to `addr`, now and at every refresh.
+    pub fn add_ipmsg_peer(&mut self, addr: SocketAddr) {
+        self.endpoint.add_ipmsg_peer(addr);
+    }
+
+    /// Where the IP Messenger socket is bound, when on.
+    pub fn ipmsg_addr(&self) -> Option<SocketAddr> {
+        self.net.ipmsg_addr()
+    }
+
+    /// Away with this text, or back (`None`): IP Messenger peers are told.
+    pub fn set_away(&mut self, text: Option<String>) {
+        self.endpoint.set_away(text);
     }
 
     pub fn send(

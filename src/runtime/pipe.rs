@@ -8,10 +8,13 @@
 //! `{"cmd":"send_file","to":"<peer>","path":"..."}`, `{"cmd":"accept","id":"<transfer>"}`
 //! (with `"dir"` to save elsewhere than the download directory),
 //! `{"cmd":"decline"|"cancel","id":"<transfer>"}`.
+//! IP Messenger (iptux, FeiQ): `"to":"ipmsg:<ip>"` or such a peer's name sends to one,
+//! `{"cmd":"add_ipmsg","addr":"ip:port"}` sends our entry to an address,
+//! `{"cmd":"ipmsg_peers"}` lists them, `{"cmd":"away","text":"..."}` (no text: back).
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
 //! `message` (with `reply_to` and `quote` when it replies to another), `recall`, `state`,
 //! `trust`, `peers`, `file_offered`, `file_offer`, `file_progress`, `file_done`,
-//! `file_failed`, `error`.
+//! `file_failed`, `ipmsg_peer`, `ipmsg_peers`, `shake`, `error`.
 //!
 //! Input lines are read with a bound ([`BoundedLines`], [`MAX_LINE_BYTES`]); output is
 //! written by [`crate::text::inert`], so peer text is exact but carries no raw control, C1 or
@@ -91,6 +94,54 @@ enum Command {
     Cancel {
         id: String,
     },
+    /// Send our IP Messenger entry to `addr` (`ip:port`).
+    AddIpmsg {
+        addr: String,
+    },
+    /// List the IP Messenger peers.
+    IpmsgPeers,
+    /// Away with `text` (IP Messenger peers are told), or back without.
+    Away {
+        #[serde(default)]
+        text: Option<String>,
+    },
+}
+
+/// An IP Messenger peer as the pipe shows it: every string is the peer's word.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct IpmsgPeerJson {
+    pub conversation: String,
+    pub ip: String,
+    pub addr: String,
+    pub name: String,
+    pub user: String,
+    pub host: String,
+    pub group: String,
+    pub client: &'static str,
+    pub online: bool,
+    pub absent: bool,
+    pub encoding: &'static str,
+}
+
+impl From<&proto::IpmsgPeerView> for IpmsgPeerJson {
+    fn from(p: &proto::IpmsgPeerView) -> Self {
+        Self {
+            conversation: ConversationId::Ipmsg(p.ip).to_string(),
+            ip: p.ip.to_string(),
+            addr: p.addr.to_string(),
+            name: p.name.clone(),
+            user: p.user.clone(),
+            host: p.host.clone(),
+            group: p.group.clone(),
+            client: p.client.as_str(),
+            online: p.online,
+            absent: p.absent,
+            encoding: match p.charset {
+                proto::ipmsg::Charset::Utf8 => "utf-8",
+                proto::ipmsg::Charset::Gb18030 => "gb18030",
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -199,6 +250,14 @@ enum Output {
     FileFailed {
         id: String,
         reason: String,
+    },
+    IpmsgPeer(IpmsgPeerJson),
+    IpmsgPeers {
+        peers: Vec<IpmsgPeerJson>,
+    },
+    /// A FeiQ peer shook the window.
+    Shake {
+        conversation: String,
     },
     Error {
         message: String,
@@ -353,6 +412,22 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         };
         match command {
             Command::Quit => return Ok(false),
+            Command::AddIpmsg { addr } => match addr.parse::<SocketAddr>() {
+                Ok(addr) if node.endpoint.ipmsg_on() => node.add_ipmsg_peer(addr),
+                Ok(_) => self.error("IP Messenger is off".into()).await?,
+                Err(_) => self.error(format!("add_ipmsg needs an ip:port, not {addr:?}")).await?,
+            },
+            Command::IpmsgPeers => {
+                let mut peers: Vec<IpmsgPeerJson> = node
+                    .endpoint
+                    .ipmsg_peers()
+                    .iter()
+                    .map(Into::into)
+                    .collect();
+                peers.sort_by(|a, b| a.ip.cmp(&b.ip));
+                self.emit(&Output::IpmsgPeers { peers }).await?;
+            }
+            Command::Away { text } => node.set_away(text),
             Command::Add { addr } => node.resolve(addr),
             Command::Peers => {
                 let mut peers: Vec<PeerJson> = node.endpoint.peers().map(|p| (&p).into()).collect();
@@ -422,7 +497,9 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                         })
                         .map_err(|_| format!("\"plain\" needs an ip:port, not {to:?}"))
                 } else {
-                    resolve_target(node.endpoint.peers().collect(), &to)
+                    resolve_target(node.endpoint.peers().collect(), &to).or_else(|e| {
+                        resolve_ipmsg(&node.endpoint.ipmsg_peers(), &to).ok_or(e)
+                    })
                 };
                 let conversation = match target {
                     Ok(c) => c,
@@ -452,7 +529,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
     ) -> std::io::Result<Option<NodeId>> {
         match resolve_target(node.endpoint.peers().collect(), to) {
             Ok(ConversationId::Peer(peer)) => Ok(Some(peer)),
-            Ok(ConversationId::Raw(_)) => {
+            Ok(ConversationId::Raw(_) | ConversationId::Ipmsg(_)) => {
                 self.error(format!("{to} is a plain-text peer: {why}"))
                     .await?;
                 Ok(None)
@@ -539,6 +616,10 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         let out = match event {
             // The node acts on these (see `take_file_events`).
             proto::Event::File { .. } => return Ok(()),
+            proto::Event::IpmsgPeer(p) => Output::IpmsgPeer((&p).into()),
+            proto::Event::Shake { conversation } => Output::Shake {
+                conversation: conversation.to_string(),
+            },
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
             proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),
             proto::Event::PeerDown { peer, reason } => Output::PeerDown {
@@ -666,10 +747,12 @@ fn message(
 ) -> Output {
     let name = match conversation {
         ConversationId::Peer(peer) => node.endpoint.peer(&peer).map(|p| p.name),
+        ConversationId::Ipmsg(ip) => node.endpoint.ipmsg_peer(ip).map(|p| p.name),
         ConversationId::Raw(_) => None,
     };
     let (kind, sender_id) = match conversation {
         ConversationId::Peer(peer) => ("lanchat", Some(peer.to_hex())),
+        ConversationId::Ipmsg(_) => ("ipmsg", None),
         ConversationId::Raw(_) => ("plain", None),
     };
     Output::Message {
@@ -771,6 +854,22 @@ impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
             Ok(text) => InputLine::Text(text),
             Err(_) => InputLine::NotUtf8,
         }
+    }
+}
+
+/// An IP Messenger peer `to` names: `ipmsg:IP`, or the name of exactly one such peer (the
+/// online one if several share it).
+pub fn resolve_ipmsg(peers: &[proto::IpmsgPeerView], to: &str) -> Option<ConversationId> {
+    let to = to.trim();
+    if let Some(ip) = to.strip_prefix("ipmsg:") {
+        return ip.parse().ok().map(ConversationId::Ipmsg);
+    }
+    let named: Vec<&proto::IpmsgPeerView> = peers.iter().filter(|p| p.name == to).collect();
+    let online: Vec<&&proto::IpmsgPeerView> = named.iter().filter(|p| p.online).collect();
+    match (named.as_slice(), online.as_slice()) {
+        ([one], _) => Some(ConversationId::Ipmsg(one.ip)),
+        (_, [one]) => Some(ConversationId::Ipmsg(one.ip)),
+        _ => None,
     }
 }
 

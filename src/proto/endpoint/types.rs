@@ -42,6 +42,8 @@ pub struct EndpointConfig {
     /// The latest IK handshake timestamp of each key, from the last run (see
     /// [`Endpoint::take_handshake_times`](super::Endpoint::take_handshake_times)).
     pub handshake_times: Vec<(NodeId, u64)>,
+    /// Speak IP Messenger (iptux, FeiQ) too: `None` leaves it off.
+    pub ipmsg: Option<super::ipm::IpmsgConfig>,
     /// Packets travel in the clear and are taken in the clear: only so that a benchmark can
     /// measure what encryption costs. Exists only with the `bench-plaintext` feature.
     #[cfg(feature = "bench-plaintext")]
@@ -65,6 +67,7 @@ impl EndpointConfig {
             give_up: Duration::from_secs(30),
             max_peers: 1024,
             handshake_times: Vec::new(),
+            ipmsg: None,
             #[cfg(feature = "bench-plaintext")]
             plaintext_for_benchmarks: false,
         }
@@ -81,6 +84,11 @@ pub enum Destination {
     Unicast(SocketAddr),
     /// Every discovery target the runtime knows (multicast group, broadcast addresses).
     Discovery,
+    /// One address, from the IP Messenger socket (UDP 2425).
+    Ipmsg(SocketAddr),
+    /// The IP Messenger broadcast (255.255.255.255 and each interface's broadcast address,
+    /// on the family's port), from the IP Messenger socket.
+    IpmsgBroadcast,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +138,44 @@ pub struct PeerView {
     pub name: String,
     pub addr: SocketAddr,
     pub online: bool,
+}
+
+/// Which program an IP Messenger peer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpmsgClient {
+    FeiQ,
+    Iptux,
+    IpMsg,
+}
+
+impl IpmsgClient {
+    /// Its name, the same in every language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpmsgClient::FeiQ => "FeiQ",
+            IpmsgClient::Iptux => "iptux",
+            IpmsgClient::IpMsg => "IP Messenger",
+        }
+    }
+}
+
+/// An IP Messenger peer as its packets describe it. Every string is the peer's word,
+/// unauthenticated, cut to a bound; the screen sanitises it like any peer text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpmsgPeerView {
+    pub ip: std::net::Ipv4Addr,
+    /// Where it is answered.
+    pub addr: SocketAddr,
+    /// Its nickname (the user name when it gave none).
+    pub name: String,
+    pub user: String,
+    pub host: String,
+    pub group: String,
+    pub client: IpmsgClient,
+    pub absent: bool,
+    pub online: bool,
+    /// What we write to it in.
+    pub charset: crate::proto::ipmsg::Charset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +228,12 @@ pub enum Event {
         id: MsgId,
         state: DeliveryState,
     },
+    /// An IP Messenger peer appeared, changed, or went (see `online`).
+    IpmsgPeer(IpmsgPeerView),
+    /// A FeiQ peer shook the window.
+    Shake {
+        conversation: ConversationId,
+    },
     /// Peer `from` read these messages (a read receipt). They count only where they are
     /// mine and in the conversation with `from`: the app and the store check that.
     Read {
@@ -202,6 +254,10 @@ pub enum SendError {
     Empty,
     #[error("a plain-text peer gets text only")]
     PlainText,
+    #[error("an IP Messenger peer gets text only")]
+    IpmsgText,
+    #[error("IP Messenger is off")]
+    IpmsgOff,
     /// Text in the clear to an address where a lanchat key is known or answers.
     #[error("a lanchat peer answers at this address: write to it by name (encrypted)")]
     LanchatAddress(Option<NodeId>),
