@@ -8,8 +8,8 @@ mod sim;
 
 use lanchat::proto::ipmsg::{
     self, ABSENCEOPT, ANSENTRY, AUTORETOPT, BR_ABSENCE, BR_ENTRY, BR_EXIT, BROADCASTOPT,
-    CAPUTF8OPT, Charset, GETABSENCEINFO, Packet, RECVMSG, SENDABSENCEINFO, SENDCHECKOPT,
-    SENDMSG, UTF8OPT,
+    CAPUTF8OPT, Charset, GETABSENCEINFO, Packet, RECVMSG, SENDABSENCEINFO, SENDCHECKOPT, SENDMSG,
+    UTF8OPT,
 };
 use lanchat::proto::{
     ConversationId, DeliveryState, EndpointConfig, Event, IpmsgClient, IpmsgConfig, MsgId,
@@ -169,7 +169,13 @@ fn a_lost_message_is_sent_again_and_a_lost_ack_brings_a_duplicate_that_is_acked_
     let now = net.now;
     net.nodes[a]
         .endpoint
-        .send_message(now, ConversationId::Ipmsg(Ipv4Addr::new(10, 0, 0, 2)), MsgId(9), 1, "hi")
+        .send_message(
+            now,
+            ConversationId::Ipmsg(Ipv4Addr::new(10, 0, 0, 2)),
+            MsgId(9),
+            1,
+            "hi",
+        )
         .unwrap();
     net.flush(a);
     net.run_until(secs(5.0));
@@ -194,7 +200,11 @@ fn a_lost_message_is_sent_again_and_a_lost_ack_brings_a_duplicate_that_is_acked_
     assert_eq!(numbers.len(), 3);
     assert!(numbers.iter().all(|n| *n == numbers[0]), "same PacketNo");
     let acks = sent_to(&net, b, ipmsg_addr(addr(1)));
-    assert_eq!(modes(&acks), vec![RECVMSG, RECVMSG], "both copies that came acked");
+    assert_eq!(
+        modes(&acks),
+        vec![RECVMSG, RECVMSG],
+        "both copies that came acked"
+    );
     assert_eq!(net.nodes[b].endpoint.ipmsg_stats().unwrap().duplicates, 1);
 }
 
@@ -204,7 +214,13 @@ fn a_peer_that_never_acks_gets_four_sends_then_the_message_fails() {
     let now = net.now;
     net.nodes[a]
         .endpoint
-        .send_message(now, ConversationId::Ipmsg(script_ip()), MsgId(3), 1, "anyone?")
+        .send_message(
+            now,
+            ConversationId::Ipmsg(script_ip()),
+            MsgId(3),
+            1,
+            "anyone?",
+        )
         .unwrap();
     net.flush(a);
     net.run_until(secs(10.0));
@@ -263,12 +279,22 @@ fn acks_autoreplies_and_broadcasts_are_never_acked_or_answered() {
     net.inject_ipmsg(
         a,
         script(),
-        &packet(IPTUX, 61, SENDMSG | SENDCHECKOPT | AUTORETOPT, b"I am away\0"),
+        &packet(
+            IPTUX,
+            61,
+            SENDMSG | SENDCHECKOPT | AUTORETOPT,
+            b"I am away\0",
+        ),
     );
     net.inject_ipmsg(
         a,
         script(),
-        &packet(IPTUX, 62, SENDMSG | SENDCHECKOPT | BROADCASTOPT, b"to all\0"),
+        &packet(
+            IPTUX,
+            62,
+            SENDMSG | SENDCHECKOPT | BROADCASTOPT,
+            b"to all\0",
+        ),
     );
     assert!(sent_to(&net, a, script()).is_empty(), "nothing answered");
     // The auto-reply and the broadcast are shown all the same.
@@ -358,7 +384,10 @@ fn each_peer_is_written_in_what_it_reads() {
     let (mut net, a) = with_script("1", b"bob\0dev\0", BR_ENTRY | CAPUTF8OPT);
     let sent = sent_to(&net, a, script());
     assert_eq!(modes(&sent), vec![ANSENTRY]);
-    assert!(sent[0].has(UTF8OPT), "answered in UTF-8, as IP Messenger does");
+    assert!(
+        sent[0].has(UTF8OPT),
+        "answered in UTF-8, as IP Messenger does"
+    );
     let now = net.now;
     net.nodes[a]
         .endpoint
@@ -411,14 +440,22 @@ fn long_text_goes_in_datagrams_every_client_takes_and_is_delivered_when_all_are_
     let now = net.now;
     net.nodes[a]
         .endpoint
-        .send_message(now, ConversationId::Ipmsg(Ipv4Addr::new(10, 0, 0, 2)), MsgId(4), 1, &text)
+        .send_message(
+            now,
+            ConversationId::Ipmsg(Ipv4Addr::new(10, 0, 0, 2)),
+            MsgId(4),
+            1,
+            &text,
+        )
         .unwrap();
     net.flush(a);
     net.run_until(secs(1.0));
     let log = net.log.as_ref().unwrap();
     let parts: Vec<&Vec<u8>> = log
         .iter()
-        .filter(|(f, _, b)| *f == ipmsg_addr(addr(1)) && Packet::decode(b).is_ok_and(|p| p.mode() == SENDMSG))
+        .filter(|(f, _, b)| {
+            *f == ipmsg_addr(addr(1)) && Packet::decode(b).is_ok_and(|p| p.mode() == SENDMSG)
+        })
         .map(|(_, _, b)| b)
         .collect();
     assert!(parts.len() >= 5, "{}", parts.len());
@@ -481,7 +518,11 @@ fn an_entry_flood_from_one_address_keeps_one_peer_and_earns_one_answer_a_second(
     net.log = Some(Vec::new());
     for i in 0..10_000u64 {
         let nick = format!("bob{i}\0\0");
-        net.inject_ipmsg(a, script(), &packet(IPTUX, 100 + i, BR_ENTRY, nick.as_bytes()));
+        net.inject_ipmsg(
+            a,
+            script(),
+            &packet(IPTUX, 100 + i, BR_ENTRY, nick.as_bytes()),
+        );
         if i % 1000 == 999 {
             net.run_until(net.elapsed() + secs(0.5));
         }
@@ -540,16 +581,30 @@ fn a_spoofed_exit_or_ack_from_another_address_changes_nothing() {
     let now = net.now;
     net.nodes[a]
         .endpoint
-        .send_message(now, ConversationId::Ipmsg(script_ip()), MsgId(6), 1, "for bob")
+        .send_message(
+            now,
+            ConversationId::Ipmsg(script_ip()),
+            MsgId(6),
+            1,
+            "for bob",
+        )
         .unwrap();
     net.flush(a);
     let no = sent_to(&net, a, script())[0].packet_no;
     for _ in 0..3 {
-        net.inject_ipmsg(a, mallory, &packet(IPTUX, 3, RECVMSG, no.to_string().as_bytes()));
+        net.inject_ipmsg(
+            a,
+            mallory,
+            &packet(IPTUX, 3, RECVMSG, no.to_string().as_bytes()),
+        );
     }
     net.run_until(secs(10.0));
     let st = states(&net.take_events(a), MsgId(6));
-    assert_eq!(st.last().map(|s| s.1), Some(DeliveryState::Failed), "{st:?}");
+    assert_eq!(
+        st.last().map(|s| s.1),
+        Some(DeliveryState::Failed),
+        "{st:?}"
+    );
     assert_eq!(net.nodes[a].endpoint.ipmsg_stats().unwrap().stray_acks, 3);
 }
 
@@ -558,7 +613,11 @@ fn an_ipmsg_packet_never_becomes_plain_text() {
     // With IP Messenger off, a packet on lanchat's own socket is dropped, not shown.
     let mut net = Network::new();
     let a = net.add(1, "alice", |_| {});
-    net.inject(a, script(), &packet(FEIQ, 1, 288, &[gbk("你好"), vec![0]].concat()));
+    net.inject(
+        a,
+        script(),
+        &packet(FEIQ, 1, 288, &[gbk("你好"), vec![0]].concat()),
+    );
     assert!(messages(&net.take_events(a)).is_empty());
     assert_eq!(net.nodes[a].endpoint.stats().text_in, 0);
     assert_eq!(
@@ -574,7 +633,11 @@ fn an_ipmsg_packet_never_becomes_plain_text() {
     // With it on, the same packet on lanchat's socket is an IP Messenger message.
     let mut net = Network::new();
     let a = net.add(1, "alice", with_ipmsg("Alice"));
-    net.inject(a, script(), &packet(FEIQ, 1, 288, &[gbk("你好"), vec![0]].concat()));
+    net.inject(
+        a,
+        script(),
+        &packet(FEIQ, 1, 288, &[gbk("你好"), vec![0]].concat()),
+    );
     assert_eq!(
         messages(&net.take_events(a)),
         vec![(ConversationId::Ipmsg(script_ip()), "你好".into())]
@@ -596,7 +659,13 @@ fn a_plain_text_peer_that_writes_gbk_gets_gbk_back() {
     let now = net.now;
     net.nodes[a]
         .endpoint
-        .send_message(now, ConversationId::Raw(tutorial), MsgId(1), 1, "你好，客户端")
+        .send_message(
+            now,
+            ConversationId::Raw(tutorial),
+            MsgId(1),
+            1,
+            "你好，客户端",
+        )
         .unwrap();
     net.flush(a);
     let log = net.log.as_ref().unwrap();
@@ -645,11 +714,57 @@ fn we_never_advertise_encryption() {
     let mut net = Network::new();
     net.log = Some(Vec::new());
     let a = net.add(1, "alice", with_ipmsg("Alice"));
-    net.inject_ipmsg(a, script(), &packet(FEIQ, 1, BR_ENTRY | 0x0060_0000, b"x\0"));
+    net.inject_ipmsg(
+        a,
+        script(),
+        &packet(FEIQ, 1, BR_ENTRY | 0x0060_0000, b"x\0"),
+    );
     let log = net.log.as_ref().unwrap();
     assert!(!log.is_empty());
     for (_, _, bytes) in log {
         let p = Packet::decode(bytes).unwrap();
         assert_eq!(p.command & ipmsg::NEVER_SENT, 0, "{p:?}");
     }
+}
+
+#[test]
+fn with_a_chinese_name_our_entries_are_gbk_so_iptux_is_written_gbk_until_it_writes_utf8() {
+    let mut net = Network::new();
+    net.log = Some(Vec::new());
+    let a = net.add(1, "alice", with_ipmsg("蓝聊"));
+    // Our broadcast entry: the nickname in GB18030, without UTF8OPT.
+    let entry = net
+        .log
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find_map(|(_, _, b)| Packet::decode(b).ok().filter(|p| p.mode() == BR_ENTRY))
+        .expect("an entry at start");
+    assert!(!entry.has(UTF8OPT));
+    assert!(entry.extra.starts_with(&gbk("蓝聊")));
+    // iptux, having read that, takes us for GB18030 (and its guess sticks): so GB18030 it
+    // gets, answer to its entry included.
+    net.log = Some(Vec::new());
+    net.inject_ipmsg(
+        a,
+        script(),
+        &packet(IPTUX, 1, BR_ENTRY, b"bob\0\0icon-tux.png\0utf-8\0"),
+    );
+    let peer = net.nodes[a].endpoint.ipmsg_peer(script_ip()).unwrap();
+    assert_eq!(peer.charset, Charset::Gb18030);
+    let sent = sent_to(&net, a, script());
+    assert_eq!(modes(&sent), vec![ANSENTRY]);
+    assert!(!sent[0].has(UTF8OPT));
+    assert!(sent[0].extra.starts_with(&gbk("蓝聊")));
+    // It writes UTF-8 after all: UTF-8 back.
+    net.inject_ipmsg(a, script(), &packet(IPTUX, 2, 288, "好的\0".as_bytes()));
+    let views: Vec<Charset> = net
+        .take_events(a)
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::IpmsgPeer(v) => Some(v.charset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(views.last(), Some(&Charset::Utf8), "the change is told");
 }

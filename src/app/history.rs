@@ -255,8 +255,7 @@ impl App {
         let mention = matches!(
             message.author,
             Author::Peer(_) | Author::Raw(_) | Author::Ipmsg(_)
-        )
-            && mentions(&message.text, &self.me.name);
+        ) && mentions(&message.text, &self.me.name);
         if !in_view && (!muted || mention) && !folded {
             self.bell = true;
             self.notify(id, &message.author, mention);

@@ -49,7 +49,11 @@ pub fn encode_in(text: &str, gbk: bool) -> Vec<Vec<u8>> {
     if !gbk {
         return encode(text);
     }
-    crate::proto::ipmsg::split_encoded(text, crate::proto::ipmsg::Charset::Gb18030, MAX_RAW_DATAGRAM)
+    crate::proto::ipmsg::split_encoded(
+        text,
+        crate::proto::ipmsg::Charset::Gb18030,
+        MAX_RAW_DATAGRAM,
+    )
 }
 
 /// Cuts text into UTF-8 datagrams of at most [`MAX_RAW_DATAGRAM`] bytes, never inside a

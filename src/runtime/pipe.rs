@@ -415,15 +415,14 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             Command::AddIpmsg { addr } => match addr.parse::<SocketAddr>() {
                 Ok(addr) if node.endpoint.ipmsg_on() => node.add_ipmsg_peer(addr),
                 Ok(_) => self.error("IP Messenger is off".into()).await?,
-                Err(_) => self.error(format!("add_ipmsg needs an ip:port, not {addr:?}")).await?,
+                Err(_) => {
+                    self.error(format!("add_ipmsg needs an ip:port, not {addr:?}"))
+                        .await?
+                }
             },
             Command::IpmsgPeers => {
-                let mut peers: Vec<IpmsgPeerJson> = node
-                    .endpoint
-                    .ipmsg_peers()
-                    .iter()
-                    .map(Into::into)
-                    .collect();
+                let mut peers: Vec<IpmsgPeerJson> =
+                    node.endpoint.ipmsg_peers().iter().map(Into::into).collect();
                 peers.sort_by(|a, b| a.ip.cmp(&b.ip));
                 self.emit(&Output::IpmsgPeers { peers }).await?;
             }
@@ -497,9 +496,8 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                         })
                         .map_err(|_| format!("\"plain\" needs an ip:port, not {to:?}"))
                 } else {
-                    resolve_target(node.endpoint.peers().collect(), &to).or_else(|e| {
-                        resolve_ipmsg(&node.endpoint.ipmsg_peers(), &to).ok_or(e)
-                    })
+                    resolve_target(node.endpoint.peers().collect(), &to)
+                        .or_else(|e| resolve_ipmsg(&node.endpoint.ipmsg_peers(), &to).ok_or(e))
                 };
                 let conversation = match target {
                     Ok(c) => c,

@@ -22,7 +22,12 @@ pub(super) fn presence(app: &App, ip: Ipv4Addr, raw: Color, dim: Style) -> Span<
 pub(super) fn header(app: &App, ip: Ipv4Addr, name: String) -> String {
     let lang = app.lang;
     match app.ipmsg_peers.get(&ip) {
-        Some(p) if p.online => tr!(lang, "ipmsg-header", name = name, client = p.client.as_str()),
+        Some(p) if p.online => tr!(
+            lang,
+            "ipmsg-header",
+            name = name,
+            client = p.client.as_str()
+        ),
         Some(p) => tr!(
             lang,
             "ipmsg-header-offline",

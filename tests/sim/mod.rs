@@ -182,7 +182,10 @@ impl Network {
             self.sent[i] += 1;
             if let (Some(log), Destination::Unicast(to) | Destination::Ipmsg(to)) =
                 (self.log.as_mut(), &t.dst)
-                && !self.nodes.iter().any(|n| n.addr == *to || ipmsg_addr(n.addr) == *to)
+                && !self
+                    .nodes
+                    .iter()
+                    .any(|n| n.addr == *to || ipmsg_addr(n.addr) == *to)
             {
                 // Addressed to nobody in the simulation: logged all the same.
                 log.push((from, *to, t.payload.clone()));

@@ -30,9 +30,8 @@
 //! - **Never an encryption option**: the codec refuses to write one.
 
 use super::super::ipmsg::{
-    self, ANSENTRY, AUTORETOPT, BR_ABSENCE, BR_ENTRY, BR_EXIT, BROADCASTOPT,
-    CAPUTF8OPT, Charset, Client, DIALUPOPT, GETABSENCEINFO, GETINFO, Local, NOADDLISTOPT, Packet,
-    RECVMSG, SENDMSG,
+    self, ANSENTRY, AUTORETOPT, BR_ABSENCE, BR_ENTRY, BR_EXIT, BROADCASTOPT, CAPUTF8OPT, Charset,
+    Client, DIALUPOPT, GETABSENCEINFO, GETINFO, Local, NOADDLISTOPT, Packet, RECVMSG, SENDMSG,
 };
 use super::super::{ConversationId, MsgId};
 use super::types::{DeliveryState, Destination, Event, IpmsgClient, IpmsgPeerView, SendError};
@@ -117,16 +116,25 @@ struct Peer {
 }
 
 impl Peer {
-    fn charset(&self) -> Charset {
+    /// What we write to it in. iptux reads each packet from us in the encoding it last
+    /// detected in us, and a GB18030 guess sticks (GB18030 decodes nearly any bytes): so an
+    /// iptux peer gets what it last wrote to us, else what our broadcast entries were in
+    /// (GB18030 when our names are not ASCII, see [`Local::entry`]).
+    fn charset(&self, names_ascii: bool) -> Charset {
+        let entries = if names_ascii {
+            Charset::Utf8
+        } else {
+            Charset::Gb18030
+        };
         match self.client {
             Client::FeiQ { .. } => Charset::Gb18030,
             _ if self.capabilities & CAPUTF8OPT != 0 => Charset::Utf8,
-            Client::Iptux => self.heard_in.unwrap_or(Charset::Utf8),
+            Client::Iptux => self.heard_in.unwrap_or(entries),
             Client::IpMsg => self.heard_in.unwrap_or(Charset::Gb18030),
         }
     }
 
-    fn view(&self, ip: Ipv4Addr) -> IpmsgPeerView {
+    fn view(&self, ip: Ipv4Addr, names_ascii: bool) -> IpmsgPeerView {
         IpmsgPeerView {
             ip,
             addr: self.addr,
@@ -141,7 +149,7 @@ impl Peer {
             },
             absent: self.absent,
             online: self.online,
-            charset: self.charset(),
+            charset: self.charset(names_ascii),
         }
     }
 }
@@ -195,6 +203,9 @@ pub(super) struct Ipm {
     stats: IpmsgStats,
     out: VecDeque<(Destination, Vec<u8>)>,
     closed: bool,
+    /// Our nickname and group are ASCII (our broadcast entries then say nothing of our
+    /// encoding).
+    names_ascii: bool,
 }
 
 /// Cuts peer text to `max` bytes on a character boundary.
@@ -216,6 +227,7 @@ fn v4(addr: SocketAddr) -> Option<Ipv4Addr> {
 impl Ipm {
     pub(super) fn new(cfg: IpmsgConfig, now: Instant) -> Ipm {
         Ipm {
+            names_ascii: cfg.local.nick.is_ascii() && cfg.local.group.is_ascii(),
             next_no: cfg.first_packet_no.max(1),
             cfg,
             peers: HashMap::new(),
@@ -240,11 +252,13 @@ impl Ipm {
     }
 
     pub(super) fn peers(&self) -> impl Iterator<Item = IpmsgPeerView> + '_ {
-        self.peers.iter().map(|(ip, p)| p.view(*ip))
+        self.peers
+            .iter()
+            .map(|(ip, p)| p.view(*ip, self.names_ascii))
     }
 
     pub(super) fn peer(&self, ip: Ipv4Addr) -> Option<IpmsgPeerView> {
-        self.peers.get(&ip).map(|p| p.view(ip))
+        self.peers.get(&ip).map(|p| p.view(ip, self.names_ascii))
     }
 
     fn packet_no(&mut self) -> u64 {
@@ -367,7 +381,7 @@ impl Ipm {
         for (ip, p) in &mut self.peers {
             if p.online && now >= p.last_heard + timeout {
                 p.online = false;
-                events.push_back(Event::IpmsgPeer(p.view(*ip)));
+                events.push_back(Event::IpmsgPeer(p.view(*ip, self.names_ascii)));
             }
         }
         let mut resend = Vec::new();
@@ -410,7 +424,7 @@ impl Ipm {
             return Err(SendError::OutboxFull);
         }
         let (addr, charset) = match self.peers.get(&ip) {
-            Some(p) => (p.addr, p.charset()),
+            Some(p) => (p.addr, p.charset(self.names_ascii)),
             None => (
                 SocketAddr::V4(SocketAddrV4::new(ip, self.cfg.port)),
                 Charset::Utf8,
@@ -489,7 +503,7 @@ impl Ipm {
                     && peer.online
                 {
                     peer.online = false;
-                    events.push_back(Event::IpmsgPeer(peer.view(ip)));
+                    events.push_back(Event::IpmsgPeer(peer.view(ip, self.names_ascii)));
                 }
             }
             SENDMSG => self.on_message(now, ip, src, &p, events),
@@ -498,7 +512,10 @@ impl Ipm {
                 if self.may_answer(now) {
                     let charset = self.charset_for(ip, &p);
                     let no = self.packet_no();
-                    let answer = self.cfg.local.absence_info(no, self.away.as_deref(), charset);
+                    let answer = self
+                        .cfg
+                        .local
+                        .absence_info(no, self.away.as_deref(), charset);
                     let addr = self.reply_addr(ip, src);
                     self.push(Destination::Ipmsg(addr), &answer);
                 }
@@ -531,7 +548,9 @@ impl Ipm {
     }
 
     fn charset_for(&self, ip: Ipv4Addr, p: &Packet) -> Charset {
-        self.peers.get(&ip).map_or_else(|| p.charset(), Peer::charset)
+        self.peers
+            .get(&ip)
+            .map_or_else(|| p.charset(), |p| p.charset(self.names_ascii))
     }
 
     /// Any packet from a known peer: it is there.
@@ -543,7 +562,7 @@ impl Ipm {
             }
             if !peer.online {
                 peer.online = true;
-                events.push_back(Event::IpmsgPeer(peer.view(ip)));
+                events.push_back(Event::IpmsgPeer(peer.view(ip, self.names_ascii)));
             }
         }
     }
@@ -567,7 +586,7 @@ impl Ipm {
             self.stats.evicted += 1;
             if p.online {
                 p.online = false;
-                events.push_back(Event::IpmsgPeer(p.view(ip)));
+                events.push_back(Event::IpmsgPeer(p.view(ip, self.names_ascii)));
             }
         }
         true
@@ -633,6 +652,7 @@ impl Ipm {
             peer.online,
             peer.user.clone(),
             peer.host.clone(),
+            peer.charset(self.names_ascii),
         );
         if entry || fresh {
             peer.addr = addr;
@@ -659,9 +679,10 @@ impl Ipm {
             peer.online,
             peer.user.clone(),
             peer.host.clone(),
+            peer.charset(self.names_ascii),
         );
         if fresh || before != after {
-            events.push_back(Event::IpmsgPeer(peer.view(ip)));
+            events.push_back(Event::IpmsgPeer(peer.view(ip, self.names_ascii)));
         }
         true
     }
@@ -696,7 +717,7 @@ impl Ipm {
         let (addr, charset) = match self.peers.get_mut(&ip) {
             Some(peer) => {
                 peer.answered_entry = Some(now);
-                (peer.addr, peer.charset())
+                (peer.addr, peer.charset(self.names_ascii))
             }
             None => return,
         };
@@ -784,7 +805,7 @@ impl Ipm {
                     .auto_replied
                     .is_none_or(|at| now.saturating_duration_since(at) >= AUTO_REPLY_GAP) =>
             {
-                peer.charset()
+                peer.charset(self.names_ascii)
             }
             _ => return,
         };
@@ -832,7 +853,7 @@ impl Ipm {
             && !peer.online
         {
             peer.online = true;
-            events.push_back(Event::IpmsgPeer(peer.view(ip)));
+            events.push_back(Event::IpmsgPeer(peer.view(ip, self.names_ascii)));
         }
     }
 }
