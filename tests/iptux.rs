@@ -62,7 +62,10 @@ fn driver(dir: &Path) -> Result<PathBuf, String> {
     let built = Command::new("g++")
         .args(["-std=c++17", "-O1", "-o"])
         .arg(&out)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/iptux/driver.cpp"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/iptux/driver.cpp"
+        ))
         .args(flags.split_whitespace())
         .output()
         .map_err(|e| e.to_string())?;
@@ -269,12 +272,18 @@ fn exchange(tag: &str, n: u8, name: &str, to_lanchat: &str, to_iptux: &str) -> S
     iptux.wait_for("ready", |l| l == "ready");
 
     let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &link.b, env!("CARGO_BIN_EXE_lanchat"), "pipe"])
-        .args(["--name", name, "--no-discovery", "--data-dir"])
-        .arg(dir.path().join("lanchat"))
-        .env_remove("LANCHAT_CONFIG")
-        .env_remove("LANCHAT_DATA_DIR")
-        .env("LANCHAT_CONFIG_DIR", dir.path().join("lanchat-config"));
+    cmd.args([
+        "netns",
+        "exec",
+        &link.b,
+        env!("CARGO_BIN_EXE_lanchat"),
+        "pipe",
+    ])
+    .args(["--name", name, "--no-discovery", "--data-dir"])
+    .arg(dir.path().join("lanchat"))
+    .env_remove("LANCHAT_CONFIG")
+    .env_remove("LANCHAT_DATA_DIR")
+    .env("LANCHAT_CONFIG_DIR", dir.path().join("lanchat-config"));
     let start = Instant::now();
     let mut lanchat = Proc::spawn("lanchat", cmd);
 
@@ -310,7 +319,8 @@ fn exchange(tag: &str, n: u8, name: &str, to_lanchat: &str, to_iptux: &str) -> S
 
     // lanchat → iptux: delivered, shown once.
     let sent = Instant::now();
-    let cmd = serde_json::json!({"cmd": "send", "to": format!("ipmsg:{iptux_ip}"), "text": to_iptux});
+    let cmd =
+        serde_json::json!({"cmd": "send", "to": format!("ipmsg:{iptux_ip}"), "text": to_iptux});
     lanchat.say(&cmd.to_string());
     lanchat.wait_for("delivered", |l| json(l)["state"] == "delivered");
     let round_trip = sent.elapsed();
