@@ -82,3 +82,5 @@ app-cmd-quit = quit
 app-arg-host-port = HOST:PORT
 app-arg-name = NAME
 app-arg-text = TEXT
+app-arg-away = [TEXT]
+app-cmd-away = away, TEXT as auto-reply; again: back

@@ -2,8 +2,6 @@
 ipmsg-shake = (shook the window)
 ipmsg-recall = An IP Messenger peer cannot take a recall: what it got, it keeps
 ipmsg-receipts = IP Messenger peers send no read receipts
-ipmsg-arg-away = [TEXT]
-ipmsg-cmd-away = away (IP Messenger peers get TEXT as a reply); again to come back
 ipmsg-away-default = I am away from my desk
 ipmsg-away-on = Away: { $text }
 ipmsg-away-off = Back: no longer away

@@ -79,3 +79,5 @@ app-cmd-quit = 退出
 app-arg-host-port = 主机:端口
 app-arg-name = 名称
 app-arg-text = 文字
+app-arg-away = [文字]
+app-cmd-away = 离开，文字作自动回复；再输一次返回

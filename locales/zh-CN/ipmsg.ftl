@@ -2,8 +2,6 @@
 ipmsg-shake = （发送了窗口抖动）
 ipmsg-recall = 飞鸽/飞秋联系人无法撤回：对方已收到的消息会一直保留
 ipmsg-receipts = 飞鸽/飞秋联系人不发送已读回执
-ipmsg-arg-away = [文字]
-ipmsg-cmd-away = 设为离开（飞鸽/飞秋联系人会收到这段文字作为回复）；再输一次即返回
 ipmsg-away-default = 我暂时不在座位上
 ipmsg-away-on = 离开：{ $text }
 ipmsg-away-off = 已返回：不再离开

@@ -161,8 +161,8 @@ pub const COMMANDS: &[CommandDef] = &[
         Command::Away,
         "away",
         &[],
-        "ipmsg-arg-away",
-        "ipmsg-cmd-away",
+        "app-arg-away",
+        "app-cmd-away",
         Completion::Nothing,
     ),
     def(
