@@ -75,3 +75,80 @@ pub(super) fn info_lines(app: &App, ip: Ipv4Addr) -> Vec<(String, String)> {
     lines.push((tr!(lang, "ui-info-encryption"), tr!(lang, "ipmsg-enc-none")));
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::app::{Me, Msg};
+    use crate::proto::{ConversationId, Event, IpmsgClient, IpmsgPeerView, NodeId};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn screen(app: &App) -> String {
+        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        t.draw(|f| crate::ui::draw(f, app)).unwrap();
+        let buf = t.backend().buffer();
+        let mut out = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn the_sidebar_marks_it_unencrypted_and_f2_shows_client_host_and_group_sanitised() {
+        let mut app = App::new(
+            Me {
+                id: NodeId([0xEE; 32]),
+                name: "me".into(),
+                listen: "127.0.0.1:47475".parse().unwrap(),
+                discovery: true,
+            },
+            7,
+        );
+        let _ = app.update(
+            0,
+            Msg::Resize {
+                width: 80,
+                height: 24,
+            },
+        );
+        let view = IpmsgPeerView {
+            ip: Ipv4Addr::new(10, 0, 0, 9),
+            addr: "10.0.0.9:2425".parse().unwrap(),
+            name: "bob".into(),
+            user: "root".into(),
+            host: "evil\u{1b}[2Jhost".into(),
+            group: "QA".into(),
+            client: IpmsgClient::Iptux,
+            absent: false,
+            online: true,
+            charset: Charset::Utf8,
+        };
+        let _ = app.update(0, Msg::Net(Event::IpmsgPeer(view)));
+        app.selected = Some(ConversationId::Ipmsg(Ipv4Addr::new(10, 0, 0, 9)));
+        let s = screen(&app);
+        assert!(s.contains("≈ bob"), "{s}");
+        assert!(s.contains("bob · iptux, unencrypted"), "{s}");
+        app.show_info = true;
+        let s = screen(&app);
+        for want in [
+            "iptux",
+            "root",
+            "QA",
+            "10.0.0.9:2425",
+            "UTF-8",
+            "unauthenticated",
+        ] {
+            assert!(s.contains(want), "{want} in\n{s}");
+        }
+        assert!(
+            s.contains("evil^[[2Jhost"),
+            "the escape shown visibly:\n{s}"
+        );
+    }
+}
