@@ -1263,6 +1263,8 @@ impl App {
             proto::Event::File { .. } => {}
             proto::Event::IpmsgPeer(view) => self.on_ipmsg_peer(view),
             proto::Event::Shake { conversation } => self.on_shake(now_ms, conversation),
+            // The node acts on these (`runtime/ipmsg_files.rs`).
+            proto::Event::IpmsgFiles { .. } | proto::Event::IpmsgRelease { .. } => {}
             proto::Event::Read { from, ids } => {
                 for id in ids {
                     self.read_by(from, id);

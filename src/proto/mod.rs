@@ -17,8 +17,8 @@ pub mod wire;
 
 pub use endpoint::{
     DeliveryState, Destination, Endpoint, EndpointConfig, Event, IpmsgClient, IpmsgConfig,
-    IpmsgPeerView, IpmsgStats, KnownPeer, MAX_BUFFERED_TOTAL, PeerDownReason, PeerView, SendError,
-    Stats, Transmit, Trust, TrustLevel,
+    IpmsgFile, IpmsgPeerView, IpmsgStats, KnownPeer, MAX_BUFFERED_TOTAL, PeerDownReason, PeerView,
+    SendError, Stats, Transmit, Trust, TrustLevel,
 };
 pub use secure::{Identity, fingerprint, verification_code};
 pub use wire::{Body, Quote};

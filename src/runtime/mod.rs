@@ -8,6 +8,7 @@
 pub mod doctor;
 pub mod export;
 pub mod files;
+pub mod ipmsg_files;
 pub mod net;
 pub mod pipe;
 pub mod storage;
@@ -187,6 +188,8 @@ pub struct Node {
     plain_dropped: u64,
     /// File transfers (`None` where no TCP listener could be had).
     files: Option<files::Files>,
+    /// Files with IP Messenger peers (`None` when it is off or its TCP port is taken).
+    ipmsg_files: Option<ipmsg_files::IpmsgFiles>,
 }
 
 /// Handshake times are written at most this often (and at exit).
@@ -306,6 +309,16 @@ impl Node {
             ipmsg.port = addr.port();
             cfg.ipmsg = Some(ipmsg);
         }
+        let ipmsg_files = net.ipmsg_addr().and_then(|addr| {
+            ipmsg_files::IpmsgFiles::start(
+                addr,
+                settings.download_dir.clone(),
+                settings.max_file_size.min(proto::files::MAX_FILE_BYTES),
+                random_seed(),
+            )
+            .map_err(|e| tracing::warn!(%e, %addr, "no IP Messenger files: TCP port unavailable"))
+            .ok()
+        });
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let mut node = Node {
@@ -327,6 +340,7 @@ impl Node {
             shedding: false,
             plain_dropped: 0,
             files,
+            ipmsg_files,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -552,6 +566,17 @@ impl Node {
                 self.on_file_wake(w);
                 Wake::Files
             }
+            Some(w) = async {
+                match self.ipmsg_files.as_mut() {
+                    Some(f) => Some(f.next().await),
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(f) = self.ipmsg_files.as_mut() {
+                    f.on_wake(w);
+                }
+                Wake::Files
+            }
             () = sleep => {
                 self.endpoint.handle_timeout(mono_now());
                 Wake::Timeout
@@ -579,6 +604,17 @@ impl Node {
                 proto::Event::File {
                     from, id, signal, ..
                 } => pending_files.push((from, id, signal)),
+                proto::Event::IpmsgFiles {
+                    from,
+                    addr,
+                    offer_no,
+                    files,
+                } => self.on_ipmsg_offer(from, addr, offer_no, files),
+                proto::Event::IpmsgRelease { from, offer_no } => {
+                    if let Some(f) = self.ipmsg_files.as_mut() {
+                        f.on_release(from, offer_no);
+                    }
+                }
                 other => events.push(other),
             }
         }

@@ -21,6 +21,7 @@
 //! bidi character to the terminal a script may print it on.
 
 use super::files::FileEvent;
+use super::ipmsg_files::IpmsgFileEvent;
 use super::storage::StoreEvent;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
@@ -347,6 +348,9 @@ where
         for event in node.take_file_events() {
             pipe.file(event).await?;
         }
+        for event in node.take_ipmsg_file_events() {
+            pipe.ipmsg_file(event).await?;
+        }
         tokio::select! {
             biased;
             () = &mut stop => break,
@@ -458,6 +462,16 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     None => self.error("read: ids are 16 hex digits".into()).await?,
                 }
             }
+            Command::SendFile { to, path }
+                if let Some(ConversationId::Ipmsg(ip)) =
+                    resolve_target(node.endpoint.peers().collect(), &to)
+                        .ok()
+                        .or_else(|| resolve_ipmsg(&node.endpoint.ipmsg_peers(), &to)) =>
+            {
+                if let Err(e) = node.ipmsg_send_file(ip, &path) {
+                    self.error(format!("file not sent to {to}: {e}")).await?;
+                }
+            }
             Command::SendFile { to, path } => {
                 let why = "files go to lanchat peers only";
                 if let Some(peer) = self.keyed_peer(node, &to, why).await?
@@ -467,24 +481,33 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 }
             }
             Command::Accept { id, dir } => {
-                if let Some(id) = self.transfer_id(&id).await?
-                    && let Err(e) = node.accept_file(id, dir)
-                {
-                    self.error(format!("accept: {e}")).await?;
+                if let Some(id) = self.transfer_id(&id).await? {
+                    let result = if node.is_ipmsg_transfer(&id) {
+                        node.ipmsg_accept(id, dir)
+                    } else {
+                        node.accept_file(id, dir)
+                    };
+                    if let Err(e) = result {
+                        self.error(format!("accept: {e}")).await?;
+                    }
                 }
             }
             Command::Decline { id } => {
-                if let Some(id) = self.transfer_id(&id).await?
-                    && let Err(e) = node.decline_file(id)
-                {
-                    self.error(format!("decline: {e}")).await?;
+                if let Some(id) = self.transfer_id(&id).await? {
+                    if node.is_ipmsg_transfer(&id) {
+                        node.ipmsg_decline(id);
+                    } else if let Err(e) = node.decline_file(id) {
+                        self.error(format!("decline: {e}")).await?;
+                    }
                 }
             }
             Command::Cancel { id } => {
-                if let Some(id) = self.transfer_id(&id).await?
-                    && let Err(e) = node.cancel_file(id)
-                {
-                    self.error(format!("cancel: {e}")).await?;
+                if let Some(id) = self.transfer_id(&id).await? {
+                    if node.is_ipmsg_transfer(&id) {
+                        node.ipmsg_decline(id);
+                    } else if let Err(e) = node.cancel_file(id) {
+                        self.error(format!("cancel: {e}")).await?;
+                    }
                 }
             }
             Command::Send { to, text, plain } => {
@@ -591,6 +614,46 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         self.emit(&out).await
     }
 
+    /// Files with IP Messenger peers, as the same events as lanchat files (the peer named
+    /// `ipmsg:IP`).
+    async fn ipmsg_file(&mut self, event: IpmsgFileEvent) -> std::io::Result<()> {
+        let out = match event {
+            IpmsgFileEvent::Offered { id, to, name, size } => Output::FileOffered {
+                id: id.to_hex(),
+                to: ConversationId::Ipmsg(to).to_string(),
+                name,
+                size,
+            },
+            IpmsgFileEvent::Offer {
+                id,
+                from,
+                name,
+                size,
+            } => Output::FileOffer {
+                id: id.to_hex(),
+                from: ConversationId::Ipmsg(from).to_string(),
+                kind: crate::proto::files::kind_of(&name).as_str(),
+                name,
+                size,
+            },
+            IpmsgFileEvent::Progress { id, done, size } => Output::FileProgress {
+                id: id.to_hex(),
+                done,
+                size,
+            },
+            IpmsgFileEvent::Done { id, path, bytes } => Output::FileDone {
+                id: id.to_hex(),
+                path: path.to_string_lossy().into_owned(),
+                bytes,
+            },
+            IpmsgFileEvent::Failed { id, reason } => Output::FileFailed {
+                id: id.to_hex(),
+                reason,
+            },
+        };
+        self.emit(&out).await
+    }
+
     /// `state: read` for each of `ids`, my messages in `conversation`, now read.
     async fn receipts(
         &mut self,
@@ -613,7 +676,9 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
     async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
         let out = match event {
             // The node acts on these (see `take_file_events`).
-            proto::Event::File { .. } => return Ok(()),
+            proto::Event::File { .. }
+            | proto::Event::IpmsgFiles { .. }
+            | proto::Event::IpmsgRelease { .. } => return Ok(()),
             proto::Event::IpmsgPeer(p) => Output::IpmsgPeer((&p).into()),
             proto::Event::Shake { conversation } => Output::Shake {
                 conversation: conversation.to_string(),

@@ -34,7 +34,9 @@ use super::super::ipmsg::{
     Client, DIALUPOPT, GETABSENCEINFO, GETINFO, Local, NOADDLISTOPT, Packet, RECVMSG, SENDMSG,
 };
 use super::super::{ConversationId, MsgId};
-use super::types::{DeliveryState, Destination, Event, IpmsgClient, IpmsgPeerView, SendError};
+use super::types::{
+    DeliveryState, Destination, Event, IpmsgClient, IpmsgFile, IpmsgPeerView, SendError,
+};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
@@ -508,6 +510,12 @@ impl Ipm {
             }
             SENDMSG => self.on_message(now, ip, src, &p, events),
             RECVMSG => self.on_ack(ip, &p, events),
+            ipmsg::RELEASEFILES => {
+                if let Some(offer_no) = p.referenced_packet_no() {
+                    events.push_back(Event::IpmsgRelease { from: ip, offer_no });
+                }
+                self.heard(now, ip, &p, events);
+            }
             GETABSENCEINFO => {
                 if self.may_answer(now) {
                     let charset = self.charset_for(ip, &p);
@@ -763,17 +771,33 @@ impl Ipm {
             self.push(Destination::Ipmsg(addr), &entry);
         }
         let text = clip(&p.text(), MAX_TEXT_BYTES);
-        // Attachments are not taken yet: the offer shows as its text and file names.
-        let files: Vec<String> = p
+        // An offer: its files for the runtime to fetch, and their names in the chat.
+        let files: Vec<IpmsgFile> = p
             .attachments()
             .unwrap_or_default()
             .iter()
-            .map(|a| p.charset().decode(&a.name))
+            .map(|a| IpmsgFile {
+                file_id: a.file_id,
+                name: clip(&p.charset().decode(&a.name), MAX_TEXT_BYTES),
+                size: a.size,
+                mtime: a.mtime,
+                dir: a.kind() == ipmsg::FILE_DIR,
+            })
             .collect();
         let text = if files.is_empty() {
             text
         } else {
-            let list = files.join(", ");
+            let list = files
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            events.push_back(Event::IpmsgFiles {
+                from: ip,
+                addr,
+                offer_no: p.packet_no,
+                files,
+            });
             if text.is_empty() {
                 format!("[{list}]")
             } else {
@@ -825,6 +849,85 @@ impl Ipm {
         }
     }
 
+    /// Offers `files` to the peer at `ip`: one SENDMSG with FILEATTACHOPT, retried and
+    /// acked like a message (`id` is delivered when acked). Returns its PacketNo, which
+    /// GETFILEDATA names. File ids should be 0 to 9 (the same in decimal and hex).
+    pub(super) fn offer(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Addr,
+        id: MsgId,
+        text: &str,
+        files: &[ipmsg::Attachment],
+        events: &mut VecDeque<Event>,
+    ) -> Result<u64, SendError> {
+        if self.outgoing.len() >= MAX_OUTGOING {
+            return Err(SendError::OutboxFull);
+        }
+        let (addr, charset) = match self.peers.get(&ip) {
+            Some(p) => (p.addr, p.charset(self.names_ascii)),
+            None => (
+                SocketAddr::V4(SocketAddrV4::new(ip, self.cfg.port)),
+                Charset::Utf8,
+            ),
+        };
+        let no = self.next_no;
+        let packet = self
+            .cfg
+            .local
+            .offer(no, text, files, charset)
+            .map_err(encode_error)?;
+        let bytes = packet.encode().map_err(encode_error)?;
+        self.packet_no();
+        self.out
+            .push_back((Destination::Ipmsg(addr), bytes.clone()));
+        self.outgoing.push(Outgoing {
+            id,
+            to: ip,
+            addr,
+            parts: vec![Part {
+                no,
+                bytes,
+                sends: 1,
+                next: now + RETRY_INTERVAL,
+                acked: false,
+            }],
+        });
+        events.push_back(Event::State {
+            id,
+            state: DeliveryState::Sending,
+        });
+        Ok(no)
+    }
+
+    /// Tells the peer at `ip` that we will not fetch offer `offer_no` (RELEASEFILES).
+    pub(super) fn release(&mut self, ip: Ipv4Addr, offer_no: u64) {
+        let addr = self
+            .peers
+            .get(&ip)
+            .map_or(SocketAddr::V4(SocketAddrV4::new(ip, self.cfg.port)), |p| {
+                p.addr
+            });
+        let no = self.packet_no();
+        let p = self.cfg.local.about(no, ipmsg::RELEASEFILES, offer_no);
+        self.push(Destination::Ipmsg(addr), &p);
+    }
+
+    /// The GETFILEDATA packet that asks for `request` over TCP, numbered as ours.
+    pub(super) fn file_request(&mut self, request: &ipmsg::FileRequest) -> Vec<u8> {
+        let no = self.packet_no();
+        let mut bytes = self
+            .cfg
+            .local
+            .get_file_data(no, request)
+            .encode()
+            .unwrap_or_default();
+        if !bytes.ends_with(&[0]) {
+            bytes.push(0);
+        }
+        bytes
+    }
+
     fn on_ack(&mut self, ip: Ipv4Addr, p: &Packet, events: &mut VecDeque<Event>) {
         let Some(no) = p.referenced_packet_no() else {
             self.stats.stray_acks += 1;
@@ -856,6 +959,15 @@ impl Ipm {
             events.push_back(Event::IpmsgPeer(peer.view(ip, self.names_ascii)));
         }
     }
+}
+
+/// An IP Messenger encoding error as the endpoint reports one.
+fn encode_error(e: ipmsg::EncodeError) -> SendError {
+    use super::super::wire::EncodeError as W;
+    SendError::Encode(match e {
+        ipmsg::EncodeError::TooLong { len, max } => W::TooLong { len, max },
+        ipmsg::EncodeError::Invalid(what) => W::Invalid(what),
+    })
 }
 
 /// Header and Extra all ASCII: says nothing about the sender's encoding.

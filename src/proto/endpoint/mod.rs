@@ -60,8 +60,8 @@ pub use ipm::{IpmsgConfig, IpmsgStats};
 pub use peers::MAX_BUFFERED_TOTAL;
 pub use trust::{KnownPeer, Trust, TrustLevel};
 pub use types::{
-    DeliveryState, Destination, EndpointConfig, Event, IpmsgClient, IpmsgPeerView, PeerDownReason,
-    PeerView, SendError, Stats, Transmit,
+    DeliveryState, Destination, EndpointConfig, Event, IpmsgClient, IpmsgFile, IpmsgPeerView,
+    PeerDownReason, PeerView, SendError, Stats, Transmit,
 };
 
 /// Plain-text addresses remembered as writing GBK (they get GBK back), at most; the set
@@ -612,6 +612,35 @@ impl Endpoint {
         if let Some(ipm) = self.ipm.as_mut() {
             ipm.set_away(text);
         }
+    }
+
+    /// Offers `files` to the IP Messenger peer at `ip` (see `ipm`); its PacketNo, which
+    /// the peer's GETFILEDATA names, or why not.
+    pub fn ipmsg_offer(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Addr,
+        id: MsgId,
+        files: &[ipmsg::Attachment],
+    ) -> Result<u64, SendError> {
+        let ipm = self.ipm.as_mut().ok_or(SendError::IpmsgOff)?;
+        ipm.offer(now, ip, id, "", files, &mut self.events)
+    }
+
+    /// Tells the IP Messenger peer at `ip` we will not fetch offer `offer_no`.
+    pub fn ipmsg_release(&mut self, ip: Ipv4Addr, offer_no: u64) {
+        if let Some(ipm) = self.ipm.as_mut() {
+            ipm.release(ip, offer_no);
+        }
+    }
+
+    /// The GETFILEDATA packet (with its final NUL) that asks an IP Messenger peer for
+    /// `request` over TCP; empty when IP Messenger is off.
+    pub fn ipmsg_file_request(&mut self, request: &ipmsg::FileRequest) -> Vec<u8> {
+        self.ipm
+            .as_mut()
+            .map(|ipm| ipm.file_request(request))
+            .unwrap_or_default()
     }
 
     pub fn away(&self) -> Option<&str> {

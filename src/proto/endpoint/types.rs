@@ -159,6 +159,18 @@ impl IpmsgClient {
     }
 }
 
+/// One file of an IP Messenger peer's offer. The name is the peer's word (decoded in its
+/// encoding, `::` made `:`): a path may hide in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpmsgFile {
+    pub file_id: u64,
+    pub name: String,
+    pub size: u64,
+    pub mtime: u64,
+    /// A folder (lanchat takes none yet).
+    pub dir: bool,
+}
+
 /// An IP Messenger peer as its packets describe it. Every string is the peer's word,
 /// unauthenticated, cut to a bound; the screen sanitises it like any peer text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +245,19 @@ pub enum Event {
     /// A FeiQ peer shook the window.
     Shake {
         conversation: ConversationId,
+    },
+    /// An IP Messenger peer offers files (a SENDMSG with FILEATTACHOPT). They are fetched
+    /// over TCP from `addr` (its IP, the port it writes from) with GETFILEDATA.
+    IpmsgFiles {
+        from: std::net::Ipv4Addr,
+        addr: SocketAddr,
+        offer_no: u64,
+        files: Vec<IpmsgFile>,
+    },
+    /// An IP Messenger peer will not fetch what offer `offer_no` of ours holds.
+    IpmsgRelease {
+        from: std::net::Ipv4Addr,
+        offer_no: u64,
     },
     /// Peer `from` read these messages (a read receipt). They count only where they are
     /// mine and in the conversation with `from`: the app and the store check that.
