@@ -128,6 +128,8 @@ struct Served {
 }
 
 type ServedTable = Arc<Mutex<HashMap<(u64, u64), Served>>>;
+/// How a transfer ended: where the file is and the bytes moved, or why not.
+type Outcome = Result<(PathBuf, u64), String>;
 
 pub struct IpmsgFiles {
     download_dir: PathBuf,
@@ -576,7 +578,7 @@ fn serve_one(
     from: SocketAddr,
     served: &ServedTable,
     tx: &mpsc::Sender<IpmsgFileWake>,
-) -> Option<(TransferId, Result<(PathBuf, u64), String>)> {
+) -> Option<(TransferId, Outcome)> {
     let _ = stream.set_nonblocking(false);
     let line = read_request(&mut stream);
     let packet = Packet::decode(&line).ok()?;
