@@ -5,7 +5,8 @@
 //!
 //! Each side must list the other, a message each way must be acked (iptux says nothing of
 //! "didn't receive", lanchat says "delivered"), each shown once, and the same again with
-//! iptux taking lanchat for a GBK peer (a Chinese name makes our entries GB18030). The
+//! iptux taking lanchat for a GBK peer (a Chinese name makes our entries GB18030). Then a
+//! 16 MiB file each way over TCP, byte for byte, with a Chinese name in the GBK run. The
 //! times are printed (they are measurements, not assertions).
 //!
 //! Skipped, with the reason printed, without root, `ip`, a C++ compiler or iptux's core
@@ -20,7 +21,22 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(30);
+/// Each file moved each way: big enough to measure throughput.
+const FILE_BYTES: usize = 16 << 20;
+
+/// Bytes that are not all alike (so a shifted or repeated block would show).
+fn pseudo_random(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
 
 /// Why this host cannot run the test, if it cannot.
 fn missing() -> Option<String> {
@@ -231,7 +247,14 @@ fn fields(line: &str) -> Vec<String> {
 
 /// One run: iptux in namespace a, lanchat (named `name`) in b; presence, then a message
 /// each way. Returns iptux's idea of lanchat's encoding.
-fn exchange(tag: &str, n: u8, name: &str, to_lanchat: &str, to_iptux: &str) -> String {
+fn exchange(
+    tag: &str,
+    n: u8,
+    name: &str,
+    file_name: &str,
+    to_lanchat: &str,
+    to_iptux: &str,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
     let driver = match driver(dir.path()) {
         Ok(d) => d,
@@ -358,6 +381,82 @@ fn exchange(tag: &str, n: u8, name: &str, to_lanchat: &str, to_iptux: &str) -> S
          after {iptux_send_ms} ms, acked); lanchat → iptux delivered after {round_trip:?}"
     );
 
+    // Files, each way, over TCP 2425.
+    let outbox = dir.path().join("outbox");
+    let iptux_got = dir.path().join("iptux-got");
+    let lanchat_got = dir.path().join("lanchat-got");
+    for d in [&outbox, &iptux_got, &lanchat_got] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let content = pseudo_random(FILE_BYTES);
+
+    // lanchat → iptux: offered, iptux fetches it.
+    let ours = outbox.join(format!("{file_name}-from-lanchat.bin"));
+    std::fs::write(&ours, &content).unwrap();
+    let cmd =
+        serde_json::json!({"cmd": "send_file", "to": format!("ipmsg:{iptux_ip}"), "path": ours});
+    lanchat.say(&cmd.to_string());
+    lanchat.wait_for("file_offered", |l| json(l)["event"] == "file_offered");
+    let offer = iptux.wait_for("our offer at iptux", |l| l.starts_with("file\t"));
+    let f = fields(&offer);
+    assert_eq!(f[2], lanchat_ip);
+    assert_eq!(f[3], FILE_BYTES.to_string());
+    assert!(
+        f[4].ends_with(&format!("{file_name}-from-lanchat.bin")),
+        "{offer}"
+    );
+    let started = Instant::now();
+    iptux.say(&format!("recv\t{}\t{}", f[1], iptux_got.display()));
+    iptux.wait_for("iptux's download", |l| l.starts_with("recv_done"));
+    let to_iptux = started.elapsed();
+    lanchat.wait_for("our file_done", |l| json(l)["event"] == "file_done");
+    let got = std::fs::read(iptux_got.join(format!("{file_name}-from-lanchat.bin")))
+        .expect("iptux saved it under its name");
+    assert!(
+        got == content,
+        "iptux got other bytes ({} of {})",
+        got.len(),
+        content.len()
+    );
+
+    // iptux → lanchat: offered, accepted, fetched.
+    let theirs = outbox.join(format!("{file_name}-from-iptux.bin"));
+    let mut reversed = content.clone();
+    reversed.reverse();
+    std::fs::write(&theirs, &reversed).unwrap();
+    iptux.say(&format!("offer\t{lanchat_ip}\t{}", theirs.display()));
+    let offer = lanchat.wait_for("iptux's offer", |l| json(l)["event"] == "file_offer");
+    let offer = json(&offer);
+    assert_eq!(offer["from"], format!("ipmsg:{iptux_ip}").as_str());
+    assert_eq!(
+        offer["name"],
+        format!("{file_name}-from-iptux.bin").as_str()
+    );
+    assert_eq!(offer["size"], FILE_BYTES);
+    let started = Instant::now();
+    let cmd = serde_json::json!({"cmd": "accept", "id": offer["id"], "dir": lanchat_got});
+    lanchat.say(&cmd.to_string());
+    let done = lanchat.wait_for("our download", |l| {
+        let v = json(l);
+        v["event"] == "file_done" || v["event"] == "file_failed"
+    });
+    let from_iptux = started.elapsed();
+    let done = json(&done);
+    assert_eq!(done["event"], "file_done", "{done}");
+    let path = PathBuf::from(done["path"].as_str().unwrap());
+    assert_eq!(path.parent(), Some(lanchat_got.as_path()));
+    assert!(
+        std::fs::read(&path).unwrap() == reversed,
+        "lanchat got other bytes"
+    );
+    let mib = FILE_BYTES as f64 / (1024.0 * 1024.0);
+    println!(
+        "iptux files ({tag}): {mib:.0} MiB lanchat → iptux in {to_iptux:?} ({:.0} MiB/s), \
+         iptux → lanchat in {from_iptux:?} ({:.0} MiB/s)",
+        mib / to_iptux.as_secs_f64(),
+        mib / from_iptux.as_secs_f64()
+    );
+
     // lanchat quits: iptux hears the exit.
     lanchat.say(r#"{"cmd":"quit"}"#);
     iptux.wait_for("lanchat's exit", |l| {
@@ -378,6 +477,7 @@ fn iptux_and_lanchat_list_each_other_and_talk_both_ways_acked() {
         "utf8",
         1,
         "lanchat-user",
+        "report",
         "hello lanchat, 来自 iptux",
         "hi iptux, 来自 lanchat",
     );
@@ -392,7 +492,14 @@ fn iptux_taking_lanchat_for_a_gbk_peer_still_reads_and_is_read() {
         eprintln!("skipped: {why}");
         return;
     }
-    let encoding = exchange("gbk", 2, "蓝聊用户", "你好，蓝聊", "收到，谢谢 iptux");
+    let encoding = exchange(
+        "gbk",
+        2,
+        "蓝聊用户",
+        "报告",
+        "你好，蓝聊",
+        "收到，谢谢 iptux",
+    );
     if !encoding.is_empty() {
         assert_eq!(encoding, "gb18030");
     }

@@ -191,13 +191,20 @@ int main(int argc, char** argv) {
           say({"error", "no pal " + f[1]});
           continue;
         }
-        FileInfo* file = new FileInfo();
+        static uint32_t next_file_id = 10000;  // private files are numbered from 10000
+        auto file = std::make_shared<FileInfo>();
+        file->fileid = next_file_id++;
         file->fileattr = FileAttr::REGULAR;
         file->filepath = strdup(f[2].c_str());
+        struct stat st;
+        if (stat(f[2].c_str(), &st) == 0) file->filectime = uint32_t(st.st_ctime);
+        file->fileown = pal;
         file->ensureFilesizeFilled();
-        core.AddPrivateFile(PFileInfo(new FileInfo(*file)));
+        core.Lock();
+        core.AddPrivateFile(file);
+        core.Unlock();
         std::vector<const PalInfo*> pals{pal.get()};
-        std::vector<FileInfo*> files{file};
+        std::vector<FileInfo*> files{file.get()};
         core.BcstFileInfoEntry(pals, files);
         say({"offered", f[1], f[2]});
       } else if (cmd == "recv" && f.size() == 3) {

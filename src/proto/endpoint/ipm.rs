@@ -851,7 +851,8 @@ impl Ipm {
 
     /// Offers `files` to the peer at `ip`: one SENDMSG with FILEATTACHOPT, retried and
     /// acked like a message (`id` is delivered when acked). Returns its PacketNo, which
-    /// GETFILEDATA names. File ids should be 0 to 9 (the same in decimal and hex).
+    /// GETFILEDATA names. File ids should be 0 to 9 (the same in decimal and hex). Names
+    /// are given in UTF-8 and written in the peer's encoding.
     pub(super) fn offer(
         &mut self,
         now: Instant,
@@ -871,11 +872,19 @@ impl Ipm {
                 Charset::Utf8,
             ),
         };
+        // The names come in UTF-8 and go in what the peer reads.
+        let files: Vec<ipmsg::Attachment> = files
+            .iter()
+            .map(|a| ipmsg::Attachment {
+                name: charset.encode(&String::from_utf8_lossy(&a.name)),
+                ..a.clone()
+            })
+            .collect();
         let no = self.next_no;
         let packet = self
             .cfg
             .local
-            .offer(no, text, files, charset)
+            .offer(no, text, &files, charset)
             .map_err(encode_error)?;
         let bytes = packet.encode().map_err(encode_error)?;
         self.packet_no();
