@@ -172,6 +172,9 @@ enum Output {
         id: String,
         addr: String,
         discovery: bool,
+        /// The IP Messenger socket's address, when it is on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ipmsg: Option<String>,
     },
     PeerUp(PeerJson),
     PeerUpdated(PeerJson),
@@ -334,6 +337,7 @@ where
         id: node.endpoint.node().to_hex(),
         addr: node.local_addr().to_string(),
         discovery: node.discovery,
+        ipmsg: node.ipmsg_addr().map(|a| a.to_string()),
     })
     .await?;
     let mut lines = BoundedLines::new(input, MAX_LINE_BYTES);
