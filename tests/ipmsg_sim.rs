@@ -768,3 +768,98 @@ fn with_a_chinese_name_our_entries_are_gbk_so_iptux_is_written_gbk_until_it_writ
         .collect();
     assert_eq!(views.last(), Some(&Charset::Utf8), "the change is told");
 }
+
+#[test]
+fn a_file_offer_is_handed_up_with_its_files_and_a_release_names_its_offer() {
+    let (mut net, a) = with_script(IPTUX, b"bob\0\0icon-tux.png\0utf-8\0", BR_ENTRY);
+    // iptux's offer: no SENDCHECKOPT, empty text, a decimal id, a GBK name here.
+    let mut extra = b"\0".to_vec();
+    extra.extend(b"10000:");
+    extra.extend(gbk("报告.txt"));
+    extra.extend(b":20:6b0fb3bd:1:\x07\0");
+    net.log = Some(Vec::new());
+    net.inject_ipmsg(
+        a,
+        script(),
+        &packet(IPTUX, 40, SENDMSG | ipmsg::FILEATTACHOPT, &extra),
+    );
+    assert!(
+        sent_to(&net, a, script()).is_empty(),
+        "no ack asked, none sent"
+    );
+    let events = net.take_events(a);
+    let files = events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::IpmsgFiles {
+                from,
+                addr,
+                offer_no,
+                files,
+            } => Some((*from, *addr, *offer_no, files.clone())),
+            _ => None,
+        })
+        .expect("the offer");
+    assert_eq!(files.0, script_ip());
+    assert_eq!(files.1, script());
+    assert_eq!(files.2, 40);
+    assert_eq!(files.3.len(), 1);
+    assert_eq!(files.3[0].file_id, 10000);
+    assert_eq!(files.3[0].name, "报告.txt");
+    assert_eq!(files.3[0].size, 0x20);
+    assert!(!files.3[0].dir);
+    // Our own offer: file names in the peer's encoding (given in UTF-8), SENDCHECKOPT, an id that reads the
+    // same in hex; delivered when acked.
+    let now = net.now;
+    let offer_no = net.nodes[a]
+        .endpoint
+        .ipmsg_offer(
+            now,
+            script_ip(),
+            MsgId(12),
+            &[ipmsg::Attachment {
+                file_id: 0,
+                name: "说明.txt".as_bytes().to_vec(),
+                size: 5,
+                mtime: 0,
+                attr: ipmsg::FILE_REGULAR,
+            }],
+        )
+        .unwrap();
+    net.flush(a);
+    let sent = sent_to(&net, a, script());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].packet_no, offer_no);
+    assert!(sent[0].has(SENDCHECKOPT) && sent[0].has(ipmsg::FILEATTACHOPT));
+    // It wrote GBK (its file name): GBK back.
+    assert_eq!(sent[0].attachments().unwrap()[0].name, gbk("说明.txt"));
+    net.inject_ipmsg(
+        a,
+        script(),
+        &packet(IPTUX, 41, RECVMSG, offer_no.to_string().as_bytes()),
+    );
+    let st = states(&net.take_events(a), MsgId(12));
+    assert_eq!(st.last().map(|s| s.1), Some(DeliveryState::Delivered));
+    // It will not fetch it.
+    net.inject_ipmsg(
+        a,
+        script(),
+        &packet(
+            IPTUX,
+            42,
+            ipmsg::RELEASEFILES,
+            offer_no.to_string().as_bytes(),
+        ),
+    );
+    assert!(net.take_events(a).iter().any(|(_, e)| matches!(
+        e,
+        Event::IpmsgRelease { from, offer_no: n } if *from == script_ip() && *n == offer_no
+    )));
+    // The GETFILEDATA we would send for iptux's file: ids in hex.
+    let request = net.nodes[a]
+        .endpoint
+        .ipmsg_file_request(&ipmsg::FileRequest::new(40, 10000, 0));
+    let p = Packet::decode(request.strip_suffix(&[0]).unwrap()).unwrap();
+    assert_eq!(p.mode(), ipmsg::GETFILEDATA);
+    assert_eq!(p.extra, b"28:2710:0\0");
+}
