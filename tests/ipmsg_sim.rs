@@ -861,5 +861,5 @@ fn a_file_offer_is_handed_up_with_its_files_and_a_release_names_its_offer() {
         .ipmsg_file_request(&ipmsg::FileRequest::new(40, 10000, 0));
     let p = Packet::decode(request.strip_suffix(&[0]).unwrap()).unwrap();
     assert_eq!(p.mode(), ipmsg::GETFILEDATA);
-    assert_eq!(p.extra, b"28:2710:0\0");
+    assert_eq!(p.extra, b"28:2710:0", "one final NUL, stripped above");
 }
