@@ -224,3 +224,34 @@ fn ipmsg_addr(node: &TestNode) -> SocketAddr {
         .parse()
         .expect("the pipe says where IP Messenger is")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_is_said_and_the_chat_goes_on_without_ip_messenger() {
+    let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let mut a = TestNode::start(1, "alice", |s| {
+        s.ipmsg = true;
+        s.ipmsg_port = port;
+    })
+    .await;
+    let said = a.expect(|e| e["event"] == "error").await;
+    let text = said["message"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "IP Messenger (iptux, FeiQ) is off: cannot use port {port}: "
+        )),
+        "{text}"
+    );
+    assert!(a.ipmsg.is_empty());
+    a.send(json!({"cmd": "send", "to": "ipmsg:127.0.0.1", "text": "hi"}))
+        .await;
+    let e = a.expect(|e| e["event"] == "error").await;
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("IP Messenger is off"),
+        "{e}"
+    );
+    a.quit().await;
+}

@@ -1,7 +1,6 @@
 # IP Messenger, iptux and FeiQ peers (issue 16).
 ipmsg-shake = (shook the window)
 ipmsg-recall = An IP Messenger peer cannot take a recall: what it got, it keeps
-ipmsg-receipts = IP Messenger peers send no read receipts
 ipmsg-away-default = I am away from my desk
 ipmsg-away-on = Away: { $text }
 ipmsg-away-off = Back: no longer away
@@ -16,4 +15,3 @@ ipmsg-info-encoding = Encoding
 ipmsg-info-away = Away
 ipmsg-enc-none = none: an IP Messenger peer (unauthenticated)
 ipmsg-off = IP Messenger (iptux, FeiQ) is off: cannot use port { $port }: { $detail }
-ipmsg-folder-refused = Folders cannot be sent to IP Messenger peers yet
