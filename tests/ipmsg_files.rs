@@ -255,3 +255,45 @@ async fn a_taken_port_is_said_and_the_chat_goes_on_without_ip_messenger() {
     );
     a.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_of_an_ip_messenger_peer_are_stored_acked_and_shown_once() {
+    let mut a = TestNode::start_stored(1, "alice", |s| {
+        s.ipmsg = true;
+        s.ipmsg_port = 0;
+    })
+    .await;
+    let ipmsg = ipmsg_addr(&a);
+    let mut peer = Peer::new();
+    peer.send(ipmsg, BR_ENTRY, "马洛丽\0\0".as_bytes());
+    let up = a.expect(|e| e["event"] == "ipmsg_peer").await;
+    assert_eq!(up["name"], "马洛丽");
+    let no = peer.send(ipmsg, SENDMSG | ipmsg::SENDCHECKOPT, "存下来\0".as_bytes());
+    // The same packet again (our ack was "lost"): acked again, stored and shown once.
+    peer.no -= 1;
+    peer.send(ipmsg, SENDMSG | ipmsg::SENDCHECKOPT, "存下来\0".as_bytes());
+    let m = a.expect(|e| e["event"] == "message").await;
+    assert_eq!(m["conversation"], "ipmsg:127.0.0.1");
+    assert_eq!(m["kind"], "ipmsg");
+    assert_eq!(m["sender"], "马洛丽");
+    assert_eq!(m["text"], "存下来");
+    for _ in 0..2 {
+        assert_eq!(peer.next(RECVMSG).referenced_packet_no(), Some(no));
+    }
+    a.send(json!({"cmd": "send", "to": "马洛丽", "text": "收到"}))
+        .await;
+    let reply = peer.next(SENDMSG);
+    assert_eq!(reply.text(), "收到");
+    peer.send(ipmsg, RECVMSG, reply.packet_no.to_string().as_bytes());
+    a.expect(|e| e["state"] == "delivered").await;
+    a.send(json!({"cmd": "send", "to": "ipmsg:127.0.0.1", "text": "again"}))
+        .await;
+    a.expect(|e| e["state"] == "sending").await;
+    // Nothing else arrives: no second copy of the message.
+    peer.send(ipmsg, BR_ENTRY, "马洛丽\0\0".as_bytes());
+    let next = a
+        .expect(|e| e["event"] == "message" || e["event"] == "state")
+        .await;
+    assert_ne!(next["event"], "message", "{next}");
+    a.quit().await;
+}

@@ -623,13 +623,12 @@ impl Ipm {
         } else {
             nick
         };
-        let addr = if src.port() == self.cfg.port {
-            src
-        } else if entry || !self.peers.contains_key(&ip) {
-            // Answered where it wrote from (IP Messenger for Windows, feiq-cli).
-            src
-        } else {
-            self.peers.get(&ip).map_or(src, |p| p.addr)
+        // Answered where its entry came from (iptux writes from 2425; IP Messenger for
+        // Windows and feiq-cli answer the port they are written from); a message does not
+        // move a known peer.
+        let addr = match self.peers.get(&ip) {
+            Some(known) if !entry => known.addr,
+            _ => src,
         };
         let ascii = is_ascii_packet(p);
         if !self.peers.contains_key(&ip) && !self.make_room(events) {
