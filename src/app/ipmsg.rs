@@ -166,6 +166,22 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_office_of_feiq_users_keeps_its_rows() {
+        let mut app = app();
+        for i in 1..=40u8 {
+            let v = IpmsgPeerView {
+                ip: Ipv4Addr::new(10, 0, 1, i),
+                name: format!("同事{i}"),
+                ..view(true)
+            };
+            let _ = app.update(T0, Msg::Net(Event::IpmsgPeer(v)));
+        }
+        assert_eq!(app.conversations.len(), 40);
+        assert!(!app.strangers_folded());
+        assert_eq!(app.sidebar.len(), 40);
+    }
+
+    #[test]
     fn text_goes_out_recall_is_refused_with_a_line_and_a_shake_shows() {
         let mut app = app();
         let _ = app.update(T0, Msg::Net(Event::IpmsgPeer(view(true))));

@@ -521,8 +521,9 @@ impl App {
         c.is_stranger()
             && match c.id {
                 ConversationId::Raw(addr) => self.lanchat_owner(&addr).is_none(),
-                ConversationId::Ipmsg(_) => true,
-                ConversationId::Peer(_) => false,
+                // Colleagues announced by their IP Messenger (FeiQ) presence keep their
+                // rows; they stay strangers for the caps (the endpoint bounds them too).
+                ConversationId::Ipmsg(_) | ConversationId::Peer(_) => false,
             }
     }
 
