@@ -863,3 +863,42 @@ fn a_file_offer_is_handed_up_with_its_files_and_a_release_names_its_offer() {
     assert_eq!(p.mode(), ipmsg::GETFILEDATA);
     assert_eq!(p.extra, b"28:2710:0", "one final NUL, stripped above");
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Header-like packets: any version, number and command (mode and options), and an
+    /// Extra of NULs, bells, colons, digits and high bytes.
+    fn packet_bytes() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::sample::select(vec!["1", IPTUX, FEIQ, "1_lbt", "9"]),
+            any::<u64>(),
+            any::<u32>(),
+            prop::collection::vec(
+                prop::sample::select(vec![0u8, 7, b':', b'1', b'a', b'\n', 0xC4, 0xFF]),
+                0..200,
+            ),
+        )
+            .prop_map(|(v, no, command, extra)| {
+                let mut out = format!("{v}:{no}:u:h:{command}:").into_bytes();
+                out.extend(extra);
+                out
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_endpoint_takes_any_packet_without_panicking(
+            packets in prop::collection::vec(packet_bytes(), 1..40),
+        ) {
+            let (mut net, a) = with_script(IPTUX, b"bob\0\0", BR_ENTRY);
+            for p in &packets {
+                net.inject_ipmsg(a, script(), p);
+                net.inject(a, script(), p);
+            }
+            net.run_until(secs(10.0));
+            prop_assert!(net.nodes[a].endpoint.ipmsg_peers().len() <= 1);
+        }
+    }
+}
