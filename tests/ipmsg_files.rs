@@ -209,6 +209,15 @@ async fn our_offer_is_served_only_to_a_request_that_names_it_and_from_an_offset(
     );
     let done = a.expect(|e| e["event"] == "file_done").await;
     assert_eq!(done["bytes"], 30_000);
+    // Offered to someone else, it is not served here, whoever names it.
+    let elsewhere = dir.path().join("secret.txt");
+    std::fs::write(&elsewhere, b"for 10.9.9.9 only").unwrap();
+    a.send(json!({"cmd": "send_file", "to": "ipmsg:10.9.9.9", "path": elsewhere}))
+        .await;
+    a.expect(|e| e["event"] == "file_offered" && e["to"] == "ipmsg:10.9.9.9")
+        .await;
+    let guessed = (offer.packet_no + 1..offer.packet_no + 20).any(|no| !ask(no, 0, 0).is_empty());
+    assert!(!guessed, "served to an address it was not offered to");
     // Released: served no more.
     peer.send(ipmsg, RELEASEFILES, offer.packet_no.to_string().as_bytes());
     a.expect(|e| e["event"] == "file_failed").await;

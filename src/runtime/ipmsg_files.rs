@@ -10,10 +10,11 @@
 //!   bytes. They go to a partial file in the download directory, under the peer's name made
 //!   safe (`files::safe_name`), and are renamed to a unique name when whole. A download
 //!   that stopped resumes from the partial file's length when accepted again.
-//! - **Offers out**: one file per offer, file id 0, served to whoever names (offer, file
-//!   id) in a GETFILEDATA on our TCP listener (the IP is checked softly: iptux may connect
-//!   from another of its addresses); the offer goes when the peer releases it
-//!   (RELEASEFILES) or the user cancels. Folders are refused.
+//! - **Offers out**: one file per offer, file id 0, served on our TCP listener to a
+//!   GETFILEDATA that names (offer, file id) and comes from the IP it was offered to (any
+//!   loopback address for a loopback peer: offer numbers are easy to guess, so naming one
+//!   is not enough); the offer goes when the peer releases it (RELEASEFILES) or the user
+//!   cancels. Folders are refused.
 //! - **Bounded**: at most [`MAX_OFFERS`] offers out, [`MAX_INCOMING`] offers in,
 //!   [`MAX_CONNECTIONS`] connections served at once; a request line is read for at most
 //!   [`REQUEST_TIMEOUT`] and [`MAX_REQUEST`] bytes.
@@ -592,9 +593,12 @@ fn serve_one(
             .file_ids()
             .find_map(|fid| table.get(&(request.offer_no, fid)).cloned())
     }?;
-    if IpAddr::V4(found.to) != from.ip() {
-        // Soft: iptux may connect from another of its addresses.
-        tracing::info!(%from, to = %found.to, "an IP Messenger file asked for from another address");
+    // Only the peer it was offered to gets it: offer numbers are easy to guess. (On
+    // loopback any address will do: iptux bound to 127.0.0.2 connects from 127.0.0.1.)
+    let from_ip = from.ip();
+    if from_ip != IpAddr::V4(found.to) && !(from_ip.is_loopback() && found.to.is_loopback()) {
+        tracing::warn!(%from, to = %found.to, "an IP Messenger file asked for from another address: refused");
+        return None;
     }
     let result = send_file(&mut stream, &found, request.offset, tx);
     Some((found.id, result.map(|bytes| (found.path.clone(), bytes))))
