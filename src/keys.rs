@@ -67,6 +67,10 @@ pub enum Action {
     Copy,
     Reply,
     Recall,
+    /// The picked file bubble: accept the offer, decline or cancel it, open the file.
+    AcceptFile,
+    StopFile,
+    OpenFile,
     /// The verification codes matched: mark the key verified.
     Confirm,
 }
@@ -508,6 +512,9 @@ pub const MODES: &[ModeDef] = &[
             (Action::Copy, "copy"),
             (Action::Reply, "reply"),
             (Action::Recall, "recall"),
+            (Action::AcceptFile, "accept"),
+            (Action::StopFile, "stop"),
+            (Action::OpenFile, "open_file"),
             (Action::Close, "close"),
         ],
         defaults: &[
@@ -517,6 +524,9 @@ pub const MODES: &[ModeDef] = &[
             (ch('c'), Action::Copy),
             (ch('r'), Action::Reply),
             (ch('d'), Action::Recall),
+            (ch('a'), Action::AcceptFile),
+            (ch('x'), Action::StopFile),
+            (ch('o'), Action::OpenFile),
             (Bind::Like(Action::Dismiss), Action::Close),
         ],
         help: &[
@@ -524,6 +534,9 @@ pub const MODES: &[ModeDef] = &[
             (&[Action::Copy], "keys-picked-copy"),
             (&[Action::Reply], "keys-picked-reply"),
             (&[Action::Recall], "keys-picked-recall"),
+            (&[Action::AcceptFile], "keys-picked-accept"),
+            (&[Action::StopFile], "keys-picked-stop"),
+            (&[Action::OpenFile], "keys-picked-open"),
             (&[Action::Close], "keys-picked-close"),
         ],
     },

@@ -185,7 +185,13 @@ pub struct Shape<'a> {
     pub recalled: bool,
     /// When, Unix milliseconds (for the day separators).
     pub time_ms: i64,
+    /// A file bubble: [`FILE_BUBBLE_LINES`] lines, whatever its text.
+    pub file: bool,
 }
+
+/// Lines a file bubble takes under its header, whatever its state (so the view does not
+/// jump as a transfer moves on).
+pub const FILE_BUBBLE_LINES: usize = 3;
 
 /// Anything laid out as a message.
 pub trait Shaped {
@@ -230,6 +236,9 @@ pub fn message_height(cache: &HeightCache, m: &impl Shaped, width: u16) -> usize
     let m = m.shape();
     if m.recalled {
         return 1;
+    }
+    if m.file {
+        return 1 + FILE_BUBBLE_LINES;
     }
     cache.get(m.text, m.quoted, width, || {
         let body = text::wrapped_height(&text::sanitize(m.text), bubble_text_width(width));

@@ -5,9 +5,11 @@
 //! these types and the app holds them as they are, so a received message keeps one type from
 //! the store's reply to the model. It knows only the id types of [`crate::proto`].
 
+use crate::proto::files::{self, Direction, FileKind, Problem, TransferId, TransferState};
 use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::path::PathBuf;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,6 +65,38 @@ pub struct Message {
     pub quote_found: bool,
     /// Its author took it back: the text is gone.
     pub recalled: bool,
+    /// A file offered in it, either way: the message is its bubble (and `text` its name).
+    pub file: Option<FileCard>,
+}
+
+/// A file message's transfer, as its bubble shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCard {
+    pub id: TransferId,
+    /// The name as offered: the peer's word when incoming (shown through
+    /// `text::sanitize`, never used as a path).
+    pub name: String,
+    pub size: u64,
+    pub direction: Direction,
+    pub state: TransferState,
+    /// Bytes through so far.
+    pub done: u64,
+    /// Incoming: where the file goes once accepted (where it is once done). Outgoing: the
+    /// file offered.
+    pub path: Option<PathBuf>,
+    /// Why it stopped or waits: a [`Problem`] code, or older text.
+    pub problem: Option<String>,
+}
+
+impl FileCard {
+    /// What kind of file it is, from its name.
+    pub fn kind(&self) -> FileKind {
+        files::kind_of(&self.name)
+    }
+
+    pub fn problem(&self) -> Option<Problem> {
+        self.problem.as_deref().and_then(Problem::parse)
+    }
 }
 
 impl Message {
@@ -78,6 +112,7 @@ impl Message {
             quote: None,
             quote_found: false,
             recalled: false,
+            file: None,
         }
     }
 }

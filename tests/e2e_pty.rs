@@ -392,6 +392,8 @@ fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
     let extra = ["--no-discovery".to_string()];
     let mut erin = Instance::spawn("erin", 100, 30, &extra);
     erin.wait_for("No conversations yet");
+    // The frame may arrive in pieces: the status line, with the address, is drawn last.
+    erin.wait_for_status("127.0.0.1:", DEADLINE);
     let screen = erin.screen();
     let port: u16 = screen
         .split("127.0.0.1:")
@@ -618,4 +620,93 @@ fn eight_kilobytes_typed_ahead_are_all_read_and_ctrl_c_behind_them_quits() {
     let status = eve.wait_exit(slow);
     assert!(status.success(), "eve exited with {status:?}");
     assert_terminal_restored("eve", &eve.raw_output_after_exit());
+}
+
+/// Issue 15 from the keyboard: alice pastes a file's path (the input becomes its `/send`),
+/// bob picks the bubble and accepts it with `a`, both bubbles show the transfer moving (a
+/// progress bar, with rate and time left) and then finished, and the file bob keeps is
+/// alice's, byte for byte, with no partial file left.
+#[test]
+fn a_file_offered_from_one_tui_is_accepted_in_the_other_with_progress() {
+    let files = tempfile::tempdir().unwrap();
+    let downloads = files.path().join("downloads");
+    let source = files.path().join("holiday video.mkv");
+    // 1 GiB, mostly a hole (quick to make), with a distinct start and end: long enough to
+    // be seen moving, however fast the machine.
+    {
+        let f = std::fs::File::create(&source).unwrap();
+        f.set_len(1 << 30).unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(b"the start of the holiday", 0).unwrap();
+        f.write_all_at(b"the end", (1 << 30) - 7).unwrap();
+    }
+    let config = files.path().join("bob.toml");
+    std::fs::write(
+        &config,
+        format!("download_dir = {:?}\n", downloads.display().to_string()),
+    )
+    .unwrap();
+    let discovery = free_udp_port();
+    let extra = ["--discovery-port".to_string(), discovery.to_string()];
+    let mut alice = Instance::spawn("alice", 100, 30, &extra);
+    let mut bob_args = extra.to_vec();
+    bob_args.extend(["--config".to_string(), config.display().to_string()]);
+    let mut bob = Instance::spawn("bob", 100, 30, &bob_args);
+    alice.wait_for("To bob");
+    bob.wait_for("To alice");
+
+    // A pasted path that names a file becomes the command that sends it.
+    let paste = format!("\x1b[200~{}\x1b[201~", source.display());
+    alice.type_bytes(paste.as_bytes());
+    alice.wait_for(r"/send ");
+    alice.wait_for(r"holiday\ video.mkv");
+    alice.type_bytes(b"\r");
+    alice.wait_for("Waiting for an answer");
+    bob.wait_for("holiday video.mkv");
+    bob.wait_for("Video (MKV) · 1.0 GB");
+    bob.wait_for("Waiting for you");
+    assert!(
+        !downloads.exists() || std::fs::read_dir(&downloads).unwrap().next().is_none(),
+        "nothing is written before bob says yes"
+    );
+
+    // Bob picks it: its keys show, and a accepts.
+    bob.type_bytes(ALT_UP);
+    bob.wait_for("a accept · x decline");
+    bob.type_bytes(b"a");
+    // Both sides see it move: the percentage and the bar, the sidebar's arrow.
+    let moving = |s: &str| s.contains("% · ") && s.contains("[█");
+    bob.wait_until("the transfer moving", DEADLINE, moving);
+    bob.wait_until("the sidebar's arrow", DEADLINE, |s| s.contains("↓"));
+    alice.wait_until("the transfer moving", DEADLINE, |s| {
+        moving(s) || s.contains("Sent")
+    });
+    // And finished.
+    let saved = downloads.join("holiday video.mkv");
+    bob.wait_until("the file saved", Duration::from_secs(60), |s| {
+        s.contains("Saved to ")
+    });
+    alice.wait_until("the file sent", Duration::from_secs(60), |s| {
+        s.contains("Sent")
+    });
+    let meta = std::fs::metadata(&saved).unwrap();
+    assert_eq!(meta.len(), 1 << 30);
+    let f = std::fs::File::open(&saved).unwrap();
+    use std::os::unix::fs::FileExt;
+    let mut start = [0u8; 24];
+    f.read_exact_at(&mut start, 0).unwrap();
+    assert_eq!(&start, b"the start of the holiday");
+    let mut end = [0u8; 7];
+    f.read_exact_at(&mut end, (1 << 30) - 7).unwrap();
+    assert_eq!(&end, b"the end");
+    let left: Vec<_> = std::fs::read_dir(&downloads)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, [std::ffi::OsString::from("holiday video.mkv")]);
+
+    alice.type_bytes(&[0x03]);
+    assert!(alice.wait_exit(DEADLINE).success());
+    bob.type_bytes(&[0x03]);
+    assert!(bob.wait_exit(DEADLINE).success());
 }

@@ -464,3 +464,34 @@ async fn another_peer_cannot_cancel_answer_or_redirect_someone_elses_transfer() 
     alice.quit().await;
     bob.quit().await;
 }
+
+/// The data link breaks while the chat does not (here: the sender's file is cut short, so
+/// its server refuses, then put back): nobody goes offline, so nothing but a timer can try
+/// again, and the download resumes by itself once the cause is fixed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_broken_while_both_stay_online_is_tried_again_by_itself() {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let path = make_file(src.path(), "slides.pdf", 3 << 20, 21);
+    let whole = read(&path);
+    let got = offer(&mut alice, &mut bob, &path).await;
+    let id = got["id"].as_str().unwrap().to_owned();
+    // Cut short after the offer: what the sender has is no longer what it offered.
+    std::fs::write(&path, &whole[..1000]).unwrap();
+    bob.send(json!({"cmd": "accept", "id": id})).await;
+    let failed = bob
+        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
+        .await;
+    assert_eq!(failed["code"], "source-changed", "{failed}");
+    // Put back: the next try (a timer's; both stayed online) gets it whole.
+    std::fs::write(&path, &whole).unwrap();
+    let done = bob
+        .expect(|e| e["event"] == "file_done" && e["id"] == id.as_str())
+        .await;
+    let saved = PathBuf::from(done["path"].as_str().unwrap());
+    assert_eq!(read(&saved), whole);
+    assert_eq!(entries(downloads.path()), ["slides.pdf"]);
+    alice.quit().await;
+    bob.quit().await;
+}

@@ -157,6 +157,91 @@ fn office(lang: Lang, width: u16, height: u16) -> App {
     app
 }
 
+/// The office, with files in the chat with alice: one she sent, saved; one of mine on its
+/// way; one she offers, waiting for an answer.
+fn files(lang: Lang, width: u16, height: u16) -> App {
+    use lanchat::app::files::{FileChange, FileNews};
+    use lanchat::message::{Author, FileCard, Message};
+    use lanchat::proto::files::{Direction, TransferId, TransferState};
+    let mut app = office(lang, width, height);
+    let alice = ConversationId::Peer(node(22));
+    app.select(alice);
+    let bubble = |app: &mut App, at: i64, id: u64, name: &str, size: u64, dir, state| {
+        let author = match dir {
+            Direction::In => Author::Peer(node(22)),
+            Direction::Out => Author::Me,
+        };
+        let mut m = Message::new(MsgId(id), author, at, name.into());
+        m.seq = Some(i64::try_from(id).unwrap());
+        if dir == Direction::Out {
+            m.state = Some(DeliveryState::Read);
+        }
+        m.file = Some(FileCard {
+            id: TransferId([u8::try_from(id).unwrap(); 16]),
+            name: name.into(),
+            size,
+            direction: dir,
+            state,
+            done: if state == TransferState::Done {
+                size
+            } else {
+                0
+            },
+            path: (state == TransferState::Done)
+                .then(|| "/home/lin/Downloads/Q3 季度报告.pdf".into()),
+            problem: None,
+        });
+        app.update(
+            at,
+            Msg::FileMessage {
+                conversation: alice,
+                message: m,
+            },
+        );
+    };
+    bubble(
+        &mut app,
+        T0 - 30 * MINUTE,
+        40,
+        "Q3 季度报告.pdf",
+        2_480_000,
+        Direction::In,
+        TransferState::Done,
+    );
+    bubble(
+        &mut app,
+        T0 - 3 * MINUTE,
+        41,
+        "lan-diagram.png",
+        48_300_000,
+        Direction::Out,
+        TransferState::Accepted,
+    );
+    for (i, done) in [18_000_000u64, 30_400_000].into_iter().enumerate() {
+        app.update(
+            T0 - 2000 + 2000 * i as i64,
+            Msg::File(FileNews {
+                id: TransferId([41; 16]),
+                about: Some((node(22), Direction::Out)),
+                change: FileChange::Progress {
+                    done,
+                    size: 48_300_000,
+                },
+            }),
+        );
+    }
+    bubble(
+        &mut app,
+        T0 - MINUTE,
+        42,
+        "team-offsite.mp4",
+        734_003_200,
+        Direction::In,
+        TransferState::Offered,
+    );
+    app
+}
+
 const PALETTE: [&str; 16] = [
     "#1e1e1e", "#cd3131", "#0dbc79", "#e5e510", "#2472c8", "#bc3fbc", "#11a8cd", "#e5e5e5",
     "#666666", "#f14c4c", "#23d18b", "#f5f543", "#3b8eea", "#d670d6", "#29b8db", "#ffffff",
@@ -334,6 +419,8 @@ fn screenshots() -> Vec<(String, String)> {
         let mut app = office(lang, 120, 40);
         key(&mut app, T0, KeyCode::F(2), KeyModifiers::NONE);
         out.push((format!("peer-{tag}-120x40.svg"), shot(&app, 120, 40)));
+        let app = files(lang, 120, 40);
+        out.push((format!("files-{tag}-120x40.svg"), shot(&app, 120, 40)));
     }
     out
 }

@@ -19,6 +19,11 @@ pub enum Command {
     Search,
     Strangers,
     Plain,
+    Send,
+    Accept,
+    Decline,
+    Cancel,
+    Open,
     Away,
     Help,
     Quit,
@@ -32,6 +37,8 @@ pub enum Completion {
     Nothing,
     /// The address (`HOST:PORT`) of a peer met before.
     PeerAddress,
+    /// A path on this machine (the runtime reads the directory).
+    Path,
 }
 
 /// One row of the table.
@@ -155,6 +162,46 @@ pub const COMMANDS: &[CommandDef] = &[
         &[],
         "",
         "app-cmd-plain",
+        Completion::Nothing,
+    ),
+    def(
+        Command::Send,
+        "send",
+        &["file"],
+        "app-arg-paths",
+        "app-cmd-send",
+        Completion::Path,
+    ),
+    def(
+        Command::Accept,
+        "accept",
+        &[],
+        "app-arg-dir",
+        "app-cmd-accept",
+        Completion::Path,
+    ),
+    def(
+        Command::Decline,
+        "decline",
+        &[],
+        "",
+        "app-cmd-decline",
+        Completion::Nothing,
+    ),
+    def(
+        Command::Cancel,
+        "cancel",
+        &[],
+        "",
+        "app-cmd-cancel",
+        Completion::Nothing,
+    ),
+    def(
+        Command::Open,
+        "open",
+        &[],
+        "",
+        "app-cmd-open",
         Completion::Nothing,
     ),
     def(

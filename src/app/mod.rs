@@ -6,6 +6,7 @@
 pub mod commands;
 mod conversations;
 mod editor;
+pub mod files;
 mod history;
 mod ipmsg;
 pub mod keymap;
@@ -34,6 +35,7 @@ pub use editor::{Editor, MAX_INPUT_BYTES};
 pub use reply::{RECALL_WINDOW_MS, Replying, mention_ranges, mentions};
 
 use crate::layout;
+use crate::proto::files::TransferId;
 use crate::proto::{
     self, ConversationId, DeliveryState, MsgId, NodeId, PeerDownReason, PeerView, Quote,
 };
@@ -234,6 +236,22 @@ pub enum Msg {
     Clock {
         utc_offset_s: i32,
     },
+    /// A file bubble, either way, took its place in the history.
+    FileMessage {
+        conversation: ConversationId,
+        message: Message,
+    },
+    /// A transfer moved on.
+    File(files::FileNews),
+    /// What was pasted names a file that exists (the runtime looked).
+    PastedFile(String),
+    /// What the path before the cursor (`word`, starting at byte `start` of the input) may
+    /// complete to: full paths, directories ending in `/`.
+    PathCompletions {
+        start: usize,
+        word: String,
+        candidates: Vec<String>,
+    },
 }
 
 /// What the runtime must do on the app's behalf.
@@ -325,6 +343,27 @@ pub enum Effect {
     Bell,
     /// Show this many unread messages (not muted) in the window title; sent when it changes.
     Title(u32),
+    /// Offer these files (paths as typed: `~` and relative paths are the runtime's to
+    /// resolve) to `to`.
+    SendFiles {
+        to: NodeId,
+        paths: Vec<String>,
+    },
+    /// Take the file offered as `id`, into `dir` (else the download directory).
+    AcceptFile {
+        id: TransferId,
+        dir: Option<String>,
+    },
+    DeclineFile(TransferId),
+    CancelFile(TransferId),
+    /// Open this file with the system's opener.
+    OpenFile(std::path::PathBuf),
+    /// List what the path `word` (at byte `start` of the input) may complete to: answered
+    /// with [`Msg::PathCompletions`].
+    CompletePath {
+        start: usize,
+        word: String,
+    },
     /// Away with this text (IP Messenger peers are told and get it as an auto-reply), or
     /// back with `None`.
     Away(Option<String>),
@@ -434,6 +473,10 @@ pub struct App {
     dirty: bool,
     /// Message heights by text and width, for scrolling and drawing (see [`layout`]).
     pub heights: layout::HeightCache,
+    /// Transfers under way, for the sidebar and the status line.
+    transfers: HashMap<TransferId, files::Live>,
+    /// My offers being prepared, and the notice that says so (cleared once made).
+    preparing: HashMap<TransferId, String>,
 }
 
 impl App {
@@ -493,6 +536,8 @@ impl App {
             rng: Rng::new(seed),
             dirty: true,
             heights: layout::HeightCache::default(),
+            transfers: HashMap::new(),
+            preparing: HashMap::new(),
         }
     }
 
@@ -677,16 +722,24 @@ impl App {
                     }
                     Mode::Base | Mode::Picked | Mode::PeerInfo | Mode::ChatList => {}
                 }
-                // Pasted text is inserted as is, newlines included: a paste never sends.
-                let text = text.replace("\r\n", "\n").replace('\r', "\n");
-                if !self.input.insert(&text) {
-                    self.error(tr!(
-                        self.lang,
-                        "app-paste-cut",
-                        kib = MAX_INPUT_BYTES / 1024
-                    ));
-                }
+                return self.paste_text(text);
             }
+            Msg::PastedFile(path) => {
+                return match self.mode() {
+                    Mode::Base | Mode::Picked => self.pasted_file(path),
+                    _ => self.handle(now_ms, Msg::Paste(path)),
+                };
+            }
+            Msg::FileMessage {
+                conversation,
+                message,
+            } => self.file_message(now_ms, conversation, message),
+            Msg::File(news) => self.file_news(now_ms, news),
+            Msg::PathCompletions {
+                start,
+                word,
+                candidates,
+            } => self.path_completions(start, &word, candidates),
             Msg::Mouse(m) => return self.on_mouse(m),
             Msg::Resize { width, height } => {
                 self.size = (width, height);
@@ -708,7 +761,10 @@ impl App {
                 page,
                 messages,
                 more,
-            } => self.history(conversation, page, messages, more),
+            } => {
+                self.follow_page(conversation, &messages);
+                self.history(conversation, page, messages, more);
+            }
             Msg::Received(message, conversation) => self.received(now_ms, conversation, message),
             Msg::Recalled {
                 conversation,
@@ -725,6 +781,19 @@ impl App {
             Msg::SearchResults { query, hits } => self.search_results(query, hits),
             Msg::StoreFailed { id, error } => self.store_failed(id, error),
             Msg::Clock { utc_offset_s } => self.utc_offset_s = utc_offset_s,
+        }
+        Vec::new()
+    }
+
+    /// Pasted text goes into the input as is, newlines included: a paste never sends.
+    fn paste_text(&mut self, text: String) -> Vec<Effect> {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        if !self.input.insert(&text) {
+            self.error(tr!(
+                self.lang,
+                "app-paste-cut",
+                kib = MAX_INPUT_BYTES / 1024
+            ));
         }
         Vec::new()
     }
@@ -888,7 +957,7 @@ impl App {
                 }
             }
             Action::DeleteWordForward => self.input.delete_word_forward(),
-            Action::Complete => self.complete(),
+            Action::Complete => return self.complete(),
             Action::Switcher => {
                 if self.input.is_empty() {
                     self.switcher = Some(Switcher::default());
@@ -927,6 +996,9 @@ impl App {
             | Action::Copy
             | Action::Reply
             | Action::Recall
+            | Action::AcceptFile
+            | Action::StopFile
+            | Action::OpenFile
             | Action::Confirm => {}
         }
         Vec::new()
@@ -1156,6 +1228,11 @@ impl App {
                 self.input.take();
                 self.plain_command()
             }
+            Command::Send => self.send_command(arg),
+            Command::Accept => self.accept_command(arg),
+            Command::Decline => self.decline_command(),
+            Command::Cancel => self.cancel_command(),
+            Command::Open => self.open_command(),
             Command::Away => {
                 self.input.take();
                 self.away_command(arg)
@@ -1191,6 +1268,8 @@ impl App {
 
     fn on_net(&mut self, now_ms: i64, event: proto::Event) {
         match event {
+            // Groups reach the pipe only for now (the screen comes later).
+            proto::Event::Group(_) => {}
             proto::Event::Trust {
                 peer,
                 trust,
@@ -1613,6 +1692,9 @@ impl App {
             }
             Action::Reply => return self.start_reply(at),
             Action::Recall => return self.recall_at(now_ms, at),
+            Action::AcceptFile | Action::StopFile | Action::OpenFile => {
+                return self.pick_file_action(action);
+            }
             Action::Copy => {
                 let copied = conv.messages.get(at).map(copy_text);
                 self.picked = None;

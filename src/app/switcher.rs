@@ -15,7 +15,7 @@ pub struct Switcher {
 }
 
 /// The longest prefix all `words` share.
-fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
+pub(super) fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
     let Some(first) = words.first() else {
         return "";
     };
@@ -87,7 +87,7 @@ impl App {
 
     /// Tab: completes a /command at the start of the input, or an @name before the cursor;
     /// with nothing to complete, goes to the next conversation.
-    pub(super) fn complete(&mut self) {
+    pub(super) fn complete(&mut self) -> Vec<super::Effect> {
         let (start, word) = self.input.word_before_cursor();
         let word = word.to_owned();
         if start == 0 && word.starts_with('/') && !word.starts_with("//") {
@@ -111,7 +111,7 @@ impl App {
                     ));
                 }
             }
-            return;
+            return Vec::new();
         }
         // In a command's argument, Tab completes what the command takes, and nothing else.
         let text = self.input.text();
@@ -120,6 +120,7 @@ impl App {
             if let Some(def) = commands::find(name) {
                 match def.completes {
                     Completion::Nothing => {}
+                    Completion::Path => return self.complete_path(),
                     Completion::PeerAddress => {
                         let mut addrs: Vec<String> =
                             self.peers.values().map(|p| p.addr.to_string()).collect();
@@ -137,7 +138,7 @@ impl App {
                         }
                     }
                 }
-                return;
+                return Vec::new();
             }
         }
         if let Some(typed) = word.strip_prefix('@') {
@@ -162,8 +163,9 @@ impl App {
                         .replace_before_cursor(start, &format!("@{prefix}"));
                 }
             }
-            return;
+            return Vec::new();
         }
         self.cycle(1);
+        Vec::new()
     }
 }

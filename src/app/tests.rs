@@ -286,6 +286,7 @@ fn typing_and_enter_sends_exactly_one_message() {
             quote: None,
             quote_found: false,
             recalled: false,
+            file: None,
         }]
     );
     assert_eq!(conv.unread, 0);
@@ -604,6 +605,7 @@ fn incoming_counts_unread_only_when_not_selected() {
             quote: None,
             quote_found: false,
             recalled: false,
+            file: None,
         }
     );
     assert_eq!(app.author_name(&m.author), "bob");
@@ -1198,6 +1200,7 @@ fn stored_msg(n: i64, conv_peer: u8) -> Message {
         quote: None,
         quote_found: false,
         recalled: false,
+        file: None,
     }
 }
 
@@ -1709,6 +1712,11 @@ fn tab_completes_commands_and_names_and_otherwise_switches() {
     peer_up(&mut app, T0, 1, "alice");
     peer_up(&mut app, T0, 2, "albert");
     type_text(&mut app, T0, "/se");
+    press(&mut app, T0, KeyCode::Tab);
+    // Two commands start so: what they share goes in, and both are listed.
+    assert_eq!(app.input.text(), "/se");
+    assert!(matches!(&app.notice, Some(Notice::Info(t)) if t == "/search  /send"));
+    type_text(&mut app, T0, "a");
     press(&mut app, T0, KeyCode::Tab);
     assert_eq!(app.input.text(), "/search ");
     app.input.take();
@@ -3216,3 +3224,6 @@ fn in_chinese_the_banner_over_a_changed_key_is_chinese() {
     press(&mut app, T0, KeyCode::Enter);
     assert!(error_text(&app).starts_with("对方身份已变更"));
 }
+
+#[path = "tests_files.rs"]
+mod files;

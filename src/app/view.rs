@@ -14,6 +14,7 @@ impl Shaped for Message {
             quoted: self.quote.is_some(),
             recalled: self.recalled,
             time_ms: self.time_ms,
+            file: self.file.is_some(),
         }
     }
 }

@@ -304,6 +304,142 @@ impl TransferState {
     }
 }
 
+/// Why a transfer stopped or waits, as the store keeps it (`transfers.error`) and the screen
+/// says it (each has a message in both languages). The pipe says it in English words of its
+/// own. Codes are stable: they are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// The receiver said no.
+    Declined,
+    /// Cancelled on this side.
+    Cancelled,
+    /// The other side cancelled.
+    PeerCancelled,
+    /// The other side stopped because reading or writing failed there.
+    PeerFailed,
+    /// No space left on this disk.
+    DiskFull,
+    /// The receiver's disk is full.
+    PeerDiskFull,
+    /// This side may not write (or read) the file.
+    Permission,
+    /// The receiver may not write the file.
+    PeerPermission,
+    /// The sender cannot read its file.
+    SourceUnreadable,
+    /// The file offered is no longer there.
+    SourceGone,
+    /// The file offered changed since it was offered.
+    SourceChanged,
+    /// The sender does not offer this transfer (any more).
+    Unknown,
+    /// The sender has too many transfers running.
+    Busy,
+    /// The whole file did not match the offer's hash: discarded.
+    HashMismatch,
+    /// The connection failed or broke.
+    ConnectionLost,
+    /// The other side stopped answering.
+    TimedOut,
+    /// The other side broke the protocol.
+    Protocol,
+    /// Something already has the file's name.
+    Exists,
+    /// Larger than `max_file_size`.
+    TooLarge,
+    /// Too many offers waiting already.
+    TooMany,
+    /// The offer could not be sent.
+    NotSent,
+    /// Another error reading or writing a file here.
+    Io,
+}
+
+impl Problem {
+    pub const ALL: [Problem; 22] = [
+        Problem::Declined,
+        Problem::Cancelled,
+        Problem::PeerCancelled,
+        Problem::PeerFailed,
+        Problem::DiskFull,
+        Problem::PeerDiskFull,
+        Problem::Permission,
+        Problem::PeerPermission,
+        Problem::SourceUnreadable,
+        Problem::SourceGone,
+        Problem::SourceChanged,
+        Problem::Unknown,
+        Problem::Busy,
+        Problem::HashMismatch,
+        Problem::ConnectionLost,
+        Problem::TimedOut,
+        Problem::Protocol,
+        Problem::Exists,
+        Problem::TooLarge,
+        Problem::TooMany,
+        Problem::NotSent,
+        Problem::Io,
+    ];
+
+    /// The stored code (kebab-case, stable).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::Declined => "declined",
+            Problem::Cancelled => "cancelled",
+            Problem::PeerCancelled => "peer-cancelled",
+            Problem::PeerFailed => "peer-failed",
+            Problem::DiskFull => "disk-full",
+            Problem::PeerDiskFull => "peer-disk-full",
+            Problem::Permission => "permission",
+            Problem::PeerPermission => "peer-permission",
+            Problem::SourceUnreadable => "source-unreadable",
+            Problem::SourceGone => "source-gone",
+            Problem::SourceChanged => "source-changed",
+            Problem::Unknown => "unknown",
+            Problem::Busy => "busy",
+            Problem::HashMismatch => "hash-mismatch",
+            Problem::ConnectionLost => "connection-lost",
+            Problem::TimedOut => "timed-out",
+            Problem::Protocol => "protocol",
+            Problem::Exists => "exists",
+            Problem::TooLarge => "too-large",
+            Problem::TooMany => "too-many",
+            Problem::NotSent => "not-sent",
+            Problem::Io => "io",
+        }
+    }
+
+    /// The problem a stored code names. Text stored by older builds (English sentences) is
+    /// no code: `None`, and it is shown as it is.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// What the peer's cancel reason means here.
+    pub fn from_cancel(reason: CancelReason) -> Self {
+        match reason {
+            CancelReason::Cancelled => Problem::PeerCancelled,
+            CancelReason::Failed => Problem::PeerFailed,
+            CancelReason::Corrupt => Problem::HashMismatch,
+            CancelReason::Changed => Problem::SourceChanged,
+        }
+    }
+
+    /// Fixing the cause (freeing space, a permission) and trying again may help: the
+    /// transfer waits to resume rather than ending.
+    pub fn may_resume(self) -> bool {
+        !matches!(
+            self,
+            Problem::Declined
+                | Problem::Cancelled
+                | Problem::PeerCancelled
+                | Problem::Unknown
+                | Problem::TooLarge
+                | Problem::TooMany
+        )
+    }
+}
+
 /// What a file is, from its name: how its bubble looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {

@@ -9,6 +9,7 @@
 mod endpoint;
 pub mod filedata;
 pub mod files;
+pub mod group;
 pub mod ipmsg;
 pub mod rawtext;
 pub mod secure;

@@ -42,6 +42,8 @@
 //! 6 file-decline transfer[16]
 //! 7 file-cancel  transfer[16] reason:u8  (files::CancelReason: 1 cancelled, 2 failed,
 //!                3 corrupt, 4 changed)
+//! 8 group        a group frame (proto::group::frame), best effort like read receipts:
+//!                group sync repairs what is lost; never stored or kept in an outbox
 //! ```
 //!
 //! File messages say what may be fetched; the file's bytes go over TCP (`proto::filedata`).
@@ -148,11 +150,13 @@ pub enum Content {
     FileDecline,
     /// Either side stops a transfer ([`Body::FileCancel`]).
     FileCancel,
+    /// A group frame (`proto::group`): handed to the groups, not a chat message.
+    Group,
 }
 
 impl Content {
     /// Every kind, in the order of their bytes.
-    pub const ALL: [Content; 8] = [
+    pub const ALL: [Content; 9] = [
         Content::Text,
         Content::Read,
         Content::Reply,
@@ -161,6 +165,7 @@ impl Content {
         Content::FileAccept,
         Content::FileDecline,
         Content::FileCancel,
+        Content::Group,
     ];
 
     /// The kind's byte on the wire (and in the store's outbox).
@@ -174,6 +179,7 @@ impl Content {
             Content::FileAccept => 5,
             Content::FileDecline => 6,
             Content::FileCancel => 7,
+            Content::Group => 8,
         }
     }
 
@@ -192,7 +198,7 @@ impl Content {
     /// Something the user sent: tracked to delivered or failed, kept for a peer that is
     /// away, stored by the receiver. (Read receipts are best effort.)
     pub fn is_chat(self) -> bool {
-        !matches!(self, Content::Read)
+        !matches!(self, Content::Read | Content::Group)
     }
 }
 
@@ -381,6 +387,7 @@ impl Body {
         match content {
             Content::Text => Ok(Body::Text(utf8(bytes)?)),
             Content::Read => Err(DecodeError::Invalid("read receipts are not a message")),
+            Content::Group => Err(DecodeError::Invalid("group frames are not a message")),
             Content::Reply => {
                 let mut r = Reader { data: bytes };
                 let id = MsgId(r.u64()?);

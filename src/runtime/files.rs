@@ -24,7 +24,8 @@ use super::{Node, mono_now, wall_now_ms};
 use crate::config::Settings;
 use crate::proto::filedata::Suite;
 use crate::proto::files::{
-    self, CancelReason, Direction, FileKind, FileOffer, FileSignal, TransferId, TransferState,
+    self, CancelReason, Direction, FileKind, FileOffer, FileSignal, Problem, TransferId,
+    TransferState,
 };
 use crate::proto::{Body, ConversationId, Identity, MsgId, NodeId, Trust};
 use crate::rng::Rng;
@@ -44,6 +45,10 @@ pub const MAX_INCOMING: usize = 256;
 pub const MAX_EVENTS: usize = 1024;
 /// Progress is written down and shown at most this often per transfer (and at the end).
 pub const PROGRESS_GAP: Duration = Duration::from_millis(500);
+/// A download whose connection broke while its peer stayed online is tried again after
+/// this, doubling with each failure in a row up to [`RETRY_MAX`].
+pub const RETRY_FIRST: Duration = Duration::from_secs(2);
+pub const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// What the front end is told about files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +58,13 @@ pub enum FileEvent {
         id: TransferId,
         to: NodeId,
         name: String,
+        size: u64,
+    },
+    /// My offer of `name` is being prepared: `done` bytes of `size` hashed.
+    Hashing {
+        id: TransferId,
+        name: String,
+        done: u64,
         size: u64,
     },
     /// `from` offers me a file. `name` is the peer's word: untrusted.
@@ -78,9 +90,22 @@ pub enum FileEvent {
         path: PathBuf,
         bytes: u64,
     },
-    /// Stopped: declined, cancelled, or failed (`reason`). A download that may resume is
-    /// tried again when its peer is next online.
-    Failed { id: TransferId, reason: String },
+    /// Stopped: declined, cancelled, or failed (`reason`, in English for the pipe;
+    /// `problem` for the screen). A download that may resume is tried again when its peer
+    /// is next online.
+    Failed {
+        id: TransferId,
+        reason: String,
+        problem: Problem,
+    },
+    /// The transfer moved to `state` (or stays, with a new `problem`): what its bubble
+    /// shows. `path`: where an accepted file goes.
+    State {
+        id: TransferId,
+        state: TransferState,
+        problem: Option<Problem>,
+        path: Option<PathBuf>,
+    },
 }
 
 /// The file settings the node needs.
@@ -106,6 +131,13 @@ impl FileSettings {
 /// Background results for the loop.
 #[derive(Debug)]
 pub enum Work {
+    /// A file being hashed for an offer got this far.
+    Hashing {
+        id: TransferId,
+        name: String,
+        done: u64,
+        size: u64,
+    },
     Hashed {
         id: TransferId,
         to: NodeId,
@@ -125,6 +157,8 @@ pub enum FileWake {
     Serve(ServeEvent),
     Progress(Progress),
     Work(Work),
+    /// A broken download is due to be tried again.
+    Retry,
 }
 
 /// One transfer in memory.
@@ -139,6 +173,31 @@ struct Live {
     /// Incoming: asked to start again while a download of it was still ending (a new port
     /// came): it goes back in line when that one stops.
     again: bool,
+    /// Incoming, waiting: when to try again though its peer never went offline (a link that
+    /// broke under a chat that did not), and how many tries in a row failed.
+    retry_at: Option<Instant>,
+    failures: u32,
+}
+
+impl Live {
+    fn new(row: TransferRow, waiting: bool) -> Live {
+        Live {
+            row,
+            reported: None,
+            waiting,
+            sent: 0,
+            again: false,
+            retry_at: None,
+            failures: 0,
+        }
+    }
+}
+
+/// How long to wait before try number `failures + 1`.
+pub fn retry_delay(failures: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(RETRY_MAX)
 }
 
 /// The node's file transfers.
@@ -228,13 +287,20 @@ impl Files {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The next background result. Cancel-safe.
+    /// The next background result, or the moment a broken download is due to be tried
+    /// again. Cancel-safe.
     pub async fn next(&mut self) -> FileWake {
+        let retry = self.live.values().filter_map(|l| l.retry_at).min();
         tokio::select! {
             Some(e) = self.serve_rx.recv() => FileWake::Serve(e),
             Some(p) = self.progress_rx.recv() => FileWake::Progress(p),
             Some(w) = self.work_rx.recv() => FileWake::Work(w),
-            else => std::future::pending().await,
+            () = async {
+                match retry {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => FileWake::Retry,
         }
     }
 
@@ -276,12 +342,17 @@ impl Files {
     }
 }
 
-/// BLAKE3 of the file at `path`, and its length.
-fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
+/// Bytes hashed between two reports of how far hashing got.
+const HASH_REPORT_BYTES: u64 = 64 << 20;
+
+/// BLAKE3 of the file at `path`, and its length; `report(done)` every
+/// [`HASH_REPORT_BYTES`].
+fn hash_file(path: &Path, mut report: impl FnMut(u64)) -> std::io::Result<(u64, [u8; 32])> {
     let mut f = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 256 << 10];
     let mut len = 0u64;
+    let mut reported = 0u64;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -289,6 +360,10 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, [u8; 32])> {
         }
         hasher.update(&buf[..n]);
         len += n as u64;
+        if len - reported >= HASH_REPORT_BYTES {
+            reported = len;
+            report(len);
+        }
     }
 }
 
@@ -299,6 +374,12 @@ impl Node {
             .as_mut()
             .map(|f| f.events.drain(..).collect())
             .unwrap_or_default()
+    }
+
+    /// The peer and direction of transfer `id`, while it is not finished.
+    pub fn transfer_about(&self, id: &TransferId) -> Option<(NodeId, Direction)> {
+        let live = self.files.as_ref()?.live.get(id)?;
+        Some((live.row.peer, live.row.direction))
     }
 
     /// The TCP port files are served on, if files work here.
@@ -325,13 +406,24 @@ impl Node {
         self.endpoint.confirm_stored(mono_now(), peer, &[id]);
     }
 
+    /// Writes down that transfer `id` moved to `state` (or has a new `problem`) and shows
+    /// it.
     fn keep_state(
         &mut self,
         id: TransferId,
         state: TransferState,
-        error: Option<String>,
+        problem: Option<Problem>,
         ack: Option<(NodeId, MsgId)>,
     ) {
+        if let Some(files) = self.files.as_mut() {
+            files.push(FileEvent::State {
+                id,
+                state,
+                problem,
+                path: None,
+            });
+        }
+        let error = problem.map(|p| p.as_str().to_owned());
         self.keep(TransferOp::State { id, state, error }, ack);
     }
 
@@ -379,8 +471,18 @@ impl Node {
         let id = files.new_id();
         files.hashing += 1;
         let tx = files.work_tx.clone();
+        let size = meta.len();
         tokio::task::spawn_blocking(move || {
-            let result = hash_file(&path).map_err(|e| format!("{}: {e}", path.display()));
+            let report = |done| {
+                // Dropped when the loop is behind: the next one says more.
+                let _ = tx.try_send(Work::Hashing {
+                    id,
+                    name: name.clone(),
+                    done,
+                    size,
+                });
+            };
+            let result = hash_file(&path, report).map_err(|e| format!("{}: {e}", path.display()));
             let _ = tx.blocking_send(Work::Hashed {
                 id,
                 to,
@@ -417,6 +519,12 @@ impl Node {
         live.row.local_path = Some(path.clone());
         live.row.state = TransferState::Accepted;
         let peer = live.row.peer;
+        files.push(FileEvent::State {
+            id,
+            state: TransferState::Accepted,
+            problem: None,
+            path: Some(path.clone()),
+        });
         self.keep(TransferOp::Accept { id, path }, None);
         self.send_file_body(peer, Body::FileAccept { id });
         self.queue_fetch(id);
@@ -436,7 +544,7 @@ impl Node {
         let Some(live) = files.live.remove(&id) else {
             return Ok(());
         };
-        self.keep_state(id, TransferState::Declined, None, None);
+        self.keep_state(id, TransferState::Declined, Some(Problem::Declined), None);
         self.send_file_body(live.row.peer, Body::FileDecline(id));
         Ok(())
     }
@@ -458,7 +566,7 @@ impl Node {
             let partial = dir.join(files::partial_name(&name.to_string_lossy()));
             let _ = std::fs::remove_file(partial);
         }
-        self.keep_state(id, TransferState::Cancelled, Some("cancelled".into()), None);
+        self.keep_state(id, TransferState::Cancelled, Some(Problem::Cancelled), None);
         self.send_file_body(
             live.row.peer,
             Body::FileCancel {
@@ -501,19 +609,22 @@ impl Node {
                 files.push(FileEvent::Failed {
                     id,
                     reason: "declined".into(),
+                    problem: Problem::Declined,
                 });
-                self.keep_state(id, TransferState::Declined, None, ack);
+                self.keep_state(id, TransferState::Declined, Some(Problem::Declined), ack);
             }
             (FileSignal::Cancel { reason, .. }, Some((peer, _))) if peer == from => {
                 files.offers.remove(&id);
                 files.stop_fetch(&id);
                 files.live.remove(&id);
                 let why = format!("cancelled by the peer ({})", reason.as_str());
+                let problem = Problem::from_cancel(reason);
                 files.push(FileEvent::Failed {
                     id,
-                    reason: why.clone(),
+                    reason: why,
+                    problem,
                 });
-                self.keep_state(id, TransferState::Cancelled, Some(why), ack);
+                self.keep_state(id, TransferState::Cancelled, Some(problem), ack);
             }
             (_, _) => {
                 tracing::debug!(%id, "file message for no transfer of this peer's: ignored");
@@ -529,20 +640,27 @@ impl Node {
             return;
         };
         let refusal = if offer.size > files.cfg.max_file_size {
-            Some(format!(
-                "offered file too large ({} bytes; the limit is {})",
-                offer.size, files.cfg.max_file_size
+            Some((
+                format!(
+                    "offered file too large ({} bytes; the limit is {})",
+                    offer.size, files.cfg.max_file_size
+                ),
+                Problem::TooLarge,
             ))
         } else if files.count(Direction::In) >= MAX_INCOMING {
-            Some(format!("too many file offers ({MAX_INCOMING}) waiting"))
+            Some((
+                format!("too many file offers ({MAX_INCOMING}) waiting"),
+                Problem::TooMany,
+            ))
         } else {
             None
         };
-        if let Some(reason) = refusal {
+        if let Some((reason, problem)) = refusal {
             tracing::info!(id = %offer.id, %reason, "file offer declined");
             files.push(FileEvent::Failed {
                 id: offer.id,
                 reason,
+                problem,
             });
             self.ack_now(from, msg);
             self.send_file_body(from, Body::FileDecline(offer.id));
@@ -552,16 +670,7 @@ impl Node {
         let auto = files.cfg.auto_accept_verified > 0
             && verified
             && offer.size <= files.cfg.auto_accept_verified;
-        files.live.insert(
-            offer.id,
-            Live {
-                row: row.clone(),
-                reported: None,
-                waiting: false,
-                sent: 0,
-                again: false,
-            },
-        );
+        files.live.insert(offer.id, Live::new(row.clone(), false));
         files.push(FileEvent::Offer {
             id: offer.id,
             from,
@@ -703,6 +812,27 @@ impl Node {
         }
     }
 
+    /// Tries again the downloads that are due: their link broke while their peer stayed
+    /// online (one whose peer went offline waits for it to come back instead).
+    fn retry_due(&mut self) {
+        let now = Instant::now();
+        let Some(files) = self.files.as_mut() else {
+            return;
+        };
+        let due: Vec<TransferId> = files
+            .live
+            .iter_mut()
+            .filter(|(_, l)| l.retry_at.is_some_and(|at| at <= now))
+            .map(|(id, l)| {
+                l.retry_at = None;
+                *id
+            })
+            .collect();
+        for id in due {
+            self.queue_fetch(id);
+        }
+    }
+
     /// Handles a background result.
     pub(super) fn on_file_wake(&mut self, wake: FileWake) {
         match wake {
@@ -714,8 +844,24 @@ impl Node {
                 result,
             }) => self.on_hashed(id, to, path, name, result),
             FileWake::Work(Work::Fetched { id, result }) => self.on_fetched(id, result),
+            FileWake::Work(Work::Hashing {
+                id,
+                name,
+                done,
+                size,
+            }) => {
+                if let Some(files) = self.files.as_mut() {
+                    files.push(FileEvent::Hashing {
+                        id,
+                        name,
+                        done,
+                        size,
+                    });
+                }
+            }
             FileWake::Progress(p) => self.on_progress(p.id, p.done, p.size),
             FileWake::Serve(e) => self.on_serve(e),
+            FileWake::Retry => self.retry_due(),
         }
     }
 
@@ -734,7 +880,11 @@ impl Node {
         let (size, hash) = match result {
             Ok(r) => r,
             Err(reason) => {
-                files.push(FileEvent::Failed { id, reason });
+                files.push(FileEvent::Failed {
+                    id,
+                    reason,
+                    problem: Problem::SourceUnreadable,
+                });
                 return;
             }
         };
@@ -756,16 +906,7 @@ impl Node {
                 peer: to,
             },
         );
-        files.live.insert(
-            id,
-            Live {
-                row: row.clone(),
-                reported: None,
-                waiting: false,
-                sent: 0,
-                again: false,
-            },
-        );
+        files.live.insert(id, Live::new(row.clone(), false));
         files.push(FileEvent::Offered { id, to, name, size });
         self.keep(TransferOp::Insert(Box::new(row)), None);
         if let Err(e) = self.send_body(ConversationId::Peer(to), msg, now, Body::FileOffer(offer)) {
@@ -775,9 +916,10 @@ impl Node {
                 files.push(FileEvent::Failed {
                     id,
                     reason: format!("offer not sent: {e}"),
+                    problem: Problem::NotSent,
                 });
             }
-            self.keep_state(id, TransferState::Failed, Some(e.to_string()), None);
+            self.keep_state(id, TransferState::Failed, Some(Problem::NotSent), None);
         }
     }
 
@@ -789,6 +931,7 @@ impl Node {
             return;
         };
         live.row.bytes_done = done;
+        live.failures = 0;
         let now = Instant::now();
         if live
             .reported
@@ -838,6 +981,11 @@ impl Node {
                 };
                 live.row.state = state;
                 live.waiting = resumable;
+                live.failures = live.failures.saturating_add(1);
+                // A file that did not match its hash is not fetched again and again by
+                // the clock (it would be whole each time): only when the peer comes back.
+                let by_clock = resumable && e != TransferError::HashMismatch;
+                live.retry_at = by_clock.then(|| Instant::now() + retry_delay(live.failures));
                 let again = std::mem::take(&mut live.again) && resumable;
                 if !resumable {
                     files.live.remove(&id);
@@ -845,11 +993,13 @@ impl Node {
                 if again {
                     files.queue.push_back(id);
                 }
+                let problem = e.problem();
                 files.push(FileEvent::Failed {
                     id,
-                    reason: reason.clone(),
+                    reason,
+                    problem,
                 });
-                self.keep_state(id, state, Some(reason), None);
+                self.keep_state(id, state, Some(problem), None);
             }
         }
         self.pump_fetches();
@@ -891,9 +1041,14 @@ impl Node {
             ServeEvent::Failed {
                 id, error, sent, ..
             } => {
-                // The receiver tries again (or says it stopped): the offer stays.
+                // The receiver tries again (or says it stopped): the offer stays, and its
+                // bubble says what went wrong (the receiver's full disk, say).
                 if let Some(live) = files.live.get_mut(&id) {
                     live.sent += sent;
+                    let state = live.row.state;
+                    if error != TransferError::Cancelled {
+                        self.keep_state(id, state, Some(error.problem()), None);
+                    }
                 }
                 tracing::info!(%id, %error, "a file connection ended early");
             }
@@ -937,16 +1092,7 @@ impl Node {
                         },
                     );
                     reoffer.push((row.peer, row.offer()));
-                    files.live.insert(
-                        id,
-                        Live {
-                            row,
-                            reported: None,
-                            waiting: false,
-                            sent: 0,
-                            again: false,
-                        },
-                    );
+                    files.live.insert(id, Live::new(row, false));
                 }
                 Direction::In => {
                     if files.count(Direction::In) >= MAX_INCOMING {
@@ -962,26 +1108,12 @@ impl Node {
                             kind: files::kind_of(&row.name),
                         });
                     }
-                    files.live.insert(
-                        id,
-                        Live {
-                            row,
-                            reported: None,
-                            waiting,
-                            sent: 0,
-                            again: false,
-                        },
-                    );
+                    files.live.insert(id, Live::new(row, waiting));
                 }
             }
         }
         for (id, peer) in gone {
-            self.keep_state(
-                id,
-                TransferState::Failed,
-                Some("the file is no longer there to send".into()),
-                None,
-            );
+            self.keep_state(id, TransferState::Failed, Some(Problem::SourceGone), None);
             self.send_file_body(
                 peer,
                 Body::FileCancel {

@@ -22,7 +22,7 @@
 //! The peer is unauthenticated and the bytes are unencrypted: what arrives is what that IP
 //! sent. Sizes are the peer's word; a longer stream is cut at the announced size.
 
-use crate::proto::files::{self, TransferId};
+use crate::proto::files::{self, Problem, TransferId};
 use crate::proto::ipmsg::{self, Attachment, FileRequest, Packet};
 use crate::proto::{IpmsgFile, MsgId};
 use std::collections::{HashMap, VecDeque};
@@ -84,6 +84,7 @@ pub enum IpmsgFileEvent {
     Failed {
         id: TransferId,
         reason: String,
+        problem: Problem,
     },
 }
 
@@ -103,6 +104,7 @@ pub enum IpmsgFileWake {
     Failed {
         id: TransferId,
         reason: String,
+        problem: Problem,
     },
 }
 
@@ -130,7 +132,7 @@ struct Served {
 
 type ServedTable = Arc<Mutex<HashMap<(u64, u64), Served>>>;
 /// How a transfer ended: where the file is and the bytes moved, or why not.
-type Outcome = Result<(PathBuf, u64), String>;
+type Outcome = Result<(PathBuf, u64), (Problem, String)>;
 
 pub struct IpmsgFiles {
     download_dir: PathBuf,
@@ -217,12 +219,20 @@ impl IpmsgFiles {
                 self.incoming.remove(&id);
                 self.push_event(IpmsgFileEvent::Done { id, path, bytes });
             }
-            IpmsgFileWake::Failed { id, reason } => {
+            IpmsgFileWake::Failed {
+                id,
+                reason,
+                problem,
+            } => {
                 if let Some(i) = self.incoming.get_mut(&id) {
                     // May be accepted again: resumes where it stopped.
                     i.running = false;
                 }
-                self.push_event(IpmsgFileEvent::Failed { id, reason });
+                self.push_event(IpmsgFileEvent::Failed {
+                    id,
+                    reason,
+                    problem,
+                });
             }
         }
     }
@@ -239,21 +249,31 @@ impl IpmsgFiles {
         let mut refused = false;
         for f in list {
             let id = self.new_id();
-            let reason = if f.dir {
-                Some("folders cannot be received from IP Messenger peers yet".to_owned())
+            let refusal = if f.dir {
+                Some((
+                    Problem::Protocol,
+                    "folders cannot be received from IP Messenger peers yet".to_owned(),
+                ))
             } else if f.size > self.max_file_size {
-                Some(format!(
-                    "{} bytes is over max_file_size ({})",
-                    f.size, self.max_file_size
+                Some((
+                    Problem::TooLarge,
+                    format!(
+                        "{} bytes is over max_file_size ({})",
+                        f.size, self.max_file_size
+                    ),
                 ))
             } else if self.incoming.len() >= MAX_INCOMING {
-                Some("too many offers waiting".to_owned())
+                Some((Problem::TooMany, "too many offers waiting".to_owned()))
             } else {
                 None
             };
-            if let Some(reason) = reason {
+            if let Some((problem, reason)) = refusal {
                 refused = true;
-                self.push_event(IpmsgFileEvent::Failed { id, reason });
+                self.push_event(IpmsgFileEvent::Failed {
+                    id,
+                    reason,
+                    problem,
+                });
                 continue;
             }
             self.incoming.insert(
@@ -309,6 +329,7 @@ impl IpmsgFiles {
             self.push_event(IpmsgFileEvent::Failed {
                 id: s.id,
                 reason: "declined".into(),
+                problem: Problem::Declined,
             });
         }
     }
@@ -406,7 +427,11 @@ impl IpmsgFiles {
             let id = job.id;
             let wake = match job.run(&tx) {
                 Ok((path, bytes)) => IpmsgFileWake::Done { id, path, bytes },
-                Err(reason) => IpmsgFileWake::Failed { id, reason },
+                Err((problem, reason)) => IpmsgFileWake::Failed {
+                    id,
+                    reason,
+                    problem,
+                },
             };
             let _ = tx.blocking_send(wake);
         });
@@ -420,6 +445,7 @@ impl IpmsgFiles {
             self.push_event(IpmsgFileEvent::Failed {
                 id: *id,
                 reason: "declined".into(),
+                problem: Problem::Declined,
             });
             return Some((i.from, i.offer_no));
         }
@@ -432,6 +458,7 @@ impl IpmsgFiles {
             self.push_event(IpmsgFileEvent::Failed {
                 id: *id,
                 reason: "cancelled".into(),
+                problem: Problem::Cancelled,
             });
         }
         None
@@ -451,8 +478,9 @@ struct Fetch {
 
 impl Fetch {
     /// On a blocking thread, with plain `std` sockets and files (as `transfer.rs` does).
-    fn run(self, tx: &mpsc::Sender<IpmsgFileWake>) -> Result<(PathBuf, u64), String> {
-        let io = |e: std::io::Error| e.to_string();
+    fn run(self, tx: &mpsc::Sender<IpmsgFileWake>) -> Outcome {
+        let io = |e: std::io::Error| (Problem::Io, e.to_string());
+        let net = |e: std::io::Error| (Problem::ConnectionLost, e.to_string());
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let partial = self.dir.join(files::partial_name(&self.name));
         let socket =
@@ -461,11 +489,11 @@ impl Fetch {
         if !self.local_ip.is_unspecified() {
             socket
                 .bind(&SocketAddr::new(self.local_ip, 0).into())
-                .map_err(io)?;
+                .map_err(net)?;
         }
         socket
             .connect_timeout(&self.peer.into(), REQUEST_TIMEOUT)
-            .map_err(io)?;
+            .map_err(net)?;
         let mut stream: std::net::TcpStream = socket.into();
         stream.set_read_timeout(Some(READ_TIMEOUT)).map_err(io)?;
         stream.write_all(&self.packet).map_err(io)?;
@@ -480,13 +508,16 @@ impl Fetch {
         let mut shown = Instant::now();
         while got < want {
             let room = usize::try_from(want - got).unwrap_or(CHUNK).min(CHUNK);
-            let n = stream.read(&mut buf[..room]).map_err(io)?;
+            let n = stream.read(&mut buf[..room]).map_err(net)?;
             if n == 0 {
                 file.flush().map_err(io)?;
-                return Err(format!(
-                    "the connection closed at {} of {} bytes (accept again to resume)",
-                    self.offset + got,
-                    self.size
+                return Err((
+                    Problem::ConnectionLost,
+                    format!(
+                        "the connection closed at {} of {} bytes (accept again to resume)",
+                        self.offset + got,
+                        self.size
+                    ),
                 ));
             }
             file.write_all(&buf[..n]).map_err(io)?;
@@ -504,7 +535,7 @@ impl Fetch {
         drop(file);
         let dir = self.dir.clone();
         let name = files::unique_name(&self.name, |n| dir.join(n).exists())
-            .ok_or_else(|| format!("no free name for {}", self.name))?;
+            .ok_or_else(|| (Problem::Exists, format!("no free name for {}", self.name)))?;
         let path = self.dir.join(name);
         std::fs::rename(&partial, &path).map_err(io)?;
         let _ = tx.try_send(IpmsgFileWake::Progress {
@@ -542,7 +573,11 @@ async fn serve(listener: TcpListener, served: ServedTable, tx: mpsc::Sender<Ipms
             if let Some((id, result)) = serve_one(stream, from, &served, &tx) {
                 let wake = match result {
                     Ok((path, bytes)) => IpmsgFileWake::Done { id, path, bytes },
-                    Err(reason) => IpmsgFileWake::Failed { id, reason },
+                    Err((problem, reason)) => IpmsgFileWake::Failed {
+                        id,
+                        reason,
+                        problem,
+                    },
                 };
                 let _ = tx.blocking_send(wake);
             }
@@ -609,10 +644,14 @@ fn send_file(
     s: &Served,
     offset: u64,
     tx: &mpsc::Sender<IpmsgFileWake>,
-) -> Result<u64, String> {
-    let io = |e: std::io::Error| e.to_string();
+) -> Result<u64, (Problem, String)> {
+    let io = |e: std::io::Error| (Problem::SourceUnreadable, e.to_string());
+    let net = |e: std::io::Error| (Problem::ConnectionLost, e.to_string());
     if offset > s.size {
-        return Err(format!("asked from {offset}, past the end ({})", s.size));
+        return Err((
+            Problem::Protocol,
+            format!("asked from {offset}, past the end ({})", s.size),
+        ));
     }
     let _ = stream.set_write_timeout(Some(READ_TIMEOUT));
     let mut file = std::fs::File::open(&s.path).map_err(io)?;
@@ -625,9 +664,9 @@ fn send_file(
         let room = usize::try_from(want - sent).unwrap_or(CHUNK).min(CHUNK);
         let n = file.read(&mut buf[..room]).map_err(io)?;
         if n == 0 {
-            return Err("the file got shorter".into());
+            return Err((Problem::SourceChanged, "the file got shorter".into()));
         }
-        stream.write_all(&buf[..n]).map_err(io)?;
+        stream.write_all(&buf[..n]).map_err(net)?;
         sent += n as u64;
         if shown.elapsed() >= PROGRESS_GAP {
             shown = Instant::now();
@@ -638,7 +677,7 @@ fn send_file(
             });
         }
     }
-    stream.flush().map_err(io)?;
+    stream.flush().map_err(net)?;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     Ok(sent)
 }

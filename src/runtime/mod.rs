@@ -15,6 +15,7 @@ pub mod storage;
 pub mod terminal;
 pub mod transfer;
 pub mod tui;
+pub mod tui_files;
 
 use crate::config::Settings;
 use crate::i18n::Lang;
@@ -895,16 +896,24 @@ impl Node {
                     Err(error) => vec![StoreEvent::RecallFailed { error }],
                 }
             }
-            Reply::FileKept {
-                ack: (peer, id),
-                ok,
-            } => {
-                if ok {
-                    self.endpoint.confirm_stored(mono_now(), peer, &[id]);
-                } else {
-                    self.endpoint.store_failed(peer, id);
+            Reply::FileKept { ack, ok, shown } => {
+                if let Some((peer, id)) = ack {
+                    if ok {
+                        self.endpoint.confirm_stored(mono_now(), peer, &[id]);
+                    } else {
+                        self.endpoint.store_failed(peer, id);
+                    }
                 }
-                Vec::new()
+                shown
+                    .map(|shown| {
+                        let (conversation, message) = *shown;
+                        StoreEvent::File {
+                            conversation,
+                            message,
+                        }
+                    })
+                    .into_iter()
+                    .collect()
             }
             Reply::Failed { error, messages } => {
                 self.store_failed(&messages);

@@ -38,6 +38,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
+#[path = "pipe_groups.rs"]
+mod groups;
+
 /// Longest input line accepted (without its newline). A longer line is reported as an
 /// error once it passes this, and the rest of it is read and thrown away as it comes: it is
 /// never held whole.
@@ -254,6 +257,8 @@ enum Output {
     FileFailed {
         id: String,
         reason: String,
+        /// The reason as a stable code (`proto::files::Problem`).
+        code: &'static str,
     },
     IpmsgPeer(IpmsgPeerJson),
     IpmsgPeers {
@@ -409,6 +414,10 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
     /// Handles one input line. Returns false to quit.
     async fn command(&mut self, node: &mut Node, line: &str) -> std::io::Result<bool> {
         if line.trim().is_empty() {
+            return Ok(true);
+        }
+        if let Some(done) = self.group_command(node, line).await {
+            done?;
             return Ok(true);
         }
         let command: Command = match serde_json::from_str(line) {
@@ -610,10 +619,17 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 path: path.to_string_lossy().into_owned(),
                 bytes,
             },
-            FileEvent::Failed { id, reason } => Output::FileFailed {
+            FileEvent::Failed {
+                id,
+                reason,
+                problem,
+            } => Output::FileFailed {
                 id: id.to_hex(),
                 reason,
+                code: problem.as_str(),
             },
+            // What a bubble or a notice shows; the events above say it here.
+            FileEvent::State { .. } | FileEvent::Hashing { .. } => return Ok(()),
         };
         self.emit(&out).await
     }
@@ -650,9 +666,14 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 path: path.to_string_lossy().into_owned(),
                 bytes,
             },
-            IpmsgFileEvent::Failed { id, reason } => Output::FileFailed {
+            IpmsgFileEvent::Failed {
+                id,
+                reason,
+                problem,
+            } => Output::FileFailed {
                 id: id.to_hex(),
                 reason,
+                code: problem.as_str(),
             },
         };
         self.emit(&out).await
@@ -687,6 +708,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             proto::Event::Shake { conversation } => Output::Shake {
                 conversation: conversation.to_string(),
             },
+            proto::Event::Group(e) => return self.group_event(node, e).await,
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
             proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),
             proto::Event::PeerDown { peer, reason } => Output::PeerDown {
@@ -794,6 +816,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
             }
             StoreEvent::Failed { error, .. } => self.error(format!("not saved: {error}")).await,
             StoreEvent::Recalled { .. }
+            | StoreEvent::File { .. }
             | StoreEvent::Mine { .. }
             | StoreEvent::Page { .. }
             | StoreEvent::Search { .. }

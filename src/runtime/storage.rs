@@ -153,10 +153,13 @@ pub enum Reply {
         id: Option<MsgId>,
         result: Result<bool, String>,
     },
-    /// A file message was kept (`ok`) or not: acknowledge it, or let the peer send it again.
+    /// A transfer change was kept (`ok`) or not. `ack`: the peer's file message to
+    /// acknowledge, or let its peer send again. `shown`: a new transfer's bubble, now in its
+    /// conversation's history.
     FileKept {
-        ack: (NodeId, MsgId),
+        ack: Option<(NodeId, MsgId)>,
         ok: bool,
+        shown: Option<Box<(ConversationId, Message)>>,
     },
     /// Something could not be stored; `messages` lists the ones affected.
     Failed {
@@ -177,6 +180,11 @@ pub enum StoreEvent {
         conversation: ConversationId,
         message: Message,
         sent_at_ms: i64,
+    },
+    /// A file message, either way, took its place in the history: its bubble.
+    File {
+        conversation: ConversationId,
+        message: Message,
     },
     /// One of my messages took its place in the history.
     Mine {
@@ -532,8 +540,15 @@ fn handle(store: &mut Store, r: Request, lang: Lang) -> Option<Reply> {
         Request::PruneStrangers => store.prune_strangers().err().and_then(failed),
         Request::Transfer { op, ack } => {
             let now = crate::runtime::wall_now_ms();
+            let mut shown = None;
             let result = match op {
-                TransferOp::Insert(row) => store.insert_transfer(&row).map(|_| ()),
+                TransferOp::Insert(row) => store.insert_file_message(&row, now).map(|seq| {
+                    shown = seq.map(|seq| {
+                        let mut message = row.message(now).stored(seq);
+                        message.file = Some(row.card());
+                        Box::new((ConversationId::Peer(row.peer), message))
+                    });
+                }),
                 TransferOp::Accept { id, path } => {
                     store.accept_transfer(id, &path, now).map(|_| ())
                 }
@@ -548,9 +563,10 @@ fn handle(store: &mut Store, r: Request, lang: Lang) -> Option<Reply> {
             if let Err(e) = &result {
                 tracing::error!(%e, "could not store a file transfer");
             }
-            ack.map(|ack| Reply::FileKept {
+            (ack.is_some() || shown.is_some()).then(|| Reply::FileKept {
                 ack,
                 ok: result.is_ok(),
+                shown,
             })
         }
         Request::ReadUpTo { conversation, seq } => {

@@ -28,6 +28,7 @@ use crate::proto::filedata::{
     MAX_CHUNK, MAX_MESSAGE, REPLY_LEN, Request, Responder, SEALED_MAX, Status, Suite, TransferId,
     message_len,
 };
+use crate::proto::files::Problem;
 use crate::proto::secure::Identity;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -142,6 +143,39 @@ impl TransferError {
     /// fixed): everything but a transfer the sender does not know.
     pub fn may_resume(&self) -> bool {
         !matches!(self, TransferError::Unknown)
+    }
+
+    /// What the screen says of it.
+    pub fn problem(&self) -> Problem {
+        match self {
+            TransferError::DiskFull => Problem::DiskFull,
+            TransferError::PeerDiskFull => Problem::PeerDiskFull,
+            TransferError::Permission(_) => Problem::Permission,
+            TransferError::SourceUnreadable => Problem::SourceUnreadable,
+            TransferError::PeerPermission => Problem::PeerPermission,
+            TransferError::SourceGone => Problem::SourceGone,
+            TransferError::SourceChanged => Problem::SourceChanged,
+            TransferError::Unknown => Problem::Unknown,
+            TransferError::Busy => Problem::Busy,
+            TransferError::HashMismatch => Problem::HashMismatch,
+            TransferError::Cancelled => Problem::Cancelled,
+            TransferError::PeerCancelled => Problem::PeerCancelled,
+            TransferError::Peer { code, .. } => match code {
+                ErrorCode::DiskFull => Problem::PeerDiskFull,
+                ErrorCode::Permission => Problem::PeerPermission,
+                ErrorCode::SourceGone => Problem::SourceGone,
+                ErrorCode::SourceChanged => Problem::SourceChanged,
+                ErrorCode::Cancelled => Problem::PeerCancelled,
+                ErrorCode::HashMismatch => Problem::HashMismatch,
+                ErrorCode::Protocol => Problem::Protocol,
+                ErrorCode::Io | ErrorCode::Other(_) => Problem::PeerFailed,
+            },
+            TransferError::ConnectionLost(_) => Problem::ConnectionLost,
+            TransferError::TimedOut => Problem::TimedOut,
+            TransferError::Protocol(_) => Problem::Protocol,
+            TransferError::DestinationExists(_) => Problem::Exists,
+            TransferError::Io(_) => Problem::Io,
+        }
     }
 
     /// The text told to the peer with the code: never a local path or an OS message (they

@@ -2,7 +2,7 @@
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
 use super::storage::{Reply, Request, StoreEvent};
-use super::{Aux, Node, Restored, Wake, terminal, utc_offset_s, wall_now_ms};
+use super::{Aux, Node, Restored, Wake, terminal, tui_files, utc_offset_s, wall_now_ms};
 use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
 use crate::proto::{Body, ConversationId, Identity, NodeId};
@@ -186,6 +186,11 @@ where
             let effects = app.update(now_ms, Msg::Error(e.text(app.lang)));
             run_effects(&mut app, &mut node, effects);
         }
+        let files = tui_files::pump(&mut node);
+        if !files.is_empty() {
+            let effects = app.update_all(now_ms, files);
+            run_effects(&mut app, &mut node, effects);
+        }
         if !app.running {
             break;
         }
@@ -286,7 +291,10 @@ async fn ready_now<K: Stream + Unpin>(keys: &mut K) -> Option<Option<K::Item>> {
 fn handle_terminal_event(app: &mut App, node: &mut Node, event: Event) {
     let msg = match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => Msg::Key(key),
-        Event::Paste(text) => Msg::Paste(text),
+        Event::Paste(text) => match tui_files::pasted_path(&text) {
+            Some(path) => Msg::PastedFile(path),
+            None => Msg::Paste(text),
+        },
         Event::Resize(width, height) => Msg::Resize { width, height },
         Event::Mouse(m) => Msg::Mouse(m),
         _ => return,
@@ -372,6 +380,13 @@ fn handle_store(app: &mut App, node: &mut Node, reply: Reply) {
                 message,
                 ..
             } => msgs.push(Msg::Received(message, conversation)),
+            StoreEvent::File {
+                conversation,
+                message,
+            } => msgs.push(Msg::FileMessage {
+                conversation,
+                message,
+            }),
             StoreEvent::Mine { id, seq } => msgs.push(Msg::Stored { id, seq }),
             StoreEvent::Page {
                 conversation,
@@ -581,6 +596,44 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }),
             Effect::Bell => terminal::ring(),
             Effect::Title(unread) => terminal::set_unread_title(unread),
+            Effect::SendFiles { to, paths } => {
+                let msgs = tui_files::send_files(node, app.lang, to, paths);
+                queue.extend(app.update_all(wall_now_ms(), msgs));
+            }
+            Effect::AcceptFile { id, dir } => {
+                let answer = tui_files::Answer::Accept(dir);
+                if let Some(msg) = tui_files::answer(node, app.lang, id, answer) {
+                    queue.extend(app.update(wall_now_ms(), msg));
+                }
+            }
+            Effect::DeclineFile(id) => {
+                let answer = tui_files::Answer::Decline;
+                if let Some(msg) = tui_files::answer(node, app.lang, id, answer) {
+                    queue.extend(app.update(wall_now_ms(), msg));
+                }
+            }
+            Effect::CancelFile(id) => {
+                let answer = tui_files::Answer::Cancel;
+                if let Some(msg) = tui_files::answer(node, app.lang, id, answer) {
+                    queue.extend(app.update(wall_now_ms(), msg));
+                }
+            }
+            Effect::OpenFile(path) => {
+                if let Some(msg) = tui_files::open(&path, app.lang) {
+                    queue.extend(app.update(wall_now_ms(), msg));
+                }
+            }
+            Effect::CompletePath { start, word } => {
+                let candidates = tui_files::completions(&word);
+                queue.extend(app.update(
+                    wall_now_ms(),
+                    Msg::PathCompletions {
+                        start,
+                        word,
+                        candidates,
+                    },
+                ));
+            }
             Effect::Quit => {}
         }
     }

@@ -34,7 +34,7 @@ pub use search::SHORT_QUERY_SCAN;
 pub use transfers::TransferRow;
 
 pub use crate::message::Author;
-use crate::message::Message;
+use crate::message::{FileCard, Message};
 use crate::proto::wire::Content;
 use crate::proto::{Body, ConversationId, DeliveryState, MsgId, NodeId, Quote};
 use rusqlite::types::Type;
@@ -292,6 +292,8 @@ pub struct StoredMessage {
     pub quote_found: bool,
     /// Its author took it back; the text is gone.
     pub recalled: bool,
+    /// The file it offers, if it is a file message.
+    pub file: Option<FileCard>,
 }
 
 impl From<StoredMessage> for Message {
@@ -307,6 +309,7 @@ impl From<StoredMessage> for Message {
             quote: m.quote,
             quote_found: m.quote_found,
             recalled: m.recalled,
+            file: m.file,
         }
     }
 }
@@ -459,15 +462,19 @@ fn sql_limit(limit: usize) -> i64 {
 /// message (`m`), its author's key (`a`), and the text of the message it quotes (`o`), if
 /// that is in the same conversation.
 const MESSAGE_COLUMNS: &str = "m.seq, m.id, a.key, m.sent_at_ms, m.received_at_ms, m.text, m.state, \
-     m.quote_id, m.quote_author, m.quote_excerpt, m.recalled, o.text, o.recalled";
+     m.quote_id, m.quote_author, m.quote_excerpt, m.recalled, o.text, o.recalled, \
+     t.id, t.name, t.size, t.direction, t.state, t.bytes_done, t.local_path, t.source_path, \
+     t.error";
 
 /// What [`MESSAGE_COLUMNS`] select from. CROSS JOIN keeps `messages` the outer loop (so the
 /// (conversation, seq) index gives the order); the quoted original is found by its author
-/// and id, the unique key, and must be in the reply's own conversation.
+/// and id, the unique key, and must be in the reply's own conversation; a file message's
+/// transfer by its id.
 const MESSAGE_FROM: &str = "messages m CROSS JOIN authors a ON a.aid = m.author
      LEFT JOIN authors qa ON qa.key = m.quote_author
      LEFT JOIN messages o ON o.author = qa.aid AND o.id = m.quote_id
-                         AND o.conversation = m.conversation";
+                         AND o.conversation = m.conversation
+     LEFT JOIN transfers t ON t.id = m.transfer";
 
 /// A quote from three columns (id, author key, excerpt) starting at `idx`; `None` if the id
 /// is NULL. The author is `me` (this node, `me` given) or 64 hex digits.
@@ -529,6 +536,7 @@ fn message_from_row(
         quote,
         quote_found,
         recalled: row.get(10)?,
+        file: transfers::col_card(row, 13)?,
     })
 }
 

@@ -200,6 +200,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN content INTEGER;
     ALTER TABLE outbox ADD COLUMN payload BLOB;
     "#,
+    // 7: file bubbles. A file offer, either way, is a message in its conversation (its text
+    // is the offered name, so search finds it) that names its transfer (32 hex digits).
+    r#"
+    ALTER TABLE messages ADD COLUMN transfer TEXT;
+    "#,
 ];
 
 /// The schema version this build writes: the number of migrations.

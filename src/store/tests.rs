@@ -2186,4 +2186,83 @@ mod transfers {
         let s = Store::open(&path).unwrap();
         assert!(s.unfinished_transfers().is_err());
     }
+
+    /// A file offer is a message in its conversation (its bubble), once, whatever comes
+    /// again; the page of history gives its card with the transfer's state.
+    #[test]
+    fn a_file_message_is_a_bubble_in_the_history_kept_once() {
+        let mut s = Store::open_in_memory().unwrap();
+        let row = TransferRow::incoming(node(1), MsgId(7), &offer(1), 100);
+        let seq = s.insert_file_message(&row, 100).unwrap();
+        assert!(seq.is_some());
+        // The offer again (the peer did not hear my ack): no second bubble.
+        assert_eq!(s.insert_file_message(&row, 200).unwrap(), None);
+        let page = s.latest(&ConversationId::Peer(node(1)), 10).unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].seq, seq.unwrap());
+        assert_eq!(page[0].author, Author::Peer(node(1)));
+        assert_eq!(page[0].text, offer(1).name, "search finds it by its name");
+        assert_eq!(page[0].file, Some(row.card()));
+        // Its state shows on the card as it moves.
+        let path = Path::new("/downloads/photo 1.jpg");
+        s.accept_transfer(offer(1).id, path, 300).unwrap();
+        let card = s.latest(&ConversationId::Peer(node(1)), 10).unwrap()[0]
+            .file
+            .clone()
+            .unwrap();
+        assert_eq!(card.state, TransferState::Accepted);
+        assert_eq!(card.path.as_deref(), Some(path));
+        // Mine: by me, in the peer's conversation, with the file offered.
+        let mine = TransferRow::outgoing(
+            node(1),
+            MsgId(8),
+            &offer(2),
+            PathBuf::from("/home/me/a.jpg"),
+            400,
+        );
+        s.insert_file_message(&mine, 400).unwrap();
+        let page = s.latest(&ConversationId::Peer(node(1)), 10).unwrap();
+        assert_eq!(page[1].author, Author::Me);
+        assert_eq!(page[1].state, Some(DeliveryState::Sending));
+        let card = page[1].file.clone().unwrap();
+        assert_eq!(
+            (card.direction, card.path.as_deref()),
+            (Direction::Out, Some(Path::new("/home/me/a.jpg")))
+        );
+    }
+
+    /// A peer cannot turn its own text message, or someone else's transfer, into a file:
+    /// an offer reusing a text message's id, or a transfer id that another peer holds,
+    /// links nothing.
+    #[test]
+    fn an_offer_reusing_an_id_does_not_turn_a_message_into_a_file() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.insert_messages(&[NewMessage {
+            conversation: ConversationId::Peer(node(1)),
+            id: MsgId(7),
+            author: Author::Peer(node(1)),
+            sent_at_ms: 1,
+            received_at_ms: 1,
+            text: "hello".into(),
+            state: None,
+            quote: None,
+        }])
+        .unwrap();
+        let row = TransferRow::incoming(node(1), MsgId(7), &offer(1), 100);
+        assert_eq!(s.insert_file_message(&row, 100).unwrap(), None);
+        let page = s.latest(&ConversationId::Peer(node(1)), 10).unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!((page[0].text.as_str(), &page[0].file), ("hello", &None));
+        // Carol offers with bob's transfer id: her bubble names no transfer.
+        let bobs = TransferRow::incoming(node(2), MsgId(1), &offer(2), 100);
+        s.insert_file_message(&bobs, 100).unwrap();
+        let carols = TransferRow {
+            name: "other.txt".into(),
+            ..TransferRow::incoming(node(3), MsgId(1), &offer(2), 100)
+        };
+        s.insert_file_message(&carols, 100).unwrap();
+        let page = s.latest(&ConversationId::Peer(node(3)), 10).unwrap();
+        assert_eq!(page[0].file, None);
+        assert_eq!(s.transfer(offer(2).id).unwrap().unwrap().peer, node(2));
+    }
 }

@@ -6,9 +6,13 @@
 //! transfer back. It does not check who sent a signal: a signal counts only from the
 //! transfer's [`TransferRow::peer`], which the caller compares first.
 
-use super::{At, Store, StoreError, bad, col_msg_id, col_node, sql_id, sql_limit, write_tx};
+use super::{
+    At, Author, NewMessage, Store, StoreError, bad, col_msg_id, col_node, sql_id, sql_limit,
+    write_tx,
+};
+use crate::message::FileCard;
 use crate::proto::files::{self, Direction, FileOffer, TransferId, TransferState};
-use crate::proto::{MsgId, NodeId};
+use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
 use rusqlite::{OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 
@@ -158,7 +162,110 @@ fn transfer_row(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     })
 }
 
+/// The file card of a message from nine columns starting at `idx` (the transfer's id, name,
+/// size, direction, state, bytes_done, local_path, source_path, error); `None` when the
+/// message names no transfer (or one not kept).
+pub(super) fn col_card(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<FileCard>> {
+    let Some(id) = r.get::<_, Option<String>>(idx)? else {
+        return Ok(None);
+    };
+    let direction: String = r.get(idx + 3)?;
+    let direction = Direction::parse(&direction)
+        .ok_or_else(|| bad(idx + 3, format!("bad direction {direction:?}")))?;
+    let state: String = r.get(idx + 4)?;
+    let local = col_path(r, idx + 6)?;
+    let source = col_path(r, idx + 7)?;
+    Ok(Some(FileCard {
+        id: TransferId::from_hex(&id).ok_or_else(|| bad(idx, format!("bad transfer id {id:?}")))?,
+        name: r.get(idx + 1)?,
+        size: col_u64(r, idx + 2)?,
+        direction,
+        state: TransferState::parse(&state)
+            .ok_or_else(|| bad(idx + 4, format!("bad transfer state {state:?}")))?,
+        done: col_u64(r, idx + 5)?,
+        path: match direction {
+            Direction::In => local,
+            Direction::Out => source,
+        },
+        problem: r.get(idx + 8)?,
+    }))
+}
+
+impl TransferRow {
+    /// The message that is its bubble in the conversation with its peer: by the peer (or by
+    /// me), its text the offered name, at `now_ms` on this machine's clock.
+    pub fn message(&self, now_ms: i64) -> NewMessage {
+        let author = match self.direction {
+            Direction::In => Author::Peer(self.peer),
+            Direction::Out => Author::Me,
+        };
+        NewMessage {
+            conversation: ConversationId::Peer(self.peer),
+            id: self.msg_id,
+            author,
+            sent_at_ms: now_ms,
+            received_at_ms: now_ms,
+            text: self.name.clone(),
+            state: (self.direction == Direction::Out).then_some(DeliveryState::Sending),
+            quote: None,
+        }
+    }
+
+    /// Its bubble as the store would give it back.
+    pub fn card(&self) -> FileCard {
+        FileCard {
+            id: self.id,
+            name: self.name.clone(),
+            size: self.size,
+            direction: self.direction,
+            state: self.state,
+            done: self.bytes_done,
+            path: match self.direction {
+                Direction::In => self.local_path.clone(),
+                Direction::Out => self.source_path.clone(),
+            },
+            problem: self.error.clone(),
+        }
+    }
+}
+
 impl Store {
+    /// Keeps a new transfer with its bubble: the message [`TransferRow::message`] in its
+    /// conversation, naming the transfer. Returns the message's position if it is new
+    /// (`None`: the offer came again, and its bubble is there already).
+    ///
+    /// Safe to repeat after a crash between the steps: the message goes in once (its
+    /// author and id are unique), the transfer once (its id), and the link is made only to
+    /// a message that names no transfer yet and whose text is the offered name (a peer's
+    /// offer reusing the id of one of its text messages does not turn that into a file).
+    pub fn insert_file_message(
+        &mut self,
+        t: &TransferRow,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let m = t.message(now_ms);
+        let seq = self.insert_messages_with_seq(std::slice::from_ref(&m))?[0];
+        self.insert_transfer(t)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET transfer = ?1
+                 WHERE author = (SELECT aid FROM authors WHERE key = ?2) AND id = ?3
+                   AND transfer IS NULL AND text = ?4
+                   AND EXISTS (SELECT 1 FROM transfers
+                               WHERE id = ?1 AND msg_id = ?3 AND peer = ?5)",
+            )
+            .at(&self.path)?
+            .execute(params![
+                t.id.to_hex(),
+                m.author.key(),
+                sql_id(t.msg_id),
+                t.name,
+                t.peer.to_hex()
+            ])
+            .at(&self.path)?;
+        Ok(seq)
+    }
+
     /// Keeps a new transfer. `false` (and nothing changes) if one with its id is already
     /// kept: an offer that came again, or an id that is taken.
     pub fn insert_transfer(&mut self, t: &TransferRow) -> Result<bool, StoreError> {

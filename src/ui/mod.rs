@@ -6,6 +6,8 @@
 //! Colours are the 16 ANSI ones only (plus bold, dim, reverse), picked by [`Theme`]; with
 //! `NO_COLOR` every cell is put back to the terminal's own colours after drawing.
 
+mod files;
+
 use crate::app::keymap::{Action, Mode};
 use crate::app::short_fp;
 use crate::app::{App, Author, Conversation, Hit, Message, Notice, Row, SearchView, Switcher};
@@ -377,6 +379,7 @@ fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
     if conv.pinned {
         out.push(Span::styled("▲", Style::default().fg(p.accent)));
     }
+    out.extend(files::sidebar_mark(app, &conv.id));
     out
 }
 
@@ -479,7 +482,14 @@ fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     if m.recalled {
         return (recalled_text(app, &m.author), dim(app));
     }
-    let body = text::sanitize_line(&m.text);
+    let body = match &m.file {
+        Some(card) => tr!(
+            app.lang,
+            "files-preview",
+            name = text::sanitize_line(&card.name)
+        ),
+        None => text::sanitize_line(&m.text),
+    };
     let text = match m.author {
         Author::Me => tr!(app.lang, "ui-preview-mine", text = body),
         _ => body,
@@ -939,6 +949,10 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
         header = header.style(Style::default().add_modifier(Modifier::REVERSED));
     }
     let mut lines = vec![header];
+    if let Some(card) = &m.file {
+        lines.extend(files::bubble(app, m, card, width));
+        return lines;
+    }
     let text_w = layout::bubble_text_width(width);
     if let Some(q) = &m.quote {
         let (quote, style) = quote_line(app, m, q);
@@ -1051,6 +1065,9 @@ fn hint(lang: Lang, action: Action, key: String) -> String {
         Action::Open => tr!(lang, "ui-hint-open", key = key),
         Action::Confirm => tr!(lang, "ui-hint-confirm", key = key),
         Action::Dismiss => tr!(lang, "ui-hint-cancel-reply", key = key),
+        Action::AcceptFile => tr!(lang, "files-hint-accept", key = key),
+        Action::StopFile => tr!(lang, "files-hint-stop", key = key),
+        Action::OpenFile => tr!(lang, "files-hint-open", key = key),
         _ => tr!(lang, "ui-hint-close", key = key),
     }
 }
@@ -1078,11 +1095,19 @@ fn status_hints(app: &App, narrow: bool) -> (Vec<(usize, String)>, usize) {
             wanted.extend([(mode, Action::Confirm), (mode, Action::Close)]);
             general = false;
         }
-        Mode::Picked => wanted.extend([
-            (mode, Action::Copy),
-            (mode, Action::Reply),
-            (mode, Action::Close),
-        ]),
+        Mode::Picked => match files::picked_card(app) {
+            Some(card) => wanted.extend(
+                files::picked_actions(card)
+                    .iter()
+                    .map(|a| (mode, *a))
+                    .chain([(mode, Action::Close)]),
+            ),
+            None => wanted.extend([
+                (mode, Action::Copy),
+                (mode, Action::Reply),
+                (mode, Action::Close),
+            ]),
+        },
         Mode::ChatList | Mode::PeerInfo => wanted.push((mode, Action::Close)),
         Mode::Base => {
             if !app.input.text().is_empty() {
@@ -1141,6 +1166,7 @@ fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
         me.push(tr!(lang, "ui-status-key", fp = short_fp(&app.me.id)));
     }
     me.push(tr!(lang, "ui-status-online", n = online));
+    me.extend(files::status_summary(app));
     let mut spans = vec![Span::styled(
         format!(" {}", me.join(" · ")),
         Style::default().add_modifier(Modifier::BOLD),

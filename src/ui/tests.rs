@@ -749,7 +749,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 91 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "│┌ Keys and commands 1–20 of 99 · ↑↓ PgUp PgDn · Esc closes {}┐│",
             "─".repeat(18)
         )
     );
@@ -780,8 +780,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 71, "91 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 72–91 of 91"));
+    assert_eq!(app.help_scroll, 79, "99 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 80–99 of 99"));
     // The last mode is the help's own, and its last line is quitting.
     assert!(
         rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"),
@@ -1065,6 +1065,7 @@ proptest! {
             quote: None,
             quote_found: false,
             recalled: false,
+            file: None,
         };
         prop_assert_eq!(super::message_height(&app, &m, width), super::message_lines(&app, &m, width).len());
     }
@@ -2346,4 +2347,117 @@ fn with_discovery_off_the_empty_screen_says_so_and_how_to_add_a_peer() {
         let screen = screen_text(&render(&app, 100, 24));
         assert!(!screen.contains(sidebar), "{lang}: {screen}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// File bubbles
+
+fn file_card(state: crate::proto::files::TransferState, name: &str) -> crate::message::FileCard {
+    crate::message::FileCard {
+        id: crate::proto::files::TransferId([7; 16]),
+        name: name.into(),
+        size: 30_000_000,
+        direction: crate::proto::files::Direction::In,
+        state,
+        done: 12_000_000,
+        path: None,
+        problem: None,
+    }
+}
+
+fn file_message(card: crate::message::FileCard) -> crate::app::Message {
+    let mut m = crate::app::Message::new(
+        MsgId(1),
+        crate::app::Author::Peer(node(1)),
+        T0,
+        card.name.clone(),
+    );
+    m.file = Some(card);
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A bubble is as tall as the layout says in every state, whatever its name: the view
+    /// never jumps as a transfer moves on.
+    #[test]
+    fn a_file_bubble_is_as_tall_as_the_layout_says(
+        name in tricky_text(),
+        width in 4u16..80,
+        state in proptest::sample::select(crate::proto::files::TransferState::ALL.to_vec()),
+    ) {
+        let app = new_app();
+        let m = file_message(file_card(state, &name));
+        prop_assert_eq!(super::message_height(&app, &m, width), 1 + crate::layout::FILE_BUBBLE_LINES);
+        prop_assert_eq!(super::message_lines(&app, &m, width).len(), 1 + crate::layout::FILE_BUBBLE_LINES);
+    }
+}
+
+#[test]
+fn a_file_bubble_shows_name_kind_size_and_where_it_stands_with_a_hostile_name_inert() {
+    use crate::app::files::{FileChange, FileNews};
+    use crate::proto::files::{Direction, TransferState};
+    let mut app = chat_with_alice();
+    let card = file_card(TransferState::Offered, "\u{1b}]0;pwn\u{7}x\u{202e}gpj.exe");
+    app.update(
+        T0 + 1,
+        Msg::FileMessage {
+            conversation: peer(1),
+            message: file_message(card),
+        },
+    );
+    let t = render(&app, 80, 16);
+    let screen = screen_text(&t);
+    assert!(screen.contains("File (EXE) · 28.6 MB"), "{screen}");
+    assert!(
+        screen.contains("Waiting for you: /accept or /decline"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{202e}'),
+        "{screen}"
+    );
+    // Running: percentage, rate and time left, and a bar; the sidebar and status line too.
+    let id = crate::proto::files::TransferId([7; 16]);
+    for (i, done) in [12_000_000u64, 15_000_000].into_iter().enumerate() {
+        app.update(
+            T0 + 1000 * (i as i64 + 1),
+            Msg::File(FileNews {
+                id,
+                about: Some((node(1), Direction::In)),
+                change: FileChange::Progress {
+                    done,
+                    size: 30_000_000,
+                },
+            }),
+        );
+    }
+    let t = render(&app, 80, 16);
+    let screen = screen_text(&t);
+    assert!(screen.contains("50% · 2.9 MB/s · 0:05 left"), "{screen}");
+    assert!(screen.contains("[███████"), "{screen}");
+    assert!(screen.contains("↓50%"), "{screen}");
+    assert!(screen.contains("1 file 50% · 2.9 MB/s"), "{screen}");
+    // A problem says what and that it will go on.
+    app.update(
+        T0 + 3000,
+        Msg::File(FileNews {
+            id,
+            about: None,
+            change: FileChange::State {
+                state: TransferState::Accepted,
+                problem: Some(crate::proto::files::Problem::DiskFull),
+                path: None,
+            },
+        }),
+    );
+    let screen = screen_text(&render(&app, 80, 16));
+    assert!(screen.contains("Paused; it resumes by itself"), "{screen}");
+    assert!(screen.contains("no space left on this disk"), "{screen}");
+    // In Chinese.
+    app.lang = crate::i18n::Lang::Zh;
+    let screen = screen_text(&render(&app, 80, 16));
+    assert!(screen.contains("已暂停，会自动继续"), "{screen}");
+    assert!(screen.contains("本机磁盘已满"), "{screen}");
 }

@@ -29,6 +29,10 @@
 //!   keepalives), nothing it seals is taken ([`Stats::held`]), and its beacons lead nowhere.
 //! - Every datagram, `secure`'s included, leaves through [`Endpoint::poll_transmit`], which
 //!   asks the guard first.
+//! - Group frames travel best effort on the per-peer streams (`wire` content 8) and go
+//!   to [`Groups`] with the key of the session they came in, which is all a group frame's
+//!   sender needs to prove: the entries inside are signed by their authors. The groups
+//!   learn who is online from the peer table, and their frames go only to online peers.
 //! - Parts never call each other. The endpoint asks one and tells another: for a beacon it
 //!   asks `trust` whether the key is refused, `secure` whether it has a session and `peers`
 //!   whether it is a peer, lets `discovery` decide, and carries the decision out.
@@ -40,6 +44,7 @@ mod peers;
 mod trust;
 mod types;
 
+use super::group::Groups;
 use super::ipmsg;
 use super::rawtext;
 use super::secure::{Opened, Secure, SecureStats};
@@ -80,6 +85,8 @@ pub struct Endpoint {
     guard: Guard,
     /// The peer table and per-peer delivery.
     peers: Peers,
+    /// This node's groups and their sync (`proto::group`).
+    groups: Groups,
     /// IP Messenger, iptux and FeiQ peers, when on.
     ipm: Option<Ipm>,
     /// Plain-text addresses whose last text was GBK: they get GBK back.
@@ -114,6 +121,7 @@ impl Endpoint {
             }
         }
         let trust = TrustBook::new(&cfg.known_peers);
+        let groups = Groups::new(&cfg.identity, cfg.groups.clone(), seed ^ 0x4752_4f55_5053);
         let peers = Peers::new(Settings {
             me: cfg.identity.public(),
             epoch,
@@ -130,6 +138,7 @@ impl Endpoint {
             discovery,
             guard: Guard::default(),
             peers,
+            groups,
             ipm,
             plain_gbk: HashSet::new(),
             rng,
@@ -307,10 +316,16 @@ impl Endpoint {
         let keepalive = self.cfg.beacon_interval;
         let peers = self.peers.next_deadline(timeout, keepalive);
         let ipm = self.ipm.as_ref().and_then(Ipm::next_deadline);
-        [beacons, peers, self.secure.poll_timeout(), ipm]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            beacons,
+            peers,
+            self.secure.poll_timeout(),
+            self.groups.poll_timeout(),
+            ipm,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Probe a peer at an address that discovery may not reach. It is asked for a beacon now,
@@ -502,6 +517,43 @@ impl Endpoint {
         for id in self.peers.timed_out(now, self.cfg.peer_timeout) {
             self.set_offline(now, id, PeerDownReason::Timeout);
         }
+        self.groups.handle_timeout(now);
+        self.drive_groups(now);
+    }
+
+    /// This node's groups, to read.
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    /// Acts on this node's groups (create, send, invite…), then sends what that takes.
+    pub fn group_act<R>(&mut self, now: Instant, act: impl FnOnce(&mut Groups, Instant) -> R) -> R {
+        self.drive_groups(now);
+        let r = act(&mut self.groups, now);
+        self.drive_groups(now);
+        r
+    }
+
+    /// Brings the groups up to date with the peer table, hands them the frames received,
+    /// and puts what they send on the peers' streams and what they say among the events.
+    fn drive_groups(&mut self, now: Instant) {
+        let online: std::collections::HashSet<NodeId> = self.peers.online_ids().collect();
+        self.groups.set_online(now, &online);
+        while let Some((from, frame)) = self.peers.take_group_frame() {
+            self.groups.handle_frame(now, from, &frame);
+        }
+        let mut touched = Vec::new();
+        while let Some((to, frame)) = self.groups.poll_transmit() {
+            if self.peers.send_group(to, &frame, &mut self.rng) && !touched.contains(&to) {
+                touched.push(to);
+            }
+        }
+        for to in touched {
+            self.pump(now, to);
+        }
+        while let Some(e) = self.groups.poll_event() {
+            self.events.push_back(Event::Group(e));
+        }
     }
 
     pub fn handle_datagram(&mut self, now: Instant, src: SocketAddr, data: &[u8]) {
@@ -555,6 +607,7 @@ impl Endpoint {
                 }
                 if let Some(opened) = self.secure.open(now, src, other) {
                     self.on_opened(now, opened);
+                    self.drive_groups(now);
                 }
             }
         }

@@ -66,6 +66,8 @@ pub(super) struct Peers {
     typed: u64,
     /// The typing order of my unsettled messages, to resend them in that order.
     order_of: HashMap<MsgId, u64>,
+    /// Group frames received, with the key whose session they came in: for `proto::group`.
+    group_in: VecDeque<(NodeId, Vec<u8>)>,
 }
 
 impl Peers {
@@ -76,7 +78,32 @@ impl Peers {
             buffered_total: 0,
             typed: 0,
             order_of: HashMap::new(),
+            group_in: VecDeque::new(),
         }
+    }
+
+    /// A group frame on `to`'s stream, if it is online (true: pump). Best effort: group
+    /// sync repairs what is lost, so nothing waits in an outbox.
+    pub(super) fn send_group(&mut self, to: NodeId, frame: &[u8], rng: &mut Rng) -> bool {
+        let Some(peer) = self.table.get_mut(&to).filter(|p| p.online) else {
+            return false;
+        };
+        peer.send
+            .push(MsgId(rng.nonzero_u64()), Content::Group, 0, frame);
+        true
+    }
+
+    /// The next group frame received, with its sender.
+    pub(super) fn take_group_frame(&mut self) -> Option<(NodeId, Vec<u8>)> {
+        self.group_in.pop_front()
+    }
+
+    /// Is `id` online?
+    pub(super) fn online_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.table
+            .iter()
+            .filter(|(_, p)| p.online)
+            .map(|(id, _)| *id)
     }
 
     /// Affects streams from peers met from now on.
@@ -473,7 +500,9 @@ impl Peers {
             peer.send.push(w.id, w.content, w.sent_at_ms, &w.bytes);
         }
         for r in received {
-            peer.hand_up(now, from, r, read_receipts, events, stats);
+            if let Some(frame) = peer.hand_up(now, from, r, read_receipts, events, stats) {
+                self.group_in.push_back((from, frame));
+            }
         }
         for w in retry {
             events.push_back(Event::State {
@@ -701,7 +730,7 @@ impl Peer {
         read_receipts: bool,
         events: &mut VecDeque<Event>,
         stats: &mut Stats,
-    ) {
+    ) -> Option<Vec<u8>> {
         // Only chat goes up to be stored; the rest is settled here.
         let copy = self.seen_set.contains(&r.id);
         let goes_up = r.content.is_chat() && !copy;
@@ -714,7 +743,7 @@ impl Peer {
         }
         if !self.remember(r.id) {
             stats.duplicates += 1;
-            return;
+            return None;
         }
         match r.content {
             content if content.is_chat() => match Body::decode(content, &r.bytes) {
@@ -737,8 +766,10 @@ impl Peer {
                     events.push_back(Event::Read { from, ids });
                 }
             }
+            Content::Group => return Some(r.bytes),
             _ => {}
         }
+        None
     }
 }
 

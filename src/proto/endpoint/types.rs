@@ -42,6 +42,8 @@ pub struct EndpointConfig {
     /// The latest IK handshake timestamp of each key, from the last run (see
     /// [`Endpoint::take_handshake_times`](super::Endpoint::take_handshake_times)).
     pub handshake_times: Vec<(NodeId, u64)>,
+    /// Group sync: how often, how soon receipts go, how many groups.
+    pub groups: crate::proto::group::GroupConfig,
     /// Speak IP Messenger (iptux, FeiQ) too: `None` leaves it off.
     pub ipmsg: Option<super::ipm::IpmsgConfig>,
     /// Packets travel in the clear and are taken in the clear: only so that a benchmark can
@@ -67,6 +69,7 @@ impl EndpointConfig {
             give_up: Duration::from_secs(30),
             max_peers: 1024,
             handshake_times: Vec::new(),
+            groups: crate::proto::group::GroupConfig::default(),
             ipmsg: None,
             #[cfg(feature = "bench-plaintext")]
             plaintext_for_benchmarks: false,
@@ -265,6 +268,9 @@ pub enum Event {
         from: NodeId,
         ids: Vec<MsgId>,
     },
+    /// Something happened in a group (`proto::group`): a message or change that counts now,
+    /// receipts, membership, an entry to keep.
+    Group(crate::proto::group::GroupEvent),
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
