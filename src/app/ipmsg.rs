@@ -192,6 +192,9 @@ mod tests {
                 if *to == ID && text == "hello"),
             "{effects:?}"
         );
+        let effects = type_and_enter(&mut app, "/send /etc/hosts");
+        assert!(effects.is_empty(), "{effects:?}");
+        assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("lanchat pipe")));
         let effects = type_and_enter(&mut app, "/recall");
         assert!(effects.is_empty(), "{effects:?}");
         assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("IP Messenger")));
