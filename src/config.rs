@@ -228,6 +228,9 @@ pub struct FileConfig {
     /// Accept offers from verified peers up to this many bytes without asking (0, the
     /// default: always ask).
     pub auto_accept_verified: Option<u64>,
+    /// Picture previews in the chat: "auto" (the default: the terminal's graphics if it
+    /// has any, else half-blocks), "halfblocks" or "off".
+    pub previews: Option<PreviewMode>,
     /// Speak IP Messenger too, to iptux, FeiQ and IP Messenger users (on by default).
     pub ipmsg: Option<bool>,
     /// The IP Messenger port (2425: what every client uses).
@@ -408,6 +411,20 @@ pub enum Notify {
     Osc777 = 2,
 }
 
+/// How pictures are previewed in the chat. An unknown value is an error naming its line.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PreviewMode {
+    /// The terminal's graphics (kitty, iTerm2 and WezTerm, sixel) if it answers that it has
+    /// them and is not inside tmux or screen; else half-blocks.
+    #[default]
+    Auto,
+    /// Coloured half-block characters, on any terminal.
+    Halfblocks,
+    /// No previews: a picture is a file bubble like any other.
+    Off,
+}
+
 /// A `language` setting (an unknown one is an error naming its line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Language(pub Lang);
@@ -465,6 +482,8 @@ pub struct Settings {
     pub max_transfers: usize,
     /// Offers from verified peers up to this many bytes are accepted without asking (0: off).
     pub auto_accept_verified: u64,
+    /// How pictures are previewed.
+    pub previews: PreviewMode,
     /// Send runs of equal-sized datagrams with segmentation offload. Always on in the
     /// program; the ingest benchmark turns it off to show what it is worth.
     pub segmentation_offload: bool,
@@ -501,6 +520,7 @@ impl Settings {
             max_file_size: proto::files::DEFAULT_MAX_FILE_BYTES,
             max_transfers: DEFAULT_MAX_TRANSFERS,
             auto_accept_verified: 0,
+            previews: PreviewMode::Auto,
             segmentation_offload: true,
             ipmsg: false,
             ipmsg_port: 0,
@@ -630,6 +650,7 @@ pub fn resolve(
             .min(proto::files::MAX_FILE_BYTES),
         max_transfers: file.max_transfers.unwrap_or(DEFAULT_MAX_TRANSFERS).max(1),
         auto_accept_verified: file.auto_accept_verified.unwrap_or(0),
+        previews: file.previews.unwrap_or_default(),
         data_dir,
         config_dir,
         segmentation_offload: true,
@@ -1100,11 +1121,12 @@ mod tests {
         let path = Path::new("/x/config.toml");
         let ok = parse_file(
             path,
-            "theme = \"light\"\nnotify = \"osc777\"\n[keys]\nnext_chat = [\"ctrl-j\", \"f5\"]\nsearch = \"alt-s\"\nquit = []\n",
+            "theme = \"light\"\nnotify = \"osc777\"\npreviews = \"halfblocks\"\n[keys]\nnext_chat = [\"ctrl-j\", \"f5\"]\nsearch = \"alt-s\"\nquit = []\n",
         )
         .expect("parses");
         assert_eq!(ok.theme, Some(Theme::Light));
         assert_eq!(ok.notify, Some(Notify::Osc777));
+        assert_eq!(ok.previews, Some(PreviewMode::Halfblocks));
         let keys: Vec<(Action, usize)> =
             ok.keys.base.iter().map(|(a, k)| (a.0, k.0.len())).collect();
         assert_eq!(
@@ -1130,6 +1152,7 @@ mod tests {
             ("[keys]\nsearch = [\"ctrl-s\", \"f99\"]\n", 2, "f1 to f12"),
             ("theme = \"neon\"\n", 1, "neon"),
             ("notify = \"yes\"\n", 1, "yes"),
+            ("name = \"a\"\npreviews = \"sixel\"\n", 2, "sixel"),
         ] {
             let err = parse_file(path, text).expect_err(text).to_string();
             assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");

@@ -11,6 +11,7 @@ pub mod files;
 pub mod ipmsg_files;
 pub mod net;
 pub mod pipe;
+pub mod preview;
 pub mod storage;
 pub mod terminal;
 pub mod transfer;

@@ -1,6 +1,7 @@
 //! The full-screen front end's loop. Generic over the ratatui backend and the key stream,
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
+use super::preview::{self, Previews};
 use super::storage::{Reply, Request, StoreEvent};
 use super::{Aux, Node, Restored, Wake, terminal, tui_files, utc_offset_s, wall_now_ms};
 use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
@@ -84,13 +85,20 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     // The app starts out believing the title shows no unread messages; make it so. From
     // here on the title changes only by `Effect::Title`.
     terminal::set_unread_title(0);
-    run_with(
+    // Before the thread that reads keys: the terminal's answers to the graphics query
+    // must not reach it.
+    let mut graphics = preview::detect(settings.previews, |name| std::env::var(name).ok());
+    if !app.color {
+        graphics = graphics.without_color();
+    }
+    run_with_previews(
         &mut term,
         terminal_events().context(tr!(lang, "runtime-terminal-read"))?,
         node,
         app,
         effects,
         stop,
+        Previews::new(graphics, lang),
     )
     .await
 }
@@ -142,11 +150,31 @@ where
 /// as loading the conversation it restored).
 pub async fn run_with<B, K, F>(
     term: &mut Terminal<B>,
+    keys: K,
+    node: Node,
+    app: App,
+    effects: Vec<Effect>,
+    stop: F,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    K: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = ()>,
+{
+    let previews = Previews::off(app.lang);
+    run_with_previews(term, keys, node, app, effects, stop, previews).await
+}
+
+/// [`run_with`], drawing pictures with `previews`.
+pub async fn run_with_previews<B, K, F>(
+    term: &mut Terminal<B>,
     mut keys: K,
     mut node: Node,
     mut app: App,
     effects: Vec<Effect>,
     stop: F,
+    mut previews: Previews,
 ) -> anyhow::Result<()>
 where
     B: Backend,
@@ -209,7 +237,7 @@ where
                 );
                 run_effects(&mut app, &mut node, effects);
             }
-            term.draw(|f| ui::draw(f, &app))?;
+            term.draw(|f| ui::draw_with(f, &app, &mut previews))?;
             last_frame = Some(now);
             changed = false;
         }
@@ -247,6 +275,8 @@ where
                 Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
                 Wake::Datagrams | Wake::Timeout | Wake::Files => {}
             },
+            // Nothing in the model asks for previews yet: one made or failed is drawn.
+            _ = previews.next() => changed = true,
             () = async {
                 match next_frame {
                     Some(at) => tokio::time::sleep_until(at).await,

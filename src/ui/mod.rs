@@ -29,6 +29,8 @@ mod ipmsg;
 
 pub use crate::layout::{MIN_HEIGHT, MIN_WIDTH, NARROW_WIDTH, input_cap, is_narrow};
 
+pub mod picture;
+
 /// The colours of a theme.
 struct Palette {
     dim: Color,
@@ -115,7 +117,13 @@ fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
     ))
 }
 
+/// Draws the screen, every picture as its file bubble.
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_with(frame, app, &mut picture::NoPictures);
+}
+
+/// Draws the screen with the previews `pictures` has ready (see [`picture`]).
+pub fn draw_with(frame: &mut Frame, app: &App, pictures: &mut dyn picture::Pictures) {
     let area = frame.area();
     let screen = app.screen();
     let Some(a) = layout::areas(area, &screen) else {
@@ -161,6 +169,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     {
         frame.set_cursor_position(cursor);
     }
+    pictures.frame_done(frame.buffer_mut());
 }
 
 fn too_small(buf: &mut Buffer, area: Rect, lang: Lang) {
