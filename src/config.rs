@@ -181,6 +181,8 @@ pub struct Overrides {
     pub peers: Vec<String>,
     pub no_discovery: bool,
     pub discovery_port: Option<u16>,
+    /// `--no-ipmsg`: no IP Messenger (iptux, FeiQ) on UDP 2425.
+    pub no_ipmsg: bool,
     pub data_dir: Option<PathBuf>,
     pub config: Option<PathBuf>,
 }
@@ -229,6 +231,12 @@ pub struct FileConfig {
     /// Picture previews in the chat: "auto" (the default: the terminal's graphics if it
     /// has any, else half-blocks), "halfblocks" or "off".
     pub previews: Option<PreviewMode>,
+    /// Speak IP Messenger too, to iptux, FeiQ and IP Messenger users (on by default).
+    pub ipmsg: Option<bool>,
+    /// The IP Messenger port (2425: what every client uses).
+    pub ipmsg_port: Option<u16>,
+    /// The group IP Messenger peers see us in (none by default).
+    pub ipmsg_group: Option<String>,
     /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds); a mode's keys
     /// in a section of their own, `[keys.in_help]` and so on.
     #[serde(default)]
@@ -479,6 +487,12 @@ pub struct Settings {
     /// Send runs of equal-sized datagrams with segmentation offload. Always on in the
     /// program; the ingest benchmark turns it off to show what it is worth.
     pub segmentation_offload: bool,
+    /// Speak IP Messenger (iptux, FeiQ) on UDP `ipmsg_port`.
+    pub ipmsg: bool,
+    /// 2425; 0 in tests (any free port).
+    pub ipmsg_port: u16,
+    /// The group IP Messenger peers see us in.
+    pub ipmsg_group: String,
 }
 
 impl Settings {
@@ -508,6 +522,9 @@ impl Settings {
             auto_accept_verified: 0,
             previews: PreviewMode::Auto,
             segmentation_offload: true,
+            ipmsg: false,
+            ipmsg_port: 0,
+            ipmsg_group: String::new(),
         }
     }
 }
@@ -637,6 +654,9 @@ pub fn resolve(
         data_dir,
         config_dir,
         segmentation_offload: true,
+        ipmsg: !o.no_ipmsg && file.ipmsg.unwrap_or(true),
+        ipmsg_port: file.ipmsg_port.unwrap_or(proto::ipmsg::PORT),
+        ipmsg_group: file.ipmsg_group.unwrap_or_default(),
     })
 }
 

@@ -18,6 +18,8 @@ pub enum Author {
     Peer(NodeId),
     /// A plain-text peer, known only by its address.
     Raw(SocketAddr),
+    /// An IP Messenger, iptux or FeiQ peer, known by its IPv4 address.
+    Ipmsg(std::net::Ipv4Addr),
 }
 
 impl Author {
@@ -27,6 +29,7 @@ impl Author {
             Author::Me => None,
             Author::Peer(id) => Some(ConversationId::Peer(*id)),
             Author::Raw(addr) => Some(ConversationId::Raw(*addr)),
+            Author::Ipmsg(ip) => Some(ConversationId::Ipmsg(*ip)),
         }
     }
 }
@@ -37,6 +40,7 @@ impl From<ConversationId> for Author {
         match c {
             ConversationId::Peer(id) => Author::Peer(id),
             ConversationId::Raw(addr) => Author::Raw(addr),
+            ConversationId::Ipmsg(ip) => Author::Ipmsg(ip),
         }
     }
 }
@@ -151,11 +155,13 @@ pub fn short_id(who: &ConversationId) -> String {
     match who {
         ConversationId::Peer(id) => id.short(),
         ConversationId::Raw(addr) => addr.to_string(),
+        ConversationId::Ipmsg(ip) => ip.to_string(),
     }
 }
 
 /// The name chosen for `who`, if any: my alias for it, else the name it gave in its
-/// handshake. Only a lanchat peer has a handshake, so `name` counts only for one.
+/// handshake. Only a lanchat peer has a handshake, so `name` counts for one, and for an
+/// IP Messenger peer, whose entry names it (unauthenticated, and marked so on screen).
 pub fn chosen_name<'a>(
     who: &ConversationId,
     alias: Option<&'a str>,
@@ -163,6 +169,7 @@ pub fn chosen_name<'a>(
 ) -> Option<&'a str> {
     match who {
         ConversationId::Peer(_) => alias.or(name),
+        ConversationId::Ipmsg(_) => alias.or(name),
         ConversationId::Raw(_) => alias,
     }
 }

@@ -85,7 +85,15 @@ impl Instance {
             .expect("open pty");
 
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lanchat"));
-        cmd.args(["--bind", "127.0.0.1", "--port", "0", "--name", name]);
+        cmd.args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--name",
+            name,
+            "--no-ipmsg",
+        ]);
         cmd.arg("--data-dir");
         cmd.arg(dir.path());
         cmd.args(extra_args);

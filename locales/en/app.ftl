@@ -89,3 +89,5 @@ app-cmd-cancel = stop a file transfer
 app-cmd-open = open a received file
 app-arg-paths = PATH…
 app-arg-dir = [DIR]
+app-arg-away = [TEXT]
+app-cmd-away = away, TEXT as auto-reply; again: back

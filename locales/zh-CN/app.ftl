@@ -86,3 +86,5 @@ app-cmd-cancel = 取消文件传输
 app-cmd-open = 打开收到的文件
 app-arg-paths = 路径…
 app-arg-dir = [目录]
+app-arg-away = [文字]
+app-cmd-away = 离开，文字作自动回复；再输一次返回

@@ -24,6 +24,7 @@ pub enum Command {
     Decline,
     Cancel,
     Open,
+    Away,
     Help,
     Quit,
 }
@@ -201,6 +202,14 @@ pub const COMMANDS: &[CommandDef] = &[
         &[],
         "",
         "app-cmd-open",
+        Completion::Nothing,
+    ),
+    def(
+        Command::Away,
+        "away",
+        &[],
+        "app-arg-away",
+        "app-cmd-away",
         Completion::Nothing,
     ),
     def(

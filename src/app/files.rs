@@ -448,6 +448,7 @@ impl App {
         let Some(ConversationId::Peer(peer)) = self.selected else {
             let text = match self.selected {
                 Some(ConversationId::Raw(_)) => tr!(self.lang, "files-not-to-plain"),
+                Some(ConversationId::Ipmsg(_)) => tr!(self.lang, "ipmsg-files-pipe-only"),
                 _ => tr!(self.lang, "app-open-first"),
             };
             self.error(text);

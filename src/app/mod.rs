@@ -8,6 +8,7 @@ mod conversations;
 mod editor;
 pub mod files;
 mod history;
+mod ipmsg;
 pub mod keymap;
 mod reply;
 mod search;
@@ -145,7 +146,7 @@ impl Conversation {
     /// A plain-text address I never wrote to, not pinned and not renamed: anyone can send
     /// from any address, so these are bounded (see [`STRANGER_FOLD`], [`MAX_STRANGERS`]).
     pub fn is_stranger(&self) -> bool {
-        matches!(self.id, ConversationId::Raw(_))
+        matches!(self.id, ConversationId::Raw(_) | ConversationId::Ipmsg(_))
             && !self.wrote
             && !self.pinned
             && self.alias.is_none()
@@ -374,6 +375,9 @@ pub enum Effect {
         start: usize,
         word: String,
     },
+    /// Away with this text (IP Messenger peers are told and get it as an auto-reply), or
+    /// back with `None`.
+    Away(Option<String>),
     Quit,
 }
 
@@ -468,6 +472,10 @@ pub struct App {
     pub running: bool,
     /// Where each of my not-yet-settled messages lives, to apply state changes.
     outgoing: HashMap<MsgId, ConversationId>,
+    /// IP Messenger peers as their last packets described them (see `app/ipmsg.rs`).
+    pub ipmsg_peers: HashMap<std::net::Ipv4Addr, proto::IpmsgPeerView>,
+    /// Away (`/away`): IP Messenger peers are told.
+    pub away: bool,
     /// Peer messages received while running, not yet reported read, per conversation.
     unreported: HashMap<ConversationId, Vec<MsgId>>,
     /// How far each conversation was recorded read in the store.
@@ -535,6 +543,8 @@ impl App {
             alone_since_ms: None,
             running: true,
             outgoing: HashMap::new(),
+            ipmsg_peers: HashMap::new(),
+            away: false,
             unreported: HashMap::new(),
             read_seq_marks: HashMap::new(),
             rng: Rng::new(seed),
@@ -572,7 +582,9 @@ impl App {
         c.is_stranger()
             && match c.id {
                 ConversationId::Raw(addr) => self.lanchat_owner(&addr).is_none(),
-                ConversationId::Peer(_) => false,
+                // Colleagues announced by their IP Messenger (FeiQ) presence keep their
+                // rows; they stay strangers for the caps (the endpoint bounds them too).
+                ConversationId::Ipmsg(_) | ConversationId::Peer(_) => false,
             }
     }
 
@@ -618,6 +630,7 @@ impl App {
         let alias = self.conversation(id).and_then(|c| c.alias.as_deref());
         let name = match id {
             ConversationId::Peer(node) => self.peers.get(node).map(|p| p.name.as_str()),
+            ConversationId::Ipmsg(ip) => self.ipmsg_peers.get(ip).map(|p| p.name.as_str()),
             ConversationId::Raw(_) => None,
         };
         crate::message::display_name(id, alias, name)
@@ -803,7 +816,7 @@ impl App {
         Vec::new()
     }
 
-    fn error(&mut self, text: String) {
+    pub(super) fn error(&mut self, text: String) {
         self.notice = Some(Notice::Error(text));
     }
 
@@ -1238,6 +1251,10 @@ impl App {
             Command::Decline => self.decline_command(),
             Command::Cancel => self.cancel_command(),
             Command::Open => self.open_command(),
+            Command::Away => {
+                self.input.take();
+                self.away_command(arg)
+            }
             Command::Strangers => {
                 self.input.take();
                 self.open_strangers();
@@ -1342,6 +1359,10 @@ impl App {
             proto::Event::State { id, state } => self.set_state(id, state),
             // Wired in the files work.
             proto::Event::File { .. } => {}
+            proto::Event::IpmsgPeer(view) => self.on_ipmsg_peer(view),
+            proto::Event::Shake { conversation } => self.on_shake(now_ms, conversation),
+            // The node acts on these (`runtime/ipmsg_files.rs`).
+            proto::Event::IpmsgFiles { .. } | proto::Event::IpmsgRelease { .. } => {}
             proto::Event::Read { from, ids } => {
                 for id in ids {
                     self.read_by(from, id);
@@ -1468,12 +1489,13 @@ impl App {
             .iter()
             .filter(|c| c.is_stranger())
             .count();
-        let victim = if matches!(id, ConversationId::Raw(_)) && strangers >= MAX_STRANGERS {
+        let unauthenticated =
+            |id: &ConversationId| matches!(id, ConversationId::Raw(_) | ConversationId::Ipmsg(_));
+        let victim = if unauthenticated(id) && strangers >= MAX_STRANGERS {
             self.least_recent(Conversation::is_stranger)
         } else if self.conversations.len() >= MAX_CONVERSATIONS {
-            self.least_recent(Conversation::is_stranger).or_else(|| {
-                self.least_recent(|c: &Conversation| matches!(c.id, ConversationId::Raw(_)))
-            })
+            self.least_recent(Conversation::is_stranger)
+                .or_else(|| self.least_recent(|c: &Conversation| unauthenticated(&c.id)))
         } else {
             None
         };
@@ -1501,7 +1523,7 @@ impl App {
         self.sort();
     }
 
-    fn remove_conversation(&mut self, id: &ConversationId) {
+    pub(super) fn remove_conversation(&mut self, id: &ConversationId) {
         self.forget(id);
         if self.selected == Some(*id) {
             self.selected = None;
@@ -1824,7 +1846,7 @@ fn typed_char(key: &KeyEvent) -> Option<char> {
 fn copy_text(m: &Message) -> String {
     match m.author {
         Author::Me => m.text.clone(),
-        Author::Peer(_) | Author::Raw(_) => crate::text::sanitize(&m.text),
+        Author::Peer(_) | Author::Raw(_) | Author::Ipmsg(_) => crate::text::sanitize(&m.text),
     }
 }
 

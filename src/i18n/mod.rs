@@ -49,6 +49,7 @@ const EN: &[&str] = &[
     include_str!("../../locales/en/picture.ftl"),
     include_str!("../../locales/en/files.ftl"),
     include_str!("../../locales/en/group.ftl"),
+    include_str!("../../locales/en/ipmsg.ftl"),
 ];
 const ZH: &[&str] = &[
     include_str!("../../locales/zh-CN/app.ftl"),
@@ -64,12 +65,13 @@ const ZH: &[&str] = &[
     include_str!("../../locales/zh-CN/picture.ftl"),
     include_str!("../../locales/zh-CN/files.ftl"),
     include_str!("../../locales/zh-CN/group.ftl"),
+    include_str!("../../locales/zh-CN/ipmsg.ftl"),
 ];
 
 /// The names of the area files, in the order of [`EN`] and [`ZH`] (for tests and tools).
 pub const AREAS: &[&str] = &[
     "app", "keys", "time", "ui", "runtime", "config", "cli", "doctor", "i18n", "store", "picture",
-    "files", "group",
+    "files", "group", "ipmsg",
 ];
 
 impl Lang {

@@ -8,6 +8,7 @@
 pub mod doctor;
 pub mod export;
 pub mod files;
+pub mod ipmsg_files;
 pub mod net;
 pub mod pipe;
 pub mod preview;
@@ -119,6 +120,11 @@ pub enum NodeNotice {
     StoreBehind,
     /// Plain text arrives faster than it is stored: some is dropped.
     PlainFlood,
+    /// IP Messenger could not start (its port is taken); the chat goes on without it.
+    IpmsgOff {
+        port: u16,
+        detail: String,
+    },
 }
 
 impl NodeNotice {
@@ -142,6 +148,12 @@ impl NodeNotice {
             }
             NodeNotice::StoreBehind => tr!(lang, "runtime-store-behind"),
             NodeNotice::PlainFlood => tr!(lang, "runtime-plain-flood"),
+            NodeNotice::IpmsgOff { port, detail } => tr!(
+                lang,
+                "ipmsg-off",
+                port = port.to_string(),
+                detail = detail.clone()
+            ),
         }
     }
 }
@@ -159,6 +171,8 @@ pub struct Node {
     pub preview_asks: Vec<(crate::proto::files::TransferId, std::path::PathBuf)>,
     net: Net,
     datagrams: mpsc::Receiver<Batch>,
+    /// Datagrams from the IP Messenger socket, when it is on.
+    ipmsg_datagrams: Option<mpsc::Receiver<Batch>>,
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
@@ -179,6 +193,8 @@ pub struct Node {
     plain_dropped: u64,
     /// File transfers (`None` where no TCP listener could be had).
     files: Option<files::Files>,
+    /// Files with IP Messenger peers (`None` when it is off or its TCP port is taken).
+    ipmsg_files: Option<ipmsg_files::IpmsgFiles>,
 }
 
 /// Handshake times are written at most this often (and at exit).
@@ -200,6 +216,28 @@ pub struct Restored {
     pub conversations: Vec<ConversationRow>,
     /// Unread messages with `@my-name` in them: (conversation, text).
     pub mentions: Vec<(ConversationId, String)>,
+}
+
+/// Who we are to IP Messenger peers: `1_lanchat <version>`, the login name, this machine's
+/// name, our display name as the nickname, and the configured group.
+fn ipmsg_local(settings: &Settings) -> proto::ipmsg::Local {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "lanchat".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "lanchat".to_owned());
+    proto::ipmsg::Local {
+        version: format!("1_lanchat {}", env!("CARGO_PKG_VERSION")),
+        user,
+        host,
+        nick: settings.name.clone(),
+        group: settings.ipmsg_group.clone(),
+    }
 }
 
 /// Unread messages looked at for mentions of me at start, at most.
@@ -235,14 +273,31 @@ impl Node {
                 ),
             }
         })?;
+        let mut net = net;
         let discovery = settings.discovery && net.discovery_error.is_none();
-        let send_error = net
+        let mut send_error = net
             .discovery_error
             .clone()
             .map(|detail| NodeNotice::DiscoveryOff {
                 port: settings.discovery_port,
                 detail,
             });
+        // IP Messenger beside lanchat's own ports; if its port is taken, said and skipped.
+        let ipmsg_datagrams = if settings.ipmsg {
+            match net.start_ipmsg(settings.bind, settings.ipmsg_port) {
+                Ok(rx) => Some(rx),
+                Err(e) => {
+                    tracing::warn!(%e, port = settings.ipmsg_port, "IP Messenger unavailable");
+                    send_error = Some(NodeNotice::IpmsgOff {
+                        port: settings.ipmsg_port,
+                        detail: e.to_string(),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let files =
             files::Files::start(settings, identity.clone(), net.local_addr(), random_seed());
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
@@ -251,6 +306,24 @@ impl Node {
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
         cfg.read_receipts = settings.read_receipts;
+        if let Some(addr) = net.ipmsg_addr() {
+            let mut ipmsg = proto::IpmsgConfig::new(
+                ipmsg_local(settings),
+                (wall_now_ms() / 1000).max(1) as u64,
+            );
+            ipmsg.port = addr.port();
+            cfg.ipmsg = Some(ipmsg);
+        }
+        let ipmsg_files = net.ipmsg_addr().and_then(|addr| {
+            ipmsg_files::IpmsgFiles::start(
+                addr,
+                settings.download_dir.clone(),
+                settings.max_file_size.min(proto::files::MAX_FILE_BYTES),
+                random_seed(),
+            )
+            .map_err(|e| tracing::warn!(%e, %addr, "no IP Messenger files: TCP port unavailable"))
+            .ok()
+        });
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let mut node = Node {
@@ -260,6 +333,7 @@ impl Node {
             discovery,
             net,
             datagrams,
+            ipmsg_datagrams,
             aux_tx,
             aux_rx,
             send_error,
@@ -272,6 +346,7 @@ impl Node {
             shedding: false,
             plain_dropped: 0,
             files,
+            ipmsg_files,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -382,7 +457,7 @@ impl Node {
     /// The store answered for these messages: the plain-text ones leave the backlog.
     fn plain_answered<'a>(&mut self, messages: impl Iterator<Item = &'a NewMessage>) {
         let plain = messages
-            .filter(|m| matches!(m.author, store::Author::Raw(_)))
+            .filter(|m| matches!(m.author, store::Author::Raw(_) | store::Author::Ipmsg(_)))
             .count();
         self.plain_backlog = self.plain_backlog.saturating_sub(plain);
         if self.shedding && self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
@@ -469,6 +544,18 @@ impl Node {
                 }
                 Wake::Datagrams
             }
+            Some(batch) = async {
+                match self.ipmsg_datagrams.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let now = mono_now();
+                for (src, data) in batch.iter() {
+                    self.endpoint.handle_ipmsg(now, src, data);
+                }
+                Wake::Datagrams
+            }
             Some(aux) = self.aux_rx.recv() => Wake::Aux(aux),
             Some(reply) = async {
                 match self.store_rx.as_mut() {
@@ -483,6 +570,17 @@ impl Node {
                 }
             } => {
                 self.on_file_wake(w);
+                Wake::Files
+            }
+            Some(w) = async {
+                match self.ipmsg_files.as_mut() {
+                    Some(f) => Some(f.next().await),
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(f) = self.ipmsg_files.as_mut() {
+                    f.on_wake(w);
+                }
                 Wake::Files
             }
             () = sleep => {
@@ -512,6 +610,17 @@ impl Node {
                 proto::Event::File {
                     from, id, signal, ..
                 } => pending_files.push((from, id, signal)),
+                proto::Event::IpmsgFiles {
+                    from,
+                    addr,
+                    offer_no,
+                    files,
+                } => self.on_ipmsg_offer(from, addr, offer_no, files),
+                proto::Event::IpmsgRelease { from, offer_no } => {
+                    if let Some(f) = self.ipmsg_files.as_mut() {
+                        f.on_release(from, offer_no);
+                    }
+                }
                 other => events.push(other),
             }
         }
@@ -555,7 +664,7 @@ impl Node {
                 // Plain text beyond what the store can take is dropped (a flood of it must
                 // not hold up what lanchat peers say, which queues behind it).
                 proto::Event::Message {
-                    conversation: ConversationId::Raw(_),
+                    conversation: ConversationId::Raw(_) | ConversationId::Ipmsg(_),
                     ..
                 } if !self.take_plain() => {}
                 proto::Event::Message {
@@ -632,6 +741,21 @@ impl Node {
 
     pub fn add_peer(&mut self, addr: SocketAddr) {
         self.endpoint.add_peer(mono_now(), addr);
+    }
+
+    /// Sends our IP Messenger entry to `addr`, now and at every refresh.
+    pub fn add_ipmsg_peer(&mut self, addr: SocketAddr) {
+        self.endpoint.add_ipmsg_peer(addr);
+    }
+
+    /// Where the IP Messenger socket is bound, when on.
+    pub fn ipmsg_addr(&self) -> Option<SocketAddr> {
+        self.net.ipmsg_addr()
+    }
+
+    /// Away with this text, or back (`None`): IP Messenger peers are told.
+    pub fn set_away(&mut self, text: Option<String>) {
+        self.endpoint.set_away(text);
     }
 
     pub fn send(

@@ -564,6 +564,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             Effect::Notify(text) => terminal::notify(&text),
             Effect::AddPeer(query) => node.resolve(query),
+            Effect::Away(text) => node.set_away(text),
             Effect::MarkRead { peer, ids } => node.mark_read(peer, &ids),
             Effect::Load { conversation, page } if node.has_store() => {
                 node.store(Request::Page {

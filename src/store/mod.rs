@@ -206,6 +206,7 @@ impl Author {
             Author::Me => "me".to_owned(),
             Author::Peer(id) => id.to_hex(),
             Author::Raw(addr) => addr.to_string(),
+            Author::Ipmsg(ip) => format!("ipmsg:{ip}"),
         }
     }
 
@@ -222,11 +223,14 @@ pub fn conversation_key(c: &ConversationId) -> String {
     match c {
         ConversationId::Peer(id) => id.to_hex(),
         ConversationId::Raw(addr) => addr.to_string(),
+        ConversationId::Ipmsg(ip) => format!("ipmsg:{ip}"),
     }
 }
 
 pub fn conversation_from_key(s: &str) -> Option<ConversationId> {
-    if s.len() == 64 {
+    if let Some(ip) = s.strip_prefix("ipmsg:") {
+        ip.parse().ok().map(ConversationId::Ipmsg)
+    } else if s.len() == 64 {
         NodeId::from_hex(s).map(ConversationId::Peer)
     } else {
         s.parse::<SocketAddr>().ok().map(ConversationId::Raw)

@@ -25,6 +25,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 use std::collections::VecDeque;
 
+mod ipmsg;
+
 pub use crate::layout::{MIN_HEIGHT, MIN_WIDTH, NARROW_WIDTH, input_cap, is_narrow};
 
 pub mod picture;
@@ -363,6 +365,7 @@ fn presence(app: &App, conv: &Conversation) -> Span<'static> {
         ConversationId::Peer(_) => Span::styled("○", dim(app)),
         // Plain UDP text: unencrypted, and marked so.
         ConversationId::Raw(_) => Span::styled("≈", Style::default().fg(p.raw_name)),
+        ConversationId::Ipmsg(ip) => ipmsg::presence(app, ip, p.raw_name, dim(app)),
     }
 }
 
@@ -377,7 +380,7 @@ fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
             "⚠",
             Style::default().fg(p.badge).add_modifier(Modifier::BOLD),
         )),
-        ConversationId::Raw(_) => {}
+        ConversationId::Raw(_) | ConversationId::Ipmsg(_) => {}
     }
     if app.drafts.contains_key(&conv.id) {
         out.push(Span::styled("✎", Style::default().fg(Color::Magenta)));
@@ -480,6 +483,7 @@ fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     let Some(m) = conv.last.as_ref() else {
         let hint = match conv.id {
             ConversationId::Raw(_) => tr!(app.lang, "ui-preview-raw"),
+            ConversationId::Ipmsg(_) => tr!(app.lang, "ipmsg-preview"),
             ConversationId::Peer(_) => tr!(app.lang, "ui-preview-empty"),
         };
         return (hint, dim(app).add_modifier(Modifier::ITALIC));
@@ -629,6 +633,7 @@ fn conversation_header(app: &App, id: &ConversationId) -> String {
             tr!(lang, "ui-header-raw-folded", name = name, n = app.strangers)
         }
         ConversationId::Raw(_) => tr!(lang, "ui-header-raw", name = name),
+        ConversationId::Ipmsg(ip) => ipmsg::header(app, *ip, name),
     }
 }
 
@@ -973,7 +978,7 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     let name_color = match m.author {
         Author::Me => p.mine_name,
         Author::Peer(_) => p.their_name,
-        Author::Raw(_) => p.raw_name,
+        Author::Raw(_) | Author::Ipmsg(_) => p.raw_name,
     };
     let name_style = Style::default().fg(name_color).add_modifier(Modifier::BOLD);
     let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
@@ -1572,6 +1577,7 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
             lines.push((tr!(lang, "ui-info-address"), addr.to_string()));
             lines.push((tr!(lang, "ui-info-encryption"), tr!(lang, "ui-enc-raw")));
         }
+        ConversationId::Ipmsg(ip) => lines.extend(ipmsg::info_lines(app, ip)),
     }
     let title = tr!(
         lang,

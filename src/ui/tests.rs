@@ -749,7 +749,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 98 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "│┌ Keys and commands 1–20 of 99 · ↑↓ PgUp PgDn · Esc closes {}┐│",
             "─".repeat(18)
         )
     );
@@ -780,8 +780,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 78, "98 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 79–98 of 98"));
+    assert_eq!(app.help_scroll, 79, "99 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 80–99 of 99"));
     // The last mode is the help's own, and its last line is quitting.
     assert!(
         rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"),
