@@ -15,4 +15,3 @@ ipmsg-info-encoding = Encoding
 ipmsg-info-away = Away
 ipmsg-enc-none = none: an IP Messenger peer (unauthenticated)
 ipmsg-off = IP Messenger (iptux, FeiQ) is off: cannot use port { $port }: { $detail }
-ipmsg-files-pipe-only = Files with IP Messenger peers go through lanchat pipe for now

@@ -15,4 +15,3 @@ ipmsg-info-encoding = 编码
 ipmsg-info-away = 离开
 ipmsg-enc-none = 无：飞鸽/飞秋联系人（未验证身份）
 ipmsg-off = 飞鸽/飞秋（iptux、FeiQ）已关闭：无法使用端口 { $port }：{ $detail }
-ipmsg-files-pipe-only = 与飞鸽/飞秋联系人互传文件暂时只能通过 lanchat pipe

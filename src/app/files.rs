@@ -149,7 +149,14 @@ enum Want {
 
 fn fits(card: &FileCard, want: Want) -> bool {
     match want {
-        Want::Answer => card.direction == Direction::In && card.state == TransferState::Offered,
+        // An offer waiting, or a download that stopped and may be taken up again (an IP
+        // Messenger peer's: it resumes by offset when accepted again).
+        Want::Answer => {
+            card.direction == Direction::In
+                && (card.state == TransferState::Offered
+                    || (card.state == TransferState::Failed
+                        && card.problem().is_some_and(Problem::may_resume)))
+        }
         Want::Stop => !card.state.is_final() && card.state != TransferState::Failed,
         Want::Open => {
             card.path.is_some()
@@ -445,14 +452,18 @@ impl App {
 
     /// `/send PATH…`: offers files in the open conversation.
     pub(super) fn send_command(&mut self, arg: &str) -> Vec<Effect> {
-        let Some(ConversationId::Peer(peer)) = self.selected else {
-            let text = match self.selected {
-                Some(ConversationId::Raw(_)) => tr!(self.lang, "files-not-to-plain"),
-                Some(ConversationId::Ipmsg(_)) => tr!(self.lang, "ipmsg-files-pipe-only"),
-                _ => tr!(self.lang, "app-open-first"),
-            };
-            self.error(text);
-            return Vec::new();
+        // A lanchat peer (encrypted) or an IP Messenger peer (its own file protocol);
+        // never a plain-text one, which could not take it.
+        let to = match self.selected {
+            Some(to @ (ConversationId::Peer(_) | ConversationId::Ipmsg(_))) => to,
+            Some(ConversationId::Raw(_)) => {
+                self.error(tr!(self.lang, "files-not-to-plain"));
+                return Vec::new();
+            }
+            None => {
+                self.error(tr!(self.lang, "app-open-first"));
+                return Vec::new();
+            }
         };
         let paths = split_paths(arg);
         if paths.is_empty() {
@@ -465,7 +476,7 @@ impl App {
         }
         self.input.take();
         self.notice = None;
-        vec![Effect::SendFiles { to: peer, paths }]
+        vec![Effect::SendFiles { to, paths }]
     }
 
     /// `/accept [DIR]`: takes the picked file offer, or the newest one here.

@@ -351,7 +351,7 @@ pub enum Effect {
     /// Offer these files (paths as typed: `~` and relative paths are the runtime's to
     /// resolve) to `to`.
     SendFiles {
-        to: NodeId,
+        to: ConversationId,
         paths: Vec<String>,
     },
     /// Take the file offered as `id`, into `dir` (else the download directory).

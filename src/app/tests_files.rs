@@ -326,7 +326,7 @@ fn send_goes_to_lanchat_peers_with_shell_like_paths() {
             r#"/send ~/a\ b.png "c d.txt" file:///tmp/e%20f"#
         ),
         [Effect::SendFiles {
-            to: node(1),
+            to: peer(1),
             paths: vec!["~/a b.png".into(), "c d.txt".into(), "/tmp/e f".into()],
         }]
     );
@@ -359,7 +359,7 @@ fn a_pasted_file_path_becomes_a_send_to_confirm_and_otherwise_is_text() {
     assert_eq!(
         press(&mut app, T0, KeyCode::Enter),
         [Effect::SendFiles {
-            to: node(1),
+            to: peer(1),
             paths: vec!["/tmp/my photo.png".into()],
         }]
     );
@@ -592,4 +592,21 @@ fn a_preview_growing_below_the_view_does_not_move_what_is_read() {
         },
     );
     assert_eq!(app.scroll, 0);
+}
+
+#[test]
+fn files_go_to_ip_messenger_peers_too_over_their_own_protocol() {
+    use std::net::Ipv4Addr;
+    let mut app = new_app();
+    let ip = Ipv4Addr::new(192, 168, 1, 50);
+    let who = ConversationId::Ipmsg(ip);
+    incoming(&mut app, T0, who, 1, "你好");
+    app.select(who);
+    assert_eq!(
+        send_cmd(&mut app, T0, "/send /tmp/a.txt"),
+        [Effect::SendFiles {
+            to: who,
+            paths: vec!["/tmp/a.txt".into()],
+        }]
+    );
 }

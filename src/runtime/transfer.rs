@@ -1055,7 +1055,8 @@ impl Receiving {
         progress: Option<&mpsc::Sender<Progress>>,
         abort: &Abort,
     ) -> Result<(), TransferError> {
-        let (to_writer, jobs) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize, usize)>(WRITE_QUEUE);
+        let (to_writer, jobs) =
+            std::sync::mpsc::sync_channel::<(Vec<u8>, usize, usize)>(WRITE_QUEUE);
         let (give_back, returned) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> io::Result<()> {
@@ -1098,7 +1099,9 @@ impl Receiving {
                 }
                 Err(e) => return Err(net_error(&e)),
             };
-            let mut plain = returned.try_recv().unwrap_or_else(|_| vec![0u8; MAX_MESSAGE]);
+            let mut plain = returned
+                .try_recv()
+                .unwrap_or_else(|_| vec![0u8; MAX_MESSAGE]);
             let base = plain.as_ptr() as usize;
             let range = match self.channel.open(msg, &mut plain)? {
                 Frame::Data(data) => {

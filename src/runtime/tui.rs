@@ -215,7 +215,7 @@ where
             let effects = app.update(now_ms, Msg::Error(e.text(app.lang)));
             run_effects(&mut app, &mut node, effects);
         }
-        let files = tui_files::pump(&mut node);
+        let files = tui_files::pump(&mut node, now_ms);
         if !files.is_empty() {
             let effects = app.update_all(now_ms, files);
             run_effects(&mut app, &mut node, effects);
