@@ -658,6 +658,7 @@ pub fn problem_text(lang: crate::i18n::Lang, p: Problem) -> String {
         Problem::TooMany => tr!(lang, "files-problem-too-many"),
         Problem::NotSent => tr!(lang, "files-problem-not-sent"),
         Problem::Io => tr!(lang, "files-problem-io"),
+        Problem::Folder => tr!(lang, "files-problem-folder"),
     }
 }
 

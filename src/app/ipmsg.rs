@@ -192,9 +192,15 @@ mod tests {
                 if *to == ID && text == "hello"),
             "{effects:?}"
         );
+        // Files go over IP Messenger's own protocol.
         let effects = type_and_enter(&mut app, "/send /etc/hosts");
-        assert!(effects.is_empty(), "{effects:?}");
-        assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("lanchat pipe")));
+        assert_eq!(
+            effects,
+            [Effect::SendFiles {
+                to: ID,
+                paths: vec!["/etc/hosts".into()]
+            }]
+        );
         let effects = type_and_enter(&mut app, "/recall");
         assert!(effects.is_empty(), "{effects:?}");
         assert!(matches!(&app.notice, Some(Notice::Error(e)) if e.contains("IP Messenger")));

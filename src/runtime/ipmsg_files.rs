@@ -251,7 +251,7 @@ impl IpmsgFiles {
             let id = self.new_id();
             let refusal = if f.dir {
                 Some((
-                    Problem::Protocol,
+                    Problem::Folder,
                     "folders cannot be received from IP Messenger peers yet".to_owned(),
                 ))
             } else if f.size > self.max_file_size {
