@@ -43,6 +43,14 @@ fn bubble(app: &mut App, now: i64, p: u8, msg: u64, card: FileCard) -> Vec<Effec
     )
 }
 
+/// Alice online, her chat open, with one file bubble (message 10) in it.
+fn alice_with(card: FileCard) -> App {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    bubble(&mut app, T0, 1, 10, card);
+    app
+}
+
 fn news(app: &mut App, now: i64, n: u8, about: Option<(u8, Direction)>, change: FileChange) {
     app.update(
         now,
@@ -51,6 +59,29 @@ fn news(app: &mut App, now: i64, n: u8, about: Option<(u8, Direction)>, change: 
             about: about.map(|(p, d)| (node(p), d)),
             change,
         }),
+    );
+}
+
+/// A transfer moved to `state` (with `problem`, and where an accepted file goes).
+fn state(
+    app: &mut App,
+    now: i64,
+    n: u8,
+    about: Option<(u8, Direction)>,
+    state: TransferState,
+    problem: Option<Problem>,
+    path: Option<PathBuf>,
+) {
+    news(
+        app,
+        now,
+        n,
+        about,
+        FileChange::State {
+            state,
+            problem,
+            path,
+        },
     );
 }
 
@@ -121,15 +152,7 @@ fn send_cmd(app: &mut App, now: i64, text: &str) -> Vec<Effect> {
 
 #[test]
 fn keys_on_a_picked_bubble_accept_decline_cancel_and_open() {
-    let mut app = new_app();
-    peer_up(&mut app, T0, 1, "alice");
-    bubble(
-        &mut app,
-        T0,
-        1,
-        10,
-        card(1, Direction::In, TransferState::Offered),
-    );
+    let mut app = alice_with(card(1, Direction::In, TransferState::Offered));
     let alt_up = Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT));
     app.update(T0, alt_up.clone());
     assert_eq!(app.picked, Some(MsgId(10)));
@@ -142,27 +165,23 @@ fn keys_on_a_picked_bubble_accept_decline_cancel_and_open() {
     );
     assert_eq!(app.picked, None);
     // It runs now: x cancels it.
-    news(
+    state(
         &mut app,
         T0 + 1,
         1,
         Some((1, Direction::In)),
-        FileChange::State {
-            state: TransferState::Accepted,
-            problem: None,
-            path: Some(PathBuf::from("/dl/file1.pdf")),
-        },
+        TransferState::Accepted,
+        None,
+        Some(PathBuf::from("/dl/file1.pdf")),
     );
-    news(
+    state(
         &mut app,
         T0 + 1,
         1,
         Some((1, Direction::In)),
-        FileChange::State {
-            state: TransferState::Running,
-            problem: None,
-            path: Some(PathBuf::from("/dl/file1.pdf")),
-        },
+        TransferState::Running,
+        None,
+        Some(PathBuf::from("/dl/file1.pdf")),
     );
     app.update(T0 + 2, alt_up.clone());
     assert_eq!(
@@ -193,15 +212,7 @@ fn keys_on_a_picked_bubble_accept_decline_cancel_and_open() {
 
 #[test]
 fn progress_moves_the_bubble_the_sidebar_and_the_totals_and_done_ends_it() {
-    let mut app = new_app();
-    peer_up(&mut app, T0, 1, "alice");
-    bubble(
-        &mut app,
-        T0,
-        1,
-        10,
-        card(1, Direction::Out, TransferState::Offered),
-    );
+    let mut app = alice_with(card(1, Direction::Out, TransferState::Offered));
     assert_eq!(app.conversation_transfer(&peer(1)), None, "not running yet");
     for (i, done) in [0u64, 2_000_000, 4_000_000].into_iter().enumerate() {
         news(
@@ -230,16 +241,14 @@ fn progress_moves_the_bubble_the_sidebar_and_the_totals_and_done_ends_it() {
         (1, 4_000_000, 10_000_000)
     );
     // The peer's disk fills: the bubble says so, and it waits.
-    news(
+    state(
         &mut app,
         T0 + 3000,
         1,
         Some((1, Direction::Out)),
-        FileChange::State {
-            state: TransferState::Accepted,
-            problem: Some(Problem::PeerDiskFull),
-            path: None,
-        },
+        TransferState::Accepted,
+        Some(Problem::PeerDiskFull),
+        None,
     );
     let c = shown_card(&app, 1, 1);
     assert_eq!(c.problem(), Some(Problem::PeerDiskFull));
@@ -276,41 +285,29 @@ fn a_transfer_whose_chat_is_not_loaded_still_shows_in_the_sidebar() {
         app.conversation_transfer(&peer(1)),
         Some((Direction::In, 50))
     );
-    news(
+    state(
         &mut app,
         T0 + 1,
         9,
         None,
-        FileChange::State {
-            state: TransferState::Cancelled,
-            problem: Some(Problem::PeerCancelled),
-            path: None,
-        },
+        TransferState::Cancelled,
+        Some(Problem::PeerCancelled),
+        None,
     );
     assert_eq!(app.conversation_transfer(&peer(1)), None);
 }
 
 #[test]
 fn a_late_or_repeated_state_cannot_undo_a_finished_bubble() {
-    let mut app = new_app();
-    peer_up(&mut app, T0, 1, "alice");
-    bubble(
-        &mut app,
-        T0,
-        1,
-        10,
-        card(1, Direction::In, TransferState::Done),
-    );
-    news(
+    let mut app = alice_with(card(1, Direction::In, TransferState::Done));
+    state(
         &mut app,
         T0 + 1,
         1,
         Some((1, Direction::In)),
-        FileChange::State {
-            state: TransferState::Running,
-            problem: None,
-            path: None,
-        },
+        TransferState::Running,
+        None,
+        None,
     );
     assert_eq!(shown_card(&app, 1, 1).state, TransferState::Done);
 }
