@@ -39,6 +39,8 @@ pub struct Cli {
     pub no_discovery: bool,
     #[arg(long, global = true, value_name = "PORT")]
     pub discovery_port: Option<u16>,
+    #[arg(long, global = true)]
+    pub no_ipmsg: bool,
     #[arg(long, global = true, env = "LANCHAT_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     #[arg(long, global = true, env = "LANCHAT_CONFIG", value_name = "FILE")]
@@ -128,6 +130,7 @@ pub fn command(lang: Lang) -> clap::Command {
         .mut_arg("peers", global(tr!(lang, "cli-peer")))
         .mut_arg("no_discovery", global(tr!(lang, "cli-no-discovery")))
         .mut_arg("discovery_port", global(tr!(lang, "cli-discovery-port")))
+        .mut_arg("no_ipmsg", global(tr!(lang, "cli-no-ipmsg")))
         .mut_arg("data_dir", global(tr!(lang, "cli-data-dir")))
         .mut_arg("config", global(tr!(lang, "cli-config")))
         .arg(

@@ -181,6 +181,8 @@ pub struct Overrides {
     pub peers: Vec<String>,
     pub no_discovery: bool,
     pub discovery_port: Option<u16>,
+    /// `--no-ipmsg`: no IP Messenger (iptux, FeiQ) on UDP 2425.
+    pub no_ipmsg: bool,
     pub data_dir: Option<PathBuf>,
     pub config: Option<PathBuf>,
 }
@@ -226,6 +228,15 @@ pub struct FileConfig {
     /// Accept offers from verified peers up to this many bytes without asking (0, the
     /// default: always ask).
     pub auto_accept_verified: Option<u64>,
+    /// Picture previews in the chat: "auto" (the default: the terminal's graphics if it
+    /// has any, else half-blocks), "halfblocks" or "off".
+    pub previews: Option<PreviewMode>,
+    /// Speak IP Messenger too, to iptux, FeiQ and IP Messenger users (on by default).
+    pub ipmsg: Option<bool>,
+    /// The IP Messenger port (2425: what every client uses).
+    pub ipmsg_port: Option<u16>,
+    /// The group IP Messenger peers see us in (none by default).
+    pub ipmsg_group: Option<String>,
     /// Key rebinding: action name = "key" or ["key", ...] (`[]` unbinds); a mode's keys
     /// in a section of their own, `[keys.in_help]` and so on.
     #[serde(default)]
@@ -400,6 +411,20 @@ pub enum Notify {
     Osc777 = 2,
 }
 
+/// How pictures are previewed in the chat. An unknown value is an error naming its line.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PreviewMode {
+    /// The terminal's graphics (kitty, iTerm2 and WezTerm, sixel) if it answers that it has
+    /// them and is not inside tmux or screen; else half-blocks.
+    #[default]
+    Auto,
+    /// Coloured half-block characters, on any terminal.
+    Halfblocks,
+    /// No previews: a picture is a file bubble like any other.
+    Off,
+}
+
 /// A `language` setting (an unknown one is an error naming its line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Language(pub Lang);
@@ -457,9 +482,17 @@ pub struct Settings {
     pub max_transfers: usize,
     /// Offers from verified peers up to this many bytes are accepted without asking (0: off).
     pub auto_accept_verified: u64,
+    /// How pictures are previewed.
+    pub previews: PreviewMode,
     /// Send runs of equal-sized datagrams with segmentation offload. Always on in the
     /// program; the ingest benchmark turns it off to show what it is worth.
     pub segmentation_offload: bool,
+    /// Speak IP Messenger (iptux, FeiQ) on UDP `ipmsg_port`.
+    pub ipmsg: bool,
+    /// 2425; 0 in tests (any free port).
+    pub ipmsg_port: u16,
+    /// The group IP Messenger peers see us in.
+    pub ipmsg_group: String,
 }
 
 impl Settings {
@@ -487,7 +520,11 @@ impl Settings {
             max_file_size: proto::files::DEFAULT_MAX_FILE_BYTES,
             max_transfers: DEFAULT_MAX_TRANSFERS,
             auto_accept_verified: 0,
+            previews: PreviewMode::Auto,
             segmentation_offload: true,
+            ipmsg: false,
+            ipmsg_port: 0,
+            ipmsg_group: String::new(),
         }
     }
 }
@@ -613,9 +650,13 @@ pub fn resolve(
             .min(proto::files::MAX_FILE_BYTES),
         max_transfers: file.max_transfers.unwrap_or(DEFAULT_MAX_TRANSFERS).max(1),
         auto_accept_verified: file.auto_accept_verified.unwrap_or(0),
+        previews: file.previews.unwrap_or_default(),
         data_dir,
         config_dir,
         segmentation_offload: true,
+        ipmsg: !o.no_ipmsg && file.ipmsg.unwrap_or(true),
+        ipmsg_port: file.ipmsg_port.unwrap_or(proto::ipmsg::PORT),
+        ipmsg_group: file.ipmsg_group.unwrap_or_default(),
     })
 }
 
@@ -1080,11 +1121,12 @@ mod tests {
         let path = Path::new("/x/config.toml");
         let ok = parse_file(
             path,
-            "theme = \"light\"\nnotify = \"osc777\"\n[keys]\nnext_chat = [\"ctrl-j\", \"f5\"]\nsearch = \"alt-s\"\nquit = []\n",
+            "theme = \"light\"\nnotify = \"osc777\"\npreviews = \"halfblocks\"\n[keys]\nnext_chat = [\"ctrl-j\", \"f5\"]\nsearch = \"alt-s\"\nquit = []\n",
         )
         .expect("parses");
         assert_eq!(ok.theme, Some(Theme::Light));
         assert_eq!(ok.notify, Some(Notify::Osc777));
+        assert_eq!(ok.previews, Some(PreviewMode::Halfblocks));
         let keys: Vec<(Action, usize)> =
             ok.keys.base.iter().map(|(a, k)| (a.0, k.0.len())).collect();
         assert_eq!(
@@ -1110,6 +1152,7 @@ mod tests {
             ("[keys]\nsearch = [\"ctrl-s\", \"f99\"]\n", 2, "f1 to f12"),
             ("theme = \"neon\"\n", 1, "neon"),
             ("notify = \"yes\"\n", 1, "yes"),
+            ("name = \"a\"\npreviews = \"sixel\"\n", 2, "sixel"),
         ] {
             let err = parse_file(path, text).expect_err(text).to_string();
             assert!(err.contains(&format!("line {line}:")), "{text:?}: {err}");

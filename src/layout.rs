@@ -185,8 +185,10 @@ pub struct Shape<'a> {
     pub recalled: bool,
     /// When, Unix milliseconds (for the day separators).
     pub time_ms: i64,
-    /// A file bubble: [`FILE_BUBBLE_LINES`] lines, whatever its text.
+    /// A file bubble: [`FILE_BUBBLE_LINES`] lines, whatever its text, and `preview_rows`
+    /// more for a picture's preview.
     pub file: bool,
+    pub preview_rows: u16,
 }
 
 /// Lines a file bubble takes under its header, whatever its state (so the view does not
@@ -238,7 +240,7 @@ pub fn message_height(cache: &HeightCache, m: &impl Shaped, width: u16) -> usize
         return 1;
     }
     if m.file {
-        return 1 + FILE_BUBBLE_LINES;
+        return 1 + FILE_BUBBLE_LINES + usize::from(m.preview_rows);
     }
     cache.get(m.text, m.quoted, width, || {
         let body = text::wrapped_height(&text::sanitize(m.text), bubble_text_width(width));

@@ -98,6 +98,7 @@ fn run(lang: Lang) -> anyhow::Result<ExitCode> {
             peers: cli.peers,
             no_discovery: cli.no_discovery,
             discovery_port: cli.discovery_port,
+            no_ipmsg: cli.no_ipmsg,
             data_dir: cli.data_dir,
             config: cli.config,
         },

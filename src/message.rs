@@ -19,6 +19,8 @@ pub enum Author {
     Peer(NodeId),
     /// A plain-text peer, known only by its address.
     Raw(SocketAddr),
+    /// An IP Messenger, iptux or FeiQ peer, known by its IPv4 address.
+    Ipmsg(std::net::Ipv4Addr),
 }
 
 impl Author {
@@ -28,6 +30,7 @@ impl Author {
             Author::Me => None,
             Author::Peer(id) => Some(ConversationId::Peer(*id)),
             Author::Raw(addr) => Some(ConversationId::Raw(*addr)),
+            Author::Ipmsg(ip) => Some(ConversationId::Ipmsg(*ip)),
         }
     }
 }
@@ -39,6 +42,7 @@ impl Author {
         match c {
             ConversationId::Peer(id) => Some(Author::Peer(id)),
             ConversationId::Raw(addr) => Some(Author::Raw(addr)),
+            ConversationId::Ipmsg(ip) => Some(Author::Ipmsg(ip)),
             ConversationId::Group(_) => None,
         }
     }
@@ -150,6 +154,9 @@ pub struct FileCard {
     pub path: Option<PathBuf>,
     /// Why it stopped or waits: a [`Problem`] code, or older text.
     pub problem: Option<String>,
+    /// A picture's preview is ready and takes this many rows under the bubble (the app
+    /// sets it when the runtime made one; the store never keeps it).
+    pub preview_rows: u16,
 }
 
 impl FileCard {
@@ -223,12 +230,14 @@ pub fn short_id(who: &ConversationId) -> String {
         ConversationId::Peer(id) => id.short(),
         ConversationId::Raw(addr) => addr.to_string(),
         ConversationId::Group(g) => g.short(),
+        ConversationId::Ipmsg(ip) => ip.to_string(),
     }
 }
 
 /// The name chosen for `who`, if any: my alias for it, else the name it gave in its
-/// handshake. Only a lanchat peer has a handshake, so `name` counts only for one. A group's
-/// `name` is the one its members gave it (signed, the same for every member).
+/// handshake. Only a lanchat peer has a handshake, so `name` counts for one, and for an
+/// IP Messenger peer, whose entry names it (unauthenticated, and marked so on screen). A
+/// group's `name` is the one its members gave it (signed, the same for every member).
 pub fn chosen_name<'a>(
     who: &ConversationId,
     alias: Option<&'a str>,
@@ -236,6 +245,7 @@ pub fn chosen_name<'a>(
 ) -> Option<&'a str> {
     match who {
         ConversationId::Peer(_) | ConversationId::Group(_) => alias.or(name),
+        ConversationId::Ipmsg(_) => alias.or(name),
         ConversationId::Raw(_) => alias,
     }
 }

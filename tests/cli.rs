@@ -13,6 +13,7 @@ const PIPE_ON_LOOPBACK: &[&str] = &[
     "--port",
     "0",
     "--no-discovery",
+    "--no-ipmsg",
 ];
 
 fn lanchat(dir: &std::path::Path, args: &[&str]) -> std::process::Output {

@@ -39,6 +39,7 @@ async fn sigkill_mid_stream_loses_nothing_the_sender_saw_delivered() {
                 "0",
             ])
             .arg("--no-discovery")
+            .arg("--no-ipmsg")
             .arg("--data-dir")
             .arg(dir.path())
             .stdin(Stdio::piped())

@@ -85,7 +85,15 @@ impl Instance {
             .expect("open pty");
 
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_lanchat"));
-        cmd.args(["--bind", "127.0.0.1", "--port", "0", "--name", name]);
+        cmd.args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--name",
+            name,
+            "--no-ipmsg",
+        ]);
         cmd.arg("--data-dir");
         cmd.arg(dir.path());
         cmd.args(extra_args);
@@ -383,19 +391,17 @@ fn a_signal_right_at_start_still_restores_the_terminal() {
 fn hostile_text_from_a_peer_leaves_the_terminal_state_alone() {
     let extra = ["--no-discovery".to_string()];
     let mut erin = Instance::spawn("erin", 100, 30, &extra);
-    erin.wait_for("No conversations yet");
-    // The frame may arrive in pieces: the status line, with the address, is drawn last.
-    erin.wait_for_status("127.0.0.1:", DEADLINE);
+    let port_on = |screen: &str| -> Option<u16> {
+        let rest = screen.split("127.0.0.1:").nth(1)?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        rest[..digits].parse().ok()
+    };
+    // The whole frame: the address is on the status line, written after the guide.
+    erin.wait_until("the guide and the listen address", DEADLINE, |s| {
+        s.contains("No conversations yet") && port_on(s).is_some()
+    });
     let screen = erin.screen();
-    let port: u16 = screen
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|p| p.parse().ok())
-        })
-        .unwrap_or_else(|| panic!("no listen address on screen:\n{screen}"));
+    let port = port_on(&screen).unwrap_or_else(|| panic!("no listen address on screen:\n{screen}"));
     let before = erin.raw.lock().unwrap().len();
 
     let hostile: &[&str] = &[

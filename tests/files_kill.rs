@@ -33,6 +33,7 @@ impl Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lanchat"))
             .args(["pipe", "--name", name, "--bind", "127.0.0.1", "--port", "0"])
             .arg("--no-discovery")
+            .arg("--no-ipmsg")
             .arg("--data-dir")
             .arg(dir)
             .stdin(Stdio::piped())

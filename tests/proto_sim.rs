@@ -388,15 +388,19 @@ fn plain_text_peers_and_garbage() {
         .collect();
     assert_eq!(texts, vec!["hello from python", "你好"]);
 
-    // Replies go out as plain UTF-8, in pieces the tutorial's recvfrom(1024) can hold.
+    // Replies go out in what the script wrote last (GBK here: it gets GBK back), in pieces
+    // the tutorial's recvfrom(1024) can hold.
     let ep = &mut net.nodes[a].endpoint;
-    let long = "字".repeat(500);
+    let long = "字".repeat(800);
     ep.send_message(net.now, ConversationId::Raw(script), MsgId(3), 0, &long)
         .expect("sends");
     let mut sent = Vec::new();
     while let Some(t) = ep.poll_transmit() {
         if t.dst == Destination::Unicast(script) {
-            sent.push(String::from_utf8(t.payload).expect("utf8"));
+            assert!(t.payload.len() <= 1024);
+            let (text, _, bad) = encoding_rs::GBK.decode(&t.payload);
+            assert!(!bad, "GBK");
+            sent.push(text.into_owned());
         }
     }
     assert_eq!(sent.concat(), long);

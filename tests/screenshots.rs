@@ -173,9 +173,6 @@ fn files(lang: Lang, width: u16, height: u16) -> App {
         };
         let mut m = Message::new(MsgId(id), author, at, name.into());
         m.seq = Some(i64::try_from(id).unwrap());
-        if dir == Direction::Out {
-            m.state = Some(DeliveryState::Read);
-        }
         m.file = Some(FileCard {
             id: TransferId([u8::try_from(id).unwrap(); 16]),
             name: name.into(),
@@ -190,6 +187,7 @@ fn files(lang: Lang, width: u16, height: u16) -> App {
             path: (state == TransferState::Done)
                 .then(|| "/home/lin/Downloads/Q3 季度报告.pdf".into()),
             problem: None,
+            preview_rows: 0,
         });
         app.update(
             at,

@@ -233,6 +233,7 @@ const PIPE: &[&str] = &[
     "--port",
     "0",
     "--no-discovery",
+    "--no-ipmsg",
 ];
 
 #[test]

@@ -65,7 +65,7 @@ _lanchat() {
 
     case "${cmd}" in
         lanchat)
-            opts="-V -h --name --port --bind --peer --no-discovery --discovery-port --data-dir --config --version --help fingerprint pipe doctor export completions man help"
+            opts="-V -h --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config --version --help fingerprint pipe doctor export completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -107,7 +107,7 @@ _lanchat() {
             return 0
             ;;
         lanchat__subcmd__completions)
-            opts="-h --help --name --port --bind --peer --no-discovery --discovery-port --data-dir --config bash zsh fish"
+            opts="-h --help --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,7 +149,7 @@ _lanchat() {
             return 0
             ;;
         lanchat__subcmd__doctor)
-            opts="-h --help --listen --name --port --bind --peer --no-discovery --discovery-port --data-dir --config"
+            opts="-h --help --listen --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -195,7 +195,7 @@ _lanchat() {
             return 0
             ;;
         lanchat__subcmd__export)
-            opts="-h -o --help --conversation --format --output --name --port --bind --peer --no-discovery --discovery-port --data-dir --config"
+            opts="-h -o --help --conversation --format --output --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,7 +253,7 @@ _lanchat() {
             return 0
             ;;
         lanchat__subcmd__fingerprint)
-            opts="-h --help --name --port --bind --peer --no-discovery --discovery-port --data-dir --config"
+            opts="-h --help --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,7 +407,7 @@ _lanchat() {
             return 0
             ;;
         lanchat__subcmd__man)
-            opts="-h --help --lang --name --port --bind --peer --no-discovery --discovery-port --data-dir --config"
+            opts="-h --help --lang --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,7 +453,7 @@ _lanchat() {
             return 0
             ;;
         lanchat__subcmd__pipe)
-            opts="-h --help --name --port --bind --peer --no-discovery --discovery-port --data-dir --config"
+            opts="-h --help --name --port --bind --peer --no-discovery --discovery-port --no-ipmsg --data-dir --config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_lanchat_global_optspecs
-    string join \n name= port= bind= peer= no-discovery discovery-port= data-dir= config= V/version h/help
+    string join \n name= port= bind= peer= no-discovery discovery-port= no-ipmsg data-dir= config= V/version h/help
 end
 
 function __fish_lanchat_needs_command
@@ -32,6 +32,7 @@ complete -c lanchat -n "__fish_lanchat_needs_command" -l discovery-port -d 'The 
 complete -c lanchat -n "__fish_lanchat_needs_command" -l data-dir -d 'Directory for this instance\'s state (identity, config, logs); lets several instances run on one host.' -r -F
 complete -c lanchat -n "__fish_lanchat_needs_command" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_needs_command" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_needs_command" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_needs_command" -s V -l version -d 'Print version'
 complete -c lanchat -n "__fish_lanchat_needs_command" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_needs_command" -f -a "fingerprint" -d 'Print this node\'s key fingerprint (creating the key on first use), to compare with what peers see.'
@@ -50,6 +51,7 @@ complete -c lanchat -n "__fish_lanchat_using_subcommand fingerprint" -l data-dir
 complete -c lanchat -n "__fish_lanchat_using_subcommand fingerprint" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_using_subcommand fingerprint" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_using_subcommand fingerprint" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_using_subcommand fingerprint" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l name -d 'Your display name (default: $USER).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l port -d 'Unicast port to listen on (default: 47475 if free, else any).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l bind -d 'Address to listen on; 127.0.0.1 keeps lanchat (and its discovery) on this host.' -r
@@ -59,6 +61,7 @@ complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l data-dir -d 'Di
 complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_using_subcommand pipe" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l listen -d 'Seconds to listen for beacons (others send one every 30 s).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l name -d 'Your display name (default: $USER).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l port -d 'Unicast port to listen on (default: 47475 if free, else any).' -r
@@ -69,6 +72,7 @@ complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l data-dir -d '
 complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_using_subcommand doctor" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand export" -l conversation -d 'A peer\'s name or id, or ip:port for a plain-text peer (default: everything).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand export" -l format -d 'The format: md (Markdown), txt (plain text) or jsonl (JSON lines).' -r -f -a "md\t''
 txt\t''
@@ -83,6 +87,7 @@ complete -c lanchat -n "__fish_lanchat_using_subcommand export" -l data-dir -d '
 complete -c lanchat -n "__fish_lanchat_using_subcommand export" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_using_subcommand export" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_using_subcommand export" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_using_subcommand export" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l name -d 'Your display name (default: $USER).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l port -d 'Unicast port to listen on (default: 47475 if free, else any).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l bind -d 'Address to listen on; 127.0.0.1 keeps lanchat (and its discovery) on this host.' -r
@@ -92,6 +97,7 @@ complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l data-dir
 complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_using_subcommand completions" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l lang -d 'The page\'s language: en or zh-CN.' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l name -d 'Your display name (default: $USER).' -r
 complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l port -d 'Unicast port to listen on (default: 47475 if free, else any).' -r
@@ -102,6 +108,7 @@ complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l data-dir -d 'Dir
 complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l config -d 'Config file to read (default: config.toml in the config directory).' -r -F
 complete -c lanchat -n "__fish_lanchat_using_subcommand man" -s h -l help -d 'Print help'
 complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l no-discovery -d 'Do not announce or look for peers on the local network.'
+complete -c lanchat -n "__fish_lanchat_using_subcommand man" -l no-ipmsg -d 'Do not speak IP Messenger (iptux, FeiQ) on port 2425.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand help; and not __fish_seen_subcommand_from fingerprint pipe doctor export completions man help" -f -a "fingerprint" -d 'Print this node\'s key fingerprint (creating the key on first use), to compare with what peers see.'
 complete -c lanchat -n "__fish_lanchat_using_subcommand help; and not __fish_seen_subcommand_from fingerprint pipe doctor export completions man help" -f -a "pipe" -d 'Run without a screen: JSON lines on stdin and stdout (see the README).'
 complete -c lanchat -n "__fish_lanchat_using_subcommand help; and not __fish_seen_subcommand_from fingerprint pipe doctor export completions man help" -f -a "doctor" -d 'Why can\'t I see anyone? Checks interfaces, ports, beacons, firewall and past peers, and says what to fix.'

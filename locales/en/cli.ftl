@@ -93,3 +93,4 @@ cli-exported = { $n ->
 }
 cli-bad-listen = --listen takes a number of seconds, such as 1 or 35
 cli-async = cannot start the async runtime
+cli-no-ipmsg = Do not speak IP Messenger (iptux, FeiQ) on port 2425.

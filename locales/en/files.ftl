@@ -55,10 +55,11 @@ files-problem-too-large = larger than max_file_size
 files-problem-too-many = too many offers waiting
 files-problem-not-sent = the offer could not be sent
 files-problem-io = reading or writing failed
+files-problem-folder = a folder, and lanchat does not take folders yet
 
 files-preparing = Checking { $name } before offering it… { $percent }%
 files-saved = Saved { $name }
-files-not-sent = File not sent: { $reason }
+files-not-sent = A file did not go through: { $reason }
 files-not-to-plain = Files go only to lanchat peers (this chat is unencrypted plain text)
 files-send-usage = Usage: /send PATH… (Tab completes paths)
 files-too-many-paths = At most { $max } files at once

@@ -43,3 +43,4 @@ group-too-many-groups = You can be in at most { $max } groups
 group-cannot-recall = Only your own messages, within 2 minutes
 group-refused = Not done: { $reason }
 group-name-it = Type the group's name, then Enter
+group-no-files = Files cannot go to a group yet

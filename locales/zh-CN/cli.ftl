@@ -86,3 +86,4 @@ cli-not-ours = 警告：{ $path } 属于其他用户，且别人能读取（权�
 cli-exported = 已导出 { $n } 条消息
 cli-bad-listen = --listen 需要秒数，例如 1 或 35
 cli-async = 无法启动异步运行时
+cli-no-ipmsg = 不使用飞鸽传书协议（iptux、飞秋，端口 2425）。

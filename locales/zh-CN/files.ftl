@@ -52,10 +52,11 @@ files-problem-too-large = 超过 max_file_size 限制
 files-problem-too-many = 等待中的文件太多
 files-problem-not-sent = 文件邀请发送失败
 files-problem-io = 读写失败
+files-problem-folder = 是文件夹，lanchat 暂不接收文件夹
 
 files-preparing = 正在校验 { $name }，稍后发出… { $percent }%
 files-saved = 已保存 { $name }
-files-not-sent = 文件未发送：{ $reason }
+files-not-sent = 文件未能收发：{ $reason }
 files-not-to-plain = 文件只能发给 lanchat 用户（此会话是未加密的纯文本）
 files-send-usage = 用法：/send 路径…（Tab 补全路径）
 files-too-many-paths = 一次最多 { $max } 个文件

@@ -36,3 +36,4 @@ group-too-many-groups = 最多只能加入 { $max } 个群聊
 group-cannot-recall = 只能撤回自己 2 分钟内的消息
 group-refused = 未完成：{ $reason }
 group-name-it = 输入群名，然后按 Enter
+group-no-files = 暂不能向群聊发送文件

@@ -29,6 +29,7 @@ pub enum Command {
     Leave,
     Remove,
     Owner,
+    Away,
     Help,
     Quit,
 }
@@ -249,6 +250,14 @@ pub const COMMANDS: &[CommandDef] = &[
         "app-arg-person",
         "app-cmd-owner",
         Completion::Mention,
+    ),
+    def(
+        Command::Away,
+        "away",
+        &[],
+        "app-arg-away",
+        "app-cmd-away",
+        Completion::Nothing,
     ),
     def(
         Command::Help,

@@ -25,6 +25,14 @@ pub const MAX_LIVE: usize = 512;
 pub const MAX_SEND_PATHS: usize = 32;
 /// Candidates listed after a Tab that matched many, at most.
 const LISTED_CANDIDATES: usize = 8;
+/// Pictures of one page of history whose previews are asked for, at most (the newest).
+const PREVIEWS_PER_PAGE: usize = 8;
+/// Pictures whose previews were asked for in a run, at most (the runtime keeps fewer
+/// decoded; beyond this a picture stays a plain bubble).
+pub const MAX_PREVIEWS_ASKED: usize = 4096;
+/// The largest preview, in cells.
+pub const PREVIEW_COLS: u16 = 36;
+pub const PREVIEW_ROWS: u16 = 10;
 
 /// What the runtime tells the model about a transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +149,14 @@ enum Want {
 
 fn fits(card: &FileCard, want: Want) -> bool {
     match want {
-        Want::Answer => card.direction == Direction::In && card.state == TransferState::Offered,
+        // An offer waiting, or a download that stopped and may be taken up again (an IP
+        // Messenger peer's: it resumes by offset when accepted again).
+        Want::Answer => {
+            card.direction == Direction::In
+                && (card.state == TransferState::Offered
+                    || (card.state == TransferState::Failed
+                        && card.problem().is_some_and(Problem::may_resume)))
+        }
         Want::Stop => !card.state.is_final() && card.state != TransferState::Failed,
         Want::Open => {
             card.path.is_some()
@@ -157,11 +172,9 @@ impl App {
         if let Some(card) = &message.file {
             self.follow(id, card);
             self.prepared(&card.id);
+            self.want_preview(card);
         }
         if message.author == Author::Me {
-            if message.state.is_some() {
-                self.outgoing.insert(message.id, id);
-            }
             if let Some(c) = self.conversation_mut(&id) {
                 c.wrote = true;
             }
@@ -180,6 +193,62 @@ impl App {
         }
     }
 
+    /// A picture with a file to show (received and verified, or mine) gets its preview
+    /// asked for, once.
+    fn want_preview(&mut self, card: &FileCard) {
+        let shown = card.direction == Direction::Out || card.state == TransferState::Done;
+        let Some(path) = card.path.clone() else {
+            return;
+        };
+        if card.kind() != crate::proto::files::FileKind::Image
+            || !shown
+            || self.previews_asked.len() >= MAX_PREVIEWS_ASKED
+            || !self.previews_asked.insert(card.id)
+        {
+            return;
+        }
+        self.preview_asks
+            .push(Effect::Preview { id: card.id, path });
+    }
+
+    /// The preview of `id` is ready: its bubbles grow by `rows`. A bubble below the view
+    /// (scrolled up) grows without moving what is on screen.
+    pub(super) fn preview_ready(&mut self, id: &TransferId, rows: u16) {
+        let rows = rows.min(PREVIEW_ROWS);
+        let (w, _) = self.message_pane_size();
+        let selected = self.selected;
+        let offset = self.utc_offset_s;
+        let mut grow_below = 0;
+        let scroll = self.scroll;
+        for c in self.conversations.iter_mut() {
+            let Some(at) = c
+                .messages
+                .iter()
+                .position(|m| m.file.as_ref().is_some_and(|f| f.id == *id))
+            else {
+                continue;
+            };
+            let Some(card) = c.messages[at].file.as_mut() else {
+                continue;
+            };
+            let added = rows.saturating_sub(card.preview_rows);
+            card.preview_rows = rows.max(card.preview_rows);
+            if Some(c.id) == selected && scroll > 0 && added > 0 {
+                let below = crate::layout::tail_height(
+                    &self.heights,
+                    &c.messages,
+                    c.messages.len() - at - 1,
+                    w,
+                    offset,
+                );
+                if below < scroll {
+                    grow_below = usize::from(added);
+                }
+            }
+        }
+        self.scroll += grow_below;
+    }
+
     /// Keeps `card`'s transfer among those under way, or lets it go once finished.
     fn follow(&mut self, conversation: ConversationId, card: &FileCard) {
         if card.state.is_final() || card.state == TransferState::Failed {
@@ -196,6 +265,16 @@ impl App {
     pub(super) fn follow_page(&mut self, conversation: ConversationId, messages: &[Message]) {
         for card in messages.iter().filter_map(|m| m.file.as_ref()) {
             self.follow(conversation, card);
+        }
+        let pictures: Vec<FileCard> = messages
+            .iter()
+            .rev()
+            .filter_map(|m| m.file.clone())
+            .filter(|c| c.kind() == crate::proto::files::FileKind::Image)
+            .take(PREVIEWS_PER_PAGE)
+            .collect();
+        for card in &pictures {
+            self.want_preview(card);
         }
     }
 
@@ -287,6 +366,7 @@ impl App {
             }
             FileChange::Done { path } => {
                 let mut name = None;
+                let mut done_card = None;
                 if let Some((_, card)) = self.card_mut(&id) {
                     card.state = TransferState::Done;
                     card.done = card.size;
@@ -295,6 +375,10 @@ impl App {
                         card.path = Some(path);
                         name = Some(card.name.clone());
                     }
+                    done_card = Some(card.clone());
+                }
+                if let Some(card) = done_card {
+                    self.want_preview(&card);
                 }
                 self.transfers.remove(&id);
                 if let Some(name) = name {
@@ -368,13 +452,22 @@ impl App {
 
     /// `/send PATH…`: offers files in the open conversation.
     pub(super) fn send_command(&mut self, arg: &str) -> Vec<Effect> {
-        let Some(ConversationId::Peer(peer)) = self.selected else {
-            let text = match self.selected {
-                Some(ConversationId::Raw(_)) => tr!(self.lang, "files-not-to-plain"),
-                _ => tr!(self.lang, "app-open-first"),
-            };
-            self.error(text);
-            return Vec::new();
+        // A lanchat peer (encrypted) or an IP Messenger peer (its own file protocol);
+        // never a plain-text one, which could not take it.
+        let to = match self.selected {
+            Some(to @ (ConversationId::Peer(_) | ConversationId::Ipmsg(_))) => to,
+            Some(ConversationId::Raw(_)) => {
+                self.error(tr!(self.lang, "files-not-to-plain"));
+                return Vec::new();
+            }
+            Some(ConversationId::Group(_)) => {
+                self.error(tr!(self.lang, "group-no-files"));
+                return Vec::new();
+            }
+            None => {
+                self.error(tr!(self.lang, "app-open-first"));
+                return Vec::new();
+            }
         };
         let paths = split_paths(arg);
         if paths.is_empty() {
@@ -387,7 +480,7 @@ impl App {
         }
         self.input.take();
         self.notice = None;
-        vec![Effect::SendFiles { to: peer, paths }]
+        vec![Effect::SendFiles { to, paths }]
     }
 
     /// `/accept [DIR]`: takes the picked file offer, or the newest one here.
@@ -569,6 +662,7 @@ pub fn problem_text(lang: crate::i18n::Lang, p: Problem) -> String {
         Problem::TooMany => tr!(lang, "files-problem-too-many"),
         Problem::NotSent => tr!(lang, "files-problem-not-sent"),
         Problem::Io => tr!(lang, "files-problem-io"),
+        Problem::Folder => tr!(lang, "files-problem-folder"),
     }
 }
 
@@ -734,6 +828,7 @@ mod tests {
             done: 0,
             path: None,
             problem: None,
+            preview_rows: 0,
         };
         let mut l = Live::new(ConversationId::Peer(NodeId([1; 32])), &card);
         assert_eq!(l.rate(), None);

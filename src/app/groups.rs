@@ -305,7 +305,7 @@ impl App {
                     && match m.author {
                         Author::Me => q.author == me,
                         Author::Peer(n) => q.author == n,
-                        Author::Raw(_) => false,
+                        Author::Raw(_) | Author::Ipmsg(_) => false,
                     }
             })
         });

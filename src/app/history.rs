@@ -264,8 +264,10 @@ impl App {
                 Some(c) => self.folds(c),
                 None => self.folds(&Conversation::new(id)),
             };
-        let mention = matches!(message.author, Author::Peer(_) | Author::Raw(_))
-            && mentions(&message.text, &self.me.name);
+        let mention = matches!(
+            message.author,
+            Author::Peer(_) | Author::Raw(_) | Author::Ipmsg(_)
+        ) && mentions(&message.text, &self.me.name);
         if !in_view && (!muted || mention) && !folded {
             self.bell = true;
             self.notify(id, &message.author, mention);

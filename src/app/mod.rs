@@ -9,6 +9,7 @@ mod editor;
 pub mod files;
 pub mod groups;
 mod history;
+mod ipmsg;
 pub mod keymap;
 mod reply;
 mod search;
@@ -146,7 +147,7 @@ impl Conversation {
     /// A plain-text address I never wrote to, not pinned and not renamed: anyone can send
     /// from any address, so these are bounded (see [`STRANGER_FOLD`], [`MAX_STRANGERS`]).
     pub fn is_stranger(&self) -> bool {
-        matches!(self.id, ConversationId::Raw(_))
+        matches!(self.id, ConversationId::Raw(_) | ConversationId::Ipmsg(_))
             && !self.wrote
             && !self.pinned
             && self.alias.is_none()
@@ -247,6 +248,11 @@ pub enum Msg {
     Group(groups::GroupNews),
     /// What was pasted names a file that exists (the runtime looked).
     PastedFile(String),
+    /// The preview of picture `id` is ready: `rows` lines under its bubble.
+    PreviewReady {
+        id: TransferId,
+        rows: u16,
+    },
     /// What the path before the cursor (`word`, starting at byte `start` of the input) may
     /// complete to: full paths, directories ending in `/`.
     PathCompletions {
@@ -348,7 +354,7 @@ pub enum Effect {
     /// Offer these files (paths as typed: `~` and relative paths are the runtime's to
     /// resolve) to `to`.
     SendFiles {
-        to: NodeId,
+        to: ConversationId,
         paths: Vec<String>,
     },
     /// Take the file offered as `id`, into `dir` (else the download directory).
@@ -360,6 +366,12 @@ pub enum Effect {
     CancelFile(TransferId),
     /// Open this file with the system's opener.
     OpenFile(std::path::PathBuf),
+    /// Make a preview of the picture at `path` (a verified download, or my own file),
+    /// answered with [`Msg::PreviewReady`] when there is one.
+    Preview {
+        id: TransferId,
+        path: std::path::PathBuf,
+    },
     /// List what the path `word` (at byte `start` of the input) may complete to: answered
     /// with [`Msg::PathCompletions`].
     CompletePath {
@@ -368,6 +380,9 @@ pub enum Effect {
     },
     /// An act in a group (see [`groups::GroupAct`]).
     Group(groups::GroupAct),
+    /// Away with this text (IP Messenger peers are told and get it as an auto-reply), or
+    /// back with `None`.
+    Away(Option<String>),
     Quit,
 }
 
@@ -468,6 +483,10 @@ pub struct App {
     pub running: bool,
     /// Where each of my not-yet-settled messages lives, to apply state changes.
     outgoing: HashMap<MsgId, ConversationId>,
+    /// IP Messenger peers as their last packets described them (see `app/ipmsg.rs`).
+    pub ipmsg_peers: HashMap<std::net::Ipv4Addr, proto::IpmsgPeerView>,
+    /// Away (`/away`): IP Messenger peers are told.
+    pub away: bool,
     /// Peer messages received while running, not yet reported read, per conversation.
     unreported: HashMap<ConversationId, Vec<MsgId>>,
     /// How far each conversation was recorded read in the store.
@@ -480,6 +499,9 @@ pub struct App {
     transfers: HashMap<TransferId, files::Live>,
     /// My offers being prepared, and the notice that says so (cleared once made).
     preparing: HashMap<TransferId, String>,
+    /// Pictures whose preview was asked for (each once), and the asks waiting to go out.
+    previews_asked: HashSet<TransferId>,
+    preview_asks: Vec<Effect>,
 }
 
 impl App {
@@ -535,6 +557,8 @@ impl App {
             alone_since_ms: None,
             running: true,
             outgoing: HashMap::new(),
+            ipmsg_peers: HashMap::new(),
+            away: false,
             unreported: HashMap::new(),
             read_seq_marks: HashMap::new(),
             rng: Rng::new(seed),
@@ -542,6 +566,8 @@ impl App {
             heights: layout::HeightCache::default(),
             transfers: HashMap::new(),
             preparing: HashMap::new(),
+            previews_asked: HashSet::new(),
+            preview_asks: Vec::new(),
         }
     }
 
@@ -570,7 +596,11 @@ impl App {
         c.is_stranger()
             && match c.id {
                 ConversationId::Raw(addr) => self.lanchat_owner(&addr).is_none(),
-                ConversationId::Peer(_) | ConversationId::Group(_) => false,
+                // Colleagues announced by their IP Messenger (FeiQ) presence keep their
+                // rows; they stay strangers for the caps (the endpoint bounds them too).
+                ConversationId::Ipmsg(_) | ConversationId::Peer(_) | ConversationId::Group(_) => {
+                    false
+                }
             }
     }
 
@@ -616,6 +646,7 @@ impl App {
         let alias = self.conversation(id).and_then(|c| c.alias.as_deref());
         let name = match id {
             ConversationId::Peer(node) => self.peers.get(node).map(|p| p.name.as_str()),
+            ConversationId::Ipmsg(ip) => self.ipmsg_peers.get(ip).map(|p| p.name.as_str()),
             ConversationId::Raw(_) => None,
             ConversationId::Group(g) => self.groups.get(g).map(|i| i.name.as_str()),
         };
@@ -646,6 +677,7 @@ impl App {
         }
         self.sort_now();
         effects.append(&mut self.quote_checks);
+        effects.append(&mut self.preview_asks);
         effects.extend(self.read_receipts());
         effects.extend(self.pending_group_read());
         effects.extend(self.pending_read_mark());
@@ -739,6 +771,7 @@ impl App {
             } => self.file_message(now_ms, conversation, message),
             Msg::File(news) => self.file_news(now_ms, news),
             Msg::Group(news) => self.group_news(now_ms, news),
+            Msg::PreviewReady { id, rows } => self.preview_ready(&id, rows),
             Msg::PathCompletions {
                 start,
                 word,
@@ -802,7 +835,7 @@ impl App {
         Vec::new()
     }
 
-    fn error(&mut self, text: String) {
+    pub(super) fn error(&mut self, text: String) {
         self.notice = Some(Notice::Error(text));
     }
 
@@ -1254,6 +1287,10 @@ impl App {
             Command::Decline => self.decline_command(),
             Command::Cancel => self.cancel_command(),
             Command::Open => self.open_command(),
+            Command::Away => {
+                self.input.take();
+                self.away_command(arg)
+            }
             Command::Strangers => {
                 self.input.take();
                 self.open_strangers();
@@ -1361,6 +1398,10 @@ impl App {
             proto::Event::State { id, state } => self.set_state(id, state),
             // Wired in the files work.
             proto::Event::File { .. } => {}
+            proto::Event::IpmsgPeer(view) => self.on_ipmsg_peer(view),
+            proto::Event::Shake { conversation } => self.on_shake(now_ms, conversation),
+            // The node acts on these (`runtime/ipmsg_files.rs`).
+            proto::Event::IpmsgFiles { .. } | proto::Event::IpmsgRelease { .. } => {}
             proto::Event::Read { from, ids } => {
                 for id in ids {
                     self.read_by(from, id);
@@ -1487,12 +1528,13 @@ impl App {
             .iter()
             .filter(|c| c.is_stranger())
             .count();
-        let victim = if matches!(id, ConversationId::Raw(_)) && strangers >= MAX_STRANGERS {
+        let unauthenticated =
+            |id: &ConversationId| matches!(id, ConversationId::Raw(_) | ConversationId::Ipmsg(_));
+        let victim = if unauthenticated(id) && strangers >= MAX_STRANGERS {
             self.least_recent(Conversation::is_stranger)
         } else if self.conversations.len() >= MAX_CONVERSATIONS {
-            self.least_recent(Conversation::is_stranger).or_else(|| {
-                self.least_recent(|c: &Conversation| matches!(c.id, ConversationId::Raw(_)))
-            })
+            self.least_recent(Conversation::is_stranger)
+                .or_else(|| self.least_recent(|c: &Conversation| unauthenticated(&c.id)))
         } else {
             None
         };
@@ -1520,7 +1562,7 @@ impl App {
         self.sort();
     }
 
-    fn remove_conversation(&mut self, id: &ConversationId) {
+    pub(super) fn remove_conversation(&mut self, id: &ConversationId) {
         self.forget(id);
         if self.selected == Some(*id) {
             self.selected = None;
@@ -1850,7 +1892,7 @@ fn typed_char(key: &KeyEvent) -> Option<char> {
 fn copy_text(m: &Message) -> String {
     match m.author {
         Author::Me => m.text.clone(),
-        Author::Peer(_) | Author::Raw(_) => crate::text::sanitize(&m.text),
+        Author::Peer(_) | Author::Raw(_) | Author::Ipmsg(_) => crate::text::sanitize(&m.text),
     }
 }
 

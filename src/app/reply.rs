@@ -89,7 +89,7 @@ impl App {
         match author {
             Author::Me => Some(self.me.id),
             Author::Peer(node) => Some(*node),
-            Author::Raw(_) => None,
+            Author::Raw(_) | Author::Ipmsg(_) => None,
         }
     }
 
@@ -168,6 +168,8 @@ impl App {
             Some(tr!(self.lang, "app-recall-already"))
         } else if matches!(to, ConversationId::Raw(_)) {
             Some(tr!(self.lang, "app-recall-plain"))
+        } else if matches!(to, ConversationId::Ipmsg(_)) {
+            Some(tr!(self.lang, "ipmsg-recall"))
         } else if now_ms.saturating_sub(m.time_ms) > RECALL_WINDOW_MS {
             Some(tr!(self.lang, "app-recall-too-late"))
         } else {
@@ -230,7 +232,9 @@ impl App {
             tr!(self.lang, "app-notify-mention", name = who)
         } else {
             match conversation {
-                ConversationId::Raw(_) => tr!(self.lang, "app-notify-plain", name = who),
+                ConversationId::Raw(_) | ConversationId::Ipmsg(_) => {
+                    tr!(self.lang, "app-notify-plain", name = who)
+                }
                 ConversationId::Peer(_) => tr!(self.lang, "app-notify-message", name = who),
                 // Named by the group (its name is the members' word, made safe as a
                 // peer's name is).

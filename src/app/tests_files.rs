@@ -21,6 +21,7 @@ fn card(n: u8, direction: Direction, state: TransferState) -> FileCard {
         done: 0,
         path: None,
         problem: None,
+        preview_rows: 0,
     }
 }
 
@@ -32,9 +33,6 @@ fn bubble(app: &mut App, now: i64, p: u8, msg: u64, card: FileCard) -> Vec<Effec
     };
     let mut m = Message::new(MsgId(msg), author, now, card.name.clone());
     m.seq = Some(i64::try_from(msg).unwrap());
-    if card.direction == Direction::Out {
-        m.state = Some(DeliveryState::Sending);
-    }
     m.file = Some(card);
     app.update(
         now,
@@ -45,6 +43,14 @@ fn bubble(app: &mut App, now: i64, p: u8, msg: u64, card: FileCard) -> Vec<Effec
     )
 }
 
+/// Alice online, her chat open, with one file bubble (message 10) in it.
+fn alice_with(card: FileCard) -> App {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    bubble(&mut app, T0, 1, 10, card);
+    app
+}
+
 fn news(app: &mut App, now: i64, n: u8, about: Option<(u8, Direction)>, change: FileChange) {
     app.update(
         now,
@@ -53,6 +59,29 @@ fn news(app: &mut App, now: i64, n: u8, about: Option<(u8, Direction)>, change: 
             about: about.map(|(p, d)| (node(p), d)),
             change,
         }),
+    );
+}
+
+/// A transfer moved to `state` (with `problem`, and where an accepted file goes).
+fn state(
+    app: &mut App,
+    now: i64,
+    n: u8,
+    about: Option<(u8, Direction)>,
+    state: TransferState,
+    problem: Option<Problem>,
+    path: Option<PathBuf>,
+) {
+    news(
+        app,
+        now,
+        n,
+        about,
+        FileChange::State {
+            state,
+            problem,
+            path,
+        },
     );
 }
 
@@ -123,15 +152,7 @@ fn send_cmd(app: &mut App, now: i64, text: &str) -> Vec<Effect> {
 
 #[test]
 fn keys_on_a_picked_bubble_accept_decline_cancel_and_open() {
-    let mut app = new_app();
-    peer_up(&mut app, T0, 1, "alice");
-    bubble(
-        &mut app,
-        T0,
-        1,
-        10,
-        card(1, Direction::In, TransferState::Offered),
-    );
+    let mut app = alice_with(card(1, Direction::In, TransferState::Offered));
     let alt_up = Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT));
     app.update(T0, alt_up.clone());
     assert_eq!(app.picked, Some(MsgId(10)));
@@ -144,27 +165,23 @@ fn keys_on_a_picked_bubble_accept_decline_cancel_and_open() {
     );
     assert_eq!(app.picked, None);
     // It runs now: x cancels it.
-    news(
+    state(
         &mut app,
         T0 + 1,
         1,
         Some((1, Direction::In)),
-        FileChange::State {
-            state: TransferState::Accepted,
-            problem: None,
-            path: Some(PathBuf::from("/dl/file1.pdf")),
-        },
+        TransferState::Accepted,
+        None,
+        Some(PathBuf::from("/dl/file1.pdf")),
     );
-    news(
+    state(
         &mut app,
         T0 + 1,
         1,
         Some((1, Direction::In)),
-        FileChange::State {
-            state: TransferState::Running,
-            problem: None,
-            path: Some(PathBuf::from("/dl/file1.pdf")),
-        },
+        TransferState::Running,
+        None,
+        Some(PathBuf::from("/dl/file1.pdf")),
     );
     app.update(T0 + 2, alt_up.clone());
     assert_eq!(
@@ -195,15 +212,7 @@ fn keys_on_a_picked_bubble_accept_decline_cancel_and_open() {
 
 #[test]
 fn progress_moves_the_bubble_the_sidebar_and_the_totals_and_done_ends_it() {
-    let mut app = new_app();
-    peer_up(&mut app, T0, 1, "alice");
-    bubble(
-        &mut app,
-        T0,
-        1,
-        10,
-        card(1, Direction::Out, TransferState::Offered),
-    );
+    let mut app = alice_with(card(1, Direction::Out, TransferState::Offered));
     assert_eq!(app.conversation_transfer(&peer(1)), None, "not running yet");
     for (i, done) in [0u64, 2_000_000, 4_000_000].into_iter().enumerate() {
         news(
@@ -232,16 +241,14 @@ fn progress_moves_the_bubble_the_sidebar_and_the_totals_and_done_ends_it() {
         (1, 4_000_000, 10_000_000)
     );
     // The peer's disk fills: the bubble says so, and it waits.
-    news(
+    state(
         &mut app,
         T0 + 3000,
         1,
         Some((1, Direction::Out)),
-        FileChange::State {
-            state: TransferState::Accepted,
-            problem: Some(Problem::PeerDiskFull),
-            path: None,
-        },
+        TransferState::Accepted,
+        Some(Problem::PeerDiskFull),
+        None,
     );
     let c = shown_card(&app, 1, 1);
     assert_eq!(c.problem(), Some(Problem::PeerDiskFull));
@@ -278,41 +285,29 @@ fn a_transfer_whose_chat_is_not_loaded_still_shows_in_the_sidebar() {
         app.conversation_transfer(&peer(1)),
         Some((Direction::In, 50))
     );
-    news(
+    state(
         &mut app,
         T0 + 1,
         9,
         None,
-        FileChange::State {
-            state: TransferState::Cancelled,
-            problem: Some(Problem::PeerCancelled),
-            path: None,
-        },
+        TransferState::Cancelled,
+        Some(Problem::PeerCancelled),
+        None,
     );
     assert_eq!(app.conversation_transfer(&peer(1)), None);
 }
 
 #[test]
 fn a_late_or_repeated_state_cannot_undo_a_finished_bubble() {
-    let mut app = new_app();
-    peer_up(&mut app, T0, 1, "alice");
-    bubble(
-        &mut app,
-        T0,
-        1,
-        10,
-        card(1, Direction::In, TransferState::Done),
-    );
-    news(
+    let mut app = alice_with(card(1, Direction::In, TransferState::Done));
+    state(
         &mut app,
         T0 + 1,
         1,
         Some((1, Direction::In)),
-        FileChange::State {
-            state: TransferState::Running,
-            problem: None,
-            path: None,
-        },
+        TransferState::Running,
+        None,
+        None,
     );
     assert_eq!(shown_card(&app, 1, 1).state, TransferState::Done);
 }
@@ -328,7 +323,7 @@ fn send_goes_to_lanchat_peers_with_shell_like_paths() {
             r#"/send ~/a\ b.png "c d.txt" file:///tmp/e%20f"#
         ),
         [Effect::SendFiles {
-            to: node(1),
+            to: peer(1),
             paths: vec!["~/a b.png".into(), "c d.txt".into(), "/tmp/e f".into()],
         }]
     );
@@ -361,7 +356,7 @@ fn a_pasted_file_path_becomes_a_send_to_confirm_and_otherwise_is_text() {
     assert_eq!(
         press(&mut app, T0, KeyCode::Enter),
         [Effect::SendFiles {
-            to: node(1),
+            to: peer(1),
             paths: vec!["/tmp/my photo.png".into()],
         }]
     );
@@ -453,4 +448,162 @@ fn the_checking_notice_goes_when_the_offer_is_made_and_a_failed_one_says_why() {
         },
     );
     assert!(error_text(&app).contains("cannot read"));
+}
+
+fn picture(n: u8, direction: Direction, state: TransferState) -> FileCard {
+    FileCard {
+        name: format!("photo{n}.png"),
+        path: Some(PathBuf::from(format!("/pics/photo{n}.png"))),
+        ..card(n, direction, state)
+    }
+}
+
+#[test]
+fn a_picture_is_previewed_once_it_is_here_and_its_bubble_grows_by_the_preview() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    // Offered to me: not on my disk yet, no preview.
+    let effects = bubble(
+        &mut app,
+        T0,
+        1,
+        10,
+        FileCard {
+            path: None,
+            ..picture(1, Direction::In, TransferState::Offered)
+        },
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Preview { .. })));
+    // Received and verified: now it is asked for.
+    let effects = app.update(
+        T0 + 1,
+        Msg::File(FileNews {
+            id: tid(1),
+            about: None,
+            change: FileChange::Done {
+                path: PathBuf::from("/dl/photo1.png"),
+            },
+        }),
+    );
+    assert_eq!(
+        effects,
+        [Effect::Preview {
+            id: tid(1),
+            path: PathBuf::from("/dl/photo1.png")
+        }]
+    );
+    // Mine: previewed at once, from my own file. A document is not.
+    let effects = bubble(
+        &mut app,
+        T0 + 3,
+        1,
+        11,
+        picture(2, Direction::Out, TransferState::Offered),
+    );
+    assert!(effects.contains(&Effect::Preview {
+        id: tid(2),
+        path: PathBuf::from("/pics/photo2.png")
+    }));
+    let effects = bubble(
+        &mut app,
+        T0 + 4,
+        1,
+        12,
+        FileCard {
+            path: Some("/docs/a.pdf".into()),
+            ..card(3, Direction::Out, TransferState::Offered)
+        },
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Preview { .. })));
+    // Asked once only, however often it shows up again.
+    let effects = app.update(
+        T0 + 5,
+        Msg::File(FileNews {
+            id: tid(1),
+            about: None,
+            change: FileChange::Done {
+                path: PathBuf::from("/dl/photo1.png"),
+            },
+        }),
+    );
+    assert!(effects.is_empty(), "{effects:?}");
+    // Ready: the bubble keeps the preview's rows, within the bound.
+    app.update(
+        T0 + 7,
+        Msg::PreviewReady {
+            id: tid(1),
+            rows: 99,
+        },
+    );
+    assert_eq!(
+        shown_card(&app, 1, 1).preview_rows,
+        crate::app::files::PREVIEW_ROWS
+    );
+}
+
+#[test]
+fn a_preview_growing_below_the_view_does_not_move_what_is_read() {
+    let mut app = new_app();
+    peer_up(&mut app, T0, 1, "alice");
+    for i in 0..40 {
+        incoming(
+            &mut app,
+            T0 + i,
+            peer(1),
+            100 + i as u64,
+            &format!("line {i}"),
+        );
+    }
+    bubble(
+        &mut app,
+        T0 + 50,
+        1,
+        10,
+        picture(1, Direction::Out, TransferState::Offered),
+    );
+    incoming(&mut app, T0 + 51, peer(1), 200, "after the picture");
+    // Scrolled up past the picture: it is below the view.
+    app.scroll = 12;
+    app.update(
+        T0 + 60,
+        Msg::PreviewReady {
+            id: tid(1),
+            rows: 6,
+        },
+    );
+    assert_eq!(app.scroll, 18, "the view stays on the same lines");
+    // Scrolled to the bottom, nothing to hold.
+    app.scroll = 0;
+    bubble(
+        &mut app,
+        T0 + 70,
+        1,
+        11,
+        picture(2, Direction::Out, TransferState::Offered),
+    );
+    app.update(
+        T0 + 71,
+        Msg::PreviewReady {
+            id: tid(2),
+            rows: 6,
+        },
+    );
+    assert_eq!(app.scroll, 0);
+}
+
+#[test]
+fn files_go_to_ip_messenger_peers_too_over_their_own_protocol() {
+    use std::net::Ipv4Addr;
+    let mut app = new_app();
+    let ip = Ipv4Addr::new(192, 168, 1, 50);
+    let who = ConversationId::Ipmsg(ip);
+    incoming(&mut app, T0, who, 1, "你好");
+    app.select(who);
+    assert_eq!(
+        send_cmd(&mut app, T0, "/send /tmp/a.txt"),
+        [Effect::SendFiles {
+            to: who,
+            paths: vec!["/tmp/a.txt".into()],
+        }]
+    );
 }

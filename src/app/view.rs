@@ -16,6 +16,7 @@ impl Shaped for Message {
             recalled: self.recalled || self.change().is_some(),
             time_ms: self.time_ms,
             file: self.file.is_some(),
+            preview_rows: self.file.as_ref().map_or(0, |f| f.preview_rows),
         }
     }
 }

@@ -46,8 +46,10 @@ const EN: &[&str] = &[
     include_str!("../../locales/en/doctor.ftl"),
     include_str!("../../locales/en/i18n.ftl"),
     include_str!("../../locales/en/store.ftl"),
+    include_str!("../../locales/en/picture.ftl"),
     include_str!("../../locales/en/files.ftl"),
     include_str!("../../locales/en/group.ftl"),
+    include_str!("../../locales/en/ipmsg.ftl"),
 ];
 const ZH: &[&str] = &[
     include_str!("../../locales/zh-CN/app.ftl"),
@@ -60,14 +62,16 @@ const ZH: &[&str] = &[
     include_str!("../../locales/zh-CN/doctor.ftl"),
     include_str!("../../locales/zh-CN/i18n.ftl"),
     include_str!("../../locales/zh-CN/store.ftl"),
+    include_str!("../../locales/zh-CN/picture.ftl"),
     include_str!("../../locales/zh-CN/files.ftl"),
     include_str!("../../locales/zh-CN/group.ftl"),
+    include_str!("../../locales/zh-CN/ipmsg.ftl"),
 ];
 
 /// The names of the area files, in the order of [`EN`] and [`ZH`] (for tests and tools).
 pub const AREAS: &[&str] = &[
-    "app", "keys", "time", "ui", "runtime", "config", "cli", "doctor", "i18n", "store", "files",
-    "group",
+    "app", "keys", "time", "ui", "runtime", "config", "cli", "doctor", "i18n", "store", "picture",
+    "files", "group", "ipmsg",
 ];
 
 impl Lang {

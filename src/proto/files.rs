@@ -353,10 +353,12 @@ pub enum Problem {
     NotSent,
     /// Another error reading or writing a file here.
     Io,
+    /// A folder was offered (an IP Messenger peer can): not taken yet.
+    Folder,
 }
 
 impl Problem {
-    pub const ALL: [Problem; 22] = [
+    pub const ALL: [Problem; 23] = [
         Problem::Declined,
         Problem::Cancelled,
         Problem::PeerCancelled,
@@ -379,6 +381,7 @@ impl Problem {
         Problem::TooMany,
         Problem::NotSent,
         Problem::Io,
+        Problem::Folder,
     ];
 
     /// The stored code (kebab-case, stable).
@@ -406,6 +409,7 @@ impl Problem {
             Problem::TooMany => "too-many",
             Problem::NotSent => "not-sent",
             Problem::Io => "io",
+            Problem::Folder => "folder",
         }
     }
 
@@ -436,6 +440,7 @@ impl Problem {
                 | Problem::Unknown
                 | Problem::TooLarge
                 | Problem::TooMany
+                | Problem::Folder
         )
     }
 }

@@ -17,8 +17,9 @@ pub mod stream;
 pub mod wire;
 
 pub use endpoint::{
-    DeliveryState, Destination, Endpoint, EndpointConfig, Event, KnownPeer, MAX_BUFFERED_TOTAL,
-    PeerDownReason, PeerView, SendError, Stats, Transmit, Trust, TrustLevel,
+    DeliveryState, Destination, Endpoint, EndpointConfig, Event, IpmsgClient, IpmsgConfig,
+    IpmsgFile, IpmsgPeerView, IpmsgStats, KnownPeer, MAX_BUFFERED_TOTAL, PeerDownReason, PeerView,
+    SendError, Stats, Transmit, Trust, TrustLevel,
 };
 pub use secure::{Identity, fingerprint, verification_code};
 pub use wire::{Body, Quote};
@@ -104,6 +105,9 @@ pub enum ConversationId {
     Peer(NodeId),
     Raw(SocketAddr),
     Group(group::GroupId),
+    /// An IP Messenger, iptux or FeiQ peer, known by its IPv4 address (as they key each
+    /// other): unauthenticated, like a plain-text peer.
+    Ipmsg(std::net::Ipv4Addr),
 }
 
 impl fmt::Display for ConversationId {
@@ -112,6 +116,7 @@ impl fmt::Display for ConversationId {
             ConversationId::Peer(id) => write!(f, "{id}"),
             ConversationId::Raw(addr) => write!(f, "{addr}"),
             ConversationId::Group(g) => write!(f, "group-{g}"),
+            ConversationId::Ipmsg(ip) => write!(f, "ipmsg:{ip}"),
         }
     }
 }

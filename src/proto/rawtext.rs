@@ -13,16 +13,25 @@ pub const MAX_RAW_DATAGRAM: usize = 1024;
 /// characters are kept: the UI shows them visibly, so a hostile peer's escape sequences are
 /// seen for what they are rather than silently lost.
 pub fn decode(data: &[u8]) -> Option<String> {
-    let text = match std::str::from_utf8(data) {
-        Ok(s) => s.to_owned(),
-        Err(_) => decode_gbk(data)?,
+    decode_with_charset(data).map(|(text, _)| text)
+}
+
+/// [`decode`], and whether the text was GBK (such a peer gets GBK back: [`encode_in`]).
+pub fn decode_with_charset(data: &[u8]) -> Option<(String, bool)> {
+    let (text, gbk) = match std::str::from_utf8(data) {
+        Ok(s) => (s.to_owned(), false),
+        Err(_) => (decode_gbk(data)?, true),
     };
     let text = text
         .strip_suffix("\r\n")
         .or_else(|| text.strip_suffix('\n'))
         .unwrap_or(&text)
         .to_owned();
-    if text.is_empty() { None } else { Some(text) }
+    if text.is_empty() {
+        None
+    } else {
+        Some((text, gbk))
+    }
 }
 
 /// GBK is permissive enough that random bytes often decode, so a GBK reading is only taken
@@ -33,6 +42,18 @@ fn decode_gbk(data: &[u8]) -> Option<String> {
         .chars()
         .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'));
     looks_like_text.then(|| text.into_owned())
+}
+
+/// [`encode`] in GBK (GB18030 for what GBK lacks) when `gbk`, for a peer that writes GBK.
+pub fn encode_in(text: &str, gbk: bool) -> Vec<Vec<u8>> {
+    if !gbk {
+        return encode(text);
+    }
+    crate::proto::ipmsg::split_encoded(
+        text,
+        crate::proto::ipmsg::Charset::Gb18030,
+        MAX_RAW_DATAGRAM,
+    )
 }
 
 /// Cuts text into UTF-8 datagrams of at most [`MAX_RAW_DATAGRAM`] bytes, never inside a

@@ -8,9 +8,11 @@
 pub mod doctor;
 pub mod export;
 pub mod files;
+pub mod ipmsg_files;
 pub mod net;
 mod node_groups;
 pub mod pipe;
+pub mod preview;
 pub mod storage;
 pub mod terminal;
 pub mod transfer;
@@ -122,6 +124,11 @@ pub enum NodeNotice {
     StoreBehind,
     /// Plain text arrives faster than it is stored: some is dropped.
     PlainFlood,
+    /// IP Messenger could not start (its port is taken); the chat goes on without it.
+    IpmsgOff {
+        port: u16,
+        detail: String,
+    },
 }
 
 impl NodeNotice {
@@ -145,6 +152,12 @@ impl NodeNotice {
             }
             NodeNotice::StoreBehind => tr!(lang, "runtime-store-behind"),
             NodeNotice::PlainFlood => tr!(lang, "runtime-plain-flood"),
+            NodeNotice::IpmsgOff { port, detail } => tr!(
+                lang,
+                "ipmsg-off",
+                port = port.to_string(),
+                detail = detail.clone()
+            ),
         }
     }
 }
@@ -157,8 +170,13 @@ pub struct Node {
     pub store_lang: Lang,
     /// Whether this node announces itself on the discovery port.
     pub discovery: bool,
+    /// Pictures the model wants previews of (`Effect::Preview`), for the front end that
+    /// makes them.
+    pub preview_asks: Vec<(crate::proto::files::TransferId, std::path::PathBuf)>,
     net: Net,
     datagrams: mpsc::Receiver<Batch>,
+    /// Datagrams from the IP Messenger socket, when it is on.
+    ipmsg_datagrams: Option<mpsc::Receiver<Batch>>,
     aux_tx: mpsc::Sender<Aux>,
     aux_rx: mpsc::Receiver<Aux>,
     /// A network problem not yet shown to the user (a failed send, discovery unavailable).
@@ -182,6 +200,8 @@ pub struct Node {
     /// Group frames and entries dropped (malformed, forged, from strangers) as last
     /// logged, and when (see `node_groups.rs`).
     group_drops: (u64, Option<Instant>),
+    /// Files with IP Messenger peers (`None` when it is off or its TCP port is taken).
+    ipmsg_files: Option<ipmsg_files::IpmsgFiles>,
 }
 
 /// Handshake times are written at most this often (and at exit).
@@ -203,6 +223,28 @@ pub struct Restored {
     pub conversations: Vec<ConversationRow>,
     /// Unread messages with `@my-name` in them: (conversation, text).
     pub mentions: Vec<(ConversationId, String)>,
+}
+
+/// Who we are to IP Messenger peers: `1_lanchat <version>`, the login name, this machine's
+/// name, our display name as the nickname, and the configured group.
+fn ipmsg_local(settings: &Settings) -> proto::ipmsg::Local {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "lanchat".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "lanchat".to_owned());
+    proto::ipmsg::Local {
+        version: format!("1_lanchat {}", env!("CARGO_PKG_VERSION")),
+        user,
+        host,
+        nick: settings.name.clone(),
+        group: settings.ipmsg_group.clone(),
+    }
 }
 
 /// Unread messages looked at for mentions of me at start, at most.
@@ -238,14 +280,31 @@ impl Node {
                 ),
             }
         })?;
+        let mut net = net;
         let discovery = settings.discovery && net.discovery_error.is_none();
-        let send_error = net
+        let mut send_error = net
             .discovery_error
             .clone()
             .map(|detail| NodeNotice::DiscoveryOff {
                 port: settings.discovery_port,
                 detail,
             });
+        // IP Messenger beside lanchat's own ports; if its port is taken, said and skipped.
+        let ipmsg_datagrams = if settings.ipmsg {
+            match net.start_ipmsg(settings.bind, settings.ipmsg_port) {
+                Ok(rx) => Some(rx),
+                Err(e) => {
+                    tracing::warn!(%e, port = settings.ipmsg_port, "IP Messenger unavailable");
+                    send_error = Some(NodeNotice::IpmsgOff {
+                        port: settings.ipmsg_port,
+                        detail: e.to_string(),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let files =
             files::Files::start(settings, identity.clone(), net.local_addr(), random_seed());
         let mut cfg = EndpointConfig::new(identity, &settings.name, net.local_addr().port());
@@ -254,14 +313,34 @@ impl Node {
         cfg.wall_clock_ms = wall_now_ms().max(0) as u64;
         cfg.discovery = discovery;
         cfg.read_receipts = settings.read_receipts;
+        if let Some(addr) = net.ipmsg_addr() {
+            let mut ipmsg = proto::IpmsgConfig::new(
+                ipmsg_local(settings),
+                (wall_now_ms() / 1000).max(1) as u64,
+            );
+            ipmsg.port = addr.port();
+            cfg.ipmsg = Some(ipmsg);
+        }
+        let ipmsg_files = net.ipmsg_addr().and_then(|addr| {
+            ipmsg_files::IpmsgFiles::start(
+                addr,
+                settings.download_dir.clone(),
+                settings.max_file_size.min(proto::files::MAX_FILE_BYTES),
+                random_seed(),
+            )
+            .map_err(|e| tracing::warn!(%e, %addr, "no IP Messenger files: TCP port unavailable"))
+            .ok()
+        });
         let endpoint = Endpoint::new(cfg, mono_now(), random_seed());
         let (aux_tx, aux_rx) = mpsc::channel(64);
         let mut node = Node {
             store_lang: Lang::En,
+            preview_asks: Vec::new(),
             endpoint,
             discovery,
             net,
             datagrams,
+            ipmsg_datagrams,
             aux_tx,
             aux_rx,
             send_error,
@@ -275,6 +354,7 @@ impl Node {
             plain_dropped: 0,
             files,
             group_drops: (0, None),
+            ipmsg_files,
         };
         for peer in &settings.peers {
             node.resolve(peer.clone());
@@ -386,7 +466,7 @@ impl Node {
     /// The store answered for these messages: the plain-text ones leave the backlog.
     fn plain_answered<'a>(&mut self, messages: impl Iterator<Item = &'a NewMessage>) {
         let plain = messages
-            .filter(|m| matches!(m.author, store::Author::Raw(_)))
+            .filter(|m| matches!(m.author, store::Author::Raw(_) | store::Author::Ipmsg(_)))
             .count();
         self.plain_backlog = self.plain_backlog.saturating_sub(plain);
         if self.shedding && self.plain_backlog <= MAX_PLAIN_BACKLOG / 2 {
@@ -473,6 +553,18 @@ impl Node {
                 }
                 Wake::Datagrams
             }
+            Some(batch) = async {
+                match self.ipmsg_datagrams.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let now = mono_now();
+                for (src, data) in batch.iter() {
+                    self.endpoint.handle_ipmsg(now, src, data);
+                }
+                Wake::Datagrams
+            }
             Some(aux) = self.aux_rx.recv() => Wake::Aux(aux),
             Some(reply) = async {
                 match self.store_rx.as_mut() {
@@ -487,6 +579,17 @@ impl Node {
                 }
             } => {
                 self.on_file_wake(w);
+                Wake::Files
+            }
+            Some(w) = async {
+                match self.ipmsg_files.as_mut() {
+                    Some(f) => Some(f.next().await),
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(f) = self.ipmsg_files.as_mut() {
+                    f.on_wake(w);
+                }
                 Wake::Files
             }
             () = sleep => {
@@ -516,6 +619,17 @@ impl Node {
                 proto::Event::File {
                     from, id, signal, ..
                 } => pending_files.push((from, id, signal)),
+                proto::Event::IpmsgFiles {
+                    from,
+                    addr,
+                    offer_no,
+                    files,
+                } => self.on_ipmsg_offer(from, addr, offer_no, files),
+                proto::Event::IpmsgRelease { from, offer_no } => {
+                    if let Some(f) = self.ipmsg_files.as_mut() {
+                        f.on_release(from, offer_no);
+                    }
+                }
                 other => events.push(other),
             }
         }
@@ -560,7 +674,7 @@ impl Node {
                 // Plain text beyond what the store can take is dropped (a flood of it must
                 // not hold up what lanchat peers say, which queues behind it).
                 proto::Event::Message {
-                    conversation: ConversationId::Raw(_),
+                    conversation: ConversationId::Raw(_) | ConversationId::Ipmsg(_),
                     ..
                 } if !self.take_plain() => {}
                 proto::Event::Message {
@@ -637,6 +751,21 @@ impl Node {
 
     pub fn add_peer(&mut self, addr: SocketAddr) {
         self.endpoint.add_peer(mono_now(), addr);
+    }
+
+    /// Sends our IP Messenger entry to `addr`, now and at every refresh.
+    pub fn add_ipmsg_peer(&mut self, addr: SocketAddr) {
+        self.endpoint.add_ipmsg_peer(addr);
+    }
+
+    /// Where the IP Messenger socket is bound, when on.
+    pub fn ipmsg_addr(&self) -> Option<SocketAddr> {
+        self.net.ipmsg_addr()
+    }
+
+    /// Away with this text, or back (`None`): IP Messenger peers are told.
+    pub fn set_away(&mut self, text: Option<String>) {
+        self.endpoint.set_away(text);
     }
 
     pub fn send(

@@ -136,6 +136,30 @@ pub struct Net {
     local: SocketAddr,
     /// Why discovery could not start, if it could not.
     pub discovery_error: Option<String>,
+    /// The IP Messenger socket (UDP 2425), when on, and where its broadcasts go.
+    ipmsg: Option<Arc<UdpSocket>>,
+    ipmsg_targets: Vec<SocketAddrV4>,
+}
+
+/// Where IP Messenger broadcasts go for these interfaces, on `port`: 255.255.255.255 when
+/// not bound to one address (what every client sends to), and each interface's own
+/// broadcast address (loopback's too, so local clients hear it).
+pub(super) fn ipmsg_targets(
+    bind: IpAddr,
+    ifaces: &[(Ipv4Addr, Option<Ipv4Addr>)],
+    port: u16,
+) -> Vec<SocketAddrV4> {
+    let mut out = Vec::new();
+    if bind.is_unspecified() {
+        out.push(SocketAddrV4::new(Ipv4Addr::BROADCAST, port));
+    }
+    for b in ifaces.iter().filter_map(|(_, b)| *b) {
+        let t = SocketAddrV4::new(b, port);
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// The IPv4 interfaces to announce and listen on, each with its broadcast address:
@@ -313,9 +337,31 @@ impl Net {
                 discovery,
                 targets,
                 local,
+                ipmsg: None,
+                ipmsg_targets: Vec::new(),
             },
             rx,
         ))
+    }
+
+    /// Binds the IP Messenger socket (UDP `port` on the bind address, 2425 but in tests)
+    /// and starts its receive task. Its datagrams come on their own channel, so they never
+    /// meet lanchat's. Must run inside a tokio runtime.
+    pub fn start_ipmsg(&mut self, bind: IpAddr, port: u16) -> io::Result<mpsc::Receiver<Batch>> {
+        let socket = unicast_socket(bind, port)?;
+        socket.set_broadcast(true)?;
+        let socket = Arc::new(UdpSocket::from_std(socket)?);
+        let local = socket.local_addr()?;
+        self.ipmsg_targets = ipmsg_targets(bind, &interfaces(bind), local.port());
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        tokio::spawn(receive(socket.clone(), tx));
+        self.ipmsg = Some(socket);
+        Ok(rx)
+    }
+
+    /// Where the IP Messenger socket is bound, when on.
+    pub fn ipmsg_addr(&self) -> Option<SocketAddr> {
+        self.ipmsg.as_ref().and_then(|s| s.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -327,6 +373,27 @@ impl Net {
     pub fn send(&self, t: &Transmit) -> io::Result<()> {
         match &t.dst {
             Destination::Unicast(addr) => send_now(&self.unicast, &t.payload, *addr),
+            Destination::Ipmsg(addr) => match &self.ipmsg {
+                Some(socket) => send_now(socket, &t.payload, *addr),
+                None => Ok(()),
+            },
+            Destination::IpmsgBroadcast => {
+                let Some(socket) = &self.ipmsg else {
+                    return Ok(());
+                };
+                let mut result = Ok(());
+                let mut any_ok = false;
+                for to in &self.ipmsg_targets {
+                    match send_now(socket, &t.payload, SocketAddr::V4(*to)) {
+                        Ok(()) => any_ok = true,
+                        Err(e) => {
+                            tracing::debug!(dst = %to, %e, "IP Messenger broadcast not sent");
+                            result = Err(e);
+                        }
+                    }
+                }
+                if any_ok { Ok(()) } else { result }
+            }
             Destination::Discovery => {
                 let Some(socket) = &self.discovery else {
                     return Ok(());

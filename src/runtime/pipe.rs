@@ -8,16 +8,20 @@
 //! `{"cmd":"send_file","to":"<peer>","path":"..."}`, `{"cmd":"accept","id":"<transfer>"}`
 //! (with `"dir"` to save elsewhere than the download directory),
 //! `{"cmd":"decline"|"cancel","id":"<transfer>"}`.
+//! IP Messenger (iptux, FeiQ): `"to":"ipmsg:<ip>"` or such a peer's name sends to one,
+//! `{"cmd":"add_ipmsg","addr":"ip:port"}` sends our entry to an address,
+//! `{"cmd":"ipmsg_peers"}` lists them, `{"cmd":"away","text":"..."}` (no text: back).
 //! Out: objects with an `"event"` field: `ready`, `peer_up`, `peer_updated`, `peer_down`,
 //! `message` (with `reply_to` and `quote` when it replies to another), `recall`, `state`,
 //! `trust`, `peers`, `file_offered`, `file_offer`, `file_progress`, `file_done`,
-//! `file_failed`, `error`.
+//! `file_failed`, `ipmsg_peer`, `ipmsg_peers`, `shake`, `error`.
 //!
 //! Input lines are read with a bound ([`BoundedLines`], [`MAX_LINE_BYTES`]); output is
 //! written by [`crate::text::inert`], so peer text is exact but carries no raw control, C1 or
 //! bidi character to the terminal a script may print it on.
 
 use super::files::FileEvent;
+use super::ipmsg_files::IpmsgFileEvent;
 use super::storage::StoreEvent;
 use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
@@ -94,6 +98,54 @@ enum Command {
     Cancel {
         id: String,
     },
+    /// Send our IP Messenger entry to `addr` (`ip:port`).
+    AddIpmsg {
+        addr: String,
+    },
+    /// List the IP Messenger peers.
+    IpmsgPeers,
+    /// Away with `text` (IP Messenger peers are told), or back without.
+    Away {
+        #[serde(default)]
+        text: Option<String>,
+    },
+}
+
+/// An IP Messenger peer as the pipe shows it: every string is the peer's word.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct IpmsgPeerJson {
+    pub conversation: String,
+    pub ip: String,
+    pub addr: String,
+    pub name: String,
+    pub user: String,
+    pub host: String,
+    pub group: String,
+    pub client: &'static str,
+    pub online: bool,
+    pub absent: bool,
+    pub encoding: &'static str,
+}
+
+impl From<&proto::IpmsgPeerView> for IpmsgPeerJson {
+    fn from(p: &proto::IpmsgPeerView) -> Self {
+        Self {
+            conversation: ConversationId::Ipmsg(p.ip).to_string(),
+            ip: p.ip.to_string(),
+            addr: p.addr.to_string(),
+            name: p.name.clone(),
+            user: p.user.clone(),
+            host: p.host.clone(),
+            group: p.group.clone(),
+            client: p.client.as_str(),
+            online: p.online,
+            absent: p.absent,
+            encoding: match p.charset {
+                proto::ipmsg::Charset::Utf8 => "utf-8",
+                proto::ipmsg::Charset::Gb18030 => "gb18030",
+            },
+        }
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -123,6 +175,9 @@ enum Output {
         id: String,
         addr: String,
         discovery: bool,
+        /// The IP Messenger socket's address, when it is on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ipmsg: Option<String>,
     },
     PeerUp(PeerJson),
     PeerUpdated(PeerJson),
@@ -205,6 +260,14 @@ enum Output {
         /// The reason as a stable code (`proto::files::Problem`).
         code: &'static str,
     },
+    IpmsgPeer(IpmsgPeerJson),
+    IpmsgPeers {
+        peers: Vec<IpmsgPeerJson>,
+    },
+    /// A FeiQ peer shook the window.
+    Shake {
+        conversation: String,
+    },
     Error {
         message: String,
     },
@@ -279,6 +342,7 @@ where
         id: node.endpoint.node().to_hex(),
         addr: node.local_addr().to_string(),
         discovery: node.discovery,
+        ipmsg: node.ipmsg_addr().map(|a| a.to_string()),
     })
     .await?;
     let mut lines = BoundedLines::new(input, MAX_LINE_BYTES);
@@ -292,6 +356,9 @@ where
         }
         for event in node.take_file_events() {
             pipe.file(event).await?;
+        }
+        for event in node.take_ipmsg_file_events() {
+            pipe.ipmsg_file(event).await?;
         }
         tokio::select! {
             biased;
@@ -362,6 +429,21 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         };
         match command {
             Command::Quit => return Ok(false),
+            Command::AddIpmsg { addr } => match addr.parse::<SocketAddr>() {
+                Ok(addr) if node.endpoint.ipmsg_on() => node.add_ipmsg_peer(addr),
+                Ok(_) => self.error("IP Messenger is off".into()).await?,
+                Err(_) => {
+                    self.error(format!("add_ipmsg needs an ip:port, not {addr:?}"))
+                        .await?
+                }
+            },
+            Command::IpmsgPeers => {
+                let mut peers: Vec<IpmsgPeerJson> =
+                    node.endpoint.ipmsg_peers().iter().map(Into::into).collect();
+                peers.sort_by(|a, b| a.ip.cmp(&b.ip));
+                self.emit(&Output::IpmsgPeers { peers }).await?;
+            }
+            Command::Away { text } => node.set_away(text),
             Command::Add { addr } => node.resolve(addr),
             Command::Peers => {
                 let mut peers: Vec<PeerJson> = node.endpoint.peers().map(|p| (&p).into()).collect();
@@ -393,6 +475,16 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                     None => self.error("read: ids are 16 hex digits".into()).await?,
                 }
             }
+            Command::SendFile { to, path }
+                if let Some(ConversationId::Ipmsg(ip)) =
+                    resolve_target(node.endpoint.peers().collect(), &to)
+                        .ok()
+                        .or_else(|| resolve_ipmsg(&node.endpoint.ipmsg_peers(), &to)) =>
+            {
+                if let Err(e) = node.ipmsg_send_file(ip, &path) {
+                    self.error(format!("file not sent to {to}: {e}")).await?;
+                }
+            }
             Command::SendFile { to, path } => {
                 let why = "files go to lanchat peers only";
                 if let Some(peer) = self.keyed_peer(node, &to, why).await?
@@ -402,24 +494,33 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 }
             }
             Command::Accept { id, dir } => {
-                if let Some(id) = self.transfer_id(&id).await?
-                    && let Err(e) = node.accept_file(id, dir)
-                {
-                    self.error(format!("accept: {e}")).await?;
+                if let Some(id) = self.transfer_id(&id).await? {
+                    let result = if node.is_ipmsg_transfer(&id) {
+                        node.ipmsg_accept(id, dir)
+                    } else {
+                        node.accept_file(id, dir)
+                    };
+                    if let Err(e) = result {
+                        self.error(format!("accept: {e}")).await?;
+                    }
                 }
             }
             Command::Decline { id } => {
-                if let Some(id) = self.transfer_id(&id).await?
-                    && let Err(e) = node.decline_file(id)
-                {
-                    self.error(format!("decline: {e}")).await?;
+                if let Some(id) = self.transfer_id(&id).await? {
+                    if node.is_ipmsg_transfer(&id) {
+                        node.ipmsg_decline(id);
+                    } else if let Err(e) = node.decline_file(id) {
+                        self.error(format!("decline: {e}")).await?;
+                    }
                 }
             }
             Command::Cancel { id } => {
-                if let Some(id) = self.transfer_id(&id).await?
-                    && let Err(e) = node.cancel_file(id)
-                {
-                    self.error(format!("cancel: {e}")).await?;
+                if let Some(id) = self.transfer_id(&id).await? {
+                    if node.is_ipmsg_transfer(&id) {
+                        node.ipmsg_decline(id);
+                    } else if let Err(e) = node.cancel_file(id) {
+                        self.error(format!("cancel: {e}")).await?;
+                    }
                 }
             }
             Command::Send { to, text, plain } => {
@@ -432,6 +533,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                         .map_err(|_| format!("\"plain\" needs an ip:port, not {to:?}"))
                 } else {
                     resolve_target(node.endpoint.peers().collect(), &to)
+                        .or_else(|e| resolve_ipmsg(&node.endpoint.ipmsg_peers(), &to).ok_or(e))
                 };
                 let conversation = match target {
                     Ok(c) => c,
@@ -461,7 +563,7 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
     ) -> std::io::Result<Option<NodeId>> {
         match resolve_target(node.endpoint.peers().collect(), to) {
             Ok(ConversationId::Peer(peer)) => Ok(Some(peer)),
-            Ok(ConversationId::Raw(_)) => {
+            Ok(ConversationId::Raw(_) | ConversationId::Ipmsg(_)) => {
                 self.error(format!("{to} is a plain-text peer: {why}"))
                     .await?;
                 Ok(None)
@@ -536,6 +638,51 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
         self.emit(&out).await
     }
 
+    /// Files with IP Messenger peers, as the same events as lanchat files (the peer named
+    /// `ipmsg:IP`).
+    async fn ipmsg_file(&mut self, event: IpmsgFileEvent) -> std::io::Result<()> {
+        let out = match event {
+            IpmsgFileEvent::Offered { id, to, name, size } => Output::FileOffered {
+                id: id.to_hex(),
+                to: ConversationId::Ipmsg(to).to_string(),
+                name,
+                size,
+            },
+            IpmsgFileEvent::Offer {
+                id,
+                from,
+                name,
+                size,
+            } => Output::FileOffer {
+                id: id.to_hex(),
+                from: ConversationId::Ipmsg(from).to_string(),
+                kind: crate::proto::files::kind_of(&name).as_str(),
+                name,
+                size,
+            },
+            IpmsgFileEvent::Progress { id, done, size } => Output::FileProgress {
+                id: id.to_hex(),
+                done,
+                size,
+            },
+            IpmsgFileEvent::Done { id, path, bytes } => Output::FileDone {
+                id: id.to_hex(),
+                path: path.to_string_lossy().into_owned(),
+                bytes,
+            },
+            IpmsgFileEvent::Failed {
+                id,
+                reason,
+                problem,
+            } => Output::FileFailed {
+                id: id.to_hex(),
+                reason,
+                code: problem.as_str(),
+            },
+        };
+        self.emit(&out).await
+    }
+
     /// `state: read` for each of `ids`, my messages in `conversation`, now read.
     async fn receipts(
         &mut self,
@@ -558,7 +705,13 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
     async fn forward(&mut self, node: &Node, event: proto::Event) -> std::io::Result<()> {
         let out = match event {
             // The node acts on these (see `take_file_events`).
-            proto::Event::File { .. } => return Ok(()),
+            proto::Event::File { .. }
+            | proto::Event::IpmsgFiles { .. }
+            | proto::Event::IpmsgRelease { .. } => return Ok(()),
+            proto::Event::IpmsgPeer(p) => Output::IpmsgPeer((&p).into()),
+            proto::Event::Shake { conversation } => Output::Shake {
+                conversation: conversation.to_string(),
+            },
             proto::Event::Group(e) => return self.group_event(node, e).await,
             proto::Event::PeerUp(p) => Output::PeerUp((&p).into()),
             proto::Event::PeerUpdated(p) => Output::PeerUpdated((&p).into()),
@@ -690,10 +843,12 @@ fn message(
 ) -> Output {
     let name = match conversation {
         ConversationId::Peer(peer) => node.endpoint.peer(&peer).map(|p| p.name),
+        ConversationId::Ipmsg(ip) => node.endpoint.ipmsg_peer(ip).map(|p| p.name),
         ConversationId::Raw(_) | ConversationId::Group(_) => None,
     };
     let (kind, sender_id) = match conversation {
         ConversationId::Peer(peer) => ("lanchat", Some(peer.to_hex())),
+        ConversationId::Ipmsg(_) => ("ipmsg", None),
         ConversationId::Raw(_) => ("plain", None),
         // Group messages are `group_message` lines (`pipe_groups.rs`).
         ConversationId::Group(_) => ("group", None),
@@ -797,6 +952,22 @@ impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
             Ok(text) => InputLine::Text(text),
             Err(_) => InputLine::NotUtf8,
         }
+    }
+}
+
+/// An IP Messenger peer `to` names: `ipmsg:IP`, or the name of exactly one such peer (the
+/// online one if several share it).
+pub fn resolve_ipmsg(peers: &[proto::IpmsgPeerView], to: &str) -> Option<ConversationId> {
+    let to = to.trim();
+    if let Some(ip) = to.strip_prefix("ipmsg:") {
+        return ip.parse().ok().map(ConversationId::Ipmsg);
+    }
+    let named: Vec<&proto::IpmsgPeerView> = peers.iter().filter(|p| p.name == to).collect();
+    let online: Vec<&&proto::IpmsgPeerView> = named.iter().filter(|p| p.online).collect();
+    match (named.as_slice(), online.as_slice()) {
+        ([one], _) => Some(ConversationId::Ipmsg(one.ip)),
+        (_, [one]) => Some(ConversationId::Ipmsg(one.ip)),
+        _ => None,
     }
 }
 

@@ -151,10 +151,15 @@ impl Drop for RestoreGuard {
 }
 
 /// A panic anywhere (a tokio task included) restores the terminal, reports, and ends the
-/// process, so that nothing keeps drawing on a cooked terminal.
+/// process, so that nothing keeps drawing on a cooked terminal. Except in a picture's
+/// decoder: that panic is caught there (the picture gets no preview), so it is only logged.
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if super::preview::decoding() {
+            tracing::error!(%info, "a picture's decoder panicked");
+            return;
+        }
         restore();
         previous(info);
         std::process::exit(101);

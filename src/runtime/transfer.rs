@@ -50,6 +50,9 @@ const POLL_EVERY: u64 = 1 << 20;
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// The receiver's socket buffer (what it reads frames through).
 const READ_BUFFER: usize = 256 << 10;
+/// Received frames waiting for the writer thread, at most (64 KiB each).
+const WRITE_QUEUE: usize = 8;
+
 /// The buffer that reads back a partial file to hash it.
 const HASH_BUFFER: usize = 256 << 10;
 
@@ -1038,6 +1041,12 @@ struct Receiving {
 }
 
 impl Receiving {
+    /// Reads frames to the end, writing and hashing the data on a second thread (the
+    /// receiver's CPU was the limit: decrypting, writing and hashing one after another).
+    /// Each frame is opened straight into a buffer from a small pool that goes to the
+    /// writer and comes back, so the data is not copied again; at most [`WRITE_QUEUE`]
+    /// buffers wait. What was received is written (and hashed) before this returns, even
+    /// on an error, so the partial file holds all of it.
     fn receive(
         &mut self,
         job: &Fetch,
@@ -1046,7 +1055,38 @@ impl Receiving {
         progress: Option<&mpsc::Sender<Progress>>,
         abort: &Abort,
     ) -> Result<(), TransferError> {
-        let mut plain = vec![0u8; MAX_MESSAGE];
+        let (to_writer, jobs) =
+            std::sync::mpsc::sync_channel::<(Vec<u8>, usize, usize)>(WRITE_QUEUE);
+        let (give_back, returned) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> io::Result<()> {
+                for (buf, from, to) in jobs {
+                    let data = &buf[from..to];
+                    file.write_all(data)?;
+                    hasher.update(data);
+                    let _ = give_back.send(buf);
+                }
+                Ok(())
+            });
+            let read = self.read_frames(job, progress, abort, &to_writer, &returned);
+            drop(to_writer);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the file writer stopped")));
+            // A write that failed says why, before whatever the reading then ran into.
+            written.map_err(|e| file_error(&e, &job.partial))?;
+            read
+        })
+    }
+
+    fn read_frames(
+        &mut self,
+        job: &Fetch,
+        progress: Option<&mpsc::Sender<Progress>>,
+        abort: &Abort,
+        to_writer: &std::sync::mpsc::SyncSender<(Vec<u8>, usize, usize)>,
+        returned: &std::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<(), TransferError> {
         let mut last_progress = Instant::now();
         loop {
             if abort.stop.load(Ordering::Relaxed) {
@@ -1059,12 +1099,15 @@ impl Receiving {
                 }
                 Err(e) => return Err(net_error(&e)),
             };
-            match self.channel.open(msg, &mut plain)? {
+            let mut plain = returned
+                .try_recv()
+                .unwrap_or_else(|_| vec![0u8; MAX_MESSAGE]);
+            let base = plain.as_ptr() as usize;
+            let range = match self.channel.open(msg, &mut plain)? {
                 Frame::Data(data) => {
                     self.cursor.data(data.len())?;
-                    file.write_all(data)
-                        .map_err(|e| file_error(&e, &job.partial))?;
-                    hasher.update(data);
+                    let from = data.as_ptr() as usize - base;
+                    (from, from + data.len())
                 }
                 Frame::End => {
                     self.cursor.end()?;
@@ -1076,6 +1119,10 @@ impl Receiving {
                 Frame::Go | Frame::Verified => {
                     return Err(TransferError::Protocol(FrameError::UnknownType(0)));
                 }
+            };
+            if to_writer.send((plain, range.0, range.1)).is_err() {
+                // The writer stopped on an error: the caller says which.
+                return Err(TransferError::Io("the file writer stopped".into()));
             }
             if let Some(tx) = progress
                 && last_progress.elapsed() >= PROGRESS_EVERY

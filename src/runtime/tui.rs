@@ -1,10 +1,12 @@
 //! The full-screen front end's loop. Generic over the ratatui backend and the key stream,
 //! so a test can script keys, draw to a `TestBackend` and still talk real UDP.
 
+use super::preview::{self, PreviewEvent, Previews};
 use super::storage::{Reply, Request, StoreEvent};
 use super::{
     Aux, Node, Restored, Wake, terminal, tui_files, tui_groups, utc_offset_s, wall_now_ms,
 };
+use crate::app::files::{PREVIEW_COLS, PREVIEW_ROWS};
 use crate::app::{App, ConversationSummary, Effect, Me, Msg, PAGE, PeerInfo};
 use crate::config::Settings;
 use crate::proto::{Body, ConversationId, Identity, NodeId};
@@ -87,13 +89,20 @@ pub async fn run_terminal(settings: Settings, id: Identity) -> anyhow::Result<()
     // The app starts out believing the title shows no unread messages; make it so. From
     // here on the title changes only by `Effect::Title`.
     terminal::set_unread_title(0);
-    run_with(
+    // Before the thread that reads keys: the terminal's answers to the graphics query
+    // must not reach it.
+    let mut graphics = preview::detect(settings.previews, |name| std::env::var(name).ok());
+    if !app.color {
+        graphics = graphics.without_color();
+    }
+    run_with_previews(
         &mut term,
         terminal_events().context(tr!(lang, "runtime-terminal-read"))?,
         node,
         app,
         effects,
         stop,
+        Previews::new(graphics, lang),
     )
     .await
 }
@@ -145,11 +154,31 @@ where
 /// as loading the conversation it restored).
 pub async fn run_with<B, K, F>(
     term: &mut Terminal<B>,
+    keys: K,
+    node: Node,
+    app: App,
+    effects: Vec<Effect>,
+    stop: F,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    K: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = ()>,
+{
+    let previews = Previews::off(app.lang);
+    run_with_previews(term, keys, node, app, effects, stop, previews).await
+}
+
+/// [`run_with`], drawing pictures with `previews`.
+pub async fn run_with_previews<B, K, F>(
+    term: &mut Terminal<B>,
     mut keys: K,
     mut node: Node,
     mut app: App,
     effects: Vec<Effect>,
     stop: F,
+    mut previews: Previews,
 ) -> anyhow::Result<()>
 where
     B: Backend,
@@ -189,10 +218,14 @@ where
             let effects = app.update(now_ms, Msg::Error(e.text(app.lang)));
             run_effects(&mut app, &mut node, effects);
         }
-        let files = tui_files::pump(&mut node);
+        let files = tui_files::pump(&mut node, now_ms);
         if !files.is_empty() {
             let effects = app.update_all(now_ms, files);
             run_effects(&mut app, &mut node, effects);
+        }
+        // Last of this turn's effects: every ask made above is taken now.
+        for (id, path) in node.preview_asks.drain(..) {
+            previews.request(id, path, PREVIEW_COLS, PREVIEW_ROWS);
         }
         if !app.running {
             break;
@@ -212,7 +245,7 @@ where
                 );
                 run_effects(&mut app, &mut node, effects);
             }
-            term.draw(|f| ui::draw(f, &app))?;
+            term.draw(|f| ui::draw_with(f, &app, &mut previews))?;
             last_frame = Some(now);
             changed = false;
         }
@@ -249,6 +282,15 @@ where
                 Wake::Aux(aux) => handle_aux(&mut app, &mut node, aux),
                 Wake::Store(reply) => handle_store(&mut app, &mut node, reply),
                 Wake::Datagrams | Wake::Timeout | Wake::Files => {}
+            },
+            made = previews.next() => match made {
+                PreviewEvent::Ready { id, rows, .. } => {
+                    let effects = app.update(wall_now_ms(), Msg::PreviewReady { id, rows });
+                    run_effects(&mut app, &mut node, effects);
+                }
+                PreviewEvent::Failed { id, reason } => {
+                    tracing::info!(%id, %reason, "no preview");
+                }
             },
             () = async {
                 match next_frame {
@@ -533,6 +575,7 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
             }
             Effect::Notify(text) => terminal::notify(&text),
             Effect::AddPeer(query) => node.resolve(query),
+            Effect::Away(text) => node.set_away(text),
             Effect::MarkRead { peer, ids } => node.mark_read(peer, &ids),
             Effect::Load { conversation, page } if node.has_store() => {
                 node.store(Request::Page {
@@ -633,6 +676,8 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                     queue.extend(app.update(wall_now_ms(), msg));
                 }
             }
+            // Made by the loop, which owns the previews (a bounded list: one per picture).
+            Effect::Preview { id, path } => node.preview_asks.push((id, path)),
             Effect::CompletePath { start, word } => {
                 let candidates = tui_files::completions(&word);
                 queue.extend(app.update(

@@ -4,11 +4,13 @@
 
 use super::Node;
 use super::files::FileEvent;
+use super::ipmsg_files::IpmsgFileEvent;
 use crate::app::Msg;
 use crate::app::files::{FileChange, FileNews};
 use crate::i18n::Lang;
-use crate::proto::NodeId;
-use crate::proto::files::{MAX_FILE_BYTES, TransferId};
+use crate::message::{Author, FileCard, Message};
+use crate::proto::files::{Direction, MAX_FILE_BYTES, Problem, TransferId, TransferState};
+use crate::proto::{ConversationId, MsgId};
 use crate::tr;
 use std::path::{Path, PathBuf};
 
@@ -92,8 +94,9 @@ pub fn resolve(typed: &str) -> PathBuf {
     PathBuf::from(typed)
 }
 
-/// Offers each typed path to `to`; what cannot be offered is said, in `lang`.
-pub fn send_files(node: &mut Node, lang: Lang, to: NodeId, paths: Vec<String>) -> Vec<Msg> {
+/// Offers each typed path to `to` (a lanchat peer, or an IP Messenger one over its own
+/// protocol); what cannot be offered is said, in `lang`.
+pub fn send_files(node: &mut Node, lang: Lang, to: ConversationId, paths: Vec<String>) -> Vec<Msg> {
     let mut out = Vec::new();
     for typed in paths {
         let path = resolve(&typed);
@@ -124,7 +127,17 @@ pub fn send_files(node: &mut Node, lang: Lang, to: NodeId, paths: Vec<String>) -
             out.push(Msg::Error(text));
             continue;
         }
-        match node.send_file(to, &path) {
+        let sent = match to {
+            ConversationId::Peer(peer) => node.send_file(peer, &path),
+            // Its bubble comes with the offer's event (nothing to hash first).
+            ConversationId::Ipmsg(ip) => match node.ipmsg_send_file(ip, &path) {
+                Ok(_) => continue,
+                Err(e) => Err(e),
+            },
+            ConversationId::Raw(_) => Err(tr!(lang, "files-not-to-plain")),
+            ConversationId::Group(_) => Err(tr!(lang, "group-no-files")),
+        };
+        match sent {
             Ok(id) => out.push(Msg::File(FileNews {
                 id,
                 about: None,
@@ -150,6 +163,9 @@ pub fn send_files(node: &mut Node, lang: Lang, to: NodeId, paths: Vec<String>) -
 
 /// Accepts, declines or cancels, saying in `lang` what could not be done.
 pub fn answer(node: &mut Node, lang: Lang, id: TransferId, what: Answer) -> Option<Msg> {
+    if node.is_ipmsg_transfer(&id) {
+        return answer_ipmsg(node, lang, id, what);
+    }
     let result = match what {
         Answer::Accept(dir) => node.accept_file(id, dir.as_deref().map(resolve)),
         Answer::Decline => node.decline_file(id),
@@ -158,6 +174,114 @@ pub fn answer(node: &mut Node, lang: Lang, id: TransferId, what: Answer) -> Opti
     result
         .err()
         .map(|reason| Msg::Error(tr!(lang, "files-not-done", reason = reason)))
+}
+
+/// [`answer`] for a transfer with an IP Messenger peer: its bubble is told here, as the
+/// IP Messenger side reports only progress and the end.
+fn answer_ipmsg(node: &mut Node, lang: Lang, id: TransferId, what: Answer) -> Option<Msg> {
+    let state = |state, problem| {
+        Msg::File(FileNews {
+            id,
+            about: None,
+            change: FileChange::State {
+                state,
+                problem,
+                path: None,
+            },
+        })
+    };
+    match what {
+        Answer::Accept(dir) => match node.ipmsg_accept(id, dir.as_deref().map(resolve)) {
+            Ok(()) => Some(state(TransferState::Accepted, None)),
+            Err(reason) => Some(Msg::Error(tr!(lang, "files-not-done", reason = reason))),
+        },
+        Answer::Decline => {
+            node.ipmsg_decline(id);
+            Some(state(TransferState::Declined, Some(Problem::Declined)))
+        }
+        Answer::Cancel => {
+            node.ipmsg_decline(id);
+            Some(state(TransferState::Cancelled, Some(Problem::Cancelled)))
+        }
+    }
+}
+
+/// The bubble's message id for a transfer with an IP Messenger peer (it has no message of
+/// its own: the offer's text line is the peer's message).
+fn ipmsg_bubble_id(id: &TransferId) -> MsgId {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&id.0[..8]);
+    MsgId(u64::from_le_bytes(b) | 1)
+}
+
+/// What happened to files with IP Messenger peers, as the model's messages: an offer
+/// either way is a bubble (in memory: across a restart the offer's text line stays), then
+/// progress and the end.
+pub fn ipmsg_news(events: Vec<IpmsgFileEvent>, now_ms: i64) -> Vec<Msg> {
+    let bubble = |id: TransferId, ip, name: String, size, direction| {
+        let author = match direction {
+            Direction::In => Author::Ipmsg(ip),
+            Direction::Out => Author::Me,
+        };
+        let mut m = Message::new(ipmsg_bubble_id(&id), author, now_ms, name.clone());
+        m.file = Some(FileCard {
+            id,
+            name,
+            size,
+            direction,
+            state: TransferState::Offered,
+            done: 0,
+            path: None,
+            problem: None,
+            preview_rows: 0,
+        });
+        Msg::FileMessage {
+            conversation: ConversationId::Ipmsg(ip),
+            message: m,
+        }
+    };
+    let news = |id, change| {
+        Msg::File(FileNews {
+            id,
+            about: None,
+            change,
+        })
+    };
+    let mut out = Vec::new();
+    for e in events {
+        match e {
+            IpmsgFileEvent::Offer {
+                id,
+                from,
+                name,
+                size,
+            } => out.push(bubble(id, from, name, size, Direction::In)),
+            IpmsgFileEvent::Offered { id, to, name, size } => {
+                out.push(bubble(id, to, name, size, Direction::Out));
+            }
+            IpmsgFileEvent::Progress { id, done, size } => {
+                out.push(news(id, FileChange::Progress { done, size }));
+            }
+            IpmsgFileEvent::Done { id, path, .. } => out.push(news(id, FileChange::Done { path })),
+            IpmsgFileEvent::Failed { id, problem, .. } => {
+                let state = if problem.may_resume() {
+                    TransferState::Failed
+                } else {
+                    TransferState::Cancelled
+                };
+                out.push(news(
+                    id,
+                    FileChange::State {
+                        state,
+                        problem: Some(problem),
+                        path: None,
+                    },
+                ));
+                out.push(news(id, FileChange::Failed { problem }));
+            }
+        }
+    }
+    out
 }
 
 /// What the user said to a transfer.
@@ -256,13 +380,17 @@ pub fn open(path: &Path, lang: Lang) -> Option<Msg> {
     }
 }
 
-/// The messages for the model when files moved on.
-pub fn pump(node: &mut Node) -> Vec<Msg> {
+/// The messages for the model when files moved on, with lanchat peers and IP Messenger
+/// ones.
+pub fn pump(node: &mut Node, now_ms: i64) -> Vec<Msg> {
     let events = node.take_file_events();
-    if events.is_empty() {
-        return Vec::new();
-    }
-    news(node, events)
+    let mut out = if events.is_empty() {
+        Vec::new()
+    } else {
+        news(node, events)
+    };
+    out.extend(ipmsg_news(node.take_ipmsg_file_events(), now_ms));
+    out
 }
 
 #[cfg(test)]
@@ -295,6 +423,67 @@ mod tests {
         );
         assert!(!completions(&base).iter().any(|c| c.contains(".hidden")));
         assert!(completions(&format!("{base}nothing/")).is_empty());
+    }
+
+    #[test]
+    fn an_ip_messenger_offer_is_a_bubble_in_its_chat_and_its_end_says_why() {
+        use std::net::Ipv4Addr;
+        let ip = Ipv4Addr::new(192, 168, 1, 50);
+        let id = TransferId([5; 16]);
+        let msgs = ipmsg_news(
+            vec![
+                IpmsgFileEvent::Offer {
+                    id,
+                    from: ip,
+                    name: "报告.docx".into(),
+                    size: 1234,
+                },
+                IpmsgFileEvent::Progress {
+                    id,
+                    done: 100,
+                    size: 1234,
+                },
+                IpmsgFileEvent::Failed {
+                    id,
+                    reason: "gone".into(),
+                    problem: Problem::ConnectionLost,
+                },
+            ],
+            7,
+        );
+        let Msg::FileMessage {
+            conversation,
+            message,
+        } = &msgs[0]
+        else {
+            panic!("{msgs:?}");
+        };
+        assert_eq!(*conversation, ConversationId::Ipmsg(ip));
+        assert_eq!(message.author, Author::Ipmsg(ip));
+        let card = message.file.as_ref().unwrap();
+        assert_eq!(
+            (card.id, card.direction, card.state, card.size),
+            (id, Direction::In, TransferState::Offered, 1234)
+        );
+        assert!(matches!(
+            &msgs[1],
+            Msg::File(FileNews {
+                change: FileChange::Progress { done: 100, .. },
+                ..
+            })
+        ));
+        // A broken download may be accepted again (it resumes by offset): failed, not over.
+        assert!(matches!(
+            &msgs[2],
+            Msg::File(FileNews {
+                change: FileChange::State {
+                    state: TransferState::Failed,
+                    problem: Some(Problem::ConnectionLost),
+                    ..
+                },
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -208,6 +208,7 @@ impl Author {
             Author::Me => "me".to_owned(),
             Author::Peer(id) => id.to_hex(),
             Author::Raw(addr) => addr.to_string(),
+            Author::Ipmsg(ip) => format!("ipmsg:{ip}"),
         }
     }
 
@@ -230,12 +231,15 @@ pub fn conversation_key(c: &ConversationId) -> String {
         ConversationId::Peer(id) => id.to_hex(),
         ConversationId::Raw(addr) => addr.to_string(),
         ConversationId::Group(g) => format!("{GROUP_KEY_PREFIX}{g}"),
+        ConversationId::Ipmsg(ip) => format!("ipmsg:{ip}"),
     }
 }
 
 pub fn conversation_from_key(s: &str) -> Option<ConversationId> {
     if let Some(hex) = s.strip_prefix(GROUP_KEY_PREFIX) {
         crate::proto::group::GroupId::from_hex(hex).map(ConversationId::Group)
+    } else if let Some(ip) = s.strip_prefix("ipmsg:") {
+        ip.parse().ok().map(ConversationId::Ipmsg)
     } else if s.len() == 64 {
         NodeId::from_hex(s).map(ConversationId::Peer)
     } else {

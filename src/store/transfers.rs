@@ -12,7 +12,7 @@ use super::{
 };
 use crate::message::FileCard;
 use crate::proto::files::{self, Direction, FileOffer, TransferId, TransferState};
-use crate::proto::{ConversationId, DeliveryState, MsgId, NodeId};
+use crate::proto::{ConversationId, MsgId, NodeId};
 use rusqlite::{OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 
@@ -188,6 +188,7 @@ pub(super) fn col_card(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<FileC
             Direction::Out => source,
         },
         problem: r.get(idx + 8)?,
+        preview_rows: 0,
     }))
 }
 
@@ -206,7 +207,9 @@ impl TransferRow {
             sent_at_ms: now_ms,
             received_at_ms: now_ms,
             text: self.name.clone(),
-            state: (self.direction == Direction::Out).then_some(DeliveryState::Sending),
+            // The bubble says where the transfer stands; a delivery mark would only repeat
+            // it (or contradict it, arriving before the bubble).
+            state: None,
             quote: None,
         }
     }
@@ -225,6 +228,7 @@ impl TransferRow {
                 Direction::Out => self.source_path.clone(),
             },
             problem: self.error.clone(),
+            preview_rows: 0,
         }
     }
 }

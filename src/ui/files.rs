@@ -228,11 +228,14 @@ pub(super) fn bubble(app: &App, m: &Message, card: &FileCard, width: u16) -> Vec
     } else {
         style
     };
-    vec![
+    let mut lines = vec![
         row(name, style.add_modifier(Modifier::BOLD)),
         row(second, style),
         row(third, third_style),
-    ]
+    ];
+    // Room for the picture (drawn over these rows by the message pane).
+    lines.extend((0..card.preview_rows).map(|_| Line::raw("")));
+    lines
 }
 
 /// The picked message's file bubble, if it is one.

@@ -26,7 +26,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 use std::collections::VecDeque;
 
+mod ipmsg;
+
 pub use crate::layout::{MIN_HEIGHT, MIN_WIDTH, NARROW_WIDTH, input_cap, is_narrow};
+
+pub mod picture;
 
 /// The colours of a theme.
 struct Palette {
@@ -114,7 +118,13 @@ fn day_separator(app: &App, m: &Message, width: u16) -> Line<'static> {
     ))
 }
 
+/// Draws the screen, every picture as its file bubble.
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_with(frame, app, &mut picture::NoPictures);
+}
+
+/// Draws the screen with the previews `pictures` has ready (see [`picture`]).
+pub fn draw_with(frame: &mut Frame, app: &App, pictures: &mut dyn picture::Pictures) {
     let area = frame.area();
     let screen = app.screen();
     let Some(a) = layout::areas(area, &screen) else {
@@ -125,7 +135,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(side) = a.sidebar {
         draw_sidebar(buf, side, app);
     }
-    draw_messages(buf, a.messages, app);
+    draw_messages(buf, a.messages, app, pictures);
     if a.sidebar.is_none()
         && let Some(list) = layout::list_area(&screen, &a)
     {
@@ -160,6 +170,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     {
         frame.set_cursor_position(cursor);
     }
+    pictures.frame_done(frame.buffer_mut());
 }
 
 fn too_small(buf: &mut Buffer, area: Rect, lang: Lang) {
@@ -356,6 +367,7 @@ fn presence(app: &App, conv: &Conversation) -> Span<'static> {
         // Plain UDP text: unencrypted, and marked so.
         ConversationId::Raw(_) => Span::styled("≈", Style::default().fg(p.raw_name)),
         ConversationId::Group(g) => groups::presence(app, &g),
+        ConversationId::Ipmsg(ip) => ipmsg::presence(app, ip, p.raw_name, dim(app)),
     }
 }
 
@@ -370,7 +382,7 @@ fn marks(app: &App, conv: &Conversation) -> Vec<Span<'static>> {
             "⚠",
             Style::default().fg(p.badge).add_modifier(Modifier::BOLD),
         )),
-        ConversationId::Raw(_) => {}
+        ConversationId::Raw(_) | ConversationId::Ipmsg(_) => {}
         ConversationId::Group(g) => out.extend(groups::marks(app, &g)),
     }
     if app.drafts.contains_key(&conv.id) {
@@ -474,6 +486,7 @@ fn preview(app: &App, conv: &Conversation) -> (String, Style) {
     let Some(m) = conv.last.as_ref() else {
         let hint = match conv.id {
             ConversationId::Raw(_) => tr!(app.lang, "ui-preview-raw"),
+            ConversationId::Ipmsg(_) => tr!(app.lang, "ipmsg-preview"),
             ConversationId::Peer(_) | ConversationId::Group(_) => {
                 tr!(app.lang, "ui-preview-empty")
             }
@@ -636,10 +649,11 @@ fn conversation_header(app: &App, id: &ConversationId) -> String {
         }
         ConversationId::Raw(_) => tr!(lang, "ui-header-raw", name = name),
         ConversationId::Group(g) => groups::header(app, g, name),
+        ConversationId::Ipmsg(ip) => ipmsg::header(app, *ip, name),
     }
 }
 
-fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
+fn draw_messages(buf: &mut Buffer, area: Rect, app: &App, pictures: &mut dyn picture::Pictures) {
     let title = app
         .selected
         .map_or_else(|| "lanchat".to_string(), |id| conversation_header(app, &id));
@@ -708,11 +722,11 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
         top = i;
     }
     let need = height.saturating_add(app.scroll);
-    let mut lines = view_lines(app, conv, top, need - below, inner.width);
+    let (mut lines, mut slots) = view_lines(app, conv, top, need - below, inner.width);
     if lines.len() < need - below && below > 0 {
         // Scrolled further up than there is history: start from the bottom after all.
         below = 0;
-        lines = view_lines(app, conv, conv.messages.len(), need, inner.width);
+        (lines, slots) = view_lines(app, conv, conv.messages.len(), need, inner.width);
     }
     let scroll = app.scroll - below;
     // Scrolled further up than there is history: show the top.
@@ -723,6 +737,37 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     let start = end.saturating_sub(height);
     for (row, line) in lines.range(start..end).enumerate() {
         buf.set_line(inner.x, inner.y + row as u16, line, inner.width);
+    }
+    // Pictures over the rows their bubbles keep for them.
+    for s in slots {
+        let Some(at) = lines.len().checked_sub(s.from_end) else {
+            continue;
+        };
+        let y = i32::from(inner.y) + at as i32 - start as i32;
+        let width = pictures
+            .size(&s.id)
+            .map_or(crate::app::files::PREVIEW_COLS, |size| size.width)
+            .min(inner.width.saturating_sub(2));
+        let x = if s.mine {
+            inner.right().saturating_sub(width + 1)
+        } else {
+            inner.x + 1
+        };
+        let slot = picture::Slot {
+            x,
+            y,
+            width,
+            height: s.rows,
+        };
+        if !picture::draw_preview(pictures, &s.id, slot, inner, buf) {
+            let top = y.max(i32::from(inner.y));
+            let bottom = (y + i32::from(s.rows)).min(i32::from(inner.bottom()));
+            if top < bottom {
+                let cells = |v: i32| u16::try_from(v).unwrap_or(0);
+                let seen = Rect::new(x, cells(top), width, cells(bottom - top));
+                picture::placeholder(seen, buf);
+            }
+        }
     }
     if app.scroll > 0 && (below > 0 || end < lines.len()) {
         let what = match app.new_below {
@@ -747,21 +792,41 @@ fn draw_messages(buf: &mut Buffer, area: Rect, app: &App) {
     }
 }
 
+/// Where a picture goes among the lines: its first row, counted from the end of the
+/// lines, and its rows.
+struct PreviewSlot {
+    from_end: usize,
+    id: crate::proto::files::TransferId,
+    rows: u16,
+    mine: bool,
+}
+
 /// The lines of the messages before `end`, built from the bottom up until there are `need`
-/// (or no more messages), with day separators.
+/// (or no more messages), with day separators; and where their pictures go.
 fn view_lines(
     app: &App,
     conv: &Conversation,
     end: usize,
     need: usize,
     width: u16,
-) -> VecDeque<Line<'static>> {
+) -> (VecDeque<Line<'static>>, Vec<PreviewSlot>) {
     let mut lines: VecDeque<Line<'static>> = VecDeque::with_capacity(need.min(1024));
+    let mut slots = Vec::new();
     for (i, m) in conv.messages.iter().enumerate().take(end).rev() {
         if lines.len() >= need {
             break;
         }
-        for line in message_lines(app, m, width).into_iter().rev() {
+        let own = message_lines(app, m, width);
+        if let Some(card) = m.file.as_ref().filter(|c| c.preview_rows > 0) {
+            // The preview's rows are the bubble's last.
+            slots.push(PreviewSlot {
+                from_end: lines.len() + usize::from(card.preview_rows),
+                id: card.id,
+                rows: card.preview_rows,
+                mine: m.author == Author::Me,
+            });
+        }
+        for line in own.into_iter().rev() {
             lines.push_front(line);
         }
         // A new day starts with this message: a separator above it.
@@ -769,7 +834,7 @@ fn view_lines(
             lines.push_front(day_separator(app, m, width));
         }
     }
-    lines
+    (lines, slots)
 }
 
 fn put_wrapped(buf: &mut Buffer, area: Rect, s: &str, style: Style) {
@@ -932,7 +997,7 @@ fn message_lines(app: &App, m: &Message, width: u16) -> Vec<Line<'static>> {
     let name_color = match m.author {
         Author::Me => p.mine_name,
         Author::Peer(_) => p.their_name,
-        Author::Raw(_) => p.raw_name,
+        Author::Raw(_) | Author::Ipmsg(_) => p.raw_name,
     };
     let name_style = Style::default().fg(name_color).add_modifier(Modifier::BOLD);
     let time = time::format_time(m.time_ms, app.clock_ms, app.utc_offset_s);
@@ -1539,6 +1604,7 @@ fn draw_info(buf: &mut Buffer, area: Rect, app: &App) {
             lines.push((tr!(lang, "ui-info-encryption"), tr!(lang, "ui-enc-raw")));
         }
         ConversationId::Group(g) => return groups::draw_info(buf, area, app, &g),
+        ConversationId::Ipmsg(ip) => lines.extend(ipmsg::info_lines(app, ip)),
     }
     let title = tr!(
         lang,

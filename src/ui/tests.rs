@@ -749,7 +749,7 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
     assert_eq!(
         rows[1],
         format!(
-            "│┌ Keys and commands 1–20 of 105 · ↑↓ PgUp PgDn · Esc closes {}┐│",
+            "│┌ Keys and commands 1–20 of 106 · ↑↓ PgUp PgDn · Esc closes {}┐│",
             "─".repeat(17)
         )
     );
@@ -780,8 +780,8 @@ fn f1_shows_the_help_overlay_and_hides_the_cursor() {
         t.draw(|f| draw(f, &app)).unwrap();
         seen.push_str(&screen_text(&t));
     }
-    assert_eq!(app.help_scroll, 85, "105 lines, 20 shown");
-    assert!(screen_text(&t).contains("Keys and commands 86–105 of 105"));
+    assert_eq!(app.help_scroll, 86, "106 lines, 20 shown");
+    assert!(screen_text(&t).contains("Keys and commands 87–106 of 106"));
     // The last mode is the help's own, and its last line is quitting.
     assert!(
         rows_of(&t, 21).starts_with("││ Ctrl-C, Ctrl-Q"),
@@ -1231,7 +1231,7 @@ fn every_scroll_position_shows_the_same_lines_as_the_whole_conversation_would() 
     resize(&mut app, w, h);
     let (pw, ph) = layout::message_pane_size(&app.screen());
     let conv = app.conversation(&peer(1)).unwrap();
-    let all = super::view_lines(&app, conv, conv.messages.len(), usize::MAX, pw);
+    let (all, _) = super::view_lines(&app, conv, conv.messages.len(), usize::MAX, pw);
     let all: Vec<String> = all
         .iter()
         .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
@@ -2363,6 +2363,7 @@ fn file_card(state: crate::proto::files::TransferState, name: &str) -> crate::me
         done: 12_000_000,
         path: None,
         problem: None,
+        preview_rows: 0,
     }
 }
 
@@ -2465,3 +2466,88 @@ fn a_file_bubble_shows_name_kind_size_and_where_it_stands_with_a_hostile_name_in
 
 #[path = "tests_groups.rs"]
 mod groups_tests;
+/// A preview source for tests: every picture is `cols`×`rows` cells of `P`.
+struct FakePictures {
+    cols: u16,
+    rows: u16,
+    ready: bool,
+}
+
+impl super::picture::Pictures for FakePictures {
+    fn size(&mut self, _: &crate::proto::files::TransferId) -> Option<ratatui::layout::Size> {
+        self.ready
+            .then_some(ratatui::layout::Size::new(self.cols, self.rows))
+    }
+
+    fn draw(
+        &mut self,
+        _: &crate::proto::files::TransferId,
+        area: ratatui::layout::Rect,
+        buf: &mut ratatui::buffer::Buffer,
+    ) -> bool {
+        for y in area.top()..area.top() + self.rows {
+            for x in area.left()..area.left() + self.cols {
+                buf[(x, y)].set_symbol("P");
+            }
+        }
+        true
+    }
+}
+
+#[test]
+fn a_picture_is_drawn_under_its_bubble_in_the_rows_kept_for_it() {
+    use crate::proto::files::{Direction, TransferState};
+    let mut app = chat_with_alice();
+    let mut card = file_card(TransferState::Done, "cat.png");
+    card.direction = Direction::In;
+    card.path = Some("/dl/cat.png".into());
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::FileMessage {
+            conversation: peer(1),
+            message: file_message(card),
+        },
+    );
+    app.update(
+        T0 + 2 * MINUTE,
+        Msg::PreviewReady {
+            id: crate::proto::files::TransferId([7; 16]),
+            rows: 3,
+        },
+    );
+    let mut t = terminal(80, 20);
+    let mut pictures = FakePictures {
+        cols: 4,
+        rows: 3,
+        ready: true,
+    };
+    t.draw(|f| super::draw_with(f, &app, &mut pictures))
+        .unwrap();
+    let screen = rows(&t);
+    let name_row = screen
+        .iter()
+        .position(|r| r.contains("││ cat.png"))
+        .unwrap();
+    // Name, kind, saved; then the picture, at the bubble's left, three rows.
+    for dy in 3..6 {
+        assert!(
+            screen[name_row + dy].contains("│ PPPP "),
+            "{}",
+            screen.join("\n")
+        );
+    }
+    assert!(!screen[name_row + 6].contains('P'));
+    // Not ready (dropped, being made again): a neutral box holds its place.
+    let mut none = FakePictures {
+        cols: 4,
+        rows: 3,
+        ready: false,
+    };
+    t.draw(|f| super::draw_with(f, &app, &mut none)).unwrap();
+    let screen = rows(&t);
+    assert!(
+        screen[name_row + 3].contains("░░░░"),
+        "{}",
+        screen.join("\n")
+    );
+}

@@ -21,8 +21,9 @@ pub struct SimNode {
     pub down: bool,
 }
 
-/// A datagram on its way: (arrival, sequence for ties, receiver index, sender, payload).
-type InFlight = Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>;
+/// A datagram on its way: (arrival, sequence for ties, receiver index, sender, payload, to
+/// the receiver's IP Messenger socket).
+type InFlight = Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>, bool)>;
 /// Decides whether a datagram (from, to, payload) gets through.
 pub type Filter = Box<dyn FnMut(SocketAddr, SocketAddr, &[u8]) -> bool>;
 
@@ -108,6 +109,11 @@ pub fn addr(n: u8) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, n], 47475))
 }
 
+/// Where a node's IP Messenger socket is: its IP, port 2425.
+pub fn ipmsg_addr(at: SocketAddr) -> SocketAddr {
+    SocketAddr::new(at.ip(), 2425)
+}
+
 impl Network {
     pub fn new() -> Self {
         let start = Instant::now();
@@ -163,26 +169,49 @@ impl Network {
 
     /// Moves queued transmits and events out of node `i`.
     pub fn flush(&mut self, i: usize) {
-        let from = self.nodes[i].addr;
         while let Some(t) = self.nodes[i].endpoint.poll_transmit() {
             if self.nodes[i].down {
                 continue;
             }
+            let ipmsg = matches!(t.dst, Destination::Ipmsg(_) | Destination::IpmsgBroadcast);
+            let from = if ipmsg {
+                ipmsg_addr(self.nodes[i].addr)
+            } else {
+                self.nodes[i].addr
+            };
             self.sent[i] += 1;
-            if let (Some(log), Destination::Unicast(to)) = (self.log.as_mut(), &t.dst)
-                && !self.nodes.iter().any(|n| n.addr == *to)
+            if let (Some(log), Destination::Unicast(to) | Destination::Ipmsg(to)) =
+                (self.log.as_mut(), &t.dst)
+                && !self
+                    .nodes
+                    .iter()
+                    .any(|n| n.addr == *to || ipmsg_addr(n.addr) == *to)
             {
                 // Addressed to nobody in the simulation: logged all the same.
                 log.push((from, *to, t.payload.clone()));
             }
+            if let (Some(log), Destination::IpmsgBroadcast) = (self.log.as_mut(), &t.dst) {
+                // The broadcast itself, as it goes on the wire.
+                log.push((from, SocketAddr::from(([255; 4], 2425)), t.payload.clone()));
+            }
             let targets: Vec<usize> = match t.dst {
                 Destination::Discovery => (0..self.nodes.len()).filter(|j| *j != i).collect(),
+                Destination::IpmsgBroadcast => (0..self.nodes.len())
+                    .filter(|j| *j != i && self.nodes[*j].endpoint.ipmsg_on())
+                    .collect(),
                 Destination::Unicast(to) => (0..self.nodes.len())
                     .filter(|j| self.nodes[*j].addr == to)
                     .collect(),
+                Destination::Ipmsg(to) => (0..self.nodes.len())
+                    .filter(|j| ipmsg_addr(self.nodes[*j].addr) == to)
+                    .collect(),
             };
             for j in targets {
-                let to = self.nodes[j].addr;
+                let to = if ipmsg {
+                    ipmsg_addr(self.nodes[j].addr)
+                } else {
+                    self.nodes[j].addr
+                };
                 if let Some(log) = self.log.as_mut() {
                     log.push((from, to, t.payload.clone()));
                 }
@@ -203,6 +232,7 @@ impl Network {
                         j,
                         from,
                         t.payload.clone(),
+                        ipmsg,
                     )));
                 }
             }
@@ -217,6 +247,13 @@ impl Network {
     pub fn inject(&mut self, j: usize, from: SocketAddr, payload: &[u8]) {
         let now = self.now;
         self.nodes[j].endpoint.handle_datagram(now, from, payload);
+        self.flush(j);
+    }
+
+    /// Hands node `j`'s IP Messenger socket a datagram from `from` now.
+    pub fn inject_ipmsg(&mut self, j: usize, from: SocketAddr, payload: &[u8]) {
+        let now = self.now;
+        self.nodes[j].endpoint.handle_ipmsg(now, from, payload);
         self.flush(j);
     }
 
@@ -241,11 +278,15 @@ impl Network {
             }
             self.now = self.now.max(next);
             if next_delivery == Some(next) {
-                if let Some(Reverse((_, _, j, from, payload))) = self.queue.pop()
+                if let Some(Reverse((_, _, j, from, payload, ipmsg))) = self.queue.pop()
                     && !self.nodes[j].down
                 {
                     let now = self.now;
-                    self.nodes[j].endpoint.handle_datagram(now, from, &payload);
+                    if ipmsg {
+                        self.nodes[j].endpoint.handle_ipmsg(now, from, &payload);
+                    } else {
+                        self.nodes[j].endpoint.handle_datagram(now, from, &payload);
+                    }
                     self.flush(j);
                     timers[j] = self.timer(j);
                 }

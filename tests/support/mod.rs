@@ -22,6 +22,8 @@ pub struct TestNode {
     _dir: Option<tempfile::TempDir>,
     pub addr: String,
     pub id: String,
+    /// The IP Messenger socket's address, when it is on (else empty).
+    pub ipmsg: String,
 }
 
 impl TestNode {
@@ -86,11 +88,13 @@ impl TestNode {
             _dir: dir,
             addr: String::new(),
             id: String::new(),
+            ipmsg: String::new(),
         };
         let ready = t.expect(|e| e["event"] == "ready").await;
         assert_eq!(ready["name"], name);
         t.addr = ready["addr"].as_str().unwrap().to_owned();
         t.id = ready["id"].as_str().unwrap().to_owned();
+        t.ipmsg = ready["ipmsg"].as_str().unwrap_or_default().to_owned();
         t
     }
 

@@ -39,11 +39,13 @@
 
 mod discovery;
 mod guard;
+mod ipm;
 mod peers;
 mod trust;
 mod types;
 
 use super::group::Groups;
+use super::ipmsg;
 use super::rawtext;
 use super::secure::{Opened, Secure, SecureStats};
 use super::wire::{self, Beacon, Body, Frame};
@@ -51,19 +53,25 @@ use super::{ConversationId, MsgId, NodeId};
 use crate::rng::Rng;
 use discovery::{BeaconAction, Discovery, Standing};
 use guard::Guard;
+use ipm::Ipm;
 use peers::{Peers, Settings};
-use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::collections::{HashSet, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 use trust::TrustBook;
 use types::clip_name;
 
+pub use ipm::{IpmsgConfig, IpmsgStats};
 pub use peers::MAX_BUFFERED_TOTAL;
 pub use trust::{KnownPeer, Trust, TrustLevel};
 pub use types::{
-    DeliveryState, Destination, EndpointConfig, Event, PeerDownReason, PeerView, SendError, Stats,
-    Transmit,
+    DeliveryState, Destination, EndpointConfig, Event, IpmsgClient, IpmsgFile, IpmsgPeerView,
+    PeerDownReason, PeerView, SendError, Stats, Transmit,
 };
+
+/// Plain-text addresses remembered as writing GBK (they get GBK back), at most; the set
+/// starts afresh when full.
+const MAX_GBK_PLAIN: usize = 1024;
 
 pub struct Endpoint {
     cfg: EndpointConfig,
@@ -79,6 +87,10 @@ pub struct Endpoint {
     peers: Peers,
     /// This node's groups and their sync (`proto::group`).
     groups: Groups,
+    /// IP Messenger, iptux and FeiQ peers, when on.
+    ipm: Option<Ipm>,
+    /// Plain-text addresses whose last text was GBK: they get GBK back.
+    plain_gbk: HashSet<SocketAddr>,
     rng: Rng,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
@@ -118,6 +130,7 @@ impl Endpoint {
             durable_acks: cfg.durable_acks,
             read_receipts: cfg.read_receipts,
         });
+        let ipm = cfg.ipmsg.clone().map(|c| Ipm::new(c, now));
         Self {
             cfg,
             secure,
@@ -126,6 +139,8 @@ impl Endpoint {
             guard: Guard::default(),
             peers,
             groups,
+            ipm,
+            plain_gbk: HashSet::new(),
             rng,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -254,6 +269,10 @@ impl Endpoint {
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some((dst, payload)) = self.ipm.as_mut().and_then(Ipm::poll_transmit) {
+            self.stats.datagrams_out += 1;
+            return Some(Transmit { dst, payload });
+        }
         loop {
             let t = match self.transmits.pop_front() {
                 Some(t) => t,
@@ -297,11 +316,13 @@ impl Endpoint {
         let timeout = self.cfg.peer_timeout;
         let keepalive = self.cfg.beacon_interval;
         let peers = self.peers.next_deadline(timeout, keepalive);
+        let ipm = self.ipm.as_ref().and_then(Ipm::next_deadline);
         [
             beacons,
             peers,
             self.secure.poll_timeout(),
             self.groups.poll_timeout(),
+            ipm,
         ]
         .into_iter()
         .flatten()
@@ -352,6 +373,16 @@ impl Endpoint {
                 };
                 self.send_plain(addr, id, text)
             }
+            ConversationId::Ipmsg(ip) => {
+                // Text only; a reply goes as quoted text.
+                let text = match body {
+                    Body::Text(text) => text.clone(),
+                    Body::Reply { quote, text } => quoted(&quote.excerpt, text),
+                    _ => return Err(SendError::IpmsgText),
+                };
+                let ipm = self.ipm.as_mut().ok_or(SendError::IpmsgOff)?;
+                ipm.send(now, ip, id, &text, &mut self.events)
+            }
             ConversationId::Peer(node) => {
                 let events = &mut self.events;
                 if self
@@ -373,7 +404,8 @@ impl Endpoint {
         {
             return Err(SendError::LanchatAddress(peer));
         }
-        for payload in rawtext::encode(text) {
+        let gbk = self.plain_gbk.contains(&addr);
+        for payload in rawtext::encode_in(text, gbk) {
             self.push(Destination::Unicast(addr), payload);
         }
         self.events.push_back(Event::State {
@@ -434,6 +466,9 @@ impl Endpoint {
             return;
         }
         self.closed = true;
+        if let Some(ipm) = self.ipm.as_mut() {
+            ipm.shutdown();
+        }
         let Ok(bye) = (Frame::Goodbye {
             node: self.cfg.identity.public(),
         })
@@ -452,6 +487,9 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
+        }
+        if let Some(ipm) = self.ipm.as_mut() {
+            ipm.handle_timeout(now, &mut self.events);
         }
         self.secure.handle_timeout(now);
         let interval = self.cfg.beacon_interval;
@@ -527,7 +565,12 @@ impl Endpoint {
         self.stats.datagrams_in += 1;
         self.guard.earn_credit(src.ip(), data.len());
         if !wire::is_native(data) {
-            self.on_text(src, data);
+            if ipmsg::is_ipmsg(data) {
+                // Never plain text: the IP Messenger part takes it, or nobody.
+                self.on_ipmsg(now, src, data);
+            } else {
+                self.on_text(src, data);
+            }
             return;
         }
         let frame = match Frame::decode(data) {
@@ -572,11 +615,106 @@ impl Endpoint {
         }
     }
 
+    /// A datagram from the IP Messenger socket (UDP 2425). Only IP Messenger packets are
+    /// taken there: neither lanchat frames nor plain text.
+    pub fn handle_ipmsg(&mut self, now: Instant, src: SocketAddr, data: &[u8]) {
+        if self.closed {
+            return;
+        }
+        self.stats.datagrams_in += 1;
+        self.on_ipmsg(now, src, data);
+    }
+
+    fn on_ipmsg(&mut self, now: Instant, src: SocketAddr, data: &[u8]) {
+        match self.ipm.as_mut() {
+            Some(ipm) => ipm.handle(now, src, data, &mut self.events),
+            None => self.stats.malformed += 1,
+        }
+    }
+
+    /// The IP Messenger peers known.
+    pub fn ipmsg_peers(&self) -> Vec<IpmsgPeerView> {
+        self.ipm
+            .as_ref()
+            .map(|ipm| ipm.peers().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn ipmsg_peer(&self, ip: Ipv4Addr) -> Option<IpmsgPeerView> {
+        self.ipm.as_ref().and_then(|ipm| ipm.peer(ip))
+    }
+
+    pub fn ipmsg_stats(&self) -> Option<&IpmsgStats> {
+        self.ipm.as_ref().map(Ipm::stats)
+    }
+
+    /// Whether IP Messenger is on.
+    pub fn ipmsg_on(&self) -> bool {
+        self.ipm.is_some()
+    }
+
+    /// Sends our IP Messenger entry to `addr` (a peer on another subnet, or a test's), now
+    /// and at every refresh.
+    pub fn add_ipmsg_peer(&mut self, addr: SocketAddr) {
+        if let Some(ipm) = self.ipm.as_mut() {
+            ipm.add_peer(addr);
+        }
+    }
+
+    /// Away with this text (IP Messenger peers are told, get it as an auto-reply and when
+    /// they ask), or back with `None`.
+    pub fn set_away(&mut self, text: Option<String>) {
+        if let Some(ipm) = self.ipm.as_mut() {
+            ipm.set_away(text);
+        }
+    }
+
+    /// Offers `files` to the IP Messenger peer at `ip` (see `ipm`); its PacketNo, which
+    /// the peer's GETFILEDATA names, or why not.
+    pub fn ipmsg_offer(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Addr,
+        id: MsgId,
+        files: &[ipmsg::Attachment],
+    ) -> Result<u64, SendError> {
+        let ipm = self.ipm.as_mut().ok_or(SendError::IpmsgOff)?;
+        ipm.offer(now, ip, id, "", files, &mut self.events)
+    }
+
+    /// Tells the IP Messenger peer at `ip` we will not fetch offer `offer_no`.
+    pub fn ipmsg_release(&mut self, ip: Ipv4Addr, offer_no: u64) {
+        if let Some(ipm) = self.ipm.as_mut() {
+            ipm.release(ip, offer_no);
+        }
+    }
+
+    /// The GETFILEDATA packet (with its final NUL) that asks an IP Messenger peer for
+    /// `request` over TCP; empty when IP Messenger is off.
+    pub fn ipmsg_file_request(&mut self, request: &ipmsg::FileRequest) -> Vec<u8> {
+        self.ipm
+            .as_mut()
+            .map(|ipm| ipm.file_request(request))
+            .unwrap_or_default()
+    }
+
+    pub fn away(&self) -> Option<&str> {
+        self.ipm.as_ref().and_then(Ipm::away)
+    }
+
     /// A datagram that is not lanchat's: text from a plain-text peer, or nothing.
     fn on_text(&mut self, src: SocketAddr, data: &[u8]) {
-        match rawtext::decode(data) {
-            Some(text) => {
+        match rawtext::decode_with_charset(data) {
+            Some((text, gbk)) => {
                 self.stats.text_in += 1;
+                if gbk {
+                    if self.plain_gbk.len() >= MAX_GBK_PLAIN {
+                        self.plain_gbk.clear();
+                    }
+                    self.plain_gbk.insert(src);
+                } else {
+                    self.plain_gbk.remove(&src);
+                }
                 let id = MsgId(self.rng.nonzero_u64());
                 self.events.push_back(Event::Message {
                     conversation: ConversationId::Raw(src),
@@ -757,9 +895,17 @@ impl Endpoint {
     }
 
     fn push(&mut self, dst: Destination, payload: Vec<u8>) {
+        // (IP Messenger packets leave through `ipm`'s own queue.)
         if payload.is_empty() {
             return;
         }
         self.transmits.push_back(Transmit { dst, payload });
     }
+}
+
+/// A reply for a peer that knows no quotes: the quoted text's first line after `> `, then
+/// the reply.
+fn quoted(excerpt: &str, text: &str) -> String {
+    let first = excerpt.lines().next().unwrap_or_default();
+    format!("> {first}\n{text}")
 }

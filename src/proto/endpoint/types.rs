@@ -44,6 +44,8 @@ pub struct EndpointConfig {
     pub handshake_times: Vec<(NodeId, u64)>,
     /// Group sync: how often, how soon receipts go, how many groups.
     pub groups: crate::proto::group::GroupConfig,
+    /// Speak IP Messenger (iptux, FeiQ) too: `None` leaves it off.
+    pub ipmsg: Option<super::ipm::IpmsgConfig>,
     /// Packets travel in the clear and are taken in the clear: only so that a benchmark can
     /// measure what encryption costs. Exists only with the `bench-plaintext` feature.
     #[cfg(feature = "bench-plaintext")]
@@ -68,6 +70,7 @@ impl EndpointConfig {
             max_peers: 1024,
             handshake_times: Vec::new(),
             groups: crate::proto::group::GroupConfig::default(),
+            ipmsg: None,
             #[cfg(feature = "bench-plaintext")]
             plaintext_for_benchmarks: false,
         }
@@ -84,6 +87,11 @@ pub enum Destination {
     Unicast(SocketAddr),
     /// Every discovery target the runtime knows (multicast group, broadcast addresses).
     Discovery,
+    /// One address, from the IP Messenger socket (UDP 2425).
+    Ipmsg(SocketAddr),
+    /// The IP Messenger broadcast (255.255.255.255 and each interface's broadcast address,
+    /// on the family's port), from the IP Messenger socket.
+    IpmsgBroadcast,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +141,56 @@ pub struct PeerView {
     pub name: String,
     pub addr: SocketAddr,
     pub online: bool,
+}
+
+/// Which program an IP Messenger peer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpmsgClient {
+    FeiQ,
+    Iptux,
+    IpMsg,
+}
+
+impl IpmsgClient {
+    /// Its name, the same in every language.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IpmsgClient::FeiQ => "FeiQ",
+            IpmsgClient::Iptux => "iptux",
+            IpmsgClient::IpMsg => "IP Messenger",
+        }
+    }
+}
+
+/// One file of an IP Messenger peer's offer. The name is the peer's word (decoded in its
+/// encoding, `::` made `:`): a path may hide in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpmsgFile {
+    pub file_id: u64,
+    pub name: String,
+    pub size: u64,
+    pub mtime: u64,
+    /// A folder (lanchat takes none yet).
+    pub dir: bool,
+}
+
+/// An IP Messenger peer as its packets describe it. Every string is the peer's word,
+/// unauthenticated, cut to a bound; the screen sanitises it like any peer text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpmsgPeerView {
+    pub ip: std::net::Ipv4Addr,
+    /// Where it is answered.
+    pub addr: SocketAddr,
+    /// Its nickname (the user name when it gave none).
+    pub name: String,
+    pub user: String,
+    pub host: String,
+    pub group: String,
+    pub client: IpmsgClient,
+    pub absent: bool,
+    pub online: bool,
+    /// What we write to it in.
+    pub charset: crate::proto::ipmsg::Charset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +243,25 @@ pub enum Event {
         id: MsgId,
         state: DeliveryState,
     },
+    /// An IP Messenger peer appeared, changed, or went (see `online`).
+    IpmsgPeer(IpmsgPeerView),
+    /// A FeiQ peer shook the window.
+    Shake {
+        conversation: ConversationId,
+    },
+    /// An IP Messenger peer offers files (a SENDMSG with FILEATTACHOPT). They are fetched
+    /// over TCP from `addr` (its IP, the port it writes from) with GETFILEDATA.
+    IpmsgFiles {
+        from: std::net::Ipv4Addr,
+        addr: SocketAddr,
+        offer_no: u64,
+        files: Vec<IpmsgFile>,
+    },
+    /// An IP Messenger peer will not fetch what offer `offer_no` of ours holds.
+    IpmsgRelease {
+        from: std::net::Ipv4Addr,
+        offer_no: u64,
+    },
     /// Peer `from` read these messages (a read receipt). They count only where they are
     /// mine and in the conversation with `from`: the app and the store check that.
     Read {
@@ -208,6 +285,10 @@ pub enum SendError {
     Empty,
     #[error("a plain-text peer gets text only")]
     PlainText,
+    #[error("an IP Messenger peer gets text only")]
+    IpmsgText,
+    #[error("IP Messenger is off")]
+    IpmsgOff,
     /// Text in the clear to an address where a lanchat key is known or answers.
     #[error("a lanchat peer answers at this address: write to it by name (encrypted)")]
     LanchatAddress(Option<NodeId>),
