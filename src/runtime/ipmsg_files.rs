@@ -88,26 +88,6 @@ pub enum IpmsgFileEvent {
     },
 }
 
-/// What background tasks report.
-#[derive(Debug)]
-pub enum IpmsgFileWake {
-    Progress {
-        id: TransferId,
-        done: u64,
-        size: u64,
-    },
-    Done {
-        id: TransferId,
-        path: PathBuf,
-        bytes: u64,
-    },
-    Failed {
-        id: TransferId,
-        reason: String,
-        problem: Problem,
-    },
-}
-
 /// A file offered to us.
 #[derive(Debug, Clone)]
 struct Incoming {
@@ -141,8 +121,8 @@ pub struct IpmsgFiles {
     local_ip: IpAddr,
     incoming: HashMap<TransferId, Incoming>,
     served: ServedTable,
-    tx: mpsc::Sender<IpmsgFileWake>,
-    rx: mpsc::Receiver<IpmsgFileWake>,
+    tx: mpsc::Sender<IpmsgFileEvent>,
+    rx: mpsc::Receiver<IpmsgFileEvent>,
     events: VecDeque<IpmsgFileEvent>,
     rng: crate::rng::Rng,
 }
@@ -202,39 +182,28 @@ impl IpmsgFiles {
         self.events.drain(..).collect()
     }
 
-    pub async fn next(&mut self) -> IpmsgFileWake {
+    pub async fn next(&mut self) -> IpmsgFileEvent {
         match self.rx.recv().await {
             Some(w) => w,
             None => std::future::pending().await,
         }
     }
 
-    /// A background task moved on.
-    pub fn on_wake(&mut self, wake: IpmsgFileWake) {
-        match wake {
-            IpmsgFileWake::Progress { id, done, size } => {
-                self.push_event(IpmsgFileEvent::Progress { id, done, size });
+    /// A background task moved on (it reports progress, the end, or a failure).
+    pub fn on_wake(&mut self, wake: IpmsgFileEvent) {
+        match &wake {
+            IpmsgFileEvent::Done { id, .. } => {
+                self.incoming.remove(id);
             }
-            IpmsgFileWake::Done { id, path, bytes } => {
-                self.incoming.remove(&id);
-                self.push_event(IpmsgFileEvent::Done { id, path, bytes });
-            }
-            IpmsgFileWake::Failed {
-                id,
-                reason,
-                problem,
-            } => {
-                if let Some(i) = self.incoming.get_mut(&id) {
+            IpmsgFileEvent::Failed { id, .. } => {
+                if let Some(i) = self.incoming.get_mut(id) {
                     // May be accepted again: resumes where it stopped.
                     i.running = false;
                 }
-                self.push_event(IpmsgFileEvent::Failed {
-                    id,
-                    reason,
-                    problem,
-                });
             }
+            _ => {}
         }
+        self.push_event(wake);
     }
 
     /// A peer's offer. Returns the offers to release at once (folders, too big, no room):
@@ -426,8 +395,8 @@ impl IpmsgFiles {
         tokio::task::spawn_blocking(move || {
             let id = job.id;
             let wake = match job.run(&tx) {
-                Ok((path, bytes)) => IpmsgFileWake::Done { id, path, bytes },
-                Err((problem, reason)) => IpmsgFileWake::Failed {
+                Ok((path, bytes)) => IpmsgFileEvent::Done { id, path, bytes },
+                Err((problem, reason)) => IpmsgFileEvent::Failed {
                     id,
                     reason,
                     problem,
@@ -478,7 +447,7 @@ struct Fetch {
 
 impl Fetch {
     /// On a blocking thread, with plain `std` sockets and files (as `transfer.rs` does).
-    fn run(self, tx: &mpsc::Sender<IpmsgFileWake>) -> Outcome {
+    fn run(self, tx: &mpsc::Sender<IpmsgFileEvent>) -> Outcome {
         let io = |e: std::io::Error| (Problem::Io, e.to_string());
         let net = |e: std::io::Error| (Problem::ConnectionLost, e.to_string());
         std::fs::create_dir_all(&self.dir).map_err(io)?;
@@ -524,7 +493,7 @@ impl Fetch {
             got += n as u64;
             if shown.elapsed() >= PROGRESS_GAP {
                 shown = Instant::now();
-                let _ = tx.try_send(IpmsgFileWake::Progress {
+                let _ = tx.try_send(IpmsgFileEvent::Progress {
                     id: self.id,
                     done: self.offset + got,
                     size: self.size,
@@ -538,7 +507,7 @@ impl Fetch {
             .ok_or_else(|| (Problem::Exists, format!("no free name for {}", self.name)))?;
         let path = self.dir.join(name);
         std::fs::rename(&partial, &path).map_err(io)?;
-        let _ = tx.try_send(IpmsgFileWake::Progress {
+        let _ = tx.try_send(IpmsgFileEvent::Progress {
             id: self.id,
             done: self.size,
             size: self.size,
@@ -548,7 +517,7 @@ impl Fetch {
 }
 
 /// Serves the files offered, one GETFILEDATA per connection, each on a blocking thread.
-async fn serve(listener: TcpListener, served: ServedTable, tx: mpsc::Sender<IpmsgFileWake>) {
+async fn serve(listener: TcpListener, served: ServedTable, tx: mpsc::Sender<IpmsgFileEvent>) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok((stream, from)) = listener.accept().await else {
@@ -572,8 +541,8 @@ async fn serve(listener: TcpListener, served: ServedTable, tx: mpsc::Sender<Ipms
         tokio::task::spawn_blocking(move || {
             if let Some((id, result)) = serve_one(stream, from, &served, &tx) {
                 let wake = match result {
-                    Ok((path, bytes)) => IpmsgFileWake::Done { id, path, bytes },
-                    Err((problem, reason)) => IpmsgFileWake::Failed {
+                    Ok((path, bytes)) => IpmsgFileEvent::Done { id, path, bytes },
+                    Err((problem, reason)) => IpmsgFileEvent::Failed {
                         id,
                         reason,
                         problem,
@@ -613,7 +582,7 @@ fn serve_one(
     mut stream: std::net::TcpStream,
     from: SocketAddr,
     served: &ServedTable,
-    tx: &mpsc::Sender<IpmsgFileWake>,
+    tx: &mpsc::Sender<IpmsgFileEvent>,
 ) -> Option<(TransferId, Outcome)> {
     let _ = stream.set_nonblocking(false);
     let line = read_request(&mut stream);
@@ -643,7 +612,7 @@ fn send_file(
     stream: &mut std::net::TcpStream,
     s: &Served,
     offset: u64,
-    tx: &mpsc::Sender<IpmsgFileWake>,
+    tx: &mpsc::Sender<IpmsgFileEvent>,
 ) -> Result<u64, (Problem, String)> {
     let io = |e: std::io::Error| (Problem::SourceUnreadable, e.to_string());
     let net = |e: std::io::Error| (Problem::ConnectionLost, e.to_string());
@@ -670,7 +639,7 @@ fn send_file(
         sent += n as u64;
         if shown.elapsed() >= PROGRESS_GAP {
             shown = Instant::now();
-            let _ = tx.try_send(IpmsgFileWake::Progress {
+            let _ = tx.try_send(IpmsgFileEvent::Progress {
                 id: s.id,
                 done: offset + sent,
                 size: s.size,
