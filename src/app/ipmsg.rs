@@ -48,6 +48,11 @@ impl App {
         }
     }
 
+    /// IP Messenger peers online now (the status line counts them with lanchat's).
+    pub fn ipmsg_online_count(&self) -> usize {
+        self.ipmsg_peers.values().filter(|p| p.online).count()
+    }
+
     /// Whether the IP Messenger peer at this conversation is online.
     pub fn ipmsg_online(&self, id: &ConversationId) -> bool {
         match id {

@@ -134,6 +134,7 @@ mod tests {
         let s = screen(&app);
         assert!(s.contains("≈ bob"), "{s}");
         assert!(s.contains("bob · iptux, unencrypted"), "{s}");
+        assert!(s.contains("· 1 online"), "the status line counts it:\n{s}");
         app.show_info = true;
         let s = screen(&app);
         for want in [

@@ -1240,7 +1240,8 @@ fn failed_in_view(app: &App) -> bool {
 
 fn draw_status(buf: &mut Buffer, area: Rect, app: &App) {
     let lang = app.lang;
-    let online = app.online_peers();
+    // Everyone I can write to now: lanchat peers and IP Messenger ones.
+    let online = app.online_peers() + app.ipmsg_online_count();
     let mut me = vec![text::sanitize_line(&app.me.name), app.me.listen.to_string()];
     // My key's short fingerprint where there is room for it (F2 and /verify show it all).
     if area.width >= 100 {
