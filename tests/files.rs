@@ -52,12 +52,8 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Two nodes that know each other, each saving into its own download directory.
-async fn pair(downloads: &Path) -> (TestNode, TestNode) {
-    pair_with(downloads, |_| {}).await
-}
-
-/// [`pair`], with Bob's settings changed.
+/// Two nodes that know each other, Bob saving into `downloads`, with his settings changed
+/// by `tweak`.
 async fn pair_with(
     downloads: &Path,
     tweak: impl FnOnce(&mut lanchat::config::Settings),
@@ -73,6 +69,17 @@ async fn pair_with(
     alice.expect(|e| e["event"] == "peer_up").await;
     bob.expect(|e| e["event"] == "peer_up").await;
     (alice, bob)
+}
+
+/// A source directory for Alice's files, Bob's download directory, and the two nodes
+/// ([`pair_with`], with Bob's settings changed by `tweak`).
+async fn setup(
+    tweak: impl FnOnce(&mut lanchat::config::Settings),
+) -> (tempfile::TempDir, tempfile::TempDir, TestNode, TestNode) {
+    let src = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let (alice, bob) = pair_with(downloads.path(), tweak).await;
+    (src, downloads, alice, bob)
 }
 
 /// Alice offers `path` to Bob; returns the offer as Bob sees it.
@@ -93,9 +100,7 @@ async fn offer(alice: &mut TestNode, bob: &mut TestNode, path: &Path) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_of_0_1_and_10mb_arrive_whole_after_accept() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let (src, downloads, mut alice, mut bob) = setup(|_| {}).await;
     for (i, (name, len)) in [("empty.bin", 0u64), ("one.txt", 1), ("big.jpg", 10 << 20)]
         .into_iter()
         .enumerate()
@@ -148,9 +153,7 @@ async fn files_of_0_1_and_10mb_arrive_whole_after_accept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_offer_writes_nothing_and_the_sender_hears_it() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let (src, downloads, mut alice, mut bob) = setup(|_| {}).await;
     let path = make_file(src.path(), "no.txt", 1000, 7);
     let got = offer(&mut alice, &mut bob, &path).await;
     let id = got["id"].as_str().unwrap().to_owned();
@@ -173,9 +176,7 @@ async fn a_declined_offer_writes_nothing_and_the_sender_hears_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn either_side_may_cancel_and_the_other_hears_it() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let (src, downloads, mut alice, mut bob) = setup(|_| {}).await;
     // The sender takes back its offer before it is answered.
     let path = make_file(src.path(), "first.txt", 1000, 8);
     let got = offer(&mut alice, &mut bob, &path).await;
@@ -236,9 +237,7 @@ async fn a_plain_text_peer_gets_no_offer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_are_saved_safely_inside_the_download_directory() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let (src, downloads, mut alice, mut bob) = setup(|_| {}).await;
     for (i, name) in ["CON", "\u{1b}]0;pwn\u{7}.txt", "a\\b:c*?.txt", ".bashrc"]
         .into_iter()
         .enumerate()
@@ -295,9 +294,7 @@ async fn bad_file_commands_are_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offer_over_the_size_limit_is_declined_unasked() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair_with(downloads.path(), |s| s.max_file_size = 100).await;
+    let (src, downloads, mut alice, mut bob) = setup(|s| s.max_file_size = 100).await;
     let path = make_file(src.path(), "large.bin", 101, 3);
     alice
         .send(json!({"cmd": "send_file", "to": bob.id, "path": path}))
@@ -320,9 +317,7 @@ async fn an_offer_over_the_size_limit_is_declined_unasked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_offers_from_a_verified_peer_may_be_taken_unasked() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair_with(downloads.path(), |s| s.auto_accept_verified = 1000).await;
+    let (src, downloads, mut alice, mut bob) = setup(|s| s.auto_accept_verified = 1000).await;
     // Not verified yet: asked.
     let path = make_file(src.path(), "asked.txt", 10, 4);
     let got = offer(&mut alice, &mut bob, &path).await;
@@ -363,9 +358,7 @@ async fn another_peer_cannot_cancel_answer_or_redirect_someone_elses_transfer() 
     use lanchat::runtime::Node;
     use tokio::sync::mpsc;
 
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let (src, _downloads, mut alice, mut bob) = setup(|_| {}).await;
     let path = make_file(src.path(), "report.pdf", 300_000, 11);
     let got = offer(&mut alice, &mut bob, &path).await;
     let id_hex = got["id"].as_str().unwrap().to_owned();
@@ -470,9 +463,7 @@ async fn another_peer_cannot_cancel_answer_or_redirect_someone_elses_transfer() 
 /// again, and the download resumes by itself once the cause is fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_broken_while_both_stay_online_is_tried_again_by_itself() {
-    let src = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = pair(downloads.path()).await;
+    let (src, downloads, mut alice, mut bob) = setup(|_| {}).await;
     let path = make_file(src.path(), "slides.pdf", 3 << 20, 21);
     let whole = read(&path);
     let got = offer(&mut alice, &mut bob, &path).await;
