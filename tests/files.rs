@@ -82,6 +82,11 @@ async fn setup(
     (src, downloads, alice, bob)
 }
 
+/// The next `event` about transfer `id` on `node`.
+async fn expect_for(node: &mut TestNode, event: &str, id: &str) -> Value {
+    node.expect(|e| e["event"] == event && e["id"] == id).await
+}
+
 /// Alice offers `path` to Bob; returns the offer as Bob sees it.
 async fn offer(alice: &mut TestNode, bob: &mut TestNode, path: &Path) -> Value {
     alice
@@ -122,9 +127,7 @@ async fn files_of_0_1_and_10mb_arrive_whole_after_accept() {
             entries(downloads.path())
         );
         bob.send(json!({"cmd": "accept", "id": id})).await;
-        let progress = bob
-            .expect(|e| e["event"] == "file_progress" && e["id"] == id.as_str())
-            .await;
+        let progress = expect_for(&mut bob, "file_progress", &id).await;
         assert_eq!(progress["size"], len);
         let done = bob
             .expect(|e| {
@@ -158,9 +161,7 @@ async fn a_declined_offer_writes_nothing_and_the_sender_hears_it() {
     let got = offer(&mut alice, &mut bob, &path).await;
     let id = got["id"].as_str().unwrap().to_owned();
     bob.send(json!({"cmd": "decline", "id": id})).await;
-    let failed = alice
-        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
-        .await;
+    let failed = expect_for(&mut alice, "file_failed", &id).await;
     assert_eq!(failed["reason"], "declined");
     // Declined is final: accepting now is refused, and nothing was written.
     bob.send(json!({"cmd": "accept", "id": id})).await;
@@ -182,9 +183,7 @@ async fn either_side_may_cancel_and_the_other_hears_it() {
     let got = offer(&mut alice, &mut bob, &path).await;
     let id = got["id"].as_str().unwrap().to_owned();
     alice.send(json!({"cmd": "cancel", "id": id})).await;
-    let failed = bob
-        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
-        .await;
+    let failed = expect_for(&mut bob, "file_failed", &id).await;
     assert!(
         failed["reason"].as_str().unwrap().contains("cancelled"),
         "{failed}"
@@ -196,9 +195,7 @@ async fn either_side_may_cancel_and_the_other_hears_it() {
     let got = offer(&mut alice, &mut bob, &path).await;
     let id = got["id"].as_str().unwrap().to_owned();
     bob.send(json!({"cmd": "cancel", "id": id})).await;
-    let failed = alice
-        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
-        .await;
+    let failed = expect_for(&mut alice, "file_failed", &id).await;
     assert!(
         failed["reason"].as_str().unwrap().contains("cancelled"),
         "{failed}"
@@ -329,18 +326,14 @@ async fn small_offers_from_a_verified_peer_may_be_taken_unasked() {
     let path = make_file(src.path(), "small.txt", 1000, 5);
     let got = offer(&mut alice, &mut bob, &path).await;
     let id = got["id"].as_str().unwrap().to_owned();
-    let done = bob
-        .expect(|e| e["event"] == "file_done" && e["id"] == id.as_str())
-        .await;
+    let done = expect_for(&mut bob, "file_done", &id).await;
     assert_eq!(read(Path::new(done["path"].as_str().unwrap())), read(&path));
     let path = make_file(src.path(), "larger.txt", 1001, 6);
     offer(&mut alice, &mut bob, &path).await;
     assert_eq!(entries(downloads.path()), vec!["small.txt"]);
     // The first one still waits for an answer.
     bob.send(json!({"cmd": "decline", "id": asked})).await;
-    alice
-        .expect(|e| e["event"] == "file_failed" && e["id"] == asked.as_str())
-        .await;
+    expect_for(&mut alice, "file_failed", &asked).await;
     alice.quit().await;
     bob.quit().await;
 }
@@ -448,9 +441,7 @@ async fn another_peer_cannot_cancel_answer_or_redirect_someone_elses_transfer() 
     assert_eq!(done["event"], "file_done", "{done}");
     let saved = PathBuf::from(done["path"].as_str().unwrap());
     assert_eq!(read(&saved), read(&path));
-    alice
-        .expect(|e| e["event"] == "file_done" && e["id"] == id_hex.as_str())
-        .await;
+    expect_for(&mut alice, "file_done", &id_hex).await;
 
     drop(forge);
     carol_task.await.unwrap();
@@ -471,15 +462,11 @@ async fn a_download_broken_while_both_stay_online_is_tried_again_by_itself() {
     // Cut short after the offer: what the sender has is no longer what it offered.
     std::fs::write(&path, &whole[..1000]).unwrap();
     bob.send(json!({"cmd": "accept", "id": id})).await;
-    let failed = bob
-        .expect(|e| e["event"] == "file_failed" && e["id"] == id.as_str())
-        .await;
+    let failed = expect_for(&mut bob, "file_failed", &id).await;
     assert_eq!(failed["code"], "source-changed", "{failed}");
     // Put back: the next try (a timer's; both stayed online) gets it whole.
     std::fs::write(&path, &whole).unwrap();
-    let done = bob
-        .expect(|e| e["event"] == "file_done" && e["id"] == id.as_str())
-        .await;
+    let done = expect_for(&mut bob, "file_done", &id).await;
     let saved = PathBuf::from(done["path"].as_str().unwrap());
     assert_eq!(read(&saved), whole);
     assert_eq!(entries(downloads.path()), ["slides.pdf"]);
