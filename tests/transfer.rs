@@ -336,6 +336,16 @@ async fn a_200_mb_file_arrives_identical() {
     assert!(matches!(sender.outcome().await, ServeEvent::Finished { sent, .. } if sent == len));
 }
 
+/// Alice serving a file of `len` bytes made from `seed` (at `dir/src`), offered to Bob as
+/// transfer `[seed; 16]`: the server, the file, its hash and the id.
+async fn offering(dir: &Path, len: u64, seed: u8) -> (Sender, PathBuf, [u8; 32], TransferId) {
+    let sender = Sender::start(Limits::default()).await;
+    let (src, hash) = make_file(dir, "src", len, u64::from(seed));
+    let id = TransferId([seed; 16]);
+    sender.offer(id, &src, bob().public());
+    (sender, src, hash, id)
+}
+
 /// What the receiver must hold after the relay forwarded `forwarded` bytes of frames:
 /// every whole frame in them, so all but the last partial frame's worth of data.
 fn least_kept(forwarded: u64) -> u64 {
@@ -346,11 +356,8 @@ fn least_kept(forwarded: u64) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_link_resumes_and_sends_only_the_remainder() {
     let dir = tempfile::tempdir().unwrap();
-    let mut sender = Sender::start(Limits::default()).await;
     let len = 32 * MB;
-    let (src, hash) = make_file(dir.path(), "src", len, 1);
-    let id = TransferId([1; 16]);
-    sender.offer(id, &src, bob().public());
+    let (mut sender, _, hash, id) = offering(dir.path(), len, 1).await;
     let cut = 8 * MB;
     let relay = Relay::start(sender.server.local_addr(), Some(cut), None).await;
     let first = job(relay.addr, id, len, hash, dir.path(), "got");
@@ -397,11 +404,8 @@ async fn a_cut_link_resumes_and_sends_only_the_remainder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_receiver_resumes_its_partial_file() {
     let dir = tempfile::tempdir().unwrap();
-    let mut sender = Sender::start(Limits::default()).await;
     let len = 24 * MB;
-    let (src, hash) = make_file(dir.path(), "src", len, 2);
-    let id = TransferId([2; 16]);
-    sender.offer(id, &src, bob().public());
+    let (mut sender, _, hash, id) = offering(dir.path(), len, 2).await;
     let relay = Relay::start(sender.server.local_addr(), None, Some(6 * MB)).await;
     let first = job(relay.addr, id, len, hash, dir.path(), "got");
     let partial = first.partial.clone();
@@ -438,11 +442,8 @@ async fn a_restarted_receiver_resumes_its_partial_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_partial_file_is_caught_by_the_hash_and_never_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let mut sender = Sender::start(Limits::default()).await;
     let len = 16 * MB;
-    let (src, hash) = make_file(dir.path(), "src", len, 3);
-    let id = TransferId([3; 16]);
-    sender.offer(id, &src, bob().public());
+    let (mut sender, _, hash, id) = offering(dir.path(), len, 3).await;
     let relay = Relay::start(sender.server.local_addr(), Some(4 * MB), None).await;
     let first = job(relay.addr, id, len, hash, dir.path(), "got");
     let partial = first.partial.clone();
@@ -664,11 +665,8 @@ async fn a_full_disk_is_told_on_both_sides_and_the_transfer_resumes_once_space_i
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut sender = Sender::start(Limits::default()).await;
     let len = 3 * MB;
-    let (src, hash) = make_file(dir.path(), "src", len, 10);
-    let id = TransferId([10; 16]);
-    sender.offer(id, &src, bob().public());
+    let (mut sender, _, hash, id) = offering(dir.path(), len, 10).await;
     let small = tempfile::tempdir().unwrap();
     let args = format!(
         "{} {} {} {}",
