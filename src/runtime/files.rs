@@ -279,14 +279,6 @@ impl Files {
         self.server.local_addr().port()
     }
 
-    /// File bytes this node has served, all transfers together.
-    pub fn bytes_served(&self) -> u64 {
-        self.server
-            .stats()
-            .bytes_sent
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// The next background result, or the moment a broken download is due to be tried
     /// again. Cancel-safe.
     pub async fn next(&mut self) -> FileWake {
@@ -380,16 +372,6 @@ impl Node {
     pub fn transfer_about(&self, id: &TransferId) -> Option<(NodeId, Direction)> {
         let live = self.files.as_ref()?.live.get(id)?;
         Some((live.row.peer, live.row.direction))
-    }
-
-    /// The TCP port files are served on, if files work here.
-    pub fn file_port(&self) -> Option<u16> {
-        self.files.as_ref().map(Files::port)
-    }
-
-    /// File bytes served so far.
-    pub fn bytes_served(&self) -> u64 {
-        self.files.as_ref().map_or(0, Files::bytes_served)
     }
 
     /// Writes a transfer change down; `ack` (a peer's file message) is acknowledged once it

@@ -22,6 +22,7 @@
 //! The peer is unauthenticated and the bytes are unencrypted: what arrives is what that IP
 //! sent. Sizes are the peer's word; a longer stream is cut at the announced size.
 
+use super::files::PROGRESS_GAP;
 use crate::proto::files::{self, Problem, TransferId};
 use crate::proto::ipmsg::{self, Attachment, FileRequest, Packet};
 use crate::proto::{IpmsgFile, MsgId};
@@ -48,8 +49,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_REQUEST: usize = 1024;
 /// A connection silent this long is given up.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Progress at most this often per transfer.
-const PROGRESS_GAP: Duration = Duration::from_millis(500);
 /// Bytes per read or write.
 const CHUNK: usize = 256 * 1024;
 

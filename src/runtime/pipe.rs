@@ -27,7 +27,7 @@ use super::{Aux, Node, Wake, terminal, wall_now_ms};
 use crate::config::Settings;
 use crate::i18n::Lang;
 use crate::message::{Author, display_name};
-use crate::proto::files::TransferId;
+use crate::proto::files::{Problem, TransferId};
 use crate::proto::{self, ConversationId, Identity, MsgId, NodeId, PeerView};
 use crate::rng::Rng;
 use anyhow::Context;
@@ -271,6 +271,33 @@ enum Output {
     Error {
         message: String,
     },
+}
+
+/// A transfer's progress, end and failure are told the same way whoever the peer is.
+impl Output {
+    fn file_progress(id: TransferId, done: u64, size: u64) -> Output {
+        Output::FileProgress {
+            id: id.to_hex(),
+            done,
+            size,
+        }
+    }
+
+    fn file_done(id: TransferId, path: &std::path::Path, bytes: u64) -> Output {
+        Output::FileDone {
+            id: id.to_hex(),
+            path: path.to_string_lossy().into_owned(),
+            bytes,
+        }
+    }
+
+    fn file_failed(id: TransferId, reason: String, problem: Problem) -> Output {
+        Output::FileFailed {
+            id: id.to_hex(),
+            reason,
+            code: problem.as_str(),
+        }
+    }
 }
 
 /// Runs `lanchat pipe` on stdin/stdout.
@@ -613,25 +640,13 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 size,
                 kind: kind.as_str(),
             },
-            FileEvent::Progress { id, done, size } => Output::FileProgress {
-                id: id.to_hex(),
-                done,
-                size,
-            },
-            FileEvent::Done { id, path, bytes } => Output::FileDone {
-                id: id.to_hex(),
-                path: path.to_string_lossy().into_owned(),
-                bytes,
-            },
+            FileEvent::Progress { id, done, size } => Output::file_progress(id, done, size),
+            FileEvent::Done { id, path, bytes } => Output::file_done(id, &path, bytes),
             FileEvent::Failed {
                 id,
                 reason,
                 problem,
-            } => Output::FileFailed {
-                id: id.to_hex(),
-                reason,
-                code: problem.as_str(),
-            },
+            } => Output::file_failed(id, reason, problem),
             // What a bubble or a notice shows; the events above say it here.
             FileEvent::State { .. } | FileEvent::Hashing { .. } => return Ok(()),
         };
@@ -660,25 +675,13 @@ impl<W: AsyncWrite + Unpin> Pipe<W> {
                 name,
                 size,
             },
-            IpmsgFileEvent::Progress { id, done, size } => Output::FileProgress {
-                id: id.to_hex(),
-                done,
-                size,
-            },
-            IpmsgFileEvent::Done { id, path, bytes } => Output::FileDone {
-                id: id.to_hex(),
-                path: path.to_string_lossy().into_owned(),
-                bytes,
-            },
+            IpmsgFileEvent::Progress { id, done, size } => Output::file_progress(id, done, size),
+            IpmsgFileEvent::Done { id, path, bytes } => Output::file_done(id, &path, bytes),
             IpmsgFileEvent::Failed {
                 id,
                 reason,
                 problem,
-            } => Output::FileFailed {
-                id: id.to_hex(),
-                reason,
-                code: problem.as_str(),
-            },
+            } => Output::file_failed(id, reason, problem),
         };
         self.emit(&out).await
     }

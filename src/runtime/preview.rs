@@ -642,10 +642,6 @@ impl Previews {
         self
     }
 
-    pub fn graphics(&self) -> Graphics {
-        self.graphics
-    }
-
     /// Whether previews are made at all (else [`Previews::request`] does nothing).
     pub fn enabled(&self) -> bool {
         self.graphics != Graphics::Off

@@ -653,20 +653,13 @@ fn run_effects(app: &mut App, node: &mut Node, effects: Vec<Effect>) {
                 let msgs = tui_files::send_files(node, app.lang, to, paths);
                 queue.extend(app.update_all(wall_now_ms(), msgs));
             }
-            Effect::AcceptFile { id, dir } => {
-                let answer = tui_files::Answer::Accept(dir);
-                if let Some(msg) = tui_files::answer(node, app.lang, id, answer) {
-                    queue.extend(app.update(wall_now_ms(), msg));
-                }
-            }
-            Effect::DeclineFile(id) => {
-                let answer = tui_files::Answer::Decline;
-                if let Some(msg) = tui_files::answer(node, app.lang, id, answer) {
-                    queue.extend(app.update(wall_now_ms(), msg));
-                }
-            }
-            Effect::CancelFile(id) => {
-                let answer = tui_files::Answer::Cancel;
+            Effect::AcceptFile { .. } | Effect::DeclineFile(_) | Effect::CancelFile(_) => {
+                let (id, answer) = match effect {
+                    Effect::AcceptFile { id, dir } => (id, tui_files::Answer::Accept(dir)),
+                    Effect::DeclineFile(id) => (id, tui_files::Answer::Decline),
+                    Effect::CancelFile(id) => (id, tui_files::Answer::Cancel),
+                    _ => continue,
+                };
                 if let Some(msg) = tui_files::answer(node, app.lang, id, answer) {
                     queue.extend(app.update(wall_now_ms(), msg));
                 }

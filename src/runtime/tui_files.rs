@@ -27,22 +27,11 @@ pub fn news(node: &Node, events: Vec<FileEvent>) -> Vec<Msg> {
         .into_iter()
         .map(|e| {
             let (id, change) = match e {
-                FileEvent::Offered { id, .. } => {
-                    // Its bubble comes from the store (`StoreEvent::File`).
-                    return Msg::File(FileNews {
-                        id,
-                        about: node.transfer_about(&id),
-                        change: FileChange::State {
-                            state: crate::proto::files::TransferState::Offered,
-                            problem: None,
-                            path: None,
-                        },
-                    });
-                }
-                FileEvent::Offer { id, .. } => (
+                // The bubble itself comes from the store (`StoreEvent::File`).
+                FileEvent::Offered { id, .. } | FileEvent::Offer { id, .. } => (
                     id,
                     FileChange::State {
-                        state: crate::proto::files::TransferState::Offered,
+                        state: TransferState::Offered,
                         problem: None,
                         path: None,
                     },
@@ -101,6 +90,7 @@ pub fn send_files(node: &mut Node, lang: Lang, to: ConversationId, paths: Vec<St
     for typed in paths {
         let path = resolve(&typed);
         let shown = crate::text::sanitize_line(&typed);
+        let mut size = 0;
         let refusal = match std::fs::metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Some(tr!(lang, "files-no-such-file", path = shown.clone()))
@@ -121,7 +111,10 @@ pub fn send_files(node: &mut Node, lang: Lang, to: ConversationId, paths: Vec<St
             Ok(m) if m.len() > MAX_FILE_BYTES => {
                 Some(tr!(lang, "files-too-large-to-send", path = shown.clone()))
             }
-            Ok(_) => None,
+            Ok(m) => {
+                size = m.len();
+                None
+            }
         };
         if let Some(text) = refusal {
             out.push(Msg::Error(text));
@@ -147,7 +140,7 @@ pub fn send_files(node: &mut Node, lang: Lang, to: ConversationId, paths: Vec<St
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                     done: 0,
-                    size: std::fs::metadata(&path).map_or(0, |m| m.len()),
+                    size,
                 },
             })),
             Err(reason) => out.push(Msg::Error(tr!(
@@ -315,8 +308,12 @@ pub fn completions(word: &str) -> Vec<String> {
             if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
                 return None;
             }
-            // A link to a directory completes as one.
-            let is_dir = std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+            // A link to a directory completes as one: only links need a second look.
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_symlink() => std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()),
+                Ok(t) => t.is_dir(),
+                Err(_) => false,
+            };
             Some(format!(
                 "{dir_typed}{name}{}",
                 if is_dir { "/" } else { "" }

@@ -212,11 +212,7 @@ pub(super) struct Ipm {
 
 /// Cuts peer text to `max` bytes on a character boundary.
 fn clip(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
+    crate::proto::wire::clip_utf8(s, max).to_owned()
 }
 
 fn v4(addr: SocketAddr) -> Option<Ipv4Addr> {
@@ -771,13 +767,15 @@ impl Ipm {
         }
         let text = clip(&p.text(), MAX_TEXT_BYTES);
         // An offer: its files for the runtime to fetch, and their names in the chat.
+        // Worked out once: it looks over the whole packet, and an offer may list many files.
+        let charset = p.charset();
         let files: Vec<IpmsgFile> = p
             .attachments()
             .unwrap_or_default()
             .iter()
             .map(|a| IpmsgFile {
                 file_id: a.file_id,
-                name: clip(&p.charset().decode(&a.name), MAX_TEXT_BYTES),
+                name: clip(&charset.decode(&a.name), MAX_TEXT_BYTES),
                 size: a.size,
                 mtime: a.mtime,
                 dir: a.kind() == ipmsg::FILE_DIR,

@@ -86,19 +86,12 @@ pub struct GroupId(pub [u8; 16]);
 
 impl GroupId {
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::proto::files::to_hex(&self.0)
     }
 
+    /// Exactly 32 hex digits (surrounding blanks allowed).
     pub fn from_hex(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if s.len() != 32 || !s.is_ascii() {
-            return None;
-        }
-        let mut out = [0u8; 16];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(Self(out))
+        crate::proto::files::from_hex::<16>(s.trim()).map(Self)
     }
 
     /// The first 8 hex digits.
