@@ -20,11 +20,7 @@ const DROPS_LOG_GAP: Duration = Duration::from_secs(5);
 /// author's clock, never later than now (a message that comes late shows when it was
 /// written; nobody's clock puts one in the future).
 pub fn group_message(me: NodeId, p: &Posted, now_ms: i64) -> NewGroupMessage {
-    let author = if p.author == me {
-        Author::Me
-    } else {
-        Author::Peer(p.author)
-    };
+    let author = author_of(me, p.author);
     let (text, quote, change, all) = match &p.what {
         What::Text { text, mentions } => (text.clone(), None, None, mentions.all),
         What::Reply {
@@ -65,7 +61,7 @@ pub fn group_info(groups: &Groups, g: &GroupId) -> Option<GroupInfoRow> {
 }
 
 /// Who wrote an entry, as the history names it.
-fn author_of(me: NodeId, who: NodeId) -> Author {
+pub(super) fn author_of(me: NodeId, who: NodeId) -> Author {
     if who == me {
         Author::Me
     } else {

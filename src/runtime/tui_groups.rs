@@ -6,7 +6,7 @@
 //! their receipts ("delivered to 2/3 · read by 1"), worked out from what the members said.
 
 use super::Node;
-use super::node_groups::{group_info, group_message};
+use super::node_groups::{author_of, group_info, group_message};
 use crate::app::Msg;
 use crate::app::groups::{GroupAct, GroupInfo, GroupNews, ReadByAnswer};
 use crate::i18n::Lang;
@@ -96,22 +96,14 @@ pub fn news(node: &Node, events: Vec<proto::Event>) -> Vec<Msg> {
             GroupEvent::Recalled { group, author, id } if !stored => {
                 out.push(Msg::Recalled {
                     conversation: ConversationId::Group(group),
-                    author: if author == me {
-                        Author::Me
-                    } else {
-                        Author::Peer(author)
-                    },
+                    author: author_of(me, author),
                     target: id,
                 });
             }
             GroupEvent::Withdrawn { group, author, id } if !stored => {
                 out.push(Msg::Group(GroupNews::Withdrawn {
                     group,
-                    author: if author == me {
-                        Author::Me
-                    } else {
-                        Author::Peer(author)
-                    },
+                    author: author_of(me, author),
                     id,
                 }));
             }

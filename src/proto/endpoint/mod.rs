@@ -540,7 +540,7 @@ impl Endpoint {
     /// and puts what they send on the peers' streams and what they say among the events.
     fn drive_groups(&mut self, now: Instant) {
         let online: std::collections::HashSet<NodeId> = self.peers.online_ids().collect();
-        self.groups.set_online(now, &online);
+        self.groups.set_online(&online);
         while let Some((from, frame)) = self.peers.take_group_frame() {
             self.groups.handle_frame(now, from, &frame);
         }

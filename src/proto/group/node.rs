@@ -425,13 +425,7 @@ impl Groups {
         group: GroupId,
         member: NodeId,
     ) -> Result<MsgId, GroupError> {
-        let g = self.member_group(&group)?;
-        if g.owner() != Some(self.me) {
-            return Err(GroupError::NotOwner);
-        }
-        if !g.is_member(&member) || member == self.me {
-            return Err(GroupError::Invalid("not a member"));
-        }
+        let g = self.owned_other(&group, &member)?;
         let upto = g.head(&member).map_or(0, |(seq, _, _)| seq);
         let id = self.author(wall_ms, group, Op::Remove { member, upto })?;
         // The removed member learns it was removed (and gets nothing after).
@@ -467,13 +461,7 @@ impl Groups {
         group: GroupId,
         to: NodeId,
     ) -> Result<MsgId, GroupError> {
-        let g = self.member_group(&group)?;
-        if g.owner() != Some(self.me) {
-            return Err(GroupError::NotOwner);
-        }
-        if !g.is_member(&to) || to == self.me {
-            return Err(GroupError::Invalid("not a member"));
-        }
+        self.owned_other(&group, &to)?;
         self.author(wall_ms, group, Op::Handover(to))
     }
 
@@ -555,6 +543,19 @@ impl Groups {
         Ok(g)
     }
 
+    /// A group I own, with `other` in it (not me): what removing a member or handing the
+    /// group on needs.
+    fn owned_other(&self, group: &GroupId, other: &NodeId) -> Result<&Group, GroupError> {
+        let g = self.member_group(group)?;
+        if g.owner() != Some(self.me) {
+            return Err(GroupError::NotOwner);
+        }
+        if !g.is_member(other) || *other == self.me {
+            return Err(GroupError::Invalid("not a member"));
+        }
+        Ok(g)
+    }
+
     /// Signs `op` as my next entry in `group`, takes it, and pushes it to online members.
     fn author(&mut self, wall_ms: i64, group: GroupId, op: Op) -> Result<MsgId, GroupError> {
         let me = self.me;
@@ -595,11 +596,10 @@ impl Groups {
 
     // The network.
 
-    pub fn peer_up(&mut self, now: Instant, peer: NodeId) {
+    pub fn peer_up(&mut self, peer: NodeId) {
         if !self.online.insert(peer) {
             return;
         }
-        let _ = now;
         let groups: Vec<GroupId> = self
             .groups
             .iter()
@@ -612,14 +612,14 @@ impl Groups {
     }
 
     /// Brings the online set to `online`: peers that came up are greeted.
-    pub fn set_online(&mut self, now: Instant, online: &HashSet<NodeId>) {
+    pub fn set_online(&mut self, online: &HashSet<NodeId>) {
         let gone: Vec<NodeId> = self.online.difference(online).copied().collect();
         for p in gone {
             self.peer_down(p);
         }
         let came: Vec<NodeId> = online.difference(&self.online).copied().collect();
         for p in came {
-            self.peer_up(now, p);
+            self.peer_up(p);
         }
     }
 
@@ -835,7 +835,6 @@ impl Groups {
         let keep: Vec<Vec<u8>> = g.ordered().map(|s| s.bytes.clone()).collect();
         let mut slot = self.slot(now, g);
         slot.heard.insert(from);
-        // Start from an empty view so that settle reports everything.
         let member = slot.group.is_member(&self.me);
         self.groups.insert(group, slot);
         for bytes in keep {

@@ -37,7 +37,7 @@ impl Mesh {
         for a in &mut nodes {
             for b in 1..=n {
                 if key(b) != a.me() {
-                    a.peer_up(now, key(b));
+                    a.peer_up(key(b));
                 }
             }
         }
@@ -723,7 +723,7 @@ fn requests_that_cross_a_push_get_the_next_entries_not_the_same_ones() {
             .unwrap();
     }
     while mesh.nodes[0].poll_transmit().is_some() {}
-    mesh.nodes[0].peer_up(now, key(2));
+    mesh.nodes[0].peer_up(key(2));
     while mesh.nodes[0].poll_transmit().is_some() {}
     // It holds the create only; it asks twice before anything comes.
     let ask = Frame::Summary(frame::Summary {
