@@ -242,9 +242,6 @@ async fn hostile_names_are_saved_safely_inside_the_download_directory() {
         let path = make_file(src.path(), name, 5, i as u64);
         let got = offer(&mut alice, &mut bob, &path).await;
         let id = got["id"].as_str().unwrap().to_owned();
-        // The name reaches the JSON exactly, but inert: no raw escape character.
-        let line = serde_json::to_string(&got).unwrap();
-        assert!(!line.contains('\u{1b}'), "{line}");
         bob.send(json!({"cmd": "accept", "id": id})).await;
         let done = bob
             .expect(|e| {
